@@ -1,0 +1,10 @@
+#include "core/clock.h"
+
+namespace lc {
+
+SystemClock& SystemClock::instance() {
+  static SystemClock clock;
+  return clock;
+}
+
+}  // namespace lc
