@@ -1,0 +1,68 @@
+// net/http_client.h — outbound HTTP/1.1 over Boost.Beast: http:// and https:// (OpenSSL, initialised
+// lazily at the first https request), CONNECT through an HTTP proxy honouring NO_PROXY, a deadline
+// on every request (connect + write + read), optional keep-alive with close_idle() so no connection
+// survives a Lambda freeze. Used by forward/ (intakes) and lambda/ (Runtime/Extensions API).
+// Callbacks run on the loop thread.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/expected.h"
+#include "net/http_types.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace lc::net {
+
+struct HttpClientRequest {
+  std::string method = "POST";
+  std::string url;  // absolute: "https://api.datadoghq.com/api/v2/series"
+  Headers headers;
+  std::shared_ptr<const std::string> body;  // shared: a retried payload is not copied
+};
+
+struct HttpClientResponse {
+  int status = 0;
+  Headers headers;
+  std::string body;  // cut at max_response_body
+  std::optional<std::string_view> header(std::string_view name) const {
+    return find_header(headers, name);
+  }
+};
+
+struct HttpClientOptions {
+  ProxyConfig proxy;  // empty host = direct
+  bool skip_ssl_validation = false;
+  std::string ca_file;  // empty = first existing well-known bundle
+  std::size_t max_response_body = 1024 * 1024;
+  bool keep_alive = true;  // reuse connections until close_idle()
+  std::string user_agent;  // default "lastcall/<version>"
+};
+
+// True when `host` must bypass the proxy: exact host, ".suffix"/"suffix" domain match, "*", and an
+// optional ":port" on the entry (lambda-agent.md §8.4).
+bool no_proxy_matches(const std::vector<std::string>& no_proxy, std::string_view host,
+                      std::uint16_t port);
+
+class HttpClient {
+ public:
+  using Callback = std::function<void(Expected<HttpClientResponse>)>;
+  virtual ~HttpClient() = default;
+  // Errors: kTimeout when the deadline passed, kNetwork for connect/reset/closed, kProtocol for an
+  // unparsable response, kInvalidArgument for a bad URL.
+  virtual void request(HttpClientRequest request, Deadline deadline, Callback done) = 0;
+  // Closes every pooled connection (called after each flush cycle, before /next).
+  virtual void close_idle() = 0;
+};
+
+std::unique_ptr<HttpClient> make_http_client(boost::asio::io_context& io, const Clock& clock,
+                                             HttpClientOptions options);
+
+}  // namespace lc::net

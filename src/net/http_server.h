@@ -1,0 +1,77 @@
+// net/http_server.h — an HTTP/1.1 server on Boost.Beast for every local API lastcall and its tools
+// serve (8124 local API, 8126 traces, telemetry listener, the sandbox's APIs, the fake intake).
+// Runs on the caller's io_context (one loop thread). Owns its acceptor and connections.
+// Keep-alive, per-route body limits (413 by default), malformed → 400, idle/read timeouts.
+// Handlers answer through a Responder, now or later (long polls, delayed or hung replies).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/expected.h"
+#include "net/http_types.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace lc::net {
+
+// Completes one request. Call exactly one of respond()/close_mid_response()/abort(), once, on the
+// loop thread. Dropping the last reference without answering closes the connection.
+class Responder {
+ public:
+  virtual ~Responder() = default;
+  virtual void respond(HttpResponse response) = 0;
+  // Writes the status line, headers and half of the body, then closes (a fault injection).
+  virtual void close_mid_response(HttpResponse response) = 0;
+  // Closes the connection without answering.
+  virtual void abort() = 0;
+  // False once the peer has gone away (a long poll whose client disconnected).
+  virtual bool connected() const = 0;
+};
+
+using Handler = std::function<void(HttpRequest& request, std::shared_ptr<Responder> responder)>;
+
+struct RouteOptions {
+  std::size_t max_body = 0;  // 0 = the server's default
+  // Answer for a body over max_body (default 413 with a reason); the telemetry listener answers 200.
+  std::function<HttpResponse(const HttpRequest& headers_only)> on_too_large;
+};
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  // 0 = ephemeral; read back with port()
+  std::size_t default_max_body = 64 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds read_timeout{10000};   // a started request must complete in this time
+  std::chrono::milliseconds idle_timeout{60000};   // keep-alive connection without a request
+  std::size_t max_connections = 512;               // beyond: accept and close at once
+  std::string name = "http";                        // for log lines
+};
+
+class HttpServer {
+ public:
+  // Binds and listens synchronously (so the port is known and the kernel queues connections before
+  // the loop runs); accepting starts with start().
+  static Expected<std::unique_ptr<HttpServer>> create(boost::asio::io_context& io,
+                                                      HttpServerOptions options);
+  virtual ~HttpServer() = default;
+
+  // method "" matches any method. path is exact, or a prefix when it ends with '*'.
+  // Exact routes win over prefix routes; longer prefixes win over shorter ones.
+  virtual void route(std::string method, std::string path, Handler handler,
+                     RouteOptions options = {}) = 0;
+  // Requests no route matches (default: 404 with a reason).
+  virtual void set_fallback(Handler handler) = 0;
+
+  virtual void start() = 0;
+  virtual void stop() = 0;  // closes the acceptor and every connection
+  virtual std::uint16_t port() const = 0;
+};
+
+}  // namespace lc::net
