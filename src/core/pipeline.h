@@ -32,6 +32,8 @@ struct SendOutcome {
   enum class Kind { kOk, kRetry, kDrop, kSplit } kind = Kind::kOk;
   std::string reason;  // for kDrop ("forbidden", "http_418", ...) and kRetry ("timeout", "http_503")
   int status = 0;      // HTTP status, 0 for transport errors
+  std::int64_t retry_after_ms = -1;  // kRetry: the intake's Retry-After in ms; -1 when absent
+  std::string detail;  // for one log line per flush: 400 body excerpt, "API key rejected by <host>"
 };
 
 // Sends one payload to one intake. Called and completed on the loop thread.
