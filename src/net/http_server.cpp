@@ -1,0 +1,622 @@
+// net/http_server.cpp — HttpServer on Boost.Beast. One ServerState shared by the acceptor and every
+// Connection (so a connection finishing after stop() never touches a destroyed server). All work
+// runs on the caller's io_context thread; no exception leaves this file (error_code overloads).
+#include "net/http_server.h"
+
+#include <ostream>  // boost/core/detail/string_view.hpp needs it complete
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "core/logger.h"
+#include "core/strings.h"
+#include "net/http_wire.h"
+
+namespace lc::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+struct Route {
+  std::string method;  // "" = any
+  std::string path;    // without the trailing '*' for prefix routes
+  bool prefix = false;
+  Handler handler;
+  RouteOptions options;
+};
+
+template <typename Message>
+HttpRequest request_from_header(const Message& msg, const std::string& remote) {
+  HttpRequest r;
+  r.method = std::string(msg.method_string());
+  r.target = std::string(msg.target());
+  const std::size_t q = r.target.find('?');
+  r.path = r.target.substr(0, q);
+  if (q != std::string::npos) r.query = r.target.substr(q + 1);
+  r.headers.reserve(16);
+  for (const auto& field : msg) {
+    r.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  r.remote = remote;
+  return r;
+}
+
+class Connection;
+
+struct ServerState {
+  ServerState(asio::io_context& io_in, HttpServerOptions options_in)
+      : io(io_in), options(std::move(options_in)), acceptor(io_in), retry_timer(io_in) {}
+
+  asio::io_context& io;
+  HttpServerOptions options;
+  tcp::acceptor acceptor;
+  asio::steady_timer retry_timer;  // backs off after an accept error (EMFILE)
+  std::vector<std::shared_ptr<const Route>> routes;
+  Handler fallback;
+  std::map<std::uint64_t, std::weak_ptr<Connection>> connections;
+  std::uint64_t next_connection_id = 1;
+  bool started = false;
+  bool stopped = false;
+
+  std::shared_ptr<const Route> find_route(std::string_view method, std::string_view path) const {
+    std::shared_ptr<const Route> best;
+    int best_rank = -1;
+    std::size_t best_len = 0;
+    for (const auto& r : routes) {
+      if (!r->method.empty() && r->method != method) continue;
+      const bool method_exact = !r->method.empty();
+      if (!r->prefix) {
+        if (r->path != path) continue;
+        const int rank = method_exact ? 3 : 2;  // exact paths beat every prefix
+        if (rank > best_rank) {
+          best = r;
+          best_rank = rank;
+          best_len = r->path.size();
+        }
+        continue;
+      }
+      if (path.substr(0, r->path.size()) != r->path) continue;
+      const int rank = method_exact ? 1 : 0;
+      if (best_rank >= 2) continue;
+      if (best == nullptr || r->path.size() > best_len ||
+          (r->path.size() == best_len && rank > best_rank)) {
+        best = r;
+        best_rank = rank;
+        best_len = r->path.size();
+      }
+    }
+    return best;
+  }
+};
+
+bool is_quiet_close(const error_code& ec) {
+  return ec == http::error::end_of_stream || ec == http::error::partial_message ||
+         ec == beast::error::timeout || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+         ec == asio::error::broken_pipe || ec == asio::error::bad_descriptor;
+}
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(std::shared_ptr<ServerState> state, tcp::socket socket, std::uint64_t id)
+      : state_(std::move(state)), stream_(std::move(socket)), id_(id) {
+    error_code ec;
+    const auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
+  void start() { wait_for_request(); }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    awaiting_response_ = false;
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+    state_->connections.erase(id_);
+  }
+
+  bool connected(std::uint64_t seq) const {
+    return !closed_ && !peer_gone_ && seq == request_seq_;
+  }
+
+  void respond(std::uint64_t seq, HttpResponse response) {
+    if (!take_response_turn(seq)) return;
+    bool close_after = !keep_alive_ || state_->stopped;
+    if (auto c = find_header(response.headers, "Connection"); c && iequals(trim(*c), "close")) {
+      close_after = true;
+    }
+    out_ = serialize_response(response, close_after, head_request_);
+    write_out(close_after ? AfterWrite::kClose : AfterWrite::kNextRequest);
+  }
+
+  void close_mid_response(std::uint64_t seq, HttpResponse response) {
+    if (!take_response_turn(seq)) return;
+    out_ = serialize_truncated_response(response);
+    write_out(AfterWrite::kClose);
+  }
+
+  void abandon(std::uint64_t seq) {
+    if (closed_ || seq != request_seq_ || !awaiting_response_) return;
+    close();
+  }
+
+ private:
+  enum class AfterWrite { kNextRequest, kClose, kLingerClose, kReadBody };
+
+  const HttpServerOptions& options() const { return state_->options; }
+
+  bool take_response_turn(std::uint64_t seq) {
+    if (closed_ || seq != request_seq_ || !awaiting_response_) return false;
+    awaiting_response_ = false;
+    if (monitoring_) {
+      monitoring_ = false;
+      error_code ec;
+      stream_.socket().cancel(ec);
+    }
+    return true;
+  }
+
+  // Idle phase: wait (idle_timeout) for the first byte of the next request.
+  void wait_for_request() {
+    if (closed_) return;
+    if (buffer_.size() > 0) {
+      read_header();
+      return;
+    }
+    stream_.expires_after(options().idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](error_code ec, std::size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec || self->closed_) {
+                                self->close();
+                                return;
+                              }
+                              self->read_header();
+                            });
+  }
+
+  void read_header() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(
+        std::min<std::size_t>(options().max_header_bytes, UINT32_MAX)));
+    parser_->body_limit(boost::none);  // chosen per route once the header is known
+    stream_.expires_after(options().read_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](error_code ec, std::size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  void on_header(error_code ec) {
+    if (closed_) return;
+    if (ec) {
+      if (ec == http::error::header_limit) {
+        reject(431, fmt::format("request header exceeds {} bytes", options().max_header_bytes));
+      } else if (is_quiet_close(ec)) {
+        close();
+      } else {
+        reject(400, "malformed request: " + ec.message());
+      }
+      return;
+    }
+    const auto& msg = parser_->get();
+    head_request_ = msg.method() == http::verb::head;
+    HttpRequest headers_only = request_from_header(msg, remote_);
+    route_ = state_->find_route(headers_only.method, headers_only.path);
+    max_body_ = route_ && route_->options.max_body > 0 ? route_->options.max_body
+                                                       : options().default_max_body;
+    if (const auto len = parser_->content_length(); len && *len > max_body_) {
+      too_large(headers_only);
+      return;
+    }
+    parser_->body_limit(static_cast<std::uint64_t>(max_body_));
+    if (parser_->is_done()) {
+      dispatch();
+      return;
+    }
+    if (auto expect = headers_only.header("Expect"); expect && iequals(trim(*expect), "100-continue")) {
+      out_ = "HTTP/1.1 100 Continue\r\n\r\n";
+      write_out(AfterWrite::kReadBody);
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](error_code ec, std::size_t) { self->on_body(ec); });
+  }
+
+  void on_body(error_code ec) {
+    if (closed_) return;
+    if (ec == http::error::body_limit) {
+      too_large(request_from_header(parser_->get(), remote_));
+      return;
+    }
+    if (ec) {
+      if (is_quiet_close(ec)) {
+        close();
+      } else {
+        reject(400, "malformed request body: " + ec.message());
+      }
+      return;
+    }
+    dispatch();
+  }
+
+  void too_large(const HttpRequest& headers_only) {
+    HttpResponse response =
+        route_ && route_->options.on_too_large
+            ? route_->options.on_too_large(headers_only)
+            : HttpResponse::text(413, fmt::format("request body exceeds {} bytes\n", max_body_));
+    LC_DEBUG("{}: {} {} from {}: body over {} bytes, answered {}", options().name,
+             headers_only.method, escape_for_log(headers_only.path), remote_, max_body_,
+             response.status);
+    out_ = serialize_response(response, true, head_request_);
+    write_out(AfterWrite::kLingerClose);
+  }
+
+  void reject(int status, std::string reason) {
+    LC_DEBUG("{}: rejected request from {}: {} {}", options().name, remote_, status, reason);
+    reason.push_back('\n');
+    out_ = serialize_response(HttpResponse::text(status, std::move(reason)), true, false);
+    write_out(AfterWrite::kLingerClose);
+  }
+
+  void dispatch() {
+    auto& msg = parser_->get();
+    HttpRequest request = request_from_header(msg, remote_);
+    request.body = std::move(msg.body());
+    keep_alive_ = msg.keep_alive();
+    parser_.reset();
+    ++request_seq_;
+    awaiting_response_ = true;
+    stream_.expires_never();
+
+    Handler handler = route_ ? route_->handler : state_->fallback;
+    route_.reset();
+    auto responder = std::make_shared<ResponderImpl>(shared_from_this(), request_seq_);
+    if (handler) {
+      handler(request, std::move(responder));
+    } else {
+      responder->respond(HttpResponse::text(
+          404, fmt::format("no route for {} {}\n", request.method, request.path)));
+    }
+    if (awaiting_response_ && !closed_) start_monitor();
+  }
+
+  // While a handler holds the request, watch the socket so a vanished peer is noticed (long polls).
+  void start_monitor() {
+    monitoring_ = true;
+    stream_.socket().async_wait(
+        tcp::socket::wait_read,
+        [self = shared_from_this(), seq = request_seq_](error_code ec) {
+          self->on_monitor(ec, seq);
+        });
+  }
+
+  void on_monitor(error_code ec, std::uint64_t seq) {
+    if (!monitoring_ || closed_ || seq != request_seq_ || !awaiting_response_) return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      peer_gone_ = true;
+      close();
+      return;
+    }
+    error_code aec;
+    const std::size_t available = stream_.socket().available(aec);
+    if (aec || available == 0) {  // readable with nothing to read: the peer closed
+      peer_gone_ = true;
+      close();
+      return;
+    }
+    // A pipelined next request: keep its bytes for later, within a cap.
+    const std::size_t cap = options().max_header_bytes + 64 * 1024;
+    const std::size_t room = cap > buffer_.size() ? cap - buffer_.size() : 0;
+    if (room == 0) {
+      monitoring_ = false;  // stop watching; the reply still goes out normally
+      return;
+    }
+    const std::size_t n = std::min(available, room);
+    const std::size_t got = stream_.socket().read_some(buffer_.prepare(n), aec);
+    buffer_.commit(got);
+    if (aec) {
+      peer_gone_ = true;
+      close();
+      return;
+    }
+    start_monitor();
+  }
+
+  void write_out(AfterWrite after) {
+    stream_.expires_after(options().read_timeout);
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = shared_from_this(), after](error_code ec, std::size_t) {
+                        self->on_written(ec, after);
+                      });
+  }
+
+  void on_written(error_code ec, AfterWrite after) {
+    if (closed_) return;
+    out_.clear();
+    if (ec) {
+      close();
+      return;
+    }
+    switch (after) {
+      case AfterWrite::kNextRequest:
+        wait_for_request();
+        return;
+      case AfterWrite::kReadBody:
+        read_body();
+        return;
+      case AfterWrite::kClose:
+        close();
+        return;
+      case AfterWrite::kLingerClose:
+        linger_close();
+        return;
+    }
+  }
+
+  // After an early answer (413, 400) the client may still be sending: half-close, then read and
+  // discard for a short while so the kernel does not reset the connection before our answer is read.
+  void linger_close() {
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    buffer_.clear();
+    lingered_ = 0;
+    stream_.expires_after(std::min<std::chrono::milliseconds>(options().read_timeout,
+                                                              std::chrono::milliseconds(2000)));
+    discard_some();
+  }
+
+  void discard_some() {
+    stream_.async_read_some(
+        buffer_.prepare(16 * 1024), [self = shared_from_this()](error_code ec, std::size_t n) {
+          self->lingered_ += n;
+          self->buffer_.clear();
+          if (ec || self->closed_ || self->lingered_ > 8 * 1024 * 1024) {
+            self->close();
+            return;
+          }
+          self->discard_some();
+        });
+  }
+
+  class ResponderImpl final : public Responder {
+   public:
+    ResponderImpl(std::shared_ptr<Connection> conn, std::uint64_t seq)
+        : conn_(std::move(conn)), seq_(seq) {}
+    ~ResponderImpl() override {
+      if (!done_) conn_->abandon(seq_);
+    }
+    void respond(HttpResponse response) override {
+      if (done_) return;
+      done_ = true;
+      conn_->respond(seq_, std::move(response));
+    }
+    void close_mid_response(HttpResponse response) override {
+      if (done_) return;
+      done_ = true;
+      conn_->close_mid_response(seq_, std::move(response));
+    }
+    void abort() override {
+      if (done_) return;
+      done_ = true;
+      conn_->abandon(seq_);
+    }
+    bool connected() const override { return !done_ && conn_->connected(seq_); }
+
+   private:
+    std::shared_ptr<Connection> conn_;
+    std::uint64_t seq_;
+    bool done_ = false;
+  };
+
+  std::shared_ptr<ServerState> state_;
+  beast::tcp_stream stream_;
+  std::uint64_t id_;
+  std::string remote_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<const Route> route_;
+  std::size_t max_body_ = 0;
+  std::string out_;
+  std::uint64_t request_seq_ = 0;
+  std::size_t lingered_ = 0;
+  bool keep_alive_ = false;
+  bool head_request_ = false;
+  bool awaiting_response_ = false;
+  bool monitoring_ = false;
+  bool peer_gone_ = false;
+  bool closed_ = false;
+};
+
+void accept_next(const std::shared_ptr<ServerState>& state);
+
+void on_accept(const std::shared_ptr<ServerState>& state, error_code ec, tcp::socket socket) {
+  if (state->stopped) return;
+  if (ec) {
+    if (ec == asio::error::operation_aborted) return;
+    LC_WARN("{}: accept failed: {}", state->options.name, ec.message());
+    state->retry_timer.expires_after(std::chrono::milliseconds(50));
+    state->retry_timer.async_wait([state](error_code tec) {
+      if (!tec && !state->stopped) accept_next(state);
+    });
+    return;
+  }
+  if (state->connections.size() >= state->options.max_connections) {
+    LC_WARN("{}: {} connections open, closing a new one", state->options.name,
+            state->connections.size());
+    error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+  } else {
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    const std::uint64_t id = state->next_connection_id++;
+    auto conn = std::make_shared<Connection>(state, std::move(socket), id);
+    state->connections.emplace(id, conn);
+    conn->start();
+  }
+  accept_next(state);
+}
+
+void accept_next(const std::shared_ptr<ServerState>& state) {
+  state->acceptor.async_accept([state](error_code ec, tcp::socket socket) {
+    on_accept(state, ec, std::move(socket));
+  });
+}
+
+class HttpServerImpl final : public HttpServer {
+ public:
+  explicit HttpServerImpl(std::shared_ptr<ServerState> state) : state_(std::move(state)) {}
+  ~HttpServerImpl() override { stop(); }
+
+  void route(std::string method, std::string path, Handler handler,
+             RouteOptions options) override {
+    auto r = std::make_shared<Route>();
+    r->method = std::move(method);
+    r->prefix = !path.empty() && path.back() == '*';
+    if (r->prefix) path.pop_back();
+    r->path = std::move(path);
+    r->handler = std::move(handler);
+    r->options = std::move(options);
+    auto& routes = state_->routes;
+    routes.erase(std::remove_if(routes.begin(), routes.end(),
+                                [&](const auto& old) {
+                                  return old->method == r->method && old->path == r->path &&
+                                         old->prefix == r->prefix;
+                                }),
+                 routes.end());
+    routes.push_back(std::move(r));
+  }
+
+  void set_fallback(Handler handler) override { state_->fallback = std::move(handler); }
+
+  void start() override {
+    if (state_->started || state_->stopped) return;
+    state_->started = true;
+    accept_next(state_);
+  }
+
+  void stop() override {
+    if (state_->stopped) return;
+    state_->stopped = true;
+    error_code ec;
+    state_->acceptor.close(ec);
+    state_->retry_timer.cancel();
+    auto connections = state_->connections;
+    for (auto& [id, weak] : connections) {
+      if (auto conn = weak.lock()) conn->close();
+    }
+    state_->connections.clear();
+  }
+
+  std::uint16_t port() const override { return port_; }
+  void set_port(std::uint16_t port) { port_ = port; }
+
+ private:
+  std::shared_ptr<ServerState> state_;
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace
+
+Expected<HttpRequest> parse_request(std::string_view bytes, std::size_t max_header_bytes,
+                                    std::size_t max_body) {
+  http::request_parser<http::string_body> parser;
+  parser.eager(false);
+  parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(max_header_bytes, UINT32_MAX)));
+  parser.body_limit(boost::none);
+  error_code ec;
+  std::size_t used = 0;
+  while (!ec && !parser.is_header_done()) {
+    const std::size_t n = parser.put(asio::buffer(bytes.data() + used, bytes.size() - used), ec);
+    used += n;
+    if (n == 0 && !ec) break;  // needs more bytes than we have
+  }
+  const auto classify = [](const error_code& e, std::string_view what) -> Error {
+    if (e == http::error::header_limit || e == http::error::body_limit) {
+      return make_error(ErrorCode::kTooLarge, std::string(what) + ": " + e.message());
+    }
+    return make_error(ErrorCode::kInvalidArgument, std::string(what) + ": " + e.message());
+  };
+  if (ec && ec != http::error::need_more) return classify(ec, "header");
+  if (!parser.is_header_done()) {
+    return make_error(ErrorCode::kInvalidArgument, "header: incomplete");
+  }
+  if (const auto len = parser.content_length(); len && *len > max_body) {
+    return make_error(ErrorCode::kTooLarge, "body: content-length over the limit");
+  }
+  parser.body_limit(static_cast<std::uint64_t>(max_body));
+  parser.eager(true);
+  ec = {};
+  while (!ec && !parser.is_done() && used < bytes.size()) {
+    const std::size_t n = parser.put(asio::buffer(bytes.data() + used, bytes.size() - used), ec);
+    used += n;
+    if (n == 0 && !ec) break;
+  }
+  if (ec == http::error::need_more) ec = {};
+  if (!ec && !parser.is_done()) {
+    parser.put_eof(ec);
+  }
+  if (ec) return classify(ec, "body");
+  if (!parser.is_done()) return make_error(ErrorCode::kInvalidArgument, "body: incomplete");
+  HttpRequest request = request_from_header(parser.get(), std::string());
+  request.body = std::move(parser.get().body());
+  return request;
+}
+
+Expected<std::unique_ptr<HttpServer>> HttpServer::create(boost::asio::io_context& io,
+                                                         HttpServerOptions options) {
+  error_code ec;
+  std::string host = options.host == "localhost" ? "127.0.0.1" : options.host;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("{}: bad listen address '{}'", options.name, options.host));
+  }
+  const std::string name = options.name;
+  auto state = std::make_shared<ServerState>(io, std::move(options));
+  const tcp::endpoint endpoint(address, state->options.port);
+  auto& acceptor = state->acceptor;
+  const auto fail = [&](std::string_view what) -> Error {
+    return make_error(ErrorCode::kIo, fmt::format("{}: {} {}:{}: {}", name, what, host,
+                                                  state->options.port, ec.message()));
+  };
+  acceptor.open(endpoint.protocol(), ec);
+  if (ec) return fail("cannot open socket for");
+  acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (ec) return fail("cannot set SO_REUSEADDR on");
+  acceptor.bind(endpoint, ec);
+  if (ec) return fail("cannot bind");
+  acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail("cannot listen on");
+  const auto local = acceptor.local_endpoint(ec);
+  if (ec) return fail("cannot read the bound port of");
+  auto server = std::make_unique<HttpServerImpl>(std::move(state));
+  server->set_port(local.port());
+  return std::unique_ptr<HttpServer>(std::move(server));
+}
+
+}  // namespace lc::net

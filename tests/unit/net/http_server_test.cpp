@@ -1,0 +1,467 @@
+#include "net/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "net/http_wire.h"
+#include "unit/net/test_support.h"
+
+namespace lc::net {
+namespace {
+
+using testing::LoopThread;
+using testing::RawConnection;
+using testing::raw_exchange;
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void make(HttpServerOptions options = {}) {
+    auto created = HttpServer::create(loop_.io(), std::move(options));
+    ASSERT_TRUE(created) << created.error().message;
+    server_ = std::move(created).value();
+  }
+  // Routes are registered before run(); afterwards the server is only touched on the loop thread.
+  void run() {
+    server_->start();
+    loop_.start();
+  }
+  void TearDown() override {
+    if (server_ && loop_.running()) loop_.call([&] { server_->stop(); });
+    loop_.stop();
+  }
+  std::uint16_t port() const { return server_->port(); }
+
+  static Handler reply(std::string text) {
+    return [text](HttpRequest&, std::shared_ptr<Responder> r) {
+      r->respond(HttpResponse::text(200, text));
+    };
+  }
+
+  LoopThread loop_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(HttpServerTest, BindsEphemeralPort) {
+  make();
+  EXPECT_NE(port(), 0);
+}
+
+TEST_F(HttpServerTest, BadListenAddressIsAnError) {
+  HttpServerOptions o;
+  o.host = "not an address";
+  auto created = HttpServer::create(loop_.io(), o);
+  ASSERT_FALSE(created);
+  EXPECT_EQ(created.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(HttpServerTest, RoutingExactBeatsPrefixAndLongerPrefixWins) {
+  make();
+  server_->route("GET", "/a*", reply("prefix-a"));
+  server_->route("GET", "/a/b*", reply("prefix-ab"));
+  server_->route("GET", "/a/b/c", reply("exact-abc"));
+  server_->route("", "/any", reply("any-method"));
+  server_->route("POST", "/any", reply("post-any"));
+  run();
+  auto get = [&](std::string method, std::string target) {
+    auto r = raw_exchange(port(), method + " " + target + " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    return r ? std::to_string(r->status) + ":" + r->body : std::string("none");
+  };
+  EXPECT_EQ(get("GET", "/a/b/c"), "200:exact-abc");
+  EXPECT_EQ(get("GET", "/a/b/c/d"), "200:prefix-ab");
+  EXPECT_EQ(get("GET", "/a/b"), "200:prefix-ab");
+  EXPECT_EQ(get("GET", "/a/x"), "200:prefix-a");
+  EXPECT_EQ(get("GET", "/a"), "200:prefix-a");
+  EXPECT_EQ(get("DELETE", "/any"), "200:any-method");
+  EXPECT_EQ(get("POST", "/any"), "200:post-any");
+  const std::string missing = get("GET", "/zzz");
+  EXPECT_EQ(missing.substr(0, 4), "404:");
+  EXPECT_NE(missing.find("/zzz"), std::string::npos);
+  EXPECT_EQ(get("POST", "/a/b/c").substr(0, 4), "404:");  // method mismatch falls through
+}
+
+TEST_F(HttpServerTest, RequestFieldsReachTheHandler) {
+  make();
+  HttpRequest seen;
+  server_->route("POST", "/in", [&](HttpRequest& req, std::shared_ptr<Responder> r) {
+    seen = req;
+    r->respond(HttpResponse::json(202, "{}").with_header("X-Test", "yes"));
+  });
+  run();
+  auto r = raw_exchange(port(),
+                        "POST /in?name=a%20b&flag&x=1+2 HTTP/1.1\r\nHost: h\r\nX-Custom: v1\r\n"
+                        "Content-Length: 5\r\n\r\nhello");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202);
+  EXPECT_EQ(r->body, "{}");
+  EXPECT_NE(r->head.find("X-Test: yes\r\n"), std::string::npos);
+  EXPECT_NE(r->head.find("Content-Type: application/json\r\n"), std::string::npos);
+  EXPECT_EQ(seen.method, "POST");
+  EXPECT_EQ(seen.target, "/in?name=a%20b&flag&x=1+2");
+  EXPECT_EQ(seen.path, "/in");
+  EXPECT_EQ(seen.query, "name=a%20b&flag&x=1+2");
+  EXPECT_EQ(seen.body, "hello");
+  EXPECT_EQ(seen.header("x-custom").value_or(""), "v1");
+  EXPECT_EQ(seen.query_param("name").value_or("?"), "a b");
+  EXPECT_EQ(seen.query_param("flag").value_or("?"), "");
+  EXPECT_EQ(seen.query_param("x").value_or("?"), "1 2");
+  EXPECT_FALSE(seen.query_param("nope"));
+  EXPECT_EQ(seen.remote.rfind("127.0.0.1:", 0), 0u);
+}
+
+TEST_F(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
+  make();
+  std::vector<std::string> remotes;
+  server_->route("GET", "/k", [&](HttpRequest& req, std::shared_ptr<Responder> r) {
+    remotes.push_back(req.remote);
+    r->respond(HttpResponse::text(200, "n" + std::to_string(remotes.size())));
+  });
+  run();
+  RawConnection c(port());
+  ASSERT_TRUE(c.send("GET /k HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r1 = c.read_response();
+  ASSERT_TRUE(r1);
+  EXPECT_NE(r1->head.find("Connection: keep-alive"), std::string::npos);
+  ASSERT_TRUE(c.send("GET /k HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r2 = c.read_response();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r1->body, "n1");
+  EXPECT_EQ(r2->body, "n2");
+  const auto remotes_seen = loop_.call([&] { return remotes; });
+  ASSERT_EQ(remotes_seen.size(), 2u);
+  EXPECT_EQ(remotes_seen[0], remotes_seen[1]);  // same client port: same connection
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  make();
+  server_->route("GET", "*", [](HttpRequest& req, std::shared_ptr<Responder> r) {
+    r->respond(HttpResponse::text(200, req.path));
+  });
+  run();
+  RawConnection c(port());
+  ASSERT_TRUE(c.send("GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r1 = c.read_response();
+  auto r2 = c.read_response();
+  ASSERT_TRUE(r1 && r2);
+  EXPECT_EQ(r1->body, "/one");
+  EXPECT_EQ(r2->body, "/two");
+}
+
+TEST_F(HttpServerTest, ConnectionCloseRequestIsHonoured) {
+  make();
+  server_->route("GET", "/c", reply("bye"));
+  run();
+  RawConnection c(port());
+  ASSERT_TRUE(c.send("GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "bye");
+  EXPECT_NE(r->head.find("Connection: close"), std::string::npos);
+  EXPECT_TRUE(c.wait_closed());
+}
+
+TEST_F(HttpServerTest, OversizeBodyGets413) {
+  HttpServerOptions o;
+  o.default_max_body = 100;
+  make(o);
+  bool called = false;
+  server_->route("POST", "/small", [&](HttpRequest&, std::shared_ptr<Responder> r) {
+    called = true;
+    r->respond(HttpResponse::text(200, "ok"));
+  });
+  server_->route("POST", "/big", reply("big-ok"), RouteOptions{1000, nullptr});
+  run();
+  const std::string body(200, 'x');
+  auto r = raw_exchange(port(), "POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n" + body);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_NE(r->body.find("100"), std::string::npos);
+  // The per-route limit overrides the default.
+  auto big = raw_exchange(port(), "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n" + body);
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 200);
+  EXPECT_EQ(big->body, "big-ok");
+  // Exactly at the limit is accepted.
+  auto exact = raw_exchange(port(), "POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" +
+                                        std::string(100, 'y'));
+  ASSERT_TRUE(exact);
+  EXPECT_EQ(exact->status, 200);
+  EXPECT_TRUE(loop_.call([&] { return called; }));
+}
+
+TEST_F(HttpServerTest, OversizeChunkedBodyGets413) {
+  HttpServerOptions o;
+  o.default_max_body = 10;
+  make(o);
+  server_->route("POST", "/c", reply("ok"));
+  run();
+  auto r = raw_exchange(port(),
+                        "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "8\r\n01234567\r\n8\r\n89abcdef\r\n0\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+}
+
+TEST_F(HttpServerTest, CustomTooLargeAnswer) {
+  make();
+  std::string seen_path;
+  RouteOptions ro;
+  ro.max_body = 4;
+  ro.on_too_large = [&](const HttpRequest& headers_only) {
+    seen_path = headers_only.path;
+    EXPECT_TRUE(headers_only.body.empty());
+    return HttpResponse::text(200, "accepted anyway");
+  };
+  server_->route("POST", "/telemetry", reply("normal"), ro);
+  run();
+  auto r = raw_exchange(port(), "POST /telemetry HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "accepted anyway");
+  EXPECT_EQ(loop_.call([&] { return seen_path; }), "/telemetry");
+}
+
+TEST_F(HttpServerTest, ChunkedBodyIsDecoded) {
+  make();
+  std::string body;
+  server_->route("POST", "/c", [&](HttpRequest& req, std::shared_ptr<Responder> r) {
+    body = req.body;
+    r->respond(HttpResponse::text(200, std::to_string(req.body.size())));
+  });
+  run();
+  auto r = raw_exchange(port(),
+                        "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "11");
+  EXPECT_EQ(loop_.call([&] { return body; }), "hello world");
+}
+
+TEST_F(HttpServerTest, ExpectContinueGets100ThenTheAnswer) {
+  make();
+  server_->route("POST", "/e", [](HttpRequest& req, std::shared_ptr<Responder> r) {
+    r->respond(HttpResponse::text(200, req.body));
+  });
+  run();
+  RawConnection c(port());
+  ASSERT_TRUE(c.send("POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"));
+  auto cont = c.read_response();
+  ASSERT_TRUE(cont);
+  EXPECT_EQ(cont->status, 100);
+  ASSERT_TRUE(c.send("abc"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "abc");
+}
+
+TEST_F(HttpServerTest, GarbageGets400AndClose) {
+  make();
+  server_->route("", "*", reply("never"));
+  run();
+  RawConnection c(port());
+  ASSERT_TRUE(c.send("THIS IS NOT HTTP\x01\x02\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("malformed"), std::string::npos);
+  EXPECT_EQ(std::count(r->body.begin(), r->body.end(), '\n'), 1);
+  EXPECT_TRUE(c.wait_closed());
+  // Bad chunk framing is also a 400.
+  auto bad_chunk = raw_exchange(port(),
+                                "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                "zz\r\nhello\r\n0\r\n\r\n");
+  ASSERT_TRUE(bad_chunk);
+  EXPECT_EQ(bad_chunk->status, 400);
+}
+
+TEST_F(HttpServerTest, OversizeHeaderGets431) {
+  HttpServerOptions o;
+  o.max_header_bytes = 256;
+  make(o);
+  server_->route("", "*", reply("never"));
+  run();
+  auto r = raw_exchange(port(), "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(1000, 'a') + "\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 431);
+}
+
+TEST_F(HttpServerTest, DelayedResponseThroughResponder) {
+  make();
+  std::shared_ptr<Responder> held;
+  server_->route("GET", "/next", [&](HttpRequest&, std::shared_ptr<Responder> r) { held = std::move(r); });
+  run();
+  RawConnection c(port());
+  ASSERT_TRUE(c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(loop_.wait_until([&] { return held != nullptr; }));
+  EXPECT_TRUE(loop_.call([&] { return held->connected(); }));
+  loop_.call([&] {
+    held->respond(HttpResponse::json(200, R"({"eventType":"INVOKE"})"));
+    held.reset();
+    return 0;
+  });
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, R"({"eventType":"INVOKE"})");
+}
+
+TEST_F(HttpServerTest, DetectsPeerDisconnectWhileWaiting) {
+  make();
+  std::shared_ptr<Responder> held;
+  server_->route("GET", "/next", [&](HttpRequest&, std::shared_ptr<Responder> r) { held = std::move(r); });
+  run();
+  {
+    RawConnection c(port());
+    ASSERT_TRUE(c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(loop_.wait_until([&] { return held != nullptr; }));
+    EXPECT_TRUE(loop_.call([&] { return held->connected(); }));
+    c.close();
+  }
+  EXPECT_TRUE(loop_.wait_until([&] { return !held->connected(); }));
+  loop_.call([&] {
+    held->respond(HttpResponse::text(200, "too late"));  // ignored, no crash
+    held.reset();
+    return 0;
+  });
+}
+
+TEST_F(HttpServerTest, DroppedResponderClosesConnection) {
+  make();
+  server_->route("GET", "/drop", [](HttpRequest&, std::shared_ptr<Responder>) {});
+  server_->route("GET", "/abort", [](HttpRequest&, std::shared_ptr<Responder> r) { r->abort(); });
+  run();
+  for (const char* path : {"/drop", "/abort"}) {
+    RawConnection c(port());
+    ASSERT_TRUE(c.send(std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    EXPECT_FALSE(c.read_response()) << path;
+    EXPECT_TRUE(c.wait_closed()) << path;
+  }
+}
+
+TEST_F(HttpServerTest, CloseMidResponseSendsHalfTheBody) {
+  make();
+  server_->route("GET", "/half", [](HttpRequest&, std::shared_ptr<Responder> r) {
+    r->close_mid_response(HttpResponse::text(200, std::string(1000, 'z')));
+  });
+  run();
+  RawConnection c(port());
+  ASSERT_TRUE(c.send("GET /half HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->head.find("Content-Length: 1000"), std::string::npos);
+  EXPECT_TRUE(r->eof_before_complete);
+  EXPECT_EQ(r->body, std::string(500, 'z'));
+}
+
+TEST_F(HttpServerTest, IdleTimeoutClosesConnection) {
+  HttpServerOptions o;
+  o.idle_timeout = std::chrono::milliseconds(100);
+  make(o);
+  server_->route("GET", "/x", reply("x"));
+  run();
+  RawConnection c(port());
+  ASSERT_TRUE(c.send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(c.read_response());
+  EXPECT_TRUE(c.wait_closed());  // well before the 10 s receive timeout
+}
+
+TEST_F(HttpServerTest, ReadTimeoutClosesAStalledRequest) {
+  HttpServerOptions o;
+  o.read_timeout = std::chrono::milliseconds(100);
+  make(o);
+  server_->route("POST", "/x", reply("x"));
+  run();
+  RawConnection c(port());
+  ASSERT_TRUE(c.send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
+  EXPECT_TRUE(c.wait_closed());
+}
+
+TEST_F(HttpServerTest, MaxConnectionsClosesExtraConnections) {
+  HttpServerOptions o;
+  o.max_connections = 1;
+  make(o);
+  server_->route("GET", "/x", reply("x"));
+  run();
+  RawConnection first(port());
+  ASSERT_TRUE(first.send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(first.read_response());
+  RawConnection second(port());
+  EXPECT_TRUE(second.wait_closed());
+  first.close();
+}
+
+TEST_F(HttpServerTest, StopClosesConnectionsAndPendingResponders) {
+  make();
+  std::shared_ptr<Responder> held;
+  server_->route("GET", "/next", [&](HttpRequest&, std::shared_ptr<Responder> r) { held = std::move(r); });
+  run();
+  RawConnection c(port());
+  ASSERT_TRUE(c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(loop_.wait_until([&] { return held != nullptr; }));
+  loop_.call([&] {
+    server_->stop();
+    return 0;
+  });
+  EXPECT_TRUE(c.wait_closed());
+  EXPECT_FALSE(loop_.call([&] { return held->connected(); }));
+  loop_.call([&] {
+    held.reset();
+    return 0;
+  });
+}
+
+// --- serialize / parse -------------------------------------------------------------------------
+
+TEST(HttpWireTest, SerializeSanitizesHeadersAndSetsLength) {
+  HttpResponse r = HttpResponse::text(201, "abc");
+  r.with_header("X-Bad", "a\r\nInjected: 1").with_header("Content-Length", "999").with_header("Ok", "1");
+  const std::string wire = serialize_response(r, false, false);
+  EXPECT_EQ(wire.rfind("HTTP/1.1 201 Created\r\n", 0), 0u);
+  EXPECT_EQ(wire.find("Injected"), std::string::npos);
+  EXPECT_EQ(wire.find("999"), std::string::npos);
+  EXPECT_NE(wire.find("Content-Length: 3\r\n"), std::string::npos);
+  EXPECT_NE(wire.find("Ok: 1\r\n"), std::string::npos);
+  EXPECT_EQ(wire.substr(wire.size() - 7), "\r\n\r\nabc");
+
+  const std::string head = serialize_response(r, true, true);
+  EXPECT_NE(head.find("Connection: close"), std::string::npos);
+  EXPECT_EQ(head.substr(head.size() - 4), "\r\n\r\n");
+  const std::string no_content = serialize_response(HttpResponse::text(204, "x"), false, false);
+  EXPECT_EQ(no_content.find("Content-Length"), std::string::npos);
+  EXPECT_EQ(no_content.substr(no_content.size() - 4), "\r\n\r\n");
+  EXPECT_EQ(serialize_response(HttpResponse::text(7, ""), false, false).rfind("HTTP/1.1 500", 0), 0u);
+}
+
+TEST(HttpWireTest, ParseRequestAppliesLimits) {
+  auto ok = parse_request("POST /p?q=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc", 1024, 10);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->method, "POST");
+  EXPECT_EQ(ok->path, "/p");
+  EXPECT_EQ(ok->query, "q=1");
+  EXPECT_EQ(ok->body, "abc");
+  auto big = parse_request("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n01234567890", 1024, 10);
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().code, ErrorCode::kTooLarge);
+  auto big_chunked = parse_request(
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n6\r\n012345\r\n0\r\n\r\n",
+      1024, 10);
+  ASSERT_FALSE(big_chunked);
+  EXPECT_EQ(big_chunked.error().code, ErrorCode::kTooLarge);
+  auto big_header = parse_request("GET / HTTP/1.1\r\nX: " + std::string(200, 'a') + "\r\n\r\n", 64, 10);
+  ASSERT_FALSE(big_header);
+  EXPECT_EQ(big_header.error().code, ErrorCode::kTooLarge);
+  auto garbage = parse_request("\x00\x01garbage\r\n\r\n", 1024, 10);
+  ASSERT_FALSE(garbage);
+  EXPECT_EQ(garbage.error().code, ErrorCode::kInvalidArgument);
+  auto incomplete = parse_request("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", 1024, 10);
+  ASSERT_FALSE(incomplete);
+  EXPECT_EQ(incomplete.error().code, ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace lc::net
