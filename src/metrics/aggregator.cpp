@@ -1,0 +1,392 @@
+#include "metrics/aggregator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "core/logger.h"
+
+namespace lc::metrics {
+
+AggregatorConfig AggregatorConfig::from(const FinalConfig& config) {
+  AggregatorConfig c;
+  c.default_host = config.mode == Mode::kExtension ? std::string() : config.hostname;
+  c.histogram_aggregates = config.histogram_aggregates;
+  c.histogram_percentiles = config.histogram_percentiles;
+  c.histogram_copy_to_distribution = config.histogram_copy_to_distribution;
+  c.histogram_copy_prefix = config.histogram_copy_to_distribution_prefix;
+  c.series_format = config.use_v2_series ? SeriesFormat::kV2Protobuf : SeriesFormat::kV1Json;
+  if (config.use_v2_series) {
+    c.sketch_output = SketchOutput::kSketchPayload;
+  } else {
+    c.sketch_output =
+        config.sketch_fallback_series ? SketchOutput::kV1SeriesFallback : SketchOutput::kDrop;
+  }
+  c.base_tags = config.base_tags;
+  return c;
+}
+
+struct MetricAggregator::Aggregate {
+  double value = 0;                                            // count sum, gauge last
+  std::unique_ptr<std::unordered_set<std::string, KeyHash, std::equal_to<>>> members;  // set
+  std::vector<std::pair<double, double>> samples;              // histogram (value, weight)
+  std::unique_ptr<DDSketch> sketch;                            // distribution
+};
+
+struct MetricAggregator::Context {
+  Kind kind = Kind::kGauge;
+  std::string name, host;
+  std::vector<std::string> tags;
+  std::map<std::int64_t, Aggregate> buckets;  // unflushed, by bucket start
+  // Submissions already made per window (datadog-wire.md §2.1 "No duplicate timestamps").
+  std::map<std::int64_t, std::uint8_t> used;
+};
+
+std::size_t MetricAggregator::KeyHash::operator()(std::string_view s) const {
+  // FNV-1a 64; equality always compares the full key.
+  std::uint64_t h = 1469598103934665603ULL;
+  for (const char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return static_cast<std::size_t>(h);
+}
+
+MetricAggregator::MetricAggregator(AggregatorConfig config, SelfMetrics& self, const Clock& clock)
+    : config_(std::move(config)),
+      self_(self),
+      clock_(clock),
+      series_encoder_(config_.limits, config_.base_tags, self),
+      sketch_encoder_(config_.limits, config_.base_tags, self) {
+  key_buf_.reserve(512);
+}
+
+MetricAggregator::~MetricAggregator() = default;
+
+bool MetricAggregator::uses_timestamp_rule(Kind kind) const {
+  // Sketches merge at the intake; distributions sent as v1 series need the rule like any series.
+  return kind != Kind::kDistribution || config_.sketch_output == SketchOutput::kV1SeriesFallback;
+}
+
+void MetricAggregator::add(const MetricSample& sample) { add(sample, clock_.wall_s()); }
+
+void MetricAggregator::add(const MetricSample& sample, std::int64_t now_s) {
+  std::int64_t ts = now_s;
+  if (sample.timestamp > 0) {
+    ts = std::min(sample.timestamp, now_s);  // a future T is clamped to now (§2.1)
+    if (ts < now_s - config_.max_sample_age_s) {
+      self_.dropped(kDropKind, "too_old");
+      return;
+    }
+  }
+  const std::int64_t bucket = ts - ts % kBucketSeconds;
+  const std::string_view host = sample.has_host ? sample.host : std::string_view(config_.default_host);
+  Kind kind = Kind::kGauge;
+  switch (sample.type) {
+    case MetricType::kCount: kind = Kind::kCount; break;
+    case MetricType::kGauge: kind = Kind::kGauge; break;
+    case MetricType::kSet: kind = Kind::kSet; break;
+    case MetricType::kHistogram:
+    case MetricType::kTimer: kind = Kind::kHistogram; break;
+    case MetricType::kDistribution: kind = Kind::kDistribution; break;
+  }
+  add_to(kind, sample.name, sample, host, bucket);
+  if (kind == Kind::kHistogram && config_.histogram_copy_to_distribution) {
+    name_buf_.assign(config_.histogram_copy_prefix);
+    name_buf_.append(sample.name);
+    add_to(Kind::kDistribution, name_buf_, sample, host, bucket);
+  }
+}
+
+MetricAggregator::Context* MetricAggregator::find_or_create(Kind kind, std::string_view name,
+                                                            const MetricSample& sample,
+                                                            std::string_view host) {
+  key_buf_.clear();
+  key_buf_.push_back(static_cast<char>('0' + static_cast<int>(kind)));
+  key_buf_.append(name);
+  key_buf_.push_back('\n');
+  key_buf_.append(host);
+  key_buf_.push_back('\n');
+  for (const auto& t : sample.tags) {
+    key_buf_.append(t);
+    key_buf_.push_back(',');
+  }
+  auto it = contexts_.find(std::string_view(key_buf_));
+  if (it != contexts_.end()) {
+    Context* ctx = it->second.get();
+    if (ctx->buckets.empty()) {
+      if (live_contexts_ >= config_.max_contexts) return nullptr;
+      ++live_contexts_;
+    }
+    return ctx;
+  }
+  if (live_contexts_ >= config_.max_contexts) return nullptr;
+  auto ctx = std::make_unique<Context>();
+  ctx->kind = kind;
+  ctx->name.assign(name);
+  ctx->host.assign(host);
+  ctx->tags.assign(sample.tags.begin(), sample.tags.end());
+  Context* raw = ctx.get();
+  contexts_.emplace(key_buf_, std::move(ctx));
+  ++live_contexts_;
+  return raw;
+}
+
+void MetricAggregator::add_to(Kind kind, std::string_view name, const MetricSample& sample,
+                              std::string_view host, std::int64_t bucket) {
+  Context* ctx = find_or_create(kind, name, sample, host);
+  if (ctx == nullptr) {
+    self_.dropped(kDropKind, "context_limit");
+    return;
+  }
+  if (uses_timestamp_rule(kind)) {
+    auto u = ctx->used.find(bucket);
+    if (u != ctx->used.end() && u->second >= kBucketSeconds) {
+      // All ten seconds of this window were already submitted; another point would overwrite one.
+      self_.dropped(kDropKind, "window_full");
+      if (ctx->buckets.empty()) --live_contexts_;
+      return;
+    }
+  }
+  Aggregate& agg = ctx->buckets[bucket];
+  const double weight = 1.0 / sample.rate;
+  switch (kind) {
+    case Kind::kCount:
+      for (const double v : sample.values) agg.value += v * weight;
+      break;
+    case Kind::kGauge:
+      if (!sample.values.empty()) agg.value = sample.values.back();
+      break;
+    case Kind::kSet:
+      if (!agg.members) {
+        agg.members = std::make_unique<std::unordered_set<std::string, KeyHash, std::equal_to<>>>();
+      }
+      if (agg.members->find(sample.set_member) != agg.members->end()) break;
+      if (agg.members->size() >= config_.max_set_members) {
+        self_.dropped(kDropKind, "set_full");
+        break;
+      }
+      agg.members->emplace(sample.set_member);
+      break;
+    case Kind::kHistogram:
+      for (const double v : sample.values) {
+        if (agg.samples.size() >= config_.max_histogram_samples) {
+          self_.dropped(kDropKind, "histogram_full");
+          break;
+        }
+        agg.samples.emplace_back(v, weight);
+      }
+      break;
+    case Kind::kDistribution:
+      if (!agg.sketch) agg.sketch = std::make_unique<DDSketch>();
+      for (const double v : sample.values) {
+        if (sample.rate < 1.0) {
+          agg.sketch->insert(v, weight);
+        } else {
+          agg.sketch->insert(v);
+        }
+      }
+      break;
+  }
+}
+
+namespace {
+
+// §2.4: first sample (sorted by value) whose cumulative weight exceeds the target.
+double weighted_rank(const std::vector<std::pair<double, double>>& sorted, double target) {
+  double w = 0;
+  for (const auto& [v, wi] : sorted) {
+    w += wi;
+    if (w > target) return v;
+  }
+  return sorted.back().first;
+}
+
+std::string percentile_suffix(double p) {
+  return fmt::format(".{}percentile", static_cast<long long>(std::llround(p * 100)));
+}
+
+}  // namespace
+
+void MetricAggregator::emit(Context& ctx, std::int64_t ts, Aggregate& agg, FlushBatch& out,
+                            std::vector<std::size_t>& series_index, std::size_t& sketch_index) {
+  // series_index holds, per output slot of this context, the index in out.series (or SIZE_MAX).
+  auto add_point = [&](std::size_t slot, std::string_view suffix, SeriesType type, double value) {
+    if (series_index.size() <= slot) series_index.resize(slot + 1, SIZE_MAX);
+    if (series_index[slot] == SIZE_MAX) {
+      Series s;
+      s.name = ctx.name;
+      s.name.append(suffix);
+      s.tags = ctx.tags;
+      s.host = ctx.host;
+      s.type = type;
+      s.interval = kBucketSeconds;
+      series_index[slot] = out.series.size();
+      out.series.push_back(std::move(s));
+    }
+    out.series[series_index[slot]].points.push_back({ts, value});
+  };
+
+  switch (ctx.kind) {
+    case Kind::kCount:
+      add_point(0, "", SeriesType::kRate, agg.value / static_cast<double>(kBucketSeconds));
+      break;
+    case Kind::kGauge:
+      add_point(0, "", SeriesType::kGauge, agg.value);
+      break;
+    case Kind::kSet:
+      add_point(0, "", SeriesType::kGauge,
+                agg.members ? static_cast<double>(agg.members->size()) : 0.0);
+      break;
+    case Kind::kHistogram: {
+      auto& s = agg.samples;
+      if (s.empty()) break;
+      std::stable_sort(s.begin(), s.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      double n = 0, sum = 0;
+      for (const auto& [v, w] : s) {
+        n += w;
+        sum += v * w;
+      }
+      std::size_t slot = 0;
+      for (const auto& a : config_.histogram_aggregates) {
+        if (a == "max") add_point(slot, ".max", SeriesType::kGauge, s.back().first);
+        else if (a == "min") add_point(slot, ".min", SeriesType::kGauge, s.front().first);
+        else if (a == "median") add_point(slot, ".median", SeriesType::kGauge, weighted_rank(s, (n - 1) / 2));
+        else if (a == "avg") add_point(slot, ".avg", SeriesType::kGauge, sum / n);
+        else if (a == "sum") add_point(slot, ".sum", SeriesType::kGauge, sum);
+        else if (a == "count") add_point(slot, ".count", SeriesType::kRate, n / static_cast<double>(kBucketSeconds));
+        ++slot;
+      }
+      for (const double p : config_.histogram_percentiles) {
+        const double pct = std::round(p * 100);
+        add_point(slot++, percentile_suffix(p), SeriesType::kGauge,
+                  weighted_rank(s, (pct * n - 1) / 100));
+      }
+      break;
+    }
+    case Kind::kDistribution: {
+      if (!agg.sketch || agg.sketch->empty()) break;
+      if (sketch_index == SIZE_MAX) {
+        SketchSeries ss;
+        ss.name = ctx.name;
+        ss.tags = ctx.tags;
+        ss.host = ctx.host;
+        sketch_index = out.sketches.size();
+        out.sketches.push_back(std::move(ss));
+      }
+      out.sketches[sketch_index].points.push_back({ts, std::move(*agg.sketch)});
+      break;
+    }
+  }
+}
+
+FlushBatch MetricAggregator::collect(FlushScope scope) { return collect(scope, clock_.wall_s()); }
+
+FlushBatch MetricAggregator::collect(FlushScope scope, std::int64_t now_s) {
+  FlushBatch out;
+  std::vector<std::size_t> series_index;
+  for (auto& [key, ctx_ptr] : contexts_) {
+    Context& ctx = *ctx_ptr;
+    if (ctx.buckets.empty()) continue;
+    series_index.clear();
+    std::size_t sketch_index = SIZE_MAX;
+    const bool rule = uses_timestamp_rule(ctx.kind);
+    for (auto it = ctx.buckets.begin(); it != ctx.buckets.end();) {
+      const std::int64_t b = it->first;
+      const bool closed = b + kBucketSeconds <= now_s;
+      if (scope == FlushScope::kClosedBuckets && !closed) {
+        ++it;
+        continue;
+      }
+      std::int64_t ts = b;
+      if (rule) {
+        std::uint8_t& used = ctx.used[b];
+        if (used >= kBucketSeconds - 1 && !closed) {
+          ++it;  // only b+9 is left: hold the samples until the window closes (§2.1)
+          continue;
+        }
+        ts = b + used;
+        ++used;
+      }
+      emit(ctx, ts, it->second, out, series_index, sketch_index);
+      it = ctx.buckets.erase(it);
+    }
+    if (ctx.buckets.empty()) --live_contexts_;
+  }
+  prune_history(now_s);
+
+  const auto by_context = [](const auto& a, const auto& b) {
+    return std::tie(a.name, a.tags, a.host) < std::tie(b.name, b.tags, b.host);
+  };
+  std::sort(out.series.begin(), out.series.end(), [&](const Series& a, const Series& b) {
+    if (by_context(a, b)) return true;
+    if (by_context(b, a)) return false;
+    return a.type < b.type;
+  });
+  std::sort(out.sketches.begin(), out.sketches.end(), by_context);
+  return out;
+}
+
+void MetricAggregator::prune_history(std::int64_t now_s) {
+  // A window older than the sample age limit can no longer receive samples.
+  const std::int64_t horizon = now_s - config_.max_sample_age_s - kBucketSeconds;
+  for (auto it = contexts_.begin(); it != contexts_.end();) {
+    Context& ctx = *it->second;
+    while (!ctx.used.empty() && ctx.used.begin()->first < horizon) ctx.used.erase(ctx.used.begin());
+    if (ctx.buckets.empty() && ctx.used.empty()) {
+      it = contexts_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // Bound the memory of contexts kept only for their submission record: beyond four times the
+  // live limit, forget the records of closed windows (late `T` samples for them then start at b).
+  if (contexts_.size() > 4 * config_.max_contexts) {
+    for (auto it = contexts_.begin(); it != contexts_.end();) {
+      Context& ctx = *it->second;
+      if (ctx.buckets.empty() && !ctx.used.empty() &&
+          ctx.used.rbegin()->first + kBucketSeconds <= now_s) {
+        it = contexts_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+std::vector<Payload> MetricAggregator::flush(FlushScope scope) {
+  const std::int64_t now_s = clock_.wall_s();
+  FlushBatch batch = collect(scope, now_s);
+  std::vector<Payload> out;
+  if (config_.series_format == SeriesFormat::kV2Protobuf) {
+    out = series_encoder_.encode_v2(batch.series, now_s);
+  } else {
+    if (config_.sketch_output == SketchOutput::kV1SeriesFallback) {
+      for (const auto& sk : batch.sketches) {
+        for (auto& s : sketch_fallback_series(sk)) batch.series.push_back(std::move(s));
+      }
+      batch.sketches.clear();
+    }
+    out = series_encoder_.encode_v1(batch.series, now_s);
+  }
+  if (!batch.sketches.empty()) {
+    if (config_.sketch_output == SketchOutput::kDrop) {
+      if (!no_sketch_logged_) {
+        no_sketch_logged_ = true;
+        LC_WARN("metrics: distributions are dropped: v1 series selected and LASTCALL_SKETCH_FALLBACK=drop");
+      }
+      std::uint64_t n = 0;
+      for (const auto& sk : batch.sketches) n += sk.points.size();
+      self_.dropped(SeriesEncoder::kDropKind, "no_sketch_endpoint", n);
+    } else {
+      auto sk = sketch_encoder_.encode(batch.sketches, now_s);
+      for (auto& p : sk) out.push_back(std::move(p));
+    }
+  }
+  return out;
+}
+
+}  // namespace lc::metrics

@@ -1,0 +1,108 @@
+// metrics/aggregator.h — folds DogStatsD samples into 10 s buckets per context (datadog-wire.md §2)
+// and turns them into series and sketches at flush. Called on the loop thread by DogStatsdServer
+// (add) and by the flush path (flush/collect). Owns its buckets and the per-window submission
+// record that keeps two points of one context from sharing a timestamp; never sends anything.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/pipeline.h"
+#include "core/self_metrics.h"
+#include "metrics/ddsketch.h"
+#include "metrics/dogstatsd_parser.h"
+#include "metrics/metric_series.h"
+#include "metrics/series_encoder.h"
+#include "metrics/sketch_encoder.h"
+
+namespace lc::metrics {
+
+enum class FlushScope {
+  kClosedBuckets,  // periodic flush: buckets with b + 10 ≤ now
+  kAll,            // forced, lifecycle and final flushes: the open bucket too
+};
+
+enum class SeriesFormat { kV2Protobuf, kV1Json };
+enum class SketchOutput { kSketchPayload, kV1SeriesFallback, kDrop };
+
+struct AggregatorConfig {
+  std::string default_host;  // series host when a sample has no host: tag ("" in Lambda)
+  std::vector<std::string> histogram_aggregates{"max", "median", "avg", "count"};
+  std::vector<double> histogram_percentiles{0.95};
+  bool histogram_copy_to_distribution = false;
+  std::string histogram_copy_prefix;
+  std::size_t max_contexts = 10240;
+  std::size_t max_histogram_samples = 1u << 18;  // per context and bucket
+  std::size_t max_set_members = 1u << 16;        // per context and bucket
+  std::int64_t max_sample_age_s = 3600;          // older `T` → too_old
+
+  SeriesFormat series_format = SeriesFormat::kV2Protobuf;
+  SketchOutput sketch_output = SketchOutput::kSketchPayload;
+  std::vector<std::string> base_tags;
+  EncoderLimits limits;
+
+  static AggregatorConfig from(const FinalConfig& config);
+};
+
+class MetricAggregator {
+ public:
+  static constexpr std::string_view kDropKind = "dogstatsd";
+  static constexpr std::int64_t kBucketSeconds = 10;
+
+  MetricAggregator(AggregatorConfig config, SelfMetrics& self, const Clock& clock);
+  ~MetricAggregator();
+  MetricAggregator(const MetricAggregator&) = delete;
+  MetricAggregator& operator=(const MetricAggregator&) = delete;
+
+  // One parsed line; never throws, never blocks. Time is the clock's wall time at the call.
+  void add(const MetricSample& sample);
+  void add(const MetricSample& sample, std::int64_t now_s);
+
+  // Takes the buckets the scope selects and returns them as series and sketches (context tags
+  // only; base tags are the encoders' job). Buckets held back by the b+9 rule stay.
+  FlushBatch collect(FlushScope scope);
+  FlushBatch collect(FlushScope scope, std::int64_t now_s);
+  // collect() + encode: uncompressed series and sketch payloads for the forward stage.
+  std::vector<Payload> flush(FlushScope scope);
+
+  std::size_t live_contexts() const { return live_contexts_; }
+  const AggregatorConfig& config() const { return config_; }
+
+ private:
+  enum class Kind : std::uint8_t { kCount, kGauge, kSet, kHistogram, kDistribution };
+  struct Aggregate;
+  struct Context;
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const;
+  };
+
+  Context* find_or_create(Kind kind, std::string_view name, const MetricSample& sample,
+                          std::string_view host);
+  void add_to(Kind kind, std::string_view name, const MetricSample& sample, std::string_view host,
+              std::int64_t bucket);
+  bool uses_timestamp_rule(Kind kind) const;
+  void emit(Context& ctx, std::int64_t ts, Aggregate& agg, FlushBatch& out,
+            std::vector<std::size_t>& series_index, std::size_t& sketch_index);
+  void prune_history(std::int64_t now_s);
+
+  AggregatorConfig config_;
+  SelfMetrics& self_;
+  const Clock& clock_;
+  SeriesEncoder series_encoder_;
+  SketchEncoder sketch_encoder_;
+  std::unordered_map<std::string, std::unique_ptr<Context>, KeyHash, std::equal_to<>> contexts_;
+  std::size_t live_contexts_ = 0;  // contexts with at least one unflushed bucket
+  std::string key_buf_;
+  std::string name_buf_;
+  bool no_sketch_logged_ = false;
+};
+
+}  // namespace lc::metrics

@@ -1,0 +1,68 @@
+// metrics/ddsketch.h — DDSketch exactly as the Datadog Agent builds it (datadog-wire.md §3):
+// γ = 1 + 2/128, key = roundHalfEven(ln v / ln γ) + 1338, uint16 bins with the overflow rule, and a
+// 4096-bin limit that collapses the lowest bins. Used by MetricAggregator for `d` samples and by
+// the sketch encoder. Owns its bins and summary; a plain value type, not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace lc::metrics {
+
+struct SketchBin {
+  std::int16_t k = 0;
+  std::uint16_t n = 0;
+  bool operator==(const SketchBin&) const = default;
+};
+
+struct SketchSummary {
+  std::int64_t cnt = 0;
+  double min = 0, max = 0, sum = 0, avg = 0;
+  // s ← s ⊕ o (§3.4).
+  void merge(const SketchSummary& o);
+};
+
+class DDSketch {
+ public:
+  static constexpr int kBias = 1338;
+  static constexpr int kMaxKey = 32766;
+  static constexpr int kInfKey = 32767;
+  static constexpr std::size_t kBinLimit = 4096;
+  static constexpr std::uint32_t kMaxBinCount = 65535;
+
+  static double gamma();     // 1.015625
+  static double ln_gamma();  // log1p(2/128)
+  static double norm_min();  // γ^(1 − bias), the smallest value with a non-zero key
+
+  // The Agent's key of a value (§3.2).
+  static std::int16_t key(double v);
+  // Bounds [L, U] of the values that map to key k (k > 0): γ^(k−bias∓0.5).
+  static double lower_bound(std::int16_t k);
+  static double upper_bound(std::int16_t k);
+
+  void insert(double v);
+  // Sample-rate weighted insert, n = 1/rate ≥ 1: the bin gets trunc(n), the summary cnt trunc(n)
+  // and sum n·v (§3.3 — the mismatch is the Agent's).
+  void insert(double v, double n);
+  void merge(const DDSketch& other);
+
+  // Estimate of quantile q in [0, 1] from the bins (the §3.1 quantile check); 0 when empty.
+  double quantile(double q) const;
+
+  bool empty() const { return summary_.cnt == 0; }
+  const SketchSummary& summary() const { return summary_; }
+  const std::vector<SketchBin>& bins() const { return bins_; }
+  std::uint64_t bin_total() const;
+
+ private:
+  void add_to_key(std::int16_t k, std::uint64_t count);
+  void trim_left();
+
+  SketchSummary summary_;
+  std::vector<SketchBin> bins_;  // ascending key; a key repeats only through the u16 overflow rule
+};
+
+// Appends bins for key k holding `total`: the remainder bin first (if non-zero), then full bins.
+void append_bins(std::vector<SketchBin>& out, std::int16_t k, std::uint64_t total);
+
+}  // namespace lc::metrics

@@ -1,0 +1,431 @@
+#include "metrics/dogstatsd_parser.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+#include "core/logger.h"
+#include "core/strings.h"
+
+namespace lc::metrics {
+
+std::string_view metric_type_symbol(MetricType type) {
+  switch (type) {
+    case MetricType::kCount: return "c";
+    case MetricType::kGauge: return "g";
+    case MetricType::kSet: return "s";
+    case MetricType::kHistogram: return "h";
+    case MetricType::kTimer: return "ms";
+    case MetricType::kDistribution: return "d";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr std::string_view kReservedPrefix = "aws.lambda.enhanced.invocations";
+
+bool parse_type(std::string_view s, MetricType& out) {
+  if (s.size() == 1) {
+    switch (s[0]) {
+      case 'c': out = MetricType::kCount; return true;
+      case 'g': out = MetricType::kGauge; return true;
+      case 's': out = MetricType::kSet; return true;
+      case 'h': out = MetricType::kHistogram; return true;
+      case 'd': out = MetricType::kDistribution; return true;
+      default: return false;
+    }
+  }
+  if (s == "ms") {
+    out = MetricType::kTimer;
+    return true;
+  }
+  return false;
+}
+
+// Positive decimal integer that fits int64.
+bool parse_positive_int(std::string_view s, std::int64_t& out) {
+  if (s.empty()) return false;
+  std::int64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 10);
+  if (ec != std::errc() || ptr != s.data() + s.size() || v <= 0) return false;
+  out = v;
+  return true;
+}
+
+bool parse_nonneg_int(std::string_view s, std::int64_t& out) {
+  if (s.empty() || s[0] < '0' || s[0] > '9') return false;
+  std::int64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 10);
+  if (ec != std::errc() || ptr != s.data() + s.size()) return false;
+  out = v;
+  return true;
+}
+
+// Splits `s` at the first `sep`: returns the head, leaves the tail (after sep) in `s`.
+// When sep is absent the whole of `s` is returned and `s` becomes empty with *found=false.
+std::string_view take_until(std::string_view& s, char sep, bool* found = nullptr) {
+  const size_t pos = s.find(sep);
+  if (pos == std::string_view::npos) {
+    std::string_view head = s;
+    s = {};
+    if (found) *found = false;
+    return head;
+  }
+  std::string_view head = s.substr(0, pos);
+  s.remove_prefix(pos + 1);
+  if (found) *found = true;
+  return head;
+}
+
+// "\\n" (backslash, n) in event title/text stands for a newline.
+std::string_view unescape_newlines(std::string_view in, std::string& buf) {
+  if (in.find("\\n") == std::string_view::npos) return in;
+  buf.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '\\' && i + 1 < in.size() && in[i + 1] == 'n') {
+      buf.push_back('\n');
+      ++i;
+    } else {
+      buf.push_back(in[i]);
+    }
+  }
+  return buf;
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    // ASCII fast path, 8 bytes at a time.
+    if (end - p >= 8) {
+      std::uint64_t word;
+      std::memcpy(&word, p, 8);
+      if ((word & 0x8080808080808080ULL) == 0) {
+        p += 8;
+        continue;
+      }
+    }
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int len = 0;
+    std::uint32_t cp = 0;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (end - p < len) return false;
+    for (int i = 1; i < len; ++i) {
+      if ((p[i] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    p += len;
+  }
+  return true;
+}
+
+bool parse_statsd_double(std::string_view s, double& out) {
+  if (!s.empty() && s[0] == '+') s.remove_prefix(1);
+  if (s.empty()) return false;
+  // from_chars also takes "inf"/"nan"; the grammar only allows digits, '.', sign and exponent.
+  const char c0 = s[0] == '-' && s.size() > 1 ? s[1] : s[0];
+  if (!((c0 >= '0' && c0 <= '9') || c0 == '.')) return false;
+  double v = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::general);
+  if (ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(v)) return false;
+  out = v;
+  return true;
+}
+
+DogStatsdParser::DogStatsdParser(ParserOptions options, SelfMetrics& self)
+    : options_(std::move(options)), self_(self) {
+  values_.reserve(64);
+  tags_.reserve(options_.max_tags + 1);
+  name_buf_.reserve(256);
+}
+
+void DogStatsdParser::drop(std::string_view reason, std::string_view line) {
+  ++lines_dropped_;
+  self_.dropped(kDropKind, reason);
+  // Rate-limited: the first 10 drops, then every 1000th.
+  if (lines_dropped_ <= 10 || lines_dropped_ % 1000 == 0) {
+    LC_DEBUG("dogstatsd: dropped line ({}): \"{}\" ({} dropped so far)", reason,
+             escape_for_log(line, 100), lines_dropped_);
+  }
+}
+
+void DogStatsdParser::parse_packet(std::string_view packet, bool truncated,
+                                   DogStatsdVisitor& visitor) {
+  if (truncated) {
+    const size_t last_nl = packet.rfind('\n');
+    const std::string_view partial =
+        last_nl == std::string_view::npos ? packet : packet.substr(last_nl + 1);
+    packet = last_nl == std::string_view::npos ? std::string_view{} : packet.substr(0, last_nl);
+    if (!partial.empty()) drop("truncated", partial);
+  }
+  while (!packet.empty()) {
+    const std::string_view line = take_until(packet, '\n');
+    parse_line(line, visitor);
+  }
+}
+
+void DogStatsdParser::parse_line(std::string_view line, DogStatsdVisitor& visitor) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.empty()) return;
+  if (!is_valid_utf8(line)) {
+    drop("bad_utf8", line);
+    return;
+  }
+  if (line.size() >= 3 && line.compare(0, 3, "_e{") == 0) {
+    parse_event(line, visitor);
+  } else if (line.size() >= 4 && line.compare(0, 4, "_sc|") == 0) {
+    parse_service_check(line, visitor);
+  } else {
+    parse_metric(line, visitor);
+  }
+}
+
+void DogStatsdParser::split_tags(std::string_view field, std::string_view* host, bool* has_host) {
+  tags_.clear();
+  while (!field.empty()) {
+    const std::string_view tag = take_until(field, ',');
+    if (tag.empty()) continue;
+    if (host != nullptr && tag.size() >= 5 && tag.compare(0, 5, "host:") == 0) {
+      // datadog-wire.md §1.6: the host: tag leaves the tag list; Lambda mode discards it.
+      if (!options_.lambda_mode) {
+        *host = tag.substr(5);
+        *has_host = true;
+      }
+      continue;
+    }
+    tags_.push_back(tag);
+    // Bound the scratch list even for absurd inputs: dedup early once it grows large.
+    if (tags_.size() > 4 * options_.max_tags + 64) {
+      std::sort(tags_.begin(), tags_.end());
+      tags_.erase(std::unique(tags_.begin(), tags_.end()), tags_.end());
+    }
+  }
+  if (tags_.size() > 1) {
+    std::sort(tags_.begin(), tags_.end());
+    tags_.erase(std::unique(tags_.begin(), tags_.end()), tags_.end());
+  }
+}
+
+std::string_view DogStatsdParser::apply_namespace(std::string_view name) {
+  if (options_.namespace_prefix.empty()) return name;
+  for (const auto& prefix : options_.namespace_blacklist) {
+    if (starts_with(name, prefix)) return name;
+  }
+  name_buf_.assign(options_.namespace_prefix);
+  name_buf_.append(name);
+  return name_buf_;
+}
+
+void DogStatsdParser::parse_metric(std::string_view line, DogStatsdVisitor& visitor) {
+  std::string_view rest = line;
+  bool found = false;
+  const std::string_view name = take_until(rest, ':', &found);
+  if (!found || name.empty() || name.find('|') != std::string_view::npos) {
+    drop("bad_format", line);
+    return;
+  }
+  const std::string_view values_text = take_until(rest, '|', &found);
+  if (!found || values_text.empty()) {
+    drop("bad_format", line);
+    return;
+  }
+  const std::string_view type_text = take_until(rest, '|');
+  MetricSample sample;
+  if (!parse_type(type_text, sample.type)) {
+    drop("bad_type", line);
+    return;
+  }
+  // Optional fields in any order; the last of each kind wins (§1.3 rule 1).
+  std::string_view rate_field, tags_field, ts_field;
+  bool has_rate = false, has_tags = false, has_ts = false;
+  while (!rest.empty()) {
+    const std::string_view field = take_until(rest, '|');
+    if (field.empty()) continue;
+    switch (field[0]) {
+      case '@':
+        rate_field = field.substr(1);
+        has_rate = true;
+        break;
+      case '#':
+        tags_field = field.substr(1);
+        has_tags = true;
+        break;
+      case 'T':
+        ts_field = field.substr(1);
+        has_ts = true;
+        break;
+      default:
+        break;  // c:, e:, card: and unknown fields are ignored (§1.3 rule 6)
+    }
+  }
+
+  values_.clear();
+  if (sample.type == MetricType::kSet) {
+    sample.set_member = values_text;  // verbatim, ':' included (§1.3 rule 5)
+  } else {
+    std::string_view vt = values_text;
+    while (!vt.empty()) {
+      const std::string_view item = take_until(vt, ':');
+      if (item.empty()) continue;
+      double v = 0;
+      if (!parse_statsd_double(item, v)) {
+        drop("bad_value", line);
+        return;
+      }
+      values_.push_back(v);  // bounded by the datagram size
+    }
+    if (values_.empty()) {
+      drop("bad_format", line);
+      return;
+    }
+    sample.values = values_;
+  }
+
+  if (has_rate) {
+    double r = 0;
+    if (!parse_statsd_double(rate_field, r)) {
+      drop("bad_sample_rate", line);
+      return;
+    }
+    sample.rate = (r > 0 && r <= 1) ? r : 1.0;
+  }
+  if (has_ts && !parse_positive_int(ts_field, sample.timestamp)) {
+    drop("bad_timestamp", line);
+    return;
+  }
+  tags_.clear();
+  if (has_tags) split_tags(tags_field, &sample.host, &sample.has_host);
+  if (tags_.size() > options_.max_tags) {
+    drop("too_many_tags", line);
+    return;
+  }
+  sample.tags = tags_;
+
+  if (options_.lambda_mode && starts_with(name, kReservedPrefix)) {
+    drop("reserved_name", line);
+    return;
+  }
+  sample.name = apply_namespace(name);
+  if (sample.name.size() > options_.max_name_length) {
+    drop("name_too_long", line);
+    return;
+  }
+  visitor.on_metric(sample);
+}
+
+void DogStatsdParser::parse_event(std::string_view line, DogStatsdVisitor& visitor) {
+  // _e{<title-len>,<text-len>}:<title>|<text>|fields
+  std::string_view rest = line.substr(3);
+  bool found = false;
+  const std::string_view title_len_text = take_until(rest, ',', &found);
+  if (!found) return drop("bad_event", line);
+  const std::string_view text_len_text = take_until(rest, '}', &found);
+  if (!found || rest.empty() || rest[0] != ':') return drop("bad_event", line);
+  rest.remove_prefix(1);
+  std::int64_t title_len = 0, text_len = 0;
+  if (!parse_nonneg_int(title_len_text, title_len) || !parse_nonneg_int(text_len_text, text_len) ||
+      title_len < 1) {
+    return drop("bad_event", line);
+  }
+  const auto tl = static_cast<std::uint64_t>(title_len);
+  const auto xl = static_cast<std::uint64_t>(text_len);
+  if (tl > rest.size() || xl > rest.size() || tl + 1 + xl > rest.size() || rest[tl] != '|') {
+    return drop("bad_event", line);
+  }
+  EventMessage ev;
+  const std::string_view raw_title = rest.substr(0, tl);
+  const std::string_view raw_text = rest.substr(tl + 1, xl);
+  rest.remove_prefix(tl + 1 + xl);
+  if (!rest.empty()) {
+    if (rest[0] != '|') return drop("bad_event", line);
+    rest.remove_prefix(1);
+  }
+  tags_.clear();
+  while (!rest.empty()) {
+    const std::string_view f = take_until(rest, '|');
+    if (f.size() >= 2 && f[1] == ':') {
+      const std::string_view v = f.substr(2);
+      switch (f[0]) {
+        case 'd': {
+          std::int64_t d = 0;
+          if (parse_positive_int(v, d)) ev.date = d;
+          else LC_DEBUG("dogstatsd: event with invalid date field \"{}\" ignored", escape_for_log(v));
+          break;
+        }
+        case 'h': ev.host = v; break;
+        case 'k': ev.aggregation_key = v; break;
+        case 'p':
+          if (v == "normal" || v == "low") ev.priority = v;
+          break;
+        case 's': ev.source_type = v; break;
+        case 't':
+          if (v == "error" || v == "warning" || v == "info" || v == "success") ev.alert_type = v;
+          break;
+        default: break;
+      }
+    } else if (!f.empty() && f[0] == '#') {
+      split_tags(f.substr(1), nullptr, nullptr);
+    }
+  }
+  ev.title = unescape_newlines(raw_title, title_buf_);
+  ev.text = unescape_newlines(raw_text, text_buf_);
+  ev.tags = tags_;
+  visitor.on_event(ev);
+}
+
+void DogStatsdParser::parse_service_check(std::string_view line, DogStatsdVisitor& visitor) {
+  // _sc|<name>|<status>|fields
+  std::string_view rest = line.substr(4);
+  bool found = false;
+  ServiceCheckMessage sc;
+  sc.name = take_until(rest, '|', &found);
+  if (!found || sc.name.empty()) return drop("bad_service_check", line);
+  const std::string_view status = take_until(rest, '|');
+  if (status.size() != 1 || status[0] < '0' || status[0] > '3') {
+    return drop("bad_service_check", line);
+  }
+  sc.status = status[0] - '0';
+  tags_.clear();
+  while (!rest.empty()) {
+    if (rest.size() >= 2 && rest[0] == 'm' && rest[1] == ':') {
+      sc.message = rest.substr(2);  // the message takes the rest of the line, '|' included
+      break;
+    }
+    const std::string_view f = take_until(rest, '|');
+    if (f.size() >= 2 && f[0] == 'd' && f[1] == ':') {
+      std::int64_t d = 0;
+      if (parse_positive_int(f.substr(2), d)) sc.timestamp = d;
+    } else if (f.size() >= 2 && f[0] == 'h' && f[1] == ':') {
+      sc.host = f.substr(2);
+    } else if (!f.empty() && f[0] == '#') {
+      split_tags(f.substr(1), nullptr, nullptr);
+    }
+  }
+  sc.tags = tags_;
+  visitor.on_service_check(sc);
+}
+
+}  // namespace lc::metrics

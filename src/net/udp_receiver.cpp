@@ -1,0 +1,282 @@
+#include "net/udp_receiver.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "core/logger.h"
+
+namespace lc::net {
+
+struct UdpReceiver::Batch {
+  std::unique_ptr<char[]> arena;
+  std::vector<mmsghdr> hdrs;
+  std::vector<iovec> iov;
+  std::vector<ReceivedDatagram> views;
+  std::size_t count = 0;
+  std::shared_ptr<Shared> owner;  // set while the batch is queued for the loop thread
+};
+
+struct UdpReceiver::Shared {
+  Poster poster;
+  Handler handler;
+  std::size_t buffer_size = 0;
+  std::size_t batch_size = 0;
+  std::size_t max_batches = 0;
+  std::size_t queue_cap = 0;
+  std::atomic<bool> stopped{false};
+  std::atomic<std::size_t> inflight{0};  // datagrams posted and not yet handled
+  std::atomic<std::uint64_t> received{0};
+
+  std::mutex mu;
+  std::vector<std::unique_ptr<Batch>> all;  // guarded by mu
+  std::vector<Batch*> free_list;            // guarded by mu
+
+  std::unique_ptr<Batch> make_batch() const {
+    auto b = std::make_unique<Batch>();
+    b->arena = std::make_unique<char[]>(buffer_size * batch_size);
+    b->hdrs.resize(batch_size);
+    b->iov.resize(batch_size);
+    b->views.resize(batch_size);
+    for (std::size_t i = 0; i < batch_size; ++i) {
+      b->iov[i].iov_base = b->arena.get() + i * buffer_size;
+      b->iov[i].iov_len = buffer_size;
+    }
+    return b;
+  }
+
+  // A pooled batch, a new one while under max_batches, or nullptr when all are in flight.
+  Batch* acquire() {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!free_list.empty()) {
+      Batch* b = free_list.back();
+      free_list.pop_back();
+      return b;
+    }
+    if (all.size() >= max_batches) return nullptr;
+    all.push_back(make_batch());
+    return all.back().get();
+  }
+
+  void release(Batch* b) {
+    std::lock_guard<std::mutex> lock(mu);
+    free_list.push_back(b);
+  }
+};
+
+UdpReceiver::UdpReceiver(Options options, SelfMetrics& self)
+    : options_(std::move(options)), self_(self), shared_(std::make_shared<Shared>()) {}
+
+Expected<std::unique_ptr<UdpReceiver>> UdpReceiver::create(Options options, SelfMetrics& self,
+                                                           Poster poster, Handler handler) {
+  if (options.buffer_size == 0 || options.batch_size == 0 || options.queue_datagrams == 0) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "dogstatsd: buffer size, batch size and queue size must be positive");
+  }
+  std::unique_ptr<UdpReceiver> r(new UdpReceiver(std::move(options), self));
+  auto& s = *r->shared_;
+  s.poster = std::move(poster);
+  s.handler = std::move(handler);
+  s.buffer_size = r->options_.buffer_size;
+  s.batch_size = r->options_.batch_size;
+  s.queue_cap = r->options_.queue_datagrams;
+  // Enough batches to fill the queue, plus the one being received into.
+  s.max_batches = (s.queue_cap + s.batch_size - 1) / s.batch_size + 1;
+  if (auto ok = r->open(); !ok) return ok.error();
+  return r;
+}
+
+namespace {
+Error os_error(std::string_view what) {
+  return make_error(ErrorCode::kIo, fmt::format("dogstatsd: {}: {}", what, std::strerror(errno)));
+}
+}  // namespace
+
+Expected<void> UdpReceiver::open() {
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) return os_error("eventfd");
+
+  if (!options_.host.empty() && options_.port >= 0) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* res = nullptr;
+    const std::string port_text = std::to_string(options_.port);
+    const int gai = ::getaddrinfo(options_.host.c_str(), port_text.c_str(), &hints, &res);
+    if (gai != 0 || res == nullptr) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("dogstatsd: cannot resolve bind address \"{}\": {}",
+                                    options_.host, ::gai_strerror(gai)));
+    }
+    udp_fd_ = ::socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (udp_fd_ < 0) {
+      ::freeaddrinfo(res);
+      return os_error("socket");
+    }
+    if (options_.so_rcvbuf > 0) {
+      const int v = options_.so_rcvbuf;
+      if (::setsockopt(udp_fd_, SOL_SOCKET, SO_RCVBUF, &v, sizeof v) != 0) {
+        LC_WARN("dogstatsd: SO_RCVBUF={} not applied: {}", v, std::strerror(errno));
+      }
+    }
+    const int rc = ::bind(udp_fd_, res->ai_addr, res->ai_addrlen);
+    ::freeaddrinfo(res);
+    if (rc != 0) {
+      return os_error(fmt::format("bind UDP {}:{}", options_.host, options_.port));
+    }
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(udp_fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+      return os_error("getsockname");
+    }
+    port_ = ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+                                     : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  }
+
+  if (!options_.unix_path.empty()) {
+    sockaddr_un addr{};
+    if (options_.unix_path.size() >= sizeof(addr.sun_path)) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("dogstatsd: socket path too long: {}", options_.unix_path));
+    }
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, options_.unix_path.c_str(), options_.unix_path.size() + 1);
+    struct stat st {};
+    if (::lstat(options_.unix_path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+      ::unlink(options_.unix_path.c_str());  // a stale socket from an earlier run
+    }
+    unix_fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (unix_fd_ < 0) return os_error("unix socket");
+    if (options_.so_rcvbuf > 0) {
+      const int v = options_.so_rcvbuf;
+      (void)::setsockopt(unix_fd_, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+    }
+    if (::bind(unix_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      return os_error(fmt::format("bind {}", options_.unix_path));
+    }
+  }
+  if (udp_fd_ < 0 && unix_fd_ < 0) {
+    return make_error(ErrorCode::kInvalidArgument, "dogstatsd: neither UDP nor a unix socket set");
+  }
+  return {};
+}
+
+UdpReceiver::~UdpReceiver() {
+  stop();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void UdpReceiver::start() {
+  if (started_ || stopped_) return;
+  started_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void UdpReceiver::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  shared_->stopped.store(true);
+  if (thread_.joinable()) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+    thread_.join();
+  }
+  if (udp_fd_ >= 0) ::close(udp_fd_);
+  udp_fd_ = -1;
+  if (unix_fd_ >= 0) {
+    ::close(unix_fd_);
+    ::unlink(options_.unix_path.c_str());
+  }
+  unix_fd_ = -1;
+}
+
+std::uint64_t UdpReceiver::datagrams_received() const { return shared_->received.load(); }
+
+void UdpReceiver::run() {
+  pollfd fds[3];
+  nfds_t n = 0;
+  fds[n++] = {wake_fd_, POLLIN, 0};
+  if (udp_fd_ >= 0) fds[n++] = {udp_fd_, POLLIN, 0};
+  if (unix_fd_ >= 0) fds[n++] = {unix_fd_, POLLIN, 0};
+  for (;;) {
+    const int rc = ::poll(fds, n, -1);
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      LC_ERROR("dogstatsd: poll failed: {}; receive thread stops", std::strerror(errno));
+      return;
+    }
+    if (fds[0].revents != 0) return;  // stop()
+    for (nfds_t i = 1; i < n; ++i) {
+      if (fds[i].revents & (POLLIN | POLLERR)) drain(fds[i].fd);
+    }
+  }
+}
+
+void UdpReceiver::drain(int fd) {
+  Shared& s = *shared_;
+  for (;;) {
+    Batch* b = s.acquire();
+    std::unique_ptr<Batch> scratch;
+    if (b == nullptr) {
+      // Every buffer is queued for the loop thread: read into a scratch batch and count the drops.
+      scratch = s.make_batch();
+      b = scratch.get();
+    }
+    for (std::size_t i = 0; i < s.batch_size; ++i) {
+      std::memset(&b->hdrs[i], 0, sizeof(mmsghdr));
+      b->hdrs[i].msg_hdr.msg_iov = &b->iov[i];
+      b->hdrs[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int got = ::recvmmsg(fd, b->hdrs.data(), static_cast<unsigned>(s.batch_size),
+                               MSG_DONTWAIT, nullptr);
+    if (got <= 0) {
+      if (!scratch) s.release(b);
+      if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        LC_DEBUG("dogstatsd: recvmmsg failed: {}", std::strerror(errno));
+      }
+      return;
+    }
+    const auto received = static_cast<std::size_t>(got);
+    s.received.fetch_add(received, std::memory_order_relaxed);
+    const std::size_t inflight = s.inflight.load();
+    const std::size_t room = scratch ? 0 : (inflight >= s.queue_cap ? 0 : s.queue_cap - inflight);
+    const std::size_t keep = std::min(received, room);
+    if (keep < received) {
+      self_.dropped(kDropKind, "queue_full", received - keep);
+    }
+    if (keep == 0) {
+      if (!scratch) s.release(b);
+    } else {
+      for (std::size_t i = 0; i < keep; ++i) {
+        b->views[i].data = std::string_view(static_cast<const char*>(b->iov[i].iov_base),
+                                            std::min<std::size_t>(b->hdrs[i].msg_len, s.buffer_size));
+        b->views[i].truncated = (b->hdrs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+      }
+      b->count = keep;
+      b->owner = shared_;
+      s.inflight.fetch_add(keep);
+      Shared* sp = &s;
+      s.poster([sp, b] {
+        if (!sp->stopped.load()) sp->handler(std::span<const ReceivedDatagram>(b->views.data(), b->count));
+        sp->inflight.fetch_sub(b->count);
+        std::shared_ptr<Shared> keep_alive = std::move(b->owner);
+        sp->release(b);
+      });
+    }
+    if (received < s.batch_size) return;  // socket drained
+  }
+}
+
+}  // namespace lc::net

@@ -1,0 +1,83 @@
+// net/udp_receiver.h — the DogStatsD datagram sockets (UDP and optional unix datagram), bound at
+// construction, read by one dedicated thread with recvmmsg in batches (datadog-wire.md §1.1).
+// Batches go to the loop thread through a caller-supplied post() and a bounded in-flight budget
+// (full → newest dropped, counted `queue_full`); buffers are pooled and recycled. Created by app/,
+// whose handler (usually DogStatsdServer::handle_datagram) runs on the loop thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "core/expected.h"
+#include "core/self_metrics.h"
+
+namespace lc::net {
+
+struct ReceivedDatagram {
+  std::string_view data;
+  bool truncated = false;  // larger than the buffer: MSG_TRUNC was set, `data` is cut
+};
+
+class UdpReceiver {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";  // UDP bind address; empty host and port < 0 disable UDP
+    int port = 0;                    // 0 = ephemeral, read back with port()
+    std::string unix_path;           // unix datagram socket path, empty = none
+    std::size_t buffer_size = 8192;  // bytes per datagram (DD_DOGSTATSD_BUFFER_SIZE)
+    int so_rcvbuf = 0;               // SO_RCVBUF, 0 = OS default
+    std::size_t queue_datagrams = 1024;  // received but not yet handled (DD_DOGSTATSD_QUEUE_SIZE)
+    std::size_t batch_size = 32;     // datagrams per recvmmsg call
+  };
+  // Runs on the loop thread with the datagrams of one batch; views valid during the call only.
+  using Handler = std::function<void(std::span<const ReceivedDatagram>)>;
+  // Hands a task to the loop thread (EventLoop::post in the app; a queue in tests).
+  using Poster = std::function<void(std::function<void()>)>;
+
+  static constexpr std::string_view kDropKind = "dogstatsd";
+
+  static Expected<std::unique_ptr<UdpReceiver>> create(Options options, SelfMetrics& self,
+                                                       Poster poster, Handler handler);
+  ~UdpReceiver();
+  UdpReceiver(const UdpReceiver&) = delete;
+  UdpReceiver& operator=(const UdpReceiver&) = delete;
+
+  std::uint16_t port() const { return port_; }  // bound UDP port, 0 when UDP is off
+  const std::string& unix_path() const { return options_.unix_path; }
+
+  // Starts the receive thread. Call once.
+  void start();
+  // Wakes and joins the receive thread and closes the sockets. Idempotent. Batches already posted
+  // are released without calling the handler when they run; call from the loop thread (or with
+  // the loop stopped) so the handler is not running concurrently.
+  void stop();
+
+  std::uint64_t datagrams_received() const;
+
+ private:
+  struct Shared;
+  struct Batch;
+  UdpReceiver(Options options, SelfMetrics& self);
+  Expected<void> open();
+  void run();
+  void drain(int fd);
+
+  Options options_;
+  SelfMetrics& self_;
+  std::shared_ptr<Shared> shared_;
+  int udp_fd_ = -1;
+  int unix_fd_ = -1;
+  int wake_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace lc::net
