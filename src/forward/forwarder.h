@@ -1,0 +1,169 @@
+// forward/forwarder.h — deadline-bounded delivery of encoded payloads to every intake route:
+// up to 3 attempts per payload per flush with capped full-jitter backoff (datadog-wire.md §4.0),
+// 413/over-limit splitting, the shared retry queue redriven at every flush (lambda-agent.md §6.4),
+// every drop counted in lastcall.dropped{kind,reason} and one summary line per flush.
+// Created by the composition root with one Route per Endpoint; flush() is called by the flush
+// control on the loop thread. Owns the retry queue and every payload until it is sent or dropped.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/pipeline.h"
+#include "core/self_metrics.h"
+#include "forward/endpoints.h"
+#include "forward/retry_queue.h"
+#include "net/http_client.h"
+
+namespace lc::forward {
+
+struct ForwarderOptions {
+  std::size_t retry_queue_bytes = 16 * 1024 * 1024;  // LASTCALL_RETRY_QUEUE_BYTES
+  int max_attempts = 3;                               // per payload per flush
+  Millis backoff_base{100};
+  Millis backoff_cap{2000};
+  std::size_t max_in_flight = 4;  // requests at once, across routes (lambda-agent.md §6.5 step 5)
+
+  static ForwarderOptions from_config(const FinalConfig& config);
+};
+
+// One intake and the exporter that talks to it. The endpoint gives the name (for log lines), the
+// kinds it receives and whether it has an API key; the key itself is used only by the exporter.
+struct Route {
+  Endpoint endpoint;
+  Exporter* exporter = nullptr;  // not owned; outlives the Forwarder
+};
+
+// What one flush did; given to every on_done of the flush and logged as one line.
+struct FlushSummary {
+  struct Count {
+    std::size_t payloads = 0;
+    std::uint64_t items = 0;
+  };
+  Count sent;
+  Count queued;  // put (back) into the retry queue by this flush
+  std::map<std::string, Count> dropped;  // "metrics/forbidden" → count
+  std::size_t abandoned_in_flight = 0;   // requests still open at the deadline (payloads queued)
+  std::size_t retry_queue_payloads = 0;  // after the flush
+  std::size_t retry_queue_bytes = 0;
+  bool deadline_reached = false;
+  bool aborted = false;
+
+  std::uint64_t dropped_items() const;
+  // "sent 3 payloads (120 items); queued 1 payload (10 items); dropped metrics/forbidden 1 payload
+  // (4 items); retry queue 1 payload 2.1 KiB"
+  std::string to_string() const;
+};
+
+enum class FlushOrder {
+  kRetryFirst,  // every flush: redrive the retry queue first (lambda-agent.md §6.3)
+  kFreshFirst,  // the final flush: fresh data first within a value class (§6.5 step 5)
+};
+
+class Forwarder {
+ public:
+  using Rng = std::function<double()>;  // uniform in [0, 1)
+  using OnDone = std::function<void(const FlushSummary&)>;
+
+  // `rng` defaults to a seeded mt19937_64; `client` (may be null) gets close_idle() after every
+  // flush so no intake connection survives a Lambda freeze.
+  Forwarder(std::vector<Route> routes, ForwarderOptions options, const Clock& clock,
+            TimerService& timers, SelfMetrics& self, Rng rng = {},
+            net::HttpClient* client = nullptr);
+  ~Forwarder();
+  Forwarder(const Forwarder&) = delete;
+  Forwarder& operator=(const Forwarder&) = delete;
+
+  // Sends `payloads` (each to every route that takes its kind) plus the retry queue, and calls
+  // on_done once, on the loop thread, never inside flush() and never later than `deadline` (as
+  // timers fire): then requests still in flight are abandoned, and everything unacknowledged
+  // and retryable is in the retry queue. Calling flush() while one is running joins it: the
+  // payloads are added, the running flush ends by the earlier of both deadlines, and both
+  // callbacks get its summary.
+  void flush(std::vector<Payload> payloads, Deadline deadline, OnDone on_done,
+             FlushOrder order = FlushOrder::kRetryFirst);
+
+  // Ends the running flush now, as if its deadline had passed (lambda-agent.md §6.3: a flush
+  // still in flight at runtimeDone). No-op when idle.
+  void abort();
+
+  bool flushing() const { return cycle_ != nullptr; }
+  std::size_t retry_queue_bytes() const { return queue_.bytes(); }
+  std::size_t retry_queue_size() const { return queue_.size(); }
+  // {"routes":[{"name":"metrics","url":"…","kinds":[…],"api_key":true}],"retry_queue_bytes":…}
+  std::string describe() const;
+
+ private:
+  struct Work {
+    std::uint64_t id = 0;  // age order; survives trips through the retry queue
+    std::size_t route = 0;
+    std::shared_ptr<const Payload> payload;
+    std::int64_t first_seen_ms = 0;
+    int attempts = 0;  // failed attempts in this flush
+    bool from_queue = false;
+  };
+  struct Backoff {
+    TimerService::TimerId timer = 0;
+    Work work;
+  };
+  struct Cycle {
+    Deadline deadline;
+    std::vector<OnDone> waiters;
+    std::deque<Work> pending;
+    std::map<std::uint64_t, Work> in_flight;  // by attempt token
+    std::map<std::uint64_t, Backoff> backing_off;  // by backoff token
+    TimerService::TimerId deadline_timer = 0;
+    bool has_deadline_timer = false;
+    bool deadline_fired = false;  // the timer's word wins over ms rounding of the clock
+    FlushSummary summary;
+    std::set<std::string> logged;  // (route, reason) pairs already logged in this flush
+    std::map<std::string, FlushSummary::Count> no_key;  // per route name
+  };
+
+  void add_work(std::vector<Payload> payloads, FlushOrder order, bool redrive);
+  void arm_deadline();
+  void pump();
+  void dispatch(Work work);
+  void on_outcome(std::uint64_t token, SendOutcome outcome);
+  void on_late_outcome(std::uint64_t token, const SendOutcome& outcome);
+  void on_backoff_done(std::uint64_t key);
+  void retry_later(Work work, const SendOutcome& outcome);
+  void split(Work work, const SendOutcome& outcome);
+  void drop(const Work& work, std::string_view reason);
+  void to_queue(Work work);
+  void log_once(const Work& work, const SendOutcome& outcome);
+  void finish(bool deadline_reached, bool aborted);
+  bool expired() const { return cycle_->deadline_fired || cycle_->deadline.expired(clock_); }
+  Millis backoff_delay(int failures);
+  bool too_old(const Work& work, std::int64_t now_ms) const;
+
+  std::vector<Route> routes_;
+  ForwarderOptions options_;
+  const Clock& clock_;
+  TimerService& timers_;
+  SelfMetrics& self_;
+  Rng rng_;
+  net::HttpClient* client_;
+  RetryQueue queue_;
+  std::unique_ptr<Cycle> cycle_;
+  std::uint64_t next_work_id_ = 1;
+  std::uint64_t next_token_ = 1;
+  std::map<std::uint64_t, std::uint64_t> abandoned_;  // attempt token → work id (late answers)
+  bool pumping_ = false;
+  bool repump_ = false;
+  bool in_flush_call_ = false;
+  bool finish_scheduled_ = false;
+  TimerService::TimerId finish_timer_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace lc::forward

@@ -1,0 +1,54 @@
+// forward/retry_queue.h — payloads not acknowledged in a flush, kept for the next one
+// (lambda-agent.md §6.4): one byte budget shared by every route (additional endpoints included),
+// FIFO per route, overflow evicting the oldest payload of the lowest-value kind (traces, then
+// logs, then metrics). Owned by the Forwarder, used on the loop thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "core/pipeline.h"
+
+namespace lc::forward {
+
+// 0 = metrics (kept longest), 1 = logs, 2 = traces (evicted first).
+int value_class(PayloadKind kind);
+
+struct QueuedPayload {
+  std::uint64_t id = 0;     // increases with age; the Forwarder's id for this (payload, route)
+  std::size_t route = 0;    // index into the Forwarder's routes
+  std::shared_ptr<const Payload> payload;
+  std::int64_t first_seen_ms = 0;  // wall clock when the Forwarder first took it (too_old check)
+
+  std::size_t bytes() const { return payload ? payload->body.size() + payload->path.size() : 0; }
+};
+
+class RetryQueue {
+ public:
+  explicit RetryQueue(std::size_t budget_bytes) : budget_(budget_bytes) {}
+
+  // Appends to the entry's route FIFO, evicting until the budget holds it. The entry itself is
+  // the victim when it is the oldest of the lowest-value kind present (or alone over budget).
+  // Returns the evicted entries for the caller to count (reason retry_queue_full).
+  std::vector<QueuedPayload> push(QueuedPayload entry);
+
+  // Empties the queue: every entry, oldest (lowest id) first.
+  std::vector<QueuedPayload> take_all();
+
+  // Removes one entry by id (a late 2xx for an abandoned request); false when not queued.
+  bool remove(std::uint64_t id);
+
+  std::size_t bytes() const { return bytes_; }
+  std::size_t size() const;
+  std::size_t budget() const { return budget_; }
+
+ private:
+  std::size_t budget_;
+  std::size_t bytes_ = 0;
+  std::vector<std::deque<QueuedPayload>> routes_;  // index = route
+};
+
+}  // namespace lc::forward
