@@ -82,7 +82,7 @@ const FaultPlan* Intake::plan_for(std::string_view endpoint) const {
   return nullptr;
 }
 
-Verdict Intake::submit(const IntakeRequest& request) {
+Verdict Intake::submit(const IntakeRequest& request, int accept_status) {
   const EndpointSpec* spec = find_endpoint(request.path);
   if (spec == nullptr) return reject(request, 404, "unknown intake endpoint " + request.path);
 
@@ -132,8 +132,8 @@ Verdict Intake::submit(const IntakeRequest& request) {
     }
   }
   const std::size_t bytes = body->size();
-  store(request, media, bytes, std::move(*decoded), 202);
-  return Verdict{202, {}};
+  store(request, media, bytes, std::move(*decoded), accept_status);
+  return Verdict{accept_status, {}};
 }
 
 void Intake::store(const IntakeRequest& request, std::string_view media_type, std::size_t bytes,

@@ -52,8 +52,9 @@ class Intake {
 
   Intake(SelfMetrics& self, IntakeLimits limits = {}, RecordSink record = {});
 
-  // Strict validation, decoding and storing of one request (no fault handling).
-  Verdict submit(const IntakeRequest& request);
+  // Strict validation, decoding and storing of one request (no fault handling). An accepted
+  // request is answered (and listed) with `accept_status`.
+  Verdict submit(const IntakeRequest& request, int accept_status = 202);
   // A request answered otherwise (fault, server-level 413): listed under rejections and recorded.
   void record_rejection(std::string_view endpoint, int status, std::string_view reason);
 
