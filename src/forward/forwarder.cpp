@@ -49,6 +49,18 @@ std::uint64_t FlushSummary::dropped_items() const {
   return n;
 }
 
+std::string FlushSummary::not_sent_text() const {
+  std::string out;
+  for (const char* kind : {"metrics", "logs", "traces"}) {
+    if (!out.empty()) out += ", ";
+    auto it = queued_by_kind.find(kind);
+    const Count c = it == queued_by_kind.end() ? Count{} : it->second;
+    out += std::string(kind) + " " + plural(c.payloads, "payload");
+    if (c.payloads > 0) out += " (" + plural(c.items, "item") + ")";
+  }
+  return out;
+}
+
 std::string FlushSummary::to_string() const {
   std::string out = "sent " + count_text(sent);
   if (queued.payloads > 0) out += "; queued for retry " + count_text(queued);
@@ -377,6 +389,7 @@ void Forwarder::drop(const Work& work, std::string_view reason) {
 void Forwarder::to_queue(Work work) {
   const std::uint64_t id = work.id;
   const std::uint64_t items = work.payload->items;
+  const auto kind = payload_drop_kind(work.payload->kind);
   auto evicted = queue_.push(QueuedPayload{work.id, work.route, std::move(work.payload),
                                            work.first_seen_ms});
   bool kept = true;
@@ -387,6 +400,9 @@ void Forwarder::to_queue(Work work) {
   if (kept && cycle_) {
     cycle_->summary.queued.payloads += 1;
     cycle_->summary.queued.items += items;
+    auto& k = cycle_->summary.queued_by_kind[std::string(kind)];
+    k.payloads += 1;
+    k.items += items;
   }
 }
 

@@ -51,6 +51,7 @@ struct FlushSummary {
   };
   Count sent;
   Count queued;  // put (back) into the retry queue by this flush
+  std::map<std::string, Count> queued_by_kind;  // "metrics" / "logs" / "traces" → count
   std::map<std::string, Count> dropped;  // "metrics/forbidden" → count
   std::size_t abandoned_in_flight = 0;   // requests still open at the deadline (payloads queued)
   std::size_t retry_queue_payloads = 0;  // after the flush
@@ -59,6 +60,11 @@ struct FlushSummary {
   bool aborted = false;
 
   std::uint64_t dropped_items() const;
+  bool lost_nothing() const { return dropped.empty() && queued.payloads == 0; }
+  // What this flush left unsent (queued for retry), per kind, for the final flush's warn line
+  // (lambda-agent.md §6.5 step 6): "metrics 0 payloads, logs 2 payloads (143 items), traces
+  // 1 payload (12 items)".
+  std::string not_sent_text() const;
   // "sent 3 payloads (120 items); queued 1 payload (10 items); dropped metrics/forbidden 1 payload
   // (4 items); retry queue 1 payload 2.1 KiB"
   std::string to_string() const;

@@ -231,6 +231,7 @@ TEST_F(ForwarderTest, DeadlineWithRequestsInFlightCompletesOnTimeAndKeepsThePayl
   EXPECT_EQ(http.close_idle_calls(), 1);
   EXPECT_EQ(self.dropped_total(), 0u);
   EXPECT_EQ(lines_containing("deadline reached with 1 request in flight"), 1u);
+  EXPECT_EQ(run->summary.not_sent_text(), "metrics 1 payload (3 items), logs 0 payloads, traces 0 payloads");
 
   // The abandoned request is answered by its own (flush-bounded) deadline; the next flush sends.
   http.set_default(Reply::with_status(202));

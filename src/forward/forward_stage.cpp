@@ -1,0 +1,32 @@
+#include "forward/forward_stage.h"
+
+namespace lc::forward {
+
+std::string ForwardStage::describe() const {
+  std::string out = R"({"forwarder":)" + (forwarder ? forwarder->describe() : "null") +
+                    R"(,"exporters":[)";
+  for (std::size_t i = 0; i < exporters.size(); ++i) {
+    if (i) out += ",";
+    out += exporters[i]->describe();
+  }
+  return out + "]}";
+}
+
+ForwardStage make_forward_stage(const FinalConfig& config, net::HttpClient& client,
+                                const Clock& clock, TimerService& timers, SelfMetrics& self,
+                                Forwarder::Rng rng) {
+  ForwardStage stage;
+  const HttpExporterOptions exporter_options = HttpExporterOptions::from_config(config);
+  std::vector<Route> routes;
+  for (auto& endpoint : resolve_endpoints(config)) {
+    stage.exporters.push_back(
+        std::make_unique<HttpExporter>(endpoint, exporter_options, client, clock));
+    routes.push_back(Route{std::move(endpoint), stage.exporters.back().get()});
+  }
+  stage.forwarder =
+      std::make_unique<Forwarder>(std::move(routes), ForwarderOptions::from_config(config), clock,
+                                  timers, self, std::move(rng), &client);
+  return stage;
+}
+
+}  // namespace lc::forward

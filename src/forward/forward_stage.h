@@ -1,0 +1,32 @@
+// forward/forward_stage.h — the whole forward stage built from a FinalConfig in one call: one
+// HttpExporter per resolved Endpoint and the Forwarder routing to them. Called once by each
+// composition root (app/); the returned object owns the exporters and the Forwarder.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/self_metrics.h"
+#include "forward/forwarder.h"
+#include "forward/http_exporter.h"
+#include "net/http_client.h"
+
+namespace lc::forward {
+
+struct ForwardStage {
+  std::vector<std::unique_ptr<HttpExporter>> exporters;  // one per Endpoint, in route order
+  std::unique_ptr<Forwarder> forwarder;                   // routes point into `exporters`
+
+  // One JSON object: the forwarder's routes and settings and each exporter's codecs.
+  std::string describe() const;
+};
+
+// `client`, `clock`, `timers` and `self` must outlive the stage. `rng` as in Forwarder.
+ForwardStage make_forward_stage(const FinalConfig& config, net::HttpClient& client,
+                                const Clock& clock, TimerService& timers, SelfMetrics& self,
+                                Forwarder::Rng rng = {});
+
+}  // namespace lc::forward
