@@ -1,5 +1,6 @@
 # Every third-party dependency is a Debian 12 package installed by scripts/setup (architecture.md).
 find_package(Threads REQUIRED)
+set(Boost_USE_STATIC_LIBS ON)
 find_package(Boost 1.81.0 EXACT REQUIRED COMPONENTS json CONFIG)
 find_package(OpenSSL REQUIRED)
 find_package(ZLIB REQUIRED)
