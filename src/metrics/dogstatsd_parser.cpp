@@ -143,7 +143,10 @@ bool is_valid_utf8(std::string_view s) {
 }
 
 bool parse_statsd_double(std::string_view s, double& out) {
-  if (!s.empty() && s[0] == '+') s.remove_prefix(1);
+  if (!s.empty() && s[0] == '+') {
+    s.remove_prefix(1);
+    if (!s.empty() && s[0] == '-') return false;  // one sign only
+  }
   if (s.empty()) return false;
   // from_chars also takes "inf"/"nan"; the grammar only allows digits, '.', sign and exponent.
   const char c0 = s[0] == '-' && s.size() > 1 ? s[1] : s[0];

@@ -1,0 +1,333 @@
+// MetricAggregator semantics (datadog-wire.md §2): bucketing by arrival time and `T`, flush
+// scopes, the no-duplicate-timestamp rule, the context limit, histogram aggregates, copies to
+// distributions, host and base tags. Driven by FakeClock; outputs decoded from the real payloads.
+#include "metrics/aggregator.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "fakes/fake_clock.h"
+#include "metrics/dogstatsd_server.h"
+#include "metrics_test_util.h"
+
+namespace lc::metrics {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using namespace lc::metrics::testing;
+
+constexpr std::int64_t kT0 = 1700000003000;  // ms; bucket 1700000000
+constexpr std::int64_t kB = 1700000000;
+
+struct Fixture {
+  explicit Fixture(AggregatorConfig config = {}, ParserOptions parser = {})
+      : clock(kT0), server(std::move(parser), std::move(config), self, clock) {}
+  void send(std::string_view d) { server.handle_datagram(d); }
+  void at(std::int64_t epoch_s) { clock.set_wall_ms(epoch_s * 1000); }
+  std::vector<DecodedSeries> series(FlushScope scope = FlushScope::kAll) {
+    std::vector<DecodedSeries> out;
+    for (const auto& p : server.flush(scope)) {
+      if (p.kind != PayloadKind::kSeriesV2) continue;
+      for (auto& s : decode_series_v2(p.body)) out.push_back(std::move(s));
+    }
+    return out;
+  }
+  std::vector<DecodedSketch> sketches(FlushScope scope = FlushScope::kAll) {
+    std::vector<DecodedSketch> out;
+    for (const auto& p : server.flush(scope)) {
+      if (p.kind != PayloadKind::kSketches) continue;
+      for (auto& s : decode_sketches(p.body)) out.push_back(std::move(s));
+    }
+    return out;
+  }
+  lc::testing::FakeClock clock;
+  SelfMetrics self;
+  DogStatsdServer server;
+};
+
+std::vector<std::int64_t> timestamps(const DecodedSeries& s) {
+  std::vector<std::int64_t> out;
+  for (const auto& p : s.points) out.push_back(p.ts);
+  return out;
+}
+
+TEST(AggregatorTest, PeriodicFlushTakesClosedBucketsOnly) {
+  Fixture f;
+  f.send("c:1|c");
+  EXPECT_THAT(f.series(FlushScope::kClosedBuckets), IsEmpty());  // bucket still open
+  f.at(kB + 13);
+  f.send("c:2|c");
+  auto s = f.series(FlushScope::kClosedBuckets);
+  ASSERT_EQ(s.size(), 1u);
+  ASSERT_EQ(s[0].points.size(), 1u);
+  EXPECT_EQ(s[0].points[0].ts, kB);
+  EXPECT_EQ(s[0].points[0].value, 0.1);
+  auto rest = f.series(FlushScope::kAll);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].points[0].ts, kB + 10);
+  EXPECT_EQ(rest[0].points[0].value, 0.2);
+  EXPECT_THAT(f.series(FlushScope::kAll), IsEmpty());  // nothing twice, no zero-filling
+}
+
+TEST(AggregatorTest, SeveralBucketsBecomeOneSeriesWithAscendingPoints) {
+  Fixture f;
+  f.send("g:1|g");
+  f.at(kB + 15);
+  f.send("g:2|g");
+  f.at(kB + 27);
+  f.send("g:3|g");
+  auto s = f.series();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_THAT(timestamps(s[0]), ElementsAre(kB, kB + 10, kB + 20));
+  EXPECT_EQ(s[0].points[2].value, 3);
+}
+
+TEST(AggregatorTest, NoDuplicateTimestampsAfterForcedFlushes) {
+  Fixture f;
+  std::vector<std::int64_t> seen;
+  // Nine forced flushes inside one open window use b, b+1, … b+8.
+  for (int i = 0; i < 9; ++i) {
+    f.send("c:1|c");
+    auto s = f.series();
+    ASSERT_EQ(s.size(), 1u) << i;
+    seen.push_back(s[0].points.at(0).ts);
+  }
+  EXPECT_THAT(seen, ElementsAre(kB, kB + 1, kB + 2, kB + 3, kB + 4, kB + 5, kB + 6, kB + 7, kB + 8));
+  // Only b+9 is left: forced flushes hold the samples while the window is open …
+  f.send("c:1|c");
+  EXPECT_THAT(f.series(), IsEmpty());
+  f.at(kB + 9);
+  f.send("c:2|c");
+  EXPECT_THAT(f.series(), IsEmpty());
+  EXPECT_EQ(f.server.aggregator().live_contexts(), 1u);
+  // … and submit them, summed, with b+9 once it has closed.
+  f.at(kB + 10);
+  auto s = f.series(FlushScope::kClosedBuckets);
+  ASSERT_EQ(s.size(), 1u);
+  ASSERT_EQ(s[0].points.size(), 1u);
+  EXPECT_EQ(s[0].points[0].ts, kB + 9);
+  EXPECT_EQ(s[0].points[0].value, 0.3);
+  // The window is now used up: a late sample for it would overwrite a point and is dropped.
+  f.send("c:1|c|T1700000004");
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "window_full"), 1u);
+  EXPECT_THAT(f.series(), IsEmpty());
+  EXPECT_EQ(f.server.aggregator().live_contexts(), 0u);
+}
+
+TEST(AggregatorTest, LateTimestampedSampleForSentWindowUsesNextSecond) {
+  Fixture f;
+  f.at(kB + 25);
+  f.send("x:1|g|T1700000005");
+  auto a = f.series(FlushScope::kClosedBuckets);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].points[0].ts, kB);
+  f.send("x:2|g|T1700000007");
+  auto b = f.series(FlushScope::kClosedBuckets);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].points[0].ts, kB + 1);
+  EXPECT_EQ(b[0].points[0].value, 2);
+  // Contexts are distinct: another tag set starts at b again.
+  f.send("x:3|g|#k:v|T1700000007");
+  auto c = f.series(FlushScope::kClosedBuckets);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].points[0].ts, kB);
+}
+
+TEST(AggregatorTest, SketchesNeedNoTimestampRule) {
+  Fixture f;
+  f.send("d:1|d");
+  auto a = f.sketches();
+  f.send("d:2|d");
+  auto b = f.sketches();
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(a[0].dogsketches[0].ts, kB);
+  EXPECT_EQ(b[0].dogsketches[0].ts, kB);
+}
+
+TEST(AggregatorTest, TimestampClampAndAge) {
+  Fixture f;
+  f.send("x:1|g|T1700000900");  // future → now
+  f.send("y:1|g|T1699996402");  // 3601 s old → too_old
+  f.send("z:1|g|T1699996413");  // 3590 s old → kept, in its own bucket
+  auto s = f.series();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].metric, "x");
+  EXPECT_EQ(s[0].points[0].ts, kB);
+  EXPECT_EQ(s[1].metric, "z");
+  EXPECT_EQ(s[1].points[0].ts, 1699996410);
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "too_old"), 1u);
+}
+
+TEST(AggregatorTest, ContextLimitDropsNewContextsOnly) {
+  AggregatorConfig c;
+  c.max_contexts = 3;
+  Fixture f(c);
+  f.send("a:1|c\nb:1|c\nc:1|c\nd:1|c\na:1|c\nc:1|c|#t");
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "context_limit"), 2u);
+  EXPECT_EQ(f.server.aggregator().live_contexts(), 3u);
+  auto s = f.series();
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_EQ(s[0].metric, "a");
+  EXPECT_EQ(s[0].points[0].value, 0.2);  // existing context kept aggregating
+  EXPECT_EQ(f.server.aggregator().live_contexts(), 0u);
+  f.send("d:1|c");  // after the flush there is room again
+  EXPECT_EQ(f.series().size(), 1u);
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "context_limit"), 2u);
+}
+
+TEST(AggregatorTest, ContextLimitDefaultIs10240) {
+  Fixture f;
+  EXPECT_EQ(f.server.aggregator().config().max_contexts, 10240u);
+  for (int i = 0; i < 10241; ++i) f.send("m" + std::to_string(i) + ":1|g");
+  EXPECT_EQ(f.server.aggregator().live_contexts(), 10240u);
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "context_limit"), 1u);
+}
+
+TEST(AggregatorTest, SameNameDifferentTypesAreDifferentAggregates) {
+  Fixture f;
+  f.send("x:4|c\nx:5|g");
+  auto s = f.series();
+  ASSERT_EQ(s.size(), 2u);
+  std::map<int, double> by_type;
+  for (const auto& one : s) by_type[one.type] = one.points[0].value;
+  EXPECT_EQ(by_type[2], 0.4);
+  EXPECT_EQ(by_type[3], 5);
+}
+
+TEST(AggregatorTest, HostTagAndDefaultHost) {
+  AggregatorConfig c;
+  c.default_host = "box";
+  Fixture f(c);
+  f.send("x:1|g|#host:h1\nx:2|g\ny:1|g|#host:h1,host:h2");
+  auto s = f.series();
+  ASSERT_EQ(s.size(), 3u);
+  std::map<std::string, double> by_host;
+  for (const auto& one : s) {
+    ASSERT_EQ(one.resources.size(), 1u);
+    EXPECT_EQ(one.resources[0].first, "host");
+    by_host[one.metric + "@" + one.resources[0].second] = one.points[0].value;
+  }
+  EXPECT_EQ(by_host["x@h1"], 1);
+  EXPECT_EQ(by_host["x@box"], 2);
+  EXPECT_EQ(by_host["y@h2"], 1);  // the last host: tag wins
+}
+
+TEST(AggregatorTest, BaseTagsAppendedAfterSortedContextTags) {
+  AggregatorConfig c;
+  c.base_tags = {"env:prod", "a:1", "service:api"};
+  Fixture f(c);
+  f.send("x:1|g|#z:1,a:1");
+  f.send("d:1|d|#z:1");
+  auto out = f.server.flush(FlushScope::kAll);
+  ASSERT_EQ(out.size(), 2u);
+  auto s = decode_series_v2(out[0].body);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_THAT(s[0].tags, ElementsAre("a:1", "z:1", "env:prod", "service:api"));
+  auto sk = decode_sketches(out[1].body);
+  ASSERT_EQ(sk.size(), 1u);
+  EXPECT_THAT(sk[0].tags, ElementsAre("z:1", "env:prod", "a:1", "service:api"));
+}
+
+TEST(AggregatorTest, HistogramAlgorithmUnitWeights) {
+  Fixture f;
+  // 1..100 shuffled: median sorted[(N−1)/2] = 50, p95 sorted[floor((95·100−1)/100)] = 95.
+  std::string d = "h";
+  for (int v : {57, 3, 100, 1, 42, 88}) d += ":" + std::to_string(v);
+  for (int v = 1; v <= 100; ++v) {
+    if (v == 57 || v == 3 || v == 100 || v == 1 || v == 42 || v == 88) continue;
+    d += ":" + std::to_string(v);
+  }
+  f.send(d + "|h");
+  std::map<std::string, double> v;
+  for (const auto& s : f.series()) v[s.metric] = s.points[0].value;
+  EXPECT_EQ(v["h.max"], 100);
+  EXPECT_EQ(v["h.median"], 50);
+  EXPECT_EQ(v["h.avg"], 50.5);
+  EXPECT_EQ(v["h.count"], 10);
+  EXPECT_EQ(v["h.95percentile"], 95);
+}
+
+TEST(AggregatorTest, HistogramConfiguredAggregatesAndPercentiles) {
+  AggregatorConfig c;
+  c.histogram_aggregates = {"min", "sum", "count"};
+  c.histogram_percentiles = {0.5, 0.99};
+  Fixture f(c);
+  f.send("h:4:1:3:2|h|@0.5");
+  std::map<std::string, std::pair<int, double>> v;
+  for (const auto& s : f.series()) v[s.metric] = {s.type, s.points[0].value};
+  ASSERT_EQ(v.size(), 5u);
+  EXPECT_EQ(v["h.min"], std::make_pair(3, 1.0));
+  EXPECT_EQ(v["h.sum"], std::make_pair(3, 20.0));
+  EXPECT_EQ(v["h.count"], std::make_pair(2, 0.8));
+  EXPECT_EQ(v["h.50percentile"].second, 2);   // N=8, t=(50·8−1)/100=3.99 → cumulative 4 at 2
+  EXPECT_EQ(v["h.99percentile"].second, 4);
+}
+
+TEST(AggregatorTest, HistogramCopyToDistribution) {
+  AggregatorConfig c;
+  c.histogram_copy_to_distribution = true;
+  c.histogram_copy_prefix = "dist.";
+  Fixture f(c);
+  f.send("lat:10:20|h|#a:1\nt:5|ms");
+  auto out = f.server.flush(FlushScope::kAll);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(decode_series_v2(out[0].body).size(), 10u);
+  auto sk = decode_sketches(out[1].body);
+  ASSERT_EQ(sk.size(), 2u);
+  EXPECT_EQ(sk[0].metric, "dist.lat");
+  EXPECT_THAT(sk[0].tags, ElementsAre("a:1"));
+  EXPECT_EQ(sk[0].dogsketches[0].cnt, 2);
+  EXPECT_EQ(sk[0].dogsketches[0].sum, 30);
+  EXPECT_EQ(sk[1].metric, "dist.t");
+}
+
+TEST(AggregatorTest, SetsIgnoreRateAndCountDistinctMembers) {
+  Fixture f;
+  f.send("s:a|s|@0.1\ns:b|s\ns:a|s\ns:a:b|s");
+  auto s = f.series();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].points[0].value, 3);
+}
+
+TEST(AggregatorTest, CountRateIsNotTruncated) {
+  Fixture f;
+  f.send("x:1|c|@0.3");
+  auto s = f.series();
+  EXPECT_DOUBLE_EQ(s[0].points[0].value, (1 / 0.3) / 10);
+}
+
+TEST(AggregatorTest, V1FallbackAppliesTimestampRuleToDistributions) {
+  AggregatorConfig c;
+  c.series_format = SeriesFormat::kV1Json;
+  c.sketch_output = SketchOutput::kV1SeriesFallback;
+  Fixture f(c);
+  f.send("d:1|d");
+  auto first = f.server.flush(FlushScope::kAll);
+  f.send("d:3|d");
+  auto second = f.server.flush(FlushScope::kAll);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_NE(first[0].body.find("[[1700000000,0.1]]"), std::string::npos) << first[0].body;
+  EXPECT_NE(second[0].body.find("\"d.max\",\"points\":[[1700000001,3]]"), std::string::npos)
+      << second[0].body;
+}
+
+TEST(AggregatorTest, SketchDropModeCountsNoSketchEndpoint) {
+  AggregatorConfig c;
+  c.series_format = SeriesFormat::kV1Json;
+  c.sketch_output = SketchOutput::kDrop;
+  Fixture f(c);
+  f.send("d:1|d\nd:2|d|#x\ng:1|g");
+  auto out = f.server.flush(FlushScope::kAll);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, PayloadKind::kSeriesV1);
+  EXPECT_EQ(out[0].body.find("\"d"), std::string::npos);
+  EXPECT_EQ(f.self.dropped_count("metrics", "no_sketch_endpoint"), 2u);
+}
+
+}  // namespace
+}  // namespace lc::metrics

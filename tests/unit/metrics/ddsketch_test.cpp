@@ -1,0 +1,211 @@
+// DDSketch against datadog-wire.md §3: the key table, insertion (unit, weighted, u16 overflow),
+// the 4096-bin trim, merge, and the §3.1 quantile guarantee on 1M heavy-tailed samples.
+#include "metrics/ddsketch.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+namespace lc::metrics {
+namespace {
+
+using ::testing::ElementsAre;
+
+std::vector<int> keys_of(const DDSketch& s) {
+  std::vector<int> out;
+  for (const auto& b : s.bins()) out.push_back(b.k);
+  return out;
+}
+std::vector<unsigned> counts_of(const DDSketch& s) {
+  std::vector<unsigned> out;
+  for (const auto& b : s.bins()) out.push_back(b.n);
+  return out;
+}
+
+TEST(DDSketchTest, Parameters) {
+  EXPECT_EQ(DDSketch::gamma(), 1.015625);
+  EXPECT_DOUBLE_EQ(DDSketch::ln_gamma(), 0.015504186535965254);
+  EXPECT_NEAR(DDSketch::norm_min(), 9.94185e-10, 1e-15);
+}
+
+TEST(DDSketchTest, KeyTable) {  // §3.2
+  EXPECT_EQ(DDSketch::key(1e-10), 0);
+  EXPECT_EQ(DDSketch::key(0), 0);
+  EXPECT_EQ(DDSketch::key(1e-9), 1);
+  EXPECT_EQ(DDSketch::key(0.001), 892);
+  EXPECT_EQ(DDSketch::key(0.25), 1249);
+  EXPECT_EQ(DDSketch::key(0.5), 1293);
+  EXPECT_EQ(DDSketch::key(1), 1338);
+  EXPECT_EQ(DDSketch::key(2), 1383);
+  EXPECT_EQ(DDSketch::key(3), 1409);
+  EXPECT_EQ(DDSketch::key(5), 1442);
+  EXPECT_EQ(DDSketch::key(10), 1487);
+  EXPECT_EQ(DDSketch::key(12.5), 1501);
+  EXPECT_EQ(DDSketch::key(33), 1564);
+  EXPECT_EQ(DDSketch::key(100), 1635);
+  EXPECT_EQ(DDSketch::key(120), 1647);
+  EXPECT_EQ(DDSketch::key(1000), 1784);
+  EXPECT_EQ(DDSketch::key(-1), -1338);
+  EXPECT_EQ(DDSketch::key(-5), -1442);
+  EXPECT_EQ(DDSketch::key(-1e-10), 0);
+}
+
+TEST(DDSketchTest, KeyClamps) {
+  EXPECT_EQ(DDSketch::key(1e300), 32767);   // beyond the max finite key → +Inf key
+  EXPECT_EQ(DDSketch::key(-1e300), -32767);
+  EXPECT_EQ(DDSketch::key(std::pow(DDSketch::gamma(), 32766 - 1338)), 32766);
+  EXPECT_EQ(DDSketch::key(std::pow(DDSketch::gamma(), 32767 - 1338)), 32767);
+  EXPECT_EQ(DDSketch::key(DDSketch::norm_min()), 1);
+}
+
+TEST(DDSketchTest, RepresentativeIsNearestOnLogScale) {
+  for (int k : {1249, 1338, 1409, 1784}) {
+    const double rep = std::pow(DDSketch::gamma(), k - DDSketch::kBias);
+    EXPECT_EQ(DDSketch::key(rep), k);
+    EXPECT_EQ(DDSketch::key(DDSketch::lower_bound(static_cast<std::int16_t>(k)) * 1.0000001), k);
+    EXPECT_EQ(DDSketch::key(DDSketch::upper_bound(static_cast<std::int16_t>(k)) * 0.9999999), k);
+  }
+}
+
+TEST(DDSketchTest, WorkedExampleG7) {  // 1, 2, 3 then 3 @0.5
+  DDSketch s;
+  s.insert(1);
+  s.insert(2);
+  s.insert(3);
+  s.insert(3, 2.0);
+  EXPECT_EQ(s.summary().cnt, 5);
+  EXPECT_EQ(s.summary().min, 1);
+  EXPECT_EQ(s.summary().max, 3);
+  EXPECT_EQ(s.summary().sum, 12);
+  EXPECT_DOUBLE_EQ(s.summary().avg, 2.4);
+  EXPECT_THAT(keys_of(s), ElementsAre(1338, 1383, 1409));
+  EXPECT_THAT(counts_of(s), ElementsAre(1, 1, 3));
+}
+
+TEST(DDSketchTest, WeightedInsertTruncatesBinCountButNotSum) {
+  DDSketch s;
+  s.insert(2, 1.0 / 0.3);  // n = 3.333…
+  EXPECT_EQ(s.summary().cnt, 3);
+  EXPECT_DOUBLE_EQ(s.summary().sum, 2.0 / 0.3);
+  EXPECT_THAT(counts_of(s), ElementsAre(3));
+}
+
+TEST(DDSketchTest, NegativeAndZeroG9) {
+  DDSketch s;
+  for (double v : {-5.0, 0.0, 5.0}) s.insert(v);
+  EXPECT_EQ(s.summary().cnt, 3);
+  EXPECT_EQ(s.summary().min, -5);
+  EXPECT_EQ(s.summary().max, 5);
+  EXPECT_EQ(s.summary().sum, 0);
+  EXPECT_EQ(s.summary().avg, 0);
+  EXPECT_THAT(keys_of(s), ElementsAre(-1442, 0, 1442));
+  EXPECT_THAT(counts_of(s), ElementsAre(1, 1, 1));
+}
+
+TEST(DDSketchTest, U16OverflowG11) {
+  DDSketch s;
+  for (int i = 0; i < 70000; ++i) s.insert(1);
+  EXPECT_EQ(s.summary().cnt, 70000);
+  EXPECT_EQ(s.summary().sum, 70000);
+  EXPECT_EQ(s.summary().avg, 1);
+  EXPECT_THAT(keys_of(s), ElementsAre(1338, 1338));
+  EXPECT_THAT(counts_of(s), ElementsAre(4465, 65535));
+}
+
+TEST(DDSketchTest, U16OverflowExactMultipleAndWeighted) {
+  DDSketch s;
+  s.insert(1, 65535.0 * 2);
+  EXPECT_THAT(counts_of(s), ElementsAre(65535, 65535));
+  s.insert(1);
+  EXPECT_THAT(counts_of(s), ElementsAre(1, 65535, 65535));
+  s.insert(2);
+  EXPECT_THAT(keys_of(s), ElementsAre(1338, 1338, 1338, 1383));
+}
+
+TEST(DDSketchTest, TrimLeftCollapsesLowestBins) {
+  DDSketch s;
+  // 4100 distinct keys: values γ^(i) for i in [0, 4100).
+  for (int i = 0; i < 4100; ++i) s.insert(std::pow(DDSketch::gamma(), i));
+  ASSERT_EQ(s.bins().size(), DDSketch::kBinLimit);
+  // The 5 lowest keys (1338..1342) collapse into the lowest remaining one (1342).
+  EXPECT_EQ(s.bins().front().k, 1342);
+  EXPECT_EQ(s.bins().front().n, 5);
+  EXPECT_EQ(s.bins().back().k, 1338 + 4099);
+  EXPECT_EQ(s.bin_total(), 4100u);
+  EXPECT_EQ(s.summary().cnt, 4100);
+  EXPECT_EQ(s.summary().min, 1);
+}
+
+TEST(DDSketchTest, MergeSumsBinsAndSummaries) {
+  DDSketch a, b;
+  a.insert(1);
+  a.insert(2);
+  b.insert(2);
+  b.insert(3, 2.0);
+  a.merge(b);
+  EXPECT_THAT(keys_of(a), ElementsAre(1338, 1383, 1409));
+  EXPECT_THAT(counts_of(a), ElementsAre(1, 2, 2));
+  EXPECT_EQ(a.summary().cnt, 5);
+  EXPECT_EQ(a.summary().sum, 11);
+  EXPECT_EQ(a.summary().min, 1);
+  EXPECT_EQ(a.summary().max, 3);
+  // avg = 1.5 + (2.666… − 1.5)·3/5
+  EXPECT_DOUBLE_EQ(a.summary().avg, 1.5 + (8.0 / 3.0 - 1.5) * 3.0 / 5.0);
+  DDSketch empty;
+  a.merge(empty);
+  EXPECT_EQ(a.summary().cnt, 5);
+  empty.merge(a);
+  EXPECT_EQ(empty.bins(), a.bins());
+}
+
+TEST(DDSketchTest, MergeOverflowAndTrimOf4096Bins) {
+  DDSketch a, b;
+  for (int i = 0; i < 4096; ++i) {
+    a.insert(std::pow(DDSketch::gamma(), i), 40000);
+    b.insert(std::pow(DDSketch::gamma(), i + 10), 40000);
+  }
+  a.merge(b);
+  // Overlapping keys now hold 80000 = 14465 + 65535 (two bins each).
+  EXPECT_GE(a.bins().size(), DDSketch::kBinLimit);
+  EXPECT_EQ(a.bin_total(), 2u * 4096 * 40000);
+  EXPECT_EQ(a.bins().back().k, 1338 + 4105);
+  EXPECT_TRUE(std::is_sorted(a.bins().begin(), a.bins().end(),
+                             [](const SketchBin& x, const SketchBin& y) { return x.k < y.k; }));
+}
+
+// §3.1 quantile check over 1M samples of heavy-tailed distributions.
+void check_quantiles(std::vector<double> values) {
+  DDSketch s;
+  for (double v : values) s.insert(v);
+  std::sort(values.begin(), values.end());
+  const double bound = (DDSketch::gamma() - 1) / (DDSketch::gamma() + 1);
+  const double n = static_cast<double>(values.size());
+  for (double q : {0.0, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0}) {
+    const auto rank = static_cast<std::size_t>(std::nearbyint(q * (n - 1)));
+    const double exact = values[rank];
+    const double est = s.quantile(q);
+    EXPECT_LE(std::fabs(est - exact) / exact, bound * (1 + 1e-9)) << "q=" << q;
+  }
+}
+
+TEST(DDSketchTest, QuantileGuaranteeParetoOneMillion) {
+  std::mt19937_64 rng(42);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<double> values(1000000);
+  for (auto& v : values) v = 1.0 / std::pow(1.0 - u(rng), 1.0 / 1.16);  // Pareto α = 1.16 (80/20)
+  check_quantiles(std::move(values));
+}
+
+TEST(DDSketchTest, QuantileGuaranteeLognormalOneMillion) {
+  std::mt19937_64 rng(7);
+  std::lognormal_distribution<double> d(0.0, 3.0);
+  std::vector<double> values(1000000);
+  for (auto& v : values) v = std::max(d(rng), 1e-9);
+  check_quantiles(std::move(values));
+}
+
+}  // namespace
+}  // namespace lc::metrics

@@ -1,0 +1,350 @@
+// Every grammar rule of datadog-wire.md §1.2–1.8 and every malformed case of the §1.9 table.
+#include "metrics/dogstatsd_parser.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "metrics_test_util.h"
+
+namespace lc::metrics {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using testing::CollectingVisitor;
+
+class ParserTest : public ::testing::Test {
+ protected:
+  CollectingVisitor parse(std::string_view packet, ParserOptions options = {},
+                          bool truncated = false) {
+    DogStatsdParser parser(std::move(options), self_);
+    CollectingVisitor v;
+    parser.parse_packet(packet, truncated, v);
+    return v;
+  }
+  std::uint64_t dropped(std::string_view reason) const {
+    return self_.dropped_count("dogstatsd", reason);
+  }
+  // Parses one line that must be rejected with exactly `reason`.
+  void expect_drop(std::string_view line, std::string_view reason) {
+    SelfMetrics fresh;
+    DogStatsdParser parser({}, fresh);
+    CollectingVisitor v;
+    parser.parse_packet(line, false, v);
+    EXPECT_THAT(v.samples, IsEmpty()) << line;
+    EXPECT_EQ(fresh.dropped_count("dogstatsd", reason), 1u) << line << " → " << fresh.summary();
+    EXPECT_EQ(fresh.dropped_total(), 1u) << line << " → " << fresh.summary();
+  }
+  // Parses one line that must be accepted.
+  testing::OwnedSample expect_ok(std::string_view line, ParserOptions options = {}) {
+    SelfMetrics fresh;
+    DogStatsdParser parser(std::move(options), fresh);
+    CollectingVisitor v;
+    parser.parse_packet(line, false, v);
+    EXPECT_EQ(fresh.dropped_total(), 0u) << line << " → " << fresh.summary();
+    EXPECT_EQ(v.samples.size(), 1u) << line;
+    return v.samples.empty() ? testing::OwnedSample{} : v.samples[0];
+  }
+  SelfMetrics self_;
+};
+
+TEST_F(ParserTest, AllSixTypes) {
+  auto v = parse("a:1|c\nb:2|g\nc:x|s\nd:3|h\ne:4|ms\nf:5|d");
+  ASSERT_EQ(v.samples.size(), 6u);
+  EXPECT_EQ(v.samples[0].type, MetricType::kCount);
+  EXPECT_EQ(v.samples[1].type, MetricType::kGauge);
+  EXPECT_EQ(v.samples[2].type, MetricType::kSet);
+  EXPECT_EQ(v.samples[2].set_member, "x");
+  EXPECT_EQ(v.samples[3].type, MetricType::kHistogram);
+  EXPECT_EQ(v.samples[4].type, MetricType::kTimer);
+  EXPECT_EQ(v.samples[5].type, MetricType::kDistribution);
+  EXPECT_THAT(v.samples[5].values, ElementsAre(5.0));
+  EXPECT_EQ(dropped("bad_format") + dropped("bad_type"), 0u);
+}
+
+TEST_F(ParserTest, PackedValuesAndEmptyItems) {
+  EXPECT_THAT(expect_ok("load:1:2:3|g").values, ElementsAre(1, 2, 3));
+  EXPECT_THAT(expect_ok("a:1::2|d").values, ElementsAre(1, 2));
+  EXPECT_THAT(expect_ok("a:-1.5:+2e3:.5|h").values, ElementsAre(-1.5, 2000, 0.5));
+}
+
+TEST_F(ParserTest, SetMemberIsVerbatimIncludingColons) {
+  auto s = expect_ok("users:a:b|s");
+  EXPECT_EQ(s.set_member, "a:b");
+  EXPECT_THAT(s.values, IsEmpty());
+}
+
+TEST_F(ParserTest, GaugeSignIsPlainValue) {
+  EXPECT_THAT(expect_ok("g:+5|g").values, ElementsAre(5.0));
+  EXPECT_THAT(expect_ok("g:-5|g").values, ElementsAre(-5.0));
+}
+
+TEST_F(ParserTest, SampleRate) {
+  EXPECT_DOUBLE_EQ(expect_ok("x:3|c|@0.5").rate, 0.5);
+  EXPECT_DOUBLE_EQ(expect_ok("x:1|c|@2").rate, 1.0);
+  EXPECT_DOUBLE_EQ(expect_ok("x:1|c|@0").rate, 1.0);
+  EXPECT_DOUBLE_EQ(expect_ok("x:1|c|@-0.5").rate, 1.0);
+  expect_drop("x:1|c|@abc", "bad_sample_rate");
+  expect_drop("x:1|c|@", "bad_sample_rate");
+  expect_drop("x:1|c|@nan", "bad_sample_rate");
+}
+
+TEST_F(ParserTest, Tags) {
+  auto s = expect_ok("x:1|c|#b:2,a:1,,a:1,c");
+  EXPECT_THAT(s.tags, ElementsAre("a:1", "b:2", "c"));
+  EXPECT_THAT(expect_ok("x:1|c|#a,,b").tags, ElementsAre("a", "b"));
+  // Passed through byte for byte: no trimming, no lower-casing.
+  EXPECT_THAT(expect_ok("x:1|c|# A:B ").tags, ElementsAre(" A:B "));
+}
+
+TEST_F(ParserTest, FieldsInAnyOrderLastRepeatWins) {
+  auto s = expect_ok("x:1|c|#a:1|@0.5|T1700000000|#b:2|@0.25|T1700000010");
+  EXPECT_THAT(s.tags, ElementsAre("b:2"));
+  EXPECT_DOUBLE_EQ(s.rate, 0.25);
+  EXPECT_EQ(s.timestamp, 1700000010);
+}
+
+TEST_F(ParserTest, OriginAndUnknownFieldsIgnored) {
+  auto s = expect_ok("x:1|c|c:abc123|e:it-false,cn-x|card:high|zzz|#a:1");
+  EXPECT_THAT(s.tags, ElementsAre("a:1"));
+  EXPECT_DOUBLE_EQ(s.rate, 1.0);
+  expect_ok("x:1|c|zzz");
+}
+
+TEST_F(ParserTest, Timestamp) {
+  EXPECT_EQ(expect_ok("x:1|g|T1700000015").timestamp, 1700000015);
+  expect_drop("x:1|g|Tabc", "bad_timestamp");
+  expect_drop("x:1|g|T0", "bad_timestamp");
+  expect_drop("x:1|g|T-5", "bad_timestamp");
+  expect_drop("x:1|g|T", "bad_timestamp");
+  expect_drop("x:1|g|T1.5", "bad_timestamp");
+}
+
+TEST_F(ParserTest, FramingCrlfEmptyLinesTrailingNewline) {
+  auto v = parse("a:1|c\r\n\n\nb:2|g\r\n");
+  ASSERT_EQ(v.samples.size(), 2u);
+  EXPECT_EQ(v.samples[0].name, "a");
+  EXPECT_EQ(v.samples[1].name, "b");
+  EXPECT_EQ(self_.dropped_total(), 0u);
+}
+
+TEST_F(ParserTest, OneBadLineDoesNotAffectNeighbours) {
+  auto v = parse("ok.one:1|c\nbad.value:abc|c\nnocolon|c\nx:1|zz\n:1|c\nok.two:5|g\n");
+  ASSERT_EQ(v.samples.size(), 2u);
+  EXPECT_EQ(v.samples[0].name, "ok.one");
+  EXPECT_EQ(v.samples[1].name, "ok.two");
+  EXPECT_EQ(dropped("bad_value"), 1u);
+  EXPECT_EQ(dropped("bad_format"), 2u);
+  EXPECT_EQ(dropped("bad_type"), 1u);
+  EXPECT_EQ(self_.dropped_total(), 4u);
+}
+
+TEST_F(ParserTest, MalformedTable) {  // datadog-wire.md §1.9, row by row
+  expect_ok("page.views:1|c");
+  expect_drop("page.views:1", "bad_format");
+  expect_drop("page.views|c", "bad_format");
+  expect_drop(":1|c", "bad_format");
+  expect_drop("page.views:|c", "bad_format");
+  expect_drop("page.views:::|c", "bad_format");
+  expect_drop("page.views:abc|c", "bad_value");
+  expect_drop("x:NaN|g", "bad_value");
+  expect_drop("x:nan|g", "bad_value");
+  expect_drop("x:Inf|g", "bad_value");
+  expect_drop("x:-inf|g", "bad_value");
+  expect_drop("x:1e999|g", "bad_value");
+  expect_drop("x:0x10|g", "bad_value");
+  expect_drop("x:1e|g", "bad_value");
+  expect_drop("x:1:b|d", "bad_value");
+  expect_drop("x:+-1|g", "bad_value");
+  expect_drop("x: 1|g", "bad_value");
+  expect_drop("page.views:1|x", "bad_type");
+  expect_drop("page.views:1|C", "bad_type");
+  expect_drop("page.views:1|", "bad_type");
+  expect_drop("page.views:1|mss", "bad_type");
+  expect_drop("x:1|c|@abc", "bad_sample_rate");
+  expect_ok("x:1|c|@2");
+  expect_ok("x:1|c|@0");
+  expect_drop("x:1|g|Tabc", "bad_timestamp");
+  expect_drop("x:1|g|T0", "bad_timestamp");
+  EXPECT_THAT(expect_ok("x:1|c|#a,,b").tags, ElementsAre("a", "b"));
+  expect_ok("x:1|c|zzz");
+  expect_drop("_e{5,4}:abc|d", "bad_event");
+  expect_drop("_sc|name|7", "bad_service_check");
+  expect_drop("a|b:1|c", "bad_format");
+}
+
+TEST_F(ParserTest, TagLimitCountsDistinctTags) {
+  std::string line = "x:1|c|#";
+  for (int i = 0; i < 100; ++i) line += "t" + std::to_string(i) + ",";
+  line += "t0,t1";  // duplicates do not count
+  EXPECT_EQ(expect_ok(line).tags.size(), 100u);
+  line += ",t100";
+  expect_drop(line, "too_many_tags");
+}
+
+TEST_F(ParserTest, NameLengthLimit) {
+  expect_ok(std::string(200, 'n') + ":1|c");
+  expect_drop(std::string(201, 'n') + ":1|c", "name_too_long");
+}
+
+TEST_F(ParserTest, BadUtf8DropsOnlyThatLine) {
+  auto v = parse("a:1|c\nb\xff:1|c\nc:1|c|#\xc3\xa9t\xc3\xa9\nd:1|c|#\xed\xa0\x80\ne\xc0\xaf:1|c");
+  ASSERT_EQ(v.samples.size(), 2u);
+  EXPECT_EQ(v.samples[0].name, "a");
+  EXPECT_EQ(v.samples[1].name, "c");
+  EXPECT_THAT(v.samples[1].tags, ElementsAre("\xc3\xa9t\xc3\xa9"));
+  EXPECT_EQ(dropped("bad_utf8"), 3u);  // invalid byte, surrogate, overlong
+}
+
+TEST_F(ParserTest, Utf8Validator) {
+  EXPECT_TRUE(is_valid_utf8(""));
+  EXPECT_TRUE(is_valid_utf8("plain ascii that is longer than eight bytes"));
+  EXPECT_TRUE(is_valid_utf8("\xf0\x9f\x98\x80 emoji \xe2\x82\xac"));
+  EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // > U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("abc\xe2\x82"));         // cut sequence
+  EXPECT_FALSE(is_valid_utf8("\x80"));
+}
+
+TEST_F(ParserTest, HostTagSidecarBecomesHost) {
+  auto s = expect_ok("x:1|g|#env:dev,host:h1,a:1");
+  EXPECT_TRUE(s.has_host);
+  EXPECT_EQ(s.host, "h1");
+  EXPECT_THAT(s.tags, ElementsAre("a:1", "env:dev"));
+}
+
+TEST_F(ParserTest, HostTagLambdaRemovedAndIgnored) {
+  ParserOptions o;
+  o.lambda_mode = true;
+  auto s = expect_ok("x:1|g|#env:dev,host:h1", o);
+  EXPECT_FALSE(s.has_host);
+  EXPECT_EQ(s.host, "");
+  EXPECT_THAT(s.tags, ElementsAre("env:dev"));
+}
+
+TEST_F(ParserTest, ReservedNameOnlyInLambdaMode) {
+  const std::string line =
+      "aws.lambda.enhanced.invocations:1|d|#functionname:f|T1700000000";
+  ParserOptions lambda;
+  lambda.lambda_mode = true;
+  {
+    SelfMetrics fresh;
+    DogStatsdParser parser(lambda, fresh);
+    CollectingVisitor v;
+    parser.parse_packet(line, false, v);
+    EXPECT_THAT(v.samples, IsEmpty());
+    EXPECT_EQ(fresh.dropped_count("dogstatsd", "reserved_name"), 1u);
+  }
+  EXPECT_EQ(expect_ok(line).name, "aws.lambda.enhanced.invocations");
+}
+
+TEST_F(ParserTest, NamespaceAndBlacklist) {
+  ParserOptions o;
+  o.namespace_prefix = "app.";
+  o.namespace_blacklist = {"datadog.tracer", "jvm"};
+  auto v = parse("req:1|c\njvm.heap:3|g\ndatadog.tracer.x:1|c\njvmx:1|g", o);
+  ASSERT_EQ(v.samples.size(), 4u);
+  EXPECT_EQ(v.samples[0].name, "app.req");
+  EXPECT_EQ(v.samples[1].name, "jvm.heap");
+  EXPECT_EQ(v.samples[2].name, "datadog.tracer.x");
+  EXPECT_EQ(v.samples[3].name, "jvmx");  // prefix match, like the Agent
+  // The length limit applies to the final name.
+  SelfMetrics fresh;
+  DogStatsdParser p(o, fresh);
+  CollectingVisitor c;
+  p.parse_packet(std::string(197, 'n') + ":1|c", false, c);
+  EXPECT_EQ(fresh.dropped_count("dogstatsd", "name_too_long"), 1u);
+}
+
+TEST_F(ParserTest, TruncatedDatagramDropsPartialLastLine) {
+  auto v = parse("a:1|c\nb:2|c\nc:3|", {}, /*truncated=*/true);
+  ASSERT_EQ(v.samples.size(), 2u);
+  EXPECT_EQ(dropped("truncated"), 1u);
+  EXPECT_EQ(self_.dropped_total(), 1u);
+  SelfMetrics fresh;
+  DogStatsdParser p({}, fresh);
+  CollectingVisitor c;
+  p.parse_packet("a:1|c", true, c);  // no newline at all: the whole datagram is partial
+  EXPECT_THAT(c.samples, IsEmpty());
+  EXPECT_EQ(fresh.dropped_count("dogstatsd", "truncated"), 1u);
+}
+
+TEST_F(ParserTest, RealClientLines) {  // datadog-wire.md §1.7
+  auto v = parse(
+      "my.counter:1|c|#env:dev,route:/a,code:200\n"
+      "my.gauge:12.5|g|#env:dev,host:h1\n"
+      "my.histo:33|h|#env:dev,h:1\n"
+      "my.dist:0.25|d|#env:dev,fn:x\n"
+      "my.timer:120|ms|#env:dev,t:1\n"
+      "my.set:user42|s|#env:dev\n"
+      "pfx.s.counter.sfx:1|c|@0.5|#i:1\n"
+      "probe.biz.latency:12.5|d|#route:/a,env:dev,dd_lambda_layer:datadog-nodev20.20.2|T1795390031");
+  ASSERT_EQ(v.samples.size(), 8u);
+  EXPECT_THAT(v.samples[0].tags, ElementsAre("code:200", "env:dev", "route:/a"));
+  EXPECT_EQ(v.samples[1].host, "h1");
+  EXPECT_THAT(v.samples[2].tags, ElementsAre("env:dev", "h:1"));
+  EXPECT_DOUBLE_EQ(v.samples[6].rate, 0.5);
+  EXPECT_EQ(v.samples[7].timestamp, 1795390031);
+  EXPECT_EQ(self_.dropped_total(), 0u);
+}
+
+TEST_F(ParserTest, Events) {
+  auto v = parse("_e{15,9}:deploy happened|text body|t:info|#env:dev,ev:1");
+  ASSERT_EQ(v.events.size(), 1u);
+  EXPECT_EQ(v.events[0].title, "deploy happened");
+  EXPECT_EQ(v.events[0].text, "text body");
+  EXPECT_EQ(v.events[0].alert_type, "info");
+  EXPECT_EQ(v.events[0].priority, "normal");
+  EXPECT_THAT(v.events[0].tags, ElementsAre("env:dev", "ev:1"));
+
+  auto w = parse("_e{5,6}:a\\nbc|l1\\nl2|d:1700000000|h:h1|k:agg|p:low|s:src|t:error|t:bogus|x:y");
+  ASSERT_EQ(w.events.size(), 1u);
+  EXPECT_EQ(w.events[0].title, "a\nbc");
+  EXPECT_EQ(w.events[0].text, "l1\nl2");
+  EXPECT_EQ(w.events[0].date, 1700000000);
+  EXPECT_EQ(w.events[0].host, "h1");
+  EXPECT_EQ(w.events[0].aggregation_key, "agg");
+  EXPECT_EQ(w.events[0].priority, "low");
+  EXPECT_EQ(w.events[0].source_type, "src");
+  EXPECT_EQ(w.events[0].alert_type, "error");  // invalid t:bogus ignored, event kept
+  EXPECT_EQ(self_.dropped_total(), 0u);
+
+  expect_drop("_e{5,4}:abc|d", "bad_event");
+  expect_drop("_e{0,4}:|abcd", "bad_event");
+  expect_drop("_e{x,4}:abcde|abcd", "bad_event");
+  expect_drop("_e{3,4}:abcXabcd", "bad_event");
+  expect_drop("_e{3,2}:abc|abcd", "bad_event");  // text longer than announced
+  expect_drop("_e{3,4", "bad_event");
+  expect_drop("_e{99999999999999999999,1}:a|b", "bad_event");
+}
+
+TEST_F(ParserTest, ServiceChecks) {
+  auto v = parse("_sc|svc.check|0|h:h1|#env:dev,ck:1|m:fine | with pipe");
+  ASSERT_EQ(v.checks.size(), 1u);
+  EXPECT_EQ(v.checks[0].name, "svc.check");
+  EXPECT_EQ(v.checks[0].status, 0);
+  EXPECT_EQ(v.checks[0].host, "h1");
+  EXPECT_THAT(v.checks[0].tags, ElementsAre("ck:1", "env:dev"));
+  EXPECT_EQ(v.checks[0].message, "fine | with pipe");
+  auto w = parse("_sc|x|3|d:1700000000");
+  ASSERT_EQ(w.checks.size(), 1u);
+  EXPECT_EQ(w.checks[0].status, 3);
+  EXPECT_EQ(w.checks[0].timestamp, 1700000000);
+  expect_drop("_sc|name|7", "bad_service_check");
+  expect_drop("_sc||0", "bad_service_check");
+  expect_drop("_sc|name", "bad_service_check");
+  expect_drop("_sc|name|01", "bad_service_check");
+}
+
+TEST_F(ParserTest, ScratchBuffersAreReusedAcrossLines) {
+  // Samples of one packet are delivered one at a time; a visitor copying them sees each intact.
+  auto v = parse("a:1:2|d|#z,y\nb:3|d|#x\nc:4:5:6|h");
+  ASSERT_EQ(v.samples.size(), 3u);
+  EXPECT_THAT(v.samples[0].values, ElementsAre(1, 2));
+  EXPECT_THAT(v.samples[0].tags, ElementsAre("y", "z"));
+  EXPECT_THAT(v.samples[1].tags, ElementsAre("x"));
+  EXPECT_THAT(v.samples[2].values, ElementsAre(4, 5, 6));
+  EXPECT_THAT(v.samples[2].tags, IsEmpty());
+}
+
+}  // namespace
+}  // namespace lc::metrics
