@@ -96,10 +96,15 @@ class FakeHttpClient final : public net::HttpClient {
     rec.deadline = deadline;
     rec.sent_at = clock_.steady_now();
     requests_.push_back(std::move(rec));
+    const bool has_deadline = deadline.at != SteadyTime::max();
     const Millis until_deadline = deadline.remaining(clock_);
-    const bool times_out = reply.hang || (deadline.at != SteadyTime::max() && reply.delay >= until_deadline);
-    const Millis when = times_out ? until_deadline : reply.delay;
+    const bool times_out = reply.hang || (has_deadline && reply.delay >= until_deadline);
     ++in_flight_;
+    if (times_out && !has_deadline) {
+      never_answered_.push_back(std::move(done));  // hangs for good, like a stalled peer
+      return;
+    }
+    const Millis when = times_out ? until_deadline : reply.delay;
     auto alive = alive_;
     clock_.schedule_after(when, [this, alive, index, times_out, reply = std::move(reply),
                                  done = std::move(done)]() mutable {
@@ -158,6 +163,7 @@ class FakeHttpClient final : public net::HttpClient {
   std::map<std::string, std::deque<Reply>> by_url_;
   Reply default_;
   std::vector<Recorded> requests_;
+  std::vector<Callback> never_answered_;
   std::size_t in_flight_ = 0;
   int close_idle_calls_ = 0;
 };

@@ -302,6 +302,33 @@ TEST_F(ForwarderTest, DestroyedWithRequestsInFlightIgnoresTheirAnswers) {
   EXPECT_EQ(clock.pending_timers(), 0u);
 }
 
+TEST_F(ForwarderTest, AlreadyExpiredDeadlineQueuesEverythingWithoutSending) {
+  make({metrics()});
+  auto run = start({test::series_v2({"a"})}, Millis(0));
+  EXPECT_FALSE(run->done);
+  clock.advance(Millis(0));
+  ASSERT_TRUE(run->done);
+  EXPECT_TRUE(http.requests().empty());
+  EXPECT_EQ(fwd->retry_queue_size(), 1u);
+  EXPECT_EQ(run->summary.not_sent_text(), "metrics 1 payload (1 item), logs 0 payloads, traces 0 payloads");
+}
+
+TEST_F(ForwarderTest, NoDeadlineFlushEndsWhenEverythingIsAnswered) {
+  make({metrics()});
+  http.script({Reply::with_status(500, Millis(40)), Reply::with_status(200, Millis(40))});
+  auto run = std::make_shared<Run>();
+  fwd->flush({test::series_v2({"a"})}, Deadline::none(), [&](const FlushSummary& s) {
+    run->done = true;
+    run->summary = s;
+  });
+  clock.advance(Millis(79));
+  EXPECT_FALSE(run->done);
+  clock.advance(Millis(200));
+  ASSERT_TRUE(run->done);
+  EXPECT_EQ(run->summary.sent.payloads, 1u);
+  EXPECT_EQ(clock.pending_timers(), 0u);
+}
+
 TEST_F(ForwarderTest, EarlyAbortPutsInFlightWorkBackInTheQueue) {
   make({metrics()});
   http.set_default(Reply::hanging());
