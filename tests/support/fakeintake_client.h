@@ -1,0 +1,97 @@
+// tests/support/fakeintake_client.h — reads what reached lastcall-fakeintake in one call:
+// FakeIntakeClient(port).metrics("page.views"), payloads(endpoint), logs(), reset(), set_fault().
+// Also a plain synchronous HTTP/1.1 request over a socket (http_request) that tests use to send
+// hand-built bodies, and FakeIntakeProcess, which starts the real binary on port 0.
+// Blocking calls with a time limit; for test code only. Owns nothing beyond one request.
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/expected.h"
+#include "support/process.h"
+
+namespace lc::testing {
+
+struct RawRequest {
+  std::string method = "GET";
+  std::string target = "/";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+struct RawResponse {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  bool complete = false;  // false: the server closed before the announced body was sent
+  std::optional<std::string> header(std::string_view name) const;
+};
+
+// One request to 127.0.0.1:port with `Connection: close`; reads until the peer closes.
+// Errors: kTimeout (no complete answer in time), kNetwork (refused, or closed before a status line).
+Expected<RawResponse> http_request(std::uint16_t port, const RawRequest& request,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+class FakeIntakeClient {
+ public:
+  explicit FakeIntakeClient(std::uint16_t port,
+                            std::chrono::milliseconds timeout = std::chrono::seconds(5))
+      : port_(port), timeout_(timeout) {}
+
+  // Parsed answers of the query API (datadog-wire.md §7.1); a null value when the call failed.
+  boost::json::value metrics(std::string_view name) const;
+  boost::json::value payloads(std::string_view endpoint = "") const;
+  boost::json::value logs() const;
+  boost::json::value traces() const;
+  boost::json::value faults() const;
+  bool reset() const;
+  // body: {"endpoint":"/api/v2/series","statuses":[503,503],"delay_ms":0,...}
+  bool set_fault(std::string_view json_body) const;
+  bool clear_faults() const;
+
+  // Polls metrics(name) until pred holds or the time limit passes; the last answer that held.
+  std::optional<boost::json::value> wait_for_metric(
+      std::string_view name, const std::function<bool(const boost::json::value&)>& pred,
+      std::chrono::milliseconds timeout) const;
+  // Polls until at least n payloads were accepted on endpoint.
+  std::optional<boost::json::value> wait_for_payloads(std::string_view endpoint, std::size_t n,
+                                                      std::chrono::milliseconds timeout) const;
+
+  std::uint16_t port() const { return port_; }
+
+ private:
+  boost::json::value get(const std::string& target) const;
+  bool send(std::string method, std::string target, std::string body) const;
+
+  std::uint16_t port_;
+  std::chrono::milliseconds timeout_;
+};
+
+// The real lastcall-fakeintake on an ephemeral port; killed with the test.
+class FakeIntakeProcess {
+ public:
+  // extra_args: e.g. {"--fault", "/api/v2/series=503,200"}. nullptr (and *error) on failure.
+  // binary: the executable; empty = built_binary("lastcall-fakeintake").
+  static std::unique_ptr<FakeIntakeProcess> start(std::vector<std::string> extra_args = {},
+                                                  std::string* error = nullptr,
+                                                  std::string binary = {});
+  std::uint16_t port() const { return port_; }
+  FakeIntakeClient client() const { return FakeIntakeClient(port_); }
+  ChildProcess& process() { return *process_; }
+
+ private:
+  std::unique_ptr<ChildProcess> process_;
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace lc::testing
