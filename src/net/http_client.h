@@ -6,9 +6,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/config.h"
@@ -51,6 +54,7 @@ struct HttpClientOptions {
 bool no_proxy_matches(const std::vector<std::string>& no_proxy, std::string_view host,
                       std::uint16_t port);
 
+// Destroying the client aborts requests still in flight without calling their callbacks.
 class HttpClient {
  public:
   using Callback = std::function<void(Expected<HttpClientResponse>)>;
@@ -60,6 +64,8 @@ class HttpClient {
   virtual void request(HttpClientRequest request, Deadline deadline, Callback done) = 0;
   // Closes every pooled connection (called after each flush cycle, before /next).
   virtual void close_idle() = 0;
+  // True once the TLS context exists: it is created at the first https request, not at start.
+  virtual bool tls_initialized() const { return false; }
 };
 
 std::unique_ptr<HttpClient> make_http_client(boost::asio::io_context& io, const Clock& clock,

@@ -2,6 +2,7 @@
 // No Beast types leak out of net/: stages and tools see only these.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>

@@ -1,0 +1,425 @@
+#include "net/http_client.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <set>
+
+#include "net/http_server.h"
+#include "unit/net/test_support.h"
+#include "unit/net/tls_test_support.h"
+
+namespace lc::net {
+namespace {
+
+using testing::LoopThread;
+
+class HttpClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto created = HttpServer::create(loop_.io(), HttpServerOptions{});
+    ASSERT_TRUE(created) << created.error().message;
+    server_ = std::move(created).value();
+    server_->route("", "/echo", [this](HttpRequest& req, std::shared_ptr<Responder> r) {
+      remotes_.insert(req.remote);
+      ++requests_;
+      last_ = req;
+      r->respond(HttpResponse::text(200, req.method + " " + req.target + " " + req.body)
+                     .with_header("X-Reply", "1"));
+    });
+    server_->route("GET", "/hang", [this](HttpRequest&, std::shared_ptr<Responder> r) {
+      hung_.push_back(std::move(r));
+    });
+    server_->route("GET", "/half", [](HttpRequest&, std::shared_ptr<Responder> r) {
+      r->close_mid_response(HttpResponse::text(200, std::string(400, 'h')));
+    });
+    server_->route("GET", "/big", [this](HttpRequest& req, std::shared_ptr<Responder> r) {
+      remotes_.insert(req.remote);
+      r->respond(HttpResponse::text(200, std::string(100, 'b')));
+    });
+    // The second request on any connection is dropped unanswered: a stale keep-alive connection.
+    server_->route("GET", "/flaky", [this](HttpRequest& req, std::shared_ptr<Responder> r) {
+      remotes_.insert(req.remote);
+      if (++per_remote_[req.remote] == 2) {
+        r->abort();
+        return;
+      }
+      r->respond(HttpResponse::text(200, "flaky-ok"));
+    });
+    server_->start();
+    loop_.start();
+  }
+
+  void TearDown() override {
+    loop_.call([&] {
+      for (auto& c : clients_) c.reset();
+      hung_.clear();
+      server_->stop();
+      return 0;
+    });
+    loop_.stop();
+  }
+
+  HttpClient& client(HttpClientOptions options = {}) {
+    clients_.push_back(
+        loop_.call([&] { return make_http_client(loop_.io(), SystemClock::instance(), options); }));
+    return *clients_.back();
+  }
+
+  Expected<HttpClientResponse> fetch(HttpClient& c, HttpClientRequest req,
+                                     Millis timeout = Millis(10000)) {
+    std::promise<Expected<HttpClientResponse>> p;
+    auto f = p.get_future();
+    loop_.call([&] {
+      c.request(std::move(req), Deadline::after(SystemClock::instance(), timeout),
+                [&p](Expected<HttpClientResponse> r) { p.set_value(std::move(r)); });
+      return 0;
+    });
+    if (f.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+      return make_error(ErrorCode::kInternal, "test: no callback within 30 s");
+    }
+    return f.get();
+  }
+
+  std::string url(std::string_view path) const {
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + std::string(path);
+  }
+  static HttpClientRequest get(std::string u) {
+    HttpClientRequest r;
+    r.method = "GET";
+    r.url = std::move(u);
+    return r;
+  }
+  std::size_t connections_seen() {
+    return loop_.call([&] { return remotes_.size(); });
+  }
+
+  LoopThread loop_;
+  std::unique_ptr<HttpServer> server_;
+  std::vector<std::unique_ptr<HttpClient>> clients_;
+  std::set<std::string> remotes_;
+  std::map<std::string, int> per_remote_;
+  std::vector<std::shared_ptr<Responder>> hung_;
+  HttpRequest last_;
+  int requests_ = 0;
+};
+
+TEST_F(HttpClientTest, PlainPostWithSharedBody) {
+  auto& c = client();
+  HttpClientRequest req;
+  req.method = "POST";
+  req.url = url("/echo?a=1");
+  req.headers = {{"Content-Type", "application/json"}, {"DD-API-KEY", "k"}};
+  auto body = std::make_shared<const std::string>("{\"x\":1}");
+  req.body = body;
+  auto r = fetch(c, std::move(req));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "POST /echo?a=1 {\"x\":1}");
+  EXPECT_EQ(r->header("x-reply").value_or(""), "1");
+  const HttpRequest seen = loop_.call([&] { return last_; });
+  EXPECT_EQ(seen.header("Content-Type").value_or(""), "application/json");
+  EXPECT_EQ(seen.header("DD-API-KEY").value_or(""), "k");
+  EXPECT_EQ(seen.header("Content-Length").value_or(""), "7");
+  EXPECT_EQ(seen.header("Host").value_or(""), "127.0.0.1:" + std::to_string(server_->port()));
+  EXPECT_EQ(seen.header("User-Agent").value_or("").rfind("lastcall/", 0), 0u);
+  // The client let go of the shared body once the request finished.
+  EXPECT_TRUE(loop_.wait_until([&] { return body.use_count() == 1; }));
+}
+
+TEST_F(HttpClientTest, KeepAliveReusesOneConnectionUntilCloseIdle) {
+  auto& c = client();
+  for (int i = 0; i < 3; ++i) {
+    auto r = fetch(c, get(url("/echo")));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_EQ(connections_seen(), 1u);
+  loop_.call([&] {
+    c.close_idle();
+    return 0;
+  });
+  auto r = fetch(c, get(url("/echo")));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(connections_seen(), 2u);
+}
+
+TEST_F(HttpClientTest, WithoutKeepAliveEveryRequestConnects) {
+  HttpClientOptions o;
+  o.keep_alive = false;
+  auto& c = client(o);
+  ASSERT_TRUE(fetch(c, get(url("/echo"))));
+  ASSERT_TRUE(fetch(c, get(url("/echo"))));
+  EXPECT_EQ(connections_seen(), 2u);
+  EXPECT_EQ(loop_.call([&] { return last_.header("Connection").value_or(""); }), "close");
+}
+
+TEST_F(HttpClientTest, DeadlineExpiresAgainstAServerThatNeverAnswers) {
+  auto& c = client();
+  const auto start = std::chrono::steady_clock::now();
+  auto r = fetch(c, get(url("/hang")), Millis(300));
+  const auto elapsed =
+      std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kTimeout) << r.error().message;
+  EXPECT_NE(r.error().message.find("/hang"), std::string::npos);
+  EXPECT_GE(elapsed.count(), 290);
+  EXPECT_LT(elapsed.count(), 300 + 2000);
+  // The server saw the request and the hung connection was closed by the client.
+  ASSERT_EQ(loop_.call([&] { return hung_.size(); }), 1u);
+  EXPECT_TRUE(loop_.wait_until([&] { return !hung_[0]->connected(); }));
+}
+
+TEST_F(HttpClientTest, ExpiredDeadlineFailsAtOnce) {
+  auto& c = client();
+  auto r = fetch(c, get(url("/echo")), Millis(0));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kTimeout);
+  EXPECT_EQ(loop_.call([&] { return requests_; }), 0);
+}
+
+TEST_F(HttpClientTest, ServerClosingMidResponseIsANetworkError) {
+  auto& c = client();
+  auto r = fetch(c, get(url("/half")));
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().code == ErrorCode::kNetwork || r.error().code == ErrorCode::kProtocol)
+      << r.error().message;
+  EXPECT_NE(r.error().message.find("mid-response"), std::string::npos) << r.error().message;
+  // The client still works afterwards.
+  auto ok = fetch(c, get(url("/echo")));
+  ASSERT_TRUE(ok) << ok.error().message;
+}
+
+TEST_F(HttpClientTest, StaleKeepAliveConnectionIsRetriedOnce) {
+  auto& c = client();
+  auto first = fetch(c, get(url("/flaky")));
+  ASSERT_TRUE(first) << first.error().message;
+  auto second = fetch(c, get(url("/flaky")));  // pooled connection dropped without an answer
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(second->body, "flaky-ok");
+  EXPECT_EQ(connections_seen(), 2u);
+}
+
+TEST_F(HttpClientTest, ResponseBodyIsCut) {
+  HttpClientOptions o;
+  o.max_response_body = 10;
+  auto& c = client(o);
+  auto r = fetch(c, get(url("/big")));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, std::string(10, 'b'));
+  auto again = fetch(c, get(url("/big")));
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->body, std::string(10, 'b'));
+  EXPECT_EQ(connections_seen(), 1u);  // the rest of the body was drained: connection reused
+}
+
+TEST_F(HttpClientTest, BadUrlAndRefusedConnection) {
+  auto& c = client();
+  auto bad = fetch(c, get("not a url"));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+
+  std::uint16_t closed_port = 0;
+  {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    closed_port = a.local_endpoint().port();
+  }
+  auto refused = fetch(c, get("http://127.0.0.1:" + std::to_string(closed_port) + "/"));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kNetwork);
+  EXPECT_NE(refused.error().message.find("connecting"), std::string::npos) << refused.error().message;
+}
+
+TEST_F(HttpClientTest, HttpThroughProxyUsesAbsoluteForm) {
+  testing::TestProxy proxy;
+  HttpClientOptions o;
+  o.proxy.host = "127.0.0.1";
+  o.proxy.port = proxy.port();
+  o.proxy.user = "user";
+  o.proxy.password = "pass";
+  auto& c = client(o);
+  auto r = fetch(c, get("http://intake.example:8080/api/v2/series"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->body, "proxied GET http://intake.example:8080/api/v2/series HTTP/1.1");
+  const auto heads = proxy.heads();
+  ASSERT_EQ(heads.size(), 1u);
+  EXPECT_NE(heads[0].find("\r\nHost: intake.example:8080\r\n"), std::string::npos);
+  EXPECT_NE(heads[0].find("\r\nProxy-Authorization: Basic dXNlcjpwYXNz\r\n"), std::string::npos);
+  loop_.call([&] {
+    clients_.clear();
+    return 0;
+  });
+}
+
+class HttpsClientTest : public HttpClientTest {
+ protected:
+  void SetUp() override {
+    HttpClientTest::SetUp();
+    cert_ = testing::SelfSigned::make();
+    ASSERT_TRUE(cert_);
+    tls_ = std::make_unique<testing::TlsServer>(*cert_);
+  }
+  void TearDown() override {
+    HttpClientTest::TearDown();
+    tls_.reset();
+  }
+  std::string tls_url(std::string_view host, std::string_view path) const {
+    return "https://" + std::string(host) + ":" + std::to_string(tls_->port()) + std::string(path);
+  }
+
+  std::unique_ptr<testing::SelfSigned> cert_;
+  std::unique_ptr<testing::TlsServer> tls_;
+};
+
+TEST_F(HttpsClientTest, TlsContextIsCreatedAtTheFirstHttpsRequest) {
+  HttpClientOptions o;
+  o.ca_file = cert_->cert_file;
+  auto& c = client(o);
+  ASSERT_TRUE(fetch(c, get(url("/echo"))));
+  EXPECT_FALSE(loop_.call([&] { return c.tls_initialized(); }));  // plain traffic: no TLS yet
+  auto r = fetch(c, get(tls_url("localhost", "/secure?x=1")));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "tls-ok /secure?x=1");
+  EXPECT_TRUE(loop_.call([&] { return c.tls_initialized(); }));
+  // Verification against the IP SAN.
+  auto by_ip = fetch(c, get(tls_url("127.0.0.1", "/ip")));
+  ASSERT_TRUE(by_ip) << by_ip.error().message;
+  EXPECT_EQ(by_ip->body, "tls-ok /ip");
+}
+
+TEST_F(HttpsClientTest, UntrustedCertificateFailsUnlessValidationIsSkipped) {
+  auto& strict = client();  // system CA bundle: our self-signed certificate is not in it
+  auto r = fetch(strict, get(tls_url("localhost", "/x")));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kNetwork);
+  EXPECT_NE(r.error().message.find("TLS"), std::string::npos) << r.error().message;
+
+  // A trusted certificate for another name.
+  auto other = testing::SelfSigned::make("DNS:other.example");
+  ASSERT_TRUE(other);
+  testing::TlsServer other_server(*other);
+  HttpClientOptions trust_other;
+  trust_other.ca_file = other->cert_file;
+  auto& named = client(trust_other);
+  auto mismatch = fetch(named, get("https://localhost:" + std::to_string(other_server.port()) + "/x"));
+  ASSERT_FALSE(mismatch);
+  EXPECT_EQ(mismatch.error().code, ErrorCode::kNetwork);
+  EXPECT_NE(mismatch.error().message.find("TLS"), std::string::npos) << mismatch.error().message;
+  EXPECT_EQ(other_server.handshakes_ok(), 0);
+  EXPECT_EQ(tls_->handshakes_ok(), 0);
+
+  HttpClientOptions skip;
+  skip.skip_ssl_validation = true;
+  auto& lax = client(skip);
+  auto ok = fetch(lax, get(tls_url("localhost", "/lax")));
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->body, "tls-ok /lax");
+}
+
+TEST_F(HttpsClientTest, MissingCaFileIsAClearError) {
+  HttpClientOptions o;
+  o.ca_file = "/nonexistent/ca.pem";
+  auto& c = client(o);
+  auto r = fetch(c, get(tls_url("localhost", "/x")));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message.find("/nonexistent/ca.pem"), std::string::npos);
+}
+
+TEST_F(HttpsClientTest, HttpsThroughProxyConnectTunnel) {
+  testing::TestProxy proxy;
+  HttpClientOptions o;
+  o.ca_file = cert_->cert_file;
+  o.proxy.host = "127.0.0.1";
+  o.proxy.port = proxy.port();
+  auto& c = client(o);
+  auto r = fetch(c, get(tls_url("localhost", "/through")));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->body, "tls-ok /through");
+  const auto heads = proxy.heads();
+  ASSERT_EQ(heads.size(), 1u);
+  const std::string expected_line = "CONNECT localhost:" + std::to_string(tls_->port()) + " HTTP/1.1\r\n";
+  EXPECT_EQ(heads[0].rfind(expected_line, 0), 0u) << heads[0];
+  EXPECT_EQ(heads[0].find("Proxy-Authorization"), std::string::npos);
+  EXPECT_GT(proxy.tunneled_bytes(), 500u);  // handshake and request went through the tunnel
+  EXPECT_EQ(tls_->handshakes_ok(), 1);
+
+  // NO_PROXY: the same target goes direct.
+  HttpClientOptions bypass = o;
+  bypass.proxy.no_proxy = {"example.com", "localhost"};
+  auto& direct = client(bypass);
+  auto d = fetch(direct, get(tls_url("localhost", "/direct")));
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->body, "tls-ok /direct");
+  EXPECT_EQ(proxy.heads().size(), 1u);
+  loop_.call([&] {
+    clients_.clear();
+    return 0;
+  });
+}
+
+TEST_F(HttpsClientTest, ProxyRefusingConnectIsAnError) {
+  testing::BlockingServer refusing([](boost::asio::ip::tcp::socket& s) {
+    std::string buf;
+    boost::system::error_code ec;
+    boost::asio::read_until(s, boost::asio::dynamic_buffer(buf), "\r\n\r\n", ec);
+    boost::asio::write(s, boost::asio::buffer(std::string(
+                              "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")),
+                       ec);
+  });
+  HttpClientOptions o;
+  o.proxy.host = "127.0.0.1";
+  o.proxy.port = refusing.port();
+  auto& c = client(o);
+  auto r = fetch(c, get(tls_url("localhost", "/x")));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kNetwork);
+  EXPECT_NE(r.error().message.find("407"), std::string::npos) << r.error().message;
+}
+
+TEST(NoProxyTest, MatchingTable) {
+  struct Case {
+    std::vector<std::string> no_proxy;
+    const char* host;
+    std::uint16_t port;
+    bool bypass;
+  };
+  const std::vector<Case> cases = {
+      {{}, "api.datadoghq.com", 443, false},
+      {{"*"}, "api.datadoghq.com", 443, true},
+      {{"api.datadoghq.com"}, "api.datadoghq.com", 443, true},
+      {{"API.DatadogHQ.com"}, "api.datadoghq.com", 443, true},
+      {{"datadoghq.com"}, "api.datadoghq.com", 443, true},      // domain suffix
+      {{"datadoghq.com"}, "datadoghq.com", 443, true},
+      {{"datadoghq.com"}, "notdatadoghq.com", 443, false},      // not a label boundary
+      {{".datadoghq.com"}, "api.datadoghq.com", 443, true},
+      {{".datadoghq.com"}, "datadoghq.com", 443, true},
+      {{".datadoghq.com"}, "xdatadoghq.com", 443, false},
+      {{"*.datadoghq.com"}, "api.datadoghq.com", 443, true},
+      {{"datadoghq.com:443"}, "api.datadoghq.com", 443, true},
+      {{"datadoghq.com:8443"}, "api.datadoghq.com", 443, false},
+      {{"datadoghq.eu"}, "api.datadoghq.com", 443, false},
+      {{" localhost ", "169.254.169.254"}, "169.254.169.254", 80, true},
+      {{"10.0.0.1"}, "10.0.0.12", 80, false},
+      {{"[::1]:8080"}, "::1", 8080, true},
+      {{"[::1]:8080"}, "::1", 80, false},
+      {{"::1"}, "::1", 80, true},
+      {{"", "  "}, "host", 80, false},
+      {{"datadoghq.com:notaport"}, "api.datadoghq.com", 443, false},
+      // bottlecap disables the proxy when NO_PROXY merely contains the name; we do not.
+      {{"datadoghq.com.evil"}, "datadoghq.com", 443, false},
+  };
+  for (const auto& c : cases) {
+    std::string list;
+    for (const auto& e : c.no_proxy) list += "'" + e + "' ";
+    EXPECT_EQ(no_proxy_matches(c.no_proxy, c.host, c.port), c.bypass)
+        << "no_proxy=" << list << " host=" << c.host << ":" << c.port;
+  }
+}
+
+}  // namespace
+}  // namespace lc::net
