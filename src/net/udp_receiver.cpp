@@ -19,59 +19,64 @@
 
 namespace lc::net {
 
+// recvmmsg target: owned by the receive thread, reused for every call.
 struct UdpReceiver::Batch {
   std::unique_ptr<char[]> arena;
   std::vector<mmsghdr> hdrs;
   std::vector<iovec> iov;
+};
+
+// Datagrams copied compactly out of a Batch and queued for the loop thread. Recycled.
+struct UdpReceiver::Chunk {
+  std::string data;
   std::vector<ReceivedDatagram> views;
   std::size_t count = 0;
-  std::shared_ptr<Shared> owner;  // set while the batch is queued for the loop thread
+  std::size_t charged = 0;           // bytes counted against the in-flight budget
+  std::shared_ptr<Shared> owner;     // set while queued: keeps the pool alive for the task
 };
 
 struct UdpReceiver::Shared {
   Poster poster;
   Handler handler;
-  std::size_t buffer_size = 0;
-  std::size_t batch_size = 0;
-  std::size_t max_batches = 0;
-  std::size_t queue_cap = 0;
+  std::size_t queue_cap = 0;         // datagrams
+  std::size_t byte_budget = 0;       // bytes held by queued chunks
   std::atomic<bool> stopped{false};
-  std::atomic<std::size_t> inflight{0};  // datagrams posted and not yet handled
+  std::atomic<std::size_t> inflight{0};
+  std::atomic<std::size_t> inflight_bytes{0};
   std::atomic<std::uint64_t> received{0};
 
+  static constexpr std::size_t kMaxPooled = 32;
   std::mutex mu;
-  std::vector<std::unique_ptr<Batch>> all;  // guarded by mu
-  std::vector<Batch*> free_list;            // guarded by mu
+  std::vector<std::unique_ptr<Chunk>> all;  // guarded by mu; every chunk ever made
+  std::vector<Chunk*> free_list;            // guarded by mu
 
-  std::unique_ptr<Batch> make_batch() const {
-    auto b = std::make_unique<Batch>();
-    b->arena = std::make_unique<char[]>(buffer_size * batch_size);
-    b->hdrs.resize(batch_size);
-    b->iov.resize(batch_size);
-    b->views.resize(batch_size);
-    for (std::size_t i = 0; i < batch_size; ++i) {
-      b->iov[i].iov_base = b->arena.get() + i * buffer_size;
-      b->iov[i].iov_len = buffer_size;
+  Chunk* acquire(std::size_t bytes, std::size_t datagrams) {
+    Chunk* c = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!free_list.empty()) {
+        c = free_list.back();
+        free_list.pop_back();
+      } else {
+        all.push_back(std::make_unique<Chunk>());
+        c = all.back().get();
+      }
     }
-    return b;
+    // Keep a recycled chunk's memory close to what it holds (bounds the queued bytes).
+    if (c->data.capacity() > 2 * bytes + 4096) std::string().swap(c->data);
+    c->data.clear();
+    c->data.reserve(bytes);
+    if (c->views.size() < datagrams) c->views.resize(datagrams);
+    return c;
   }
 
-  // A pooled batch, a new one while under max_batches, or nullptr when all are in flight.
-  Batch* acquire() {
+  void release(Chunk* c) {
     std::lock_guard<std::mutex> lock(mu);
-    if (!free_list.empty()) {
-      Batch* b = free_list.back();
-      free_list.pop_back();
-      return b;
+    if (free_list.size() >= kMaxPooled) {
+      std::string().swap(c->data);  // beyond the pool: give the memory back, keep the object
+      std::vector<ReceivedDatagram>().swap(c->views);
     }
-    if (all.size() >= max_batches) return nullptr;
-    all.push_back(make_batch());
-    return all.back().get();
-  }
-
-  void release(Batch* b) {
-    std::lock_guard<std::mutex> lock(mu);
-    free_list.push_back(b);
+    free_list.push_back(c);
   }
 };
 
@@ -88,11 +93,18 @@ Expected<std::unique_ptr<UdpReceiver>> UdpReceiver::create(Options options, Self
   auto& s = *r->shared_;
   s.poster = std::move(poster);
   s.handler = std::move(handler);
-  s.buffer_size = r->options_.buffer_size;
-  s.batch_size = r->options_.batch_size;
   s.queue_cap = r->options_.queue_datagrams;
-  // Enough batches to fill the queue, plus the one being received into.
-  s.max_batches = (s.queue_cap + s.batch_size - 1) / s.batch_size + 1;
+  s.byte_budget = r->options_.queue_datagrams * r->options_.buffer_size;
+  r->batch_ = std::make_unique<Batch>();
+  auto& b = *r->batch_;
+  const std::size_t bs = r->options_.batch_size, size = r->options_.buffer_size;
+  b.arena = std::make_unique<char[]>(bs * size);
+  b.hdrs.resize(bs);
+  b.iov.resize(bs);
+  for (std::size_t i = 0; i < bs; ++i) {
+    b.iov[i].iov_base = b.arena.get() + i * size;
+    b.iov[i].iov_len = size;
+  }
   if (auto ok = r->open(); !ok) return ok.error();
   return r;
 }
@@ -226,56 +238,71 @@ void UdpReceiver::run() {
 
 void UdpReceiver::drain(int fd) {
   Shared& s = *shared_;
+  Batch& b = *batch_;
+  const std::size_t batch_size = options_.batch_size;
   for (;;) {
-    Batch* b = s.acquire();
-    std::unique_ptr<Batch> scratch;
-    if (b == nullptr) {
-      // Every buffer is queued for the loop thread: read into a scratch batch and count the drops.
-      scratch = s.make_batch();
-      b = scratch.get();
+    for (std::size_t i = 0; i < batch_size; ++i) {
+      std::memset(&b.hdrs[i], 0, sizeof(mmsghdr));
+      b.hdrs[i].msg_hdr.msg_iov = &b.iov[i];
+      b.hdrs[i].msg_hdr.msg_iovlen = 1;
     }
-    for (std::size_t i = 0; i < s.batch_size; ++i) {
-      std::memset(&b->hdrs[i], 0, sizeof(mmsghdr));
-      b->hdrs[i].msg_hdr.msg_iov = &b->iov[i];
-      b->hdrs[i].msg_hdr.msg_iovlen = 1;
-    }
-    const int got = ::recvmmsg(fd, b->hdrs.data(), static_cast<unsigned>(s.batch_size),
-                               MSG_DONTWAIT, nullptr);
+    const int got =
+        ::recvmmsg(fd, b.hdrs.data(), static_cast<unsigned>(batch_size), MSG_DONTWAIT, nullptr);
     if (got <= 0) {
-      if (!scratch) s.release(b);
       if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         LC_DEBUG("dogstatsd: recvmmsg failed: {}", std::strerror(errno));
       }
       return;
     }
     const auto received = static_cast<std::size_t>(got);
-    s.received.fetch_add(received, std::memory_order_relaxed);
+
+    // Drop newest when the queue is full: by datagram count, then by queued bytes.
     const std::size_t inflight = s.inflight.load();
-    const std::size_t room = scratch ? 0 : (inflight >= s.queue_cap ? 0 : s.queue_cap - inflight);
-    const std::size_t keep = std::min(received, room);
-    if (keep < received) {
-      self_.dropped(kDropKind, "queue_full", received - keep);
-    }
-    if (keep == 0) {
-      if (!scratch) s.release(b);
-    } else {
-      for (std::size_t i = 0; i < keep; ++i) {
-        b->views[i].data = std::string_view(static_cast<const char*>(b->iov[i].iov_base),
-                                            std::min<std::size_t>(b->hdrs[i].msg_len, s.buffer_size));
-        b->views[i].truncated = (b->hdrs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+    std::size_t keep = std::min(received, inflight >= s.queue_cap ? 0 : s.queue_cap - inflight);
+    std::size_t bytes = 0;
+    const std::size_t bytes_inflight = s.inflight_bytes.load();
+    for (std::size_t i = 0; i < keep; ++i) {
+      const std::size_t len = std::min<std::size_t>(b.hdrs[i].msg_len, options_.buffer_size);
+      if (bytes_inflight + bytes + len > s.byte_budget) {
+        keep = i;
+        break;
       }
-      b->count = keep;
-      b->owner = shared_;
+      bytes += len;
+    }
+    if (keep < received) self_.dropped(kDropKind, "queue_full", received - keep);
+    if (keep > 0) {
+      Chunk* c = s.acquire(bytes, keep);
+      for (std::size_t i = 0; i < keep; ++i) {
+        const std::size_t len = std::min<std::size_t>(b.hdrs[i].msg_len, options_.buffer_size);
+        c->data.append(static_cast<const char*>(b.iov[i].iov_base), len);
+      }
+      std::size_t off = 0;
+      for (std::size_t i = 0; i < keep; ++i) {
+        const std::size_t len = std::min<std::size_t>(b.hdrs[i].msg_len, options_.buffer_size);
+        c->views[i].data = std::string_view(c->data.data() + off, len);
+        c->views[i].truncated = (b.hdrs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+        off += len;
+      }
+      c->count = keep;
+      c->charged = bytes;
+      c->owner = shared_;
       s.inflight.fetch_add(keep);
+      s.inflight_bytes.fetch_add(bytes);
       Shared* sp = &s;
-      s.poster([sp, b] {
-        if (!sp->stopped.load()) sp->handler(std::span<const ReceivedDatagram>(b->views.data(), b->count));
-        sp->inflight.fetch_sub(b->count);
-        std::shared_ptr<Shared> keep_alive = std::move(b->owner);
-        sp->release(b);
+      // Two raw pointers: the task fits std::function's inline storage (no allocation here).
+      s.poster([sp, c] {
+        if (!sp->stopped.load()) {
+          sp->handler(std::span<const ReceivedDatagram>(c->views.data(), c->count));
+        }
+        sp->inflight.fetch_sub(c->count);
+        sp->inflight_bytes.fetch_sub(c->charged);
+        std::shared_ptr<Shared> keep_alive = std::move(c->owner);
+        sp->release(c);
       });
     }
-    if (received < s.batch_size) return;  // socket drained
+    // Counted last, so a reader that sees the count also sees the drops and posts above.
+    s.received.fetch_add(received);
+    if (received < batch_size) return;  // socket drained
   }
 }
 

@@ -1,8 +1,8 @@
 // net/udp_receiver.h — the DogStatsD datagram sockets (UDP and optional unix datagram), bound at
 // construction, read by one dedicated thread with recvmmsg in batches (datadog-wire.md §1.1).
-// Batches go to the loop thread through a caller-supplied post() and a bounded in-flight budget
-// (full → newest dropped, counted `queue_full`); buffers are pooled and recycled. Created by app/,
-// whose handler (usually DogStatsdServer::handle_datagram) runs on the loop thread.
+// Received datagrams are copied compactly into pooled chunks and handed to the loop thread through
+// a caller-supplied post(), within a bounded queue (datagram count and bytes; full → newest
+// dropped, counted `queue_full`). Created by app/, whose handler runs on the loop thread.
 #pragma once
 
 #include <atomic>
@@ -63,6 +63,7 @@ class UdpReceiver {
  private:
   struct Shared;
   struct Batch;
+  struct Chunk;
   UdpReceiver(Options options, SelfMetrics& self);
   Expected<void> open();
   void run();
@@ -71,6 +72,7 @@ class UdpReceiver {
   Options options_;
   SelfMetrics& self_;
   std::shared_ptr<Shared> shared_;
+  std::unique_ptr<Batch> batch_;  // the receive thread's recvmmsg buffers
   int udp_fd_ = -1;
   int unix_fd_ = -1;
   int wake_fd_ = -1;

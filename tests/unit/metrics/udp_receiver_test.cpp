@@ -1,0 +1,259 @@
+// UdpReceiver over real sockets bound to port 0 on 127.0.0.1 (and a unix datagram socket): the
+// receive thread, MSG_TRUNC handling through to the parser, queue-full counting, clean stop.
+// The test thread plays the loop thread: it runs the tasks the receiver posts.
+#include "net/udp_receiver.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+
+#include "fakes/fake_clock.h"
+#include "metrics/dogstatsd_server.h"
+#include "metrics_test_util.h"
+
+namespace lc::net {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A minimal stand-in for the event loop's post(): a locked task queue the test thread drains.
+class TaskQueue {
+ public:
+  void post(std::function<void()> task) {
+    std::lock_guard<std::mutex> lock(mu_);
+    tasks_.push_back(std::move(task));
+    cv_.notify_all();
+  }
+  // Runs posted tasks until pred() holds or the timeout passes; true when pred() holds.
+  bool run_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      std::deque<std::function<void()>> batch;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (tasks_.empty()) {
+          if (pred()) return true;
+          if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && tasks_.empty()) {
+            return pred();
+          }
+        }
+        batch.swap(tasks_);
+      }
+      for (auto& t : batch) t();
+    }
+  }
+  std::size_t pending() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return tasks_.size();
+  }
+  void run_all() {
+    std::deque<std::function<void()>> batch;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      batch.swap(tasks_);
+    }
+    for (auto& t : batch) t();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+};
+
+class Sender {
+ public:
+  explicit Sender(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
+    addr_.sin_family = AF_INET;
+    addr_.sin_port = htons(port);
+    addr_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  }
+  ~Sender() { ::close(fd_); }
+  void send(std::string_view d) {
+    ASSERT_EQ(::sendto(fd_, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&addr_), sizeof addr_),
+              static_cast<ssize_t>(d.size()));
+  }
+
+ private:
+  int fd_;
+  sockaddr_in addr_{};
+};
+
+struct Received {
+  std::vector<std::string> data;
+  std::vector<bool> truncated;
+};
+
+UdpReceiver::Handler collect_into(Received& r) {
+  return [&r](std::span<const ReceivedDatagram> batch) {
+    for (const auto& d : batch) {
+      r.data.emplace_back(d.data);
+      r.truncated.push_back(d.truncated);
+    }
+  };
+}
+
+TEST(UdpReceiverTest, ReceivesOnEphemeralPort) {
+  SelfMetrics self;
+  TaskQueue loop;
+  Received got;
+  UdpReceiver::Options o;
+  auto rx = UdpReceiver::create(o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+  ASSERT_TRUE(rx) << rx.error().message;
+  ASSERT_NE((*rx)->port(), 0);
+  (*rx)->start();
+  Sender tx((*rx)->port());
+  tx.send("a:1|c");
+  tx.send("b:2|g\nc:3|d");
+  tx.send(std::string(8192, 'x'));
+  ASSERT_TRUE(loop.run_until([&] { return got.data.size() == 3; }));
+  EXPECT_EQ(got.data[0], "a:1|c");
+  EXPECT_EQ(got.data[1], "b:2|g\nc:3|d");
+  EXPECT_EQ(got.data[2].size(), 8192u);
+  EXPECT_THAT(got.truncated, ::testing::ElementsAre(false, false, false));
+  (*rx)->stop();  // joins the receive thread
+  EXPECT_EQ((*rx)->datagrams_received(), 3u);
+  loop.run_all();
+  EXPECT_EQ(self.dropped_total(), 0u);
+}
+
+TEST(UdpReceiverTest, TruncatedDatagramKeepsCompleteLinesOnly) {
+  SelfMetrics self;
+  lc::testing::FakeClock clock;
+  metrics::DogStatsdServer server({}, {}, self, clock);
+  TaskQueue loop;
+  std::size_t handled = 0;
+  UdpReceiver::Options o;
+  o.buffer_size = 64;
+  auto rx = UdpReceiver::create(
+      o, self, [&](auto t) { loop.post(std::move(t)); },
+      [&](std::span<const ReceivedDatagram> batch) {
+        for (const auto& d : batch) {
+          EXPECT_TRUE(d.truncated);
+          EXPECT_EQ(d.data.size(), 64u);
+          server.handle_datagram(d.data, d.truncated);
+          ++handled;
+        }
+      });
+  ASSERT_TRUE(rx) << rx.error().message;
+  (*rx)->start();
+  Sender tx((*rx)->port());
+  // 3 complete lines in the first 64 bytes, the 4th is cut.
+  tx.send("first.metric:1|c\nsecond.metric:2|c\nthird:3|g\nfourth.metric.cut:44444|c\n");
+  ASSERT_TRUE(loop.run_until([&] { return handled == 1; }));
+  (*rx)->stop();
+  loop.run_all();
+  EXPECT_EQ(self.dropped_count("dogstatsd", "truncated"), 1u);
+  auto out = server.flush(metrics::FlushScope::kAll);
+  ASSERT_EQ(out.size(), 1u);
+  auto series = metrics::testing::decode_series_v2(out[0].body);
+  ASSERT_EQ(series.size(), 3u);
+  EXPECT_EQ(series[0].metric, "first.metric");
+  EXPECT_EQ(series[1].metric, "second.metric");
+  EXPECT_EQ(series[2].metric, "third");
+}
+
+TEST(UdpReceiverTest, QueueFullDropsNewestAndCounts) {
+  SelfMetrics self;
+  TaskQueue loop;
+  Received got;
+  UdpReceiver::Options o;
+  o.queue_datagrams = 4;
+  o.batch_size = 2;
+  auto rx = UdpReceiver::create(o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+  ASSERT_TRUE(rx) << rx.error().message;
+  (*rx)->start();
+  Sender tx((*rx)->port());
+  // The "loop" does not run while we send: the receiver can queue 4 and must drop the rest.
+  for (int i = 0; i < 10; ++i) tx.send("m" + std::to_string(i) + ":1|c");
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while ((*rx)->datagrams_received() < 10 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ((*rx)->datagrams_received(), 10u);
+  EXPECT_EQ(self.dropped_count("dogstatsd", "queue_full"), 6u);
+  loop.run_all();
+  ASSERT_EQ(got.data.size(), 4u);
+  EXPECT_THAT(got.data, ::testing::ElementsAre("m0:1|c", "m1:1|c", "m2:1|c", "m3:1|c"));
+  // Once the loop caught up there is room again.
+  tx.send("again:1|c");
+  ASSERT_TRUE(loop.run_until([&] { return got.data.size() == 5; }));
+  EXPECT_EQ(got.data[4], "again:1|c");
+  EXPECT_EQ(self.dropped_count("dogstatsd", "queue_full"), 6u);
+  (*rx)->stop();
+  loop.run_all();
+}
+
+TEST(UdpReceiverTest, UnixDatagramSocket) {
+  SelfMetrics self;
+  TaskQueue loop;
+  Received got;
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("lastcall-dsd-" + std::to_string(::getpid()) + ".sock");
+  UdpReceiver::Options o;
+  o.host.clear();
+  o.port = -1;
+  o.unix_path = path.string();
+  auto rx = UdpReceiver::create(o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+  ASSERT_TRUE(rx) << rx.error().message;
+  EXPECT_EQ((*rx)->port(), 0);
+  (*rx)->start();
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  const std::string msg = "uds.metric:1|c";
+  ASSERT_EQ(::sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr),
+            static_cast<ssize_t>(msg.size()));
+  ::close(fd);
+  ASSERT_TRUE(loop.run_until([&] { return got.data.size() == 1; }));
+  EXPECT_EQ(got.data[0], msg);
+  (*rx)->stop();
+  loop.run_all();
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+TEST(UdpReceiverTest, StopIsCleanAndIdempotentAndSkipsQueuedWork) {
+  SelfMetrics self;
+  TaskQueue loop;
+  Received got;
+  auto rx = UdpReceiver::create({}, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+  ASSERT_TRUE(rx) << rx.error().message;
+  (*rx)->start();
+  Sender tx((*rx)->port());
+  tx.send("late:1|c");
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (loop.pending() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  ASSERT_EQ(loop.pending(), 1u);
+  (*rx)->stop();
+  (*rx)->stop();
+  rx->reset();     // the receiver is gone; its queued task must still be safe to run
+  loop.run_all();  // and must not call the handler after stop()
+  EXPECT_TRUE(got.data.empty());
+}
+
+TEST(UdpReceiverTest, BindErrorsAreReported) {
+  SelfMetrics self;
+  UdpReceiver::Options o;
+  o.host = "not-an-address";
+  auto rx = UdpReceiver::create(o, self, [](auto) {}, [](auto) {});
+  ASSERT_FALSE(rx);
+  EXPECT_NE(rx.error().message.find("not-an-address"), std::string::npos);
+  UdpReceiver::Options none;
+  none.host.clear();
+  EXPECT_FALSE(UdpReceiver::create(none, self, [](auto) {}, [](auto) {}));
+}
+
+}  // namespace
+}  // namespace lc::net
