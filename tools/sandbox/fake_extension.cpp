@@ -1,0 +1,206 @@
+// lastcall-sandbox fake-extension: a scripted external extension. It registers under its own file
+// name, subscribes a telemetry listener and loops on `next`. Its behaviour comes from the JSON in
+// LASTCALL_FAKE_EXTENSIONS, keyed by extension name ("*" for every name):
+//   {"events":["INVOKE","SHUTDOWN"], "account_id":true, "register_name":"x",
+//    "subscribe":true, "types":["platform","function","extension"], "schema":"2022-12-13",
+//    "buffering":{"maxItems":1000,"maxBytes":262144,"timeoutMs":25}, "path":"/telemetry",
+//    "listener_statuses":[503,503], "log":["line at start"], "init_error":"Extension.X",
+//    "invoke_sleep_ms":0, "crash_on_invoke":N, "on_shutdown":"exit"|"ignore",
+//    "shutdown_sleep_ms":0, "exit_code":0, "exit_error":false}
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "core/config_registry.h"
+#include "core/strings.h"
+#include "tools/sandbox/blocking_http.h"
+#include "tools/sandbox/common.h"
+#include "tools/sandbox/scripted.h"
+
+namespace lc::sandbox {
+namespace {
+
+void say(const std::string& line) {
+  const std::string out = line + "\n";
+  (void)!::write(1, out.data(), out.size());
+}
+
+boost::json::object script_for(const std::string& name, const std::optional<std::string>& text) {
+  boost::json::object out;
+  if (!text) return out;
+  auto parsed = parse_json(*text);
+  if (!parsed || !parsed->is_object()) {
+    say("fake-extension: LASTCALL_FAKE_EXTENSIONS is not a JSON object; using defaults");
+    return out;
+  }
+  const auto& all = parsed->get_object();
+  for (const char* key : {"*", name.c_str()}) {
+    if (const auto* v = all.if_contains(key); v && v->is_object()) {
+      for (const auto& kv : v->get_object()) out[kv.key()] = kv.value();
+    }
+  }
+  return out;
+}
+
+bool flag(const boost::json::object& o, std::string_view key, bool fallback) {
+  const auto* v = o.if_contains(key);
+  return v && v->is_bool() ? v->get_bool() : fallback;
+}
+
+}  // namespace
+
+int fake_extension_main(const std::string& name, const std::vector<std::string>& args) {
+  signal(SIGPIPE, SIG_IGN);
+  ProcessEnvironment env;
+  const auto api = env.get("AWS_LAMBDA_RUNTIME_API");
+  if (!api) {
+    say("fake-extension: AWS_LAMBDA_RUNTIME_API is not set");
+    return 2;
+  }
+  auto hp = split_host_port(*api);
+  if (!hp) return 2;
+  const auto [host, port] = *hp;
+  const bool lmi = env.get("AWS_LAMBDA_INITIALIZATION_TYPE").value_or("") == "lambda-managed-instances";
+  const auto script = script_for(name, env.get("LASTCALL_FAKE_EXTENSIONS"));
+
+  if (const auto* l = script.if_contains("log"); l && l->is_array()) {
+    for (const auto& line : l->get_array()) {
+      if (line.is_string()) say(std::string(line.get_string().data(), line.get_string().size()));
+    }
+  }
+
+  // register
+  BlockingRequest reg;
+  reg.method = "POST";
+  reg.target = "/2020-01-01/extension/register";
+  reg.headers = {{"Lambda-Extension-Name",
+                  std::string(get_string(script, "register_name").value_or(name))}};
+  if (flag(script, "account_id", true)) reg.headers.emplace_back("Lambda-Extension-Accept-Feature", "accountId");
+  boost::json::object reg_body;
+  if (const auto* ev = script.if_contains("events"); ev && ev->is_array()) {
+    reg_body["events"] = ev->get_array();
+  } else {
+    reg_body["events"] = lmi ? boost::json::array{"SHUTDOWN"} : boost::json::array{"INVOKE", "SHUTDOWN"};
+  }
+  reg.body = boost::json::serialize(reg_body);
+  auto r = http_call(host, port, reg);
+  if (!r || r->status != 200 || !r->header("Lambda-Extension-Identifier")) {
+    say(fmt::format("fake-extension {}: register failed: {} {}", name, r ? r->status : 0,
+                    r ? r->body : r.error().message));
+    return 1;
+  }
+  const std::string id(*r->header("Lambda-Extension-Identifier"));
+  const net::Headers ident = {{"Lambda-Extension-Identifier", id}};
+
+  if (auto t = get_string(script, "init_error")) {
+    BlockingRequest e;
+    e.method = "POST";
+    e.target = "/2020-01-01/extension/init/error";
+    e.headers = ident;
+    e.headers.emplace_back("Lambda-Extension-Function-Error-Type", std::string(*t));
+    e.body = R"({"errorMessage":"scripted init failure","errorType":"Scripted","stackTrace":[]})";
+    (void)http_call(host, port, e);
+    return 1;
+  }
+
+  // telemetry listener + subscription
+  std::atomic<std::uint64_t> batches{0}, statuses_used{0};
+  std::vector<int> statuses;
+  if (const auto* s = script.if_contains("listener_statuses"); s && s->is_array()) {
+    for (const auto& v : s->get_array()) {
+      if (v.is_int64()) statuses.push_back(static_cast<int>(v.get_int64()));
+    }
+  }
+  BlockingListener listener;
+  if (flag(script, "subscribe", true)) {
+    auto lp = listener.start(0, [&](const std::string&, const std::string&, const std::string&) {
+      ++batches;
+      const auto i = statuses_used.fetch_add(1);
+      return i < statuses.size() ? statuses[i] : 200;
+    });
+    if (!lp) {
+      say("fake-extension: listener: " + lp.error().message);
+      return 1;
+    }
+    boost::json::object sub;
+    sub["schemaVersion"] =
+        std::string(get_string(script, "schema").value_or(lmi ? "2025-01-29" : "2022-12-13"));
+    if (const auto* t = script.if_contains("types"); t && t->is_array()) {
+      sub["types"] = t->get_array();
+    } else {
+      sub["types"] = boost::json::array{"platform", "function", "extension"};
+    }
+    if (const auto* b = script.if_contains("buffering"); b && b->is_object()) {
+      sub["buffering"] = b->get_object();
+    } else {
+      sub["buffering"] = {{"maxItems", 1000}, {"maxBytes", 262144}, {"timeoutMs", 25}};
+    }
+    sub["destination"] = {
+        {"protocol", "HTTP"},
+        {"URI", fmt::format("http://sandbox.localdomain:{}{}", *lp,
+                            get_string(script, "path").value_or("/telemetry"))}};
+    BlockingRequest s;
+    s.method = "PUT";
+    s.target = "/2022-07-01/telemetry";
+    s.headers = ident;
+    s.headers.emplace_back("Content-Type", "application/json");
+    s.body = boost::json::serialize(sub);
+    auto sr = http_call(host, port, s);
+    if (!sr || sr->status != 200) {
+      say(fmt::format("fake-extension {}: subscribe answered {}", name, sr ? sr->status : 0));
+    }
+  }
+
+  const auto crash_on = get_int(script, "crash_on_invoke").value_or(0);
+  const auto invoke_sleep = get_int(script, "invoke_sleep_ms").value_or(0);
+  std::int64_t invokes = 0;
+  for (;;) {
+    BlockingRequest next;
+    next.target = "/2020-01-01/extension/event/next";
+    next.headers = ident;
+    auto ev = http_call(host, port, next);
+    if (!ev || ev->status != 200) {
+      say(fmt::format("fake-extension {}: next failed: {}", name,
+                      ev ? std::to_string(ev->status) : ev.error().message));
+      return 1;
+    }
+    auto parsed = parse_json(ev->body);
+    if (!parsed || !parsed->is_object()) continue;
+    const auto type = to_lower(get_string(parsed->get_object(), "eventType").value_or(""));
+    if (type == "invoke") {
+      ++invokes;
+      if (crash_on > 0 && invokes == crash_on) _exit(3);
+      if (invoke_sleep > 0) std::this_thread::sleep_for(std::chrono::milliseconds(invoke_sleep));
+      continue;
+    }
+    if (type == "shutdown") {
+      if (get_string(script, "on_shutdown").value_or("exit") == "ignore") {
+        for (;;) pause();  // waits for the SIGKILL at the deadline
+      }
+      if (auto ms = get_int(script, "shutdown_sleep_ms"); ms && *ms > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(*ms));
+      }
+      if (flag(script, "exit_error", false)) {
+        BlockingRequest e;
+        e.method = "POST";
+        e.target = "/2020-01-01/extension/exit/error";
+        e.headers = ident;
+        e.headers.emplace_back("Lambda-Extension-Function-Error-Type", "Extension.ScriptedExit");
+        (void)http_call(host, port, e);
+      }
+      say(fmt::format("fake-extension {}: shutdown after {} invokes, {} telemetry batches", name,
+                      invokes, batches.load()));
+      listener.stop();
+      return static_cast<int>(get_int(script, "exit_code").value_or(0));
+    }
+  }
+  (void)args;
+}
+
+}  // namespace lc::sandbox

@@ -1,0 +1,332 @@
+#include "tools/sandbox/process_supervisor.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "core/logger.h"
+#include "core/strings.h"
+
+namespace lc::sandbox {
+namespace {
+
+constexpr std::size_t kMaxLine = 256 * 1024;  // longer lines are split
+
+class PosixSupervisor;
+
+// Reads one pipe on the loop and cuts it into lines.
+struct PipeReader : std::enable_shared_from_this<PipeReader> {
+  PipeReader(boost::asio::io_context& io, int fd, pid_t pid, bool is_stderr,
+             ProcessSupervisor::LineFn* on_line)
+      : sd(io, fd), pid(pid), is_stderr(is_stderr), on_line(on_line) {}
+
+  void start() { read_more(); }
+
+  void read_more() {
+    auto self = shared_from_this();
+    sd.async_read_some(boost::asio::buffer(buf), [self](boost::system::error_code ec, size_t n) {
+      if (n > 0) self->consume(std::string_view(self->buf.data(), n));
+      if (ec) {
+        self->flush_partial();
+        self->closed = true;
+        boost::system::error_code ignore;
+        self->sd.close(ignore);
+        return;
+      }
+      self->read_more();
+    });
+  }
+
+  // Reads whatever is already in the pipe without blocking (before reporting an exit, so the last
+  // lines come first in the timeline).
+  void drain_now() {
+    if (closed || !sd.is_open()) return;
+    const int fd = sd.native_handle();
+    const int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    std::array<char, 8192> tmp;
+    for (;;) {
+      const ssize_t n = ::read(fd, tmp.data(), tmp.size());
+      if (n <= 0) break;
+      consume(std::string_view(tmp.data(), static_cast<size_t>(n)));
+    }
+    fcntl(fd, F_SETFL, flags);
+  }
+
+  void consume(std::string_view data) {
+    for (char c : data) {
+      if (c == '\n') {
+        emit();
+      } else {
+        partial.push_back(c);
+        if (partial.size() >= kMaxLine) emit();
+      }
+    }
+  }
+  void emit() {
+    std::string line;
+    line.swap(partial);
+    if (on_line != nullptr && *on_line) (*on_line)(pid, is_stderr, line);
+  }
+  void flush_partial() {
+    if (!partial.empty()) emit();
+  }
+  void cancel() {
+    on_line = nullptr;  // the supervisor is going away; late completions emit nothing
+    boost::system::error_code ignore;
+    sd.cancel(ignore);
+  }
+
+  boost::asio::posix::stream_descriptor sd;
+  pid_t pid;
+  bool is_stderr;
+  ProcessSupervisor::LineFn* on_line;
+  std::array<char, 16384> buf{};
+  std::string partial;
+  bool closed = false;
+};
+
+class PosixSupervisor final : public ProcessSupervisor {
+ public:
+  PosixSupervisor(boost::asio::io_context& io, LineFn on_line, ExitFn on_exit)
+      : io_(io), on_line_(std::move(on_line)), on_exit_(std::move(on_exit)), sigchld_(io, SIGCHLD) {
+    wait_sigchld();
+  }
+
+  ~PosixSupervisor() override {
+    kill_all();
+    boost::system::error_code ignore;
+    sigchld_.cancel(ignore);
+    for (auto& [pid, c] : children_) {
+      if (c.out) c.out->cancel();
+      if (c.err) c.err->cancel();
+    }
+  }
+
+  Expected<pid_t> launch(const LaunchSpec& spec) override {
+    if (spec.argv.empty()) return make_error(ErrorCode::kInvalidArgument, "empty argv");
+    int out_pipe[2], err_pipe[2];
+    if (pipe2(out_pipe, O_CLOEXEC) != 0) {
+      return make_error(ErrorCode::kIo, fmt::format("pipe: {}", std::strerror(errno)));
+    }
+    if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+      ::close(out_pipe[0]);
+      ::close(out_pipe[1]);
+      return make_error(ErrorCode::kIo, fmt::format("pipe: {}", std::strerror(errno)));
+    }
+    const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    // Everything the child needs is prepared before fork (only async-signal-safe calls after).
+    std::vector<char*> argv, envp;
+    for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    const std::string exec_fail = fmt::format("lastcall-sandbox: cannot exec {}: ", spec.path);
+    const pid_t parent = getpid();
+
+    const pid_t pid = fork();
+    if (pid < 0) {
+      const int e = errno;
+      for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1], devnull}) {
+        if (fd >= 0) ::close(fd);
+      }
+      return make_error(ErrorCode::kIo, fmt::format("fork: {}", std::strerror(e)));
+    }
+    if (pid == 0) {
+      setpgid(0, 0);
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(127);
+      sigset_t none;
+      sigemptyset(&none);
+      sigprocmask(SIG_SETMASK, &none, nullptr);
+      for (int s : {SIGCHLD, SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT}) signal(s, SIG_DFL);
+      if (devnull >= 0) dup2(devnull, 0);
+      dup2(out_pipe[1], 1);
+      dup2(err_pipe[1], 2);
+      // No listening socket or pipe of the sandbox leaks into a child.
+      if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+        for (int fd = 3; fd < 4096; ++fd) ::close(fd);
+      }
+      execve(spec.path.c_str(), argv.data(), envp.data());
+      const int e = errno;
+      const char* why = strerror(e);
+      (void)!::write(2, exec_fail.data(), exec_fail.size());
+      (void)!::write(2, why, std::strlen(why));
+      (void)!::write(2, "\n", 1);
+      _exit(127);
+    }
+    setpgid(pid, pid);  // also here, so signal_group works before the child ran
+    ::close(out_pipe[1]);
+    ::close(err_pipe[1]);
+    if (devnull >= 0) ::close(devnull);
+    Child c;
+    c.out = std::make_shared<PipeReader>(io_, out_pipe[0], pid, false, &on_line_);
+    c.err = std::make_shared<PipeReader>(io_, err_pipe[0], pid, true, &on_line_);
+    c.out->start();
+    c.err->start();
+    children_.emplace(pid, std::move(c));
+    // A child that died before the SIGCHLD handler was armed is still reaped on the next signal.
+    return pid;
+  }
+
+  bool signal_group(pid_t pgid, int sig) override {
+    if (pgid <= 0) return false;
+    return ::kill(-pgid, sig) == 0;
+  }
+
+  bool running(pid_t pid) const override {
+    auto it = children_.find(pid);
+    return it != children_.end() && !it->second.exited;
+  }
+
+  void kill_all() override {
+    for (auto& [pid, c] : children_) {
+      if (!c.exited) ::kill(-pid, SIGKILL);
+    }
+  }
+
+ private:
+  struct Child {
+    std::shared_ptr<PipeReader> out, err;
+    bool exited = false;
+  };
+
+  void wait_sigchld() {
+    sigchld_.async_wait([this](boost::system::error_code ec, int) {
+      if (ec) return;
+      reap();
+      wait_sigchld();
+    });
+  }
+
+  void reap() {
+    for (;;) {
+      int status = 0;
+      const pid_t pid = waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) break;
+      ExitStatus st;
+      if (WIFEXITED(status)) st.code = WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) st.signal = WTERMSIG(status);
+      auto it = children_.find(pid);
+      if (it != children_.end()) {
+        it->second.exited = true;
+        if (it->second.out) it->second.out->drain_now();
+        if (it->second.err) it->second.err->drain_now();
+      }
+      if (on_exit_) on_exit_(pid, st);
+    }
+  }
+
+  boost::asio::io_context& io_;
+  LineFn on_line_;
+  ExitFn on_exit_;
+  boost::asio::signal_set sigchld_;
+  std::unordered_map<pid_t, Child> children_;
+};
+
+}  // namespace
+
+Expected<std::unique_ptr<ProcessSupervisor>> ProcessSupervisor::create(boost::asio::io_context& io,
+                                                                       LineFn on_line,
+                                                                       ExitFn on_exit) {
+  return std::unique_ptr<ProcessSupervisor>(
+      new PosixSupervisor(io, std::move(on_line), std::move(on_exit)));
+}
+
+namespace {
+
+std::uint64_t vm_hwm_kb(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/status", pid));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (starts_with(line, "VmHWM:") && line.size() > 8) {
+      const auto n = parse_int(trim(std::string_view(line).substr(6, line.size() - 8)));
+      return n && *n > 0 ? static_cast<std::uint64_t>(*n) : 0;
+    }
+  }
+  return 0;
+}
+
+// Children of every thread of pid (CONFIG_PROC_CHILDREN); nullopt when the kernel lacks the file.
+std::optional<std::vector<pid_t>> children_of(pid_t pid) {
+  std::vector<pid_t> out;
+  bool any = false;
+  if (DIR* d = opendir(fmt::format("/proc/{}/task", pid).c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream in(fmt::format("/proc/{}/task/{}/children", pid, e->d_name));
+      if (!in) continue;
+      any = true;
+      long child = 0;
+      while (in >> child) out.push_back(static_cast<pid_t>(child));
+    }
+    closedir(d);
+  }
+  if (!any) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+std::uint64_t process_tree_peak_rss_kb(pid_t root) {
+  std::uint64_t total = 0;
+  std::vector<pid_t> todo{root};
+  std::size_t guard = 0;
+  while (!todo.empty() && guard++ < 4096) {
+    const pid_t p = todo.back();
+    todo.pop_back();
+    total += vm_hwm_kb(p);
+    if (auto kids = children_of(p)) todo.insert(todo.end(), kids->begin(), kids->end());
+  }
+  return total;
+}
+
+std::optional<int> parse_signal_name(std::string_view name) {
+  if (auto n = parse_int(name); n && *n > 0 && *n < 65) return static_cast<int>(*n);
+  std::string s(name);
+  if (starts_with(s, "SIG")) s = s.substr(3);
+  static const std::pair<const char*, int> kSignals[] = {
+      {"KILL", SIGKILL}, {"TERM", SIGTERM}, {"INT", SIGINT},   {"ABRT", SIGABRT},
+      {"SEGV", SIGSEGV}, {"HUP", SIGHUP},   {"QUIT", SIGQUIT}, {"USR1", SIGUSR1},
+      {"STOP", SIGSTOP}, {"CONT", SIGCONT}, {"BUS", SIGBUS}};
+  for (const auto& [n, v] : kSignals) {
+    if (s == n) return v;
+  }
+  return std::nullopt;
+}
+
+std::string signal_name(int sig) {
+  switch (sig) {
+    case SIGKILL: return "SIGKILL";
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGABRT: return "SIGABRT";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGHUP: return "SIGHUP";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGSTOP: return "SIGSTOP";
+    case SIGCONT: return "SIGCONT";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGBUS: return "SIGBUS";
+    default: return fmt::format("SIG{}", sig);
+  }
+}
+
+}  // namespace lc::sandbox
