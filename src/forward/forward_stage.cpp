@@ -21,7 +21,11 @@ ForwardStage make_forward_stage(const FinalConfig& config, net::HttpClient& clie
   for (auto& endpoint : resolve_endpoints(config)) {
     stage.exporters.push_back(
         std::make_unique<HttpExporter>(endpoint, exporter_options, client, clock));
-    routes.push_back(Route{std::move(endpoint), stage.exporters.back().get()});
+    HttpExporter* exporter = stage.exporters.back().get();
+    routes.push_back(Route{std::move(endpoint), exporter,
+                           [exporter](const std::shared_ptr<const Payload>& p) {
+                             return exporter->compact(p);
+                           }});
   }
   stage.forwarder =
       std::make_unique<Forwarder>(std::move(routes), ForwarderOptions::from_config(config), clock,

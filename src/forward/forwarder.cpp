@@ -39,7 +39,8 @@ std::string count_text(const FlushSummary::Count& c) {
 
 ForwarderOptions ForwarderOptions::from_config(const FinalConfig& config) {
   ForwarderOptions o;
-  o.retry_queue_bytes = static_cast<std::size_t>(std::max<std::int64_t>(0, config.retry_queue_bytes));
+  const std::int64_t budget = std::min(config.retry_queue_bytes, config.memory_budget_bytes);
+  o.retry_queue_bytes = static_cast<std::size_t>(std::max<std::int64_t>(0, budget));
   return o;
 }
 
@@ -390,6 +391,8 @@ void Forwarder::to_queue(Work work) {
   const std::uint64_t id = work.id;
   const std::uint64_t items = work.payload->items;
   const auto kind = payload_drop_kind(work.payload->kind);
+  const auto& compact = routes_[work.route].compact;
+  if (compact) work.payload = compact(work.payload);
   auto evicted = queue_.push(QueuedPayload{work.id, work.route, std::move(work.payload),
                                            work.first_seen_ms});
   bool kept = true;

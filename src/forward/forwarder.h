@@ -27,7 +27,9 @@
 namespace lc::forward {
 
 struct ForwarderOptions {
-  std::size_t retry_queue_bytes = 16 * 1024 * 1024;  // LASTCALL_RETRY_QUEUE_BYTES
+  // LASTCALL_RETRY_QUEUE_BYTES, never above LASTCALL_MEMORY_BUDGET_BYTES; counts queued bodies
+  // as they will be sent (compressed when the route has a compact hook).
+  std::size_t retry_queue_bytes = 16 * 1024 * 1024;
   int max_attempts = 3;                               // per payload per flush
   Millis backoff_base{100};
   Millis backoff_cap{2000};
@@ -39,8 +41,11 @@ struct ForwarderOptions {
 // One intake and the exporter that talks to it. The endpoint gives the name (for log lines), the
 // kinds it receives and whether it has an API key; the key itself is used only by the exporter.
 struct Route {
+  using Compact = std::function<std::shared_ptr<const Payload>(const std::shared_ptr<const Payload>&)>;
   Endpoint endpoint;
   Exporter* exporter = nullptr;  // not owned; outlives the Forwarder
+  // Optional: the compressed form a payload is kept in while queued (HttpExporter::compact).
+  Compact compact;
 };
 
 // What one flush did; given to every on_done of the flush and logged as one line.

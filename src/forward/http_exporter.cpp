@@ -140,6 +140,20 @@ Expected<net::HttpClientRequest> HttpExporter::build_request(
   return req;
 }
 
+std::shared_ptr<const Payload> HttpExporter::compact(const std::shared_ptr<const Payload>& payload) {
+  if (!payload->content_encoding.empty()) return payload;
+  auto enc = encode(payload);
+  if (!enc || enc->encoding.empty() || enc->body->size() >= payload->body.size()) return payload;
+  auto out = std::make_shared<Payload>();
+  out->kind = payload->kind;
+  out->path = payload->path;
+  out->content_type = payload->content_type;
+  out->content_encoding = enc->encoding;
+  out->body = *enc->body;
+  out->items = payload->items;
+  return out;
+}
+
 void HttpExporter::send(std::shared_ptr<const Payload> payload, Deadline deadline,
                         std::function<void(SendOutcome)> done) {
   auto req = build_request(payload);

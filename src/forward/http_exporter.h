@@ -54,6 +54,13 @@ class HttpExporter final : public Exporter {
   // payload is over its limits. Exposed for tests and diagnostics.
   Expected<net::HttpClientRequest> build_request(const std::shared_ptr<const Payload>& payload);
 
+  // The payload as this exporter would send it: body compressed with the kind's codec and
+  // content_encoding set (from the cache when it was just sent). The retry queue keeps this form,
+  // so its budget counts encoded bytes and a redrive is not compressed again. Returns the input
+  // when it is already compressed, uncompressed by configuration, would not shrink, or cannot be
+  // encoded.
+  std::shared_ptr<const Payload> compact(const std::shared_ptr<const Payload>& payload);
+
   const Endpoint& endpoint() const { return endpoint_; }
   // {"endpoint":"metrics","url":"https://api.datadoghq.com","metrics_codec":"zstd",...}
   std::string describe() const;

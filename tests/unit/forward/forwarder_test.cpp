@@ -54,7 +54,10 @@ class ForwarderTest : public ::testing::Test {
     std::vector<Route> routes;
     for (auto& e : endpoints) {
       exporters.push_back(std::make_unique<HttpExporter>(e, HttpExporterOptions{}, http, clock));
-      routes.push_back(Route{e, exporters.back().get()});
+      HttpExporter* ex = exporters.back().get();
+      routes.push_back(Route{e, ex, [ex](const std::shared_ptr<const Payload>& p) {
+                               return ex->compact(p);
+                             }});
     }
     fwd = std::make_unique<Forwarder>(std::move(routes), options, clock, clock, self,
                                       [this] { return rng_value; }, &http);
@@ -182,6 +185,26 @@ TEST_F(ForwarderTest, ExhaustedAttemptsGoToTheRetryQueueAndTheNextFlushDeliversT
   EXPECT_EQ(self.dropped_total(), 0u);
 }
 
+// lambda-agent.md §6.4 budgets encoded bytes: a queued payload is kept compressed, and its redrive
+// sends exactly that body with its encoding.
+TEST_F(ForwarderTest, RetryQueueKeepsPayloadsCompressed) {
+  make({metrics()});
+  Names names;
+  for (int i = 0; i < 300; ++i) names.push_back("app.request.latency.bucket." + std::to_string(i % 10));
+  const Payload p = test::series_v2(names);
+  http.script({Reply::with_status(503), Reply::with_status(503), Reply::with_status(503)});
+  flush({p});
+  ASSERT_EQ(fwd->retry_queue_size(), 1u);
+  EXPECT_LT(fwd->retry_queue_bytes(), p.body.size() / 5);
+  EXPECT_EQ(fwd->retry_queue_bytes(), http.requests()[0].body().size() + p.path.size());
+
+  const auto s = flush({});
+  EXPECT_EQ(s.sent.items, 300u);
+  ASSERT_EQ(http.requests().size(), 4u);
+  EXPECT_EQ(http.requests()[3].header("Content-Encoding"), "zstd");
+  EXPECT_EQ(test::zstd_open(http.requests()[3].body()), p.body);
+}
+
 TEST_F(ForwarderTest, RetryAfterIsHonouredWhenItFits) {
   make({metrics()});
   http.script({Reply::with_status(429).header("Retry-After", "1"), Reply::with_status(200)});
@@ -263,7 +286,7 @@ class ManualExporter final : public Exporter {
 
 TEST_F(ForwarderTest, ExporterThatNeverAnswersCannotHoldTheFlushPastItsDeadline) {
   ManualExporter ex;
-  fwd = std::make_unique<Forwarder>(std::vector<Route>{Route{metrics(), &ex}}, ForwarderOptions{},
+  fwd = std::make_unique<Forwarder>(std::vector<Route>{Route{metrics(), &ex, {}}}, ForwarderOptions{},
                                     clock, clock, self, [] { return 0.5; }, &http);
   const SteadyTime deadline = clock.steady_now() + Millis(1000);
   auto run = start({test::series_v2({"a"}), test::series_v2({"b"})}, Millis(1000));
@@ -292,7 +315,7 @@ TEST_F(ForwarderTest, ExporterThatNeverAnswersCannotHoldTheFlushPastItsDeadline)
 
 TEST_F(ForwarderTest, DestroyedWithRequestsInFlightIgnoresTheirAnswers) {
   ManualExporter ex;
-  fwd = std::make_unique<Forwarder>(std::vector<Route>{Route{metrics(), &ex}}, ForwarderOptions{},
+  fwd = std::make_unique<Forwarder>(std::vector<Route>{Route{metrics(), &ex, {}}}, ForwarderOptions{},
                                     clock, clock, self, [] { return 0.5; }, &http);
   auto run = start({test::series_v2({"a"})}, Millis(1000));
   clock.advance(Millis(10));
@@ -348,9 +371,15 @@ TEST_F(ForwarderTest, QueueOverflowDropsTracesFirstAndCountsThem) {
   const Payload m = test::series_v2({"m1", "m2"});
   const Payload l = test::logs({"l1", "l2", "l3"});
   const Payload t = test::traces(200);
+  // Room for the metrics and logs payloads (as queued: compacted) but not the traces one too.
+  auto queued_size = [&](const Payload& p) {
+    HttpExporter ex(metrics(), HttpExporterOptions{}, http, clock);
+    const auto c = ex.compact(std::make_shared<const Payload>(p));
+    return c->body.size() + c->path.size();
+  };
   ForwarderOptions o;
-  // Room for the metrics and logs payloads but not the traces one as well.
-  o.retry_queue_bytes = m.body.size() + m.path.size() + l.body.size() + l.path.size() + 50;
+  o.retry_queue_bytes = queued_size(m) + queued_size(l) + 50;
+  ASSERT_GT(queued_size(t), 50u);
   make({metrics(), logs_ep(), apm_ep()}, o);
   http.set_default(Reply::with_status(503));
   const auto s = flush({m, l, t});

@@ -180,6 +180,28 @@ TEST_F(HttpExporterTest, StatusIsMappedAndRetriedPayloadIsNotRecompressed) {
   EXPECT_EQ(http.requests()[0].request.body.get(), http.requests()[1].request.body.get());
 }
 
+TEST_F(HttpExporterTest, CompactKeepsTheBodyAsItWillBeSent) {
+  HttpExporterOptions o;
+  o.metrics_codec = Compressor::kZlib;
+  HttpExporter ex(metrics_endpoint(), o, http, clock);
+  std::vector<std::string> names(200, "same.metric.name");
+  auto big = std::make_shared<const Payload>(test::series_v1(names));
+  auto packed = ex.compact(big);
+  ASSERT_NE(packed, big);
+  EXPECT_EQ(packed->content_encoding, "deflate");
+  EXPECT_EQ(packed->items, 200u);
+  EXPECT_EQ(test::zlib_open(packed->body, 15), big->body);
+  EXPECT_EQ(ex.compact(packed), packed);  // already compressed: as is
+
+  auto tiny = std::make_shared<const Payload>(test::series_v1({"m"}));
+  tiny = std::make_shared<const Payload>(Payload{tiny->kind, tiny->path, tiny->content_type, "", "{}", 1});
+  EXPECT_EQ(ex.compact(tiny), tiny);  // would not shrink
+
+  ASSERT_TRUE(send(ex, *packed));  // a compacted payload goes out unchanged
+  EXPECT_EQ(http.requests().at(0).header("Content-Encoding"), "deflate");
+  EXPECT_EQ(http.requests().at(0).body(), packed->body);
+}
+
 TEST_F(HttpExporterTest, DescribeNeverShowsTheKey) {
   HttpExporter ex(metrics_endpoint(), HttpExporterOptions{}, http, clock);
   const std::string d = ex.describe();

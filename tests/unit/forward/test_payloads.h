@@ -111,8 +111,17 @@ inline Payload traces(std::size_t bytes) {
   p.kind = PayloadKind::kTraces;
   p.path = "/api/v0.2/traces";
   p.content_type = "application/x-protobuf";
+  // Incompressible filler, so its queued (compressed) size stays close to `bytes`.
+  std::string filler(bytes, '\0');
+  std::uint32_t x = 2463534242u;
+  for (auto& c : filler) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = static_cast<char>(x & 0xff);
+  }
   protozero::pbf_writer w(p.body);
-  w.add_string(5, std::string(bytes, 't'));
+  w.add_string(5, filler);
   p.items = 1;
   return p;
 }
