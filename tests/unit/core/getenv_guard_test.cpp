@@ -12,7 +12,7 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(GetenvGuard, OnlyTheRegistryReadsTheEnvironment) {
-  const char* root = std::getenv("LASTCALL_SOURCE_DIR");  // test harness, not lastcall itself
+  const char* root = LC_TEST_SOURCE_DIR;
   ASSERT_NE(root, nullptr);
   const std::regex pattern(R"(\b(secure_getenv|getenv)\s*\()");
   std::vector<std::string> offenders;

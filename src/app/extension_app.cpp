@@ -1,0 +1,181 @@
+#include "app/extension_app.h"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "app/listeners.h"
+#include "core/config.h"
+#include "core/event_loop.h"
+#include "core/logger.h"
+#include "core/self_metrics.h"
+#include "core/version.h"
+#include "lambda/extensions_client.h"
+#include "lambda/local_api.h"
+#include "lambda/telemetry.h"
+#include "net/http_client.h"
+
+namespace lc::app {
+namespace {
+
+class ExtensionApp {
+ public:
+  ExtensionApp(std::string name, FinalConfig config)
+      : name_(std::move(name)), config_(std::move(config)) {}
+
+  int run() {
+    const auto t0 = clock_.steady_now();
+    // Step 2: bind every listener before register; the runtime may start right after it.
+    listeners_.bind_local_api(loop_, config_);
+    telemetry_server_ = bind_http(loop_, "telemetry", config_.telemetry_host, config_.telemetry_port,
+                                  listeners_);
+    listeners_.announce();
+    if (listeners_.local_api) {
+      local_api_ = std::make_unique<lambda::LocalApi>(
+          *listeners_.local_api, loop_, self_, [](std::function<void()> done) { done(); });
+    }
+    if (telemetry_server_) {
+      telemetry_ = std::make_unique<lambda::TelemetryListener>(
+          *telemetry_server_, self_, [](const lambda::TelemetryEvent&) {});
+    }
+    listeners_.start_all();
+    if (telemetry_server_) telemetry_server_->start();
+
+    runtime_http_ = net::make_http_client(loop_.io(), clock_, net::HttpClientOptions{});
+    client_ = std::make_unique<lambda::ExtensionsClient>(*runtime_http_, clock_, loop_,
+                                                         config_.runtime_api);
+    // Step 3: register under our own file name.
+    client_->register_extension(name_, config_.lmi, [this, t0](Expected<lambda::RegisterReply> reply,
+                                                               lambda::ApiError err) {
+      if (!reply) {
+        if (err.status == 0) {
+          LC_ERROR("register with the Lambda Runtime API at {} failed: {}", config_.runtime_api,
+                   err.message);
+        } else {
+          LC_ERROR("register with the Lambda Runtime API at {} answered {} errorType={} "
+                   "errorMessage={}",
+                   config_.runtime_api, err.status, err.error_type.empty() ? "-" : err.error_type,
+                   err.message);
+        }
+        finish(1);
+        return;
+      }
+      LC_DEBUG("registered as {} (id {}), function={} account={}", name_, reply->extension_id,
+               reply->function_name, reply->account_id.empty() ? "-" : reply->account_id);
+      subscribe(false, 0, [this, t0] {
+        LC_DEBUG("ready in {} ms",
+                 std::chrono::duration_cast<Millis>(clock_.steady_now() - t0).count());
+        next();
+      });
+    });
+    loop_.run();
+    return exit_code_;
+  }
+
+ private:
+  // Step 5: one subscription, with the single retries of lambda-agent.md §1.2.
+  void subscribe(bool alternate, int attempt, std::function<void()> then) {
+    if (!telemetry_server_) {
+      LC_WARN("telemetry listener not bound; running without telemetry");
+      then();
+      return;
+    }
+    lambda::SubscriptionOptions options;
+    options.lmi = config_.lmi;
+    options.port = telemetry_server_->port();
+    options.alternate_schema = alternate;
+    options.enhanced_metrics = config_.enhanced_metrics;
+    client_->subscribe_telemetry(
+        lambda::telemetry_subscription_body(options),
+        [this, alternate, attempt, then = std::move(then)](int status, std::string body) mutable {
+          if (status == 200) {
+            LC_DEBUG("subscribed to the Telemetry API");
+          } else if (status == 202 || status == 404) {
+            LC_INFO("the Telemetry API is not supported here (status {}); running without "
+                    "telemetry", status);
+          } else if (status == 400 && attempt == 0 && body.find("chema") != std::string::npos) {
+            subscribe(!alternate, 1, std::move(then));
+            return;
+          } else if (status == 500 && attempt == 0) {
+            subscribe(alternate, 1, std::move(then));
+            return;
+          } else {
+            LC_ERROR("telemetry subscription failed: status {} {}; running without telemetry",
+                     status, body.substr(0, 200));
+          }
+          then();
+        });
+  }
+
+  void next() {
+    client_->next([this](Expected<lambda::ExtensionEvent> event, lambda::ApiError err) {
+      if (!event) {
+        if (err.status == 0) {
+          LC_WARN("the Lambda Runtime API went away ({}); exiting", err.message);
+          finish(0);
+        } else {
+          LC_ERROR("next answered {} errorType={} errorMessage={}; exiting", err.status,
+                   err.error_type.empty() ? "-" : err.error_type, err.message);
+          finish(1);
+        }
+        return;
+      }
+      switch (event->type) {
+        case lambda::ExtensionEvent::Type::kInvoke:
+          LC_DEBUG("invoke {}", event->request_id);
+          next();
+          return;
+        case lambda::ExtensionEvent::Type::kShutdown: {
+          const std::int64_t remaining = event->deadline_ms - clock_.wall_ms();
+          LC_DEBUG("shutdown ({}), {} ms before the deadline", event->shutdown_reason,
+                   remaining < 0 ? 0 : remaining);
+          finish(0);
+          return;
+        }
+        case lambda::ExtensionEvent::Type::kUnknown:
+          LC_DEBUG("unknown event type '{}' ignored", event->event_type);
+          next();
+          return;
+      }
+    });
+  }
+
+  void finish(int code) {
+    exit_code_ = code;
+    loop_.stop();
+  }
+
+  std::string name_;
+  FinalConfig config_;
+  SystemClock clock_;
+  EventLoop loop_;
+  SelfMetrics self_;
+  Listeners listeners_;
+  std::unique_ptr<net::HttpServer> telemetry_server_;
+  std::unique_ptr<lambda::LocalApi> local_api_;
+  std::unique_ptr<lambda::TelemetryListener> telemetry_;
+  std::unique_ptr<net::HttpClient> runtime_http_;
+  std::unique_ptr<lambda::ExtensionsClient> client_;
+  int exit_code_ = 0;
+};
+
+}  // namespace
+
+int run_extension(const std::string& name, const Environment& env) {
+  const std::string yaml = env.get("LAMBDA_TASK_ROOT").value_or("/var/task") + "/datadog.yaml";
+  auto config = finalize_config(load_raw_config(env, yaml), Mode::kExtension);
+  Logger::instance().configure("DD_EXTENSION", 1,
+                               config ? config->log_level : LogLevel::kInfo);
+  if (!config) {
+    LC_ERROR("{}", config.error().message);
+    return 1;
+  }
+  for (const auto& secret : config_secrets(*config)) Logger::instance().add_secret(secret);
+  for (const auto& warning : config->warnings) LC_WARN("{}", warning);
+  LC_DEBUG("lastcall {} starting in extension mode{} as {}", kVersion, config->lmi ? " (lmi)" : "",
+           name);
+  ExtensionApp app(name, std::move(config).value());
+  return app.run();
+}
+
+}  // namespace lc::app

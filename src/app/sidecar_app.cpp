@@ -1,0 +1,120 @@
+#include "app/sidecar_app.h"
+
+#include <boost/asio/signal_set.hpp>
+
+#include <csignal>
+#include <random>
+
+#include "app/flush_scheduler.h"
+#include "app/listeners.h"
+#include "core/config.h"
+#include "core/logger.h"
+#include "core/self_metrics.h"
+#include "core/version.h"
+#include "forward/forward_stage.h"
+#include "lambda/local_api.h"
+#include "metrics/dogstatsd_server.h"
+#include "net/http_client.h"
+#include "net/udp_receiver.h"
+
+namespace lc::app {
+namespace {
+
+// The final flush on SIGTERM/SIGINT must end in time for the orchestrator's kill.
+constexpr Millis kFinalFlushBudget{5000};
+
+}  // namespace
+
+int run_sidecar(const Environment& env) {
+  auto finalized = finalize_config(load_raw_config(env, std::nullopt), Mode::kSidecar);
+  Logger::instance().configure("lastcall", 2, finalized ? finalized->log_level : LogLevel::kInfo);
+  if (!finalized) {
+    LC_ERROR("{}", finalized.error().message);
+    return 1;
+  }
+  const FinalConfig config = std::move(finalized).value();
+  for (const auto& secret : config_secrets(config)) Logger::instance().add_secret(secret);
+  for (const auto& warning : config.warnings) LC_WARN("{}", warning);
+
+  SystemClock& clock = SystemClock::instance();
+  EventLoop loop;
+  SelfMetrics self;
+  Listeners listeners;
+
+  // Receivers first: bind, then announce the ports (serverless-init.md §2, §9).
+  auto dogstatsd = metrics::DogStatsdServer::create(config, self, clock);
+  net::UdpReceiver::Options udp;
+  udp.host = config.dogstatsd_host;
+  udp.port = config.dogstatsd_port;
+  udp.unix_path = config.dogstatsd_socket;
+  udp.buffer_size = static_cast<std::size_t>(config.dogstatsd_buffer_size);
+  udp.so_rcvbuf = config.dogstatsd_so_rcvbuf;
+  udp.queue_datagrams = static_cast<std::size_t>(config.dogstatsd_queue_size);
+  std::unique_ptr<net::UdpReceiver> receiver;
+  {
+    auto created = net::UdpReceiver::create(
+        udp, self, [&loop](std::function<void()> task) { loop.post(std::move(task)); },
+        [&dogstatsd](std::span<const net::ReceivedDatagram> batch) {
+          for (const auto& d : batch) dogstatsd->handle_datagram(d.data, d.truncated);
+        });
+    if (created) {
+      receiver = std::move(created).value();
+      listeners.add("dogstatsd", receiver->port());
+    } else {
+      LC_ERROR("cannot listen for DogStatsD on {}:{}: {}; running without it", udp.host, udp.port,
+               created.error().message);
+    }
+  }
+  listeners.bind_local_api(loop, config);
+  listeners.announce();
+
+  net::HttpClientOptions http_options;
+  http_options.proxy = config.proxy;
+  http_options.skip_ssl_validation = config.skip_ssl_validation;
+  http_options.ca_file = config.tls_cert_file;
+  auto http = net::make_http_client(loop.io(), clock, http_options);
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  forward::ForwardStage stage = forward::make_forward_stage(
+      config, *http, clock, loop, self, [&] { return uniform(rng); });
+  LC_DEBUG("lastcall {} sidecar: {} {}", kVersion, dogstatsd->describe(), stage.describe());
+
+  FlushScheduler scheduler(
+      clock, loop, Millis(config.flush_interval_ms), Millis(config.flush_timeout_s * 1000),
+      [&](bool include_open) {
+        return dogstatsd->flush(include_open ? metrics::FlushScope::kAll
+                                             : metrics::FlushScope::kClosedBuckets);
+      },
+      [&](std::vector<Payload> payloads, Deadline deadline, std::function<void()> done) {
+        stage.forwarder->flush(std::move(payloads), deadline,
+                               [done = std::move(done)](const forward::FlushSummary&) { done(); });
+      });
+
+  std::unique_ptr<lambda::LocalApi> local_api;
+  if (listeners.local_api) {
+    local_api = std::make_unique<lambda::LocalApi>(
+        *listeners.local_api, loop, self,
+        [&scheduler](std::function<void()> done) { scheduler.request_forced(std::move(done)); });
+  }
+  listeners.start_all();
+  if (receiver) receiver->start();
+  scheduler.start();
+
+  boost::asio::signal_set signals(loop.io(), SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    LC_INFO("signal {}: final flush, then exit", sig);
+    // Stop receiving first so the final flush holds everything that arrived.
+    if (receiver) receiver->stop();
+    if (listeners.local_api) listeners.local_api->stop();
+    scheduler.request_final(Deadline::after(clock, kFinalFlushBudget), [&] {
+      const std::string drops = self.summary();
+      if (!drops.empty()) LC_DEBUG("self-metrics: {}", drops);
+      loop.stop();
+    });
+  });
+  loop.run();
+  return 0;
+}
+
+}  // namespace lc::app

@@ -1,0 +1,230 @@
+// The real lastcall in sidecar mode with the real lastcall-fakeintake: DogStatsD datagrams in,
+// decoded series and sketches out with exact values (datadog-wire.md §7 golden examples), a forced
+// flush through the local API, retries that lose nothing, and the final flush on SIGTERM.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+
+#include "support/fakeintake_client.h"
+#include "support/process.h"
+
+namespace lc::testing {
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+std::int64_t now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void send_udp(int port, const std::string& datagram) {
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&addr),
+                   sizeof addr),
+            static_cast<ssize_t>(datagram.size()));
+  close(fd);
+}
+
+struct Sidecar {
+  std::unique_ptr<FakeIntakeProcess> intake;
+  std::unique_ptr<ChildProcess> agent;
+  int dogstatsd = 0;
+  int local_api = 0;
+
+  static Sidecar start(std::vector<std::string> intake_args = {},
+                       std::map<std::string, std::string> env = {}) {
+    Sidecar s;
+    std::string error;
+    s.intake = FakeIntakeProcess::start(std::move(intake_args), &error);
+    EXPECT_NE(s.intake, nullptr) << error;
+    if (!s.intake) return s;
+    ProcessOptions o;
+    o.argv = {built_binary("lastcall")};
+    o.env = {{"DD_API_KEY", "sidecar-test-key-0123456789"},
+             {"DD_DD_URL", "http://127.0.0.1:" + std::to_string(s.intake->port())},
+             {"DD_DOGSTATSD_PORT", "0"},
+             {"LASTCALL_LOCAL_API_PORT", "0"},
+             {"LASTCALL_BIND_HOST", "127.0.0.1"},
+             {"DD_LOG_LEVEL", "debug"}};
+    for (auto& [k, v] : env) o.env[k] = v;
+    s.agent = ChildProcess::start(o, &error);
+    EXPECT_NE(s.agent, nullptr) << error;
+    if (!s.agent) return s;
+    auto line = s.agent->wait_for_line_containing("listening:", 20s);
+    EXPECT_TRUE(line) << s.agent->output(ChildProcess::Stream::kStderr);
+    if (!line) return s;
+    EXPECT_EQ(line->rfind("lastcall | INFO | listening:", 0), 0u) << *line;
+    const auto ports = parse_listening_line(*line);
+    s.dogstatsd = ports.count("dogstatsd") ? ports.at("dogstatsd") : 0;
+    s.local_api = ports.count("local_api") ? ports.at("local_api") : 0;
+    EXPECT_GT(s.dogstatsd, 0);
+    EXPECT_GT(s.local_api, 0);
+    return s;
+  }
+
+  void flush() const {
+    auto r = http_request(static_cast<std::uint16_t>(local_api), {"POST", "/lambda/flush", {}, ""});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "{}");
+  }
+};
+
+const json::value* find_point_series(const json::value& metric) {
+  const auto* points = metric.as_object().if_contains("points");
+  return points;
+}
+
+TEST(SidecarIntegration, GoldenValuesReachTheIntakeDecoded) {
+  auto s = Sidecar::start();
+  ASSERT_TRUE(s.agent && s.dogstatsd);
+  // Stamped into a closed bucket so the burst never splits across windows (conventions.md §16a).
+  const std::int64_t ts = now_s() - 30;
+  const std::int64_t bucket = ts - ts % 10;
+  const std::string t = "|T" + std::to_string(ts);
+  send_udp(s.dogstatsd, "page.views:1|c" + t + "\npage.views:1|c" + t + "\npage.views:1|c" + t +
+                            "\npage.views:2|c|@0.5" + t);
+  send_udp(s.dogstatsd, "temp:10|g" + t);
+  send_udp(s.dogstatsd, "temp:12.5|g" + t);
+  send_udp(s.dogstatsd, "temp:11|g" + t);
+  send_udp(s.dogstatsd, "lat:10:20:30:40|h" + t);
+  send_udp(s.dogstatsd, "lat:50|h|@0.5" + t);
+  send_udp(s.dogstatsd, "resp.size:1:2:3|d" + t);
+  send_udp(s.dogstatsd, "resp.size:3|d|@0.5" + t);
+  send_udp(s.dogstatsd, "users:alice|s" + t + "\nusers:bob|s" + t + "\nusers:alice|s|@0.5" + t);
+  // The datagrams are queued before the flush request on the same loop; poll the intake anyway.
+  auto intake = s.intake->client();
+  std::optional<json::value> views;
+  for (int attempt = 0; attempt < 50 && !views; ++attempt) {
+    s.flush();
+    views = intake.wait_for_metric("page.views", [](const json::value& v) {
+      return v.as_object().at("count").to_number<double>() >= 7 - 1e-9;
+    }, 200ms);
+  }
+  ASSERT_TRUE(views) << s.agent->output(ChildProcess::Stream::kStderr);
+  EXPECT_NEAR(views->at("count").to_number<double>(), 7.0, 1e-9);
+  EXPECT_EQ(views->at("duplicates").to_number<int>(), 0);
+  const auto& p0 = views->at("points").as_array().at(0).as_object();
+  EXPECT_EQ(p0.at("type").as_string(), "rate");
+  EXPECT_NEAR(p0.at("value").to_number<double>(), 0.7, 1e-12);
+  EXPECT_EQ(p0.at("timestamp").to_number<std::int64_t>(), bucket);
+  EXPECT_EQ(p0.at("interval").to_number<int>(), 10);
+
+  auto temp = intake.wait_for_metric("temp", [](const json::value& v) {
+    return !v.at("points").as_array().empty();
+  }, 5s);
+  ASSERT_TRUE(temp);
+  EXPECT_EQ(temp->at("points").as_array().at(0).at("type").as_string(), "gauge");
+  EXPECT_EQ(temp->at("points").as_array().at(0).at("value").to_number<double>(), 11.0);
+
+  const std::pair<const char*, double> lat[] = {{"lat.max", 50},
+                                                {"lat.median", 30},
+                                                {"lat.avg", 33.333333333333336},
+                                                {"lat.count", 0.6},
+                                                {"lat.95percentile", 50}};
+  for (const auto& [name, value] : lat) {
+    auto m = intake.wait_for_metric(name, [](const json::value& v) {
+      return !v.at("points").as_array().empty();
+    }, 5s);
+    ASSERT_TRUE(m) << name;
+    EXPECT_NEAR(m->at("points").as_array().at(0).at("value").to_number<double>(), value, 1e-9)
+        << name;
+  }
+  auto users = intake.wait_for_metric("users", [](const json::value& v) {
+    return !v.at("points").as_array().empty();
+  }, 5s);
+  ASSERT_TRUE(users);
+  EXPECT_EQ(users->at("points").as_array().at(0).at("value").to_number<double>(), 2.0);
+
+  auto sketch = intake.wait_for_metric("resp.size", [](const json::value& v) {
+    return v.as_object().if_contains("sketch") != nullptr;
+  }, 5s);
+  ASSERT_TRUE(sketch);
+  const auto& sk = sketch->at("sketch");
+  EXPECT_EQ(sk.at("cnt").to_number<int>(), 5);
+  EXPECT_EQ(sk.at("sum").to_number<double>(), 12.0);
+  EXPECT_EQ(sk.at("min").to_number<double>(), 1.0);
+  EXPECT_EQ(sk.at("max").to_number<double>(), 3.0);
+  EXPECT_NEAR(sk.at("avg").to_number<double>(), 2.4, 1e-12);
+  (void)find_point_series;
+}
+
+TEST(SidecarIntegration, IntakeFailing503TwiceLosesNothing) {
+  auto s = Sidecar::start({"--fault", "/api/v2/series=503,503"});
+  ASSERT_TRUE(s.agent && s.dogstatsd);
+  const std::string t = "|T" + std::to_string(now_s() - 30);
+  send_udp(s.dogstatsd, "jobs:1|c" + t + "\njobs:4|c" + t);
+  auto intake = s.intake->client();
+  std::optional<json::value> jobs;
+  for (int attempt = 0; attempt < 50 && !jobs; ++attempt) {
+    s.flush();
+    jobs = intake.wait_for_metric("jobs", [](const json::value& v) {
+      return !v.at("points").as_array().empty();
+    }, 300ms);
+  }
+  ASSERT_TRUE(jobs) << s.agent->output(ChildProcess::Stream::kStderr);
+  EXPECT_NEAR(jobs->at("count").to_number<double>(), 5.0, 1e-9);
+  EXPECT_EQ(jobs->at("duplicates").to_number<int>(), 0);
+  // The intake saw the two 503s before the accepted payload.
+  const auto payloads = intake.payloads("/api/v2/series");
+  std::size_t rejected_503 = 0;
+  for (const auto& r : payloads.at("rejections").as_array()) {
+    if (r.at("status").to_number<int>() == 503) ++rejected_503;
+  }
+  EXPECT_EQ(rejected_503, 2u);
+}
+
+TEST(SidecarIntegration, SigtermFinalFlushIncludesTheOpenBucket) {
+  auto s = Sidecar::start();
+  ASSERT_TRUE(s.agent && s.dogstatsd);
+  // Loopback delivery puts the datagram in the socket buffer before sendto returns; on SIGTERM
+  // lastcall stops receiving, handles what the socket holds, and flushes the open bucket.
+  send_udp(s.dogstatsd, "last.words:4|c");
+  s.agent->signal(SIGTERM);
+  ASSERT_EQ(s.agent->wait_exit(20s), 0) << s.agent->output(ChildProcess::Stream::kStderr);
+  auto m = s.intake->client().metrics("last.words");
+  ASSERT_TRUE(m.is_object());
+  EXPECT_NEAR(m.at("count").to_number<double>(), 4.0, 1e-9);
+  EXPECT_EQ(m.at("duplicates").to_number<int>(), 0);
+}
+
+TEST(SidecarIntegration, V1SeriesWithDeflateForVictoriaMetricsStyleIntakes) {
+  auto s = Sidecar::start({}, {{"DD_USE_V2_API_SERIES", "false"}});
+  ASSERT_TRUE(s.agent && s.dogstatsd);
+  const std::string t = "|T" + std::to_string(now_s() - 30);
+  send_udp(s.dogstatsd, "v1.count:2|c|#a:1" + t + "\nv1.dist:4|d" + t);
+  auto intake = s.intake->client();
+  std::optional<json::value> count;
+  for (int attempt = 0; attempt < 50 && !count; ++attempt) {
+    s.flush();
+    count = intake.wait_for_metric("v1.count", [](const json::value& v) {
+      return !v.at("points").as_array().empty();
+    }, 200ms);
+  }
+  ASSERT_TRUE(count);
+  EXPECT_NEAR(count->at("count").to_number<double>(), 2.0, 1e-9);
+  // Distributions fall back to series in v1 mode (datadog-wire.md §4.3).
+  auto fallback = intake.wait_for_metric("v1.dist.count", [](const json::value& v) {
+    return !v.at("points").as_array().empty();
+  }, 5s);
+  ASSERT_TRUE(fallback);
+  EXPECT_NEAR(fallback->at("count").to_number<double>(), 1.0, 1e-9);
+  const auto payloads = intake.payloads("/api/v1/series");
+  ASSERT_FALSE(payloads.at("payloads").as_array().empty());
+  EXPECT_TRUE(intake.payloads("/api/beta/sketches").at("payloads").as_array().empty());
+}
+
+}  // namespace
+}  // namespace lc::testing
