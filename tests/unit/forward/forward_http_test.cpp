@@ -1,0 +1,145 @@
+// The forward stage over the real HTTP client and server on 127.0.0.1:0, on a real event loop:
+// what the fakes cannot show (real headers on the wire, real deadlines, a hung intake).
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "core/event_loop.h"
+#include "forward/compression.h"
+#include "forward/forward_stage.h"
+#include "net/http_server.h"
+#include "unit/forward/test_payloads.h"
+
+namespace lc::forward {
+namespace {
+
+constexpr const char* kKey = "0123456789abcdef0123456789abcdef";
+
+struct Intake {
+  EventLoop loop;
+  std::unique_ptr<net::HttpServer> server;
+  std::vector<net::HttpRequest> received;
+  std::vector<int> answers;  // statuses to answer in order; 0 = never answer; then 202
+  std::vector<std::shared_ptr<net::Responder>> held;
+
+  Intake() {
+    net::HttpServerOptions o;
+    o.host = "127.0.0.1";
+    o.port = 0;
+    o.default_max_body = 8 * 1024 * 1024;
+    auto created = net::HttpServer::create(loop.io(), o);
+    EXPECT_TRUE(created) << (created ? "" : created.error().message);
+    server = std::move(*created);
+    server->route("POST", "/api/*", [this](net::HttpRequest& req, std::shared_ptr<net::Responder> r) {
+      const std::size_t n = received.size();
+      received.push_back(req);
+      const int status = n < answers.size() ? answers[n] : 202;
+      if (status == 0) {
+        held.push_back(std::move(r));
+        return;
+      }
+      r->respond(net::HttpResponse::json(status, "{}"));
+    });
+    server->start();
+  }
+  ~Intake() {
+    held.clear();
+    server->stop();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server->port()); }
+};
+
+FinalConfig config_for(const std::string& url) {
+  FinalConfig c;
+  c.api_key = kKey;
+  c.metrics_url = url;
+  c.logs_url = url;
+  c.apm_url = url;
+  return c;
+}
+
+TEST(ForwardOverRealHttp, RetriesThenDeliversOneDecodableCopy) {
+  Intake intake;
+  intake.answers = {503, 500};
+  auto client = net::make_http_client(intake.loop.io(), SystemClock::instance(), {});
+  SelfMetrics self;
+  ForwardStage stage = make_forward_stage(config_for(intake.url()), *client, SystemClock::instance(),
+                                          intake.loop, self);
+  std::optional<FlushSummary> summary;
+  stage.forwarder->flush({test::series_v2({"a", "b"}), test::logs({"hello"})},
+                         Deadline::after(SystemClock::instance(), Millis(20000)),
+                         [&](const FlushSummary& s) {
+                           summary = s;
+                           intake.loop.stop();
+                         });
+  intake.loop.run();
+  ASSERT_TRUE(summary);
+  EXPECT_EQ(summary->sent.payloads, 2u);
+  EXPECT_EQ(self.dropped_total(), 0u);
+  std::size_t series_requests = 0;
+  for (const auto& req : intake.received) {
+    EXPECT_EQ(req.header("DD-API-KEY"), kKey);
+    if (req.path == "/api/v2/series") {
+      ++series_requests;
+      EXPECT_EQ(req.header("Content-Encoding"), "zstd");
+      EXPECT_EQ(req.header("Content-Type"), "application/x-protobuf");
+      EXPECT_EQ(req.header("DD-Agent-Payload"), "v5.0.141");
+      auto body = decompress("zstd", req.body);
+      ASSERT_TRUE(body);
+      EXPECT_EQ(test::decode_series_v2(*body).names, (std::vector<std::string>{"a", "b"}));
+    } else {
+      EXPECT_EQ(req.path, "/api/v2/logs");
+      EXPECT_EQ(req.header("DD-PROTOCOL"), "agent-json");
+    }
+  }
+  // 503 and 500 went to whichever came first; both payloads ended delivered exactly once.
+  EXPECT_EQ(intake.received.size(), 4u);
+  EXPECT_GE(series_requests, 1u);
+}
+
+// conventions.md §11 with the real client: a hung intake cannot hold the flush past its deadline.
+TEST(ForwardOverRealHttp, HungIntakeFlushEndsAtTheDeadlineAndKeepsThePayload) {
+  Intake intake;
+  intake.answers = {0};
+  auto client = net::make_http_client(intake.loop.io(), SystemClock::instance(), {});
+  SelfMetrics self;
+  ForwardStage stage = make_forward_stage(config_for(intake.url()), *client, SystemClock::instance(),
+                                          intake.loop, self);
+  std::optional<FlushSummary> summary;
+  const auto started = std::chrono::steady_clock::now();
+  stage.forwarder->flush({test::series_v2({"a"})},
+                         Deadline::after(SystemClock::instance(), Millis(300)),
+                         [&](const FlushSummary& s) {
+                           summary = s;
+                           intake.loop.stop();
+                         });
+  intake.loop.run();
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(summary);
+  EXPECT_LT(took, Millis(300 + 250));
+  EXPECT_EQ(summary->abandoned_in_flight, 1u);  // it ended on the deadline, not on an answer
+  EXPECT_EQ(summary->sent.payloads, 0u);
+  EXPECT_EQ(summary->queued.payloads, 1u);
+  EXPECT_EQ(stage.forwarder->retry_queue_size(), 1u);
+  EXPECT_EQ(intake.received.size(), 1u);
+
+  // The next flush redrives it to a healthy intake.
+  intake.loop.io().restart();
+  summary.reset();
+  stage.forwarder->flush({}, Deadline::after(SystemClock::instance(), Millis(20000)),
+                         [&](const FlushSummary& s) {
+                           summary = s;
+                           intake.loop.stop();
+                         });
+  intake.loop.run();
+  ASSERT_TRUE(summary);
+  EXPECT_EQ(summary->sent.payloads, 1u);
+  ASSERT_EQ(intake.received.size(), 2u);
+  auto body = decompress("zstd", intake.received[1].body);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(test::decode_series_v2(*body).names, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(stage.forwarder->retry_queue_size(), 0u);
+}
+
+}  // namespace
+}  // namespace lc::forward
