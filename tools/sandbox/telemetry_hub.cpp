@@ -298,6 +298,8 @@ void TelemetryHub::set_frozen(bool frozen) {
       s.retry_waiting_for_thaw = false;
       post(s);
     } else {
+      // The batch timer ran out while frozen (like an overdue timer firing at thaw).
+      s.timer_due = !s.queue.empty();
       pump(s);
     }
   }
