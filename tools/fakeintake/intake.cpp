@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "core/logger.h"
 #include "core/strings.h"
 #include "decompress.h"
 #include "endpoints.h"
@@ -189,6 +190,11 @@ void Intake::store(const IntakeRequest& request, std::string_view media_type, st
   sp.compressed_bytes = request.body.size();
   sp.bytes = bytes;
   sp.items = decoded.items;
+  sp.oversize_entries = decoded.oversize_entries;
+  if (sp.oversize_entries > 0) {
+    LC_WARN("{}: {} log entries over 1 MiB (the intake would truncate them)", sp.endpoint,
+            sp.oversize_entries);
+  }
   sp.decoded = std::move(decoded.decoded);
   if (record_) {
     record_(json::object{{"kind", "payload"},
@@ -246,6 +252,7 @@ boost::json::value Intake::payloads_json(std::string_view endpoint) const {
                                     {"compressed_bytes", p.compressed_bytes},
                                     {"bytes", p.bytes},
                                     {"items", p.items},
+                                    {"oversize_entries", p.oversize_entries},
                                     {"decoded", p.decoded}});
   }
   for (const auto& r : rejections_) {

@@ -77,7 +77,7 @@ class Intake {
     std::string endpoint;
     int status = 0;
     std::string content_type, content_encoding;
-    std::size_t compressed_bytes = 0, bytes = 0, items = 0;
+    std::size_t compressed_bytes = 0, bytes = 0, items = 0, oversize_entries = 0;
     boost::json::value decoded;
   };
   struct Rejection {

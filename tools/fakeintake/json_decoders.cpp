@@ -10,6 +10,8 @@ namespace json = boost::json;
 
 namespace {
 
+constexpr std::size_t kMaxEntryBytes = 1048576;
+
 Error bad(std::string message) { return make_error(ErrorCode::kInvalidArgument, std::move(message)); }
 
 bool is_string_field(const json::value& obj, std::string_view key) {
@@ -40,6 +42,7 @@ Expected<DecodedPayload> decode_logs(std::string_view body) {
     if (const auto* ts = json_field(entry, "timestamp"); ts != nullptr && !json_int(*ts)) {
       return bad(where + ": \"timestamp\" must be an integer (epoch ms)");
     }
+    if (to_json(entry).size() > kMaxEntryBytes) ++out.oversize_entries;
     out.log_entries.push_back(entry);
   }
   out.items = arr->size();

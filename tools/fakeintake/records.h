@@ -44,6 +44,9 @@ struct DecodedPayload {
   std::vector<SketchPoint> sketches;
   std::vector<boost::json::value> log_entries;
   std::size_t items = 0;  // series / sketches / entries / chunks, for the record
+  // Log entries over 1 MiB serialised: the real intake truncates them and still answers 2xx;
+  // lastcall must have truncated them before sending (datadog-wire.md §4.5).
+  std::size_t oversize_entries = 0;
 };
 
 boost::json::value to_json_value(const MetricPoint& p);

@@ -217,6 +217,16 @@ TEST_F(IntakeTest, LogsTracesAndResetRoundTrip) {
   EXPECT_TRUE(intake_.payloads_json("").at("payloads").as_array().empty());
 }
 
+TEST_F(IntakeTest, FlagsLogEntriesOverOneMebibyte) {
+  const std::string big(1048576, 'x');
+  const std::string body = R"([{"message":"small"},{"message":")" + big + R"("}])";
+  ASSERT_EQ(intake_.submit(req("/api/v2/logs", "application/json", body)).status, 202);
+  auto p = intake_.payloads_json("/api/v2/logs").at("payloads").at(0);
+  EXPECT_EQ(p.at("oversize_entries").as_uint64(), 1u);
+  EXPECT_EQ(p.at("items").as_uint64(), 2u);
+  EXPECT_EQ(intake_.logs_json().at("entries").as_array().size(), 2u);
+}
+
 TEST_F(IntakeTest, StatusSequenceIsConsumedInOrder) {
   auto flag = parse_fault_flag("/api/v2/series=503,503,200");
   ASSERT_TRUE(flag);
