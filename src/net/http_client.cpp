@@ -139,6 +139,15 @@ struct CappedBody {
   };
 };
 
+// Local traffic (the Runtime API on 127.0.0.1, the local agent) never goes through the intake
+// proxy (lambda-agent.md §8.4), whatever NO_PROXY says.
+bool is_loopback(const std::string& host) {
+  if (iequals(host, "localhost")) return true;
+  error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  return !ec && address.is_loopback();
+}
+
 // One connection: a plain socket, or that socket wrapped in TLS.
 struct Connection {
   explicit Connection(asio::io_context& io) : plain(std::in_place, io) {}
@@ -272,13 +281,14 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         timer_(st_->io),
         resolver_(st_->io) {
     const ProxyConfig& proxy = st_->options.proxy;
-    via_proxy_ = !proxy.host.empty() && proxy.port != 0 &&
+    via_proxy_ = !proxy.host.empty() && proxy.port != 0 && !is_loopback(url_.host) &&
                  !no_proxy_matches(proxy.no_proxy, url_.host, url_.port);
     key_ = url_.scheme + "://" + authority(url_.host, url_.port) + (via_proxy_ ? " via proxy" : "");
     started_ = st_->clock.steady_now();
   }
 
   void start(std::uint64_t id) {
+    if (finished_) return;  // abandoned before the loop got to it
     id_ = id;
     const Millis remaining = deadline_.remaining(st_->clock);
     if (remaining <= Millis(0)) {

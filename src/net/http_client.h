@@ -41,7 +41,7 @@ struct HttpClientResponse {
 };
 
 struct HttpClientOptions {
-  ProxyConfig proxy;  // empty host = direct
+  ProxyConfig proxy;  // empty host = direct; loopback targets always go direct
   bool skip_ssl_validation = false;
   std::string ca_file;  // empty = first existing well-known bundle
   std::size_t max_response_body = 1024 * 1024;

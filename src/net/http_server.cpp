@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/logger.h"
+#include "core/self_metrics.h"
 #include "core/strings.h"
 #include "net/http_wire.h"
 
@@ -73,6 +74,10 @@ struct ServerState {
   std::uint64_t next_connection_id = 1;
   bool started = false;
   bool stopped = false;
+
+  void count_drop(std::string_view reason) {
+    if (options.self_metrics != nullptr) options.self_metrics->dropped(options.name, reason);
+  }
 
   std::shared_ptr<const Route> find_route(std::string_view method, std::string_view path) const {
     std::shared_ptr<const Route> best;
@@ -209,10 +214,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (closed_) return;
     if (ec) {
       if (ec == http::error::header_limit) {
+        state_->count_drop("header_too_large");
         reject(431, fmt::format("request header exceeds {} bytes", options().max_header_bytes));
       } else if (is_quiet_close(ec)) {
+        count_unfinished(ec);
         close();
       } else {
+        state_->count_drop("malformed");
         reject(400, "malformed request: " + ec.message());
       }
       return;
@@ -253,8 +261,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     if (ec) {
       if (is_quiet_close(ec)) {
+        count_unfinished(ec);
         close();
       } else {
+        state_->count_drop("malformed");
         reject(400, "malformed request body: " + ec.message());
       }
       return;
@@ -262,7 +272,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     dispatch();
   }
 
+  // A request that had started arriving and never completed.
+  void count_unfinished(const error_code& ec) {
+    if (ec == beast::error::timeout) {
+      state_->count_drop("read_timeout");
+    } else if (ec != asio::error::operation_aborted && ec != http::error::end_of_stream) {
+      state_->count_drop("incomplete");
+    }
+  }
+
   void too_large(const HttpRequest& headers_only) {
+    state_->count_drop("too_large");
     HttpResponse response =
         route_ && route_->options.on_too_large
             ? route_->options.on_too_large(headers_only)
@@ -467,6 +487,7 @@ void on_accept(const std::shared_ptr<ServerState>& state, error_code ec, tcp::so
   if (state->connections.size() >= state->options.max_connections) {
     LC_WARN("{}: {} connections open, closing a new one", state->options.name,
             state->connections.size());
+    state->count_drop("max_connections");
     error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
     socket.close(ignored);

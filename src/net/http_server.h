@@ -19,6 +19,10 @@ namespace boost::asio {
 class io_context;
 }
 
+namespace lc {
+class SelfMetrics;
+}
+
 namespace lc::net {
 
 // Completes one request. Call exactly one of respond()/close_mid_response()/abort(), once, on the
@@ -52,6 +56,10 @@ struct HttpServerOptions {
   std::chrono::milliseconds idle_timeout{60000};   // keep-alive connection without a request
   std::size_t max_connections = 512;               // beyond: accept and close at once
   std::string name = "http";                        // for log lines
+  // When set, requests the server refuses are counted as dropped{kind:<name>, reason:...}:
+  // too_large, malformed, header_too_large, read_timeout and incomplete (a started request not
+  // completed), max_connections. Owned by the composition root; must outlive the server.
+  SelfMetrics* self_metrics = nullptr;
 };
 
 class HttpServer {

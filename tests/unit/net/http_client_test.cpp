@@ -336,26 +336,49 @@ TEST_F(HttpsClientTest, HttpsThroughProxyConnectTunnel) {
   o.ca_file = cert_->cert_file;
   o.proxy.host = "127.0.0.1";
   o.proxy.port = proxy.port();
+  o.proxy.user = "dd";
+  o.proxy.password = "s3cret";
   auto& c = client(o);
-  auto r = fetch(c, get(tls_url("localhost", "/through")));
+  auto r = fetch(c, get(tls_url("intake.test", "/through")));
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->body, "tls-ok /through");
   const auto heads = proxy.heads();
   ASSERT_EQ(heads.size(), 1u);
-  const std::string expected_line = "CONNECT localhost:" + std::to_string(tls_->port()) + " HTTP/1.1\r\n";
+  const std::string expected_line =
+      "CONNECT intake.test:" + std::to_string(tls_->port()) + " HTTP/1.1\r\n";
   EXPECT_EQ(heads[0].rfind(expected_line, 0), 0u) << heads[0];
-  EXPECT_EQ(heads[0].find("Proxy-Authorization"), std::string::npos);
+  EXPECT_NE(heads[0].find("\r\nHost: intake.test:" + std::to_string(tls_->port()) + "\r\n"),
+            std::string::npos);
+  EXPECT_NE(heads[0].find("\r\nProxy-Authorization: Basic ZGQ6czNjcmV0\r\n"), std::string::npos);
   EXPECT_GT(proxy.tunneled_bytes(), 500u);  // handshake and request went through the tunnel
   EXPECT_EQ(tls_->handshakes_ok(), 1);
+  loop_.call([&] {
+    clients_.clear();
+    return 0;
+  });
+}
 
-  // NO_PROXY: the same target goes direct.
-  HttpClientOptions bypass = o;
-  bypass.proxy.no_proxy = {"example.com", "localhost"};
-  auto& direct = client(bypass);
-  auto d = fetch(direct, get(tls_url("localhost", "/direct")));
-  ASSERT_TRUE(d) << d.error().message;
-  EXPECT_EQ(d->body, "tls-ok /direct");
-  EXPECT_EQ(proxy.heads().size(), 1u);
+TEST_F(HttpsClientTest, NoProxyAndLoopbackTargetsGoDirect) {
+  testing::TestProxy proxy;
+  HttpClientOptions o;
+  o.ca_file = cert_->cert_file;
+  o.proxy.host = "127.0.0.1";
+  o.proxy.port = proxy.port();
+  o.proxy.no_proxy = {"example.com", ".test"};
+  auto& c = client(o);
+  // Loopback (the Runtime API, the local agent) never uses the intake proxy.
+  auto local = fetch(c, get(tls_url("localhost", "/direct")));
+  ASSERT_TRUE(local) << local.error().message;
+  EXPECT_EQ(local->body, "tls-ok /direct");
+  auto plain = fetch(c, get(url("/echo")));
+  ASSERT_TRUE(plain) << plain.error().message;
+  // NO_PROXY ".test": the client resolves intake.test itself (and fails: it exists only for the
+  // test proxy), instead of asking the proxy.
+  auto bypassed = fetch(c, get(tls_url("intake.test", "/x")));
+  ASSERT_FALSE(bypassed);
+  EXPECT_NE(bypassed.error().message.find("(resolving)"), std::string::npos)
+      << bypassed.error().message;
+  EXPECT_TRUE(proxy.heads().empty());
   loop_.call([&] {
     clients_.clear();
     return 0;
@@ -375,7 +398,7 @@ TEST_F(HttpsClientTest, ProxyRefusingConnectIsAnError) {
   o.proxy.host = "127.0.0.1";
   o.proxy.port = refusing.port();
   auto& c = client(o);
-  auto r = fetch(c, get(tls_url("localhost", "/x")));
+  auto r = fetch(c, get(tls_url("intake.test", "/x")));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kNetwork);
   EXPECT_NE(r.error().message.find("407"), std::string::npos) << r.error().message;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/self_metrics.h"
 #include "net/http_wire.h"
 #include "unit/net/test_support.h"
 
@@ -382,8 +383,10 @@ TEST_F(HttpServerTest, ReadTimeoutClosesAStalledRequest) {
 }
 
 TEST_F(HttpServerTest, MaxConnectionsClosesExtraConnections) {
+  SelfMetrics metrics;
   HttpServerOptions o;
   o.max_connections = 1;
+  o.self_metrics = &metrics;
   make(o);
   server_->route("GET", "/x", reply("x"));
   run();
@@ -393,6 +396,31 @@ TEST_F(HttpServerTest, MaxConnectionsClosesExtraConnections) {
   RawConnection second(port());
   EXPECT_TRUE(second.wait_closed());
   first.close();
+  EXPECT_EQ(metrics.dropped_count("http", "max_connections"), 1u);
+}
+
+TEST_F(HttpServerTest, RefusedRequestsAreCountedAsDrops) {
+  SelfMetrics metrics;
+  HttpServerOptions o;
+  o.name = "traces";
+  o.default_max_body = 4;
+  o.self_metrics = &metrics;
+  make(o);
+  server_->route("POST", "/v0.4/traces", reply("ok"));
+  run();
+  auto big = raw_exchange(port(), "POST /v0.4/traces HTTP/1.1\r\nContent-Length: 5\r\n\r\n12345");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413);
+  auto bad = raw_exchange(port(), "NOT HTTP\r\n\r\n");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  {
+    RawConnection stalled(port());
+    ASSERT_TRUE(stalled.send("POST /v0.4/traces HTTP/1.1\r\nContent-Length: 3\r\n\r\nx"));
+  }
+  EXPECT_TRUE(loop_.wait_until([&] { return metrics.dropped_count("traces", "incomplete") == 1; }));
+  EXPECT_EQ(metrics.dropped_count("traces", "too_large"), 1u);
+  EXPECT_EQ(metrics.dropped_count("traces", "malformed"), 1u);
 }
 
 TEST_F(HttpServerTest, StopClosesConnectionsAndPendingResponders) {

@@ -41,7 +41,7 @@ struct SelfSigned {
     if (!cert_file.empty()) std::remove(cert_file.c_str());
   }
 
-  static std::unique_ptr<SelfSigned> make(const char* alt_names = "DNS:localhost,IP:127.0.0.1") {
+  static std::unique_ptr<SelfSigned> make(const char* alt_names = "DNS:localhost,DNS:intake.test,IP:127.0.0.1") {
     auto out = std::make_unique<SelfSigned>();
     EVP_PKEY* key = EVP_EC_gen("P-256");
     X509* x = X509_new();
@@ -185,6 +185,7 @@ class TlsServer {
 
 // An HTTP proxy: CONNECT opens a tunnel to the named host:port; an absolute-form request is
 // answered by the proxy itself with "proxied <request line>". Records every request head.
+// CONNECT targets named "intake.test" are tunneled to 127.0.0.1.
 class TestProxy {
  public:
   TestProxy() {
@@ -220,7 +221,9 @@ class TestProxy {
     const std::size_t colon = target.rfind(':');
     tcp::socket upstream(s.get_executor());
     tcp::resolver resolver(s.get_executor());
-    auto results = resolver.resolve(target.substr(0, colon), target.substr(colon + 1), ec);
+    std::string host = target.substr(0, colon);
+    if (host == "intake.test") host = "127.0.0.1";
+    auto results = resolver.resolve(host, target.substr(colon + 1), ec);
     if (!ec) asio::connect(upstream, results, ec);
     if (ec) {
       asio::write(s, asio::buffer(std::string("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")), ec);
