@@ -30,8 +30,8 @@ Expected<std::string> zlib_compress(std::string_view input, int level, int windo
   const auto produced = zs.total_out;
   deflateEnd(&zs);
   if (rc != Z_STREAM_END) {
-    return make_error(ErrorCode::kInternal, "zlib: deflate did not finish (rc " +
-                                                std::to_string(rc) + ")");
+    return make_error(ErrorCode::kInternal,
+                      "zlib: deflate did not finish (rc " + std::to_string(rc) + ")");
   }
   out.resize(produced);
   return out;
@@ -54,14 +54,14 @@ Expected<std::string> zlib_decompress(std::string_view input, int window_bits,
     rc = inflate(&zs, Z_NO_FLUSH);
     if (rc != Z_OK && rc != Z_STREAM_END) {
       inflateEnd(&zs);
-      return make_error(ErrorCode::kInvalidArgument,
-                        std::string("zlib: corrupt body (") + (zs.msg ? zs.msg : "no detail") + ")");
+      return make_error(ErrorCode::kInvalidArgument, std::string("zlib: corrupt body (") +
+                                                         (zs.msg ? zs.msg : "no detail") + ")");
     }
     const std::size_t got = sizeof(chunk) - zs.avail_out;
     if (out.size() + got > max_output) {
       inflateEnd(&zs);
-      return make_error(ErrorCode::kTooLarge, "zlib: body inflates beyond " +
-                                                  std::to_string(max_output) + " bytes");
+      return make_error(ErrorCode::kTooLarge,
+                        "zlib: body inflates beyond " + std::to_string(max_output) + " bytes");
     }
     out.append(chunk, got);
     if (rc == Z_OK && got == 0 && zs.avail_in == 0) {
@@ -129,10 +129,14 @@ Expected<std::string> zstd_decompress(std::string_view input, std::size_t max_ou
 
 std::string_view content_encoding(Compressor codec) {
   switch (codec) {
-    case Compressor::kZstd: return "zstd";
-    case Compressor::kGzip: return "gzip";
-    case Compressor::kZlib: return "deflate";
-    case Compressor::kNone: return "";
+    case Compressor::kZstd:
+      return "zstd";
+    case Compressor::kGzip:
+      return "gzip";
+    case Compressor::kZlib:
+      return "deflate";
+    case Compressor::kNone:
+      return "";
   }
   return "";
 }
@@ -142,10 +146,14 @@ Expected<std::string> compress(Compressor codec, std::string_view input, int lev
     return make_error(ErrorCode::kTooLarge, "compress: input too large");
   }
   switch (codec) {
-    case Compressor::kZstd: return zstd_compress(input, level);
-    case Compressor::kGzip: return zlib_compress(input, level, kGzipWindow);
-    case Compressor::kZlib: return zlib_compress(input, level, kZlibWindow);
-    case Compressor::kNone: return std::string(input);
+    case Compressor::kZstd:
+      return zstd_compress(input, level);
+    case Compressor::kGzip:
+      return zlib_compress(input, level, kGzipWindow);
+    case Compressor::kZlib:
+      return zlib_compress(input, level, kZlibWindow);
+    case Compressor::kNone:
+      return std::string(input);
   }
   return make_error(ErrorCode::kInternal, "compress: unknown codec");
 }

@@ -3,8 +3,8 @@
 namespace lc::forward {
 
 std::string ForwardStage::describe() const {
-  std::string out = R"({"forwarder":)" + (forwarder ? forwarder->describe() : "null") +
-                    R"(,"exporters":[)";
+  std::string out =
+      R"({"forwarder":)" + (forwarder ? forwarder->describe() : "null") + R"(,"exporters":[)";
   for (std::size_t i = 0; i < exporters.size(); ++i) {
     if (i) out += ",";
     out += exporters[i]->describe();
@@ -22,10 +22,9 @@ ForwardStage make_forward_stage(const FinalConfig& config, net::HttpClient& clie
     stage.exporters.push_back(
         std::make_unique<HttpExporter>(endpoint, exporter_options, client, clock));
     HttpExporter* exporter = stage.exporters.back().get();
-    routes.push_back(Route{std::move(endpoint), exporter,
-                           [exporter](const std::shared_ptr<const Payload>& p) {
-                             return exporter->compact(p);
-                           }});
+    routes.push_back(Route{
+        std::move(endpoint), exporter,
+        [exporter](const std::shared_ptr<const Payload>& p) { return exporter->compact(p); }});
   }
   stage.forwarder =
       std::make_unique<Forwarder>(std::move(routes), ForwarderOptions::from_config(config), clock,

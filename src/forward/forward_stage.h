@@ -18,7 +18,7 @@ namespace lc::forward {
 
 struct ForwardStage {
   std::vector<std::unique_ptr<HttpExporter>> exporters;  // one per Endpoint, in route order
-  std::unique_ptr<Forwarder> forwarder;                   // routes point into `exporters`
+  std::unique_ptr<Forwarder> forwarder;                  // routes point into `exporters`
 
   // One JSON object: the forwarder's routes and settings and each exporter's codecs.
   std::string describe() const;

@@ -67,7 +67,8 @@ std::string FlushSummary::to_string() const {
   if (queued.payloads > 0) out += "; queued for retry " + count_text(queued);
   for (const auto& [key, count] : dropped) out += "; dropped " + key + " " + count_text(count);
   if (abandoned_in_flight > 0) {
-    out += fmt::format("; deadline reached with {} in flight", plural(abandoned_in_flight, "request"));
+    out +=
+        fmt::format("; deadline reached with {} in flight", plural(abandoned_in_flight, "request"));
   } else if (deadline_reached) {
     out += "; deadline reached";
   }
@@ -354,9 +355,10 @@ void Forwarder::split(Work work, const SendOutcome& outcome) {
         single && !outcome.reason.empty() ? outcome.reason : std::string("too_large");
     const std::string key = routes_[work.route].endpoint.name + "/" + reason;
     if (cycle_->logged.insert(key).second) {
-      LC_WARN("forward: {} {} payload of {} B dropped ({}): {}{}", routes_[work.route].endpoint.name,
-              payload_kind_name(work.payload->kind), work.payload->body.size(), reason,
-              halves.error().message, outcome.detail.empty() ? "" : "; " + outcome.detail);
+      LC_WARN("forward: {} {} payload of {} B dropped ({}): {}{}",
+              routes_[work.route].endpoint.name, payload_kind_name(work.payload->kind),
+              work.payload->body.size(), reason, halves.error().message,
+              outcome.detail.empty() ? "" : "; " + outcome.detail);
     }
     drop(work, reason);
     return;
@@ -393,8 +395,8 @@ void Forwarder::to_queue(Work work) {
   const auto kind = payload_drop_kind(work.payload->kind);
   const auto& compact = routes_[work.route].compact;
   if (compact) work.payload = compact(work.payload);
-  auto evicted = queue_.push(QueuedPayload{work.id, work.route, std::move(work.payload),
-                                           work.first_seen_ms});
+  auto evicted =
+      queue_.push(QueuedPayload{work.id, work.route, std::move(work.payload), work.first_seen_ms});
   bool kept = true;
   for (auto& e : evicted) {
     kept = kept && e.id != id;
@@ -493,9 +495,14 @@ Millis Forwarder::backoff_delay(int failures) {
 bool Forwarder::too_old(const Work& work, std::int64_t now_ms) const {
   std::int64_t window = kMetricsWindowMs;
   switch (value_class(work.payload->kind)) {
-    case 1: window = kLogsWindowMs; break;
-    case 2: window = kTracesWindowMs; break;
-    default: break;
+    case 1:
+      window = kLogsWindowMs;
+      break;
+    case 2:
+      window = kTracesWindowMs;
+      break;
+    default:
+      break;
   }
   return now_ms - work.first_seen_ms > window;
 }
@@ -509,8 +516,9 @@ std::string Forwarder::describe() const {
       if (!kinds.empty()) kinds += ",";
       kinds += fmt::format("\"{}\"", payload_kind_name(k));
     }
-    routes += fmt::format(R"({{"name":"{}","url":"{}","kinds":[{}],"api_key":{}}})", r.endpoint.name,
-                          r.endpoint.base_url, kinds, r.endpoint.api_key.empty() ? "false" : "true");
+    routes +=
+        fmt::format(R"({{"name":"{}","url":"{}","kinds":[{}],"api_key":{}}})", r.endpoint.name,
+                    r.endpoint.base_url, kinds, r.endpoint.api_key.empty() ? "false" : "true");
   }
   return fmt::format(
       R"({{"component":"forwarder","routes":[{}],"retry_queue_budget":{},"max_attempts":{},)"

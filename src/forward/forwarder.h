@@ -30,7 +30,7 @@ struct ForwarderOptions {
   // LASTCALL_RETRY_QUEUE_BYTES, never above LASTCALL_MEMORY_BUDGET_BYTES; counts queued bodies
   // as they will be sent (compressed when the route has a compact hook).
   std::size_t retry_queue_bytes = 16 * 1024 * 1024;
-  int max_attempts = 3;                               // per payload per flush
+  int max_attempts = 3;  // per payload per flush
   Millis backoff_base{100};
   Millis backoff_cap{2000};
   std::size_t max_in_flight = 4;  // requests at once, across routes (lambda-agent.md §6.5 step 5)
@@ -41,7 +41,8 @@ struct ForwarderOptions {
 // One intake and the exporter that talks to it. The endpoint gives the name (for log lines), the
 // kinds it receives and whether it has an API key; the key itself is used only by the exporter.
 struct Route {
-  using Compact = std::function<std::shared_ptr<const Payload>(const std::shared_ptr<const Payload>&)>;
+  using Compact =
+      std::function<std::shared_ptr<const Payload>(const std::shared_ptr<const Payload>&)>;
   Endpoint endpoint;
   Exporter* exporter = nullptr;  // not owned; outlives the Forwarder
   // Optional: the compressed form a payload is kept in while queued (HttpExporter::compact).
@@ -55,9 +56,9 @@ struct FlushSummary {
     std::uint64_t items = 0;
   };
   Count sent;
-  Count queued;  // put (back) into the retry queue by this flush
+  Count queued;                                 // put (back) into the retry queue by this flush
   std::map<std::string, Count> queued_by_kind;  // "metrics" / "logs" / "traces" → count
-  std::map<std::string, Count> dropped;  // "metrics/forbidden" → count
+  std::map<std::string, Count> dropped;         // "metrics/forbidden" → count
   std::size_t abandoned_in_flight = 0;   // requests still open at the deadline (payloads queued)
   std::size_t retry_queue_payloads = 0;  // after the flush
   std::size_t retry_queue_bytes = 0;
@@ -130,7 +131,7 @@ class Forwarder {
     Deadline deadline;
     std::vector<OnDone> waiters;
     std::deque<Work> pending;
-    std::map<std::uint64_t, Work> in_flight;  // by attempt token
+    std::map<std::uint64_t, Work> in_flight;       // by attempt token
     std::map<std::uint64_t, Backoff> backing_off;  // by backoff token
     TimerService::TimerId deadline_timer = 0;
     bool has_deadline_timer = false;

@@ -24,14 +24,19 @@ bool is_metrics(PayloadKind k) {
 
 PayloadLimits payload_limits(PayloadKind kind) {
   switch (kind) {
-    case PayloadKind::kSeriesV2: return {512000, 5242880, 0};
+    case PayloadKind::kSeriesV2:
+      return {512000, 5242880, 0};
     case PayloadKind::kSeriesV1:
     case PayloadKind::kSketches:
     case PayloadKind::kEvents:
-    case PayloadKind::kServiceChecks: return {2621440, 4194304, 0};
-    case PayloadKind::kLogs: return {0, 5242880, 1000};
-    case PayloadKind::kTraces: return {0, 12 * 1000 * 1000, 0};  // hard cap; encoders aim at 3.2 MB
-    case PayloadKind::kTraceStats: return {0, 12 * 1000 * 1000, 0};
+    case PayloadKind::kServiceChecks:
+      return {2621440, 4194304, 0};
+    case PayloadKind::kLogs:
+      return {0, 5242880, 1000};
+    case PayloadKind::kTraces:
+      return {0, 12 * 1000 * 1000, 0};  // hard cap; encoders aim at 3.2 MB
+    case PayloadKind::kTraceStats:
+      return {0, 12 * 1000 * 1000, 0};
   }
   return {};
 }
@@ -70,7 +75,8 @@ Compressor HttpExporter::codec_for(PayloadKind kind, int& level) const {
   }
 }
 
-Expected<HttpExporter::Encoded> HttpExporter::encode(const std::shared_ptr<const Payload>& payload) {
+Expected<HttpExporter::Encoded> HttpExporter::encode(
+    const std::shared_ptr<const Payload>& payload) {
   cache_.erase(std::remove_if(cache_.begin(), cache_.end(),
                               [](const Encoded& e) { return e.source.expired(); }),
                cache_.end());
@@ -140,7 +146,8 @@ Expected<net::HttpClientRequest> HttpExporter::build_request(
   return req;
 }
 
-std::shared_ptr<const Payload> HttpExporter::compact(const std::shared_ptr<const Payload>& payload) {
+std::shared_ptr<const Payload> HttpExporter::compact(
+    const std::shared_ptr<const Payload>& payload) {
   if (!payload->content_encoding.empty()) return payload;
   auto enc = encode(payload);
   if (!enc || enc->encoding.empty() || enc->body->size() >= payload->body.size()) return payload;
@@ -175,8 +182,8 @@ void HttpExporter::send(std::shared_ptr<const Payload> payload, Deadline deadlin
   if (deadline.at < request_deadline.at) request_deadline = deadline;
   std::string url = req->url;
   client_.request(std::move(*req), request_deadline,
-                  [this, url = std::move(url), done = std::move(done)](
-                      Expected<net::HttpClientResponse> result) {
+                  [this, url = std::move(url),
+                   done = std::move(done)](Expected<net::HttpClientResponse> result) {
                     done(classify_response(result, clock_.wall_now(), url));
                   });
 }

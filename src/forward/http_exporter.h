@@ -32,7 +32,7 @@ struct HttpExporterOptions {
   int metrics_level = 3;
   bool logs_compress = true;  // logs use zstd at logs_level unless false
   int logs_level = 3;
-  int apm_level = 3;          // traces: zstd; trace stats are always gzip
+  int apm_level = 3;              // traces: zstd; trace stats are always gzip
   Millis request_timeout{30000};  // DD_FLUSH_TIMEOUT: ceiling for one request
   std::string version;            // "0.1.0"; default: lc::kVersion
 

@@ -47,7 +47,8 @@ Expected<std::vector<Slice>> protobuf_fields(std::string_view s, std::uint32_t i
         }
         break;
       case 1:
-        if (s.size() - pos < 8) return make_error(ErrorCode::kInvalidArgument, "protobuf: truncated fixed64");
+        if (s.size() - pos < 8)
+          return make_error(ErrorCode::kInvalidArgument, "protobuf: truncated fixed64");
         pos += 8;
         break;
       case 2:
@@ -57,7 +58,8 @@ Expected<std::vector<Slice>> protobuf_fields(std::string_view s, std::uint32_t i
         pos += static_cast<std::size_t>(v);
         break;
       case 5:
-        if (s.size() - pos < 4) return make_error(ErrorCode::kInvalidArgument, "protobuf: truncated fixed32");
+        if (s.size() - pos < 4)
+          return make_error(ErrorCode::kInvalidArgument, "protobuf: truncated fixed32");
         pos += 4;
         break;
       default:
@@ -135,7 +137,8 @@ Expected<std::vector<Slice>> json_array_elements(std::string_view s, std::size_t
   while (true) {
     skip_ws(s, pos);
     const std::size_t begin = pos;
-    if (!skip_value(s, pos)) return make_error(ErrorCode::kInvalidArgument, "json: bad array element");
+    if (!skip_value(s, pos))
+      return make_error(ErrorCode::kInvalidArgument, "json: bad array element");
     out.push_back({begin, pos, true});
     skip_ws(s, pos);
     if (pos >= s.size()) return make_error(ErrorCode::kInvalidArgument, "json: unterminated array");
@@ -180,7 +183,8 @@ Expected<JsonArray> find_json_array(std::string_view s) {
     }
     if (!skip_string(s, pos)) return make_error(ErrorCode::kInvalidArgument, "json: bad key");
     skip_ws(s, pos);
-    if (pos >= s.size() || s[pos] != ':') return make_error(ErrorCode::kInvalidArgument, "json: expected ':'");
+    if (pos >= s.size() || s[pos] != ':')
+      return make_error(ErrorCode::kInvalidArgument, "json: expected ':'");
     ++pos;
     skip_ws(s, pos);
     if (pos < s.size() && s[pos] == '[') {
@@ -191,7 +195,8 @@ Expected<JsonArray> find_json_array(std::string_view s) {
       arr.elements = std::move(*els);
       return arr;
     }
-    if (!skip_value(s, pos)) return make_error(ErrorCode::kInvalidArgument, "json: bad member value");
+    if (!skip_value(s, pos))
+      return make_error(ErrorCode::kInvalidArgument, "json: bad member value");
     skip_ws(s, pos);
     if (pos < s.size() && s[pos] == ',') {
       ++pos;
@@ -203,9 +208,7 @@ Expected<JsonArray> find_json_array(std::string_view s) {
 
 bool is_json(const Payload& p) { return p.content_type.find("json") != std::string::npos; }
 
-std::uint32_t protobuf_item_field(PayloadKind kind) {
-  return kind == PayloadKind::kTraces ? 5 : 1;
-}
+std::uint32_t protobuf_item_field(PayloadKind kind) { return kind == PayloadKind::kTraces ? 5 : 1; }
 
 Expected<std::string> open_body(const Payload& p) {
   if (p.content_encoding.empty()) return p.body;
@@ -218,7 +221,8 @@ Expected<std::string> open_body(const Payload& p) {
 // proportion (a traces payload counts chunks, not tracer payloads).
 std::pair<std::uint32_t, std::uint32_t> share_items(std::uint32_t items, std::size_t first,
                                                     std::size_t total) {
-  if (items == total) return {static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(total - first)};
+  if (items == total)
+    return {static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(total - first)};
   const auto a = static_cast<std::uint32_t>(static_cast<std::uint64_t>(items) * first / total);
   return {a, items - a};
 }
@@ -243,17 +247,20 @@ bool splittable_kind(PayloadKind kind) {
     case PayloadKind::kSketches:
     case PayloadKind::kLogs:
     case PayloadKind::kTraces:
-    case PayloadKind::kServiceChecks: return true;
+    case PayloadKind::kServiceChecks:
+      return true;
     case PayloadKind::kTraceStats:
-    case PayloadKind::kEvents: return false;
+    case PayloadKind::kEvents:
+      return false;
   }
   return false;
 }
 
 Expected<std::size_t> count_items(const Payload& payload) {
   if (!splittable_kind(payload.kind)) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "split: " + std::string(payload_kind_name(payload.kind)) + " is not splittable");
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "split: " + std::string(payload_kind_name(payload.kind)) + " is not splittable");
   }
   auto body = open_body(payload);
   if (!body) return body.error();
@@ -271,8 +278,9 @@ Expected<std::size_t> count_items(const Payload& payload) {
 
 Expected<std::pair<Payload, Payload>> split_payload(const Payload& payload) {
   if (!splittable_kind(payload.kind)) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "split: " + std::string(payload_kind_name(payload.kind)) + " is not splittable");
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "split: " + std::string(payload_kind_name(payload.kind)) + " is not splittable");
   }
   auto opened = open_body(payload);
   if (!opened) return opened.error();

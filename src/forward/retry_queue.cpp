@@ -6,10 +6,13 @@ namespace lc::forward {
 
 int value_class(PayloadKind kind) {
   switch (kind) {
-    case PayloadKind::kLogs: return 1;
+    case PayloadKind::kLogs:
+      return 1;
     case PayloadKind::kTraces:
-    case PayloadKind::kTraceStats: return 2;
-    default: return 0;
+    case PayloadKind::kTraceStats:
+      return 2;
+    default:
+      return 0;
   }
 }
 

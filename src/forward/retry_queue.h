@@ -18,8 +18,8 @@ namespace lc::forward {
 int value_class(PayloadKind kind);
 
 struct QueuedPayload {
-  std::uint64_t id = 0;     // increases with age; the Forwarder's id for this (payload, route)
-  std::size_t route = 0;    // index into the Forwarder's routes
+  std::uint64_t id = 0;   // increases with age; the Forwarder's id for this (payload, route)
+  std::size_t route = 0;  // index into the Forwarder's routes
   std::shared_ptr<const Payload> payload;
   std::int64_t first_seen_ms = 0;  // wall clock when the Forwarder first took it (too_old check)
 

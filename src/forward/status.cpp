@@ -19,7 +19,8 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -44,10 +45,14 @@ std::string printable_excerpt(std::string_view body, std::size_t max) {
 
 std::string_view transport_reason(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kTimeout: return "timeout";
-    case ErrorCode::kNetwork: return "network";
-    case ErrorCode::kProtocol: return "protocol";
-    default: return "transport";
+    case ErrorCode::kTimeout:
+      return "timeout";
+    case ErrorCode::kNetwork:
+      return "network";
+    case ErrorCode::kProtocol:
+      return "protocol";
+    default:
+      return "transport";
   }
 }
 
@@ -76,8 +81,7 @@ std::optional<std::int64_t> parse_retry_after(std::string_view value, WallTime n
   const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
   if (end == nullptr || *end != '\0') return std::nullopt;
   const std::int64_t at_s = timegm(&tm);
-  const std::int64_t now_ms =
-      std::chrono::duration_cast<Millis>(now.time_since_epoch()).count();
+  const std::int64_t now_ms = std::chrono::duration_cast<Millis>(now.time_since_epoch()).count();
   const std::int64_t delta = at_s * 1000 - now_ms;
   return delta > 0 ? delta : 0;
 }
@@ -122,8 +126,8 @@ SendOutcome classify_response(const Expected<net::HttpClientResponse>& result, W
   switch (status) {
     case 400:
       out.reason = "bad_request";
-      out.detail = "intake answered 400 for " + host_of(url) + ": " +
-                   printable_excerpt(result->body, 200);
+      out.detail =
+          "intake answered 400 for " + host_of(url) + ": " + printable_excerpt(result->body, 200);
       break;
     case 401:
     case 403:

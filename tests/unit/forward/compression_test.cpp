@@ -44,7 +44,9 @@ TEST(Compression, DeflateIsZlibWrappedRfc1950) {
   auto out = compress(Compressor::kZlib, in, 99);  // level clamped into zlib's range
   ASSERT_TRUE(out);
   EXPECT_EQ(static_cast<unsigned char>((*out)[0]) & 0x0f, 8);  // CM = deflate
-  EXPECT_EQ(((static_cast<unsigned char>((*out)[0]) << 8) | static_cast<unsigned char>((*out)[1])) % 31, 0);
+  EXPECT_EQ(
+      ((static_cast<unsigned char>((*out)[0]) << 8) | static_cast<unsigned char>((*out)[1])) % 31,
+      0);
   EXPECT_EQ(test::zlib_open(*out, 15), in);
 }
 

@@ -30,16 +30,17 @@ struct Intake {
     auto created = net::HttpServer::create(loop.io(), o);
     EXPECT_TRUE(created) << (created ? "" : created.error().message);
     server = std::move(*created);
-    server->route("POST", "/api/*", [this](net::HttpRequest& req, std::shared_ptr<net::Responder> r) {
-      const std::size_t n = received.size();
-      received.push_back(req);
-      const int status = n < answers.size() ? answers[n] : 202;
-      if (status == 0) {
-        held.push_back(std::move(r));
-        return;
-      }
-      r->respond(net::HttpResponse::json(status, "{}"));
-    });
+    server->route("POST", "/api/*",
+                  [this](net::HttpRequest& req, std::shared_ptr<net::Responder> r) {
+                    const std::size_t n = received.size();
+                    received.push_back(req);
+                    const int status = n < answers.size() ? answers[n] : 202;
+                    if (status == 0) {
+                      held.push_back(std::move(r));
+                      return;
+                    }
+                    r->respond(net::HttpResponse::json(status, "{}"));
+                  });
     server->start();
   }
   ~Intake() {
@@ -63,8 +64,8 @@ TEST(ForwardOverRealHttp, RetriesThenDeliversOneDecodableCopy) {
   intake.answers = {503, 500};
   auto client = net::make_http_client(intake.loop.io(), SystemClock::instance(), {});
   SelfMetrics self;
-  ForwardStage stage = make_forward_stage(config_for(intake.url()), *client, SystemClock::instance(),
-                                          intake.loop, self);
+  ForwardStage stage = make_forward_stage(config_for(intake.url()), *client,
+                                          SystemClock::instance(), intake.loop, self);
   std::optional<FlushSummary> summary;
   stage.forwarder->flush({test::series_v2({"a", "b"}), test::logs({"hello"})},
                          Deadline::after(SystemClock::instance(), Millis(20000)),
@@ -103,8 +104,8 @@ TEST(ForwardOverRealHttp, HungIntakeFlushEndsAtTheDeadlineAndKeepsThePayload) {
   intake.answers = {0};
   auto client = net::make_http_client(intake.loop.io(), SystemClock::instance(), {});
   SelfMetrics self;
-  ForwardStage stage = make_forward_stage(config_for(intake.url()), *client, SystemClock::instance(),
-                                          intake.loop, self);
+  ForwardStage stage = make_forward_stage(config_for(intake.url()), *client,
+                                          SystemClock::instance(), intake.loop, self);
   std::optional<FlushSummary> summary;
   const auto started = std::chrono::steady_clock::now();
   stage.forwarder->flush({test::series_v2({"a"})},

@@ -32,11 +32,10 @@ TEST(ForwardStage, WiresEndpointsCodecsAndRetryBudgetFromConfig) {
 
   const Payload p = test::series_v1({"page.views"});
   bool done = false;
-  stage.forwarder->flush({p}, Deadline::after(clock, Millis(1000)),
-                         [&](const FlushSummary& s) {
-                           done = true;
-                           EXPECT_EQ(s.sent.payloads, 2u);
-                         });
+  stage.forwarder->flush({p}, Deadline::after(clock, Millis(1000)), [&](const FlushSummary& s) {
+    done = true;
+    EXPECT_EQ(s.sent.payloads, 2u);
+  });
   clock.advance(Millis(1000));
   ASSERT_TRUE(done);
   const auto vm = http.requests_to("vm.test");

@@ -22,8 +22,11 @@ constexpr const char* kKey2 = "fedcba9876543210fedcba9876543210";
 
 Endpoint metrics(std::string url = "http://metrics.test", std::string key = kKey,
                  std::string name = "metrics") {
-  return {std::move(name), std::move(url), std::move(key),
-          {PayloadKind::kSeriesV2, PayloadKind::kSeriesV1, PayloadKind::kSketches}, false};
+  return {std::move(name),
+          std::move(url),
+          std::move(key),
+          {PayloadKind::kSeriesV2, PayloadKind::kSeriesV1, PayloadKind::kSketches},
+          false};
 }
 Endpoint logs_ep() { return {"logs", "http://logs.test", kKey, {PayloadKind::kLogs}, false}; }
 Endpoint apm_ep() { return {"apm", "http://apm.test", kKey, {PayloadKind::kTraces}, false}; }
@@ -55,12 +58,11 @@ class ForwarderTest : public ::testing::Test {
     for (auto& e : endpoints) {
       exporters.push_back(std::make_unique<HttpExporter>(e, HttpExporterOptions{}, http, clock));
       HttpExporter* ex = exporters.back().get();
-      routes.push_back(Route{e, ex, [ex](const std::shared_ptr<const Payload>& p) {
-                               return ex->compact(p);
-                             }});
+      routes.push_back(
+          Route{e, ex, [ex](const std::shared_ptr<const Payload>& p) { return ex->compact(p); }});
     }
-    fwd = std::make_unique<Forwarder>(std::move(routes), options, clock, clock, self,
-                                      [this] { return rng_value; }, &http);
+    fwd = std::make_unique<Forwarder>(
+        std::move(routes), options, clock, clock, self, [this] { return rng_value; }, &http);
   }
 
   struct Run {
@@ -73,14 +75,15 @@ class ForwarderTest : public ::testing::Test {
   std::shared_ptr<Run> start(std::vector<Payload> payloads, Millis budget,
                              FlushOrder order = FlushOrder::kRetryFirst) {
     auto run = std::make_shared<Run>();
-    fwd->flush(std::move(payloads), Deadline::after(clock, budget),
-               [this, run](const FlushSummary& s) {
-                 EXPECT_FALSE(run->done) << "on_done called twice";
-                 run->done = true;
-                 run->done_at = clock.steady_now();
-                 run->summary = s;
-               },
-               order);
+    fwd->flush(
+        std::move(payloads), Deadline::after(clock, budget),
+        [this, run](const FlushSummary& s) {
+          EXPECT_FALSE(run->done) << "on_done called twice";
+          run->done = true;
+          run->done_at = clock.steady_now();
+          run->summary = s;
+        },
+        order);
     return run;
   }
 
@@ -95,9 +98,9 @@ class ForwarderTest : public ::testing::Test {
   }
 
   std::size_t lines_containing(std::string_view text) const {
-    return static_cast<std::size_t>(std::count_if(lines.begin(), lines.end(), [&](const std::string& l) {
-      return l.find(text) != std::string::npos;
-    }));
+    return static_cast<std::size_t>(
+        std::count_if(lines.begin(), lines.end(),
+                      [&](const std::string& l) { return l.find(text) != std::string::npos; }));
   }
 
   FakeClock clock;
@@ -155,7 +158,9 @@ TEST_F(ForwarderTest, BackoffIsCappedAtTwoSeconds) {
   rng_value = 0.999999;
   flush({test::series_v2({"a"})}, Millis(60000));
   ASSERT_EQ(http.requests().size(), 7u);
-  const auto gap = [&](int i) { return http.requests()[i].sent_at - http.requests()[i - 1].sent_at; };
+  const auto gap = [&](int i) {
+    return http.requests()[i].sent_at - http.requests()[i - 1].sent_at;
+  };
   // Ceilings 100, 200, 400, 800, 1600, then the 2 s cap.
   EXPECT_EQ(gap(1), Millis(99));
   EXPECT_EQ(gap(4), Millis(799));
@@ -190,7 +195,8 @@ TEST_F(ForwarderTest, ExhaustedAttemptsGoToTheRetryQueueAndTheNextFlushDeliversT
 TEST_F(ForwarderTest, RetryQueueKeepsPayloadsCompressed) {
   make({metrics()});
   Names names;
-  for (int i = 0; i < 300; ++i) names.push_back("app.request.latency.bucket." + std::to_string(i % 10));
+  for (int i = 0; i < 300; ++i)
+    names.push_back("app.request.latency.bucket." + std::to_string(i % 10));
   const Payload p = test::series_v2(names);
   http.script({Reply::with_status(503), Reply::with_status(503), Reply::with_status(503)});
   flush({p});
@@ -254,7 +260,8 @@ TEST_F(ForwarderTest, DeadlineWithRequestsInFlightCompletesOnTimeAndKeepsThePayl
   EXPECT_EQ(http.close_idle_calls(), 1);
   EXPECT_EQ(self.dropped_total(), 0u);
   EXPECT_EQ(lines_containing("deadline reached with 1 request in flight"), 1u);
-  EXPECT_EQ(run->summary.not_sent_text(), "metrics 1 payload (3 items), logs 0 payloads, traces 0 payloads");
+  EXPECT_EQ(run->summary.not_sent_text(),
+            "metrics 1 payload (3 items), logs 0 payloads, traces 0 payloads");
 
   // The abandoned request is answered by its own (flush-bounded) deadline; the next flush sends.
   http.set_default(Reply::with_status(202));
@@ -286,8 +293,9 @@ class ManualExporter final : public Exporter {
 
 TEST_F(ForwarderTest, ExporterThatNeverAnswersCannotHoldTheFlushPastItsDeadline) {
   ManualExporter ex;
-  fwd = std::make_unique<Forwarder>(std::vector<Route>{Route{metrics(), &ex, {}}}, ForwarderOptions{},
-                                    clock, clock, self, [] { return 0.5; }, &http);
+  fwd = std::make_unique<Forwarder>(
+      std::vector<Route>{Route{metrics(), &ex, {}}}, ForwarderOptions{}, clock, clock, self,
+      [] { return 0.5; }, &http);
   const SteadyTime deadline = clock.steady_now() + Millis(1000);
   auto run = start({test::series_v2({"a"}), test::series_v2({"b"})}, Millis(1000));
   clock.advance(Millis(5000));
@@ -315,8 +323,9 @@ TEST_F(ForwarderTest, ExporterThatNeverAnswersCannotHoldTheFlushPastItsDeadline)
 
 TEST_F(ForwarderTest, DestroyedWithRequestsInFlightIgnoresTheirAnswers) {
   ManualExporter ex;
-  fwd = std::make_unique<Forwarder>(std::vector<Route>{Route{metrics(), &ex, {}}}, ForwarderOptions{},
-                                    clock, clock, self, [] { return 0.5; }, &http);
+  fwd = std::make_unique<Forwarder>(
+      std::vector<Route>{Route{metrics(), &ex, {}}}, ForwarderOptions{}, clock, clock, self,
+      [] { return 0.5; }, &http);
   auto run = start({test::series_v2({"a"})}, Millis(1000));
   clock.advance(Millis(10));
   fwd.reset();
@@ -333,7 +342,8 @@ TEST_F(ForwarderTest, AlreadyExpiredDeadlineQueuesEverythingWithoutSending) {
   ASSERT_TRUE(run->done);
   EXPECT_TRUE(http.requests().empty());
   EXPECT_EQ(fwd->retry_queue_size(), 1u);
-  EXPECT_EQ(run->summary.not_sent_text(), "metrics 1 payload (1 item), logs 0 payloads, traces 0 payloads");
+  EXPECT_EQ(run->summary.not_sent_text(),
+            "metrics 1 payload (1 item), logs 0 payloads, traces 0 payloads");
 }
 
 TEST_F(ForwarderTest, NoDeadlineFlushEndsWhenEverythingIsAnswered) {
@@ -407,8 +417,10 @@ TEST_F(ForwarderTest, Status413SplitsAndResendsBothHalves) {
   http.script({Reply::with_status(413), Reply::with_status(200), Reply::with_status(200)});
   const auto s = flush({test::series_v2({"a", "b", "c", "d"})});
   ASSERT_EQ(http.requests().size(), 3u);
-  EXPECT_EQ(test::decode_series_v2(test::zstd_open(http.requests()[1].body())).names, (Names{"a", "b"}));
-  EXPECT_EQ(test::decode_series_v2(test::zstd_open(http.requests()[2].body())).names, (Names{"c", "d"}));
+  EXPECT_EQ(test::decode_series_v2(test::zstd_open(http.requests()[1].body())).names,
+            (Names{"a", "b"}));
+  EXPECT_EQ(test::decode_series_v2(test::zstd_open(http.requests()[2].body())).names,
+            (Names{"c", "d"}));
   EXPECT_EQ(delivered_series(http, "metrics.test"), (Names{"a", "b", "c", "d"}));
   EXPECT_EQ(s.sent.payloads, 2u);
   EXPECT_EQ(s.sent.items, 4u);
@@ -457,8 +469,8 @@ TEST_F(ForwarderTest, AdditionalEndpointsEachGetThePayloadWithIndependentRetries
   Endpoint extra = metrics("http://extra.test", kKey2, "metrics+1");
   extra.additional = true;
   make({metrics(), extra});
-  http.script_for("extra.test", {Reply::with_status(503), Reply::with_status(503),
-                                 Reply::with_status(503)});
+  http.script_for("extra.test",
+                  {Reply::with_status(503), Reply::with_status(503), Reply::with_status(503)});
   const auto s = flush({test::series_v2({"a", "b"})});
   ASSERT_EQ(http.requests_to("metrics.test").size(), 1u);
   ASSERT_EQ(http.requests_to("extra.test").size(), 3u);
@@ -480,8 +492,8 @@ TEST_F(ForwarderTest, RejectionsAreLoggedOncePerFlushWithoutTheKey) {
   Reply bad = Reply::with_status(400);
   bad.body = std::string("{\"errors\":[\"bad payload\"]}") + std::string(400, 'z');
   http.script_for("logs.test", {bad, bad});
-  const auto s = flush({test::series_v2({"a"}), test::series_v2({"b"}), test::logs({"x"}),
-                        test::logs({"y"})});
+  const auto s =
+      flush({test::series_v2({"a"}), test::series_v2({"b"}), test::logs({"x"}), test::logs({"y"})});
   EXPECT_EQ(self.dropped_count("metrics", "forbidden"), 2u);
   EXPECT_EQ(self.dropped_count("logs", "bad_request"), 2u);
   EXPECT_EQ(lines_containing("ERROR | forward: API key rejected by metrics.test"), 1u);
@@ -529,7 +541,7 @@ TEST_F(ForwarderTest, FlushJoiningARunningOneEndsByTheEarlierDeadline) {
   clock.advance(Millis(1));
   ASSERT_TRUE(first->done);
   ASSERT_TRUE(second->done);
-  EXPECT_EQ(first->summary.sent.payloads, 1u);  // "b"
+  EXPECT_EQ(first->summary.sent.payloads, 1u);        // "b"
   EXPECT_EQ(first->summary.abandoned_in_flight, 1u);  // "a"
   EXPECT_EQ(delivered_series(http, "metrics.test"), (Names{"b"}));
   EXPECT_EQ(fwd->retry_queue_size(), 1u);

@@ -15,8 +15,11 @@ using testing::FakeHttpClient;
 constexpr const char* kKey = "0123456789abcdef0123456789abcdef";
 
 Endpoint metrics_endpoint() {
-  return {"metrics", "http://intake.test/prefix", kKey,
-          {PayloadKind::kSeriesV2, PayloadKind::kSeriesV1, PayloadKind::kSketches}, false};
+  return {"metrics",
+          "http://intake.test/prefix",
+          kKey,
+          {PayloadKind::kSeriesV2, PayloadKind::kSeriesV1, PayloadKind::kSketches},
+          false};
 }
 
 class HttpExporterTest : public ::testing::Test {
@@ -113,7 +116,10 @@ TEST_F(HttpExporterTest, TraceStatsAlwaysGzip) {
   p.kind = PayloadKind::kTraceStats;
   p.path = "/api/v0.2/stats";
   p.content_type = "application/msgpack";
-  p.body = "\x81\xa3" "Env\xa3" "dev";
+  p.body =
+      "\x81\xa3"
+      "Env\xa3"
+      "dev";
   ASSERT_TRUE(send(ex, p));
   EXPECT_EQ(http.requests().at(0).header("Content-Encoding"), "gzip");
   EXPECT_EQ(test::zlib_open(http.requests().at(0).body(), 31), p.body);
@@ -155,7 +161,8 @@ TEST_F(HttpExporterTest, CompressedLimitCheckedAfterCompression) {
   o.metrics_codec = Compressor::kNone;  // 600 kB of protobuf stays 600 kB: over 512 000 B
   HttpExporter ex(metrics_endpoint(), o, http, clock);
   std::vector<std::string> names;
-  for (int i = 0; i < 6000; ++i) names.push_back("metric.with.a.longish.name." + std::to_string(i) + std::string(60, 'x'));
+  for (int i = 0; i < 6000; ++i)
+    names.push_back("metric.with.a.longish.name." + std::to_string(i) + std::string(60, 'x'));
   Payload p = test::series_v2(names);
   ASSERT_GT(p.body.size(), 512000u);
   ASSERT_LT(p.body.size(), 5242880u);
@@ -194,7 +201,8 @@ TEST_F(HttpExporterTest, CompactKeepsTheBodyAsItWillBeSent) {
   EXPECT_EQ(ex.compact(packed), packed);  // already compressed: as is
 
   auto tiny = std::make_shared<const Payload>(test::series_v1({"m"}));
-  tiny = std::make_shared<const Payload>(Payload{tiny->kind, tiny->path, tiny->content_type, "", "{}", 1});
+  tiny = std::make_shared<const Payload>(
+      Payload{tiny->kind, tiny->path, tiny->content_type, "", "{}", 1});
   EXPECT_EQ(ex.compact(tiny), tiny);  // would not shrink
 
   ASSERT_TRUE(send(ex, *packed));  // a compacted payload goes out unchanged

@@ -76,8 +76,10 @@ TEST(PayloadSplit, ObjectWithLeadingScalarMembers) {
   auto halves = split_payload(p);
   ASSERT_TRUE(halves) << halves.error().message;
   // Only top-level members count: the nested "meta.a" array is kept in both halves.
-  EXPECT_EQ(halves->first.body, R"({"version":1,"meta":{"a":[1,2]}, "series" : [{"metric":"a"}] })");
-  EXPECT_EQ(halves->second.body, R"({"version":1,"meta":{"a":[1,2]}, "series" : [{"metric":"b"}] })");
+  EXPECT_EQ(halves->first.body,
+            R"({"version":1,"meta":{"a":[1,2]}, "series" : [{"metric":"a"}] })");
+  EXPECT_EQ(halves->second.body,
+            R"({"version":1,"meta":{"a":[1,2]}, "series" : [{"metric":"b"}] })");
 }
 
 TEST(PayloadSplit, TracesSplitOnTracerPayloadsSharingItemsProportionally) {
@@ -145,9 +147,15 @@ TEST(PayloadSplit, MutatedBodiesNeverCrash) {
     for (int e = 0; e < edits && !p.body.empty(); ++e) {
       const std::size_t at = rng() % p.body.size();
       switch (rng() % 3) {
-        case 0: p.body[at] = static_cast<char>(p.body[at] ^ (1u << (rng() % 8))); break;
-        case 1: p.body.resize(at); break;
-        default: p.body.insert(at, 1, static_cast<char>(rng() % 256)); break;
+        case 0:
+          p.body[at] = static_cast<char>(p.body[at] ^ (1u << (rng() % 8)));
+          break;
+        case 1:
+          p.body.resize(at);
+          break;
+        default:
+          p.body.insert(at, 1, static_cast<char>(rng() % 256));
+          break;
       }
     }
     auto halves = split_payload(p);

@@ -39,9 +39,11 @@ TEST(RetryQueue, OverflowEvictsTracesThenLogsThenMetricsOldestFirst) {
   ASSERT_TRUE(q.push(entry(4, 2, PayloadKind::kTraceStats, 20)).empty());
   ASSERT_TRUE(q.push(entry(5, 1, PayloadKind::kLogs, 20)).empty());
   EXPECT_EQ(q.bytes(), 100u);
-  EXPECT_EQ(ids(q.push(entry(6, 0, PayloadKind::kSketches, 30))), (std::vector<std::uint64_t>{3, 4}));
+  EXPECT_EQ(ids(q.push(entry(6, 0, PayloadKind::kSketches, 30))),
+            (std::vector<std::uint64_t>{3, 4}));
   EXPECT_EQ(ids(q.push(entry(7, 0, PayloadKind::kSeriesV2, 20))), (std::vector<std::uint64_t>{2}));
-  EXPECT_EQ(ids(q.push(entry(8, 0, PayloadKind::kSeriesV2, 35))), (std::vector<std::uint64_t>{5, 1}));
+  EXPECT_EQ(ids(q.push(entry(8, 0, PayloadKind::kSeriesV2, 35))),
+            (std::vector<std::uint64_t>{5, 1}));
   EXPECT_EQ(ids(q.take_all()), (std::vector<std::uint64_t>{6, 7, 8}));
 }
 

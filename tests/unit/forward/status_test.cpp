@@ -49,7 +49,8 @@ TEST(Status, SweepsEveryStatusCode) {
 }
 
 TEST(Status, TransportErrorsAreRetried) {
-  for (auto code : {ErrorCode::kTimeout, ErrorCode::kNetwork, ErrorCode::kProtocol, ErrorCode::kIo}) {
+  for (auto code :
+       {ErrorCode::kTimeout, ErrorCode::kNetwork, ErrorCode::kProtocol, ErrorCode::kIo}) {
     const SendOutcome o = classify_response(Error{code, "boom"}, kNow, "https://x/y");
     EXPECT_EQ(o.kind, K::kRetry);
     EXPECT_EQ(o.status, 0);

@@ -3,10 +3,10 @@
 // assert on what an intake would read.
 #pragma once
 
-#include <protozero/pbf_reader.hpp>
-#include <protozero/pbf_writer.hpp>
 #include <zlib.h>
 #include <zstd.h>
+#include <protozero/pbf_reader.hpp>
+#include <protozero/pbf_writer.hpp>
 
 #include <string>
 #include <vector>
