@@ -227,7 +227,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     const auto& msg = parser_->get();
     head_request_ = msg.method() == http::verb::head;
-    HttpRequest headers_only = request_from_header(msg, remote_);
+    request_ = request_from_header(msg, remote_);
+    const HttpRequest& headers_only = request_;
     route_ = state_->find_route(headers_only.method, headers_only.path);
     max_body_ = route_ && route_->options.max_body > 0 ? route_->options.max_body
                                                        : options().default_max_body;
@@ -256,7 +257,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_body(error_code ec) {
     if (closed_) return;
     if (ec == http::error::body_limit) {
-      too_large(request_from_header(parser_->get(), remote_));
+      too_large(request_);
       return;
     }
     if (ec) {
@@ -303,7 +304,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void dispatch() {
     auto& msg = parser_->get();
-    HttpRequest request = request_from_header(msg, remote_);
+    HttpRequest request = std::move(request_);
+    request_ = HttpRequest();
     request.body = std::move(msg.body());
     keep_alive_ = msg.keep_alive();
     parser_.reset();
@@ -458,6 +460,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string remote_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  HttpRequest request_;  // the header of the request being read
   std::shared_ptr<const Route> route_;
   std::size_t max_body_ = 0;
   std::string out_;
