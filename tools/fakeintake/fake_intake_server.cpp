@@ -183,6 +183,13 @@ void FakeIntakeServer::on_intake_request(net::HttpRequest& request,
     in.content_type = std::string(request.header("Content-Type").value_or(""));
     in.content_encoding = std::string(request.header("Content-Encoding").value_or(""));
     in.body = std::move(request.body);
+    for (const auto& [name, value] : request.headers) {
+      if (iequals(name, "DD-API-KEY") || iequals(name, "Content-Type") ||
+          iequals(name, "Content-Encoding") || iequals(name, "Content-Length")) {
+        continue;
+      }
+      in.headers.emplace_back(name, value);
+    }
     verdict = intake_->submit(in, fault.status != 0 ? fault.status : 202);
   }
   if (verdict.accepted()) {

@@ -178,10 +178,13 @@ void Intake::store(const IntakeRequest& request, std::string_view media_type, st
     }
     log_entries_.push_back(std::move(e));
   }
-  if (payloads_.size() >= limits_.max_payloads) {
+  while (!payloads_.empty() && (payloads_.size() >= limits_.max_payloads ||
+                                stored_payload_bytes_ + bytes > limits_.max_payload_bytes)) {
+    stored_payload_bytes_ -= payloads_.front().bytes;
     payloads_.pop_front();
     self_.dropped(kDropKind, "payload_cap");
   }
+  stored_payload_bytes_ += bytes;
   StoredPayload sp;
   sp.endpoint = request.path;
   sp.status = status;
@@ -191,6 +194,10 @@ void Intake::store(const IntakeRequest& request, std::string_view media_type, st
   sp.bytes = bytes;
   sp.items = decoded.items;
   sp.oversize_entries = decoded.oversize_entries;
+  sp.api_key = request.api_key.value_or("");
+  json::object headers;
+  for (const auto& [name, value] : request.headers) headers[to_lower(name)] = value;
+  sp.headers = std::move(headers);
   if (sp.oversize_entries > 0) {
     LC_WARN("{}: {} log entries over 1 MiB (the intake would truncate them)", sp.endpoint,
             sp.oversize_entries);
@@ -204,6 +211,7 @@ void Intake::store(const IntakeRequest& request, std::string_view media_type, st
                          {"content_encoding", sp.content_encoding},
                          {"compressed_bytes", sp.compressed_bytes},
                          {"bytes", sp.bytes},
+                         {"headers", sp.headers},
                          {"decoded", sp.decoded}});
   }
   payloads_.push_back(std::move(sp));
@@ -253,6 +261,8 @@ boost::json::value Intake::payloads_json(std::string_view endpoint) const {
                                     {"bytes", p.bytes},
                                     {"items", p.items},
                                     {"oversize_entries", p.oversize_entries},
+                                    {"api_key", p.api_key},
+                                    {"headers", p.headers},
                                     {"decoded", p.decoded}});
   }
   for (const auto& r : rejections_) {
@@ -386,6 +396,7 @@ void Intake::reset() {
   metrics_.clear();
   log_entries_.clear();
   stored_points_ = 0;
+  stored_payload_bytes_ = 0;
 }
 
 }  // namespace lc::fakeintake

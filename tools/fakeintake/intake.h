@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/self_metrics.h"
@@ -29,6 +30,8 @@ struct IntakeRequest {
   std::string content_type;            // raw header value, "" when absent
   std::string content_encoding;        // raw header value, "" when absent
   std::string body;
+  // Every other request header, listed with the payload (User-Agent, DD-Agent-Version, ...).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 struct Verdict {
@@ -41,7 +44,8 @@ struct Verdict {
 
 struct IntakeLimits {
   std::size_t max_payloads = 20000;     // stored payload records; the oldest is evicted beyond
-  std::size_t max_points = 2000000;     // stored metric + sketch points; newer ones dropped beyond
+  std::size_t max_payload_bytes = 256u << 20;  // their decompressed sizes summed; same policy
+  std::size_t max_points = 1000000;     // stored metric + sketch points; newer ones dropped beyond
   std::size_t max_log_entries = 500000;
 };
 
@@ -78,6 +82,8 @@ class Intake {
     int status = 0;
     std::string content_type, content_encoding;
     std::size_t compressed_bytes = 0, bytes = 0, items = 0, oversize_entries = 0;
+    std::string api_key;
+    boost::json::value headers;
     boost::json::value decoded;
   };
   struct Rejection {
@@ -106,6 +112,7 @@ class Intake {
   std::map<std::string, MetricState> metrics_;
   std::vector<boost::json::value> log_entries_;
   std::size_t stored_points_ = 0;
+  std::size_t stored_payload_bytes_ = 0;
   std::map<std::string, FaultPlan, std::less<>> faults_;
 };
 

@@ -95,6 +95,7 @@ Expected<RawResponse> post(std::uint16_t port, const std::string& path, std::str
   r.headers.emplace_back("Content-Type", std::move(content_type));
   if (!encoding.empty()) r.headers.emplace_back("Content-Encoding", encoding);
   if (key) r.headers.emplace_back("DD-API-KEY", *key);
+  r.headers.emplace_back("X-Test-Header", "yes");
   r.body = std::move(body);
   return http_request(port, r, timeout);
 }
@@ -162,6 +163,8 @@ TEST_F(FakeIntakeBinary, EveryEndpointAndEveryEncodingDecodes) {
     auto event = c.payloads("/api/v1/events").at("payloads").at(0);
     EXPECT_EQ(event.at("decoded").at("title").as_string(), "deploy");
     EXPECT_EQ(event.at("content_encoding").as_string(), encoding);
+    EXPECT_EQ(event.at("api_key").as_string(), "abcdef0123456789");
+    EXPECT_EQ(event.at("headers").at("x-test-header").as_string(), "yes");
     EXPECT_EQ(payload_count(c, "/api/v1/check_run"), 1u);
     EXPECT_EQ(c.payloads("").at("rejections").as_array().size(), 0u);
   }

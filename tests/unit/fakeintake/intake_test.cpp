@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "fakeintake/json_util.h"
 #include "test_bytes.h"
 
 namespace lc::fakeintake {
@@ -242,6 +243,34 @@ TEST_F(IntakeTest, StatusSequenceIsConsumedInOrder) {
   EXPECT_EQ(intake_.take_fault("/api/v2/logs").delay_ms, 50);
   intake_.clear_faults();
   EXPECT_EQ(intake_.take_fault("/api/v2/logs").delay_ms, 0);
+}
+
+TEST_F(IntakeTest, ListsTheKeyAndHeadersOfEachPayload) {
+  auto r = req("/api/v2/series", "application/x-protobuf", kG1);
+  r.api_key = "key-2";
+  r.headers = {{"DD-Agent-Version", "0.1.0"}, {"User-Agent", "lastcall/0.1.0"}};
+  ASSERT_TRUE(intake_.submit(r).accepted());
+  auto p = intake_.payloads_json("/api/v2/series").at("payloads").at(0);
+  EXPECT_EQ(p.at("api_key").as_string(), "key-2");
+  EXPECT_EQ(p.at("headers").at("dd-agent-version").as_string(), "0.1.0");
+  EXPECT_EQ(p.at("headers").at("user-agent").as_string(), "lastcall/0.1.0");
+  // The --record line carries the headers but never the key.
+  EXPECT_EQ(recorded_.back().at("headers").at("user-agent").as_string(), "lastcall/0.1.0");
+  EXPECT_EQ(to_json(recorded_.back()).find("key-2"), std::string::npos);
+}
+
+TEST_F(IntakeTest, StoredPayloadsAreCappedByBytesOldestFirst) {
+  SelfMetrics self;
+  IntakeLimits limits;
+  limits.max_payload_bytes = 2 * kG1.size();
+  Intake small(self, limits);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(small.submit(req("/api/v2/series", "application/x-protobuf", kG1)).accepted());
+  }
+  EXPECT_EQ(small.payloads_json("").at("payloads").as_array().size(), 2u);
+  EXPECT_EQ(self.dropped_count("fakeintake", "payload_cap"), 1u);
+  // Points are kept apart from payload records.
+  EXPECT_EQ(small.metrics_json("page.views").at("duplicates").as_uint64(), 2u);
 }
 
 TEST_F(IntakeTest, StoredPointsAreCappedAndCounted) {
