@@ -45,6 +45,7 @@ constexpr std::size_t kMaxIdlePerKey = 4;
 constexpr std::size_t kMaxIdleTotal = 32;
 constexpr std::uint32_t kMaxResponseHeader = 64 * 1024;
 constexpr std::uint64_t kDiscardLimit = 4 * 1024 * 1024;
+constexpr Millis kLongestDeadline = std::chrono::hours(24 * 365);  // keeps timer arithmetic finite
 constexpr std::array<const char*, 3> kCaBundles = {
     "/etc/pki/tls/certs/ca-bundle.crt",    // Amazon Linux, RHEL
     "/etc/ssl/certs/ca-certificates.crt",  // Debian, Ubuntu, Alpine
@@ -296,7 +297,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       return;
     }
     if (remaining != Millis::max()) {
-      timer_.expires_after(remaining);
+      timer_.expires_after(std::min<Millis>(remaining, kLongestDeadline));
       timer_.async_wait([self = shared_from_this()](error_code ec) {
         if (!ec) self->on_deadline();
       });
@@ -432,7 +433,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       finish(ctx.error());
       return;
     }
-    conn_->tls = std::make_unique<ssl::stream<tcp::socket>>(std::move(*conn_->plain), **ctx);
+    try {
+      conn_->tls = std::make_unique<ssl::stream<tcp::socket>>(std::move(*conn_->plain), **ctx);
+    } catch (const std::exception& e) {  // SSL_new failed (out of memory)
+      conn_->close();
+      finish(make_error(ErrorCode::kUnavailable, std::string("TLS: ") + e.what()));
+      return;
+    }
     conn_->plain.reset();
     SSL* handle = conn_->tls->native_handle();
     error_code aec;
