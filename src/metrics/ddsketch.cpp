@@ -64,6 +64,7 @@ void append_bins(std::vector<SketchBin>& out, std::int16_t k, std::uint64_t tota
 }
 
 std::uint64_t DDSketch::bin_total() const {
+  flush_pending();
   std::uint64_t t = 0;
   for (const auto& b : bins_) t += b.n;
   return t;
@@ -75,7 +76,60 @@ void DDSketch::insert(double v) {
   if (summary_.cnt == 1 || v < summary_.min) summary_.min = v;
   summary_.sum += v;
   summary_.avg += (v - summary_.avg) / static_cast<double>(summary_.cnt);
-  add_to_key(key(v), 1);
+  const std::int32_t k = key(v);
+  const auto offset = static_cast<std::uint32_t>(k - dense_lo_);  // wraps when k < dense_lo_
+  if (offset < dense_.size()) {
+    if (dense_[offset] == 0xffffffffu) flush_pending();  // zeroes the window
+    ++dense_[offset];
+    dense_dirty_ = true;
+    return;
+  }
+  // Outside the window: widen it while the span stays small, else count straight into the bins.
+  const std::int32_t lo = dense_.empty() ? k : std::min(dense_lo_, k);
+  const std::int32_t hi =
+      dense_.empty() ? k : std::max(dense_lo_ + static_cast<std::int32_t>(dense_.size()) - 1, k);
+  if (!dense_.empty() && hi - lo + 1 > kDenseKeys) {
+    add_to_key(static_cast<std::int16_t>(k), 1);
+    return;
+  }
+  if (dense_.empty()) {
+    dense_lo_ = std::max<std::int32_t>(k - 16, -kInfKey);
+    dense_.assign(64, 0);
+  } else {
+    // Grow with some slack on the side that needed it, never beyond kDenseKeys.
+    const std::int32_t new_lo = k < dense_lo_ ? std::max(lo - 16, hi - kDenseKeys + 1) : dense_lo_;
+    const std::int32_t new_hi = k < dense_lo_ ? hi : std::min(hi + 16, new_lo + kDenseKeys - 1);
+    std::vector<std::uint32_t> grown(static_cast<std::size_t>(new_hi - new_lo + 1), 0);
+    for (std::size_t i = 0; i < dense_.size(); ++i) {
+      grown[static_cast<std::size_t>(dense_lo_ - new_lo) + i] = dense_[i];
+    }
+    dense_ = std::move(grown);
+    dense_lo_ = new_lo;
+  }
+  ++dense_[static_cast<std::size_t>(k - dense_lo_)];
+  dense_dirty_ = true;
+}
+
+void DDSketch::flush_pending() const {
+  if (!dense_dirty_) return;
+  dense_dirty_ = false;
+  std::vector<SketchBin> out;
+  out.reserve(bins_.size() + dense_.size());
+  std::size_t i = 0;
+  const auto n = static_cast<std::int32_t>(dense_.size());
+  for (std::int32_t d = 0; d <= n; ++d) {
+    // Keys of bins_ below the next dense key (or all remaining at the end) pass through.
+    const std::int32_t k = d < n ? dense_lo_ + d : kInfKey + 1;
+    if (d < n && dense_[static_cast<std::size_t>(d)] == 0) continue;
+    while (i < bins_.size() && bins_[i].k < k) out.push_back(bins_[i++]);
+    if (d == n) break;
+    std::uint64_t total = dense_[static_cast<std::size_t>(d)];
+    dense_[static_cast<std::size_t>(d)] = 0;
+    while (i < bins_.size() && bins_[i].k == k) total += bins_[i++].n;
+    append_bins(out, static_cast<std::int16_t>(k), total);
+  }
+  bins_ = std::move(out);
+  trim_left();
 }
 
 void DDSketch::insert(double v, double n) {
@@ -90,10 +144,11 @@ void DDSketch::insert(double v, double n) {
   s.sum = n * v;
   s.min = s.max = s.avg = v;
   summary_.merge(s);
+  flush_pending();
   add_to_key(key(v), static_cast<std::uint64_t>(tn));
 }
 
-void DDSketch::add_to_key(std::int16_t k, std::uint64_t count) {
+void DDSketch::add_to_key(std::int16_t k, std::uint64_t count) const {
   auto [lo, hi] = std::equal_range(bins_.begin(), bins_.end(), k, KeyLess{});
   if (lo != hi && lo->n + count < kMaxBinCount) {
     // lo is the remainder bin (or the only bin) of k: the layout stays the same.
@@ -121,7 +176,7 @@ void DDSketch::add_to_key(std::int16_t k, std::uint64_t count) {
   if (bins_.size() > kBinLimit) trim_left();
 }
 
-void DDSketch::trim_left() {
+void DDSketch::trim_left() const {
   if (bins_.size() <= kBinLimit) return;
   const std::size_t m = bins_.size() - kBinLimit;
   std::uint64_t missing = 0;
@@ -134,6 +189,8 @@ void DDSketch::trim_left() {
 }
 
 void DDSketch::merge(const DDSketch& other) {
+  other.flush_pending();
+  flush_pending();
   if (other.summary_.cnt == 0 && other.bins_.empty()) return;
   summary_.merge(other.summary_);
   std::vector<SketchBin> out;
@@ -156,6 +213,7 @@ void DDSketch::merge(const DDSketch& other) {
 }
 
 double DDSketch::quantile(double q) const {
+  flush_pending();
   const std::uint64_t n = bin_total();
   if (n == 0) return 0;
   q = std::clamp(q, 0.0, 1.0);

@@ -51,15 +51,26 @@ class DDSketch {
 
   bool empty() const { return summary_.cnt == 0; }
   const SketchSummary& summary() const { return summary_; }
-  const std::vector<SketchBin>& bins() const { return bins_; }
+  const std::vector<SketchBin>& bins() const {
+    flush_pending();
+    return bins_;
+  }
   std::uint64_t bin_total() const;
 
  private:
-  void add_to_key(std::int16_t k, std::uint64_t count);
-  void trim_left();
+  // Unit inserts count into a small dense window of keys first (one increment instead of a
+  // search); the window is folded into bins_ before any read, like the Agent's key buffer (§3.3:
+  // the final bins are the same as inserting one by one). At most kDenseKeys counters.
+  static constexpr std::int32_t kDenseKeys = 512;
+  void flush_pending() const;
+  void add_to_key(std::int16_t k, std::uint64_t count) const;
+  void trim_left() const;
 
   SketchSummary summary_;
-  std::vector<SketchBin> bins_;  // ascending key; a key repeats only through the u16 overflow rule
+  mutable std::vector<SketchBin> bins_;  // ascending key; a key repeats only via the u16 rule
+  mutable std::vector<std::uint32_t> dense_;
+  mutable std::int32_t dense_lo_ = 0;  // key of dense_[0]
+  mutable bool dense_dirty_ = false;
 };
 
 // Appends bins for key k holding `total`: the remainder bin first (if non-zero), then full bins.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
 
 namespace lc::metrics {
@@ -174,6 +175,31 @@ TEST(DDSketchTest, MergeOverflowAndTrimOf4096Bins) {
   EXPECT_EQ(a.bins().back().k, 1338 + 4105);
   EXPECT_TRUE(std::is_sorted(a.bins().begin(), a.bins().end(),
                              [](const SketchBin& x, const SketchBin& y) { return x.k < y.k; }));
+}
+
+TEST(DDSketchTest, BinsMatchAKeyCountReferenceUnderAnyInsertOrder) {
+  // Values over 26 decades (wider than the internal counting window), negatives and zeros,
+  // with reads interleaved: the bins must equal the per-key totals laid out by the u16 rule.
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> exp10(-9, 17);
+  std::uniform_int_distribution<int> pick(0, 99);
+  DDSketch s;
+  std::map<int, std::uint64_t> expected;
+  for (int i = 0; i < 200000; ++i) {
+    double v = std::pow(10.0, exp10(rng));
+    const int p = pick(rng);
+    if (p < 10) v = -v;
+    if (p == 10) v = 0;
+    if (p < 50) v = std::pow(10.0, 2 + exp10(rng) / 100);  // a hot, narrow range
+    s.insert(v);
+    expected[DDSketch::key(v)] += 1;
+    if (i % 50000 == 0) (void)s.bins();
+  }
+  std::vector<SketchBin> want;
+  for (const auto& [k, n] : expected) append_bins(want, static_cast<std::int16_t>(k), n);
+  ASSERT_LE(want.size(), DDSketch::kBinLimit);
+  EXPECT_EQ(s.bins(), want);
+  EXPECT_EQ(s.bin_total(), 200000u);
 }
 
 // §3.1 quantile check over 1M samples of heavy-tailed distributions.
