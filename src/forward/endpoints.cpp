@@ -20,13 +20,16 @@ std::vector<Endpoint> resolve_endpoints(const FinalConfig& config) {
                  normalize_base_url(config.metrics_url),
                  config.api_key,
                  {K::kSeriesV2, K::kSeriesV1, K::kSketches, K::kEvents, K::kServiceChecks},
-                 false});
-  out.push_back({"logs", normalize_base_url(config.logs_url), config.api_key, {K::kLogs}, false});
+                 false,
+                 true});
+  out.push_back(
+      {"logs", normalize_base_url(config.logs_url), config.api_key, {K::kLogs}, false, true});
   out.push_back({"apm",
                  normalize_base_url(config.apm_url),
                  config.api_key,
                  {K::kTraces, K::kTraceStats},
-                 false});
+                 false,
+                 true});
   int n = 0;
   for (const auto& extra : config.additional_metrics_endpoints) {
     // datadog-wire.md §5.2: every series and sketch payload also goes to each (url, key) pair.
@@ -34,6 +37,7 @@ std::vector<Endpoint> resolve_endpoints(const FinalConfig& config) {
                    normalize_base_url(extra.url),
                    extra.api_key,
                    {K::kSeriesV2, K::kSeriesV1, K::kSketches},
+                   true,
                    true});
   }
   return out;

@@ -17,6 +17,9 @@ struct Endpoint {
   std::string api_key;   // secret: never logged
   std::vector<PayloadKind> kinds;  // payload kinds this intake receives
   bool additional = false;
+  // false: failures are never retried nor queued, only counted (datadog-wire.md §5.2, logs
+  // additional endpoints with "is_reliable": false).
+  bool reliable = true;
 
   bool accepts(PayloadKind kind) const;
 };

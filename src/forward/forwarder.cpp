@@ -305,6 +305,10 @@ void Forwarder::on_late_outcome(std::uint64_t token, const SendOutcome& outcome)
 void Forwarder::retry_later(Work work, const SendOutcome& outcome) {
   work.attempts += 1;
   const auto& route = routes_[work.route].endpoint;
+  if (!route.reliable) {
+    drop(work, "unreliable_endpoint");
+    return;
+  }
   if (work.attempts >= options_.max_attempts) {
     LC_DEBUG("forward: {} {} failed {} times ({}); kept for the next flush", route.name,
              payload_kind_name(work.payload->kind), work.attempts, outcome.reason);
@@ -390,6 +394,10 @@ void Forwarder::drop(const Work& work, std::string_view reason) {
 }
 
 void Forwarder::to_queue(Work work) {
+  if (!routes_[work.route].endpoint.reliable) {
+    drop(work, "unreliable_endpoint");
+    return;
+  }
   const std::uint64_t id = work.id;
   const std::uint64_t items = work.payload->items;
   const auto kind = payload_drop_kind(work.payload->kind);

@@ -22,14 +22,12 @@ constexpr const char* kKey2 = "fedcba9876543210fedcba9876543210";
 
 Endpoint metrics(std::string url = "http://metrics.test", std::string key = kKey,
                  std::string name = "metrics") {
-  return {std::move(name),
-          std::move(url),
-          std::move(key),
-          {PayloadKind::kSeriesV2, PayloadKind::kSeriesV1, PayloadKind::kSketches},
-          false};
+  return {std::move(name), std::move(url),
+          std::move(key),  {PayloadKind::kSeriesV2, PayloadKind::kSeriesV1, PayloadKind::kSketches},
+          false,           true};
 }
-Endpoint logs_ep() { return {"logs", "http://logs.test", kKey, {PayloadKind::kLogs}, false}; }
-Endpoint apm_ep() { return {"apm", "http://apm.test", kKey, {PayloadKind::kTraces}, false}; }
+Endpoint logs_ep() { return {"logs", "http://logs.test", kKey, {PayloadKind::kLogs}, false, true}; }
+Endpoint apm_ep() { return {"apm", "http://apm.test", kKey, {PayloadKind::kTraces}, false, true}; }
 
 // Series names an intake decoded from the requests it answered 2xx.
 Names delivered_series(const FakeHttpClient& http, std::string_view url_part) {
@@ -483,6 +481,23 @@ TEST_F(ForwarderTest, AdditionalEndpointsEachGetThePayloadWithIndependentRetries
   flush({});
   EXPECT_EQ(http.requests_to("metrics.test").size(), 1u);  // not sent again to the primary
   EXPECT_EQ(delivered_series(http, "extra.test"), (Names{"a", "b"}));
+  EXPECT_EQ(fwd->retry_queue_size(), 0u);
+}
+
+TEST_F(ForwarderTest, UnreliableEndpointIsNeverRetriedNorQueued) {
+  Endpoint extra = logs_ep();
+  extra.name = "logs+1";
+  extra.base_url = "http://extra-logs.test";
+  extra.additional = true;
+  extra.reliable = false;
+  make({logs_ep(), extra});
+  http.script_for("extra-logs.test", {Reply::with_status(503)});
+  http.script_for("//logs.test", {Reply::with_status(503), Reply::with_status(200)});
+  const auto s = flush({test::logs({"x", "y"})});
+  EXPECT_EQ(http.requests_to("extra-logs.test").size(), 1u);
+  EXPECT_EQ(http.requests_to("//logs.test").size(), 2u);
+  EXPECT_EQ(self.dropped_count("logs", "unreliable_endpoint"), 2u);
+  EXPECT_EQ(s.sent.payloads, 1u);
   EXPECT_EQ(fwd->retry_queue_size(), 0u);
 }
 

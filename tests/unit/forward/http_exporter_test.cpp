@@ -15,11 +15,9 @@ using testing::FakeHttpClient;
 constexpr const char* kKey = "0123456789abcdef0123456789abcdef";
 
 Endpoint metrics_endpoint() {
-  return {"metrics",
-          "http://intake.test/prefix",
-          kKey,
-          {PayloadKind::kSeriesV2, PayloadKind::kSeriesV1, PayloadKind::kSketches},
-          false};
+  return {"metrics", "http://intake.test/prefix",
+          kKey,      {PayloadKind::kSeriesV2, PayloadKind::kSeriesV1, PayloadKind::kSketches},
+          false,     true};
 }
 
 class HttpExporterTest : public ::testing::Test {
@@ -88,7 +86,7 @@ TEST_F(HttpExporterTest, GzipAndNoneCodecs) {
 }
 
 TEST_F(HttpExporterTest, LogsHeadersAndCompressionSwitch) {
-  Endpoint logs{"logs", "https://logs.test", kKey, {PayloadKind::kLogs}, false};
+  Endpoint logs{"logs", "https://logs.test", kKey, {PayloadKind::kLogs}, false, true};
   HttpExporter ex(logs, HttpExporterOptions{}, http, clock);
   const Payload p = test::logs({"hello"});
   ASSERT_TRUE(send(ex, p));
@@ -110,7 +108,7 @@ TEST_F(HttpExporterTest, LogsHeadersAndCompressionSwitch) {
 }
 
 TEST_F(HttpExporterTest, TraceStatsAlwaysGzip) {
-  Endpoint apm{"apm", "https://trace.test", kKey, {PayloadKind::kTraceStats}, false};
+  Endpoint apm{"apm", "https://trace.test", kKey, {PayloadKind::kTraceStats}, false, true};
   HttpExporter ex(apm, HttpExporterOptions{}, http, clock);
   Payload p;
   p.kind = PayloadKind::kTraceStats;
@@ -139,7 +137,7 @@ TEST_F(HttpExporterTest, RequestDeadlineIsTheEarlierOfFlushTimeoutAndFlushDeadli
 
 TEST_F(HttpExporterTest, OverLimitPayloadIsSplitNotSent) {
   HttpExporter ex(metrics_endpoint(), HttpExporterOptions{}, http, clock);
-  Endpoint logs{"logs", "https://logs.test", kKey, {PayloadKind::kLogs}, false};
+  Endpoint logs{"logs", "https://logs.test", kKey, {PayloadKind::kLogs}, false, true};
   HttpExporter lex(logs, HttpExporterOptions{}, http, clock);
 
   Payload big = test::series_v2({"a", "b"});
