@@ -6,7 +6,8 @@
 //    "buffering":{"maxItems":1000,"maxBytes":262144,"timeoutMs":25}, "path":"/telemetry",
 //    "listener_statuses":[503,503], "log":["line at start"], "init_error":"Extension.X",
 //    "invoke_sleep_ms":0, "crash_on_invoke":N, "on_shutdown":"exit"|"ignore",
-//    "shutdown_sleep_ms":0, "exit_code":0, "exit_error":false}
+//    "shutdown_sleep_ms":0, "exit_code":0, "exit_error":false,
+//    "record_file":"/path"}  (every received batch body appended as one line, before the answer)
 #include <signal.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "core/config_registry.h"
@@ -118,9 +120,14 @@ int fake_extension_main(const std::string& name, const std::vector<std::string>&
     }
   }
   BlockingListener listener;
+  const std::string record_file(get_string(script, "record_file").value_or(""));
   if (flag(script, "subscribe", true)) {
-    auto lp = listener.start(0, [&](const std::string&, const std::string&, const std::string&) {
+    auto lp = listener.start(0, [&](const std::string&, const std::string&, const std::string& body) {
       ++batches;
+      if (!record_file.empty()) {
+        std::ofstream out(record_file, std::ios::app);
+        out << body << '\n';
+      }
       const auto i = statuses_used.fetch_add(1);
       return i < statuses.size() ? statuses[i] : 200;
     });

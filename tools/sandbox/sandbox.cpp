@@ -427,6 +427,7 @@ void Sandbox::begin_invocation(PendingInvoke p) {
       inv.oom = std::string(*f);
     }
   }
+  inv.reset_on_end = !inv.oom.empty();
   ++invoke_counter_;
   const std::string id = inv.id;
   auto& ref = active_.emplace(id, std::move(inv)).first->second;
@@ -573,7 +574,7 @@ void Sandbox::end_invocation(const std::string& id) {
   const double duration = ms_between(inv.start, end);
   timeline_.add("invoke.end", {{"request_id", id}, {"status", inv.status},
                                {"duration_ms", round3(duration)}});
-  const bool oom = !inv.oom.empty();
+  const bool oom = inv.reset_on_end;
   answer_caller(inv, 200,
                 R"({"errorType":"Sandbox.NoResponse","errorMessage":"the invocation ended without a response"})",
                 true);
@@ -677,6 +678,7 @@ void Sandbox::begin_shutdown(const std::string& reason, ResponderPtr responder) 
   init_timer_ = 0;
   // Shutdown does not wait for the freeze dwell.
   if (frozen_) do_thaw();
+  hub_->flush_now();  // streams flush when their inputs close
   phase_ = Phase::kShutdown;
   shutdown_reason_ = reason;
   shutdown_start_wall_ms_ = now_epoch_ms_int();
@@ -908,7 +910,7 @@ void Sandbox::on_process_exit(pid_t pid, ExitStatus status) {
         }
       }
       inv.extensions_pending.clear();
-      inv.oom.clear();  // the reset below is the one reset
+      inv.reset_on_end = false;  // the reset below is the one reset
       end_invocation(id);
     }
     if (phase_ != Phase::kShutdown && phase_ != Phase::kIdle) begin_shutdown("failure", nullptr);

@@ -95,6 +95,7 @@ class Sandbox {
     std::int64_t response_wall_ms = 0;
     SteadyTime response_at;
     std::string oom;
+    bool reset_on_end = false;  // an OOM run resets the environment once it ends
     std::set<std::string> extensions_pending;  // ids
     TimerService::TimerId timeout_timer = 0;
     bool cold = false;

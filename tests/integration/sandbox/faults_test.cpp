@@ -1,0 +1,222 @@
+// lastcall-sandbox fault knobs (lambda-platform.md §7.6), each asserted from the sandbox's own
+// timeline and from what a scripted extension received.
+#include <gtest/gtest.h>
+
+#include "sandbox_harness.h"
+
+namespace lc::sandbox::testing {
+namespace {
+
+using boost::json::object;
+
+TEST(SandboxFaults, LateReportAfterNextInvoke) {
+  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}}, {"--faults", R"({"late_report":"after_next_invoke"})"}, {}});
+  ASSERT_TRUE(sb.started());
+  sb.invoke(R"({"respond":1})", "n-1");
+  ASSERT_TRUE(sb.wait("invoke.end", 1));
+  sb.invoke(R"({"respond":2})", "n-2");
+  ASSERT_TRUE(sb.wait("invoke.end", 2));
+  sb.control("POST", "/shutdown");
+  const auto tl = sb.timeline();
+  const int inv2 = find_entry(tl, "extension.event", {{"event_type", "INVOKE"}, {"request_id", "n-2"}});
+  const int rep1 = find_entry(tl, "telemetry.emit", {{"type", "platform.report"}, {"request_id", "n-1"}});
+  ASSERT_GE(inv2, 0);
+  EXPECT_GT(rep1, inv2) << "report N is produced after INVOKE N+1 was returned";
+  const auto got = sb.received("ext");
+  ASSERT_EQ(of_type(got, "platform.report", "n-1").size(), 1u);
+  ASSERT_EQ(of_type(got, "platform.report", "n-2").size(), 1u) << "the last one comes at shutdown";
+}
+
+TEST(SandboxFaults, LateReportAtShutdown) {
+  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}}, {"--faults", R"({"late_report":"at_shutdown"})"}, {}});
+  ASSERT_TRUE(sb.started());
+  sb.invoke("{}", "last");
+  ASSERT_TRUE(sb.wait("invoke.end"));
+  sb.control("POST", "/shutdown");
+  const auto tl = sb.timeline();
+  const int shut = find_entry(tl, "extension.event", {{"event_type", "SHUTDOWN"}});
+  const int rep = find_entry(tl, "telemetry.emit", {{"type", "platform.report"}, {"request_id", "last"}});
+  ASSERT_GE(shut, 0);
+  EXPECT_GT(rep, shut);
+  EXPECT_EQ(of_type(sb.received("ext"), "platform.report", "last").size(), 1u)
+      << "delivered inside the shutdown window";
+}
+
+TEST(SandboxFaults, UpperCaseShutdownReason) {
+  SandboxHarness sb({{{"ext", object{}}}, {"--faults", R"({"shutdown_reason_case":"upper"})"}, {}});
+  ASSERT_TRUE(sb.started());
+  ASSERT_TRUE(sb.wait("init.done"));
+  sb.control("POST", "/shutdown");
+  const auto tl = sb.timeline();
+  EXPECT_GE(find_entry(tl, "extension.event", {{"event_type", "SHUTDOWN"}, {"reason", "SPINDOWN"}}), 0);
+}
+
+TEST(SandboxFaults, RelativeDeadlines) {
+  SandboxHarness sb({{{"ext", object{}}}, {"--faults", R"({"deadline_ms":"relative"})"}, {}});
+  ASSERT_TRUE(sb.started());
+  sb.invoke("{}", "rel");
+  ASSERT_TRUE(sb.wait("invoke.end"));
+  const auto tl = sb.timeline();
+  const int ev = find_entry(tl, "extension.event", {{"event_type", "INVOKE"}});
+  ASSERT_GE(ev, 0);
+  const auto d = tl[ev].at("deadline_ms").as_int64();
+  EXPECT_GT(d, 0);
+  EXPECT_LE(d, 3000);
+}
+
+TEST(SandboxFaults, AbsoluteDeadlineIsTheDefault) {
+  SandboxHarness sb({{{"ext", object{}}}, {"--function-timeout-ms", "5000"}, {}});
+  ASSERT_TRUE(sb.started());
+  sb.invoke("{}", "abs");
+  ASSERT_TRUE(sb.wait("invoke.end"));
+  const auto tl = sb.timeline();
+  const int inv = find_entry(tl, "event.invoke", {{"request_id", "abs"}});
+  const int ev = find_entry(tl, "extension.event", {{"event_type", "INVOKE"}});
+  ASSERT_GE(ev, 0);
+  EXPECT_NEAR(static_cast<double>(tl[ev].at("deadline_ms").as_int64()),
+              tl[inv].at("t_ms").as_double() + 5000, 5.0);
+}
+
+TEST(SandboxFaults, DroppedBatchesAreReportedWithLogsDropped) {
+  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}}, {"--no-freeze", "--faults", R"({"drop_batches":"every_n:2"})"}, {}});
+  ASSERT_TRUE(sb.started());
+  for (int i = 0; i < 4; ++i) {
+    sb.invoke(R"({"log":["line"]})", "d-" + std::to_string(i));
+    ASSERT_TRUE(sb.wait("invoke.end", i + 1));
+  }
+  ASSERT_TRUE(sb.wait("telemetry.dropped", 1));
+  ASSERT_TRUE(sb.wait("telemetry.delivered", 1, {{"status", "200"}}));
+  sb.control("POST", "/shutdown");
+  const auto tl = sb.timeline();
+  std::int64_t dropped = 0;
+  for (const auto& e : tl) {
+    if (str(e.at("event")) == "telemetry.dropped") dropped += e.at("count").as_int64();
+  }
+  ASSERT_GT(dropped, 0);
+  std::int64_t reported = 0;
+  for (const auto& e : of_type(sb.received("ext"), "platform.logsDropped")) {
+    reported += e.at("record").at("droppedRecords").to_number<std::int64_t>();
+    EXPECT_GT(e.at("record").at("droppedBytes").to_number<std::int64_t>(), 0);
+  }
+  EXPECT_EQ(reported, dropped);
+}
+
+TEST(SandboxFaults, ListenerErrorsAreRetriedAndTheListenerSeesDuplicates) {
+  SandboxHarness sb({{{"ext", object{}}}, {"--no-freeze", "--faults", R"({"listener_errors":"503:2"})"}, {}});
+  ASSERT_TRUE(sb.started());
+  ASSERT_TRUE(sb.wait("telemetry.delivered", 1, {{"status", "200"}}));
+  const auto tl = sb.timeline();
+  const int first = find_entry(tl, "telemetry.delivered");
+  ASSERT_GE(first, 0);
+  EXPECT_EQ(tl[first].at("status").as_int64(), 503);
+  EXPECT_EQ(str(tl[first].at("injected")), "503");
+  const int second = find_entry(tl, "telemetry.delivered", {}, first + 1);
+  EXPECT_EQ(tl[second].at("status").as_int64(), 503);
+  const int ok = find_entry(tl, "telemetry.delivered", {{"status", "200"}});
+  EXPECT_EQ(tl[ok].at("types"), tl[first].at("types")) << "the same batch, resent";
+  EXPECT_EQ(tl[ok].at("attempt").as_int64(), 3);
+  const auto got = sb.received("ext");
+  EXPECT_EQ(of_type(got, "platform.initStart").size(), 3u) << "the listener saw it three times";
+}
+
+TEST(SandboxFaults, RealListenerFailuresAreRetried) {
+  SandboxHarness sb({{{"ext", object{{"listener_statuses", boost::json::array{500, 503}}}}}, {"--no-freeze"}, {}});
+  ASSERT_TRUE(sb.started());
+  ASSERT_TRUE(sb.wait("telemetry.delivered", 1, {{"status", "200"}}));
+  const auto tl = sb.timeline();
+  EXPECT_EQ(find_entry(tl, "telemetry.delivered", {{"status", "500"}}),
+            find_entry(tl, "telemetry.delivered"));
+  EXPECT_GE(find_entry(tl, "telemetry.delivered", {{"status", "503"}}), 0);
+}
+
+TEST(SandboxFaults, SuppressedInitReRunsInitInsideTheFirstInvoke) {
+  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}}, {"--faults", R"({"suppressed_init":true})"}, {}});
+  ASSERT_TRUE(sb.started());
+  ASSERT_TRUE(sb.wait("init.failed"));
+  ASSERT_TRUE(sb.wait("shutdown.done"));
+  auto r = sb.invoke(R"({"respond":"after suppressed init"})", "first");
+  EXPECT_EQ(r.body, "after suppressed init");
+  ASSERT_TRUE(sb.wait("invoke.end"));
+  sb.control("POST", "/shutdown");
+  const auto tl = sb.timeline();
+  const int failed = find_entry(tl, "init.failed", {{"phase", "init"}});
+  const int reinit = find_entry(tl, "init.start", {{"phase", "invoke"}}, failed);
+  ASSERT_GT(reinit, failed);
+  EXPECT_GT(find_entry(tl, "extension.register", {{"name", "ext"}, {"status", "200"}}, reinit), reinit)
+      << "the extension registers again in the new environment";
+  const auto got = sb.received("ext");
+  bool saw_invoke_phase = false;
+  for (const auto& e : of_type(got, "platform.initStart")) {
+    saw_invoke_phase = saw_invoke_phase || str(e.at("record").at("phase")) == "invoke";
+  }
+  EXPECT_TRUE(saw_invoke_phase);
+  bool saw_timeout_report = false;
+  for (const auto& e : of_type(got, "platform.initReport")) {
+    saw_timeout_report = saw_timeout_report || str(e.at("record").at("status")) == "timeout";
+  }
+  EXPECT_TRUE(saw_timeout_report);
+}
+
+TEST(SandboxFaults, SlowDelivery) {
+  SandboxHarness sb({{{"ext", object{}}}, {"--no-freeze", "--faults", R"({"delivery_delay_ms":300})"}, {}});
+  ASSERT_TRUE(sb.started());
+  ASSERT_TRUE(sb.wait("telemetry.delivered", 1));
+  const auto tl = sb.timeline();
+  const int emit = find_entry(tl, "telemetry.emit", {{"type", "platform.initStart"}});
+  const int sub = find_entry(tl, "telemetry.subscribe", {{"status", "200"}});
+  const int delivered = find_entry(tl, "telemetry.delivered");
+  ASSERT_GE(emit, 0);
+  ASSERT_GT(delivered, sub);
+  EXPECT_GE(tl[delivered].at("t_ms").as_double() - tl[sub].at("t_ms").as_double(), 300.0);
+}
+
+TEST(SandboxFaults, FaultsCanBeChangedBetweenInvocations) {
+  SandboxHarness sb({{{"ext", object{}}}, {}, {}});
+  ASSERT_TRUE(sb.started());
+  auto put = sb.control("PUT", "/faults", R"({"late_report":"at_shutdown","delivery_delay_ms":10})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_NE(put.body.find("at_shutdown"), std::string::npos);
+  auto bad = sb.control("PUT", "/faults", R"({"late_report":"never"})");
+  EXPECT_EQ(bad.status, 400);
+  auto get = sb.control("GET", "/faults");
+  EXPECT_NE(get.body.find("at_shutdown"), std::string::npos) << "a rejected PUT changes nothing";
+}
+
+TEST(SandboxFaults, ForcedSubscribeAnswer) {
+  SandboxHarness sb({{{"ext", object{}}}, {"--faults", R"({"subscribe_response":500})"}, {}});
+  ASSERT_TRUE(sb.started());
+  ASSERT_TRUE(sb.wait("init.done"));
+  const auto tl = sb.timeline();
+  const int sub = find_entry(tl, "telemetry.subscribe");
+  ASSERT_GE(sub, 0);
+  EXPECT_EQ(tl[sub].at("status").as_int64(), 500);
+  EXPECT_EQ(count_entries(tl, "telemetry.delivered"), 0);
+}
+
+TEST(SandboxFaults, JsonRecordsAndManagedPrefix) {
+  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}}, {"--no-freeze", "--faults", R"({"record_format":"json_java"})"}, {}});
+  ASSERT_TRUE(sb.started());
+  sb.invoke(R"({"log":["plain line"]})", "java-1");
+  ASSERT_TRUE(sb.wait("invoke.end"));
+  ASSERT_EQ(sb.control("PUT", "/faults", R"({"record_format":"text","text_prefix":"managed"})").status, 200);
+  sb.invoke(R"({"log":["prefixed line"]})", "text-1");
+  ASSERT_TRUE(sb.wait("invoke.end", 2));
+  sb.control("POST", "/shutdown");
+  const auto got = sb.received("ext");
+  bool java = false, prefixed = false;
+  for (const auto& e : of_type(got, "function")) {
+    const auto& rec = e.at("record");
+    if (rec.is_object() && rec.as_object().contains("AWSRequestId")) {
+      java = java || (str(rec.at("AWSRequestId")) == "java-1" && str(rec.at("message")) == "plain line");
+    }
+    if (rec.is_string()) {
+      const std::string s = str(rec);
+      prefixed = prefixed || (s.find("\ttext-1\tINFO\tprefixed line") != std::string::npos);
+    }
+  }
+  EXPECT_TRUE(java);
+  EXPECT_TRUE(prefixed);
+}
+
+}  // namespace
+}  // namespace lc::sandbox::testing
