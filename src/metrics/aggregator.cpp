@@ -45,13 +45,8 @@ struct MetricAggregator::Context {
 };
 
 std::size_t MetricAggregator::KeyHash::operator()(std::string_view s) const {
-  // FNV-1a 64; equality always compares the full key.
-  std::uint64_t h = 1469598103934665603ULL;
-  for (const char c : s) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ULL;
-  }
-  return static_cast<std::size_t>(h);
+  // Any 64-bit hash will do (§2.2); equality always compares the full key.
+  return std::hash<std::string_view>{}(s);
 }
 
 MetricAggregator::MetricAggregator(AggregatorConfig config, SelfMetrics& self, const Clock& clock)

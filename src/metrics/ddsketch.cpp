@@ -181,6 +181,11 @@ void DDSketch::trim_left() const {
   const std::size_t m = bins_.size() - kBinLimit;
   std::uint64_t missing = 0;
   for (std::size_t i = 0; i <= m; ++i) missing += bins_[i].n;
+  if (missing <= kMaxBinCount) {  // the usual case: one bin, done in place
+    bins_[m].n = static_cast<std::uint16_t>(missing);
+    bins_.erase(bins_.begin(), bins_.begin() + static_cast<std::ptrdiff_t>(m));
+    return;
+  }
   std::vector<SketchBin> out;
   out.reserve(bins_.size() - m + missing / kMaxBinCount + 1);
   append_bins(out, bins_[m].k, missing);

@@ -1,0 +1,222 @@
+// DogStatsD ingest over loopback UDP: the real path (UdpReceiver → loop thread → DogStatsdServer
+// parse + aggregate) against a floor that only drains the socket with recvmmsg, in the same run.
+// A sender thread blasts ~100 B single-metric datagrams, then 8 KiB packed ones. Prints handled
+// datagrams per second, losses, and the ratio real/floor (issue goal: ≥ 0.5 for single metrics).
+// Usage: dogstatsd_ingest_bench [datagrams_single] [datagrams_packed]
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/event_loop.h"
+#include "core/self_metrics.h"
+#include "metrics/dogstatsd_server.h"
+#include "net/udp_receiver.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kRcvBuf = 8 << 20;
+
+struct Result {
+  double seconds = 0;
+  std::uint64_t sent = 0, handled = 0, queue_full = 0;
+};
+
+std::string single_line(int i) {
+  return "app.request.duration.ms:" + std::to_string(100 + i % 900) +
+         "|h|#env:prod,service:checkout,route:/api/v1/cart,code:200,region:us-east-1";
+}
+
+std::vector<std::string> make_payloads(bool packed) {
+  std::vector<std::string> out;
+  for (int d = 0; d < 64; ++d) {
+    if (!packed) {
+      out.push_back(single_line(d));
+      continue;
+    }
+    std::string p;
+    for (int i = 0;; ++i) {
+      const std::string line = single_line(d * 100 + i);
+      if (p.size() + line.size() + 1 > 8000) break;
+      if (!p.empty()) p.push_back('\n');
+      p += line;
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+// Sends `n` datagrams with sendmmsg, as fast as the kernel takes them.
+std::uint64_t blast(std::uint16_t port, const std::vector<std::string>& payloads, std::uint64_t n) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  const int sndbuf = kRcvBuf;
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  constexpr unsigned kBatch = 32;
+  std::vector<mmsghdr> msgs(kBatch);
+  std::vector<iovec> iov(kBatch);
+  std::uint64_t sent = 0;
+  while (sent < n) {
+    const unsigned count = static_cast<unsigned>(std::min<std::uint64_t>(kBatch, n - sent));
+    for (unsigned i = 0; i < count; ++i) {
+      const std::string& p = payloads[(sent + i) % payloads.size()];
+      iov[i] = {const_cast<char*>(p.data()), p.size()};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int r = ::sendmmsg(fd, msgs.data(), count, 0);
+    if (r > 0) sent += static_cast<std::uint64_t>(r);
+  }
+  ::close(fd);
+  return sent;
+}
+
+// Waits until `counter` stops moving for 300 ms after the sender finished.
+void wait_idle(const std::atomic<std::uint64_t>& counter, std::uint64_t target,
+               Clock::time_point& last_change) {
+  std::uint64_t last = counter.load();
+  last_change = Clock::now();
+  while (counter.load() < target) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const std::uint64_t now = counter.load();
+    if (now != last) {
+      last = now;
+      last_change = Clock::now();
+    } else if (Clock::now() - last_change > std::chrono::milliseconds(300)) {
+      break;
+    }
+  }
+  if (counter.load() >= target) last_change = Clock::now();
+}
+
+Result run_floor(const std::vector<std::string>& payloads, std::uint64_t n) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kRcvBuf, sizeof kRcvBuf);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::atomic<std::uint64_t> received{0};
+  std::atomic<bool> stop{false};
+  std::thread rx([&] {
+    constexpr unsigned kBatch = 32;
+    std::vector<char> arena(kBatch * 8192);
+    std::vector<mmsghdr> msgs(kBatch);
+    std::vector<iovec> iov(kBatch);
+    while (!stop.load(std::memory_order_relaxed)) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      for (unsigned i = 0; i < kBatch; ++i) {
+        iov[i] = {arena.data() + i * 8192, 8192};
+        msgs[i] = {};
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+      }
+      const int r = ::recvmmsg(fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+      if (r > 0) received.fetch_add(static_cast<std::uint64_t>(r), std::memory_order_relaxed);
+    }
+  });
+  Result res;
+  const auto t0 = Clock::now();
+  res.sent = blast(ntohs(addr.sin_port), payloads, n);
+  Clock::time_point end;
+  wait_idle(received, n, end);
+  stop = true;
+  rx.join();
+  ::close(fd);
+  res.seconds = std::chrono::duration<double>(end - t0).count();
+  res.handled = received.load();
+  return res;
+}
+
+class WallClock final : public lc::Clock {
+ public:
+  lc::WallTime wall_now() const override { return std::chrono::system_clock::now(); }
+  lc::SteadyTime steady_now() const override { return std::chrono::steady_clock::now(); }
+};
+
+Result run_real(const std::vector<std::string>& payloads, std::uint64_t n) {
+  lc::SelfMetrics self;
+  WallClock clock;
+  lc::EventLoop loop;
+  auto guard = boost::asio::make_work_guard(loop.io());
+  lc::metrics::AggregatorConfig config;
+  config.max_histogram_samples = 1u << 30;
+  lc::metrics::DogStatsdServer server({}, config, self, clock);
+  std::atomic<std::uint64_t> handled{0};
+  lc::net::UdpReceiver::Options o;
+  o.so_rcvbuf = kRcvBuf;
+  auto rx = lc::net::UdpReceiver::create(
+      o, self, [&](std::function<void()> task) { loop.post(std::move(task)); },
+      [&](std::span<const lc::net::ReceivedDatagram> batch) {
+        for (const auto& d : batch) server.handle_datagram(d.data, d.truncated);
+        handled.fetch_add(batch.size(), std::memory_order_relaxed);
+      });
+  if (!rx) {
+    std::fprintf(stderr, "receiver: %s\n", rx.error().message.c_str());
+    std::exit(1);
+  }
+  std::thread loop_thread([&] { loop.run(); });
+  (*rx)->start();
+  Result res;
+  const auto t0 = Clock::now();
+  res.sent = blast((*rx)->port(), payloads, n);
+  Clock::time_point end;
+  wait_idle(handled, n, end);
+  res.seconds = std::chrono::duration<double>(end - t0).count();
+  res.handled = handled.load();
+  res.queue_full = self.dropped_count("dogstatsd", "queue_full");
+  loop.post([&] { (*rx)->stop(); });
+  loop.post([&] { guard.reset(); });
+  loop_thread.join();
+  return res;
+}
+
+void report(const char* name, std::size_t size, const Result& r, double floor_rate) {
+  const double rate = static_cast<double>(r.handled) / r.seconds;
+  const double loss = r.sent ? 100.0 * static_cast<double>(r.sent - r.handled) / static_cast<double>(r.sent) : 0;
+  std::printf("%-26s %6zu B  sent %9llu  handled %9llu  loss %5.2f%%  queue_full %7llu  %10.0f dgram/s",
+              name, size, static_cast<unsigned long long>(r.sent),
+              static_cast<unsigned long long>(r.handled), loss,
+              static_cast<unsigned long long>(r.queue_full), rate);
+  if (floor_rate > 0) std::printf("  ratio %.2f", rate / floor_rate);
+  std::printf("\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::uint64_t n_single = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
+  const std::uint64_t n_packed = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 20000;
+  for (const bool packed : {false, true}) {
+    const auto payloads = make_payloads(packed);
+    const std::uint64_t n = packed ? n_packed : n_single;
+    const Result floor = run_floor(payloads, n);
+    const Result real = run_real(payloads, n);
+    const double floor_rate = static_cast<double>(floor.handled) / floor.seconds;
+    report(packed ? "floor recvmmsg (packed)" : "floor recvmmsg (single)", payloads[0].size(), floor, 0);
+    report(packed ? "lastcall ingest (packed)" : "lastcall ingest (single)", payloads[0].size(), real,
+           floor_rate);
+  }
+  return 0;
+}
