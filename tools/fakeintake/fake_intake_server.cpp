@@ -198,8 +198,11 @@ void FakeIntakeServer::on_intake_request(net::HttpRequest& request,
     LC_INFO("rejected {} with {}: {}", escape_for_log(request.path), verdict.status,
             verdict.reason);
   }
-  answer(std::move(responder), net::HttpResponse::json(verdict.status, verdict.body()),
-         fault.delay_ms, false);
+  auto response = net::HttpResponse::json(verdict.status, verdict.body());
+  if (fault.status != 0 && !verdict.accepted() && fault.retry_after_s >= 0) {
+    response.with_header("Retry-After", std::to_string(fault.retry_after_s));
+  }
+  answer(std::move(responder), std::move(response), fault.delay_ms, false);
 }
 
 void FakeIntakeServer::answer(std::shared_ptr<net::Responder> responder,

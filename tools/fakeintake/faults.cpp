@@ -68,6 +68,10 @@ Expected<std::pair<std::string, FaultPlan>> parse_fault_json(std::string_view bo
     } else if (key == "hang" || key == "close_mid_response") {
       if (!value.is_bool()) return bad("\"" + std::string(key) + "\" must be a boolean");
       (key == "hang" ? plan.hang : plan.close_mid_response) = value.get_bool();
+    } else if (key == "retry_after_s") {
+      const auto r = json_int(value);
+      if (!r || *r < 0 || *r > 86400) return bad("\"retry_after_s\" must be 0..86400");
+      plan.retry_after_s = static_cast<int>(*r);
     } else if (key == "require_key") {
       if (value.is_null()) continue;
       if (!value.is_string()) return bad("\"require_key\" must be a string");
@@ -87,6 +91,7 @@ boost::json::value to_json_value(const FaultPlan& plan) {
                  {"hang", plan.hang},
                  {"close_mid_response", plan.close_mid_response}};
   if (plan.require_key) o["require_key"] = *plan.require_key;
+  if (plan.retry_after_s >= 0) o["retry_after_s"] = plan.retry_after_s;
   return o;
 }
 

@@ -22,9 +22,11 @@ struct FaultPlan {
   bool hang = false;         // never answer; the client's timeout ends it
   bool close_mid_response = false;
   std::optional<std::string> require_key;  // a different DD-API-KEY gets 403
+  int retry_after_s = -1;  // ≥ 0: a Retry-After header on injected statuses (429/503 tests)
 
   bool empty() const {
-    return statuses.empty() && delay_ms == 0 && !hang && !close_mid_response && !require_key;
+    return statuses.empty() && delay_ms == 0 && !hang && !close_mid_response && !require_key &&
+           retry_after_s < 0;
   }
 };
 
@@ -34,11 +36,13 @@ struct FaultAction {
   int delay_ms = 0;
   bool hang = false;
   bool close_mid_response = false;
+  int retry_after_s = -1;
 };
 
 // "/api/v2/series=503,503,200" → ("/api/v2/series", statuses). Statuses are 100..599.
 Expected<std::pair<std::string, FaultPlan>> parse_fault_flag(std::string_view text);
-// {"endpoint":…,"statuses":[…],"delay_ms":…,"hang":…,"close_mid_response":…,"require_key":…}
+// {"endpoint":…,"statuses":[…],"delay_ms":…,"hang":…,"close_mid_response":…,"require_key":…,
+//  "retry_after_s":…}
 Expected<std::pair<std::string, FaultPlan>> parse_fault_json(std::string_view body);
 
 boost::json::value to_json_value(const FaultPlan& plan);

@@ -230,6 +230,7 @@ FaultAction Intake::take_fault(std::string_view endpoint) {
   action.delay_ms = plan.delay_ms;
   action.hang = plan.hang;
   action.close_mid_response = plan.close_mid_response;
+  action.retry_after_s = plan.retry_after_s;
   return action;
 }
 

@@ -302,15 +302,17 @@ TEST_F(FakeIntakeBinary, HangsUntilTheClientGivesUp) {
 TEST_F(FakeIntakeBinary, RequiredKeyAndStatusesFromTheFaultApi) {
   const FakeIntakeClient c = intake_->client();
   ASSERT_TRUE(c.set_fault(
-      R"({"endpoint":"/api/v1/series","require_key":"the-key","statuses":[429]})"));
+      R"({"endpoint":"/api/v1/series","require_key":"the-key","statuses":[429],"retry_after_s":1})"));
   const std::string body =
       R"({"series":[{"metric":"k","points":[[1700000000,1]],"type":"gauge","interval":10,"host":"","tags":[]}]})";
   auto first = post(intake_->port(), "/api/v1/series", "application/json", body, "", "wrong");
   ASSERT_TRUE(first);
   EXPECT_EQ(first->status, 429);  // the status sequence comes first
+  EXPECT_EQ(first->header("Retry-After"), "1");
   auto wrong = post(intake_->port(), "/api/v1/series", "application/json", body, "", "wrong");
   ASSERT_TRUE(wrong);
   EXPECT_EQ(wrong->status, 403);
+  EXPECT_FALSE(wrong->header("Retry-After"));  // only injected statuses carry it
   auto right = post(intake_->port(), "/api/v1/series", "application/json", body, "", "the-key");
   ASSERT_TRUE(right);
   EXPECT_EQ(right->status, 202);

@@ -5,7 +5,6 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
