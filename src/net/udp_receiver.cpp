@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <vector>
 
@@ -33,6 +35,7 @@ struct UdpReceiver::Chunk {
   std::size_t count = 0;
   std::size_t charged = 0;           // bytes counted against the in-flight budget
   std::shared_ptr<Shared> owner;     // set while queued: keeps the pool alive for the task
+  bool consumed = false;             // handled (by its task or by stop()); guarded by Shared::mu
 };
 
 struct UdpReceiver::Shared {
@@ -40,7 +43,7 @@ struct UdpReceiver::Shared {
   Handler handler;
   std::size_t queue_cap = 0;         // datagrams
   std::size_t byte_budget = 0;       // bytes held by queued chunks
-  std::atomic<bool> stopped{false};
+  std::atomic<bool> detached{false};  // the receiver is gone: its handler may be gone too
   std::atomic<std::size_t> inflight{0};
   std::atomic<std::size_t> inflight_bytes{0};
   std::atomic<std::uint64_t> received{0};
@@ -49,6 +52,7 @@ struct UdpReceiver::Shared {
   std::mutex mu;
   std::vector<std::unique_ptr<Chunk>> all;  // guarded by mu; every chunk ever made
   std::vector<Chunk*> free_list;            // guarded by mu
+  std::deque<Chunk*> queued;                // guarded by mu; posted, not yet handled, in order
 
   Chunk* acquire(std::size_t bytes, std::size_t datagrams) {
     Chunk* c = nullptr;
@@ -187,6 +191,7 @@ Expected<void> UdpReceiver::open() {
 
 UdpReceiver::~UdpReceiver() {
   stop();
+  shared_->detached.store(true);
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
@@ -199,11 +204,24 @@ void UdpReceiver::start() {
 void UdpReceiver::stop() {
   if (stopped_) return;
   stopped_ = true;
-  shared_->stopped.store(true);
   if (thread_.joinable()) {
     const std::uint64_t one = 1;
     [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
     thread_.join();
+  }
+  // Hand over everything already received, now and in order, so a final flush right after stop()
+  // holds it. The queued tasks then only recycle their chunks.
+  std::vector<Chunk*> rest;
+  {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    for (Chunk* c : shared_->queued) {
+      c->consumed = true;
+      rest.push_back(c);
+    }
+    shared_->queued.clear();
+  }
+  for (Chunk* c : rest) {
+    shared_->handler(std::span<const ReceivedDatagram>(c->views.data(), c->count));
   }
   if (udp_fd_ >= 0) ::close(udp_fd_);
   udp_fd_ = -1;
@@ -286,12 +304,27 @@ void UdpReceiver::drain(int fd) {
       c->count = keep;
       c->charged = bytes;
       c->owner = shared_;
+      c->consumed = false;
       s.inflight.fetch_add(keep);
       s.inflight_bytes.fetch_add(bytes);
+      {
+        std::lock_guard<std::mutex> lock(s.mu);
+        s.queued.push_back(c);
+      }
       Shared* sp = &s;
       // Two raw pointers: the task fits std::function's inline storage (no allocation here).
       s.poster([sp, c] {
-        if (!sp->stopped.load()) {
+        bool mine = false;
+        {
+          std::lock_guard<std::mutex> lock(sp->mu);
+          if (!c->consumed) {
+            c->consumed = mine = true;
+            // Tasks run in posting order, so this chunk is at the front.
+            auto it = std::find(sp->queued.begin(), sp->queued.end(), c);
+            if (it != sp->queued.end()) sp->queued.erase(it);
+          }
+        }
+        if (mine && !sp->detached.load()) {
           sp->handler(std::span<const ReceivedDatagram>(c->views.data(), c->count));
         }
         sp->inflight.fetch_sub(c->count);

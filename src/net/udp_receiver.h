@@ -53,9 +53,10 @@ class UdpReceiver {
 
   // Starts the receive thread. Call once.
   void start();
-  // Wakes and joins the receive thread and closes the sockets. Idempotent. Batches already posted
-  // are released without calling the handler when they run; call from the loop thread (or with
-  // the loop stopped) so the handler is not running concurrently.
+  // Wakes and joins the receive thread, closes the sockets, and hands every datagram already
+  // received to the handler before returning (so a final flush right after stop() holds them).
+  // Idempotent. Call on the loop thread (or with the loop stopped). Tasks still queued on the loop
+  // only recycle buffers; after the receiver is destroyed they never call the handler.
   void stop();
 
   std::uint64_t datagrams_received() const;
