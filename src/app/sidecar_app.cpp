@@ -40,6 +40,8 @@ int run_sidecar(const Environment& env) {
   EventLoop loop;
   SelfMetrics self;
   Listeners listeners;
+  // Installed before any port is announced, so a SIGTERM right after start is a clean final flush.
+  boost::asio::signal_set signals(loop.io(), SIGTERM, SIGINT);
 
   // Receivers first: bind, then announce the ports (serverless-init.md §2, §9).
   auto dogstatsd = metrics::DogStatsdServer::create(config, self, clock);
@@ -100,7 +102,6 @@ int run_sidecar(const Environment& env) {
   if (receiver) receiver->start();
   scheduler.start();
 
-  boost::asio::signal_set signals(loop.io(), SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     LC_INFO("signal {}: final flush, then exit", sig);

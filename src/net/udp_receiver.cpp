@@ -209,8 +209,13 @@ void UdpReceiver::stop() {
     [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
     thread_.join();
   }
-  // Hand over everything already received, now and in order, so a final flush right after stop()
-  // holds it. The queued tasks then only recycle their chunks.
+  // Read what the kernel still holds for us (sent before the stop), then hand over everything
+  // already received, now and in order, so a final flush right after stop() holds it. The queued
+  // tasks then only recycle their chunks.
+  if (started_) {
+    if (udp_fd_ >= 0) drain(udp_fd_);
+    if (unix_fd_ >= 0) drain(unix_fd_);
+  }
   std::vector<Chunk*> rest;
   {
     std::lock_guard<std::mutex> lock(shared_->mu);

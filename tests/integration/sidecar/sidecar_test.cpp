@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 
 #include "support/fakeintake_client.h"
@@ -82,9 +83,17 @@ struct Sidecar {
   }
 };
 
-const json::value* find_point_series(const json::value& metric) {
-  const auto* points = metric.as_object().if_contains("points");
-  return points;
+// A numeric member of a query answer; NaN when absent or not a number (the metric has no points yet).
+double number(const json::value& v, std::string_view key) {
+  const auto* o = v.if_object();
+  const auto* m = o ? o->if_contains(key) : nullptr;
+  return m && m->is_number() ? m->to_number<double>() : std::nan("");
+}
+
+bool has_points(const json::value& v) {
+  const auto* o = v.if_object();
+  const auto* p = o ? o->if_contains("points") : nullptr;
+  return p && p->is_array() && !p->as_array().empty();
 }
 
 TEST(SidecarIntegration, GoldenValuesReachTheIntakeDecoded) {
@@ -110,7 +119,7 @@ TEST(SidecarIntegration, GoldenValuesReachTheIntakeDecoded) {
   for (int attempt = 0; attempt < 50 && !views; ++attempt) {
     s.flush();
     views = intake.wait_for_metric("page.views", [](const json::value& v) {
-      return v.as_object().at("count").to_number<double>() >= 7 - 1e-9;
+      return number(v, "count") >= 7 - 1e-9;
     }, 200ms);
   }
   ASSERT_TRUE(views) << s.agent->output(ChildProcess::Stream::kStderr);
@@ -122,9 +131,7 @@ TEST(SidecarIntegration, GoldenValuesReachTheIntakeDecoded) {
   EXPECT_EQ(p0.at("timestamp").to_number<std::int64_t>(), bucket);
   EXPECT_EQ(p0.at("interval").to_number<int>(), 10);
 
-  auto temp = intake.wait_for_metric("temp", [](const json::value& v) {
-    return !v.at("points").as_array().empty();
-  }, 5s);
+  auto temp = intake.wait_for_metric("temp", [](const json::value& v) { return has_points(v); }, 5s);
   ASSERT_TRUE(temp);
   EXPECT_EQ(temp->at("points").as_array().at(0).at("type").as_string(), "gauge");
   EXPECT_EQ(temp->at("points").as_array().at(0).at("value").to_number<double>(), 11.0);
@@ -135,16 +142,12 @@ TEST(SidecarIntegration, GoldenValuesReachTheIntakeDecoded) {
                                                 {"lat.count", 0.6},
                                                 {"lat.95percentile", 50}};
   for (const auto& [name, value] : lat) {
-    auto m = intake.wait_for_metric(name, [](const json::value& v) {
-      return !v.at("points").as_array().empty();
-    }, 5s);
+    auto m = intake.wait_for_metric(name, [](const json::value& v) { return has_points(v); }, 5s);
     ASSERT_TRUE(m) << name;
     EXPECT_NEAR(m->at("points").as_array().at(0).at("value").to_number<double>(), value, 1e-9)
         << name;
   }
-  auto users = intake.wait_for_metric("users", [](const json::value& v) {
-    return !v.at("points").as_array().empty();
-  }, 5s);
+  auto users = intake.wait_for_metric("users", [](const json::value& v) { return has_points(v); }, 5s);
   ASSERT_TRUE(users);
   EXPECT_EQ(users->at("points").as_array().at(0).at("value").to_number<double>(), 2.0);
 
@@ -158,7 +161,6 @@ TEST(SidecarIntegration, GoldenValuesReachTheIntakeDecoded) {
   EXPECT_EQ(sk.at("min").to_number<double>(), 1.0);
   EXPECT_EQ(sk.at("max").to_number<double>(), 3.0);
   EXPECT_NEAR(sk.at("avg").to_number<double>(), 2.4, 1e-12);
-  (void)find_point_series;
 }
 
 TEST(SidecarIntegration, IntakeFailing503TwiceLosesNothing) {
@@ -170,9 +172,7 @@ TEST(SidecarIntegration, IntakeFailing503TwiceLosesNothing) {
   std::optional<json::value> jobs;
   for (int attempt = 0; attempt < 50 && !jobs; ++attempt) {
     s.flush();
-    jobs = intake.wait_for_metric("jobs", [](const json::value& v) {
-      return !v.at("points").as_array().empty();
-    }, 300ms);
+    jobs = intake.wait_for_metric("jobs", [](const json::value& v) { return has_points(v); }, 300ms);
   }
   ASSERT_TRUE(jobs) << s.agent->output(ChildProcess::Stream::kStderr);
   EXPECT_NEAR(jobs->at("count").to_number<double>(), 5.0, 1e-9);
@@ -209,16 +209,12 @@ TEST(SidecarIntegration, V1SeriesWithDeflateForVictoriaMetricsStyleIntakes) {
   std::optional<json::value> count;
   for (int attempt = 0; attempt < 50 && !count; ++attempt) {
     s.flush();
-    count = intake.wait_for_metric("v1.count", [](const json::value& v) {
-      return !v.at("points").as_array().empty();
-    }, 200ms);
+    count = intake.wait_for_metric("v1.count", [](const json::value& v) { return has_points(v); }, 200ms);
   }
   ASSERT_TRUE(count);
   EXPECT_NEAR(count->at("count").to_number<double>(), 2.0, 1e-9);
   // Distributions fall back to series in v1 mode (datadog-wire.md §4.3).
-  auto fallback = intake.wait_for_metric("v1.dist.count", [](const json::value& v) {
-    return !v.at("points").as_array().empty();
-  }, 5s);
+  auto fallback = intake.wait_for_metric("v1.dist.count", [](const json::value& v) { return has_points(v); }, 5s);
   ASSERT_TRUE(fallback);
   EXPECT_NEAR(fallback->at("count").to_number<double>(), 1.0, 1e-9);
   const auto payloads = intake.payloads("/api/v1/series");
