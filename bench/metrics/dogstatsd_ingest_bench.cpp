@@ -59,8 +59,9 @@ std::vector<std::string> make_payloads(bool packed) {
   return out;
 }
 
-// Sends `n` datagrams with sendmmsg, as fast as the kernel takes them.
-std::uint64_t blast(std::uint16_t port, const std::vector<std::string>& payloads, std::uint64_t n) {
+// Sends `n` datagrams with sendmmsg, as fast as the kernel takes them, or paced at `rate`/s.
+std::uint64_t blast(std::uint16_t port, const std::vector<std::string>& payloads, std::uint64_t n,
+                    double rate = 0) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
   const int sndbuf = kRcvBuf;
   ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
@@ -73,7 +74,12 @@ std::uint64_t blast(std::uint16_t port, const std::vector<std::string>& payloads
   std::vector<mmsghdr> msgs(kBatch);
   std::vector<iovec> iov(kBatch);
   std::uint64_t sent = 0;
+  const auto start = Clock::now();
   while (sent < n) {
+    if (rate > 0) {
+      std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(
+                                                std::chrono::duration<double>(sent / rate)));
+    }
     const unsigned count = static_cast<unsigned>(std::min<std::uint64_t>(kBatch, n - sent));
     for (unsigned i = 0; i < count; ++i) {
       const std::string& p = payloads[(sent + i) % payloads.size()];
@@ -155,7 +161,7 @@ class WallClock final : public lc::Clock {
   lc::SteadyTime steady_now() const override { return std::chrono::steady_clock::now(); }
 };
 
-Result run_real(const std::vector<std::string>& payloads, std::uint64_t n) {
+Result run_real(const std::vector<std::string>& payloads, std::uint64_t n, double rate = 0) {
   lc::SelfMetrics self;
   WallClock clock;
   lc::EventLoop loop;
@@ -180,7 +186,7 @@ Result run_real(const std::vector<std::string>& payloads, std::uint64_t n) {
   (*rx)->start();
   Result res;
   const auto t0 = Clock::now();
-  res.sent = blast((*rx)->port(), payloads, n);
+  res.sent = blast((*rx)->port(), payloads, n, rate);
   Clock::time_point end;
   wait_idle(handled, n, end);
   res.seconds = std::chrono::duration<double>(end - t0).count();
@@ -217,6 +223,10 @@ int main(int argc, char** argv) {
     report(packed ? "floor recvmmsg (packed)" : "floor recvmmsg (single)", payloads[0].size(), floor, 0);
     report(packed ? "lastcall ingest (packed)" : "lastcall ingest (single)", payloads[0].size(), real,
            floor_rate);
+    // The goal: at half the floor's rate, nothing is lost.
+    const Result paced = run_real(payloads, n / 2, floor_rate / 2);
+    report(packed ? "lastcall @ floor/2 (packed)" : "lastcall @ floor/2 (single)", payloads[0].size(),
+           paced, floor_rate);
   }
   return 0;
 }
