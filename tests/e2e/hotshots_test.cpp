@@ -56,7 +56,8 @@ TEST(HotShotsE2E, EveryTypeDecodesExactly) {
 
   auto client = intake->client();
   const auto flush = [&] {
-    http_request(static_cast<std::uint16_t>(ports.at("local_api")), {"POST", "/lambda/flush", {}, ""});
+    [[maybe_unused]] auto flushed = http_request(
+        static_cast<std::uint16_t>(ports.at("local_api")), {"POST", "/lambda/flush", {}, ""});
   };
   std::optional<json::value> counter;
   for (int i = 0; i < 50 && !counter; ++i) {

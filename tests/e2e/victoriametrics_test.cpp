@@ -47,7 +47,8 @@ void send_udp(int port, const std::string& datagram) {
 
 // Every exported sample of one metric as (value, labels) from /api/v1/export's JSON lines.
 std::vector<json::object> export_series(int port, const std::string& name) {
-  http_request(static_cast<std::uint16_t>(port), {"GET", "/internal/force_flush", {}, ""});
+  [[maybe_unused]] auto flushed =
+      http_request(static_cast<std::uint16_t>(port), {"GET", "/internal/force_flush", {}, ""});
   auto r = http_request(static_cast<std::uint16_t>(port),
                         {"GET", "/api/v1/export?match%5B%5D=%7B__name__%3D%22" + name + "%22%7D",
                          {}, ""});
@@ -107,7 +108,8 @@ TEST(VictoriaMetricsE2E, V1SeriesAreStoredAndQueryable) {
 
   std::vector<json::object> req, temp;
   for (int i = 0; i < 60 && (req.empty() || temp.empty()); ++i) {
-    http_request(static_cast<std::uint16_t>(ports.at("local_api")), {"POST", "/lambda/flush", {}, ""});
+    [[maybe_unused]] auto flushed = http_request(
+        static_cast<std::uint16_t>(ports.at("local_api")), {"POST", "/lambda/flush", {}, ""});
     agent->wait_exit(100ms);  // bounded wait between polls; returns early only if lastcall died
     req = export_series(vm_port, "e2e.vm.requests");
     temp = export_series(vm_port, "e2e.vm.temp");
