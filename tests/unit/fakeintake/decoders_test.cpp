@@ -19,7 +19,7 @@ using testing::kG3;
 using testing::kG8;
 using testing::kG9;
 
-TEST(SeriesV2Protobuf, DecodesGoldenG1) {
+TEST(FakeIntakeSeriesV2Protobuf, DecodesGoldenG1) {
   auto d = decode_series_v2_protobuf(kG1);
   ASSERT_TRUE(d) << d.error().message;
   ASSERT_EQ(d->points.size(), 1u);
@@ -40,7 +40,7 @@ TEST(SeriesV2Protobuf, DecodesGoldenG1) {
   EXPECT_EQ(s.at("resources").at(0).at("type").as_string(), "host");
 }
 
-TEST(SeriesV2Protobuf, DecodesGoldenG3) {
+TEST(FakeIntakeSeriesV2Protobuf, DecodesGoldenG3) {
   auto d = decode_series_v2_protobuf(kG3);
   ASSERT_TRUE(d) << d.error().message;
   ASSERT_EQ(d->points.size(), 1u);
@@ -50,7 +50,7 @@ TEST(SeriesV2Protobuf, DecodesGoldenG3) {
   EXPECT_DOUBLE_EQ(d->points[0].value, 11.0);
 }
 
-TEST(SeriesV2Protobuf, ReadsTagsHostResourceAndOrigin) {
+TEST(FakeIntakeSeriesV2Protobuf, ReadsTagsHostResourceAndOrigin) {
   std::string body;
   {
     protozero::pbf_writer payload(body);
@@ -89,7 +89,7 @@ TEST(SeriesV2Protobuf, ReadsTagsHostResourceAndOrigin) {
   EXPECT_EQ(origin.at("origin_category").as_int64(), 38);
 }
 
-TEST(SeriesV2Protobuf, RejectsMalformedBodies) {
+TEST(FakeIntakeSeriesV2Protobuf, RejectsMalformedBodies) {
   // Truncated anywhere inside.
   for (std::size_t cut = 1; cut < kG1.size(); ++cut) {
     EXPECT_FALSE(decode_series_v2_protobuf(kG1.substr(0, cut))) << "cut at " << cut;
@@ -128,7 +128,7 @@ TEST(SeriesV2Protobuf, RejectsMalformedBodies) {
   EXPECT_EQ(count->points[0].type, "count");
 }
 
-TEST(SeriesV2Json, DecodesTheSpecExample) {
+TEST(FakeIntakeSeriesV2Json, DecodesTheSpecExample) {
   auto d = decode_series_v2_json(
       R"({"series":[{"metric":"page.views","type":2,"interval":10,"points":[{"timestamp":1700000000,"value":0.7}],
          "resources":[{"type":"host","name":""}],"tags":["env:dev"]}]})");
@@ -143,7 +143,7 @@ TEST(SeriesV2Json, DecodesTheSpecExample) {
   EXPECT_FALSE(decode_series_v2_json(R"({"series":[{"metric":"a","points":[{"timestamp":1,"value":1}]})"));
 }
 
-TEST(SeriesV1Json, DecodesTheSpecExample) {
+TEST(FakeIntakeSeriesV1Json, DecodesTheSpecExample) {
   auto d = decode_series_v1_json(R"({"series":[
  {"metric":"page.views","points":[[1700000000,0.7]],"type":"rate","interval":10,"host":"","tags":["env:dev"]},
  {"metric":"temp","points":[[1700000000,11]],"type":"gauge","interval":10,"host":"h","tags":[]}]})");
@@ -158,7 +158,7 @@ TEST(SeriesV1Json, DecodesTheSpecExample) {
   EXPECT_EQ(d->items, 2u);
 }
 
-TEST(SeriesV1Json, RejectsMalformedSeries) {
+TEST(FakeIntakeSeriesV1Json, RejectsMalformedSeries) {
   for (const char* body : {
            "", "{", "[]", R"({"series":[1]})", R"({"series":[{"points":[[1700000000,1]]}]})",
            R"({"series":[{"metric":"","points":[[1700000000,1]]}]})",
@@ -180,7 +180,7 @@ TEST(SeriesV1Json, RejectsMalformedSeries) {
   }
 }
 
-TEST(Sketches, DecodesGoldenG8) {
+TEST(FakeIntakeSketches, DecodesGoldenG8) {
   auto d = decode_sketches(kG8);
   ASSERT_TRUE(d) << d.error().message;
   ASSERT_EQ(d->sketches.size(), 1u);
@@ -198,7 +198,7 @@ TEST(Sketches, DecodesGoldenG8) {
   EXPECT_EQ(s.n, std::vector<std::uint32_t>{1});
 }
 
-TEST(Sketches, DecodesGoldenG9WithNegativeKeysAndOmittedZeros) {
+TEST(FakeIntakeSketches, DecodesGoldenG9WithNegativeKeysAndOmittedZeros) {
   auto d = decode_sketches(kG9);
   ASSERT_TRUE(d) << d.error().message;
   ASSERT_EQ(d->sketches.size(), 1u);
@@ -214,7 +214,7 @@ TEST(Sketches, DecodesGoldenG9WithNegativeKeysAndOmittedZeros) {
   EXPECT_EQ(s.n, (std::vector<std::uint32_t>{1, 1, 1}));
 }
 
-TEST(Sketches, RejectsMismatchedBinsAndTruncation) {
+TEST(FakeIntakeSketches, RejectsMismatchedBinsAndTruncation) {
   std::string body;
   {
     protozero::pbf_writer payload(body);
@@ -295,7 +295,7 @@ std::string build_agent_payload(bool full = true) {
   return body;
 }
 
-TEST(Traces, DecodesAnAgentPayloadDownToSpans) {
+TEST(FakeIntakeTraces, DecodesAnAgentPayloadDownToSpans) {
   auto d = decode_traces(build_agent_payload());
   ASSERT_TRUE(d) << d.error().message;
   const auto& doc = d->decoded;
@@ -324,7 +324,7 @@ TEST(Traces, DecodesAnAgentPayloadDownToSpans) {
   EXPECT_EQ(d->items, 1u);  // chunks
 }
 
-TEST(Traces, RejectsEmptyAndTruncatedPayloads) {
+TEST(FakeIntakeTraces, RejectsEmptyAndTruncatedPayloads) {
   EXPECT_FALSE(decode_traces(from_hex("0a0268")));  // hostName only, no tracer payloads
   const std::string good = build_agent_payload(false);
   ASSERT_TRUE(decode_traces(good));
@@ -370,7 +370,7 @@ std::string build_stats_payload() {
   return buf;
 }
 
-TEST(Stats, DecodesAMsgpackStatsPayload) {
+TEST(FakeIntakeStats, DecodesAMsgpackStatsPayload) {
   auto d = decode_stats(build_stats_payload());
   ASSERT_TRUE(d) << d.error().message;
   const auto& doc = d->decoded;
@@ -384,7 +384,7 @@ TEST(Stats, DecodesAMsgpackStatsPayload) {
             1700000000000000000ull);
 }
 
-TEST(Stats, RejectsMalformedMsgpack) {
+TEST(FakeIntakeStats, RejectsMalformedMsgpack) {
   const std::string good = build_stats_payload();
   for (std::size_t cut = 0; cut < good.size(); ++cut) {
     EXPECT_FALSE(decode_stats(good.substr(0, cut))) << cut;
@@ -401,7 +401,7 @@ TEST(Stats, RejectsMalformedMsgpack) {
   EXPECT_FALSE(decode_stats(deep));                            // nesting beyond the limit
 }
 
-TEST(Logs, DecodesBothShapesFromTheSpec) {
+TEST(FakeIntakeLogs, DecodesBothShapesFromTheSpec) {
   auto d = decode_logs(R"([{"hostname":"arn:aws:lambda:us-east-1:123456789012:function:my-fn","service":"checkout","ddsource":"lambda",
   "ddtags":"region:us-east-1,env:prod",
   "message":{"message":"START RequestId: 459921b5-0000 Version: $LATEST",
@@ -416,7 +416,7 @@ TEST(Logs, DecodesBothShapesFromTheSpec) {
   EXPECT_EQ(d->items, 2u);
 }
 
-TEST(Logs, RejectsMalformedEntries) {
+TEST(FakeIntakeLogs, RejectsMalformedEntries) {
   for (const char* body : {"{}", "[1]", R"([{"service":"a"}])", R"([{"message":1}])",
                            R"([{"message":"m","timestamp":"now"}])",
                            R"([{"message":"m","ddtags":["a"]}])", "[", "[]x"}) {
@@ -424,7 +424,7 @@ TEST(Logs, RejectsMalformedEntries) {
   }
 }
 
-TEST(EventsAndChecks, DecodeAndValidate) {
+TEST(FakeIntakeEventsAndChecks, DecodeAndValidate) {
   auto e = decode_events(
       R"({"title":"deploy","text":"v2","date_happened":1700000000,"priority":"normal","tags":["a:b"],"alert_type":"info"})");
   ASSERT_TRUE(e) << e.error().message;

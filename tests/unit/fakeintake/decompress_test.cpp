@@ -14,7 +14,7 @@ using testing::zstd;
 
 const std::string kText = R"({"series":[{"metric":"a","points":[[1700000000,1]]}]})";
 
-TEST(Decompress, ParsesContentEncodingHeader) {
+TEST(FakeIntakeDecompress, ParsesContentEncodingHeader) {
   EXPECT_EQ(*parse_content_encoding(""), Encoding::kNone);
   EXPECT_EQ(*parse_content_encoding("identity"), Encoding::kNone);
   EXPECT_EQ(*parse_content_encoding(" ZSTD "), Encoding::kZstd);
@@ -26,19 +26,19 @@ TEST(Decompress, ParsesContentEncodingHeader) {
   EXPECT_NE(br.error().message.find("br"), std::string::npos);
 }
 
-TEST(Decompress, RoundTripsEveryEncoding) {
+TEST(FakeIntakeDecompress, RoundTripsEveryEncoding) {
   EXPECT_EQ(*decompress(kText, Encoding::kNone, 1000), kText);
   EXPECT_EQ(*decompress(gzip(kText), Encoding::kGzip, 1000), kText);
   EXPECT_EQ(*decompress(deflate_zlib(kText), Encoding::kDeflate, 1000), kText);
   EXPECT_EQ(*decompress(zstd(kText), Encoding::kZstd, 1000), kText);
 }
 
-TEST(Decompress, AcceptsConcatenatedGzipMembersAndZstdFrames) {
+TEST(FakeIntakeDecompress, AcceptsConcatenatedGzipMembersAndZstdFrames) {
   EXPECT_EQ(*decompress(gzip("ab") + gzip("cd"), Encoding::kGzip, 100), "abcd");
   EXPECT_EQ(*decompress(zstd("ab") + zstd("cd"), Encoding::kZstd, 100), "abcd");
 }
 
-TEST(Decompress, RejectsCorruptTruncatedAndMislabelledBodies) {
+TEST(FakeIntakeDecompress, RejectsCorruptTruncatedAndMislabelledBodies) {
   for (Encoding e : {Encoding::kGzip, Encoding::kDeflate, Encoding::kZstd}) {
     auto r = decompress("not compressed at all", e, 1000);
     ASSERT_FALSE(r);
@@ -66,7 +66,7 @@ TEST(Decompress, RejectsCorruptTruncatedAndMislabelledBodies) {
   EXPECT_FALSE(decompress(zs + "xx", Encoding::kZstd, 1000));
 }
 
-TEST(Decompress, StopsAZipBombAtTheCap) {
+TEST(FakeIntakeDecompress, StopsAZipBombAtTheCap) {
   const std::string zeros(8 * 1024 * 1024, '\0');
   for (const auto& [body, e] : {std::pair{gzip(zeros), Encoding::kGzip},
                                 std::pair{deflate_zlib(zeros), Encoding::kDeflate},

@@ -5,7 +5,7 @@
 namespace lc::fakeintake {
 namespace {
 
-TEST(FaultFlag, ParsesEndpointAndStatuses) {
+TEST(FakeIntakeFaultFlag, ParsesEndpointAndStatuses) {
   auto f = parse_fault_flag("/api/v2/series=503,503,200");
   ASSERT_TRUE(f) << f.error().message;
   EXPECT_EQ(f->first, "/api/v2/series");
@@ -16,7 +16,7 @@ TEST(FaultFlag, ParsesEndpointAndStatuses) {
   }
 }
 
-TEST(FaultJson, ParsesEveryKnob) {
+TEST(FakeIntakeFaultJson, ParsesEveryKnob) {
   auto f = parse_fault_json(
       R"({"endpoint":"/api/v2/logs","statuses":[503,429],"delay_ms":250,"hang":false,"close_mid_response":true,"require_key":"k1"})");
   ASSERT_TRUE(f) << f.error().message;

@@ -28,7 +28,7 @@ IntakeRequest req(std::string path, std::string content_type, std::string body,
   return r;
 }
 
-class IntakeTest : public ::testing::Test {
+class FakeIntakeCore : public ::testing::Test {
  protected:
   SelfMetrics self_;
   std::vector<json::value> recorded_;
@@ -56,7 +56,7 @@ class IntakeTest : public ::testing::Test {
   }
 };
 
-TEST_F(IntakeTest, AcceptsG1AndReadsItBackWithCount) {
+TEST_F(FakeIntakeCore, AcceptsG1AndReadsItBackWithCount) {
   Verdict v = intake_.submit(req("/api/v2/series", "application/x-protobuf", zstd(kG1), "zstd"));
   ASSERT_EQ(v.status, 202) << v.reason;
   auto m = intake_.metrics_json("page.views");
@@ -79,7 +79,7 @@ TEST_F(IntakeTest, AcceptsG1AndReadsItBackWithCount) {
   EXPECT_TRUE(intake_.metrics_json("nothing").at("count").is_null());
 }
 
-TEST_F(IntakeTest, LaterPointWithSameIdentityReplacesAndCountsADuplicate) {
+TEST_F(FakeIntakeCore, LaterPointWithSameIdentityReplacesAndCountsADuplicate) {
   ASSERT_TRUE(intake_.submit(req("/api/v2/series", "application/x-protobuf", kG1)).accepted());
   // Same name, same tag set (order differs), same host and timestamp: replaces.
   const char* v1 = R"({"series":[
@@ -103,7 +103,7 @@ TEST_F(IntakeTest, LaterPointWithSameIdentityReplacesAndCountsADuplicate) {
   EXPECT_TRUE(t.at("count").is_null());
 }
 
-TEST_F(IntakeTest, SketchesAreListedPerPointAndMerged) {
+TEST_F(FakeIntakeCore, SketchesAreListedPerPointAndMerged) {
   ASSERT_TRUE(intake_.submit(req("/api/beta/sketches", "application/x-protobuf", gzip(kG9), "gzip"))
                   .accepted());
   std::string second = kG9;
@@ -129,7 +129,7 @@ TEST_F(IntakeTest, SketchesAreListedPerPointAndMerged) {
   EXPECT_EQ(g8.at("contexts").at(0).at("tags"), (json::array{"env:dev", "route:/a"}));
 }
 
-TEST_F(IntakeTest, MissingOrEmptyApiKeyIs403) {
+TEST_F(FakeIntakeCore, MissingOrEmptyApiKeyIs403) {
   auto r = req("/api/v2/series", "application/x-protobuf", kG1);
   r.api_key.reset();
   expect_rejected(r, 403, "DD-API-KEY");
@@ -138,7 +138,7 @@ TEST_F(IntakeTest, MissingOrEmptyApiKeyIs403) {
   EXPECT_TRUE(intake_.metrics_json("page.views").at("points").as_array().empty());
 }
 
-TEST_F(IntakeTest, RequiredKeyFaultRejectsAWrongKey) {
+TEST_F(FakeIntakeCore, RequiredKeyFaultRejectsAWrongKey) {
   FaultPlan plan;
   plan.require_key = "right";
   intake_.set_fault("/api/v2/series", plan);
@@ -150,7 +150,7 @@ TEST_F(IntakeTest, RequiredKeyFaultRejectsAWrongKey) {
   EXPECT_EQ(intake_.submit(req("/api/beta/sketches", "application/x-protobuf", kG8)).status, 202);
 }
 
-TEST_F(IntakeTest, WrongContentTypeIs400) {
+TEST_F(FakeIntakeCore, WrongContentTypeIs400) {
   expect_rejected(req("/api/v2/series", "text/plain", kG1), 400, "Content-Type");
   expect_rejected(req("/api/v2/series", "", kG1), 400, "Content-Type");
   expect_rejected(req("/api/v1/series", "application/x-protobuf", "{}"), 400, "Content-Type");
@@ -163,20 +163,20 @@ TEST_F(IntakeTest, WrongContentTypeIs400) {
   EXPECT_EQ(intake_.submit(req("/api/v2/series", "application/json", v2)).status, 202);
 }
 
-TEST_F(IntakeTest, BadCompressionIs400) {
+TEST_F(FakeIntakeCore, BadCompressionIs400) {
   expect_rejected(req("/api/v2/series", "application/x-protobuf", kG1, "zstd"), 400, "zstd");
   expect_rejected(req("/api/v2/series", "application/x-protobuf", gzip(kG1), "deflate"), 400,
                   "deflate");
   expect_rejected(req("/api/v2/series", "application/x-protobuf", kG1, "br"), 400, "Content-Encoding");
 }
 
-TEST_F(IntakeTest, UndecodableBodyIs400) {
+TEST_F(FakeIntakeCore, UndecodableBodyIs400) {
   expect_rejected(req("/api/v2/series", "application/x-protobuf", kG1.substr(0, 20)), 400, "");
   expect_rejected(req("/api/v2/logs", "application/json", "[{"), 400, "JSON");
   expect_rejected(req("/api/v2/series", "application/x-protobuf", ""), 400, "empty");
 }
 
-TEST_F(IntakeTest, OversizeBodiesAre413) {
+TEST_F(FakeIntakeCore, OversizeBodiesAre413) {
   // Compressed size over the series v2 limit of 512 000 bytes.
   expect_rejected(req("/api/v2/series", "application/x-protobuf", std::string(512001, 'x')), 413,
                   "512000");
@@ -186,7 +186,7 @@ TEST_F(IntakeTest, OversizeBodiesAre413) {
   expect_rejected(req("/api/v2/series", "application/x-protobuf", bomb, "zstd"), 413, "exceeds");
 }
 
-TEST_F(IntakeTest, TooManyPointsOrEntriesIs413) {
+TEST_F(FakeIntakeCore, TooManyPointsOrEntriesIs413) {
   std::string series = R"({"series":[{"metric":"many","type":3,"points":[)";
   for (int i = 0; i < 10001; ++i) {
     if (i) series += ',';
@@ -201,11 +201,11 @@ TEST_F(IntakeTest, TooManyPointsOrEntriesIs413) {
   EXPECT_TRUE(intake_.logs_json().at("entries").as_array().empty());
 }
 
-TEST_F(IntakeTest, UnknownEndpointIs404) {
+TEST_F(FakeIntakeCore, UnknownEndpointIs404) {
   expect_rejected(req("/api/v3/series", "application/json", "{}"), 404, "/api/v3/series");
 }
 
-TEST_F(IntakeTest, LogsTracesAndResetRoundTrip) {
+TEST_F(FakeIntakeCore, LogsTracesAndResetRoundTrip) {
   ASSERT_EQ(intake_.submit(req("/api/v2/logs", "application/json",
                                R"([{"message":"hello","service":"web","status":"info"}])"))
                 .status,
@@ -218,7 +218,7 @@ TEST_F(IntakeTest, LogsTracesAndResetRoundTrip) {
   EXPECT_TRUE(intake_.payloads_json("").at("payloads").as_array().empty());
 }
 
-TEST_F(IntakeTest, FlagsLogEntriesOverOneMebibyte) {
+TEST_F(FakeIntakeCore, FlagsLogEntriesOverOneMebibyte) {
   const std::string big(1048576, 'x');
   const std::string body = R"([{"message":"small"},{"message":")" + big + R"("}])";
   ASSERT_EQ(intake_.submit(req("/api/v2/logs", "application/json", body)).status, 202);
@@ -228,7 +228,7 @@ TEST_F(IntakeTest, FlagsLogEntriesOverOneMebibyte) {
   EXPECT_EQ(intake_.logs_json().at("entries").as_array().size(), 2u);
 }
 
-TEST_F(IntakeTest, StatusSequenceIsConsumedInOrder) {
+TEST_F(FakeIntakeCore, StatusSequenceIsConsumedInOrder) {
   auto flag = parse_fault_flag("/api/v2/series=503,503,200");
   ASSERT_TRUE(flag);
   intake_.set_fault(flag->first, flag->second);
@@ -245,7 +245,7 @@ TEST_F(IntakeTest, StatusSequenceIsConsumedInOrder) {
   EXPECT_EQ(intake_.take_fault("/api/v2/logs").delay_ms, 0);
 }
 
-TEST_F(IntakeTest, ListsTheKeyAndHeadersOfEachPayload) {
+TEST_F(FakeIntakeCore, ListsTheKeyAndHeadersOfEachPayload) {
   auto r = req("/api/v2/series", "application/x-protobuf", kG1);
   r.api_key = "key-2";
   r.headers = {{"DD-Agent-Version", "0.1.0"}, {"User-Agent", "lastcall/0.1.0"}};
@@ -259,7 +259,7 @@ TEST_F(IntakeTest, ListsTheKeyAndHeadersOfEachPayload) {
   EXPECT_EQ(to_json(recorded_.back()).find("key-2"), std::string::npos);
 }
 
-TEST_F(IntakeTest, StoredPayloadsAreCappedByBytesOldestFirst) {
+TEST_F(FakeIntakeCore, StoredPayloadsAreCappedByBytesOldestFirst) {
   SelfMetrics self;
   IntakeLimits limits;
   limits.max_payload_bytes = 2 * kG1.size();
@@ -273,7 +273,7 @@ TEST_F(IntakeTest, StoredPayloadsAreCappedByBytesOldestFirst) {
   EXPECT_EQ(small.metrics_json("page.views").at("duplicates").as_uint64(), 2u);
 }
 
-TEST_F(IntakeTest, StoredPointsAreCappedAndCounted) {
+TEST_F(FakeIntakeCore, StoredPointsAreCappedAndCounted) {
   SelfMetrics self;
   IntakeLimits limits;
   limits.max_points = 1;
