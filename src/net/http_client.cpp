@@ -538,6 +538,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       fail(ec);
       return;
     }
+    read_response();
+  }
+
+  void read_response() {
     phase_ = "reading the response";
     parser_.emplace();
     parser_->header_limit(kMaxResponseHeader);
@@ -557,7 +561,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // A pooled connection the server had already closed: nothing came back, so the request never
   // reached a handler; try once more on a fresh connection.
   bool retry_stale() {
-    if (!reused_ || retried_ || timed_out_ || (parser_ && parser_->got_some())) return false;
+    if (!reused_ || retried_ || timed_out_ || interim_responses_ > 0 ||
+        (parser_ && parser_->got_some())) {
+      return false;
+    }
     retried_ = true;
     LC_DEBUG("http client: stale keep-alive connection to {}, retrying on a new one", key_);
     conn_->close();
@@ -580,6 +587,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       return;
     }
     auto& msg = parser_->get();
+    const unsigned status = msg.result_int();
+    if (!ec && status >= 100 && status < 200 && status != 101 && ++interim_responses_ <= 8) {
+      read_response();  // an interim answer (100 Continue, 103 Early Hints): the real one follows
+      return;
+    }
     HttpClientResponse response;
     response.status = static_cast<int>(msg.result_int());
     for (const auto& field : msg) {
@@ -653,6 +665,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   const char* phase_ = "starting";
   SteadyTime started_{};
   std::uint64_t id_ = 0;
+  int interim_responses_ = 0;
   bool via_proxy_ = false;
   bool reused_ = false;
   bool retried_ = false;

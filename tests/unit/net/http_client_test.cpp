@@ -254,6 +254,55 @@ TEST_F(HttpClientTest, HttpThroughProxyUsesAbsoluteForm) {
   });
 }
 
+// A server that reads one request head and answers with `reply` verbatim, then closes.
+std::unique_ptr<testing::BlockingServer> scripted(std::string reply) {
+  return std::make_unique<testing::BlockingServer>([reply](boost::asio::ip::tcp::socket& s) {
+    std::string buf;
+    boost::system::error_code ec;
+    boost::asio::read_until(s, boost::asio::dynamic_buffer(buf), "\r\n\r\n", ec);
+    if (!reply.empty()) boost::asio::write(s, boost::asio::buffer(reply), ec);
+    s.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+  });
+}
+
+TEST_F(HttpClientTest, InterimResponsesAreSkipped) {
+  auto server = scripted(
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+      "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok");
+  auto& c = client();
+  auto r = fetch(c, get("http://127.0.0.1:" + std::to_string(server->port()) + "/"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 202);
+  EXPECT_EQ(r->body, "ok");
+}
+
+TEST_F(HttpClientTest, GarbageAnswerIsAProtocolError) {
+  auto server = scripted("SMTP ready\r\n\r\n");
+  auto& c = client();
+  auto r = fetch(c, get("http://127.0.0.1:" + std::to_string(server->port()) + "/"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kProtocol) << r.error().message;
+}
+
+TEST_F(HttpClientTest, CloseWithoutAnswerOnAFreshConnectionIsNotRetried) {
+  auto server = scripted("");
+  auto& c = client();
+  auto r = fetch(c, get("http://127.0.0.1:" + std::to_string(server->port()) + "/"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kNetwork);
+  EXPECT_NE(r.error().message.find("closed before a response"), std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(server->accepted(), 1);
+}
+
+TEST_F(HttpClientTest, BodyUntilCloseIsRead) {
+  auto server = scripted("HTTP/1.1 200 OK\r\n\r\nall of it");
+  auto& c = client();
+  auto r = fetch(c, get("http://127.0.0.1:" + std::to_string(server->port()) + "/"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->body, "all of it");
+}
+
 class HttpsClientTest : public HttpClientTest {
  protected:
   void SetUp() override {
