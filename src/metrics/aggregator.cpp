@@ -60,6 +60,15 @@ MetricAggregator::MetricAggregator(AggregatorConfig config, SelfMetrics& self, c
 
 MetricAggregator::~MetricAggregator() = default;
 
+void MetricAggregator::drop(std::string_view reason, std::string_view name) {
+  self_.dropped(kDropKind, reason);
+  ++drops_;
+  if (drops_ <= 10 || drops_ % 1000 == 0) {  // rate-limited: the first 10, then every 1000th
+    LC_DEBUG("dogstatsd: sample of {} dropped ({}); {} aggregation drops so far", name, reason,
+             drops_);
+  }
+}
+
 bool MetricAggregator::uses_timestamp_rule(Kind kind) const {
   // Sketches merge at the intake; distributions sent as v1 series need the rule like any series.
   return kind != Kind::kDistribution || config_.sketch_output == SketchOutput::kV1SeriesFallback;
@@ -72,7 +81,7 @@ void MetricAggregator::add(const MetricSample& sample, std::int64_t now_s) {
   if (sample.timestamp > 0) {
     ts = std::min(sample.timestamp, now_s);  // a future T is clamped to now (§2.1)
     if (ts < now_s - config_.max_sample_age_s) {
-      self_.dropped(kDropKind, "too_old");
+      drop("too_old", sample.name);
       return;
     }
   }
@@ -133,14 +142,14 @@ void MetricAggregator::add_to(Kind kind, std::string_view name, const MetricSamp
                               std::string_view host, std::int64_t bucket) {
   Context* ctx = find_or_create(kind, name, sample, host);
   if (ctx == nullptr) {
-    self_.dropped(kDropKind, "context_limit");
+    drop("context_limit", name);
     return;
   }
   if (uses_timestamp_rule(kind)) {
     auto u = ctx->used.find(bucket);
     if (u != ctx->used.end() && u->second >= kBucketSeconds) {
       // All ten seconds of this window were already submitted; another point would overwrite one.
-      self_.dropped(kDropKind, "window_full");
+      drop("window_full", name);
       if (ctx->buckets.empty()) --live_contexts_;
       return;
     }
@@ -160,7 +169,7 @@ void MetricAggregator::add_to(Kind kind, std::string_view name, const MetricSamp
       }
       if (agg.members->find(sample.set_member) != agg.members->end()) break;
       if (agg.members->size() >= config_.max_set_members) {
-        self_.dropped(kDropKind, "set_full");
+        drop("set_full", name);
         break;
       }
       agg.members->emplace(sample.set_member);
@@ -168,7 +177,7 @@ void MetricAggregator::add_to(Kind kind, std::string_view name, const MetricSamp
     case Kind::kHistogram:
       for (const double v : sample.values) {
         if (agg.samples.size() >= config_.max_histogram_samples) {
-          self_.dropped(kDropKind, "histogram_full");
+          drop("histogram_full", name);
           break;
         }
         agg.samples.emplace_back(v, weight);

@@ -89,6 +89,7 @@ class MetricAggregator {
   void add_to(Kind kind, std::string_view name, const MetricSample& sample, std::string_view host,
               std::int64_t bucket);
   bool uses_timestamp_rule(Kind kind) const;
+  void drop(std::string_view reason, std::string_view name);
   void emit(Context& ctx, std::int64_t ts, Aggregate& agg, FlushBatch& out,
             std::vector<std::size_t>& series_index, std::size_t& sketch_index);
   void prune_history(std::int64_t now_s);
@@ -103,6 +104,7 @@ class MetricAggregator {
   std::string key_buf_;
   std::string name_buf_;
   bool no_sketch_logged_ = false;
+  std::uint64_t drops_ = 0;
 };
 
 }  // namespace lc::metrics
