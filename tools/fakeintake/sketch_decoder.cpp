@@ -1,6 +1,7 @@
 // SketchPayload decoding: datadog-wire.md §4.4.
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -56,6 +57,26 @@ bool read_string_field(ProtoReader& r, WireType t, std::string& out) {
   return true;
 }
 
+void note_problems(SketchPoint& p) {
+  std::uint64_t total = 0;
+  for (auto c : p.n) total += c;
+  if (total != static_cast<std::uint64_t>(p.cnt)) {
+    p.problems.push_back("sum(n)=" + std::to_string(total) + " != cnt=" + std::to_string(p.cnt));
+  }
+  if (p.min > p.max) p.problems.push_back("min > max");
+  const double expect_avg = p.sum / static_cast<double>(p.cnt);
+  if (std::fabs(p.avg - expect_avg) > 1e-9 * std::max(1.0, std::fabs(expect_avg))) {
+    p.problems.push_back("avg != sum/cnt");
+  }
+  if (p.avg < p.min || p.avg > p.max) p.problems.push_back("avg outside [min, max]");
+  for (std::size_t i = 1; i < p.k.size(); ++i) {
+    if (p.k[i] <= p.k[i - 1]) {
+      p.problems.push_back("keys not strictly ascending");
+      break;
+    }
+  }
+}
+
 Expected<void> decode_dogsketch(std::string_view bytes, SketchPoint& p) {
   ProtoReader r(bytes);
   std::uint32_t f;
@@ -97,6 +118,7 @@ Expected<void> decode_dogsketch(std::string_view bytes, SketchPoint& p) {
       !std::isfinite(p.sum)) {
     return bad("dogsketch: non-finite summary");
   }
+  note_problems(p);
   return {};
 }
 
@@ -178,6 +200,14 @@ Expected<DecodedPayload> decode_sketches(std::string_view body) {
   return out;
 }
 
+namespace {
+json::array string_array(const std::vector<std::string>& items) {
+  json::array out;
+  for (const auto& item : items) out.emplace_back(item);
+  return out;
+}
+}  // namespace
+
 boost::json::value to_json_value(const SketchPoint& s) {
   json::array tags, k, n;
   for (const auto& t : s.tags) tags.emplace_back(t);
@@ -186,7 +216,8 @@ boost::json::value to_json_value(const SketchPoint& s) {
   return json::object{{"name", s.name}, {"host", s.host}, {"tags", std::move(tags)},
                       {"ts", s.ts},     {"cnt", s.cnt},   {"min", s.min},
                       {"max", s.max},   {"avg", s.avg},   {"sum", s.sum},
-                      {"k", std::move(k)}, {"n", std::move(n)}};
+                      {"k", std::move(k)}, {"n", std::move(n)},
+                      {"problems", string_array(s.problems)}};
 }
 
 }  // namespace lc::fakeintake

@@ -196,6 +196,7 @@ TEST(FakeIntakeSketches, DecodesGoldenG8) {
   EXPECT_DOUBLE_EQ(s.sum, 12.5);
   EXPECT_EQ(s.k, std::vector<std::int32_t>{1501});
   EXPECT_EQ(s.n, std::vector<std::uint32_t>{1});
+  EXPECT_TRUE(s.problems.empty());
 }
 
 TEST(FakeIntakeSketches, DecodesGoldenG9WithNegativeKeysAndOmittedZeros) {
@@ -212,6 +213,35 @@ TEST(FakeIntakeSketches, DecodesGoldenG9WithNegativeKeysAndOmittedZeros) {
   EXPECT_DOUBLE_EQ(s.avg, 0);
   EXPECT_EQ(s.k, (std::vector<std::int32_t>{-1442, 0, 1442}));
   EXPECT_EQ(s.n, (std::vector<std::uint32_t>{1, 1, 1}));
+  EXPECT_TRUE(s.problems.empty());
+}
+
+TEST(FakeIntakeSketches, NotesInconsistentSummariesWithoutRefusingThem) {
+  std::string body;
+  {
+    protozero::pbf_writer payload(body);
+    protozero::pbf_writer sketch(payload, 1);
+    sketch.add_string(1, "d");
+    protozero::pbf_writer ds(sketch, 7);
+    ds.add_int64(1, 1700000000);
+    ds.add_int64(2, 3);     // but Σn = 2
+    ds.add_double(3, 5);    // min > max
+    ds.add_double(4, 1);
+    ds.add_double(5, 9);    // avg ≠ sum/cnt
+    ds.add_double(6, 3);
+    const std::vector<std::int32_t> k{7, 7};  // not ascending
+    const std::vector<std::uint32_t> n{1, 1};
+    ds.add_packed_sint32(7, k.begin(), k.end());
+    ds.add_packed_uint32(8, n.begin(), n.end());
+  }
+  auto d = decode_sketches(body);
+  ASSERT_TRUE(d) << d.error().message;
+  const auto& problems = d->sketches[0].problems;
+  EXPECT_EQ(problems, (std::vector<std::string>{"sum(n)=2 != cnt=3", "min > max", "avg != sum/cnt",
+                                                "avg outside [min, max]",
+                                                "keys not strictly ascending"}));
+  EXPECT_EQ(d->decoded.at("sketches").at(0).at("dogsketches").at(0).at("problems").as_array().size(),
+            5u);
 }
 
 TEST(FakeIntakeSketches, RejectsMismatchedBinsAndTruncation) {
