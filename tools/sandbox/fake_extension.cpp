@@ -69,7 +69,12 @@ int fake_extension_main(const std::string& name, const std::vector<std::string>&
   if (!hp) return 2;
   const auto [host, port] = *hp;
   const bool lmi = env.get("AWS_LAMBDA_INITIALIZATION_TYPE").value_or("") == "lambda-managed-instances";
-  const auto script = script_for(name, env.get("LASTCALL_FAKE_EXTENSIONS"));
+  std::optional<std::string> script_text = env.get("LASTCALL_FAKE_EXTENSIONS");
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    // --script JSON: this extension's script (the sandbox's own dummy extensions use it)
+    if (args[i] == "--script") script_text = "{\"" + name + "\":" + args[i + 1] + "}";
+  }
+  const auto script = script_for(name, script_text);
 
   if (const auto* l = script.if_contains("log"); l && l->is_array()) {
     for (const auto& line : l->get_array()) {
@@ -207,7 +212,6 @@ int fake_extension_main(const std::string& name, const std::vector<std::string>&
       return static_cast<int>(get_int(script, "exit_code").value_or(0));
     }
   }
-  (void)args;
 }
 
 }  // namespace lc::sandbox

@@ -243,7 +243,10 @@ void Sandbox::start_init(const std::string& phase) {
 }
 
 void Sandbox::launch_extensions() {
-  if (opt_.extensions_dir.empty()) return;
+  if (opt_.extensions_dir.empty()) {
+    launch_dummy_extensions(extension_env());
+    return;
+  }
   namespace fs = std::filesystem;
   std::error_code ec;
   std::vector<std::string> names;
@@ -259,6 +262,7 @@ void Sandbox::launch_extensions() {
   }
   std::sort(names.begin(), names.end());
   const auto env = extension_env();
+  launch_dummy_extensions(env);
   for (const auto& name : names) {
     const std::string path = (fs::path(opt_.extensions_dir) / name).string();
     auto pid = procs_sup_->launch(LaunchSpec{path, {path}, env});
@@ -273,6 +277,29 @@ void Sandbox::launch_extensions() {
     e["pid"] = *pid;
     e["role"] = "extension";
     timeline_.add("launch", std::move(e));
+    procs_[*pid] = Proc{*pid, name, false, false, {}, false, 0};
+    launched_names_.insert(name);
+  }
+}
+
+// Knobs that need a second extension start this binary as a scripted one (§7.6).
+void Sandbox::launch_dummy_extensions(const std::vector<std::string>& env) {
+  if (opt_.self_exe.empty()) return;
+  std::vector<std::pair<std::string, std::string>> dummies;
+  if (faults_.no_shutdown_registration) {
+    dummies.emplace_back("sandbox-invoke-only", R"({"events":["INVOKE"],"subscribe":false})");
+  }
+  if (faults_.extension_crash) {
+    dummies.emplace_back("sandbox-crasher", R"({"crash_on_invoke":1,"subscribe":false})");
+  }
+  for (const auto& [name, script] : dummies) {
+    auto pid = procs_sup_->launch(
+        LaunchSpec{opt_.self_exe, {opt_.self_exe, "fake-extension", "--name", name, "--script", script}, env});
+    if (!pid) {
+      timeline_.add("launch.error", {{"name", name}, {"error", pid.error().message}});
+      continue;
+    }
+    timeline_.add("launch", {{"name", name}, {"pid", *pid}, {"role", "extension"}, {"dummy", true}});
     procs_[*pid] = Proc{*pid, name, false, false, {}, false, 0};
     launched_names_.insert(name);
   }
@@ -422,9 +449,11 @@ void Sandbox::begin_invocation(PendingInvoke p) {
   }
   // The scripted runtime's OOM flavour is read from the payload; the knob applies to any runtime.
   inv.oom = faults_.oom;
+  inv.oom_from_knob = !inv.oom.empty();
   if (auto parsed = parse_json(inv.payload); parsed && parsed->is_object()) {
     if (auto f = get_string(parsed->get_object(), "oom"); f && is_oom_flavour(*f)) {
       inv.oom = std::string(*f);
+      inv.oom_from_knob = false;
     }
   }
   inv.reset_on_end = !inv.oom.empty();
@@ -556,6 +585,30 @@ void Sandbox::emit_report(Invocation& inv, SteadyTime end) {
     return;
   }
   emit("platform.report", std::move(rec));
+}
+
+// The `oom` knob turns any runtime's answer into the OOM shape of the flavour (§7.6 table).
+void Sandbox::apply_oom_knob(Invocation& inv) {
+  if (!inv.oom_from_knob) return;
+  std::vector<std::string> lines;
+  const std::string& f = inv.oom;
+  if (f == "node") lines = {"FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory"};
+  if (f == "node_sigkill") lines = {"RequestId: " + inv.id + " Error: Runtime exited with error: signal: killed"};
+  if (f == "python") lines = {"[ERROR] MemoryError"};
+  if (f == "java") lines = {"Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space"};
+  if (f == "go") lines = {"fatal error: runtime: out of memory"};
+  if (f == "ruby") lines = {"failed to allocate memory (NoMemoryError)"};
+  if (f == "dotnet") {
+    lines = {"Unhandled exception. System.OutOfMemoryException: Exception of type "
+             "'System.OutOfMemoryException' was thrown."};
+  }
+  for (const auto& l : lines) hub_->emit("function", boost::json::value(l), now_epoch_ms_int());
+  if (f == "memory_only") {
+    inv.status = "timeout";
+    return;
+  }
+  inv.status = "error";
+  inv.error_type = (f == "python" || f == "ruby") ? "Runtime.OutOfMemory" : "Runtime.ExitError";
 }
 
 void Sandbox::end_invocation(const std::string& id) {

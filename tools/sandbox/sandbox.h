@@ -95,7 +95,8 @@ class Sandbox {
     std::int64_t response_wall_ms = 0;
     SteadyTime response_at;
     std::string oom;
-    bool reset_on_end = false;  // an OOM run resets the environment once it ends
+    bool oom_from_knob = false;  // the sandbox writes the OOM lines itself (any runtime)
+    bool reset_on_end = false;   // an OOM run resets the environment once it ends
     std::set<std::string> extensions_pending;  // ids
     TimerService::TimerId timeout_timer = 0;
     bool cold = false;
@@ -114,6 +115,7 @@ class Sandbox {
   // lifecycle
   void start_init(const std::string& phase);
   void launch_extensions();
+  void launch_dummy_extensions(const std::vector<std::string>& env);
   void launch_runtime();
   void maybe_finish_init();
   void fail_init(const std::string& status, const std::string& error_type);
@@ -156,6 +158,7 @@ class Sandbox {
   // platform events
   void emit(std::string_view type, boost::json::object record);
   void emit_report(Invocation& inv, SteadyTime end);
+  void apply_oom_knob(Invocation& inv);
   boost::json::object tracing_for(const Invocation& inv) const;
   std::string current_request_id() const;
   std::vector<std::string> extension_env() const;

@@ -352,6 +352,8 @@ void Sandbox::on_runtime_invocation(net::HttpRequest& req, ResponderPtr r) {
     }
   }
   if (inv.oom == "memory_only") inv.status = "timeout";
+  apply_oom_knob(inv);
+  if (inv.oom_from_knob && inv.status == "error") function_error = true;
   inv.responded = true;
   inv.response_at = std::chrono::steady_clock::now();
   inv.response_wall_ms = now_epoch_ms_int();

@@ -218,5 +218,50 @@ TEST(SandboxFaults, JsonRecordsAndManagedPrefix) {
   EXPECT_TRUE(prefixed);
 }
 
+TEST(SandboxFaults, ExtensionCrashKnobResetsWithFailure) {
+  SandboxHarness sb({{{"datadog-agent", object{}}}, {"--no-freeze", "--faults", R"({"extension_crash":true})"}, {}});
+  ASSERT_TRUE(sb.started());
+  sb.invoke(R"({"respond":"x"})", "crash-1");
+  ASSERT_TRUE(sb.wait("shutdown.done"));
+  const auto tl = sb.timeline();
+  const int crash = find_entry(tl, "exit", {{"name", "sandbox-crasher"}});
+  const int start = find_entry(tl, "shutdown.start", {{"reason", "failure"}});
+  ASSERT_GE(crash, 0);
+  EXPECT_GT(start, crash);
+  EXPECT_GT(find_entry(tl, "exit", {{"name", "datadog-agent"}, {"code", "0"}}), start);
+}
+
+TEST(SandboxFaults, NoShutdownRegistrationKnobKillsTheDummyAtOnce) {
+  SandboxHarness sb({{{"datadog-agent", object{}}}, {"--faults", R"({"no_shutdown_registration":true})"}, {}});
+  ASSERT_TRUE(sb.started());
+  ASSERT_TRUE(sb.wait("init.done"));
+  ASSERT_EQ(sb.control("POST", "/shutdown").status, 200);
+  const auto tl = sb.timeline();
+  const int reg = find_entry(tl, "extension.register", {{"name", "sandbox-invoke-only"}, {"status", "200"}});
+  ASSERT_GE(reg, 0);
+  const int ev = find_entry(tl, "event.shutdown");
+  EXPECT_GT(find_entry(tl, "signal", {{"name", "sandbox-invoke-only"}, {"signal", "SIGKILL"}}, ev), ev);
+  EXPECT_GT(find_entry(tl, "exit", {{"name", "datadog-agent"}, {"code", "0"}}, ev), ev);
+}
+
+TEST(SandboxFaults, OomKnobAppliesToAnyRuntime) {
+  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}}, {"--no-freeze", "--faults", R"({"oom":"python"})"}, {}});
+  ASSERT_TRUE(sb.started());
+  auto r = sb.invoke(R"("not an instruction")", "oom-k");
+  EXPECT_EQ(r.header("X-Amz-Function-Error").value_or(""), "Unhandled");
+  ASSERT_TRUE(sb.wait("shutdown.done"));
+  const auto got = sb.received("ext");
+  bool saw = false;
+  for (const auto& e : of_type(got, "function")) saw = saw || str(e.at("record")) == "[ERROR] MemoryError";
+  EXPECT_TRUE(saw);
+  const auto done = of_type(got, "platform.runtimeDone", "oom-k");
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(str(done[0].at("record").at("errorType")), "Runtime.OutOfMemory");
+  const auto rep = of_type(got, "platform.report", "oom-k");
+  ASSERT_EQ(rep.size(), 1u);
+  EXPECT_EQ(rep[0].at("record").at("metrics").at("maxMemoryUsedMB").to_number<int>(), 128);
+  EXPECT_GE(find_entry(sb.timeline(), "shutdown.start", {{"reason", "failure"}}), 0);
+}
+
 }  // namespace
 }  // namespace lc::sandbox::testing
