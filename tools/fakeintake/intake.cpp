@@ -298,18 +298,22 @@ boost::json::value Intake::metrics_json(std::string_view name) const {
         std::vector<std::string> tags;
         std::string host;
         std::int64_t cnt = 0;
-        double sum = 0, min = 0, max = 0;
+        double sum = 0, min = 0, max = 0, avg = 0;
         std::map<std::int32_t, std::uint64_t> bins;
       };
       Merged all;
       std::map<std::string, Merged> contexts;
+      // The summary merge of datadog-wire.md §3.4 (avg is a running mean, not sum/cnt).
       auto fold = [](Merged& into, const SketchPoint& s) {
         if (into.cnt == 0) {
           into.min = s.min;
           into.max = s.max;
+          into.avg = s.avg;
         } else {
           into.min = std::min(into.min, s.min);
           into.max = std::max(into.max, s.max);
+          into.avg += (s.avg - into.avg) * static_cast<double>(s.cnt) /
+                      static_cast<double>(into.cnt + s.cnt);
         }
         into.cnt += s.cnt;
         into.sum += s.sum;
@@ -331,7 +335,7 @@ boost::json::value Intake::metrics_json(std::string_view name) const {
                        {"sum", mg.sum},
                        {"min", mg.min},
                        {"max", mg.max},
-                       {"avg", mg.cnt > 0 ? mg.sum / static_cast<double>(mg.cnt) : 0.0}};
+                       {"avg", mg.avg}};
         if (with_bins) {
           json::array k, n;
           for (const auto& [key, c] : mg.bins) {

@@ -35,8 +35,8 @@ struct SketchPoint {
   double min = 0, max = 0, avg = 0, sum = 0;
   std::vector<std::int32_t> k;
   std::vector<std::uint32_t> n;
-  // Inconsistencies the intake would not refuse but lastcall must never produce: Σn ≠ cnt,
-  // min > max, avg ≠ sum/cnt, keys not strictly ascending. Empty for a well-formed sketch.
+  // Inconsistencies the intake would not refuse but lastcall must never produce (datadog-wire.md
+  // §3.3): Σn ≠ cnt, min > max, avg outside [min, max], keys descending. Empty when well-formed.
   std::vector<std::string> problems;
 };
 

@@ -227,9 +227,9 @@ TEST(FakeIntakeSketches, NotesInconsistentSummariesWithoutRefusingThem) {
     ds.add_int64(2, 3);     // but Σn = 2
     ds.add_double(3, 5);    // min > max
     ds.add_double(4, 1);
-    ds.add_double(5, 9);    // avg ≠ sum/cnt
+    ds.add_double(5, 9);    // outside [min, max]
     ds.add_double(6, 3);
-    const std::vector<std::int32_t> k{7, 7};  // not ascending
+    const std::vector<std::int32_t> k{7, 6};  // descending
     const std::vector<std::uint32_t> n{1, 1};
     ds.add_packed_sint32(7, k.begin(), k.end());
     ds.add_packed_uint32(8, n.begin(), n.end());
@@ -237,11 +237,51 @@ TEST(FakeIntakeSketches, NotesInconsistentSummariesWithoutRefusingThem) {
   auto d = decode_sketches(body);
   ASSERT_TRUE(d) << d.error().message;
   const auto& problems = d->sketches[0].problems;
-  EXPECT_EQ(problems, (std::vector<std::string>{"sum(n)=2 != cnt=3", "min > max", "avg != sum/cnt",
-                                                "avg outside [min, max]",
-                                                "keys not strictly ascending"}));
+  EXPECT_EQ(problems, (std::vector<std::string>{"sum(n)=2 != cnt=3", "min > max",
+                                                "avg outside [min, max]", "keys not ascending"}));
   EXPECT_EQ(d->decoded.at("sketches").at(0).at("dogsketches").at(0).at("problems").as_array().size(),
-            5u);
+            4u);
+}
+
+TEST(FakeIntakeSketches, U16OverflowBinsAndWeightedAveragesAreNotProblems) {
+  // G11: 70 000 × 1.0 → k=[1338,1338], n=[4465,65535]. Then a weighted mean where avg ≠ sum/cnt.
+  std::string body;
+  {
+    protozero::pbf_writer payload(body);
+    protozero::pbf_writer sketch(payload, 1);
+    sketch.add_string(1, "one");
+    {
+      protozero::pbf_writer ds(sketch, 7);
+      ds.add_int64(1, 1700000000);
+      ds.add_int64(2, 70000);
+      ds.add_double(3, 1);
+      ds.add_double(4, 1);
+      ds.add_double(5, 1);
+      ds.add_double(6, 70000);
+      const std::vector<std::int32_t> k{1338, 1338};
+      const std::vector<std::uint32_t> n{4465, 65535};
+      ds.add_packed_sint32(7, k.begin(), k.end());
+      ds.add_packed_uint32(8, n.begin(), n.end());
+    }
+    {
+      protozero::pbf_writer ds(sketch, 7);
+      ds.add_int64(1, 1700000010);
+      ds.add_int64(2, 3);  // one sample at @0.3: cnt trunc(3.33) = 3, sum 3.33 × 2
+      ds.add_double(3, 2);
+      ds.add_double(4, 2);
+      ds.add_double(5, 2);
+      ds.add_double(6, 6.666666666666667);
+      const std::vector<std::int32_t> k{1383};
+      const std::vector<std::uint32_t> n{3};
+      ds.add_packed_sint32(7, k.begin(), k.end());
+      ds.add_packed_uint32(8, n.begin(), n.end());
+    }
+  }
+  auto d = decode_sketches(body);
+  ASSERT_TRUE(d) << d.error().message;
+  ASSERT_EQ(d->sketches.size(), 2u);
+  EXPECT_TRUE(d->sketches[0].problems.empty());
+  EXPECT_TRUE(d->sketches[1].problems.empty());
 }
 
 TEST(FakeIntakeSketches, RejectsMismatchedBinsAndTruncation) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <protozero/pbf_writer.hpp>
 
 #include "fakeintake/json_util.h"
 #include "test_bytes.h"
@@ -127,6 +128,39 @@ TEST_F(FakeIntakeCore, SketchesAreListedPerPointAndMerged) {
   auto g8 = intake_.metrics_json("probe.biz.latency");
   EXPECT_DOUBLE_EQ(g8.at("sketch").at("avg").as_double(), 12.5);
   EXPECT_EQ(g8.at("contexts").at(0).at("tags"), (json::array{"env:dev", "route:/a"}));
+}
+
+TEST_F(FakeIntakeCore, MergedSketchAverageFollowsTheMergeRule) {
+  auto point = [](std::int64_t ts, std::int64_t cnt, double v, double sum) {
+    std::string body;
+    protozero::pbf_writer payload(body);
+    protozero::pbf_writer sketch(payload, 1);
+    sketch.add_string(1, "w");
+    protozero::pbf_writer ds(sketch, 7);
+    ds.add_int64(1, ts);
+    ds.add_int64(2, cnt);
+    ds.add_double(3, v);
+    ds.add_double(4, v);
+    ds.add_double(5, v);
+    ds.add_double(6, sum);
+    const std::vector<std::int32_t> k{1400};
+    const std::vector<std::uint32_t> n{static_cast<std::uint32_t>(cnt)};
+    ds.add_packed_sint32(7, k.begin(), k.end());
+    ds.add_packed_uint32(8, n.begin(), n.end());
+    return body;
+  };
+  // 2 at @0.3 (cnt 3, sum 6.67, avg 2), then 4 once: avg = 2 + (4 − 2) · 1/4 = 2.5, not sum/cnt.
+  ASSERT_TRUE(intake_.submit(req("/api/beta/sketches", "application/x-protobuf",
+                                 point(1700000000, 3, 2, 6.666666666666667)))
+                  .accepted());
+  ASSERT_TRUE(
+      intake_.submit(req("/api/beta/sketches", "application/x-protobuf", point(1700000010, 1, 4, 4)))
+          .accepted());
+  auto merged = intake_.metrics_json("w").at("sketch");
+  EXPECT_EQ(merged.at("cnt").as_int64(), 4);
+  EXPECT_DOUBLE_EQ(merged.at("avg").as_double(), 2.5);
+  EXPECT_DOUBLE_EQ(merged.at("min").as_double(), 2);
+  EXPECT_DOUBLE_EQ(merged.at("max").as_double(), 4);
 }
 
 TEST_F(FakeIntakeCore, MissingOrEmptyApiKeyIs403) {
