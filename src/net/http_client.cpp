@@ -293,7 +293,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     id_ = id;
     const Millis remaining = deadline_.remaining(st_->clock);
     if (remaining <= Millis(0)) {
-      finish(make_error(ErrorCode::kTimeout, "deadline passed before the request started"));
+      finish(timeout_error());
       return;
     }
     if (remaining != Millis::max()) {
@@ -321,11 +321,21 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
  private:
+  // Answers at once: a getaddrinfo stuck in the resolver's thread must not hold the caller past
+  // its deadline. Pending operations complete later, see finished_, and do nothing.
   void on_deadline() {
     if (finished_) return;
     timed_out_ = true;
     resolver_.cancel();
-    if (conn_) conn_->close();  // the pending operation completes with an error → kTimeout
+    if (conn_) conn_->close();
+    finish(timeout_error());
+  }
+
+  Error timeout_error() const {
+    const auto elapsed = std::chrono::duration_cast<Millis>(st_->clock.steady_now() - started_);
+    return make_error(ErrorCode::kTimeout,
+                      fmt::format("{} {} ({}): deadline passed after {} ms", req_.method,
+                                  escape_for_log(req_.url, 200), phase_, elapsed.count()));
   }
 
   void connect() {
@@ -616,13 +626,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   void fail(const error_code& ec) {
     if (conn_) conn_->close();
-    const auto elapsed = std::chrono::duration_cast<Millis>(st_->clock.steady_now() - started_);
-    std::string where = fmt::format("{} {} ({})", req_.method, escape_for_log(req_.url, 200), phase_);
     if (timed_out_) {
-      finish(make_error(ErrorCode::kTimeout,
-                        fmt::format("{}: deadline passed after {} ms", where, elapsed.count())));
+      finish(timeout_error());
       return;
     }
+    const std::string where =
+        fmt::format("{} {} ({})", req_.method, escape_for_log(req_.url, 200), phase_);
     ErrorCode code = ErrorCode::kNetwork;
     std::string what = ec.message();
     if (ec.category() == http::make_error_code(http::error::end_of_stream).category()) {
