@@ -41,7 +41,20 @@ struct MetricAggregator::Context {
   std::vector<std::string> tags;
   std::map<std::int64_t, Aggregate> buckets;  // unflushed, by bucket start
   // Submissions already made per window (datadog-wire.md §2.1 "No duplicate timestamps").
-  std::map<std::int64_t, std::uint8_t> used;
+  // Compact (window, submissions) pairs, ascending, kept for `history_s` (bounded memory).
+  std::vector<std::pair<std::int64_t, std::uint8_t>> used;
+
+  std::uint8_t* find_used(std::int64_t window) {
+    auto it = std::lower_bound(used.begin(), used.end(), window,
+                               [](const auto& e, std::int64_t w) { return e.first < w; });
+    return it != used.end() && it->first == window ? &it->second : nullptr;
+  }
+  std::uint8_t& used_slot(std::int64_t window) {
+    auto it = std::lower_bound(used.begin(), used.end(), window,
+                               [](const auto& e, std::int64_t w) { return e.first < w; });
+    if (it == used.end() || it->first != window) it = used.insert(it, {window, 0});
+    return it->second;
+  }
 };
 
 std::size_t MetricAggregator::KeyHash::operator()(std::string_view s) const {
@@ -146,8 +159,8 @@ void MetricAggregator::add_to(Kind kind, std::string_view name, const MetricSamp
     return;
   }
   if (uses_timestamp_rule(kind)) {
-    auto u = ctx->used.find(bucket);
-    if (u != ctx->used.end() && u->second >= kBucketSeconds) {
+    const std::uint8_t* u = ctx->find_used(bucket);
+    if (u != nullptr && *u >= kBucketSeconds) {
       // All ten seconds of this window were already submitted; another point would overwrite one.
       drop("window_full", name);
       if (ctx->buckets.empty()) --live_contexts_;
@@ -307,7 +320,7 @@ FlushBatch MetricAggregator::collect(FlushScope scope, std::int64_t now_s) {
       }
       std::int64_t ts = b;
       if (rule) {
-        std::uint8_t& used = ctx.used[b];
+        std::uint8_t& used = ctx.used_slot(b);
         if (used >= kBucketSeconds - 1 && !closed) {
           ++it;  // only b+9 is left: hold the samples until the window closes (§2.1)
           continue;
@@ -335,11 +348,14 @@ FlushBatch MetricAggregator::collect(FlushScope scope, std::int64_t now_s) {
 }
 
 void MetricAggregator::prune_history(std::int64_t now_s) {
-  // A window older than the sample age limit can no longer receive samples.
-  const std::int64_t horizon = now_s - config_.max_sample_age_s - kBucketSeconds;
+  // Submission records are kept for history_s: enough for forced flushes inside a window and for
+  // `T` samples that arrive late by up to that much (datadog-wire.md §2.1), with bounded memory.
+  const std::int64_t horizon = now_s - config_.history_s - kBucketSeconds;
   for (auto it = contexts_.begin(); it != contexts_.end();) {
     Context& ctx = *it->second;
-    while (!ctx.used.empty() && ctx.used.begin()->first < horizon) ctx.used.erase(ctx.used.begin());
+    std::size_t old = 0;
+    while (old < ctx.used.size() && ctx.used[old].first < horizon) ++old;
+    if (old > 0) ctx.used.erase(ctx.used.begin(), ctx.used.begin() + static_cast<std::ptrdiff_t>(old));
     if (ctx.buckets.empty() && ctx.used.empty()) {
       it = contexts_.erase(it);
     } else {
@@ -352,7 +368,7 @@ void MetricAggregator::prune_history(std::int64_t now_s) {
     for (auto it = contexts_.begin(); it != contexts_.end();) {
       Context& ctx = *it->second;
       if (ctx.buckets.empty() && !ctx.used.empty() &&
-          ctx.used.rbegin()->first + kBucketSeconds <= now_s) {
+          ctx.used.back().first + kBucketSeconds <= now_s) {
         it = contexts_.erase(it);
       } else {
         ++it;

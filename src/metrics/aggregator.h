@@ -42,6 +42,9 @@ struct AggregatorConfig {
   std::size_t max_histogram_samples = 1u << 18;  // per context and bucket
   std::size_t max_set_members = 1u << 16;        // per context and bucket
   std::int64_t max_sample_age_s = 3600;          // older `T` → too_old
+  // How long a context remembers which seconds of a sent window it used (§2.1). A `T` sample for
+  // a window sent longer ago than this starts again at the window's first second.
+  std::int64_t history_s = 300;
 
   SeriesFormat series_format = SeriesFormat::kV2Protobuf;
   SketchOutput sketch_output = SketchOutput::kSketchPayload;
@@ -73,6 +76,8 @@ class MetricAggregator {
   std::vector<Payload> flush(FlushScope scope);
 
   std::size_t live_contexts() const { return live_contexts_; }
+  // Live contexts plus those kept only for their submission record.
+  std::size_t tracked_contexts() const { return contexts_.size(); }
   const AggregatorConfig& config() const { return config_; }
 
  private:

@@ -136,6 +136,23 @@ TEST(AggregatorTest, LateTimestampedSampleForSentWindowUsesNextSecond) {
   EXPECT_EQ(c[0].points[0].ts, kB);
 }
 
+TEST(AggregatorTest, SubmissionRecordsExpireAfterHistory) {
+  Fixture f;
+  EXPECT_EQ(f.server.aggregator().config().history_s, 300);
+  f.send("x:1|g");
+  ASSERT_EQ(f.series().size(), 1u);
+  EXPECT_EQ(f.server.aggregator().tracked_contexts(), 1u);  // remembers that b was used
+  f.at(kB + 200);
+  f.send("x:2|g|T1700000001");
+  auto s = f.series();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].points[0].ts, kB + 1);
+  f.at(kB + 400);
+  EXPECT_THAT(f.series(), IsEmpty());
+  EXPECT_EQ(f.server.aggregator().tracked_contexts(), 0u);  // memory released
+  EXPECT_EQ(f.server.aggregator().live_contexts(), 0u);
+}
+
 TEST(AggregatorTest, SketchesNeedNoTimestampRule) {
   Fixture f;
   f.send("d:1|d");
