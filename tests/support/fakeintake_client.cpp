@@ -120,8 +120,9 @@ Expected<RawResponse> http_request(std::uint16_t port, const RawRequest& request
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     return make_error(ErrorCode::kNetwork, std::string("connect: ") + std::strerror(errno));
   }
-  std::string out = request.method + " " + request.target + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                    std::to_string(port) + "\r\nConnection: close\r\n";
+  std::string out = request.method + " " + request.target +
+                    " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                    "\r\nConnection: close\r\n";
   for (const auto& [k, v] : request.headers) out += k + ": " + v + "\r\n";
   if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
     out += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";

@@ -38,7 +38,8 @@ struct RawResponse {
 };
 
 // One request to 127.0.0.1:port with `Connection: close`; reads until the peer closes.
-// Errors: kTimeout (no complete answer in time), kNetwork (refused, or closed before a status line).
+// Errors: kTimeout (no complete answer in time), kNetwork (refused, or closed before a status
+// line).
 Expected<RawResponse> http_request(std::uint16_t port, const RawRequest& request,
                                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
 

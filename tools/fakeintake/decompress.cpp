@@ -21,7 +21,8 @@ Error too_large(std::size_t cap) {
 // gzip (windowBits 16+15) or zlib (15). Concatenated gzip members are accepted, as RFC 1952 allows.
 Expected<std::string> inflate_body(std::string_view body, bool gzip, std::size_t cap) {
   const char* name = gzip ? "gzip" : "deflate";
-  if (body.empty()) return make_error(ErrorCode::kInvalidArgument, std::string(name) + ": empty body");
+  if (body.empty())
+    return make_error(ErrorCode::kInvalidArgument, std::string(name) + ": empty body");
   z_stream zs{};
   const int window = gzip ? 16 + MAX_WBITS : MAX_WBITS;
   if (inflateInit2(&zs, window) != Z_OK) return make_error(ErrorCode::kInternal, "inflateInit2");

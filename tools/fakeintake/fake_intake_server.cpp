@@ -89,8 +89,7 @@ void FakeIntakeServer::install_routes() {
   net::RouteOptions intake_options;
   intake_options.max_body = largest_request_body();
   intake_options.on_too_large = [this](const net::HttpRequest& headers_only) {
-    const std::string reason =
-        "body exceeds " + std::to_string(largest_request_body()) + " bytes";
+    const std::string reason = "body exceeds " + std::to_string(largest_request_body()) + " bytes";
     intake_->record_rejection(headers_only.path, 413, reason);
     return net::HttpResponse::json(413, Verdict{413, reason}.body());
   };
@@ -100,8 +99,8 @@ void FakeIntakeServer::install_routes() {
 
   server_->route("GET", "/fakeintake/payloads",
                  [this](net::HttpRequest& req, std::shared_ptr<net::Responder> r) {
-                   r->respond(json_answer(200, intake_->payloads_json(
-                                                   req.query_param("endpoint").value_or(""))));
+                   r->respond(json_answer(
+                       200, intake_->payloads_json(req.query_param("endpoint").value_or(""))));
                  });
   server_->route("DELETE", "/fakeintake/payloads",
                  [this](net::HttpRequest&, std::shared_ptr<net::Responder> r) {
@@ -111,8 +110,8 @@ void FakeIntakeServer::install_routes() {
   server_->route("GET", "/fakeintake/metrics",
                  [this](net::HttpRequest& req, std::shared_ptr<net::Responder> r) {
                    const auto name = req.query_param("name");
-                   r->respond(json_answer(200, name ? intake_->metrics_json(*name)
-                                                    : intake_->metric_names_json()));
+                   r->respond(json_answer(
+                       200, name ? intake_->metrics_json(*name) : intake_->metric_names_json()));
                  });
   server_->route("GET", "/fakeintake/logs",
                  [this](net::HttpRequest&, std::shared_ptr<net::Responder> r) {
@@ -155,9 +154,9 @@ void FakeIntakeServer::on_intake_request(net::HttpRequest& request,
   const FaultAction fault = intake_->take_fault(request.path);
   if (fault.hang) {
     intake_->record_rejection(request.path, 0, "fault: hang");
-    hung_.erase(std::remove_if(hung_.begin(), hung_.end(),
-                               [](const auto& r) { return !r->connected(); }),
-                hung_.end());
+    hung_.erase(
+        std::remove_if(hung_.begin(), hung_.end(), [](const auto& r) { return !r->connected(); }),
+        hung_.end());
     if (hung_.size() >= kMaxHungRequests) {
       self_.dropped("fakeintake", "hang_cap");
       responder->abort();
@@ -205,8 +204,8 @@ void FakeIntakeServer::on_intake_request(net::HttpRequest& request,
   answer(std::move(responder), std::move(response), fault.delay_ms, false);
 }
 
-void FakeIntakeServer::answer(std::shared_ptr<net::Responder> responder,
-                              net::HttpResponse response, int delay_ms, bool close_mid_response) {
+void FakeIntakeServer::answer(std::shared_ptr<net::Responder> responder, net::HttpResponse response,
+                              int delay_ms, bool close_mid_response) {
   auto send = [responder, close_mid_response, response = std::move(response)]() mutable {
     if (close_mid_response) {
       responder->close_mid_response(std::move(response));

@@ -11,7 +11,9 @@ namespace json = boost::json;
 
 namespace {
 
-Error bad(std::string message) { return make_error(ErrorCode::kInvalidArgument, std::move(message)); }
+Error bad(std::string message) {
+  return make_error(ErrorCode::kInvalidArgument, std::move(message));
+}
 
 Expected<void> check_endpoint(std::string_view endpoint) {
   if (endpoint == "*") return {};
@@ -45,7 +47,8 @@ Expected<std::pair<std::string, FaultPlan>> parse_fault_json(std::string_view bo
   if (!doc) return doc.error();
   if (!doc->is_object()) return bad("fault body must be a JSON object");
   const auto* endpoint = json_field(*doc, "endpoint");
-  if (endpoint == nullptr || !endpoint->is_string()) return bad("fault needs a string \"endpoint\"");
+  if (endpoint == nullptr || !endpoint->is_string())
+    return bad("fault needs a string \"endpoint\"");
   const std::string path(endpoint->get_string());
   if (auto ok = check_endpoint(path); !ok) return ok.error();
   FaultPlan plan;

@@ -70,10 +70,8 @@ void Intake::record_rejection(std::string_view endpoint, int status, std::string
   }
   rejections_.push_back(Rejection{std::string(endpoint), status, std::string(reason)});
   if (record_) {
-    record_(json::object{{"kind", "rejection"},
-                         {"endpoint", endpoint},
-                         {"status", status},
-                         {"reason", reason}});
+    record_(json::object{
+        {"kind", "rejection"}, {"endpoint", endpoint}, {"status", status}, {"reason", reason}});
   }
 }
 
@@ -105,8 +103,8 @@ Verdict Intake::submit(const IntakeRequest& request, int accept_status) {
   }
   if (decode == nullptr) {
     return reject(request, 400,
-                  "Content-Type '" + escape_for_log(request.content_type, 60) + "' not accepted by " +
-                      request.path + " (want " + accepted + ")");
+                  "Content-Type '" + escape_for_log(request.content_type, 60) +
+                      "' not accepted by " + request.path + " (want " + accepted + ")");
   }
   auto encoding = parse_content_encoding(request.content_encoding);
   if (!encoding) return reject(request, 400, encoding.error().message);
@@ -124,8 +122,7 @@ Verdict Intake::submit(const IntakeRequest& request, int accept_status) {
   auto decoded = decode(*body);
   if (!decoded) return reject(request, 400, decoded.error().message);
   if (spec->max_items != 0) {
-    const std::size_t items =
-        spec->item_name == "points" ? decoded->points.size() : decoded->items;
+    const std::size_t items = spec->item_name == "points" ? decoded->points.size() : decoded->items;
     if (items > spec->max_items) {
       return reject(request, 413,
                     std::to_string(items) + " " + std::string(spec->item_name) + " exceed " +
@@ -331,11 +328,8 @@ boost::json::value Intake::metrics_json(std::string_view name) const {
         fold(ctx, s);
       }
       auto summary = [](const Merged& mg, bool with_bins) {
-        json::object o{{"cnt", mg.cnt},
-                       {"sum", mg.sum},
-                       {"min", mg.min},
-                       {"max", mg.max},
-                       {"avg", mg.avg}};
+        json::object o{
+            {"cnt", mg.cnt}, {"sum", mg.sum}, {"min", mg.min}, {"max", mg.max}, {"avg", mg.avg}};
         if (with_bins) {
           json::array k, n;
           for (const auto& [key, c] : mg.bins) {
@@ -378,8 +372,8 @@ boost::json::value Intake::traces_json() const {
   json::array chunks, spans;
   for (const auto& p : payloads_) {
     if (p.endpoint != "/api/v0.2/traces") continue;
-    const auto* tps = p.decoded.is_object() ? p.decoded.as_object().if_contains("tracerPayloads")
-                                            : nullptr;
+    const auto* tps =
+        p.decoded.is_object() ? p.decoded.as_object().if_contains("tracerPayloads") : nullptr;
     if (tps == nullptr || !tps->is_array()) continue;
     for (const auto& tp : tps->get_array()) {
       const auto* cs = tp.is_object() ? tp.as_object().if_contains("chunks") : nullptr;

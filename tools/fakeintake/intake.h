@@ -43,9 +43,9 @@ struct Verdict {
 };
 
 struct IntakeLimits {
-  std::size_t max_payloads = 20000;     // stored payload records; the oldest is evicted beyond
+  std::size_t max_payloads = 20000;  // stored payload records; the oldest is evicted beyond
   std::size_t max_payload_bytes = 256u << 20;  // their decompressed sizes summed; same policy
-  std::size_t max_points = 1000000;     // stored metric + sketch points; newer ones dropped beyond
+  std::size_t max_points = 1000000;  // stored metric + sketch points; newer ones dropped beyond
   std::size_t max_log_entries = 500000;
 };
 
@@ -94,7 +94,7 @@ class Intake {
   struct MetricState {
     std::vector<MetricPoint> points;
     std::vector<SketchPoint> sketches;
-    std::unordered_map<std::string, std::size_t> point_index;   // identity → position
+    std::unordered_map<std::string, std::size_t> point_index;  // identity → position
     std::unordered_map<std::string, std::size_t> sketch_index;
     std::uint64_t duplicates = 0;
   };

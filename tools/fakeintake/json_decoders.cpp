@@ -12,7 +12,9 @@ namespace {
 
 constexpr std::size_t kMaxEntryBytes = 1048576;
 
-Error bad(std::string message) { return make_error(ErrorCode::kInvalidArgument, std::move(message)); }
+Error bad(std::string message) {
+  return make_error(ErrorCode::kInvalidArgument, std::move(message));
+}
 
 bool is_string_field(const json::value& obj, std::string_view key) {
   const auto* v = json_field(obj, key);
@@ -57,9 +59,11 @@ Expected<DecodedPayload> decode_events(std::string_view body) {
   if (!is_string_field(*doc, "title") || !is_string_field(*doc, "text")) {
     return bad("event needs string \"title\" and \"text\"");
   }
-  for (const char* key : {"priority", "host", "alert_type", "aggregation_key", "source_type_name"}) {
+  for (const char* key :
+       {"priority", "host", "alert_type", "aggregation_key", "source_type_name"}) {
     const auto* v = json_field(*doc, key);
-    if (v != nullptr && !v->is_string()) return bad(std::string("event: \"") + key + "\" must be a string");
+    if (v != nullptr && !v->is_string())
+      return bad(std::string("event: \"") + key + "\" must be a string");
   }
   if (const auto* d = json_field(*doc, "date_happened"); d != nullptr && !json_int(*d)) {
     return bad("event: \"date_happened\" must be an integer (epoch s)");

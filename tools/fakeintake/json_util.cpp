@@ -12,8 +12,8 @@ Expected<boost::json::value> parse_json(std::string_view text) {
   boost::json::parse_options opts;
   opts.max_depth = 64;
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(boost::json::string_view(text.data(), text.size()),
-                                            ec, {}, opts);
+  boost::json::value v =
+      boost::json::parse(boost::json::string_view(text.data(), text.size()), ec, {}, opts);
   if (ec) return make_error(ErrorCode::kInvalidArgument, "invalid JSON: " + ec.message());
   return v;
 }

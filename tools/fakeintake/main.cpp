@@ -67,8 +67,9 @@ int main(int argc, char** argv) {
       options.record_file = v;
     } else if (arg == "--log-level") {
       const char* v = value(arg);
-      auto level = v ? lc::parse_log_level(v) : lc::Expected<lc::LogLevel>(lc::make_error(
-                                                    lc::ErrorCode::kInvalidArgument, "missing"));
+      auto level = v ? lc::parse_log_level(v)
+                     : lc::Expected<lc::LogLevel>(
+                           lc::make_error(lc::ErrorCode::kInvalidArgument, "missing"));
       if (!level) return usage_error("--log-level wants trace|debug|info|warn|error|off");
       lc::Logger::instance().set_level(*level);
     } else {

@@ -13,7 +13,9 @@ namespace json = boost::json;
 
 namespace {
 
-Error bad(std::string message) { return make_error(ErrorCode::kInvalidArgument, std::move(message)); }
+Error bad(std::string message) {
+  return make_error(ErrorCode::kInvalidArgument, std::move(message));
+}
 
 struct RawSeries {
   std::string metric;
@@ -303,7 +305,8 @@ Expected<DecodedPayload> decode_series_v2_json(std::string_view body) {
     if (!item.is_object()) return bad(where + " must be an object");
     RawSeries s;
     const auto* metric = json_field(item, "metric");
-    if (metric == nullptr || !metric->is_string()) return bad(where + ": \"metric\" must be a string");
+    if (metric == nullptr || !metric->is_string())
+      return bad(where + ": \"metric\" must be a string");
     s.metric = std::string(metric->get_string());
     if (const auto* type = json_field(item, "type")) {
       auto t = json_int(*type);
@@ -332,7 +335,8 @@ Expected<DecodedPayload> decode_series_v2_json(std::string_view body) {
       }
     }
     const auto* points = json_field(item, "points");
-    if (points == nullptr || !points->is_array()) return bad(where + ": \"points\" must be an array");
+    if (points == nullptr || !points->is_array())
+      return bad(where + ": \"points\" must be an array");
     for (const auto& p : points->get_array()) {
       const auto* ts = json_field(p, "timestamp");
       const auto* value = json_field(p, "value");
@@ -368,7 +372,8 @@ Expected<DecodedPayload> decode_series_v1_json(std::string_view body) {
     if (!item.is_object()) return bad(where + " must be an object");
     RawSeries s;
     const auto* metric = json_field(item, "metric");
-    if (metric == nullptr || !metric->is_string()) return bad(where + ": \"metric\" must be a string");
+    if (metric == nullptr || !metric->is_string())
+      return bad(where + ": \"metric\" must be a string");
     s.metric = std::string(metric->get_string());
     std::string type_name = "unspecified";
     if (const auto* type = json_field(item, "type"); type != nullptr && !type->is_null()) {
@@ -393,7 +398,8 @@ Expected<DecodedPayload> decode_series_v1_json(std::string_view body) {
     if (!tags) return tags.error();
     s.tags = std::move(*tags);
     const auto* points = json_field(item, "points");
-    if (points == nullptr || !points->is_array()) return bad(where + ": \"points\" must be an array");
+    if (points == nullptr || !points->is_array())
+      return bad(where + ": \"points\" must be an array");
     for (const auto& p : points->get_array()) {
       const auto* pair = p.if_array();
       if (pair == nullptr || pair->size() != 2) {
@@ -420,10 +426,13 @@ boost::json::value to_json_value(const MetricPoint& p) {
   for (const auto& [type, name] : p.resources) {
     resources.push_back(json::object{{"type", type}, {"name", name}});
   }
-  return json::object{{"name", p.name},           {"type", p.type},
-                      {"tags", std::move(tags)},  {"host", p.host},
+  return json::object{{"name", p.name},
+                      {"type", p.type},
+                      {"tags", std::move(tags)},
+                      {"host", p.host},
                       {"resources", std::move(resources)},
-                      {"timestamp", p.timestamp}, {"value", p.value},
+                      {"timestamp", p.timestamp},
+                      {"value", p.value},
                       {"interval", p.interval}};
 }
 

@@ -14,7 +14,9 @@ namespace json = boost::json;
 
 namespace {
 
-Error bad(std::string message) { return make_error(ErrorCode::kInvalidArgument, std::move(message)); }
+Error bad(std::string message) {
+  return make_error(ErrorCode::kInvalidArgument, std::move(message));
+}
 
 // Packed (or, leniently, one unpacked) repeated varints.
 bool read_varints(ProtoReader& r, WireType t, std::vector<std::uint64_t>& out) {
@@ -67,7 +69,8 @@ void note_problems(SketchPoint& p) {
   // avg is a running mean (§3.3), not sum/cnt: with a non-integer 1/rate, cnt takes trunc(1/rate)
   // while sum takes v/rate. It still lies within [min, max].
   const double slack = 1e-9 * std::max({1.0, std::fabs(p.min), std::fabs(p.max)});
-  if (p.avg < p.min - slack || p.avg > p.max + slack) p.problems.push_back("avg outside [min, max]");
+  if (p.avg < p.min - slack || p.avg > p.max + slack)
+    p.problems.push_back("avg outside [min, max]");
   // Keys ascend; a key repeats only through u16 overflow (§3.3).
   for (std::size_t i = 1; i < p.k.size(); ++i) {
     if (p.k[i] < p.k[i - 1]) {
@@ -84,15 +87,33 @@ Expected<void> decode_dogsketch(std::string_view bytes, SketchPoint& p) {
   std::vector<std::uint64_t> k, n;
   while (r.next(f, t)) {
     switch (f) {
-      case 1: read_int_field(r, t, p.ts); break;
-      case 2: read_int_field(r, t, p.cnt); break;
-      case 3: read_double_field(r, t, p.min); break;
-      case 4: read_double_field(r, t, p.max); break;
-      case 5: read_double_field(r, t, p.avg); break;
-      case 6: read_double_field(r, t, p.sum); break;
-      case 7: read_varints(r, t, k); break;
-      case 8: read_varints(r, t, n); break;
-      default: r.skip(t); break;
+      case 1:
+        read_int_field(r, t, p.ts);
+        break;
+      case 2:
+        read_int_field(r, t, p.cnt);
+        break;
+      case 3:
+        read_double_field(r, t, p.min);
+        break;
+      case 4:
+        read_double_field(r, t, p.max);
+        break;
+      case 5:
+        read_double_field(r, t, p.avg);
+        break;
+      case 6:
+        read_double_field(r, t, p.sum);
+        break;
+      case 7:
+        read_varints(r, t, k);
+        break;
+      case 8:
+        read_varints(r, t, n);
+        break;
+      default:
+        r.skip(t);
+        break;
     }
   }
   if (r.failed()) return bad(std::string("dogsketch: ") + r.error());
@@ -105,7 +126,8 @@ Expected<void> decode_dogsketch(std::string_view bytes, SketchPoint& p) {
     p.k.push_back(static_cast<std::int32_t>(key));
   }
   for (std::uint64_t v : n) {
-    if (v > std::numeric_limits<std::uint32_t>::max()) return bad("dogsketch: count out of uint32 range");
+    if (v > std::numeric_limits<std::uint32_t>::max())
+      return bad("dogsketch: count out of uint32 range");
     p.n.push_back(static_cast<std::uint32_t>(v));
   }
   if (p.k.size() != p.n.size()) {
@@ -213,11 +235,11 @@ boost::json::value to_json_value(const SketchPoint& s) {
   for (const auto& t : s.tags) tags.emplace_back(t);
   for (auto v : s.k) k.emplace_back(v);
   for (auto v : s.n) n.emplace_back(v);
-  return json::object{{"name", s.name}, {"host", s.host}, {"tags", std::move(tags)},
-                      {"ts", s.ts},     {"cnt", s.cnt},   {"min", s.min},
-                      {"max", s.max},   {"avg", s.avg},   {"sum", s.sum},
-                      {"k", std::move(k)}, {"n", std::move(n)},
-                      {"problems", string_array(s.problems)}};
+  return json::object{
+      {"name", s.name},    {"host", s.host},    {"tags", std::move(tags)},
+      {"ts", s.ts},        {"cnt", s.cnt},      {"min", s.min},
+      {"max", s.max},      {"avg", s.avg},      {"sum", s.sum},
+      {"k", std::move(k)}, {"n", std::move(n)}, {"problems", string_array(s.problems)}};
 }
 
 }  // namespace lc::fakeintake

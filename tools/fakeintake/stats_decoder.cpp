@@ -1,8 +1,8 @@
 // Trace stats decoding (datadog-wire.md §4.7): a msgpack StatsPayload converted to JSON.
 // msgpuck decodes the values; every header is bounds-checked here first, because mp_check's
 // element counter can wrap on a forged 32-bit count and call a short buffer valid.
-#include <boost/json.hpp>
 #include <msgpuck.h>
+#include <boost/json.hpp>
 
 #include "decoders.h"
 #include "json_util.h"
@@ -15,7 +15,9 @@ namespace {
 
 constexpr int kMaxDepth = 64;
 
-Error bad(std::string message) { return make_error(ErrorCode::kInvalidArgument, std::move(message)); }
+Error bad(std::string message) {
+  return make_error(ErrorCode::kInvalidArgument, std::move(message));
+}
 
 class MsgpackToJson {
  public:
@@ -28,7 +30,8 @@ class MsgpackToJson {
     if (c == 0xc1) return bad("msgpack: reserved byte 0xc1");
     const mp_type type = mp_typeof(*p_);
     if (type == MP_ARRAY || type == MP_MAP) {
-      const ptrdiff_t missing = type == MP_ARRAY ? mp_check_array(p_, end_) : mp_check_map(p_, end_);
+      const ptrdiff_t missing =
+          type == MP_ARRAY ? mp_check_array(p_, end_) : mp_check_map(p_, end_);
       if (missing > 0) return bad("msgpack truncated header");
       const std::uint32_t count = type == MP_ARRAY ? mp_decode_array(&p_) : mp_decode_map(&p_);
       // Every element takes at least one byte: a count the rest of the body cannot hold is forged.
@@ -121,7 +124,8 @@ Expected<DecodedPayload> decode_stats(std::string_view body) {
   if (!clients) return clients.error();
   for (const char* key : {"AgentHostname", "AgentEnv", "AgentVersion"}) {
     const auto* v = json_field(*doc, key);
-    if (v != nullptr && !v->is_string()) return bad(std::string("StatsPayload.") + key + " must be a string");
+    if (v != nullptr && !v->is_string())
+      return bad(std::string("StatsPayload.") + key + " must be a string");
   }
   if (const auto* stats = json_field(*doc, "Stats"); stats != nullptr && stats->is_array()) {
     std::size_t ci = 0;
@@ -133,7 +137,8 @@ Expected<DecodedPayload> decode_stats(std::string_view body) {
       if (bl == nullptr || !bl->is_array()) continue;
       std::size_t bi = 0;
       for (const auto& bucket : bl->get_array()) {
-        auto grouped = check_list_of_maps(bucket, "Stats", where + ".Stats[" + std::to_string(bi++) + "]");
+        auto grouped =
+            check_list_of_maps(bucket, "Stats", where + ".Stats[" + std::to_string(bi++) + "]");
         if (!grouped) return grouped.error();
       }
     }

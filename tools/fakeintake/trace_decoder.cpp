@@ -13,7 +13,9 @@ namespace json = boost::json;
 
 namespace {
 
-Error bad(std::string message) { return make_error(ErrorCode::kInvalidArgument, std::move(message)); }
+Error bad(std::string message) {
+  return make_error(ErrorCode::kInvalidArgument, std::move(message));
+}
 
 enum class MapValue { kString, kDouble, kBytes };
 
@@ -75,9 +77,15 @@ bool get_map_entry(ProtoReader& r, WireType t, json::object& o, const char* key,
   std::string_view k;
   json::value v;
   switch (kind) {
-    case MapValue::kString: v = json::string(); break;
-    case MapValue::kBytes: v = json::string(); break;
-    case MapValue::kDouble: v = 0.0; break;
+    case MapValue::kString:
+      v = json::string();
+      break;
+    case MapValue::kBytes:
+      v = json::string();
+      break;
+    case MapValue::kDouble:
+      v = 0.0;
+      break;
   }
   std::uint32_t f;
   WireType et;
@@ -119,13 +127,27 @@ bool decode_span_link(ProtoReader& r, WireType t, json::array& out) {
   WireType lt;
   while (lr.next(f, lt)) {
     switch (f) {
-      case 1: get_uint(lr, lt, o, "traceID"); break;
-      case 2: get_uint(lr, lt, o, "traceID_high"); break;
-      case 3: get_uint(lr, lt, o, "spanID"); break;
-      case 4: get_map_entry(lr, lt, o, "attributes", MapValue::kString); break;
-      case 5: get_string(lr, lt, o, "tracestate"); break;
-      case 6: get_uint(lr, lt, o, "flags"); break;
-      default: lr.skip(lt); break;
+      case 1:
+        get_uint(lr, lt, o, "traceID");
+        break;
+      case 2:
+        get_uint(lr, lt, o, "traceID_high");
+        break;
+      case 3:
+        get_uint(lr, lt, o, "spanID");
+        break;
+      case 4:
+        get_map_entry(lr, lt, o, "attributes", MapValue::kString);
+        break;
+      case 5:
+        get_string(lr, lt, o, "tracestate");
+        break;
+      case 6:
+        get_uint(lr, lt, o, "flags");
+        break;
+      default:
+        lr.skip(lt);
+        break;
     }
   }
   if (lr.failed()) return r.fail(lr.error());
@@ -134,9 +156,17 @@ bool decode_span_link(ProtoReader& r, WireType t, json::array& out) {
 }
 
 Expected<json::object> decode_span(std::string_view bytes) {
-  json::object o{{"service", ""}, {"name", ""},    {"resource", ""}, {"traceID", 0u},
-                 {"spanID", 0u},  {"parentID", 0u}, {"start", 0},     {"duration", 0},
-                 {"error", 0},    {"meta", json::object()}, {"metrics", json::object()},
+  json::object o{{"service", ""},
+                 {"name", ""},
+                 {"resource", ""},
+                 {"traceID", 0u},
+                 {"spanID", 0u},
+                 {"parentID", 0u},
+                 {"start", 0},
+                 {"duration", 0},
+                 {"error", 0},
+                 {"meta", json::object()},
+                 {"metrics", json::object()},
                  {"type", ""}};
   json::array links;
   ProtoReader r(bytes);
@@ -144,21 +174,51 @@ Expected<json::object> decode_span(std::string_view bytes) {
   WireType t;
   while (r.next(f, t)) {
     switch (f) {
-      case 1: get_string(r, t, o, "service"); break;
-      case 2: get_string(r, t, o, "name"); break;
-      case 3: get_string(r, t, o, "resource"); break;
-      case 4: get_uint(r, t, o, "traceID"); break;
-      case 5: get_uint(r, t, o, "spanID"); break;
-      case 6: get_uint(r, t, o, "parentID"); break;
-      case 7: get_int(r, t, o, "start"); break;
-      case 8: get_int(r, t, o, "duration"); break;
-      case 9: get_int(r, t, o, "error", true); break;
-      case 10: get_map_entry(r, t, o, "meta", MapValue::kString); break;
-      case 11: get_map_entry(r, t, o, "metrics", MapValue::kDouble); break;
-      case 12: get_string(r, t, o, "type"); break;
-      case 13: get_map_entry(r, t, o, "meta_struct", MapValue::kBytes); break;
-      case 14: decode_span_link(r, t, links); break;
-      default: r.skip(t); break;
+      case 1:
+        get_string(r, t, o, "service");
+        break;
+      case 2:
+        get_string(r, t, o, "name");
+        break;
+      case 3:
+        get_string(r, t, o, "resource");
+        break;
+      case 4:
+        get_uint(r, t, o, "traceID");
+        break;
+      case 5:
+        get_uint(r, t, o, "spanID");
+        break;
+      case 6:
+        get_uint(r, t, o, "parentID");
+        break;
+      case 7:
+        get_int(r, t, o, "start");
+        break;
+      case 8:
+        get_int(r, t, o, "duration");
+        break;
+      case 9:
+        get_int(r, t, o, "error", true);
+        break;
+      case 10:
+        get_map_entry(r, t, o, "meta", MapValue::kString);
+        break;
+      case 11:
+        get_map_entry(r, t, o, "metrics", MapValue::kDouble);
+        break;
+      case 12:
+        get_string(r, t, o, "type");
+        break;
+      case 13:
+        get_map_entry(r, t, o, "meta_struct", MapValue::kBytes);
+        break;
+      case 14:
+        decode_span_link(r, t, links);
+        break;
+      default:
+        r.skip(t);
+        break;
     }
   }
   if (r.failed()) return bad(std::string("span: ") + r.error());
@@ -174,8 +234,12 @@ Expected<json::object> decode_chunk(std::string_view bytes, std::size_t& span_co
   WireType t;
   while (r.next(f, t)) {
     switch (f) {
-      case 1: get_int(r, t, o, "priority", true); break;
-      case 2: get_string(r, t, o, "origin"); break;
+      case 1:
+        get_int(r, t, o, "priority", true);
+        break;
+      case 2:
+        get_string(r, t, o, "origin");
+        break;
       case 3: {
         if (!want(r, t, WireType::kLen, "span must be a message")) break;
         std::string_view sb;
@@ -185,9 +249,15 @@ Expected<json::object> decode_chunk(std::string_view bytes, std::size_t& span_co
         spans.push_back(std::move(*span));
         break;
       }
-      case 4: get_map_entry(r, t, o, "tags", MapValue::kString); break;
-      case 5: get_bool(r, t, o, "droppedTrace"); break;
-      default: r.skip(t); break;
+      case 4:
+        get_map_entry(r, t, o, "tags", MapValue::kString);
+        break;
+      case 5:
+        get_bool(r, t, o, "droppedTrace");
+        break;
+      default:
+        r.skip(t);
+        break;
     }
   }
   if (r.failed()) return bad(std::string("chunk: ") + r.error());
@@ -199,20 +269,30 @@ Expected<json::object> decode_chunk(std::string_view bytes, std::size_t& span_co
 
 Expected<json::object> decode_tracer_payload(std::string_view bytes, std::size_t& chunks_out,
                                              std::size_t& spans_out) {
-  json::object o{{"containerID", ""}, {"languageName", ""}, {"languageVersion", ""},
-                 {"tracerVersion", ""}, {"runtimeID", ""}, {"env", ""},
-                 {"hostname", ""},    {"appVersion", ""}};
+  json::object o{{"containerID", ""},   {"languageName", ""}, {"languageVersion", ""},
+                 {"tracerVersion", ""}, {"runtimeID", ""},    {"env", ""},
+                 {"hostname", ""},      {"appVersion", ""}};
   json::array chunks;
   ProtoReader r(bytes);
   std::uint32_t f;
   WireType t;
   while (r.next(f, t)) {
     switch (f) {
-      case 1: get_string(r, t, o, "containerID"); break;
-      case 2: get_string(r, t, o, "languageName"); break;
-      case 3: get_string(r, t, o, "languageVersion"); break;
-      case 4: get_string(r, t, o, "tracerVersion"); break;
-      case 5: get_string(r, t, o, "runtimeID"); break;
+      case 1:
+        get_string(r, t, o, "containerID");
+        break;
+      case 2:
+        get_string(r, t, o, "languageName");
+        break;
+      case 3:
+        get_string(r, t, o, "languageVersion");
+        break;
+      case 4:
+        get_string(r, t, o, "tracerVersion");
+        break;
+      case 5:
+        get_string(r, t, o, "runtimeID");
+        break;
       case 6: {
         if (!want(r, t, WireType::kLen, "chunk must be a message")) break;
         std::string_view cb;
@@ -224,11 +304,21 @@ Expected<json::object> decode_tracer_payload(std::string_view bytes, std::size_t
         chunks.push_back(std::move(*chunk));
         break;
       }
-      case 7: get_map_entry(r, t, o, "tags", MapValue::kString); break;
-      case 8: get_string(r, t, o, "env"); break;
-      case 9: get_string(r, t, o, "hostname"); break;
-      case 10: get_string(r, t, o, "appVersion"); break;
-      default: r.skip(t); break;
+      case 7:
+        get_map_entry(r, t, o, "tags", MapValue::kString);
+        break;
+      case 8:
+        get_string(r, t, o, "env");
+        break;
+      case 9:
+        get_string(r, t, o, "hostname");
+        break;
+      case 10:
+        get_string(r, t, o, "appVersion");
+        break;
+      default:
+        r.skip(t);
+        break;
     }
   }
   if (r.failed()) return bad(std::string("tracer payload: ") + r.error());
@@ -240,8 +330,8 @@ Expected<json::object> decode_tracer_payload(std::string_view bytes, std::size_t
 }  // namespace
 
 Expected<DecodedPayload> decode_traces(std::string_view body) {
-  json::object o{{"hostName", ""}, {"env", ""}, {"agentVersion", ""}, {"targetTPS", 0.0},
-                 {"errorTPS", 0.0}, {"rareSamplerEnabled", false}};
+  json::object o{{"hostName", ""},   {"env", ""},       {"agentVersion", ""},
+                 {"targetTPS", 0.0}, {"errorTPS", 0.0}, {"rareSamplerEnabled", false}};
   json::array payloads;
   std::size_t chunks = 0, spans = 0;
   ProtoReader r(body);
@@ -249,25 +339,42 @@ Expected<DecodedPayload> decode_traces(std::string_view body) {
   WireType t;
   while (r.next(f, t)) {
     switch (f) {
-      case 1: get_string(r, t, o, "hostName"); break;
-      case 2: get_string(r, t, o, "env"); break;
+      case 1:
+        get_string(r, t, o, "hostName");
+        break;
+      case 2:
+        get_string(r, t, o, "env");
+        break;
       case 5: {
         if (!want(r, t, WireType::kLen, "tracer payload must be a message")) break;
         std::string_view pb;
         if (!r.read_bytes(pb)) break;
         auto tp = decode_tracer_payload(pb, chunks, spans);
         if (!tp) {
-          return tp.error().with_prefix("tracerPayloads[" + std::to_string(payloads.size()) + "]: ");
+          return tp.error().with_prefix("tracerPayloads[" + std::to_string(payloads.size()) +
+                                        "]: ");
         }
         payloads.push_back(std::move(*tp));
         break;
       }
-      case 6: get_map_entry(r, t, o, "tags", MapValue::kString); break;
-      case 7: get_string(r, t, o, "agentVersion"); break;
-      case 8: get_double(r, t, o, "targetTPS"); break;
-      case 9: get_double(r, t, o, "errorTPS"); break;
-      case 10: get_bool(r, t, o, "rareSamplerEnabled"); break;
-      default: r.skip(t); break;
+      case 6:
+        get_map_entry(r, t, o, "tags", MapValue::kString);
+        break;
+      case 7:
+        get_string(r, t, o, "agentVersion");
+        break;
+      case 8:
+        get_double(r, t, o, "targetTPS");
+        break;
+      case 9:
+        get_double(r, t, o, "errorTPS");
+        break;
+      case 10:
+        get_bool(r, t, o, "rareSamplerEnabled");
+        break;
+      default:
+        r.skip(t);
+        break;
     }
   }
   if (r.failed()) return bad(std::string("AgentPayload: ") + r.error());

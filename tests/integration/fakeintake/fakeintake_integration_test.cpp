@@ -204,8 +204,8 @@ TEST_F(FakeIntakeBinary, RejectsLikeTheRealIntakeAndListsRejections) {
   }
   EXPECT_TRUE(c.metrics("page.views").at("points").as_array().empty());
   // A body over every route limit is refused by the HTTP layer, still as a listed 413.
-  auto huge = post(port, "/api/v0.2/traces", "application/x-protobuf",
-                   std::string(13 * 1024 * 1024, 'x'));
+  auto huge =
+      post(port, "/api/v0.2/traces", "application/x-protobuf", std::string(13 * 1024 * 1024, 'x'));
   ASSERT_TRUE(huge) << huge.error().message;
   EXPECT_EQ(huge->status, 413);
   EXPECT_EQ(c.payloads("/api/v0.2/traces").at("rejections").at(0).at("status").as_int64(), 413);
@@ -248,8 +248,8 @@ TEST_F(FakeIntakeWithFaultFlag, AnswersTheStatusSequenceThenNormally) {
   for (std::string line; std::getline(in, line);) {
     kinds.emplace_back(json::parse(line).at("kind").as_string());
   }
-  EXPECT_EQ(kinds, (std::vector<std::string>{"rejection", "rejection", "payload", "payload",
-                                             "payload"}));
+  EXPECT_EQ(kinds,
+            (std::vector<std::string>{"rejection", "rejection", "payload", "payload", "payload"}));
   // Graceful stop.
   intake_->process().signal(SIGTERM);
   EXPECT_EQ(intake_->process().wait_exit(10s), 0);
@@ -286,8 +286,8 @@ TEST_F(FakeIntakeBinary, ClosesMidResponse) {
 TEST_F(FakeIntakeBinary, HangsUntilTheClientGivesUp) {
   const FakeIntakeClient c = intake_->client();
   ASSERT_TRUE(c.set_fault(R"({"endpoint":"/api/beta/sketches","hang":true})"));
-  auto r = post(intake_->port(), "/api/beta/sketches", "application/x-protobuf", fi::kG8, "",
-                "k", 400ms);
+  auto r = post(intake_->port(), "/api/beta/sketches", "application/x-protobuf", fi::kG8, "", "k",
+                400ms);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kTimeout);
   // The fake keeps serving other requests meanwhile and after.

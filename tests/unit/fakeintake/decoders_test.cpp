@@ -137,10 +137,13 @@ TEST(FakeIntakeSeriesV2Json, DecodesTheSpecExample) {
   EXPECT_EQ(d->points[0].type, "rate");
   EXPECT_EQ(d->points[0].tags, std::vector<std::string>{"env:dev"});
   EXPECT_DOUBLE_EQ(d->points[0].value, 0.7);
-  EXPECT_FALSE(decode_series_v2_json(R"({"series":[{"metric":"a","type":9,"points":[{"timestamp":1,"value":1}]}]})"));
-  EXPECT_FALSE(decode_series_v2_json(R"({"series":[{"metric":"a","points":[{"timestamp":"x","value":1}]}]})"));
+  EXPECT_FALSE(decode_series_v2_json(
+      R"({"series":[{"metric":"a","type":9,"points":[{"timestamp":1,"value":1}]}]})"));
+  EXPECT_FALSE(decode_series_v2_json(
+      R"({"series":[{"metric":"a","points":[{"timestamp":"x","value":1}]}]})"));
   EXPECT_FALSE(decode_series_v2_json(R"({"series":{}})"));
-  EXPECT_FALSE(decode_series_v2_json(R"({"series":[{"metric":"a","points":[{"timestamp":1,"value":1}]})"));
+  EXPECT_FALSE(
+      decode_series_v2_json(R"({"series":[{"metric":"a","points":[{"timestamp":1,"value":1}]})"));
 }
 
 TEST(FakeIntakeSeriesV1Json, DecodesTheSpecExample) {
@@ -160,7 +163,11 @@ TEST(FakeIntakeSeriesV1Json, DecodesTheSpecExample) {
 
 TEST(FakeIntakeSeriesV1Json, RejectsMalformedSeries) {
   for (const char* body : {
-           "", "{", "[]", R"({"series":[1]})", R"({"series":[{"points":[[1700000000,1]]}]})",
+           "",
+           "{",
+           "[]",
+           R"({"series":[1]})",
+           R"({"series":[{"points":[[1700000000,1]]}]})",
            R"({"series":[{"metric":"","points":[[1700000000,1]]}]})",
            R"({"series":[{"metric":"a","points":[]}]})",
            R"({"series":[{"metric":"a","points":[[1700000000]]}]})",
@@ -224,10 +231,10 @@ TEST(FakeIntakeSketches, NotesInconsistentSummariesWithoutRefusingThem) {
     sketch.add_string(1, "d");
     protozero::pbf_writer ds(sketch, 7);
     ds.add_int64(1, 1700000000);
-    ds.add_int64(2, 3);     // but Σn = 2
-    ds.add_double(3, 5);    // min > max
+    ds.add_int64(2, 3);   // but Σn = 2
+    ds.add_double(3, 5);  // min > max
     ds.add_double(4, 1);
-    ds.add_double(5, 9);    // outside [min, max]
+    ds.add_double(5, 9);  // outside [min, max]
     ds.add_double(6, 3);
     const std::vector<std::int32_t> k{7, 6};  // descending
     const std::vector<std::uint32_t> n{1, 1};
@@ -239,8 +246,8 @@ TEST(FakeIntakeSketches, NotesInconsistentSummariesWithoutRefusingThem) {
   const auto& problems = d->sketches[0].problems;
   EXPECT_EQ(problems, (std::vector<std::string>{"sum(n)=2 != cnt=3", "min > max",
                                                 "avg outside [min, max]", "keys not ascending"}));
-  EXPECT_EQ(d->decoded.at("sketches").at(0).at("dogsketches").at(0).at("problems").as_array().size(),
-            4u);
+  EXPECT_EQ(
+      d->decoded.at("sketches").at(0).at("dogsketches").at(0).at("problems").as_array().size(), 4u);
 }
 
 TEST(FakeIntakeSketches, U16OverflowBinsAndWeightedAveragesAreNotProblems) {
@@ -459,20 +466,21 @@ TEST(FakeIntakeStats, RejectsMalformedMsgpack) {
   for (std::size_t cut = 0; cut < good.size(); ++cut) {
     EXPECT_FALSE(decode_stats(good.substr(0, cut))) << cut;
   }
-  EXPECT_FALSE(decode_stats(good + "\xc0"));                   // trailing bytes
-  EXPECT_FALSE(decode_stats(from_hex("dd7fffffff")));          // forged array count
-  EXPECT_FALSE(decode_stats(from_hex("dfffffffff")));          // forged map count
-  EXPECT_FALSE(decode_stats(from_hex("dd00000001c0")));        // not a map
-  EXPECT_FALSE(decode_stats(from_hex("81a553746174730a")));    // Stats: 10 (not an array)
-  EXPECT_FALSE(decode_stats(from_hex("810102")));              // integer key
-  EXPECT_FALSE(decode_stats(from_hex("c1")));                  // reserved byte
+  EXPECT_FALSE(decode_stats(good + "\xc0"));                 // trailing bytes
+  EXPECT_FALSE(decode_stats(from_hex("dd7fffffff")));        // forged array count
+  EXPECT_FALSE(decode_stats(from_hex("dfffffffff")));        // forged map count
+  EXPECT_FALSE(decode_stats(from_hex("dd00000001c0")));      // not a map
+  EXPECT_FALSE(decode_stats(from_hex("81a553746174730a")));  // Stats: 10 (not an array)
+  EXPECT_FALSE(decode_stats(from_hex("810102")));            // integer key
+  EXPECT_FALSE(decode_stats(from_hex("c1")));                // reserved byte
   std::string deep(200, '\x91');
   deep += '\xc0';
-  EXPECT_FALSE(decode_stats(deep));                            // nesting beyond the limit
+  EXPECT_FALSE(decode_stats(deep));  // nesting beyond the limit
 }
 
 TEST(FakeIntakeLogs, DecodesBothShapesFromTheSpec) {
-  auto d = decode_logs(R"([{"hostname":"arn:aws:lambda:us-east-1:123456789012:function:my-fn","service":"checkout","ddsource":"lambda",
+  auto d = decode_logs(
+      R"([{"hostname":"arn:aws:lambda:us-east-1:123456789012:function:my-fn","service":"checkout","ddsource":"lambda",
   "ddtags":"region:us-east-1,env:prod",
   "message":{"message":"START RequestId: 459921b5-0000 Version: $LATEST",
              "lambda":{"arn":"arn:aws:lambda:us-east-1:123456789012:function:my-fn","request_id":"459921b5-0000"},

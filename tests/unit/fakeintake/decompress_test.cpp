@@ -68,9 +68,9 @@ TEST(FakeIntakeDecompress, RejectsCorruptTruncatedAndMislabelledBodies) {
 
 TEST(FakeIntakeDecompress, StopsAZipBombAtTheCap) {
   const std::string zeros(8 * 1024 * 1024, '\0');
-  for (const auto& [body, e] : {std::pair{gzip(zeros), Encoding::kGzip},
-                                std::pair{deflate_zlib(zeros), Encoding::kDeflate},
-                                std::pair{zstd(zeros), Encoding::kZstd}}) {
+  for (const auto& [body, e] :
+       {std::pair{gzip(zeros), Encoding::kGzip}, std::pair{deflate_zlib(zeros), Encoding::kDeflate},
+        std::pair{zstd(zeros), Encoding::kZstd}}) {
     ASSERT_LT(body.size(), 64u * 1024);
     auto r = decompress(body, e, 1024 * 1024);
     ASSERT_FALSE(r);

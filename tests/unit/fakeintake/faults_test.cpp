@@ -27,16 +27,17 @@ TEST(FakeIntakeFaultJson, ParsesEveryKnob) {
   EXPECT_TRUE(f->second.close_mid_response);
   EXPECT_EQ(f->second.require_key, "k1");
   EXPECT_EQ(f->second.retry_after_s, -1);
-  auto retry = parse_fault_json(R"({"endpoint":"/api/v2/series","statuses":[429],"retry_after_s":2})");
+  auto retry =
+      parse_fault_json(R"({"endpoint":"/api/v2/series","statuses":[429],"retry_after_s":2})");
   ASSERT_TRUE(retry);
   EXPECT_EQ(retry->second.retry_after_s, 2);
   auto minimal = parse_fault_json(R"({"endpoint":"*","hang":true})");
   ASSERT_TRUE(minimal);
   EXPECT_TRUE(minimal->second.hang);
-  for (const char* bad : {"", "[]", R"({"statuses":[503]})", R"({"endpoint":"/a","statuses":[1]})",
-                          R"({"endpoint":"/a","delay_ms":-1})", R"({"endpoint":"/a","hang":"yes"})",
-                          R"({"endpoint":"/a","typo":1})",
-                          R"({"endpoint":"/a","retry_after_s":-2})"}) {
+  for (const char* bad :
+       {"", "[]", R"({"statuses":[503]})", R"({"endpoint":"/a","statuses":[1]})",
+        R"({"endpoint":"/a","delay_ms":-1})", R"({"endpoint":"/a","hang":"yes"})",
+        R"({"endpoint":"/a","typo":1})", R"({"endpoint":"/a","retry_after_s":-2})"}) {
     EXPECT_FALSE(parse_fault_json(bad)) << bad;
   }
 }

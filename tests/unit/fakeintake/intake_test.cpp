@@ -92,9 +92,12 @@ TEST_F(FakeIntakeCore, LaterPointWithSameIdentityReplacesAndCountsADuplicate) {
   ASSERT_EQ(m.at("points").as_array().size(), 2u);
   EXPECT_DOUBLE_EQ(m.at("points").at(0).at("value").as_double(), 0.2);
   EXPECT_DOUBLE_EQ(m.at("count").as_double(), 7.0);  // (0.2 + 0.5) × 10
-  const char* tags_ab = R"({"series":[{"metric":"t","points":[[1700000000,1]],"type":"gauge","interval":10,"host":"h","tags":["a:1","b:2"]}]})";
-  const char* tags_ba = R"({"series":[{"metric":"t","points":[[1700000000,2]],"type":"gauge","interval":10,"host":"h","tags":["b:2","a:1"]}]})";
-  const char* other_host = R"({"series":[{"metric":"t","points":[[1700000000,3]],"type":"gauge","interval":10,"host":"g","tags":["b:2","a:1"]}]})";
+  const char* tags_ab =
+      R"({"series":[{"metric":"t","points":[[1700000000,1]],"type":"gauge","interval":10,"host":"h","tags":["a:1","b:2"]}]})";
+  const char* tags_ba =
+      R"({"series":[{"metric":"t","points":[[1700000000,2]],"type":"gauge","interval":10,"host":"h","tags":["b:2","a:1"]}]})";
+  const char* other_host =
+      R"({"series":[{"metric":"t","points":[[1700000000,3]],"type":"gauge","interval":10,"host":"g","tags":["b:2","a:1"]}]})";
   ASSERT_TRUE(intake_.submit(req("/api/v1/series", "application/json", tags_ab)).accepted());
   ASSERT_TRUE(intake_.submit(req("/api/v1/series", "application/json", tags_ba)).accepted());
   ASSERT_TRUE(intake_.submit(req("/api/v1/series", "application/json", other_host)).accepted());
@@ -108,11 +111,13 @@ TEST_F(FakeIntakeCore, SketchesAreListedPerPointAndMerged) {
   ASSERT_TRUE(intake_.submit(req("/api/beta/sketches", "application/x-protobuf", gzip(kG9), "gzip"))
                   .accepted());
   std::string second = kG9;
-  // Same context, a later bucket: patch ts 1700000000 → 1700000010 (varint 80e2cfaa06 → 8ae2cfaa06).
+  // Same context, a later bucket: patch ts 1700000000 → 1700000010 (varint 80e2cfaa06 →
+  // 8ae2cfaa06).
   const auto pos = second.find(testing::from_hex("80e2cfaa06"));
   ASSERT_NE(pos, std::string::npos);
   second[pos] = static_cast<char>(0x8a);
-  ASSERT_TRUE(intake_.submit(req("/api/beta/sketches", "application/x-protobuf", second)).accepted());
+  ASSERT_TRUE(
+      intake_.submit(req("/api/beta/sketches", "application/x-protobuf", second)).accepted());
   auto m = intake_.metrics_json("temp.delta");
   EXPECT_EQ(m.at("sketches").as_array().size(), 2u);
   const auto& merged = m.at("sketch");
@@ -150,11 +155,13 @@ TEST_F(FakeIntakeCore, MergedSketchAverageFollowsTheMergeRule) {
     return body;
   };
   // 2 at @0.3 (cnt 3, sum 6.67, avg 2), then 4 once: avg = 2 + (4 − 2) · 1/4 = 2.5, not sum/cnt.
-  ASSERT_TRUE(intake_.submit(req("/api/beta/sketches", "application/x-protobuf",
-                                 point(1700000000, 3, 2, 6.666666666666667)))
+  ASSERT_TRUE(intake_
+                  .submit(req("/api/beta/sketches", "application/x-protobuf",
+                              point(1700000000, 3, 2, 6.666666666666667)))
                   .accepted());
   ASSERT_TRUE(
-      intake_.submit(req("/api/beta/sketches", "application/x-protobuf", point(1700000010, 1, 4, 4)))
+      intake_
+          .submit(req("/api/beta/sketches", "application/x-protobuf", point(1700000010, 1, 4, 4)))
           .accepted());
   auto merged = intake_.metrics_json("w").at("sketch");
   EXPECT_EQ(merged.at("cnt").as_int64(), 4);
@@ -190,10 +197,13 @@ TEST_F(FakeIntakeCore, WrongContentTypeIs400) {
   expect_rejected(req("/api/v1/series", "application/x-protobuf", "{}"), 400, "Content-Type");
   expect_rejected(req("/api/v0.2/stats", "application/json", "{}"), 400, "application/msgpack");
   // Parameters and case are ignored.
-  const char* v1 = R"({"series":[{"metric":"a","points":[[1700000000,1]],"type":"gauge","interval":10,"host":"","tags":[]}]})";
-  EXPECT_EQ(intake_.submit(req("/api/v1/series", "Application/JSON; charset=utf-8", v1)).status, 202);
+  const char* v1 =
+      R"({"series":[{"metric":"a","points":[[1700000000,1]],"type":"gauge","interval":10,"host":"","tags":[]}]})";
+  EXPECT_EQ(intake_.submit(req("/api/v1/series", "Application/JSON; charset=utf-8", v1)).status,
+            202);
   // v2 also takes JSON.
-  const char* v2 = R"({"series":[{"metric":"b","type":3,"points":[{"timestamp":1700000000,"value":1}]}]})";
+  const char* v2 =
+      R"({"series":[{"metric":"b","type":3,"points":[{"timestamp":1700000000,"value":1}]}]})";
   EXPECT_EQ(intake_.submit(req("/api/v2/series", "application/json", v2)).status, 202);
 }
 
@@ -201,7 +211,8 @@ TEST_F(FakeIntakeCore, BadCompressionIs400) {
   expect_rejected(req("/api/v2/series", "application/x-protobuf", kG1, "zstd"), 400, "zstd");
   expect_rejected(req("/api/v2/series", "application/x-protobuf", gzip(kG1), "deflate"), 400,
                   "deflate");
-  expect_rejected(req("/api/v2/series", "application/x-protobuf", kG1, "br"), 400, "Content-Encoding");
+  expect_rejected(req("/api/v2/series", "application/x-protobuf", kG1, "br"), 400,
+                  "Content-Encoding");
 }
 
 TEST_F(FakeIntakeCore, UndecodableBodyIs400) {
@@ -240,8 +251,9 @@ TEST_F(FakeIntakeCore, UnknownEndpointIs404) {
 }
 
 TEST_F(FakeIntakeCore, LogsTracesAndResetRoundTrip) {
-  ASSERT_EQ(intake_.submit(req("/api/v2/logs", "application/json",
-                               R"([{"message":"hello","service":"web","status":"info"}])"))
+  ASSERT_EQ(intake_
+                .submit(req("/api/v2/logs", "application/json",
+                            R"([{"message":"hello","service":"web","status":"info"}])"))
                 .status,
             202);
   auto logs = intake_.logs_json().at("entries").as_array();
@@ -312,7 +324,8 @@ TEST_F(FakeIntakeCore, StoredPointsAreCappedAndCounted) {
   IntakeLimits limits;
   limits.max_points = 1;
   Intake small(self, limits);
-  const char* v1 = R"({"series":[{"metric":"a","points":[[1700000000,1],[1700000010,1]],"type":"gauge","interval":10,"host":"","tags":[]}]})";
+  const char* v1 =
+      R"({"series":[{"metric":"a","points":[[1700000000,1],[1700000010,1]],"type":"gauge","interval":10,"host":"","tags":[]}]})";
   EXPECT_EQ(small.submit(req("/api/v1/series", "application/json", v1)).status, 202);
   EXPECT_EQ(small.metrics_json("a").at("points").as_array().size(), 1u);
   EXPECT_EQ(self.dropped_count("fakeintake", "point_cap"), 1u);

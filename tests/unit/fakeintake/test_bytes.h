@@ -48,8 +48,8 @@ inline std::string zstd(std::string_view in) {
 }
 
 // datadog-wire.md §7 golden vectors.
-inline const std::string kG1 =
-    from_hex("0a290a060a04686f7374120a706167652e7669657773220f09666666666666e63f1080e2cfaa062802400a");
+inline const std::string kG1 = from_hex(
+    "0a290a060a04686f7374120a706167652e7669657773220f09666666666666e63f1080e2cfaa062802400a");
 inline const std::string kG3 =
     from_hex("0a230a060a04686f7374120474656d70220f0900000000000026401080e2cfaa062803400a");
 inline const std::string kG8 = from_hex(
