@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/clock.h"
+#include "core/logger.h"
 #include "core/self_metrics.h"
 #include "metrics/dogstatsd_server.h"
 
@@ -25,6 +26,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view packet(reinterpret_cast<const char*>(data + 1), size - 1);
 
   static FixedClock clock;
+  static const bool quiet = [] {
+    lc::Logger::instance().set_level(lc::LogLevel::kOff);
+    return true;
+  }();
+  (void)quiet;
   lc::SelfMetrics self;
   lc::metrics::ParserOptions po;
   po.lambda_mode = (flags & 1) != 0;
