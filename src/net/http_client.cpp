@@ -113,7 +113,8 @@ struct CappedBody {
     reader(http::header<isRequest, Fields>&, value_type& body) : body_(body) {}
 
     void init(const boost::optional<std::uint64_t>& length, error_code& ec) {
-      if (length) body_.data.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*length, body_.cap)));
+      if (length)
+        body_.data.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*length, body_.cap)));
       ec = {};
     }
 
@@ -180,9 +181,9 @@ struct ClientState {
   ClientState(asio::io_context& io_in, const Clock& clock_in, HttpClientOptions options_in)
       : io(io_in), clock(clock_in), options(std::move(options_in)) {
     if (options.user_agent.empty()) options.user_agent = std::string("lastcall/") + kVersion;
-    if (!options.proxy.host.empty() && (!options.proxy.user.empty() || !options.proxy.password.empty())) {
-      proxy_authorization =
-          "Basic " + base64(options.proxy.user + ":" + options.proxy.password);
+    if (!options.proxy.host.empty() &&
+        (!options.proxy.user.empty() || !options.proxy.password.empty())) {
+      proxy_authorization = "Basic " + base64(options.proxy.user + ":" + options.proxy.password);
     }
   }
 
@@ -236,8 +237,7 @@ struct ClientState {
     }
     error_code ec;
     tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                         ssl::context::no_tlsv1_1,
+                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
                      ec);
     if (ec) return fail("cannot set options: " + ec.message());
     if (options.skip_ssl_validation) {
@@ -345,11 +345,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     const std::string host = via_proxy_ ? proxy.host : url_.host;
     const std::uint16_t port = via_proxy_ ? proxy.port : url_.port;
     phase_ = via_proxy_ ? "resolving the proxy" : "resolving";
-    resolver_.async_resolve(host, std::to_string(port),
-                            [self = shared_from_this()](error_code ec,
-                                                        tcp::resolver::results_type results) {
-                              self->on_resolved(ec, std::move(results));
-                            });
+    resolver_.async_resolve(
+        host, std::to_string(port),
+        [self = shared_from_this()](error_code ec, tcp::resolver::results_type results) {
+          self->on_resolved(ec, std::move(results));
+        });
   }
 
   void on_resolved(error_code ec, tcp::resolver::results_type results) {
@@ -405,10 +405,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     connect_parser_.emplace();
     connect_parser_->skip(true);  // a 2xx answer to CONNECT has no body
     connect_parser_->header_limit(kMaxResponseHeader);
-    http::async_read_header(*conn_->plain, conn_->buffer, *connect_parser_,
-                            [self = shared_from_this()](error_code ec, std::size_t) {
-                              self->on_connect_response(ec);
-                            });
+    http::async_read_header(
+        *conn_->plain, conn_->buffer, *connect_parser_,
+        [self = shared_from_this()](error_code ec, std::size_t) { self->on_connect_response(ec); });
   }
 
   void on_connect_response(error_code ec) {
@@ -483,11 +482,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void build_head() {
     const std::string& method = req_.method.empty() ? std::string("GET") : req_.method;
     const bool absolute_form = via_proxy_ && url_.scheme == "http";
-    const bool default_port = (url_.scheme == "http" && url_.port == 80) ||
-                              (url_.scheme == "https" && url_.port == 443);
+    const bool default_port =
+        (url_.scheme == "http" && url_.port == 80) || (url_.scheme == "https" && url_.port == 443);
     const std::string host_header =
-        default_port ? (url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host)
-                     : authority(url_.host, url_.port);
+        default_port
+            ? (url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host)
+            : authority(url_.host, url_.port);
     std::string& h = out_head_;
     h.clear();
     h.append(method).push_back(' ');
@@ -512,8 +512,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       h.append("Proxy-Authorization: ").append(st_->proxy_authorization).append("\r\n");
     }
     const std::size_t body_size = req_.body ? req_.body->size() : 0;
-    if (body_size > 0 || (method != "GET" && method != "HEAD" && method != "DELETE" &&
-                          method != "OPTIONS")) {
+    if (body_size > 0 ||
+        (method != "GET" && method != "HEAD" && method != "DELETE" && method != "OPTIONS")) {
       h.append("Content-Length: ").append(std::to_string(body_size)).append("\r\n");
     }
     h.append(st_->options.keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
@@ -523,8 +523,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   template <typename Stream>
   void write_request(Stream& stream) {
     std::array<asio::const_buffer, 2> buffers{
-        asio::buffer(out_head_),
-        req_.body ? asio::buffer(*req_.body) : asio::const_buffer()};
+        asio::buffer(out_head_), req_.body ? asio::buffer(*req_.body) : asio::const_buffer()};
     asio::async_write(stream, buffers, [self = shared_from_this()](error_code ec, std::size_t) {
       self->on_written(ec);
     });
@@ -613,8 +612,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       LC_DEBUG("http client: response from {} cut at {} bytes", key_,
                st_->options.max_response_body);
     }
-    const bool reusable = ec != http::error::body_limit && st_->options.keep_alive && msg.keep_alive() &&
-                          parser_->is_done() && !parser_->need_eof() && !timed_out_;
+    const bool reusable = ec != http::error::body_limit && st_->options.keep_alive &&
+                          msg.keep_alive() && parser_->is_done() && !parser_->need_eof() &&
+                          !timed_out_;
     parser_.reset();
     if (reusable) {
       st_->put_idle(key_, std::move(conn_));

@@ -11,9 +11,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/parser.hpp>
 
 #include <algorithm>
 #include <map>
@@ -138,9 +138,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     state_->connections.erase(id_);
   }
 
-  bool connected(std::uint64_t seq) const {
-    return !closed_ && !peer_gone_ && seq == request_seq_;
-  }
+  bool connected(std::uint64_t seq) const { return !closed_ && !peer_gone_ && seq == request_seq_; }
 
   void respond(std::uint64_t seq, HttpResponse response) {
     if (!take_response_turn(seq)) return;
@@ -200,14 +198,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void read_header() {
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(
-        std::min<std::size_t>(options().max_header_bytes, UINT32_MAX)));
+    parser_->header_limit(
+        static_cast<std::uint32_t>(std::min<std::size_t>(options().max_header_bytes, UINT32_MAX)));
     parser_->body_limit(boost::none);  // chosen per route once the header is known
     stream_.expires_after(options().read_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](error_code ec, std::size_t) {
-                              self->on_header(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(error_code ec) {
@@ -241,7 +238,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       dispatch();
       return;
     }
-    if (auto expect = headers_only.header("Expect"); expect && iequals(trim(*expect), "100-continue")) {
+    if (auto expect = headers_only.header("Expect");
+        expect && iequals(trim(*expect), "100-continue")) {
       out_ = "HTTP/1.1 100 Continue\r\n\r\n";
       write_out(AfterWrite::kReadBody);
       return;
@@ -250,8 +248,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void read_body() {
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](error_code ec, std::size_t) { self->on_body(ec); });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](error_code ec, std::size_t) { self->on_body(ec); });
   }
 
   void on_body(error_code ec) {
@@ -328,11 +327,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // While a handler holds the request, watch the socket so a vanished peer is noticed (long polls).
   void start_monitor() {
     monitoring_ = true;
-    stream_.socket().async_wait(
-        tcp::socket::wait_read,
-        [self = shared_from_this(), seq = request_seq_](error_code ec) {
-          self->on_monitor(ec, seq);
-        });
+    stream_.socket().async_wait(tcp::socket::wait_read,
+                                [self = shared_from_this(), seq = request_seq_](error_code ec) {
+                                  self->on_monitor(ec, seq);
+                                });
   }
 
   void on_monitor(error_code ec, std::uint64_t seq) {
@@ -400,7 +398,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // After an early answer (413, 400) the client may still be sending: half-close, then read and
-  // discard for a short while so the kernel does not reset the connection before our answer is read.
+  // discard for a short while so the kernel does not reset the connection before our answer is
+  // read.
   void linger_close() {
     error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -412,16 +411,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void discard_some() {
-    stream_.async_read_some(
-        buffer_.prepare(16 * 1024), [self = shared_from_this()](error_code ec, std::size_t n) {
-          self->lingered_ += n;
-          self->buffer_.clear();
-          if (ec || self->closed_ || self->lingered_ > 8 * 1024 * 1024) {
-            self->close();
-            return;
-          }
-          self->discard_some();
-        });
+    stream_.async_read_some(buffer_.prepare(16 * 1024),
+                            [self = shared_from_this()](error_code ec, std::size_t n) {
+                              self->lingered_ += n;
+                              self->buffer_.clear();
+                              if (ec || self->closed_ || self->lingered_ > 8 * 1024 * 1024) {
+                                self->close();
+                                return;
+                              }
+                              self->discard_some();
+                            });
   }
 
   class ResponderImpl final : public Responder {
@@ -506,9 +505,8 @@ void on_accept(const std::shared_ptr<ServerState>& state, error_code ec, tcp::so
 }
 
 void accept_next(const std::shared_ptr<ServerState>& state) {
-  state->acceptor.async_accept([state](error_code ec, tcp::socket socket) {
-    on_accept(state, ec, std::move(socket));
-  });
+  state->acceptor.async_accept(
+      [state](error_code ec, tcp::socket socket) { on_accept(state, ec, std::move(socket)); });
 }
 
 class HttpServerImpl final : public HttpServer {
@@ -516,8 +514,7 @@ class HttpServerImpl final : public HttpServer {
   explicit HttpServerImpl(std::shared_ptr<ServerState> state) : state_(std::move(state)) {}
   ~HttpServerImpl() override { stop(); }
 
-  void route(std::string method, std::string path, Handler handler,
-             RouteOptions options) override {
+  void route(std::string method, std::string path, Handler handler, RouteOptions options) override {
     auto r = std::make_shared<Route>();
     r->method = std::move(method);
     r->prefix = !path.empty() && path.back() == '*';
@@ -570,7 +567,8 @@ Expected<HttpRequest> parse_request(std::string_view bytes, std::size_t max_head
                                     std::size_t max_body) {
   http::request_parser<http::string_body> parser;
   parser.eager(false);
-  parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(max_header_bytes, UINT32_MAX)));
+  parser.header_limit(
+      static_cast<std::uint32_t>(std::min<std::size_t>(max_header_bytes, UINT32_MAX)));
   parser.body_limit(boost::none);
   error_code ec;
   std::size_t used = 0;

@@ -51,7 +51,7 @@ struct HttpServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;  // 0 = ephemeral; read back with port()
   std::size_t default_max_body = 64 * 1024;
-  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;       // beyond: 431, then close
   std::chrono::milliseconds read_timeout{10000};   // a started request must complete in this time
   std::chrono::milliseconds idle_timeout{60000};   // keep-alive connection without a request
   std::size_t max_connections = 512;               // beyond: accept and close at once

@@ -80,8 +80,8 @@ HttpResponse HttpResponse::text(int status, std::string body) {
 
 HttpResponse HttpResponse::error(int status, std::string_view error_type,
                                  std::string_view message) {
-  std::string body = "{\"errorType\":" + json_quote(error_type) +
-                     ",\"errorMessage\":" + json_quote(message) + "}";
+  std::string body =
+      "{\"errorType\":" + json_quote(error_type) + ",\"errorMessage\":" + json_quote(message) + "}";
   return json(status, std::move(body));
 }
 
@@ -132,7 +132,8 @@ std::optional<Url> parse_url(std::string_view url) {
   }
   if (!port_text.empty()) {
     unsigned value = 0;
-    const auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+    const auto [p, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
     if (ec != std::errc() || p != port_text.data() + port_text.size() || value == 0 ||
         value > 65535) {
       return std::nullopt;

@@ -159,8 +159,7 @@ TEST_F(HttpClientTest, DeadlineExpiresAgainstAServerThatNeverAnswers) {
   auto& c = client();
   const auto start = std::chrono::steady_clock::now();
   auto r = fetch(c, get(url("/hang")), Millis(300));
-  const auto elapsed =
-      std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start);
+  const auto elapsed = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kTimeout) << r.error().message;
   EXPECT_NE(r.error().message.find("/hang"), std::string::npos);
@@ -230,7 +229,8 @@ TEST_F(HttpClientTest, BadUrlAndRefusedConnection) {
   auto refused = fetch(c, get("http://127.0.0.1:" + std::to_string(closed_port) + "/"));
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, ErrorCode::kNetwork);
-  EXPECT_NE(refused.error().message.find("connecting"), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("connecting"), std::string::npos)
+      << refused.error().message;
 }
 
 TEST_F(HttpClientTest, HttpThroughProxyUsesAbsoluteForm) {
@@ -354,7 +354,8 @@ TEST_F(HttpsClientTest, UntrustedCertificateFailsUnlessValidationIsSkipped) {
   HttpClientOptions trust_other;
   trust_other.ca_file = other->cert_file;
   auto& named = client(trust_other);
-  auto mismatch = fetch(named, get("https://localhost:" + std::to_string(other_server.port()) + "/x"));
+  auto mismatch =
+      fetch(named, get("https://localhost:" + std::to_string(other_server.port()) + "/x"));
   ASSERT_FALSE(mismatch);
   EXPECT_EQ(mismatch.error().code, ErrorCode::kNetwork);
   EXPECT_NE(mismatch.error().message.find("TLS"), std::string::npos) << mismatch.error().message;
@@ -439,9 +440,11 @@ TEST_F(HttpsClientTest, ProxyRefusingConnectIsAnError) {
     std::string buf;
     boost::system::error_code ec;
     boost::asio::read_until(s, boost::asio::dynamic_buffer(buf), "\r\n\r\n", ec);
-    boost::asio::write(s, boost::asio::buffer(std::string(
-                              "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")),
-                       ec);
+    boost::asio::write(
+        s,
+        boost::asio::buffer(
+            std::string("HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")),
+        ec);
   });
   HttpClientOptions o;
   o.proxy.host = "127.0.0.1";
@@ -465,9 +468,9 @@ TEST(NoProxyTest, MatchingTable) {
       {{"*"}, "api.datadoghq.com", 443, true},
       {{"api.datadoghq.com"}, "api.datadoghq.com", 443, true},
       {{"API.DatadogHQ.com"}, "api.datadoghq.com", 443, true},
-      {{"datadoghq.com"}, "api.datadoghq.com", 443, true},      // domain suffix
+      {{"datadoghq.com"}, "api.datadoghq.com", 443, true},  // domain suffix
       {{"datadoghq.com"}, "datadoghq.com", 443, true},
-      {{"datadoghq.com"}, "notdatadoghq.com", 443, false},      // not a label boundary
+      {{"datadoghq.com"}, "notdatadoghq.com", 443, false},  // not a label boundary
       {{".datadoghq.com"}, "api.datadoghq.com", 443, true},
       {{".datadoghq.com"}, "datadoghq.com", 443, true},
       {{".datadoghq.com"}, "xdatadoghq.com", 443, false},

@@ -14,8 +14,8 @@ namespace lc::net {
 namespace {
 
 using testing::LoopThread;
-using testing::RawConnection;
 using testing::raw_exchange;
+using testing::RawConnection;
 
 class HttpServerTest : public ::testing::Test {
  protected:
@@ -67,7 +67,8 @@ TEST_F(HttpServerTest, RoutingExactBeatsPrefixAndLongerPrefixWins) {
   server_->route("POST", "/any", reply("post-any"));
   run();
   auto get = [&](std::string method, std::string target) {
-    auto r = raw_exchange(port(), method + " " + target + " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    auto r = raw_exchange(
+        port(), method + " " + target + " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
     return r ? std::to_string(r->status) + ":" + r->body : std::string("none");
   };
   EXPECT_EQ(get("GET", "/a/b/c"), "200:exact-abc");
@@ -175,18 +176,21 @@ TEST_F(HttpServerTest, OversizeBodyGets413) {
   server_->route("POST", "/big", reply("big-ok"), RouteOptions{1000, nullptr});
   run();
   const std::string body(200, 'x');
-  auto r = raw_exchange(port(), "POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n" + body);
+  auto r =
+      raw_exchange(port(), "POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n" + body);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
   EXPECT_NE(r->body.find("100"), std::string::npos);
   // The per-route limit overrides the default.
-  auto big = raw_exchange(port(), "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n" + body);
+  auto big =
+      raw_exchange(port(), "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n" + body);
   ASSERT_TRUE(big);
   EXPECT_EQ(big->status, 200);
   EXPECT_EQ(big->body, "big-ok");
   // Exactly at the limit is accepted.
-  auto exact = raw_exchange(port(), "POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" +
-                                        std::string(100, 'y'));
+  auto exact =
+      raw_exchange(port(), "POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" +
+                               std::string(100, 'y'));
   ASSERT_TRUE(exact);
   EXPECT_EQ(exact->status, 200);
   EXPECT_TRUE(loop_.call([&] { return called; }));
@@ -217,7 +221,8 @@ TEST_F(HttpServerTest, CustomTooLargeAnswer) {
   };
   server_->route("POST", "/telemetry", reply("normal"), ro);
   run();
-  auto r = raw_exchange(port(), "POST /telemetry HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789");
+  auto r = raw_exchange(
+      port(), "POST /telemetry HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "accepted anyway");
@@ -248,7 +253,8 @@ TEST_F(HttpServerTest, ExpectContinueGets100ThenTheAnswer) {
   });
   run();
   RawConnection c(port());
-  ASSERT_TRUE(c.send("POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"));
   auto cont = c.read_response();
   ASSERT_TRUE(cont);
   EXPECT_EQ(cont->status, 100);
@@ -285,7 +291,8 @@ TEST_F(HttpServerTest, OversizeHeaderGets431) {
   make(o);
   server_->route("", "*", reply("never"));
   run();
-  auto r = raw_exchange(port(), "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(1000, 'a') + "\r\n\r\n");
+  auto r = raw_exchange(
+      port(), "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(1000, 'a') + "\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 431);
 }
@@ -293,7 +300,8 @@ TEST_F(HttpServerTest, OversizeHeaderGets431) {
 TEST_F(HttpServerTest, DelayedResponseThroughResponder) {
   make();
   std::shared_ptr<Responder> held;
-  server_->route("GET", "/next", [&](HttpRequest&, std::shared_ptr<Responder> r) { held = std::move(r); });
+  server_->route("GET", "/next",
+                 [&](HttpRequest&, std::shared_ptr<Responder> r) { held = std::move(r); });
   run();
   RawConnection c(port());
   ASSERT_TRUE(c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -313,7 +321,8 @@ TEST_F(HttpServerTest, DelayedResponseThroughResponder) {
 TEST_F(HttpServerTest, DetectsPeerDisconnectWhileWaiting) {
   make();
   std::shared_ptr<Responder> held;
-  server_->route("GET", "/next", [&](HttpRequest&, std::shared_ptr<Responder> r) { held = std::move(r); });
+  server_->route("GET", "/next",
+                 [&](HttpRequest&, std::shared_ptr<Responder> r) { held = std::move(r); });
   run();
   {
     RawConnection c(port());
@@ -426,7 +435,8 @@ TEST_F(HttpServerTest, RefusedRequestsAreCountedAsDrops) {
 TEST_F(HttpServerTest, StopClosesConnectionsAndPendingResponders) {
   make();
   std::shared_ptr<Responder> held;
-  server_->route("GET", "/next", [&](HttpRequest&, std::shared_ptr<Responder> r) { held = std::move(r); });
+  server_->route("GET", "/next",
+                 [&](HttpRequest&, std::shared_ptr<Responder> r) { held = std::move(r); });
   run();
   RawConnection c(port());
   ASSERT_TRUE(c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -447,7 +457,9 @@ TEST_F(HttpServerTest, StopClosesConnectionsAndPendingResponders) {
 
 TEST(HttpWireTest, SerializeSanitizesHeadersAndSetsLength) {
   HttpResponse r = HttpResponse::text(201, "abc");
-  r.with_header("X-Bad", "a\r\nInjected: 1").with_header("Content-Length", "999").with_header("Ok", "1");
+  r.with_header("X-Bad", "a\r\nInjected: 1")
+      .with_header("Content-Length", "999")
+      .with_header("Ok", "1");
   const std::string wire = serialize_response(r, false, false);
   EXPECT_EQ(wire.rfind("HTTP/1.1 201 Created\r\n", 0), 0u);
   EXPECT_EQ(wire.find("Injected"), std::string::npos);
@@ -462,11 +474,13 @@ TEST(HttpWireTest, SerializeSanitizesHeadersAndSetsLength) {
   const std::string no_content = serialize_response(HttpResponse::text(204, "x"), false, false);
   EXPECT_EQ(no_content.find("Content-Length"), std::string::npos);
   EXPECT_EQ(no_content.substr(no_content.size() - 4), "\r\n\r\n");
-  EXPECT_EQ(serialize_response(HttpResponse::text(7, ""), false, false).rfind("HTTP/1.1 500", 0), 0u);
+  EXPECT_EQ(serialize_response(HttpResponse::text(7, ""), false, false).rfind("HTTP/1.1 500", 0),
+            0u);
 }
 
 TEST(HttpWireTest, ParseRequestAppliesLimits) {
-  auto ok = parse_request("POST /p?q=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc", 1024, 10);
+  auto ok =
+      parse_request("POST /p?q=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc", 1024, 10);
   ASSERT_TRUE(ok) << ok.error().message;
   EXPECT_EQ(ok->method, "POST");
   EXPECT_EQ(ok->path, "/p");
@@ -476,11 +490,13 @@ TEST(HttpWireTest, ParseRequestAppliesLimits) {
   ASSERT_FALSE(big);
   EXPECT_EQ(big.error().code, ErrorCode::kTooLarge);
   auto big_chunked = parse_request(
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n6\r\n012345\r\n0\r\n\r\n",
+      "POST / HTTP/1.1\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n6\r\n012345\r\n6\r\n012345\r\n0\r\n\r\n",
       1024, 10);
   ASSERT_FALSE(big_chunked);
   EXPECT_EQ(big_chunked.error().code, ErrorCode::kTooLarge);
-  auto big_header = parse_request("GET / HTTP/1.1\r\nX: " + std::string(200, 'a') + "\r\n\r\n", 64, 10);
+  auto big_header =
+      parse_request("GET / HTTP/1.1\r\nX: " + std::string(200, 'a') + "\r\n\r\n", 64, 10);
   ASSERT_FALSE(big_header);
   EXPECT_EQ(big_header.error().code, ErrorCode::kTooLarge);
   auto garbage = parse_request("\x00\x01garbage\r\n\r\n", 1024, 10);

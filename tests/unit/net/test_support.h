@@ -1,5 +1,6 @@
-// tests/unit/net/test_support.h — helpers for net/ tests: a loop thread running an io_context, and a
-// blocking raw-socket HTTP client that reads exactly one response (or EOF) with a receive timeout.
+// tests/unit/net/test_support.h — helpers for net/ tests: a loop thread running an io_context, and
+// a blocking raw-socket HTTP client that reads exactly one response (or EOF) with a receive
+// timeout.
 #pragma once
 
 #include <sys/socket.h>

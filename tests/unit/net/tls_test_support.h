@@ -41,7 +41,8 @@ struct SelfSigned {
     if (!cert_file.empty()) std::remove(cert_file.c_str());
   }
 
-  static std::unique_ptr<SelfSigned> make(const char* alt_names = "DNS:localhost,DNS:intake.test,IP:127.0.0.1") {
+  static std::unique_ptr<SelfSigned> make(
+      const char* alt_names = "DNS:localhost,DNS:intake.test,IP:127.0.0.1") {
     auto out = std::make_unique<SelfSigned>();
     EVP_PKEY* key = EVP_EC_gen("P-256");
     X509* x = X509_new();
@@ -58,8 +59,7 @@ struct SelfSigned {
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
     X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
-    X509_EXTENSION* san =
-        X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, alt_names);
+    X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, alt_names);
     X509_add_ext(x, san, -1);
     X509_EXTENSION_free(san);
     X509_sign(x, key, EVP_sha256());
@@ -169,7 +169,8 @@ class TlsServer {
     asio::read_until(tls, asio::dynamic_buffer(buf), "\r\n\r\n", ec);
     if (ec) return;
     const std::string line = buf.substr(0, buf.find("\r\n"));
-    const std::string target = line.substr(line.find(' ') + 1, line.rfind(' ') - line.find(' ') - 1);
+    const std::string target =
+        line.substr(line.find(' ') + 1, line.rfind(' ') - line.find(' ') - 1);
     const std::string body = "tls-ok " + target;
     const std::string out = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
                             "\r\nConnection: close\r\n\r\n" + body;
@@ -226,7 +227,9 @@ class TestProxy {
     auto results = resolver.resolve(host, target.substr(colon + 1), ec);
     if (!ec) asio::connect(upstream, results, ec);
     if (ec) {
-      asio::write(s, asio::buffer(std::string("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")), ec);
+      asio::write(
+          s, asio::buffer(std::string("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")),
+          ec);
       return;
     }
     asio::write(s, asio::buffer(std::string("HTTP/1.1 200 Connection established\r\n\r\n")), ec);
@@ -245,7 +248,8 @@ class TestProxy {
         const int to = i == 0 ? b : a;
         ssize_t sent = 0;
         while (sent < got) {
-          const ssize_t w = ::send(to, tmp + sent, static_cast<std::size_t>(got - sent), MSG_NOSIGNAL);
+          const ssize_t w =
+              ::send(to, tmp + sent, static_cast<std::size_t>(got - sent), MSG_NOSIGNAL);
           if (w <= 0) return;
           sent += w;
         }
