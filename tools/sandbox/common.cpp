@@ -87,7 +87,8 @@ std::optional<std::int64_t> get_int(const boost::json::object& o, std::string_vi
   }
   if (v->is_double()) {
     const double d = v->get_double();
-    if (d == static_cast<double>(static_cast<std::int64_t>(d)) && d > -9e18 && d < 9e18) {
+    // Range first: converting an out-of-range double to an integer is undefined.
+    if (d > -9e18 && d < 9e18 && d == static_cast<double>(static_cast<std::int64_t>(d))) {
       return static_cast<std::int64_t>(d);
     }
   }

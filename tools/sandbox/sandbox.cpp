@@ -996,6 +996,9 @@ void Sandbox::on_line(pid_t pid, bool is_stderr, std::string_view line) {
   const std::int64_t now = now_epoch_ms_int();
   const std::string rid = current_request_id();
   bool json_format = faults_.record_format != "text";
+  for (const auto& [k, v] : opt_.base_env) {
+    if (k == "AWS_LAMBDA_LOG_FORMAT" && iequals(v, "JSON")) json_format = true;
+  }
   for (const auto& [k, v] : opt_.env) {
     if (k == "AWS_LAMBDA_LOG_FORMAT" && iequals(v, "JSON")) json_format = true;
   }

@@ -137,6 +137,39 @@ TEST(SandboxLifecycle, ColdStartThreeInvokesAndShutdownWithFreeze) {
   }
 }
 
+TEST(SandboxLifecycle, FreezeDwellHoldsTheNextInvoke) {
+  SandboxHarness sb({{{"ext", object{}}}, {"--freeze-dwell-ms", "600"}, {}});
+  ASSERT_TRUE(sb.started());
+  ASSERT_TRUE(sb.wait("frozen"));
+  EXPECT_EQ(sb.invoke(R"({"respond":"late"})", "dwell").body, "late");
+  const auto tl = sb.timeline();
+  const int frozen = find_entry(tl, "frozen");
+  const int thawed = find_entry(tl, "thawed", {}, frozen);
+  ASSERT_GT(thawed, frozen);
+  EXPECT_GE(tl[thawed].at("t_ms").as_double() - tl[frozen].at("t_ms").as_double(), 600.0);
+  EXPECT_GT(find_entry(tl, "event.invoke", {{"request_id", "dwell"}}), thawed);
+  // every process group got SIGSTOP at the freeze and SIGCONT at the thaw
+  EXPECT_EQ(count_entries(tl, "signal", {{"signal", "SIGSTOP"}}), 2 * count_entries(tl, "frozen"));
+  EXPECT_GE(find_entry(tl, "signal", {{"name", "runtime"}, {"signal", "SIGCONT"}}, frozen), 0);
+}
+
+TEST(SandboxLifecycle, JsonLogFormatGivesObjectRecords) {
+  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}},
+                     {"--no-freeze", "--env", "AWS_LAMBDA_LOG_FORMAT=JSON"}, {}});
+  ASSERT_TRUE(sb.started());
+  sb.invoke(R"({"log":["structured"]})", "json-1");
+  ASSERT_TRUE(sb.wait("invoke.end"));
+  sb.control("POST", "/shutdown");
+  bool saw = false;
+  for (const auto& e : of_type(sb.received("ext"), "function")) {
+    const auto* rec = e.at("record").if_object();
+    if (rec == nullptr || !rec->contains("message")) continue;
+    saw = saw || (str(rec->at("message")) == "structured" && str(rec->at("requestId")) == "json-1" &&
+                  str(rec->at("level")) == "INFO");
+  }
+  EXPECT_TRUE(saw);
+}
+
 TEST(SandboxLifecycle, TracingHeaderReachesTheEventsAndTheRuntime) {
   SandboxHarness sb({{{"ext", object{}}}, {"--no-freeze"}, {}});
   ASSERT_TRUE(sb.started());

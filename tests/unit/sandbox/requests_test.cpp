@@ -128,6 +128,22 @@ TEST(SubscribeRequest, EveryValidationError) {
   }
 }
 
+TEST(SubscribeRequest, HugeAndFractionalNumbersAreValidationErrors) {
+  // Found by fuzz_sandbox_requests (corpus file subscribe_bad): 1e308 must not reach an int cast.
+  for (const char* v : {"1e308", "-1e308", "1000.5", "1e3"}) {
+    const std::string body = std::string(R"({"schemaVersion":"2022-12-13","types":["platform"],"buffering":{"maxItems":)") +
+                             v + R"(},"destination":{"protocol":"HTTP","URI":"http://sandbox:1/"}})";
+    auto r = parse_subscribe(body, false);
+    if (std::string_view(v) == "1e3") {
+      ASSERT_TRUE(r.ok()) << v;
+      EXPECT_EQ(r.value().max_items, 1000);
+    } else {
+      ASSERT_FALSE(r.ok()) << v;
+      EXPECT_EQ(r.rejection().error_type, "ValidationError");
+    }
+  }
+}
+
 TEST(SubscribeRequest, LmiTakesOnlyTheLatestSchema) {
   const char* body =
       R"({"schemaVersion":"2022-12-13","types":["platform"],"destination":{"protocol":"HTTP","URI":"http://sandbox:1/"}})";
