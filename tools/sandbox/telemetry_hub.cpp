@@ -159,7 +159,18 @@ void TelemetryHub::send_batch(Subscriber& s) {
     }
   }
   if (drop) {
+    // The account of earlier losses is never itself discarded: it goes back to the queue front.
+    std::vector<Item> keep;
+    std::vector<Item> lose;
+    for (auto& item : s.batch) {
+      (item.type == "platform.logsDropped" ? keep : lose).push_back(std::move(item));
+    }
+    s.batch = std::move(lose);
     drop_batch(s, "fault:drop_batches");
+    for (auto it = keep.rbegin(); it != keep.rend(); ++it) {
+      s.queued_bytes += it->json.size();
+      s.queue.push_front(std::move(*it));
+    }
     pump(s);
     return;
   }

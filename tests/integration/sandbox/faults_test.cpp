@@ -90,7 +90,9 @@ TEST(SandboxFaults, DroppedBatchesAreReportedWithLogsDropped) {
   const auto tl = sb.timeline();
   std::int64_t dropped = 0;
   for (const auto& e : tl) {
-    if (str(e.at("event")) == "telemetry.dropped") dropped += e.at("count").as_int64();
+    if (str(e.at("event")) == "telemetry.dropped" && str(e.at("reason")) == "fault:drop_batches") {
+      dropped += e.at("count").as_int64();
+    }
   }
   ASSERT_GT(dropped, 0);
   std::int64_t reported = 0;

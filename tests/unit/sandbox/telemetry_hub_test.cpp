@@ -229,6 +229,25 @@ TEST_F(TelemetryHubTest, DropBatchesEmitsLogsDroppedWithMatchingCounts) {
   EXPECT_EQ(timeline_.count(WaitQuery{"telemetry.dropped", 1, 0, {}}), 1u);
 }
 
+TEST_F(TelemetryHubTest, ALogsDroppedRecordIsNeverDroppedItself) {
+  faults_.drop_every_n = 1;  // every batch with data is discarded
+  hub_.subscribe("ext", sub());
+  emit("function");
+  clock_.advance(Millis(25));  // dropped; logsDropped queued
+  emit("function");
+  clock_.advance(Millis(25));  // logsDropped + function: the function goes, the account stays
+  clock_.advance(Millis(25));
+  ASSERT_EQ(client_.posts.size(), 1u);
+  const auto parsed = boost::json::parse(client_.posts[0].body);
+  std::int64_t reported = 0;
+  for (const auto& e : parsed.as_array()) {
+    ASSERT_EQ(e.at("type").as_string(), "platform.logsDropped");
+    reported += e.at("record").at("droppedRecords").as_int64();
+  }
+  EXPECT_EQ(reported, 2);
+  EXPECT_EQ(self_.dropped_count("telemetry", "fault:drop_batches"), 2u);
+}
+
 TEST_F(TelemetryHubTest, QueueOverflowIsCountedAndReported) {
   hub_.subscribe("ext", sub(1000, 30000));
   for (int i = 0; i < 1000; ++i) emit("function");  // first batch goes out and hangs
