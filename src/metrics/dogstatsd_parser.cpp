@@ -211,7 +211,7 @@ void DogStatsdParser::split_tags(std::string_view field, std::string_view* host,
   while (!field.empty()) {
     const std::string_view tag = take_until(field, ',');
     if (tag.empty()) continue;
-    if (host != nullptr && tag.size() >= 5 && tag.compare(0, 5, "host:") == 0) {
+    if (host != nullptr && tag[0] == 'h' && tag.size() >= 5 && tag.compare(0, 5, "host:") == 0) {
       // datadog-wire.md §1.6: the host: tag leaves the tag list; Lambda mode discards it.
       if (!options_.lambda_mode) {
         *host = tag.substr(5);
