@@ -182,6 +182,7 @@ Expected<void> UdpReceiver::open() {
     if (::bind(unix_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       return os_error(fmt::format("bind {}", options_.unix_path));
     }
+    unix_bound_ = true;  // only a socket file we created is removed at stop()
   }
   if (udp_fd_ < 0 && unix_fd_ < 0) {
     return make_error(ErrorCode::kInvalidArgument, "dogstatsd: neither UDP nor a unix socket set");
@@ -230,10 +231,9 @@ void UdpReceiver::stop() {
   }
   if (udp_fd_ >= 0) ::close(udp_fd_);
   udp_fd_ = -1;
-  if (unix_fd_ >= 0) {
-    ::close(unix_fd_);
-    ::unlink(options_.unix_path.c_str());
-  }
+  if (unix_fd_ >= 0) ::close(unix_fd_);
+  if (unix_bound_) ::unlink(options_.unix_path.c_str());
+  unix_bound_ = false;
   unix_fd_ = -1;
 }
 

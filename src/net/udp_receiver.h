@@ -77,6 +77,7 @@ class UdpReceiver {
   int udp_fd_ = -1;
   int unix_fd_ = -1;
   int wake_fd_ = -1;
+  bool unix_bound_ = false;
   std::uint16_t port_ = 0;
   std::thread thread_;
   bool started_ = false;

@@ -245,6 +245,19 @@ TEST(UdpReceiverTest, StopDeliversQueuedDatagramsOnceAndIsIdempotent) {
   EXPECT_EQ(got.data.size(), 1u);
 }
 
+TEST(UdpReceiverTest, NeverRemovesAFileItDidNotCreate) {
+  SelfMetrics self;
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("lastcall-dsd-plain-" + std::to_string(::getpid()));
+  { std::FILE* f = std::fopen(path.c_str(), "w"); ASSERT_NE(f, nullptr); std::fclose(f); }
+  UdpReceiver::Options o;
+  o.unix_path = path.string();
+  auto rx = UdpReceiver::create(o, self, [](auto) {}, [](auto) {});
+  EXPECT_FALSE(rx);  // a regular file is in the way: bind fails …
+  EXPECT_TRUE(std::filesystem::exists(path));  // … and the file is left alone
+  std::filesystem::remove(path);
+}
+
 TEST(UdpReceiverTest, BindErrorsAreReported) {
   SelfMetrics self;
   UdpReceiver::Options o;
