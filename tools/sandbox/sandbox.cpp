@@ -467,6 +467,9 @@ void Sandbox::begin_invocation(PendingInvoke p) {
   start["version"] = opt_.function_version;
   if (opt_.lmi()) start["functionArn"] = opt_.function_arn();
   if (!ref.trace.empty() && !faults_.omits("tracing")) start["tracing"] = tracing_for(ref);
+  if (faults_.unknown_types) {
+    start["futureKey"] = boost::json::object{{"nested", true}};
+  }
   emit("platform.start", std::move(start));
   if (faults_.unknown_types) {
     emit("platform.futureThing", {{"requestId", id}, {"futureField", "lastcall-sandbox"}});

@@ -255,7 +255,8 @@ void TelemetryHub::on_result(const std::string& name, std::uint64_t generation,
     progress();
     return;
   }
-  if (s.attempt >= kMaxAttempts) {
+  // RIE-LMI parity: a failed batch is dropped, never retried.
+  if (s.attempt >= kMaxAttempts || faults_.rie_lmi_delivery) {
     drop_batch(s, "retries_exhausted");
     s.busy = false;
     pump(s);

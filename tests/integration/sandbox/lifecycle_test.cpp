@@ -257,6 +257,37 @@ TEST(SandboxLifecycle, FunctionTimeoutResetsAndTheNextInvokeReinitialises) {
   EXPECT_GE(find_entry(tl, "telemetry.emit", {{"type", "platform.report"}, {"request_id", "slow"}, {"status", "timeout"}}), 0);
 }
 
+TEST(SandboxLifecycle, InitTimeoutThenInitInsideTheFirstInvoke) {
+  SandboxHarness sb({{{"ext", object{}}},
+                     {"--init-timeout-ms", "300", "--function-timeout-ms", "5000"},
+                     {"--init-sleep-ms", "800"}});
+  ASSERT_TRUE(sb.started());
+  ASSERT_TRUE(sb.wait("init.failed", 1, {{"status", "timeout"}}));
+  ASSERT_TRUE(sb.wait("shutdown.done"));
+  auto r = sb.invoke(R"({"respond":"slow start"})", "after-timeout");
+  EXPECT_EQ(r.body, "slow start");
+  const auto tl = sb.timeline();
+  const int failed = find_entry(tl, "init.failed", {{"phase", "init"}, {"status", "timeout"}});
+  const int shut = find_entry(tl, "shutdown.start", {{"reason", "timeout"}}, failed);
+  ASSERT_GT(shut, failed);
+  const int reinit = find_entry(tl, "init.start", {{"phase", "invoke"}}, shut);
+  ASSERT_GT(reinit, shut);
+  EXPECT_GT(find_entry(tl, "init.done", {{"phase", "invoke"}}, reinit), reinit);
+  EXPECT_GT(find_entry(tl, "extension.register", {{"name", "ext"}, {"status", "200"}}, reinit), reinit)
+      << "a fresh extension process registers again";
+}
+
+TEST(SandboxLifecycle, RuntimeInitErrorFailsInit) {
+  SandboxHarness sb({{{"ext", object{}}}, {}, {"--init-error", "Runtime.ImportModuleError"}});
+  ASSERT_TRUE(sb.started());
+  ASSERT_TRUE(sb.wait("init.failed", 1, {{"status", "error"}}));
+  const auto tl = sb.timeline();
+  EXPECT_GE(find_entry(tl, "runtime.init_error", {{"error_type", "Runtime.ImportModuleError"}}), 0);
+  EXPECT_GE(find_entry(tl, "telemetry.emit", {{"type", "platform.initRuntimeDone"}, {"status", "error"}}), 0);
+  ASSERT_TRUE(sb.wait("shutdown.done"));
+  EXPECT_GE(find_entry(tl, "shutdown.start", {{"reason", "failure"}}), 0);
+}
+
 TEST(SandboxLifecycle, OomRunReportsFullMemoryAndResetsWithFailure) {
   // Like lastcall, the extension waits a moment for the last report during shutdown.
   SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}}, {"--no-freeze", "--memory-mb", "256"}, {}});
