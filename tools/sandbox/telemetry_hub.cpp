@@ -236,6 +236,7 @@ void TelemetryHub::on_result(const std::string& name, std::uint64_t generation,
   e["count"] = s.batch.size();
   e["bytes"] = s.body ? s.body->size() : 0;
   e["attempt"] = s.attempt;
+  e["path"] = faults_.rie_lmi_delivery ? std::string("/") : s.request.path;
   boost::json::array types, ids;
   for (const auto& item : s.batch) {
     types.emplace_back(item.type);
@@ -257,7 +258,7 @@ void TelemetryHub::on_result(const std::string& name, std::uint64_t generation,
   }
   // RIE-LMI parity: a failed batch is dropped, never retried.
   if (s.attempt >= kMaxAttempts || faults_.rie_lmi_delivery) {
-    drop_batch(s, "retries_exhausted");
+    drop_batch(s, faults_.rie_lmi_delivery ? "rie_lmi_no_retry" : "retries_exhausted");
     s.busy = false;
     pump(s);
     progress();

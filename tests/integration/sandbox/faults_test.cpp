@@ -232,6 +232,44 @@ TEST(SandboxFaults, JsonRecordsAndManagedPrefix) {
   EXPECT_TRUE(prefixed);
 }
 
+TEST(SandboxFaults, OptionalFieldsOmittedUnknownTypesAndNoReplay) {
+  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}},
+                     {"--no-freeze", "--faults",
+                      R"({"omit_optional":["metrics","spans","errorType"],"unknown_types":true,"replay_init":"off"})"},
+                     {}});
+  ASSERT_TRUE(sb.started());
+  sb.invoke(R"({"error":"Function.Oops"})", "opt-1");
+  ASSERT_TRUE(sb.wait("invoke.end"));
+  sb.control("POST", "/shutdown");
+  const auto got = sb.received("ext");
+  EXPECT_TRUE(of_type(got, "platform.initStart").empty()) << "replay_init=off withholds initStart";
+  EXPECT_FALSE(of_type(got, "platform.telemetrySubscription").empty());
+  const auto done = of_type(got, "platform.runtimeDone", "opt-1");
+  ASSERT_EQ(done.size(), 1u);
+  const auto& rec = done[0].at("record").as_object();
+  EXPECT_FALSE(rec.contains("metrics"));
+  EXPECT_FALSE(rec.contains("spans"));
+  EXPECT_EQ(str(rec.at("errorType")), "") << "errorType sent empty";
+  EXPECT_EQ(of_type(got, "platform.futureThing", "opt-1").size(), 1u);
+  const auto start = of_type(got, "platform.start", "opt-1");
+  ASSERT_EQ(start.size(), 1u);
+  EXPECT_TRUE(start[0].at("record").as_object().contains("futureKey"));
+}
+
+TEST(SandboxFaults, RieLmiDeliveryDropsThePathAndNeverRetries) {
+  SandboxHarness sb({{{"ext", object{{"listener_statuses", boost::json::array{500}}}}},
+                     {"--no-freeze", "--faults", R"({"rie_lmi_delivery":true})"}, {}});
+  ASSERT_TRUE(sb.started());
+  ASSERT_TRUE(sb.wait("telemetry.dropped", 1, {{"reason", "rie_lmi_no_retry"}}));
+  sb.invoke("{}", "rie-1");
+  ASSERT_TRUE(sb.wait("telemetry.delivered", 1, {{"status", "200"}}));
+  const auto tl = sb.timeline();
+  const int failed = find_entry(tl, "telemetry.delivered", {{"status", "500"}});
+  ASSERT_GE(failed, 0);
+  EXPECT_EQ(str(tl[failed].at("path")), "/");
+  EXPECT_EQ(count_entries(tl, "telemetry.delivered", {{"attempt", "2"}}), 0) << "no retry";
+}
+
 TEST(SandboxFaults, ExtensionCrashKnobResetsWithFailure) {
   SandboxHarness sb({{{"datadog-agent", object{}}}, {"--no-freeze", "--faults", R"({"extension_crash":true})"}, {}});
   ASSERT_TRUE(sb.started());
