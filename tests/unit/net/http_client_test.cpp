@@ -295,6 +295,16 @@ TEST_F(HttpClientTest, CloseWithoutAnswerOnAFreshConnectionIsNotRetried) {
   EXPECT_EQ(server->accepted(), 1);
 }
 
+TEST_F(HttpClientTest, ChunkedResponseIsDecoded) {
+  auto server = scripted(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+      "4\r\nchun\r\n3\r\nked\r\n0\r\n\r\n");
+  auto& c = client();
+  auto r = fetch(c, get("http://127.0.0.1:" + std::to_string(server->port()) + "/"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->body, "chunked");
+}
+
 TEST_F(HttpClientTest, BodyUntilCloseIsRead) {
   auto server = scripted("HTTP/1.1 200 OK\r\n\r\nall of it");
   auto& c = client();

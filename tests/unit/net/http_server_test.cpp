@@ -265,6 +265,41 @@ TEST_F(HttpServerTest, ExpectContinueGets100ThenTheAnswer) {
   EXPECT_EQ(r->body, "abc");
 }
 
+TEST_F(HttpServerTest, HeadAnswerHasLengthButNoBody) {
+  make();
+  server_->route("HEAD", "/h", reply("twelve bytes"));
+  server_->route("GET", "/g", reply("after"));
+  run();
+  RawConnection c(port());
+  ASSERT_TRUE(c.send("HEAD /h HTTP/1.1\r\nHost: x\r\n\r\nGET /g HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string all;
+  char tmp[512];
+  // Read until the second answer is complete: if HEAD carried a body, it would show up here.
+  while (all.find("after") == std::string::npos) {
+    boost::system::error_code ec;
+    const std::size_t n = c.socket().read_some(boost::asio::buffer(tmp), ec);
+    if (ec) break;
+    all.append(tmp, n);
+  }
+  EXPECT_NE(all.find("Content-Length: 12\r\n"), std::string::npos);
+  EXPECT_EQ(all.find("twelve"), std::string::npos);
+  EXPECT_NE(all.find("\r\n\r\nHTTP/1.1 200 OK\r\n"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, ExpectContinueOverLimitGets413WithoutContinue) {
+  HttpServerOptions o;
+  o.default_max_body = 10;
+  make(o);
+  server_->route("POST", "/e", reply("never"));
+  run();
+  RawConnection c(port());
+  ASSERT_TRUE(
+      c.send("POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+}
+
 TEST_F(HttpServerTest, GarbageGets400AndClose) {
   make();
   server_->route("", "*", reply("never"));
