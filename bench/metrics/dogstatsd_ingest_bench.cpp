@@ -200,11 +200,13 @@ Result run_real(const std::vector<std::string>& payloads, std::uint64_t n, doubl
 
 void report(const char* name, std::size_t size, const Result& r, double floor_rate) {
   const double rate = static_cast<double>(r.handled) / r.seconds;
-  const double loss = r.sent ? 100.0 * static_cast<double>(r.sent - r.handled) / static_cast<double>(r.sent) : 0;
-  std::printf("%-26s %6zu B  sent %9llu  handled %9llu  loss %5.2f%%  queue_full %7llu  %10.0f dgram/s",
-              name, size, static_cast<unsigned long long>(r.sent),
-              static_cast<unsigned long long>(r.handled), loss,
-              static_cast<unsigned long long>(r.queue_full), rate);
+  const double loss =
+      r.sent ? 100.0 * static_cast<double>(r.sent - r.handled) / static_cast<double>(r.sent) : 0;
+  std::printf(
+      "%-26s %6zu B  sent %9llu  handled %9llu  loss %5.2f%%  queue_full %7llu  %10.0f dgram/s",
+      name, size, static_cast<unsigned long long>(r.sent),
+      static_cast<unsigned long long>(r.handled), loss,
+      static_cast<unsigned long long>(r.queue_full), rate);
   if (floor_rate > 0) std::printf("  ratio %.2f", rate / floor_rate);
   std::printf("\n");
 }
@@ -220,13 +222,14 @@ int main(int argc, char** argv) {
     const Result floor = run_floor(payloads, n);
     const Result real = run_real(payloads, n);
     const double floor_rate = static_cast<double>(floor.handled) / floor.seconds;
-    report(packed ? "floor recvmmsg (packed)" : "floor recvmmsg (single)", payloads[0].size(), floor, 0);
-    report(packed ? "lastcall ingest (packed)" : "lastcall ingest (single)", payloads[0].size(), real,
-           floor_rate);
+    report(packed ? "floor recvmmsg (packed)" : "floor recvmmsg (single)", payloads[0].size(),
+           floor, 0);
+    report(packed ? "lastcall ingest (packed)" : "lastcall ingest (single)", payloads[0].size(),
+           real, floor_rate);
     // The goal: at half the floor's rate, nothing is lost.
     const Result paced = run_real(payloads, n / 2, floor_rate / 2);
-    report(packed ? "lastcall @ floor/2 (packed)" : "lastcall @ floor/2 (single)", payloads[0].size(),
-           paced, floor_rate);
+    report(packed ? "lastcall @ floor/2 (packed)" : "lastcall @ floor/2 (single)",
+           payloads[0].size(), paced, floor_rate);
   }
   return 0;
 }

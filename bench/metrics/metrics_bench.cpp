@@ -226,9 +226,12 @@ void BM_SketchMerge4096_Floor(benchmark::State& state) {
     const auto& y = b.bins();
     std::size_t i = 0, j = 0;
     while (i < x.size() && j < y.size()) {
-      if (x[i].k < y[j].k) out.push_back(x[i++]);
-      else if (y[j].k < x[i].k) out.push_back(y[j++]);
-      else out.push_back({x[i].k, static_cast<std::uint16_t>(x[i++].n + y[j++].n)});
+      if (x[i].k < y[j].k)
+        out.push_back(x[i++]);
+      else if (y[j].k < x[i].k)
+        out.push_back(y[j++]);
+      else
+        out.push_back({x[i].k, static_cast<std::uint16_t>(x[i++].n + y[j++].n)});
     }
     out.insert(out.end(), x.begin() + static_cast<std::ptrdiff_t>(i), x.end());
     out.insert(out.end(), y.begin() + static_cast<std::ptrdiff_t>(j), y.end());

@@ -29,10 +29,10 @@ AggregatorConfig AggregatorConfig::from(const FinalConfig& config) {
 }
 
 struct MetricAggregator::Aggregate {
-  double value = 0;                                            // count sum, gauge last
+  double value = 0;  // count sum, gauge last
   std::unique_ptr<std::unordered_set<std::string, KeyHash, std::equal_to<>>> members;  // set
-  std::vector<std::pair<double, double>> samples;              // histogram (value, weight)
-  std::unique_ptr<DDSketch> sketch;                            // distribution
+  std::vector<std::pair<double, double>> samples;  // histogram (value, weight)
+  std::unique_ptr<DDSketch> sketch;                // distribution
 };
 
 struct MetricAggregator::Context {
@@ -99,15 +99,26 @@ void MetricAggregator::add(const MetricSample& sample, std::int64_t now_s) {
     }
   }
   const std::int64_t bucket = ts - ts % kBucketSeconds;
-  const std::string_view host = sample.has_host ? sample.host : std::string_view(config_.default_host);
+  const std::string_view host =
+      sample.has_host ? sample.host : std::string_view(config_.default_host);
   Kind kind = Kind::kGauge;
   switch (sample.type) {
-    case MetricType::kCount: kind = Kind::kCount; break;
-    case MetricType::kGauge: kind = Kind::kGauge; break;
-    case MetricType::kSet: kind = Kind::kSet; break;
+    case MetricType::kCount:
+      kind = Kind::kCount;
+      break;
+    case MetricType::kGauge:
+      kind = Kind::kGauge;
+      break;
+    case MetricType::kSet:
+      kind = Kind::kSet;
+      break;
     case MetricType::kHistogram:
-    case MetricType::kTimer: kind = Kind::kHistogram; break;
-    case MetricType::kDistribution: kind = Kind::kDistribution; break;
+    case MetricType::kTimer:
+      kind = Kind::kHistogram;
+      break;
+    case MetricType::kDistribution:
+      kind = Kind::kDistribution;
+      break;
   }
   add_to(kind, sample.name, sample, host, bucket);
   if (kind == Kind::kHistogram && config_.histogram_copy_to_distribution) {
@@ -269,12 +280,18 @@ void MetricAggregator::emit(Context& ctx, std::int64_t ts, Aggregate& agg, Flush
       }
       std::size_t slot = 0;
       for (const auto& a : config_.histogram_aggregates) {
-        if (a == "max") add_point(slot, ".max", SeriesType::kGauge, s.back().first);
-        else if (a == "min") add_point(slot, ".min", SeriesType::kGauge, s.front().first);
-        else if (a == "median") add_point(slot, ".median", SeriesType::kGauge, weighted_rank(s, (n - 1) / 2));
-        else if (a == "avg") add_point(slot, ".avg", SeriesType::kGauge, sum / n);
-        else if (a == "sum") add_point(slot, ".sum", SeriesType::kGauge, sum);
-        else if (a == "count") add_point(slot, ".count", SeriesType::kRate, n / static_cast<double>(kBucketSeconds));
+        if (a == "max")
+          add_point(slot, ".max", SeriesType::kGauge, s.back().first);
+        else if (a == "min")
+          add_point(slot, ".min", SeriesType::kGauge, s.front().first);
+        else if (a == "median")
+          add_point(slot, ".median", SeriesType::kGauge, weighted_rank(s, (n - 1) / 2));
+        else if (a == "avg")
+          add_point(slot, ".avg", SeriesType::kGauge, sum / n);
+        else if (a == "sum")
+          add_point(slot, ".sum", SeriesType::kGauge, sum);
+        else if (a == "count")
+          add_point(slot, ".count", SeriesType::kRate, n / static_cast<double>(kBucketSeconds));
         ++slot;
       }
       for (const double p : config_.histogram_percentiles) {
@@ -355,7 +372,8 @@ void MetricAggregator::prune_history(std::int64_t now_s) {
     Context& ctx = *it->second;
     std::size_t old = 0;
     while (old < ctx.used.size() && ctx.used[old].first < horizon) ++old;
-    if (old > 0) ctx.used.erase(ctx.used.begin(), ctx.used.begin() + static_cast<std::ptrdiff_t>(old));
+    if (old > 0)
+      ctx.used.erase(ctx.used.begin(), ctx.used.begin() + static_cast<std::ptrdiff_t>(old));
     if (ctx.buckets.empty() && ctx.used.empty()) {
       it = contexts_.erase(it);
     } else {
@@ -396,7 +414,9 @@ std::vector<Payload> MetricAggregator::flush(FlushScope scope) {
     if (config_.sketch_output == SketchOutput::kDrop) {
       if (!no_sketch_logged_) {
         no_sketch_logged_ = true;
-        LC_WARN("metrics: distributions are dropped: v1 series selected and LASTCALL_SKETCH_FALLBACK=drop");
+        LC_WARN(
+            "metrics: distributions are dropped: v1 series selected and "
+            "LASTCALL_SKETCH_FALLBACK=drop");
       }
       std::uint64_t n = 0;
       for (const auto& sk : batch.sketches) n += sk.points.size();

@@ -1,7 +1,8 @@
-// metrics/aggregator.h — folds DogStatsD samples into 10 s buckets per context (datadog-wire.md §2)
-// and turns them into series and sketches at flush. Called on the loop thread by DogStatsdServer
-// (add) and by the flush path (flush/collect). Owns its buckets and the per-window submission
-// record that keeps two points of one context from sharing a timestamp; never sends anything.
+// metrics/aggregator.h — folds DogStatsD samples into 10 s buckets per context
+// (datadog-wire.md §2) and turns them into series and sketches at flush. Called on the loop
+// thread by DogStatsdServer (add) and by the flush path (flush/collect). Owns its buckets and the
+// per-window submission record that keeps two points of one context from sharing a timestamp;
+// never sends anything.
 #pragma once
 
 #include <cstdint>

@@ -12,12 +12,18 @@ namespace lc::metrics {
 
 std::string_view metric_type_symbol(MetricType type) {
   switch (type) {
-    case MetricType::kCount: return "c";
-    case MetricType::kGauge: return "g";
-    case MetricType::kSet: return "s";
-    case MetricType::kHistogram: return "h";
-    case MetricType::kTimer: return "ms";
-    case MetricType::kDistribution: return "d";
+    case MetricType::kCount:
+      return "c";
+    case MetricType::kGauge:
+      return "g";
+    case MetricType::kSet:
+      return "s";
+    case MetricType::kHistogram:
+      return "h";
+    case MetricType::kTimer:
+      return "ms";
+    case MetricType::kDistribution:
+      return "d";
   }
   return "?";
 }
@@ -29,12 +35,23 @@ constexpr std::string_view kReservedPrefix = "aws.lambda.enhanced.invocations";
 bool parse_type(std::string_view s, MetricType& out) {
   if (s.size() == 1) {
     switch (s[0]) {
-      case 'c': out = MetricType::kCount; return true;
-      case 'g': out = MetricType::kGauge; return true;
-      case 's': out = MetricType::kSet; return true;
-      case 'h': out = MetricType::kHistogram; return true;
-      case 'd': out = MetricType::kDistribution; return true;
-      default: return false;
+      case 'c':
+        out = MetricType::kCount;
+        return true;
+      case 'g':
+        out = MetricType::kGauge;
+        return true;
+      case 's':
+        out = MetricType::kSet;
+        return true;
+      case 'h':
+        out = MetricType::kHistogram;
+        return true;
+      case 'd':
+        out = MetricType::kDistribution;
+        return true;
+      default:
+        return false;
     }
   }
   if (s == "ms") {
@@ -152,7 +169,8 @@ bool parse_statsd_double(std::string_view s, double& out) {
   const char c0 = s[0] == '-' && s.size() > 1 ? s[1] : s[0];
   if (!((c0 >= '0' && c0 <= '9') || c0 == '.')) return false;
   double v = 0;
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::general);
+  const auto [ptr, ec] =
+      std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::general);
   if (ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(v)) return false;
   out = v;
   return true;
@@ -374,20 +392,29 @@ void DogStatsdParser::parse_event(std::string_view line, DogStatsdVisitor& visit
       switch (f[0]) {
         case 'd': {
           std::int64_t d = 0;
-          if (parse_positive_int(v, d)) ev.date = d;
-          else LC_DEBUG("dogstatsd: event with invalid date field \"{}\" ignored", escape_for_log(v));
+          if (parse_positive_int(v, d))
+            ev.date = d;
+          else
+            LC_DEBUG("dogstatsd: event with invalid date field \"{}\" ignored", escape_for_log(v));
           break;
         }
-        case 'h': ev.host = v; break;
-        case 'k': ev.aggregation_key = v; break;
+        case 'h':
+          ev.host = v;
+          break;
+        case 'k':
+          ev.aggregation_key = v;
+          break;
         case 'p':
           if (v == "normal" || v == "low") ev.priority = v;
           break;
-        case 's': ev.source_type = v; break;
+        case 's':
+          ev.source_type = v;
+          break;
         case 't':
           if (v == "error" || v == "warning" || v == "info" || v == "success") ev.alert_type = v;
           break;
-        default: break;
+        default:
+          break;
       }
     } else if (!f.empty() && f[0] == '#') {
       split_tags(f.substr(1), nullptr, nullptr);

@@ -1,7 +1,7 @@
 // metrics/dogstatsd_parser.h — the DogStatsD datagram grammar (datadog-wire.md §1.2–1.9).
-// Called on the loop thread by DogStatsdServer (and by the fuzz target) with one datagram at a time.
-// Owns only reusable scratch buffers: the samples it hands out point into the packet or into those
-// buffers and are valid until the visitor callback returns. Every rejected line is counted.
+// Called on the loop thread by DogStatsdServer (and by the fuzz target) with one datagram at a
+// time. Owns only reusable scratch buffers: the samples it hands out point into the packet or into
+// those buffers and are valid until the visitor callback returns. Every rejected line is counted.
 #pragma once
 
 #include <cstdint>
@@ -19,14 +19,14 @@ std::string_view metric_type_symbol(MetricType type);  // "c", "g", "s", "h", "m
 
 // One metric line. Views are valid only during DogStatsdVisitor::on_metric.
 struct MetricSample {
-  std::string_view name;                 // namespace already applied
+  std::string_view name;  // namespace already applied
   MetricType type = MetricType::kGauge;
-  std::span<const double> values;        // parsed packed values (empty for sets)
-  std::string_view set_member;           // only for sets, verbatim
-  double rate = 1.0;                     // in (0, 1]; out-of-range rates are already 1
-  std::int64_t timestamp = 0;            // `T` field, 0 when absent
+  std::span<const double> values;          // parsed packed values (empty for sets)
+  std::string_view set_member;             // only for sets, verbatim
+  double rate = 1.0;                       // in (0, 1]; out-of-range rates are already 1
+  std::int64_t timestamp = 0;              // `T` field, 0 when absent
   std::span<const std::string_view> tags;  // sorted, deduplicated, empties and host: removed
-  std::string_view host;                 // from a host: tag (never set in Lambda mode)
+  std::string_view host;                   // from a host: tag (never set in Lambda mode)
   bool has_host = false;
 };
 
@@ -57,8 +57,8 @@ class DogStatsdVisitor {
 };
 
 struct ParserOptions {
-  bool lambda_mode = false;             // host: tags ignored, reserved names dropped
-  std::string namespace_prefix;         // with trailing '.', or empty
+  bool lambda_mode = false;      // host: tags ignored, reserved names dropped
+  std::string namespace_prefix;  // with trailing '.', or empty
   std::vector<std::string> namespace_blacklist;
   std::size_t max_name_length = 200;
   std::size_t max_tags = 100;

@@ -1,6 +1,6 @@
 // metrics/payload_packer.h — fills uncompressed payloads with pre-encoded items up to a byte and
-// an item-point limit, starting a new payload when the next item does not fit (datadog-wire.md §4.0).
-// Used by SeriesEncoder and SketchEncoder on the flush path; owns the payloads until take().
+// an item-point limit, starting a new payload when the next item does not fit (datadog-wire.md
+// §4.0). Used by SeriesEncoder and SketchEncoder on the flush path; owns the payloads until take().
 #pragma once
 
 #include <cstdint>

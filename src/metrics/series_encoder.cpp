@@ -25,9 +25,10 @@ std::size_t PayloadPacker::cost(std::size_t item_size, bool first) const {
 
 bool PayloadPacker::add(std::string_view item, std::size_t points) {
   if (empty_size() + cost(item.size(), true) > max_bytes_ || points > max_points_) return false;
-  if (open_ && (current_.body.size() + format_.suffix.size() + cost(item.size(), current_.items == 0) >
-                    max_bytes_ ||
-                points_ + points > max_points_)) {
+  if (open_ &&
+      (current_.body.size() + format_.suffix.size() + cost(item.size(), current_.items == 0) >
+           max_bytes_ ||
+       points_ + points > max_points_)) {
     finish();
   }
   if (!open_) {
@@ -178,9 +179,9 @@ void SeriesEncoder::encode_v1_series(const Series& s, const std::vector<SeriesPo
 
 std::vector<Payload> SeriesEncoder::encode_v2(const std::vector<Series>& series,
                                               std::int64_t now_s) {
-  PayloadPacker packer({PayloadKind::kSeriesV2, "/api/v2/series", "application/x-protobuf", "",
-                        "", "", true},
-                       limits_.series_v2_bytes, limits_.series_v2_points);
+  PayloadPacker packer(
+      {PayloadKind::kSeriesV2, "/api/v2/series", "application/x-protobuf", "", "", "", true},
+      limits_.series_v2_bytes, limits_.series_v2_points);
   std::vector<SeriesPoint> points;
   std::string item;
   for (const auto& s : series) {

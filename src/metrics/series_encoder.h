@@ -19,8 +19,8 @@ struct EncoderLimits {
   std::size_t series_v2_points = 10000;
   std::size_t series_v1_bytes = 4194304;
   std::size_t sketch_bytes = 4194304;
-  std::int64_t max_age_s = 3600;     // points older than now − max_age are dropped (too_old)
-  std::int64_t max_future_s = 600;   // and points later than now + max_future
+  std::int64_t max_age_s = 3600;    // points older than now − max_age are dropped (too_old)
+  std::int64_t max_future_s = 600;  // and points later than now + max_future
 };
 
 // Context tags (sorted) followed by base tags in configuration order, without duplicates (§4.1).
@@ -40,8 +40,10 @@ class SeriesEncoder {
   std::vector<Payload> encode_v1(const std::vector<Series>& series, std::int64_t now_s);
 
   // One MetricSeries message (without the outer field tag), points already filtered.
-  void encode_v2_series(const Series& s, const std::vector<SeriesPoint>& points, std::string& out) const;
-  void encode_v1_series(const Series& s, const std::vector<SeriesPoint>& points, std::string& out) const;
+  void encode_v2_series(const Series& s, const std::vector<SeriesPoint>& points,
+                        std::string& out) const;
+  void encode_v1_series(const Series& s, const std::vector<SeriesPoint>& points,
+                        std::string& out) const;
 
  private:
   // Points inside the acceptance window; counts the others as too_old.

@@ -31,11 +31,21 @@ std::vector<Series> sketch_fallback_series(const SketchSeries& sketch) {
       if (sum.cnt == 0) continue;
       double v = 0;
       switch (i) {
-        case 0: v = static_cast<double>(sum.cnt) / 10.0; break;
-        case 1: v = sum.sum; break;
-        case 2: v = sum.min; break;
-        case 3: v = sum.max; break;
-        default: v = sum.avg; break;
+        case 0:
+          v = static_cast<double>(sum.cnt) / 10.0;
+          break;
+        case 1:
+          v = sum.sum;
+          break;
+        case 2:
+          v = sum.min;
+          break;
+        case 3:
+          v = sum.max;
+          break;
+        default:
+          v = sum.avg;
+          break;
       }
       s.points.push_back({p.ts, v});
     }
@@ -81,9 +91,9 @@ void SketchEncoder::encode_sketch(const SketchSeries& s,
 
 std::vector<Payload> SketchEncoder::encode(const std::vector<SketchSeries>& sketches,
                                            std::int64_t now_s) {
-  PayloadPacker packer({PayloadKind::kSketches, "/api/beta/sketches", "application/x-protobuf", "",
-                        "", "", true},
-                       limits_.sketch_bytes, SIZE_MAX);
+  PayloadPacker packer(
+      {PayloadKind::kSketches, "/api/beta/sketches", "application/x-protobuf", "", "", "", true},
+      limits_.sketch_bytes, SIZE_MAX);
   std::vector<const SketchPoint*> points;
   std::string item;
   for (const auto& s : sketches) {

@@ -10,8 +10,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -33,16 +33,16 @@ struct UdpReceiver::Chunk {
   std::string data;
   std::vector<ReceivedDatagram> views;
   std::size_t count = 0;
-  std::size_t charged = 0;           // bytes counted against the in-flight budget
-  std::shared_ptr<Shared> owner;     // set while queued: keeps the pool alive for the task
-  bool consumed = false;             // handled (by its task or by stop()); guarded by Shared::mu
+  std::size_t charged = 0;        // bytes counted against the in-flight budget
+  std::shared_ptr<Shared> owner;  // set while queued: keeps the pool alive for the task
+  bool consumed = false;          // handled (by its task or by stop()); guarded by Shared::mu
 };
 
 struct UdpReceiver::Shared {
   Poster poster;
   Handler handler;
-  std::size_t queue_cap = 0;         // datagrams
-  std::size_t byte_budget = 0;       // bytes held by queued chunks
+  std::size_t queue_cap = 0;          // datagrams
+  std::size_t byte_budget = 0;        // bytes held by queued chunks
   std::atomic<bool> detached{false};  // the receiver is gone: its handler may be gone too
   std::atomic<std::size_t> inflight{0};
   std::atomic<std::size_t> inflight_bytes{0};

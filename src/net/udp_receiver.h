@@ -27,13 +27,13 @@ struct ReceivedDatagram {
 class UdpReceiver {
  public:
   struct Options {
-    std::string host = "127.0.0.1";  // UDP bind address; empty host and port < 0 disable UDP
-    int port = 0;                    // 0 = ephemeral, read back with port()
-    std::string unix_path;           // unix datagram socket path, empty = none
-    std::size_t buffer_size = 8192;  // bytes per datagram (DD_DOGSTATSD_BUFFER_SIZE)
-    int so_rcvbuf = 0;               // SO_RCVBUF, 0 = OS default
+    std::string host = "127.0.0.1";      // UDP bind address; empty host and port < 0 disable UDP
+    int port = 0;                        // 0 = ephemeral, read back with port()
+    std::string unix_path;               // unix datagram socket path, empty = none
+    std::size_t buffer_size = 8192;      // bytes per datagram (DD_DOGSTATSD_BUFFER_SIZE)
+    int so_rcvbuf = 0;                   // SO_RCVBUF, 0 = OS default
     std::size_t queue_datagrams = 1024;  // received but not yet handled (DD_DOGSTATSD_QUEUE_SIZE)
-    std::size_t batch_size = 32;     // datagrams per recvmmsg call
+    std::size_t batch_size = 32;         // datagrams per recvmmsg call
   };
   // Runs on the loop thread with the datagrams of one batch; views valid during the call only.
   using Handler = std::function<void(std::span<const ReceivedDatagram>)>;

@@ -95,7 +95,8 @@ TEST(AggregatorTest, NoDuplicateTimestampsAfterForcedFlushes) {
     ASSERT_EQ(s.size(), 1u) << i;
     seen.push_back(s[0].points.at(0).ts);
   }
-  EXPECT_THAT(seen, ElementsAre(kB, kB + 1, kB + 2, kB + 3, kB + 4, kB + 5, kB + 6, kB + 7, kB + 8));
+  EXPECT_THAT(seen,
+              ElementsAre(kB, kB + 1, kB + 2, kB + 3, kB + 4, kB + 5, kB + 6, kB + 7, kB + 8));
   // Only b+9 is left: forced flushes hold the samples while the window is open …
   f.send("c:1|c");
   EXPECT_THAT(f.series(), IsEmpty());
@@ -280,7 +281,7 @@ TEST(AggregatorTest, HistogramConfiguredAggregatesAndPercentiles) {
   EXPECT_EQ(v["h.min"], std::make_pair(3, 1.0));
   EXPECT_EQ(v["h.sum"], std::make_pair(3, 20.0));
   EXPECT_EQ(v["h.count"], std::make_pair(2, 0.8));
-  EXPECT_EQ(v["h.50percentile"].second, 2);   // N=8, t=(50·8−1)/100=3.99 → cumulative 4 at 2
+  EXPECT_EQ(v["h.50percentile"].second, 2);  // N=8, t=(50·8−1)/100=3.99 → cumulative 4 at 2
   EXPECT_EQ(v["h.99percentile"].second, 4);
 }
 

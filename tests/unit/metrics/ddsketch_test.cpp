@@ -55,7 +55,7 @@ TEST(DDSketchTest, KeyTable) {  // §3.2
 }
 
 TEST(DDSketchTest, KeyClamps) {
-  EXPECT_EQ(DDSketch::key(1e300), 32767);   // beyond the max finite key → +Inf key
+  EXPECT_EQ(DDSketch::key(1e300), 32767);  // beyond the max finite key → +Inf key
   EXPECT_EQ(DDSketch::key(-1e300), -32767);
   EXPECT_EQ(DDSketch::key(std::pow(DDSketch::gamma(), 32766 - 1338)), 32766);
   EXPECT_EQ(DDSketch::key(std::pow(DDSketch::gamma(), 32767 - 1338)), 32767);

@@ -9,9 +9,9 @@
 namespace lc::metrics {
 namespace {
 
+using testing::CollectingVisitor;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-using testing::CollectingVisitor;
 
 class ParserTest : public ::testing::Test {
  protected:
@@ -201,7 +201,7 @@ TEST_F(ParserTest, Utf8Validator) {
   EXPECT_TRUE(is_valid_utf8("plain ascii that is longer than eight bytes"));
   EXPECT_TRUE(is_valid_utf8("\xf0\x9f\x98\x80 emoji \xe2\x82\xac"));
   EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // > U+10FFFF
-  EXPECT_FALSE(is_valid_utf8("abc\xe2\x82"));         // cut sequence
+  EXPECT_FALSE(is_valid_utf8("abc\xe2\x82"));       // cut sequence
   EXPECT_FALSE(is_valid_utf8("\x80"));
 }
 
@@ -222,8 +222,7 @@ TEST_F(ParserTest, HostTagLambdaRemovedAndIgnored) {
 }
 
 TEST_F(ParserTest, ReservedNameOnlyInLambdaMode) {
-  const std::string line =
-      "aws.lambda.enhanced.invocations:1|d|#functionname:f|T1700000000";
+  const std::string line = "aws.lambda.enhanced.invocations:1|d|#functionname:f|T1700000000";
   ParserOptions lambda;
   lambda.lambda_mode = true;
   {
@@ -277,7 +276,8 @@ TEST_F(ParserTest, RealClientLines) {  // datadog-wire.md §1.7
       "my.timer:120|ms|#env:dev,t:1\n"
       "my.set:user42|s|#env:dev\n"
       "pfx.s.counter.sfx:1|c|@0.5|#i:1\n"
-      "probe.biz.latency:12.5|d|#route:/a,env:dev,dd_lambda_layer:datadog-nodev20.20.2|T1795390031");
+      "probe.biz.latency:12.5|d|#route:/"
+      "a,env:dev,dd_lambda_layer:datadog-nodev20.20.2|T1795390031");
   ASSERT_EQ(v.samples.size(), 8u);
   EXPECT_THAT(v.samples[0].tags, ElementsAre("code:200", "env:dev", "route:/a"));
   EXPECT_EQ(v.samples[1].host, "h1");

@@ -1,8 +1,8 @@
 // Series and sketch encoders (datadog-wire.md §4.0–4.4): JSON numbers, v1 keys, payload splitting
 // by bytes and points, item_too_big, the acceptance window, and decoded round trips.
-#include <boost/json/parse.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include "metrics/series_encoder.h"
 #include "metrics/sketch_encoder.h"
@@ -16,7 +16,8 @@ using namespace lc::metrics::testing;
 
 constexpr std::int64_t kNow = 1700000003;
 
-Series gauge(std::string name, std::vector<SeriesPoint> points, std::vector<std::string> tags = {}) {
+Series gauge(std::string name, std::vector<SeriesPoint> points,
+             std::vector<std::string> tags = {}) {
   Series s;
   s.name = std::move(name);
   s.tags = std::move(tags);
@@ -88,10 +89,10 @@ TEST(EncoderTest, V2DecodesBack) {
 TEST(EncoderTest, AcceptanceWindowDropsTooOldAndTooFarInFuture) {
   SelfMetrics self;
   SeriesEncoder enc({}, {}, self);
-  auto out = enc.encode_v2({gauge("a", {{kNow - 3601, 1}, {kNow - 3600, 2}, {kNow + 600, 3},
-                                        {kNow + 601, 4}}),
-                            gauge("b", {{kNow - 4000, 1}})},
-                           kNow);
+  auto out = enc.encode_v2(
+      {gauge("a", {{kNow - 3601, 1}, {kNow - 3600, 2}, {kNow + 600, 3}, {kNow + 601, 4}}),
+       gauge("b", {{kNow - 4000, 1}})},
+      kNow);
   ASSERT_EQ(out.size(), 1u);
   auto d = decode_series_v2(out[0].body);
   ASSERT_EQ(d.size(), 1u);  // b had no point left
@@ -140,7 +141,8 @@ TEST(EncoderTest, V2SplitsAtByteLimitAndDropsItemTooBig) {
   limits.series_v2_bytes = 200;
   SeriesEncoder enc(limits, {}, self);
   std::vector<Series> in;
-  for (int i = 0; i < 20; ++i) in.push_back(gauge("metric.number." + std::to_string(i), {{kNow, 1}}));
+  for (int i = 0; i < 20; ++i)
+    in.push_back(gauge("metric.number." + std::to_string(i), {{kNow, 1}}));
   in.push_back(gauge(std::string(300, 'x'), {{kNow, 1}}));
   auto out = enc.encode_v2(in, kNow);
   ASSERT_GT(out.size(), 1u);

@@ -44,8 +44,9 @@ TEST(GoldenTest, G1CountsAndSampleRate) {
   EXPECT_EQ(out[0].content_type, "application/x-protobuf");
   EXPECT_EQ(out[0].content_encoding, "");
   EXPECT_EQ(out[0].items, 1u);
-  EXPECT_EQ(to_hex(out[0].body),
-            "0a290a060a04686f7374120a706167652e7669657773220f09666666666666e63f1080e2cfaa062802400a");
+  EXPECT_EQ(
+      to_hex(out[0].body),
+      "0a290a060a04686f7374120a706167652e7669657773220f09666666666666e63f1080e2cfaa062802400a");
   auto series = decode_series_v2(out[0].body);
   ASSERT_EQ(series.size(), 1u);
   EXPECT_EQ(series[0].type, 2);
@@ -66,9 +67,10 @@ TEST(GoldenTest, G1V1Json) {
   EXPECT_EQ(out[0].kind, PayloadKind::kSeriesV1);
   EXPECT_EQ(out[0].path, "/api/v1/series");
   EXPECT_EQ(out[0].content_type, "application/json");
-  EXPECT_EQ(out[0].body,
-            "{\"series\":[{\"metric\":\"page.views\",\"points\":[[1700000000,0.7]],\"type\":\"rate\","
-            "\"interval\":10,\"host\":\"\",\"tags\":[]}]}");
+  EXPECT_EQ(
+      out[0].body,
+      "{\"series\":[{\"metric\":\"page.views\",\"points\":[[1700000000,0.7]],\"type\":\"rate\","
+      "\"interval\":10,\"host\":\"\",\"tags\":[]}]}");
 }
 
 TEST(GoldenTest, G2TagOrderAndDuplicates) {
@@ -121,17 +123,14 @@ TEST(GoldenTest, G4Sets) {
   EXPECT_EQ(series[1].points[0].value, 1);
 }
 
-void expect_histogram(const std::vector<DecodedSeries>& series, const std::string& base,
-                      double max, double median, double avg, double count, double p95,
+void expect_histogram(const std::vector<DecodedSeries>& series, const std::string& base, double max,
+                      double median, double avg, double count, double p95,
                       const std::vector<std::string>& tags) {
   ASSERT_EQ(series.size(), 5u);
   std::map<std::string, const DecodedSeries*> by_name;
   for (const auto& s : series) by_name[s.metric] = &s;
-  const std::pair<std::string, double> expected[] = {{".max", max},
-                                                     {".median", median},
-                                                     {".avg", avg},
-                                                     {".count", count},
-                                                     {".95percentile", p95}};
+  const std::pair<std::string, double> expected[] = {
+      {".max", max}, {".median", median}, {".avg", avg}, {".count", count}, {".95percentile", p95}};
   for (const auto& [suffix, value] : expected) {
     ASSERT_TRUE(by_name.count(base + suffix)) << base + suffix;
     const auto& s = *by_name[base + suffix];
@@ -148,8 +147,8 @@ TEST(GoldenTest, G5HistogramPackingAndSampleRate) {
   Harness h;
   h.send("lat:10:20:30:40|h");
   h.send("lat:50|h|@0.5");
-  expect_histogram(decode_series_v2(h.flush()[0].body), "lat", 50, 30, 33.333333333333336, 0.6,
-                   50, {});
+  expect_histogram(decode_series_v2(h.flush()[0].body), "lat", 50, 30, 33.333333333333336, 0.6, 50,
+                   {});
 }
 
 TEST(GoldenTest, G6Timer) {
@@ -255,8 +254,9 @@ TEST(GoldenTest, G12ReservedNameLambdaMode) {
 
 TEST(GoldenTest, EventsAndServiceChecksCountedAndDroppedUnsupported) {
   Harness h;
-  h.send("_e{15,9}:deploy happened|text body|t:info|#env:dev,ev:1\n"
-         "_sc|svc.check|0|h:h1|#env:dev,ck:1|m:fine\nx:1|g");
+  h.send(
+      "_e{15,9}:deploy happened|text body|t:info|#env:dev,ev:1\n"
+      "_sc|svc.check|0|h:h1|#env:dev,ck:1|m:fine\nx:1|g");
   EXPECT_EQ(h.server.events_received(), 1u);
   EXPECT_EQ(h.server.service_checks_received(), 1u);
   EXPECT_EQ(h.self.get("lastcall.dogstatsd.events"), 1u);
@@ -284,12 +284,18 @@ TEST(GoldenTest, CreateFromFinalConfig) {
   EXPECT_EQ(out[0].kind, PayloadKind::kSeriesV1);
   EXPECT_EQ(out[0].body,
             "{\"series\":["
-            "{\"metric\":\"ns.h.max\",\"points\":[[1700000000,1]],\"type\":\"gauge\",\"interval\":10,\"host\":\"\",\"tags\":[\"env:prod\"]},"
-            "{\"metric\":\"ns.d.count\",\"points\":[[1700000000,0.1]],\"type\":\"rate\",\"interval\":10,\"host\":\"\",\"tags\":[\"env:prod\"]},"
-            "{\"metric\":\"ns.d.sum\",\"points\":[[1700000000,2]],\"type\":\"gauge\",\"interval\":10,\"host\":\"\",\"tags\":[\"env:prod\"]},"
-            "{\"metric\":\"ns.d.min\",\"points\":[[1700000000,2]],\"type\":\"gauge\",\"interval\":10,\"host\":\"\",\"tags\":[\"env:prod\"]},"
-            "{\"metric\":\"ns.d.max\",\"points\":[[1700000000,2]],\"type\":\"gauge\",\"interval\":10,\"host\":\"\",\"tags\":[\"env:prod\"]},"
-            "{\"metric\":\"ns.d.avg\",\"points\":[[1700000000,2]],\"type\":\"gauge\",\"interval\":10,\"host\":\"\",\"tags\":[\"env:prod\"]}"
+            "{\"metric\":\"ns.h.max\",\"points\":[[1700000000,1]],\"type\":\"gauge\",\"interval\":"
+            "10,\"host\":\"\",\"tags\":[\"env:prod\"]},"
+            "{\"metric\":\"ns.d.count\",\"points\":[[1700000000,0.1]],\"type\":\"rate\","
+            "\"interval\":10,\"host\":\"\",\"tags\":[\"env:prod\"]},"
+            "{\"metric\":\"ns.d.sum\",\"points\":[[1700000000,2]],\"type\":\"gauge\",\"interval\":"
+            "10,\"host\":\"\",\"tags\":[\"env:prod\"]},"
+            "{\"metric\":\"ns.d.min\",\"points\":[[1700000000,2]],\"type\":\"gauge\",\"interval\":"
+            "10,\"host\":\"\",\"tags\":[\"env:prod\"]},"
+            "{\"metric\":\"ns.d.max\",\"points\":[[1700000000,2]],\"type\":\"gauge\",\"interval\":"
+            "10,\"host\":\"\",\"tags\":[\"env:prod\"]},"
+            "{\"metric\":\"ns.d.avg\",\"points\":[[1700000000,2]],\"type\":\"gauge\",\"interval\":"
+            "10,\"host\":\"\",\"tags\":[\"env:prod\"]}"
             "]}");
 }
 

@@ -54,15 +54,25 @@ class CollectingVisitor : public DogStatsdVisitor {
     samples.push_back(std::move(o));
   }
   void on_event(const EventMessage& e) override {
-    OwnedEvent o{std::string(e.title), std::string(e.text), std::string(e.host),
-                 std::string(e.aggregation_key), std::string(e.source_type),
-                 std::string(e.priority), std::string(e.alert_type), e.date, {}};
+    OwnedEvent o{std::string(e.title),
+                 std::string(e.text),
+                 std::string(e.host),
+                 std::string(e.aggregation_key),
+                 std::string(e.source_type),
+                 std::string(e.priority),
+                 std::string(e.alert_type),
+                 e.date,
+                 {}};
     for (auto t : e.tags) o.tags.emplace_back(t);
     events.push_back(std::move(o));
   }
   void on_service_check(const ServiceCheckMessage& c) override {
-    OwnedCheck o{std::string(c.name), std::string(c.host), std::string(c.message), c.status,
-                 c.timestamp, {}};
+    OwnedCheck o{std::string(c.name),
+                 std::string(c.host),
+                 std::string(c.message),
+                 c.status,
+                 c.timestamp,
+                 {}};
     for (auto t : c.tags) o.tags.emplace_back(t);
     checks.push_back(std::move(o));
   }
@@ -107,29 +117,44 @@ inline std::vector<DecodedSeries> decode_series_v2(const std::string& body) {
           protozero::pbf_reader r = s.get_message();
           std::pair<std::string, std::string> res;
           while (r.next()) {
-            if (r.tag() == 1) res.first = r.get_string();
-            else if (r.tag() == 2) res.second = r.get_string();
-            else r.skip();
+            if (r.tag() == 1)
+              res.first = r.get_string();
+            else if (r.tag() == 2)
+              res.second = r.get_string();
+            else
+              r.skip();
           }
           d.resources.push_back(res);
           break;
         }
-        case 2: d.metric = s.get_string(); break;
-        case 3: d.tags.push_back(s.get_string()); break;
+        case 2:
+          d.metric = s.get_string();
+          break;
+        case 3:
+          d.tags.push_back(s.get_string());
+          break;
         case 4: {
           protozero::pbf_reader p = s.get_message();
           DecodedPoint pt;
           while (p.next()) {
-            if (p.tag() == 1) pt.value = p.get_double();
-            else if (p.tag() == 2) pt.ts = p.get_int64();
-            else p.skip();
+            if (p.tag() == 1)
+              pt.value = p.get_double();
+            else if (p.tag() == 2)
+              pt.ts = p.get_int64();
+            else
+              p.skip();
           }
           d.points.push_back(pt);
           break;
         }
-        case 5: d.type = s.get_enum(); break;
-        case 8: d.interval = s.get_int64(); break;
-        default: s.skip();
+        case 5:
+          d.type = s.get_enum();
+          break;
+        case 8:
+          d.interval = s.get_int64();
+          break;
+        default:
+          s.skip();
       }
     }
     out.push_back(std::move(d));
@@ -158,20 +183,38 @@ inline std::vector<DecodedSketch> decode_sketches(const std::string& body) {
     DecodedSketch d;
     while (s.next()) {
       switch (s.tag()) {
-        case 1: d.metric = s.get_string(); break;
-        case 2: d.host = s.get_string(); break;
-        case 4: d.tags.push_back(s.get_string()); break;
+        case 1:
+          d.metric = s.get_string();
+          break;
+        case 2:
+          d.host = s.get_string();
+          break;
+        case 4:
+          d.tags.push_back(s.get_string());
+          break;
         case 7: {
           protozero::pbf_reader g = s.get_message();
           DecodedDogsketch ds;
           while (g.next()) {
             switch (g.tag()) {
-              case 1: ds.ts = g.get_int64(); break;
-              case 2: ds.cnt = g.get_int64(); break;
-              case 3: ds.min = g.get_double(); break;
-              case 4: ds.max = g.get_double(); break;
-              case 5: ds.avg = g.get_double(); break;
-              case 6: ds.sum = g.get_double(); break;
+              case 1:
+                ds.ts = g.get_int64();
+                break;
+              case 2:
+                ds.cnt = g.get_int64();
+                break;
+              case 3:
+                ds.min = g.get_double();
+                break;
+              case 4:
+                ds.max = g.get_double();
+                break;
+              case 5:
+                ds.avg = g.get_double();
+                break;
+              case 6:
+                ds.sum = g.get_double();
+                break;
               case 7: {
                 auto r = g.get_packed_sint32();
                 ds.k.assign(r.begin(), r.end());
@@ -182,13 +225,15 @@ inline std::vector<DecodedSketch> decode_sketches(const std::string& body) {
                 ds.n.assign(r.begin(), r.end());
                 break;
               }
-              default: g.skip();
+              default:
+                g.skip();
             }
           }
           d.dogsketches.push_back(std::move(ds));
           break;
         }
-        default: s.skip();
+        default:
+          s.skip();
       }
     }
     out.push_back(std::move(d));

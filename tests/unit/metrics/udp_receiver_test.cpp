@@ -81,8 +81,9 @@ class Sender {
   }
   ~Sender() { ::close(fd_); }
   void send(std::string_view d) {
-    ASSERT_EQ(::sendto(fd_, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&addr_), sizeof addr_),
-              static_cast<ssize_t>(d.size()));
+    ASSERT_EQ(
+        ::sendto(fd_, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&addr_), sizeof addr_),
+        static_cast<ssize_t>(d.size()));
   }
 
  private:
@@ -109,7 +110,8 @@ TEST(UdpReceiverTest, ReceivesOnEphemeralPort) {
   TaskQueue loop;
   Received got;
   UdpReceiver::Options o;
-  auto rx = UdpReceiver::create(o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+  auto rx = UdpReceiver::create(
+      o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
   ASSERT_TRUE(rx) << rx.error().message;
   ASSERT_NE((*rx)->port(), 0);
   (*rx)->start();
@@ -171,7 +173,8 @@ TEST(UdpReceiverTest, QueueFullDropsNewestAndCounts) {
   UdpReceiver::Options o;
   o.queue_datagrams = 4;
   o.batch_size = 2;
-  auto rx = UdpReceiver::create(o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+  auto rx = UdpReceiver::create(
+      o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
   ASSERT_TRUE(rx) << rx.error().message;
   (*rx)->start();
   Sender tx((*rx)->port());
@@ -205,7 +208,8 @@ TEST(UdpReceiverTest, UnixDatagramSocket) {
   o.host.clear();
   o.port = -1;
   o.unix_path = path.string();
-  auto rx = UdpReceiver::create(o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+  auto rx = UdpReceiver::create(
+      o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
   ASSERT_TRUE(rx) << rx.error().message;
   EXPECT_EQ((*rx)->port(), 0);
   (*rx)->start();
@@ -214,8 +218,9 @@ TEST(UdpReceiverTest, UnixDatagramSocket) {
   addr.sun_family = AF_UNIX;
   std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
   const std::string msg = "uds.metric:1|c";
-  ASSERT_EQ(::sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr),
-            static_cast<ssize_t>(msg.size()));
+  ASSERT_EQ(
+      ::sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr),
+      static_cast<ssize_t>(msg.size()));
   ::close(fd);
   ASSERT_TRUE(loop.run_until([&] { return got.data.size() == 1; }));
   EXPECT_EQ(got.data[0], msg);
@@ -228,13 +233,15 @@ TEST(UdpReceiverTest, StopDeliversQueuedDatagramsOnceAndIsIdempotent) {
   SelfMetrics self;
   TaskQueue loop;
   Received got;
-  auto rx = UdpReceiver::create({}, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+  auto rx = UdpReceiver::create(
+      {}, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
   ASSERT_TRUE(rx) << rx.error().message;
   (*rx)->start();
   Sender tx((*rx)->port());
   tx.send("late:1|c");
   const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (loop.pending() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  while (loop.pending() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
   ASSERT_EQ(loop.pending(), 1u);
   (*rx)->stop();  // hands over what was received, before returning
   ASSERT_EQ(got.data.size(), 1u);
@@ -247,13 +254,18 @@ TEST(UdpReceiverTest, StopDeliversQueuedDatagramsOnceAndIsIdempotent) {
 
 TEST(UdpReceiverTest, NeverRemovesAFileItDidNotCreate) {
   SelfMetrics self;
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("lastcall-dsd-plain-" + std::to_string(::getpid()));
-  { std::FILE* f = std::fopen(path.c_str(), "w"); ASSERT_NE(f, nullptr); std::fclose(f); }
+  const auto path =
+      std::filesystem::temp_directory_path() / ("lastcall-dsd-plain-" + std::to_string(::getpid()));
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fclose(f);
+  }
   UdpReceiver::Options o;
   o.unix_path = path.string();
-  auto rx = UdpReceiver::create(o, self, [](auto) {}, [](auto) {});
-  EXPECT_FALSE(rx);  // a regular file is in the way: bind fails …
+  auto rx = UdpReceiver::create(
+      o, self, [](auto) {}, [](auto) {});
+  EXPECT_FALSE(rx);                            // a regular file is in the way: bind fails …
   EXPECT_TRUE(std::filesystem::exists(path));  // … and the file is left alone
   std::filesystem::remove(path);
 }
@@ -262,12 +274,14 @@ TEST(UdpReceiverTest, BindErrorsAreReported) {
   SelfMetrics self;
   UdpReceiver::Options o;
   o.host = "not-an-address";
-  auto rx = UdpReceiver::create(o, self, [](auto) {}, [](auto) {});
+  auto rx = UdpReceiver::create(
+      o, self, [](auto) {}, [](auto) {});
   ASSERT_FALSE(rx);
   EXPECT_NE(rx.error().message.find("not-an-address"), std::string::npos);
   UdpReceiver::Options none;
   none.host.clear();
-  EXPECT_FALSE(UdpReceiver::create(none, self, [](auto) {}, [](auto) {}));
+  EXPECT_FALSE(UdpReceiver::create(
+      none, self, [](auto) {}, [](auto) {}));
 }
 
 }  // namespace
