@@ -270,6 +270,25 @@ TEST(SandboxFaults, RieLmiDeliveryDropsThePathAndNeverRetries) {
   EXPECT_EQ(count_entries(tl, "telemetry.delivered", {{"attempt", "2"}}), 0) << "no retry";
 }
 
+TEST(SandboxFaults, BatchBytesTwiceMaxBytes) {
+  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300},
+                                     {"buffering", object{{"maxItems", 10000}, {"maxBytes", 262144}, {"timeoutMs", 1000}}}}}},
+                     {"--no-freeze", "--faults", R"({"batch_bytes":"2x"})"}, {}});
+  ASSERT_TRUE(sb.started());
+  boost::json::array lines;
+  for (int i = 0; i < 400; ++i) lines.emplace_back(std::string(1000, static_cast<char>('a' + i % 26)));
+  sb.invoke(boost::json::serialize(object{{"log", lines}}), "big");
+  ASSERT_TRUE(sb.wait("invoke.end"));
+  ASSERT_TRUE(sb.wait("telemetry.delivered", 1, {{"status", "200"}}));
+  const auto tl = sb.timeline();
+  std::int64_t biggest = 0;
+  for (const auto& e : tl) {
+    if (str(e.at("event")) == "telemetry.delivered") biggest = std::max(biggest, e.at("bytes").as_int64());
+  }
+  EXPECT_GT(biggest, 262144) << "a batch may reach 2 x maxBytes";
+  EXPECT_LE(biggest, 2 * 262144 + 2);
+}
+
 TEST(SandboxFaults, ExtensionCrashKnobResetsWithFailure) {
   SandboxHarness sb({{{"datadog-agent", object{}}}, {"--no-freeze", "--faults", R"({"extension_crash":true})"}, {}});
   ASSERT_TRUE(sb.started());
