@@ -427,7 +427,14 @@ void Sandbox::pump_invokes() {
   if (!active_.empty()) return;
   auto p = std::move(pending_.front());
   pending_.pop_front();
-  thaw_then([this, p = std::move(p)]() mutable { begin_invocation(std::move(p)); });
+  thaw_then([this, p = std::move(p)]() mutable {
+    // A shutdown may have started during the freeze dwell: the invoke waits for the next init.
+    if (phase_ != Phase::kReady || !active_.empty()) {
+      pending_.push_front(std::move(p));
+      return;
+    }
+    begin_invocation(std::move(p));
+  });
 }
 
 void Sandbox::begin_invocation(PendingInvoke p) {
