@@ -239,6 +239,14 @@ void UdpReceiver::stop() {
 
 std::uint64_t UdpReceiver::datagrams_received() const { return shared_->received.load(); }
 
+std::string UdpReceiver::describe() const {
+  return fmt::format(
+      "{{\"component\":\"dogstatsd_receiver\",\"udp\":\"{}:{}\",\"unix\":\"{}\",\"buffer_size\":{},"
+      "\"queue_datagrams\":{},\"batch_size\":{},\"so_rcvbuf\":{}}}",
+      udp_fd_ >= 0 || port_ != 0 ? options_.host : std::string(), port_, options_.unix_path,
+      options_.buffer_size, options_.queue_datagrams, options_.batch_size, options_.so_rcvbuf);
+}
+
 void UdpReceiver::run() {
   pollfd fds[3];
   nfds_t n = 0;

@@ -60,6 +60,8 @@ class UdpReceiver {
   void stop();
 
   std::uint64_t datagrams_received() const;
+  // One small JSON object for the start-up line (conventions.md §20).
+  std::string describe() const;
 
  private:
   struct Shared;

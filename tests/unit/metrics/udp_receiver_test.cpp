@@ -126,6 +126,9 @@ TEST(UdpReceiverTest, ReceivesOnEphemeralPort) {
   EXPECT_THAT(got.truncated, ::testing::ElementsAre(false, false, false));
   (*rx)->stop();  // joins the receive thread
   EXPECT_EQ((*rx)->datagrams_received(), 3u);
+  EXPECT_NE((*rx)->describe().find("\"udp\":\"127.0.0.1:" + std::to_string((*rx)->port()) + "\""),
+            std::string::npos)
+      << (*rx)->describe();
   loop.run_all();
   EXPECT_EQ(self.dropped_total(), 0u);
 }
