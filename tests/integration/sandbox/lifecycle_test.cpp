@@ -2,6 +2,8 @@
 // extension received: cold start, invokes, freeze/thaw, shutdown budget, reset, LMI, RIE-classic.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "sandbox_harness.h"
 
 namespace lc::sandbox::testing {
@@ -168,6 +170,25 @@ TEST(SandboxLifecycle, JsonLogFormatGivesObjectRecords) {
                   str(rec->at("level")) == "INFO");
   }
   EXPECT_TRUE(saw);
+}
+
+TEST(SandboxLifecycle, OnDemandRunsOneInvocationAtATime) {
+  SandboxHarness sb({{{"ext", object{{"invoke_sleep_ms", 100}}}}, {"--freeze-dwell-ms", "200"}, {}});
+  ASSERT_TRUE(sb.started());
+  ASSERT_TRUE(sb.wait("frozen"));
+  std::thread a([&] { EXPECT_EQ(sb.invoke(R"({"sleep_ms":100,"respond":"a"})", "one-a").body, "a"); });
+  std::thread b([&] { EXPECT_EQ(sb.invoke(R"({"sleep_ms":100,"respond":"b"})", "one-b").body, "b"); });
+  a.join();
+  b.join();
+  ASSERT_TRUE(sb.wait("invoke.end", 2));
+  const auto tl = sb.timeline();
+  const int first = find_entry(tl, "event.invoke");
+  ASSERT_GE(first, 0);
+  const std::string first_id = str(tl[first].at("request_id"));
+  const std::string second_id = first_id == "one-a" ? "one-b" : "one-a";
+  const int end_first = find_entry(tl, "invoke.end", {{"request_id", first_id}});
+  const int second = find_entry(tl, "event.invoke", {{"request_id", second_id}});
+  EXPECT_GT(second, end_first) << "the next INVOKE waits for the extension's next";
 }
 
 TEST(SandboxLifecycle, TracingHeaderReachesTheEventsAndTheRuntime) {
