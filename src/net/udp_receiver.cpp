@@ -260,7 +260,7 @@ void UdpReceiver::run() {
       LC_ERROR("dogstatsd: poll failed: {}; receive thread stops", std::strerror(errno));
       return;
     }
-    if (fds[0].revents != 0) return;  // stop()
+    if (fds[0].revents != 0) return;  // stop() drains what is left
     for (nfds_t i = 1; i < n; ++i) {
       if (fds[i].revents & (POLLIN | POLLERR)) drain(fds[i].fd);
     }

@@ -255,6 +255,24 @@ TEST(UdpReceiverTest, StopDeliversQueuedDatagramsOnceAndIsIdempotent) {
   EXPECT_EQ(got.data.size(), 1u);
 }
 
+TEST(UdpReceiverTest, StopTakesDatagramsStillInTheSocketBuffer) {
+  SelfMetrics self;
+  TaskQueue loop;
+  Received got;
+  auto rx = UdpReceiver::create(
+      {}, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+  ASSERT_TRUE(rx) << rx.error().message;
+  Sender tx((*rx)->port());
+  for (int i = 0; i < 3; ++i) tx.send("buffered" + std::to_string(i) + ":1|c");
+  // Loopback delivery is synchronous: the datagrams wait in the socket buffer. The thread's
+  // first poll sees the stop request and the data together; the data must not be left behind.
+  (*rx)->start();
+  (*rx)->stop();
+  EXPECT_THAT(got.data, ::testing::ElementsAre("buffered0:1|c", "buffered1:1|c", "buffered2:1|c"));
+  loop.run_all();
+  EXPECT_EQ(got.data.size(), 3u);
+}
+
 TEST(UdpReceiverTest, NeverRemovesAFileItDidNotCreate) {
   SelfMetrics self;
   const auto path =
