@@ -65,9 +65,7 @@ Expected<std::unique_ptr<Sandbox>> Sandbox::create(EventLoop& loop, SandboxOptio
   s->delivery_ = make_delivery_client(loop.io());
   s->hub_ = std::make_unique<TelemetryHub>(SystemClock::instance(), loop, *s->delivery_,
                                            s->timeline_, s->self_, s->faults_);
-  s->hub_->set_on_progress([raw = s.get()] {
-    raw->check_freeze();
-  });
+  s->hub_->set_on_progress([raw = s.get()] { raw->on_telemetry_progress(); });
   auto sup = ProcessSupervisor::create(
       loop.io(),
       [raw = s.get()](pid_t pid, bool is_stderr, std::string_view line) {
@@ -751,6 +749,7 @@ void Sandbox::begin_shutdown(const std::string& reason, ResponderPtr responder) 
   const int budget = any_extension ? opt_.shutdown_budget_ms : 0;
   shutdown_deadline_ms_ = shutdown_start_wall_ms_ + budget;
   shutdown_extensions_started_ = false;
+  shutdown_events_sent_ = false;
   timeline_.add("shutdown.start", {{"reason", reason}, {"deadline_ms", shutdown_deadline_ms_}});
 
   // Invocations still open end now.
@@ -797,14 +796,36 @@ void Sandbox::shutdown_runtime_stage() {
   }
   shutdown_extensions_started_ = true;
   if (opt_.lmi()) {
-    // RIE-LMI flushes every telemetry buffer before SHUTDOWN (§3.4).
+    // RIE-LMI delivers every telemetry buffer before SHUTDOWN (§3.4), within a bounded wait.
     hub_->flush_now();
     timeline_.add("telemetry.flush", {});
+    if (!hub_->drained()) {
+      lmi_flush_timer_ = loop_.schedule_after(Millis(kLmiFlushWaitMs), [this] {
+        lmi_flush_timer_ = 0;
+        if (phase_ == Phase::kShutdown && !shutdown_events_sent_) shutdown_extensions_stage();
+      });
+      return;
+    }
   }
   shutdown_extensions_stage();
 }
 
+// Telemetry progressed: an LMI shutdown waiting for the flush may go on.
+void Sandbox::on_telemetry_progress() {
+  if (phase_ == Phase::kShutdown && opt_.lmi() && shutdown_extensions_started_ &&
+      !shutdown_events_sent_ && hub_->drained()) {
+    if (lmi_flush_timer_ != 0) loop_.cancel(lmi_flush_timer_);
+    lmi_flush_timer_ = 0;
+    timeline_.add("telemetry.flushed", {});
+    shutdown_extensions_stage();
+    return;
+  }
+  check_freeze();
+}
+
 void Sandbox::shutdown_extensions_stage() {
+  if (shutdown_events_sent_) return;
+  shutdown_events_sent_ = true;
   boost::json::object ev;
   ev["eventType"] = "SHUTDOWN";
   ev["shutdownReason"] = shutdown_reason_text(shutdown_reason_);
@@ -853,13 +874,15 @@ void Sandbox::check_shutdown_done() {
     shutdown_runtime_stage();
     return;
   }
+  if (!shutdown_events_sent_) return;  // LMI: still flushing telemetry
   finish_shutdown();
 }
 
 void Sandbox::finish_shutdown() {
   if (shutdown_timer_ != 0) loop_.cancel(shutdown_timer_);
   if (shutdown_guard_timer_ != 0) loop_.cancel(shutdown_guard_timer_);
-  shutdown_timer_ = shutdown_guard_timer_ = 0;
+  if (lmi_flush_timer_ != 0) loop_.cancel(lmi_flush_timer_);
+  shutdown_timer_ = shutdown_guard_timer_ = lmi_flush_timer_ = 0;
   boost::json::array processes;
   for (const auto& [pid, p] : procs_) {
     boost::json::object o;

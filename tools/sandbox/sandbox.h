@@ -135,6 +135,7 @@ class Sandbox {
   void on_process_exit(pid_t pid, ExitStatus status);
   void on_line(pid_t pid, bool is_stderr, std::string_view line);
   void check_freeze();
+  void on_telemetry_progress();
   void thaw_then(std::function<void()> fn);
   void do_thaw();
   void signal_proc(Proc& p, int sig);
@@ -210,6 +211,9 @@ class Sandbox {
   std::int64_t shutdown_deadline_ms_ = 0;
   SteadyTime shutdown_start_;
   bool shutdown_extensions_started_ = false;
+  bool shutdown_events_sent_ = false;
+  static constexpr int kLmiFlushWaitMs = 500;
+  TimerService::TimerId lmi_flush_timer_ = 0;
   TimerService::TimerId shutdown_timer_ = 0;
   TimerService::TimerId shutdown_guard_timer_ = 0;
   std::vector<ResponderPtr> shutdown_waiters_;

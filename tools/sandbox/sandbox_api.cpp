@@ -92,6 +92,11 @@ void Sandbox::install_api_routes() {
   api_->route("GET", "/2018-06-01/runtime/restore/next", [](net::HttpRequest&, ResponderPtr r) {
     r->respond(net::HttpResponse::error(403, "InvalidStateTransition", "not a SnapStart function"));
   });
+  // Static credentials stub (SnapStart-style AWS_CONTAINER_CREDENTIALS_FULL_URI clients).
+  api_->route("GET", "/2021-04-23/credentials", [](net::HttpRequest&, ResponderPtr r) {
+    r->respond(net::HttpResponse::json(
+        200, R"({"AccessKeyId":"ASIASANDBOXEXAMPLEKEY","SecretAccessKey":"sandbox/secret/access/key/example","Token":"sandbox-session-token","Expiration":"2099-01-01T00:00:00Z"})"));
+  });
   api_->route("GET", "/ping", [](net::HttpRequest&, ResponderPtr r) {
     r->respond(net::HttpResponse::text(200, "pong"));
   });

@@ -400,6 +400,15 @@ TEST(SandboxLifecycle, LmiModeRestrictionsAndConcurrency) {
   const int ev = find_entry(tl, "extension.event", {{"name", "datadog-agent"}, {"event_type", "SHUTDOWN"}});
   EXPECT_GT(ev, flush);
   EXPECT_EQ(find_entry(tl, "extension.event", {{"event_type", "INVOKE"}}), -1);
+  int reports_before_shutdown = 0;
+  for (int i = 0; i < ev; ++i) {
+    if (str(tl[i].at("event")) != "telemetry.delivered" || tl[i].at("status").as_int64() != 200 ||
+        str(tl[i].at("subscriber")) != "datadog-agent") {
+      continue;
+    }
+    for (const auto& t : tl[i].at("types").as_array()) reports_before_shutdown += str(t) == "platform.report";
+  }
+  EXPECT_EQ(reports_before_shutdown, 2) << "LMI delivers all telemetry before SHUTDOWN";
 
   const auto got = sb.received("datadog-agent");
   EXPECT_TRUE(of_type(got, "platform.runtimeDone").empty()) << "no runtimeDone in LMI";
