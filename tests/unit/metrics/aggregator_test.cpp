@@ -349,3 +349,63 @@ TEST(AggregatorTest, SketchDropModeCountsNoSketchEndpoint) {
 
 }  // namespace
 }  // namespace lc::metrics
+
+namespace lc::metrics {
+namespace {
+
+TEST(AggregatorConfigTest, FromFinalConfigPerMode) {
+  FinalConfig cfg;
+  cfg.mode = Mode::kSidecar;
+  cfg.hostname = "box-1";
+  cfg.use_v2_series = true;
+  cfg.base_tags = {"env:dev"};
+  cfg.histogram_aggregates = {"max", "count"};
+  cfg.histogram_percentiles = {0.5};
+  cfg.histogram_copy_to_distribution = true;
+  cfg.histogram_copy_to_distribution_prefix = "c.";
+  auto c = AggregatorConfig::from(cfg);
+  EXPECT_EQ(c.default_host, "box-1");
+  EXPECT_EQ(c.series_format, SeriesFormat::kV2Protobuf);
+  EXPECT_EQ(c.sketch_output, SketchOutput::kSketchPayload);
+  EXPECT_EQ(c.base_tags, std::vector<std::string>{"env:dev"});
+  EXPECT_EQ(c.histogram_aggregates, (std::vector<std::string>{"max", "count"}));
+  EXPECT_EQ(c.histogram_percentiles, std::vector<double>{0.5});
+  EXPECT_TRUE(c.histogram_copy_to_distribution);
+  EXPECT_EQ(c.histogram_copy_prefix, "c.");
+  EXPECT_EQ(c.max_contexts, 10240u);
+
+  cfg.mode = Mode::kExtension;  // Lambda: series carry an empty host
+  cfg.use_v2_series = false;
+  cfg.sketch_fallback_series = false;
+  c = AggregatorConfig::from(cfg);
+  EXPECT_EQ(c.default_host, "");
+  EXPECT_EQ(c.series_format, SeriesFormat::kV1Json);
+  EXPECT_EQ(c.sketch_output, SketchOutput::kDrop);
+  cfg.sketch_fallback_series = true;
+  EXPECT_EQ(AggregatorConfig::from(cfg).sketch_output, SketchOutput::kV1SeriesFallback);
+
+  const auto p = DogStatsdServer::parser_options(cfg);
+  EXPECT_TRUE(p.lambda_mode);
+  cfg.mode = Mode::kWrapper;
+  EXPECT_FALSE(DogStatsdServer::parser_options(cfg).lambda_mode);
+}
+
+TEST(AggregatorConfigTest, DefaultHostAppearsInResources) {
+  AggregatorConfig c;
+  c.default_host = "box-1";
+  lc::testing::FakeClock clock;
+  SelfMetrics self;
+  DogStatsdServer server({}, c, self, clock);
+  server.handle_datagram("x:1|g\nd:1|d");
+  auto out = server.flush(FlushScope::kAll);
+  ASSERT_EQ(out.size(), 2u);
+  auto s = testing::decode_series_v2(out[0].body);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].resources.at(0).second, "box-1");
+  auto sk = testing::decode_sketches(out[1].body);
+  ASSERT_EQ(sk.size(), 1u);
+  EXPECT_EQ(sk[0].host, "box-1");
+}
+
+}  // namespace
+}  // namespace lc::metrics
