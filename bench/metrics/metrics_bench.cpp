@@ -252,6 +252,38 @@ void BM_SketchMerge4096(benchmark::State& state) {
 }
 BENCHMARK(BM_SketchMerge4096);
 
+// Informational: a forced flush of 10 240 live contexts (the context cap) into v2 payloads.
+class SteppingClock final : public lc::Clock {
+ public:
+  lc::WallTime wall_now() const override { return lc::WallTime(std::chrono::seconds(now_s)); }
+  lc::SteadyTime steady_now() const override { return {}; }
+  std::int64_t now_s = 1700000003;
+};
+
+void BM_Flush10kContexts(benchmark::State& state) {
+  lc::SelfMetrics self;
+  SteppingClock clock;
+  DogStatsdServer server({}, {}, self, clock);
+  std::vector<std::string> lines;
+  for (int i = 0; i < 10240; ++i) {
+    lines.push_back("app.metric." + std::to_string(i % 97) + ":" + std::to_string(i) +
+                    "|g|#env:prod,shard:" + std::to_string(i));
+  }
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    clock.now_s += 10;  // a new window each time (a window takes at most 10 submissions)
+    for (const auto& l : lines) server.handle_datagram(l);
+    state.ResumeTiming();
+    auto payloads = server.flush(FlushScope::kAll);
+    for (const auto& p : payloads) bytes += p.body.size();
+  }
+  state.SetItemsProcessed(state.iterations() * 10240);
+  state.counters["bytes_per_flush"] =
+      static_cast<double>(bytes) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_Flush10kContexts)->Unit(benchmark::kMillisecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();
