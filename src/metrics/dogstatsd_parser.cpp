@@ -238,10 +238,12 @@ void DogStatsdParser::split_tags(std::string_view field, std::string_view* host,
       continue;
     }
     tags_.push_back(tag);
-    // Bound the scratch list even for absurd inputs: dedup early once it grows large.
+    // Bound the work for absurd inputs: dedup once the list grows large; if it is still over the
+    // limit the line is rejected anyway (too_many_tags), so stop scanning.
     if (tags_.size() > 4 * options_.max_tags + 64) {
       std::sort(tags_.begin(), tags_.end());
       tags_.erase(std::unique(tags_.begin(), tags_.end()), tags_.end());
+      if (tags_.size() > options_.max_tags) return;
     }
   }
   if (tags_.size() > 1) {
