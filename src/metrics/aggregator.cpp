@@ -242,6 +242,10 @@ void MetricAggregator::emit(Context& ctx, std::int64_t ts, Aggregate& agg, Flush
                             std::vector<std::size_t>& series_index, std::size_t& sketch_index) {
   // series_index holds, per output slot of this context, the index in out.series (or SIZE_MAX).
   auto add_point = [&](std::size_t slot, std::string_view suffix, SeriesType type, double value) {
+    if (!std::isfinite(value)) {  // e.g. a count summed past the double range
+      drop("overflow", ctx.name);
+      return;
+    }
     if (series_index.size() <= slot) series_index.resize(slot + 1, SIZE_MAX);
     if (series_index[slot] == SIZE_MAX) {
       Series s;
@@ -303,6 +307,10 @@ void MetricAggregator::emit(Context& ctx, std::int64_t ts, Aggregate& agg, Flush
     }
     case Kind::kDistribution: {
       if (!agg.sketch || agg.sketch->empty()) break;
+      if (!std::isfinite(agg.sketch->summary().sum) || !std::isfinite(agg.sketch->summary().avg)) {
+        drop("overflow", ctx.name);
+        break;
+      }
       if (sketch_index == SIZE_MAX) {
         SketchSeries ss;
         ss.name = ctx.name;

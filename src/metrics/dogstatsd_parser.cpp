@@ -333,7 +333,7 @@ void DogStatsdParser::parse_metric(std::string_view line, DogStatsdVisitor& visi
       drop("bad_sample_rate", line);
       return;
     }
-    sample.rate = (r > 0 && r <= 1) ? r : 1.0;
+    sample.rate = (r > 0 && r <= 1) ? std::max(r, kMinSampleRate) : 1.0;
   }
   if (has_ts && !parse_positive_int(ts_field, sample.timestamp)) {
     drop("bad_timestamp", line);

@@ -67,6 +67,9 @@ struct ParserOptions {
 class DogStatsdParser {
  public:
   static constexpr std::string_view kDropKind = "dogstatsd";
+  // Rates below this are raised to it: a weight of 1/rate above 10^6 only serves to overflow
+  // sums and to blow a sketch bin up into millions of u16 overflow bins.
+  static constexpr double kMinSampleRate = 1e-6;
 
   DogStatsdParser(ParserOptions options, SelfMetrics& self);
 

@@ -311,6 +311,24 @@ TEST(AggregatorTest, SetsIgnoreRateAndCountDistinctMembers) {
   EXPECT_EQ(s[0].points[0].value, 3);
 }
 
+TEST(AggregatorTest, TinyRatesAndOverflowingSumsStayBounded) {
+  Fixture f;
+  f.send("d:5|d|@1e-300");         // weight capped at 10^6: 16 bins, not 10^15 / 65535
+  f.send("c:1e308|c\nc:1e308|c");  // the sum overflows the double range
+  f.send("ok:1|c|@1e-9");
+  auto out = f.server.flush(FlushScope::kAll);
+  ASSERT_EQ(out.size(), 2u);
+  auto series = decode_series_v2(out[0].body);
+  ASSERT_EQ(series.size(), 1u);  // c was dropped, not sent as inf
+  EXPECT_EQ(series[0].metric, "ok");
+  EXPECT_EQ(series[0].points[0].value, 1e6 / 10);
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "overflow"), 1u);
+  auto sk = decode_sketches(out[1].body);
+  ASSERT_EQ(sk.size(), 1u);
+  EXPECT_EQ(sk[0].dogsketches[0].cnt, 1000000);
+  EXPECT_EQ(sk[0].dogsketches[0].n.size(), 16u);  // 1e6 = 15·65535 + 16975
+}
+
 TEST(AggregatorTest, CountRateIsNotTruncated) {
   Fixture f;
   f.send("x:1|c|@0.3");
