@@ -192,19 +192,23 @@ void MetricAggregator::add_to(Kind kind, std::string_view name, const MetricSamp
         agg.members = std::make_unique<std::unordered_set<std::string, KeyHash, std::equal_to<>>>();
       }
       if (agg.members->find(sample.set_member) != agg.members->end()) break;
-      if (agg.members->size() >= config_.max_set_members) {
+      if (agg.members->size() >= config_.max_set_members ||
+          set_members_total_ >= config_.max_set_members_total) {
         drop("set_full", name);
         break;
       }
       agg.members->emplace(sample.set_member);
+      ++set_members_total_;
       break;
     case Kind::kHistogram:
       for (const double v : sample.values) {
-        if (agg.samples.size() >= config_.max_histogram_samples) {
+        if (agg.samples.size() >= config_.max_histogram_samples ||
+            histogram_samples_total_ >= config_.max_histogram_samples_total) {
           drop("histogram_full", name);
           break;
         }
         agg.samples.emplace_back(v, weight);
+        ++histogram_samples_total_;
       }
       break;
     case Kind::kDistribution:
@@ -354,6 +358,8 @@ FlushBatch MetricAggregator::collect(FlushScope scope, std::int64_t now_s) {
         ++used;
       }
       emit(ctx, ts, it->second, out, series_index, sketch_index);
+      histogram_samples_total_ -= it->second.samples.size();
+      if (it->second.members) set_members_total_ -= it->second.members->size();
       it = ctx.buckets.erase(it);
     }
     if (ctx.buckets.empty()) --live_contexts_;

@@ -40,9 +40,13 @@ struct AggregatorConfig {
   bool histogram_copy_to_distribution = false;
   std::string histogram_copy_prefix;
   std::size_t max_contexts = 10240;
-  std::size_t max_histogram_samples = 1u << 18;  // per context and bucket
-  std::size_t max_set_members = 1u << 16;        // per context and bucket
-  std::int64_t max_sample_age_s = 3600;          // older `T` → too_old
+  // Memory caps (conventions.md §9): beyond them samples are dropped, counted histogram_full /
+  // set_full. Totals are across all unflushed buckets (16 B per histogram sample).
+  std::size_t max_histogram_samples = 1u << 18;        // per context and bucket
+  std::size_t max_histogram_samples_total = 1u << 20;  // all contexts
+  std::size_t max_set_members = 1u << 16;              // per context and bucket
+  std::size_t max_set_members_total = 1u << 18;        // all contexts
+  std::int64_t max_sample_age_s = 3600;                // older `T` → too_old
   // How long a context remembers which seconds of a sent window it used (§2.1). A `T` sample for
   // a window sent longer ago than this starts again at the window's first second.
   std::int64_t history_s = 300;
@@ -111,6 +115,8 @@ class MetricAggregator {
   std::string name_buf_;
   bool no_sketch_logged_ = false;
   std::uint64_t drops_ = 0;
+  std::size_t histogram_samples_total_ = 0;
+  std::size_t set_members_total_ = 0;
 };
 
 }  // namespace lc::metrics

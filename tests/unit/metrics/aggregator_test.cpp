@@ -329,6 +329,32 @@ TEST(AggregatorTest, TinyRatesAndOverflowingSumsStayBounded) {
   EXPECT_EQ(sk[0].dogsketches[0].n.size(), 16u);  // 1e6 = 15·65535 + 16975
 }
 
+TEST(AggregatorTest, HistogramAndSetMemoryCaps) {
+  AggregatorConfig c;
+  c.max_histogram_samples = 3;
+  c.max_histogram_samples_total = 5;
+  c.max_set_members = 2;
+  c.max_set_members_total = 3;
+  Fixture f(c);
+  f.send("h:1:2:3:4|h\ng:1:2:3|h\nk:1|h");             // h keeps 3, g gets 2 (total 5), k none
+  f.send("s:a|s\ns:b|s\ns:c|s\ns:a|s\nt:x|s\nt:y|s");  // s keeps a,b; t keeps x
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "histogram_full"), 3u);  // one per line
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "set_full"), 2u);
+  std::map<std::string, double> v;
+  for (const auto& s : f.series()) v[s.metric] = s.points[0].value;
+  EXPECT_EQ(v["h.count"], 0.3);
+  EXPECT_EQ(v["g.count"], 0.2);
+  EXPECT_EQ(v.count("k.count"), 0u);
+  EXPECT_EQ(v["s"], 2);
+  EXPECT_EQ(v["t"], 1);
+  // The totals are released at flush: there is room again.
+  f.send("k:1|h\nu:z|s");
+  std::map<std::string, double> w;
+  for (const auto& s : f.series()) w[s.metric] = s.points[0].value;
+  EXPECT_EQ(w["k.count"], 0.1);
+  EXPECT_EQ(w["u"], 1);
+}
+
 TEST(AggregatorTest, CountRateIsNotTruncated) {
   Fixture f;
   f.send("x:1|c|@0.3");
