@@ -1,0 +1,73 @@
+// Which folder may include which (architecture.md "Layout"): a stage never reaches into another
+// stage; app/ alone knows them all; the tools see only core/ and net/, and the fake intake decodes
+// with its own code.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::map<std::string, std::set<std::string>> kAllowed = {
+    {"src/core", {"core"}},
+    {"src/net", {"core", "net"}},
+    {"src/metrics", {"core", "metrics"}},
+    {"src/logs", {"core", "logs"}},
+    {"src/traces", {"core", "traces"}},
+    {"src/forward", {"core", "net", "forward"}},
+    {"src/lambda", {"core", "net", "lambda"}},
+    {"src/init", {"core", "net", "init"}},
+    {"src/microvm", {"core", "net", "microvm"}},
+    {"tools/sandbox", {"core", "net", "tools/sandbox"}},
+    {"tools/fakeintake", {"core", "net", "tools/fakeintake"}},
+};
+
+// "metrics/aggregator.h" → "metrics"; "tools/sandbox/x.h" → "tools/sandbox"; else "".
+std::string folder_of_include(const std::string& path) {
+  const size_t slash = path.find('/');
+  if (slash == std::string::npos) return "";
+  const std::string first = path.substr(0, slash);
+  if (first == "tools") {
+    const size_t second = path.find('/', slash + 1);
+    return second == std::string::npos ? "" : path.substr(0, second);
+  }
+  static const std::set<std::string> kStages = {"core",  "net",  "metrics", "logs",   "traces",
+                                                "forward", "lambda", "init", "microvm", "app"};
+  return kStages.count(first) ? first : "";
+}
+
+TEST(Layering, StagesIncludeOnlyWhatArchitectureAllows) {
+  const fs::path root = LC_TEST_SOURCE_DIR;
+  const std::regex include(R"re(^\s*#\s*include\s*"([^"]+)")re");
+  std::vector<std::string> violations;
+  size_t checked = 0;
+  for (const auto& [dir, allowed] : kAllowed) {
+    if (!fs::exists(root / dir)) continue;
+    for (const auto& entry : fs::recursive_directory_iterator(root / dir)) {
+      const auto ext = entry.path().extension();
+      if (!entry.is_regular_file() || (ext != ".h" && ext != ".cpp")) continue;
+      std::ifstream in(entry.path());
+      std::string line;
+      while (std::getline(in, line)) {
+        std::smatch m;
+        if (!std::regex_search(line, m, include)) continue;
+        const std::string folder = folder_of_include(m[1]);
+        ++checked;
+        if (!folder.empty() && !allowed.count(folder)) {
+          violations.push_back(fs::relative(entry.path(), root).string() + " includes " +
+                               m[1].str());
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 50u);
+  for (const auto& v : violations) ADD_FAILURE() << v;
+}
+
+}  // namespace
