@@ -114,8 +114,8 @@ Expected<std::unique_ptr<UdpReceiver>> UdpReceiver::create(Options options, Self
 }
 
 namespace {
-Error os_error(std::string_view what) {
-  return make_error(ErrorCode::kIo, fmt::format("dogstatsd: {}: {}", what, std::strerror(errno)));
+Error os_error(std::string_view what, int err = errno) {
+  return make_error(ErrorCode::kIo, fmt::format("dogstatsd: {}: {}", what, std::strerror(err)));
 }
 }  // namespace
 
@@ -148,9 +148,10 @@ Expected<void> UdpReceiver::open() {
       }
     }
     const int rc = ::bind(udp_fd_, res->ai_addr, res->ai_addrlen);
+    const int err = errno;
     ::freeaddrinfo(res);
     if (rc != 0) {
-      return os_error(fmt::format("bind UDP {}:{}", options_.host, options_.port));
+      return os_error(fmt::format("bind UDP {}:{}", options_.host, options_.port), err);
     }
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
@@ -180,7 +181,8 @@ Expected<void> UdpReceiver::open() {
       (void)::setsockopt(unix_fd_, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
     }
     if (::bind(unix_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      return os_error(fmt::format("bind {}", options_.unix_path));
+      const int err = errno;
+      return os_error(fmt::format("bind {}", options_.unix_path), err);
     }
     unix_bound_ = true;  // only a socket file we created is removed at stop()
   }

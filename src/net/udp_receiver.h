@@ -44,6 +44,7 @@ class UdpReceiver {
 
   static Expected<std::unique_ptr<UdpReceiver>> create(Options options, SelfMetrics& self,
                                                        Poster poster, Handler handler);
+  // Calls stop(), which may still run the handler: destroy the receiver before what it uses.
   ~UdpReceiver();
   UdpReceiver(const UdpReceiver&) = delete;
   UdpReceiver& operator=(const UdpReceiver&) = delete;

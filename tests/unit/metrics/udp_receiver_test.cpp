@@ -299,6 +299,17 @@ TEST(UdpReceiverTest, BindErrorsAreReported) {
       o, self, [](auto) {}, [](auto) {});
   ASSERT_FALSE(rx);
   EXPECT_NE(rx.error().message.find("not-an-address"), std::string::npos);
+  // A port already taken: the message names the address and the OS reason.
+  auto first = UdpReceiver::create(
+      {}, self, [](auto) {}, [](auto) {});
+  ASSERT_TRUE(first);
+  UdpReceiver::Options taken;
+  taken.port = (*first)->port();
+  auto second = UdpReceiver::create(
+      taken, self, [](auto) {}, [](auto) {});
+  ASSERT_FALSE(second);
+  EXPECT_NE(second.error().message.find("Address already in use"), std::string::npos)
+      << second.error().message;
   UdpReceiver::Options none;
   none.host.clear();
   EXPECT_FALSE(UdpReceiver::create(
