@@ -93,12 +93,16 @@ Expected<std::unique_ptr<UdpReceiver>> UdpReceiver::create(Options options, Self
     return make_error(ErrorCode::kInvalidArgument,
                       "dogstatsd: buffer size, batch size and queue size must be positive");
   }
+  // Bound the receive arena (batch × buffer) to kMaxArenaBytes with large buffer sizes.
+  options.batch_size =
+      std::max<std::size_t>(1, std::min(options.batch_size, kMaxArenaBytes / options.buffer_size));
   std::unique_ptr<UdpReceiver> r(new UdpReceiver(std::move(options), self));
   auto& s = *r->shared_;
   s.poster = std::move(poster);
   s.handler = std::move(handler);
   s.queue_cap = r->options_.queue_datagrams;
-  s.byte_budget = r->options_.queue_datagrams * r->options_.buffer_size;
+  s.byte_budget =
+      std::min(r->options_.queue_datagrams * r->options_.buffer_size, r->options_.max_queued_bytes);
   r->batch_ = std::make_unique<Batch>();
   auto& b = *r->batch_;
   const std::size_t bs = r->options_.batch_size, size = r->options_.buffer_size;

@@ -33,7 +33,8 @@ class UdpReceiver {
     std::size_t buffer_size = 8192;      // bytes per datagram (DD_DOGSTATSD_BUFFER_SIZE)
     int so_rcvbuf = 0;                   // SO_RCVBUF, 0 = OS default
     std::size_t queue_datagrams = 1024;  // received but not yet handled (DD_DOGSTATSD_QUEUE_SIZE)
-    std::size_t batch_size = 32;         // datagrams per recvmmsg call
+    std::size_t batch_size = 32;         // datagrams per recvmmsg call (fewer for big buffers)
+    std::size_t max_queued_bytes = 16u << 20;  // datagram bytes waiting for the loop thread
   };
   // Runs on the loop thread with the datagrams of one batch; views valid during the call only.
   using Handler = std::function<void(std::span<const ReceivedDatagram>)>;
@@ -41,6 +42,7 @@ class UdpReceiver {
   using Poster = std::function<void(std::function<void()>)>;
 
   static constexpr std::string_view kDropKind = "dogstatsd";
+  static constexpr std::size_t kMaxArenaBytes = 1u << 20;
 
   static Expected<std::unique_ptr<UdpReceiver>> create(Options options, SelfMetrics& self,
                                                        Poster poster, Handler handler);

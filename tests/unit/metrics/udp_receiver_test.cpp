@@ -169,6 +169,26 @@ TEST(UdpReceiverTest, TruncatedDatagramKeepsCompleteLinesOnly) {
   EXPECT_EQ(series[2].metric, "third");
 }
 
+TEST(UdpReceiverTest, QueuedBytesAreBoundedToo) {
+  SelfMetrics self;
+  TaskQueue loop;
+  Received got;
+  UdpReceiver::Options o;
+  o.max_queued_bytes = 3000;  // room for three 1000-byte datagrams
+  auto rx = UdpReceiver::create(
+      o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+  ASSERT_TRUE(rx) << rx.error().message;
+  (*rx)->start();
+  Sender tx((*rx)->port());
+  for (int i = 0; i < 5; ++i) tx.send(std::string(1000, static_cast<char>('a' + i)));
+  (*rx)->stop();  // takes whatever is still in the socket; nothing has run on the "loop" yet
+  EXPECT_EQ((*rx)->datagrams_received(), 5u);
+  EXPECT_EQ(self.dropped_count("dogstatsd", "queue_full"), 2u);
+  ASSERT_EQ(got.data.size(), 3u);
+  EXPECT_EQ(got.data[2], std::string(1000, 'c'));
+  loop.run_all();
+}
+
 TEST(UdpReceiverTest, QueueFullDropsNewestAndCounts) {
   SelfMetrics self;
   TaskQueue loop;
