@@ -71,6 +71,13 @@ std::int64_t now_epoch_ms_int() {
       .count();
 }
 
+std::string error_body(std::string_view type, std::string_view message) {
+  boost::json::object o;
+  o["errorType"] = type;
+  o["errorMessage"] = message;
+  return boost::json::serialize(o);
+}
+
 std::optional<std::string_view> get_string(const boost::json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   if (v == nullptr || !v->is_string()) return std::nullopt;

@@ -28,6 +28,9 @@ std::string iso8601_ms(std::int64_t epoch_ms);
 double now_epoch_ms();
 std::int64_t now_epoch_ms_int();
 
+// {"errorType":type,"errorMessage":message}, properly escaped.
+std::string error_body(std::string_view type, std::string_view message);
+
 // Member helpers on a parsed object: nullopt when absent or of another type.
 std::optional<std::string_view> get_string(const boost::json::object& o, std::string_view key);
 std::optional<std::int64_t> get_int(const boost::json::object& o, std::string_view key);

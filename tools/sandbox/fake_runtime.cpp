@@ -167,7 +167,7 @@ int fake_runtime_main(const std::vector<std::string>& args) {
     req.method = "POST";
     req.target = "/2018-06-01/runtime/init/error";
     req.headers = {{"Lambda-Runtime-Function-Error-Type", init_error}};
-    req.body = fmt::format(R"({{"errorType":"{}","errorMessage":"scripted init failure"}})", init_error);
+    req.body = error_body(init_error, "scripted init failure");
     (void)http_call(host, port, req);
     return 1;
   }

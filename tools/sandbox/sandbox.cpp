@@ -395,8 +395,7 @@ void Sandbox::fail_init(const std::string& status, const std::string& error_type
     for (auto& p : waiting) {
       if (p.caller) {
         net::HttpResponse resp = net::HttpResponse::json(
-            200, fmt::format(R"x({{"errorType":"{}","errorMessage":"init failed: {}"}})x", error_type,
-                             status));
+            200, error_body(error_type, "init failed: " + status));
         resp.with_header("X-Amz-Function-Error", "Unhandled");
         p.caller->respond(std::move(resp));
       }
@@ -656,8 +655,8 @@ void Sandbox::on_timeout(const std::string& id) {
   timeline_.add("invoke.timeout", {{"request_id", id}});
   const int timeout_ms = static_cast<int>(inv.deadline_ms - inv.start_wall_ms);
   answer_caller(inv, 200,
-                fmt::format(R"({{"errorType":"Sandbox.Timedout","errorMessage":"{} Task timed out after {:.2f} seconds"}})",
-                            id, timeout_ms / 1000.0),
+                error_body("Sandbox.Timedout",
+                           fmt::format("{} Task timed out after {:.2f} seconds", id, timeout_ms / 1000.0)),
                 true);
   inv.status = "timeout";
   inv.error_type = "Sandbox.Timeout";
@@ -984,8 +983,8 @@ void Sandbox::on_process_exit(pid_t pid, ExitStatus status) {
           inv.error_type = "Runtime.ExitError";
         }
         answer_caller(inv, 200,
-                      fmt::format(R"({{"errorType":"{}","errorMessage":"RequestId: {} Error: Runtime exited with error: {}"}})",
-                                  inv.error_type, id, exit_text),
+                      error_body(inv.error_type,
+                                 fmt::format("RequestId: {} Error: Runtime exited with error: {}", id, exit_text)),
                       true);
         if (!opt_.lmi()) {
           boost::json::object rec;

@@ -353,7 +353,7 @@ void Sandbox::on_runtime_invocation(net::HttpRequest& req, ResponderPtr r) {
     inv.error_type = t && !t->empty() ? std::string(*t) : "Runtime.Unknown";
     function_error = true;
     if (caller_body.empty()) {
-      caller_body = fmt::format(R"({{"errorType":"{}","errorMessage":""}})", inv.error_type);
+      caller_body = error_body(inv.error_type, "");
     }
   }
   if (inv.oom == "memory_only") inv.status = "timeout";
@@ -480,8 +480,14 @@ void Sandbox::on_invoke(net::HttpRequest& req, ResponderPtr r) {
   p.payload = req.body;
   if (auto id = req.header("X-Request-Id")) {
     const auto v = trim(*id);
-    if (v.size() > 128) {
-      r->respond(net::HttpResponse::error(400, "InvalidRequestID", "X-Request-Id is too long"));
+    // It becomes part of the runtime's URL path: letters, digits, '-', '_', '.' only.
+    const bool safe = std::all_of(v.begin(), v.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '-' || c == '_' || c == '.';
+    });
+    if (v.size() > 128 || !safe) {
+      r->respond(net::HttpResponse::error(
+          400, "InvalidRequestID", "X-Request-Id must be at most 128 of [A-Za-z0-9._-]"));
       return;
     }
     p.request_id = std::string(v);

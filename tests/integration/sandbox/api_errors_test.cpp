@@ -60,6 +60,8 @@ TEST(SandboxApiErrors, EveryDocumentedRejection) {
   EXPECT_EQ(sb.control("POST", "/shutdown?reason=reboot").status, 400);
   EXPECT_EQ(sb.control("PUT", "/faults", "[]").status, 400);
   EXPECT_EQ(sb.control("POST", "/invoke", "{}", {{"X-Deadline-Ms", "soon"}}).status, 400);
+  expect_error(sb.control("POST", "/invoke", "{}", {{"X-Request-Id", "a/b\"c"}}), 400,
+               "InvalidRequestID");
 
   // and it still works
   auto r = sb.control("POST", "/2015-03-31/functions/function/invocations", R"({"respond":"alive"})");
