@@ -686,9 +686,10 @@ void Sandbox::check_freeze() {
   }
   if (hub_->in_flight()) return;
   frozen_ = true;
-  frozen_at_ = std::chrono::steady_clock::now();
   hub_->set_frozen(true);
   for (auto& [pid, p] : procs_) signal_proc(p, SIGSTOP);
+  // The dwell counts from the `frozen` entry, so the timeline shows at least the dwell.
+  frozen_at_ = std::chrono::steady_clock::now();
   timeline_.add("frozen", {});
 }
 
