@@ -35,33 +35,15 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
-void send_udp(int port, const std::string& datagram) {
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  close(fd);
-}
-
 // Every exported sample of one metric as (value, labels) from /api/v1/export's JSON lines.
 std::vector<json::object> export_series(int port, const std::string& name) {
   [[maybe_unused]] auto flushed =
       http_request(static_cast<std::uint16_t>(port), {"GET", "/internal/force_flush", {}, ""});
-  auto r = http_request(static_cast<std::uint16_t>(port),
-                        {"GET", "/api/v1/export?match%5B%5D=%7B__name__%3D%22" + name + "%22%7D",
-                         {}, ""});
-  std::vector<json::object> out;
-  if (!r || r->status != 200) return out;
-  std::istringstream lines(r->body);
-  std::string line;
-  while (std::getline(lines, line)) {
-    boost::system::error_code ec;
-    auto v = json::parse(line, ec);
-    if (!ec && v.is_object()) out.push_back(v.as_object());
-  }
-  return out;
+  auto r = http_request(
+      static_cast<std::uint16_t>(port),
+      {"GET", "/api/v1/export?match%5B%5D=%7B__name__%3D%22" + name + "%22%7D", {}, ""});
+  if (!r || r->status != 200) return {};
+  return json_object_lines(r->body);
 }
 
 TEST(VictoriaMetricsE2E, V1SeriesAreStoredAndQueryable) {
@@ -69,8 +51,8 @@ TEST(VictoriaMetricsE2E, V1SeriesAreStoredAndQueryable) {
   if (!std::filesystem::exists(vm_bin)) {
     GTEST_SKIP() << "victoria-metrics is not installed (scripts/setup installs it)";
   }
-  const auto data_dir = std::filesystem::temp_directory_path() /
-                        ("lastcall-vm-" + std::to_string(::getpid()));
+  const auto data_dir =
+      std::filesystem::temp_directory_path() / ("lastcall-vm-" + std::to_string(::getpid()));
   std::filesystem::remove_all(data_dir);
   const int vm_port = free_port();
   ProcessOptions vo;
@@ -92,8 +74,10 @@ TEST(VictoriaMetricsE2E, V1SeriesAreStoredAndQueryable) {
   o.env = {{"DD_API_KEY", "vm-does-not-check-keys"},
            {"DD_DD_URL", "http://127.0.0.1:" + std::to_string(vm_port) + "/datadog"},
            {"DD_USE_V2_API_SERIES", "false"},
-           {"DD_DOGSTATSD_PORT", "0"}, {"LASTCALL_LOCAL_API_PORT", "0"},
-           {"LASTCALL_BIND_HOST", "127.0.0.1"}, {"DD_FLUSH_INTERVAL", "3600"},
+           {"DD_DOGSTATSD_PORT", "0"},
+           {"LASTCALL_LOCAL_API_PORT", "0"},
+           {"LASTCALL_BIND_HOST", "127.0.0.1"},
+           {"DD_FLUSH_INTERVAL", "3600"},
            {"DD_TAGS", "team:obs"}};
   auto agent = ChildProcess::start(o, &error);
   ASSERT_NE(agent, nullptr) << error;
@@ -101,15 +85,17 @@ TEST(VictoriaMetricsE2E, V1SeriesAreStoredAndQueryable) {
   ASSERT_TRUE(line);
   const auto ports = parse_listening_line(*line);
   const std::int64_t ts = std::chrono::duration_cast<std::chrono::seconds>(
-                              std::chrono::system_clock::now().time_since_epoch()).count() - 60;
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count() -
+                          60;
   const std::string t = "|T" + std::to_string(ts);
-  send_udp(ports.at("dogstatsd"), "e2e.vm.requests:5|c|#url:http://x:80/a" + t +
-                                      "\ne2e.vm.temp:21.5|g" + t);
+  ASSERT_TRUE(send_udp(ports.at("dogstatsd"),
+                       "e2e.vm.requests:5|c|#url:http://x:80/a" + t + "\ne2e.vm.temp:21.5|g" + t));
 
   std::vector<json::object> req, temp;
   for (int i = 0; i < 60 && (req.empty() || temp.empty()); ++i) {
-    [[maybe_unused]] auto flushed = http_request(
-        static_cast<std::uint16_t>(ports.at("local_api")), {"POST", "/lambda/flush", {}, ""});
+    [[maybe_unused]] auto flushed = http_request(static_cast<std::uint16_t>(ports.at("local_api")),
+                                                 {"POST", "/lambda/flush", {}, ""});
     agent->wait_exit(100ms);  // bounded wait between polls; returns early only if lastcall died
     req = export_series(vm_port, "e2e.vm.requests");
     temp = export_series(vm_port, "e2e.vm.temp");

@@ -269,4 +269,31 @@ std::unique_ptr<FakeIntakeProcess> FakeIntakeProcess::start(std::vector<std::str
   return p;
 }
 
+bool send_udp(int port, std::string_view datagram) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const ssize_t n = ::sendto(fd, datagram.data(), datagram.size(), 0,
+                             reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::close(fd);
+  return n == static_cast<ssize_t>(datagram.size());
+}
+
+std::vector<boost::json::object> json_object_lines(std::string_view text) {
+  std::vector<boost::json::object> out;
+  while (!text.empty()) {
+    const size_t end = text.find('\n');
+    const std::string_view line = text.substr(0, end);
+    boost::system::error_code ec;
+    auto v = boost::json::parse(line, ec);
+    if (!ec && v.is_object()) out.push_back(std::move(v.as_object()));
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+  return out;
+}
+
 }  // namespace lc::testing

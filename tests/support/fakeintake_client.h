@@ -43,6 +43,13 @@ struct RawResponse {
 Expected<RawResponse> http_request(std::uint16_t port, const RawRequest& request,
                                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+// Sends one UDP datagram to 127.0.0.1:port; false when the kernel refused it.
+bool send_udp(int port, std::string_view datagram);
+
+// Every line of `text` that parses as a JSON object (JSON-lines answers: /timeline,
+// /api/v1/export).
+std::vector<boost::json::object> json_object_lines(std::string_view text);
+
 class FakeIntakeClient {
  public:
   explicit FakeIntakeClient(std::uint16_t port,

@@ -37,10 +37,10 @@ class SandboxedExtension {
     const std::string sandbox = built_binary("lastcall-sandbox");
     ProcessOptions o;
     o.argv = {sandbox, "run", "--extensions-dir", (dir_ / "extensions").string()};
-    for (const char* env : {"LASTCALL_BIND_HOST=127.0.0.1", "LASTCALL_LOCAL_API_PORT=0",
-                            "LASTCALL_TELEMETRY_PORT=0", "DD_DOGSTATSD_PORT=0",
-                            "DD_APM_RECEIVER_PORT=0", "DD_API_KEY=sandbox-test-key-0123456789",
-                            "DD_LOG_LEVEL=debug"}) {
+    for (const char* env :
+         {"LASTCALL_BIND_HOST=127.0.0.1", "LASTCALL_LOCAL_API_PORT=0", "LASTCALL_TELEMETRY_PORT=0",
+          "DD_DOGSTATSD_PORT=0", "DD_APM_RECEIVER_PORT=0", "DD_API_KEY=sandbox-test-key-0123456789",
+          "DD_LOG_LEVEL=debug"}) {
       o.argv.push_back("--env");
       o.argv.push_back(env);
     }
@@ -69,29 +69,19 @@ class SandboxedExtension {
 
   Expected<RawResponse> call(std::string method, std::string target, std::string body = "",
                              std::vector<std::pair<std::string, std::string>> headers = {}) {
-    return http_request(control_, {std::move(method), std::move(target), std::move(headers),
-                                   std::move(body)},
-                        30s);
+    return http_request(
+        control_, {std::move(method), std::move(target), std::move(headers), std::move(body)}, 30s);
   }
 
   bool wait(const std::string& event, int count) {
-    auto r = call("GET", "/wait?event=" + event + "&count=" + std::to_string(count) +
-                             "&timeout_ms=20000");
+    auto r = call("GET",
+                  "/wait?event=" + event + "&count=" + std::to_string(count) + "&timeout_ms=20000");
     return r && r->status == 200;
   }
 
   std::vector<json::object> timeline() {
-    std::vector<json::object> out;
     auto r = call("GET", "/timeline");
-    if (!r) return out;
-    std::istringstream lines(r->body);
-    std::string line;
-    while (std::getline(lines, line)) {
-      boost::system::error_code ec;
-      auto v = json::parse(line, ec);
-      if (!ec && v.is_object()) out.push_back(v.as_object());
-    }
-    return out;
+    return r ? json_object_lines(r->body) : std::vector<json::object>{};
   }
 
   std::string output() const {

@@ -26,18 +26,6 @@ std::int64_t now_s() {
       .count();
 }
 
-void send_udp(int port, const std::string& datagram) {
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&addr),
-                   sizeof addr),
-            static_cast<ssize_t>(datagram.size()));
-  close(fd);
-}
-
 struct Sidecar {
   std::unique_ptr<FakeIntakeProcess> intake;
   std::unique_ptr<ChildProcess> agent;
@@ -83,7 +71,8 @@ struct Sidecar {
   }
 };
 
-// A numeric member of a query answer; NaN when absent or not a number (the metric has no points yet).
+// A numeric member of a query answer; NaN when absent or not a number (the metric has no points
+// yet).
 double number(const json::value& v, std::string_view key) {
   const auto* o = v.if_object();
   const auto* m = o ? o->if_contains(key) : nullptr;
@@ -103,24 +92,24 @@ TEST(SidecarIntegration, GoldenValuesReachTheIntakeDecoded) {
   const std::int64_t ts = now_s() - 30;
   const std::int64_t bucket = ts - ts % 10;
   const std::string t = "|T" + std::to_string(ts);
-  send_udp(s.dogstatsd, "page.views:1|c" + t + "\npage.views:1|c" + t + "\npage.views:1|c" + t +
-                            "\npage.views:2|c|@0.5" + t);
-  send_udp(s.dogstatsd, "temp:10|g" + t);
-  send_udp(s.dogstatsd, "temp:12.5|g" + t);
-  send_udp(s.dogstatsd, "temp:11|g" + t);
-  send_udp(s.dogstatsd, "lat:10:20:30:40|h" + t);
-  send_udp(s.dogstatsd, "lat:50|h|@0.5" + t);
-  send_udp(s.dogstatsd, "resp.size:1:2:3|d" + t);
-  send_udp(s.dogstatsd, "resp.size:3|d|@0.5" + t);
-  send_udp(s.dogstatsd, "users:alice|s" + t + "\nusers:bob|s" + t + "\nusers:alice|s|@0.5" + t);
+  ASSERT_TRUE(send_udp(s.dogstatsd, "page.views:1|c" + t + "\npage.views:1|c" + t +
+                                        "\npage.views:1|c" + t + "\npage.views:2|c|@0.5" + t));
+  ASSERT_TRUE(send_udp(s.dogstatsd, "temp:10|g" + t));
+  ASSERT_TRUE(send_udp(s.dogstatsd, "temp:12.5|g" + t));
+  ASSERT_TRUE(send_udp(s.dogstatsd, "temp:11|g" + t));
+  ASSERT_TRUE(send_udp(s.dogstatsd, "lat:10:20:30:40|h" + t));
+  ASSERT_TRUE(send_udp(s.dogstatsd, "lat:50|h|@0.5" + t));
+  ASSERT_TRUE(send_udp(s.dogstatsd, "resp.size:1:2:3|d" + t));
+  ASSERT_TRUE(send_udp(s.dogstatsd, "resp.size:3|d|@0.5" + t));
+  ASSERT_TRUE(send_udp(s.dogstatsd,
+                       "users:alice|s" + t + "\nusers:bob|s" + t + "\nusers:alice|s|@0.5" + t));
   // The datagrams are queued before the flush request on the same loop; poll the intake anyway.
   auto intake = s.intake->client();
   std::optional<json::value> views;
   for (int attempt = 0; attempt < 50 && !views; ++attempt) {
     s.flush();
-    views = intake.wait_for_metric("page.views", [](const json::value& v) {
-      return number(v, "count") >= 7 - 1e-9;
-    }, 200ms);
+    views = intake.wait_for_metric(
+        "page.views", [](const json::value& v) { return number(v, "count") >= 7 - 1e-9; }, 200ms);
   }
   ASSERT_TRUE(views) << s.agent->output(ChildProcess::Stream::kStderr);
   EXPECT_NEAR(views->at("count").to_number<double>(), 7.0, 1e-9);
@@ -131,7 +120,8 @@ TEST(SidecarIntegration, GoldenValuesReachTheIntakeDecoded) {
   EXPECT_EQ(p0.at("timestamp").to_number<std::int64_t>(), bucket);
   EXPECT_EQ(p0.at("interval").to_number<int>(), 10);
 
-  auto temp = intake.wait_for_metric("temp", [](const json::value& v) { return has_points(v); }, 5s);
+  auto temp = intake.wait_for_metric(
+      "temp", [](const json::value& v) { return has_points(v); }, 5s);
   ASSERT_TRUE(temp);
   EXPECT_EQ(temp->at("points").as_array().at(0).at("type").as_string(), "gauge");
   EXPECT_EQ(temp->at("points").as_array().at(0).at("value").to_number<double>(), 11.0);
@@ -142,18 +132,20 @@ TEST(SidecarIntegration, GoldenValuesReachTheIntakeDecoded) {
                                                 {"lat.count", 0.6},
                                                 {"lat.95percentile", 50}};
   for (const auto& [name, value] : lat) {
-    auto m = intake.wait_for_metric(name, [](const json::value& v) { return has_points(v); }, 5s);
+    auto m = intake.wait_for_metric(
+        name, [](const json::value& v) { return has_points(v); }, 5s);
     ASSERT_TRUE(m) << name;
     EXPECT_NEAR(m->at("points").as_array().at(0).at("value").to_number<double>(), value, 1e-9)
         << name;
   }
-  auto users = intake.wait_for_metric("users", [](const json::value& v) { return has_points(v); }, 5s);
+  auto users = intake.wait_for_metric(
+      "users", [](const json::value& v) { return has_points(v); }, 5s);
   ASSERT_TRUE(users);
   EXPECT_EQ(users->at("points").as_array().at(0).at("value").to_number<double>(), 2.0);
 
-  auto sketch = intake.wait_for_metric("resp.size", [](const json::value& v) {
-    return v.as_object().if_contains("sketch") != nullptr;
-  }, 5s);
+  auto sketch = intake.wait_for_metric(
+      "resp.size",
+      [](const json::value& v) { return v.as_object().if_contains("sketch") != nullptr; }, 5s);
   ASSERT_TRUE(sketch);
   const auto& sk = sketch->at("sketch");
   EXPECT_EQ(sk.at("cnt").to_number<int>(), 5);
@@ -167,12 +159,13 @@ TEST(SidecarIntegration, IntakeFailing503TwiceLosesNothing) {
   auto s = Sidecar::start({"--fault", "/api/v2/series=503,503"});
   ASSERT_TRUE(s.agent && s.dogstatsd);
   const std::string t = "|T" + std::to_string(now_s() - 30);
-  send_udp(s.dogstatsd, "jobs:1|c" + t + "\njobs:4|c" + t);
+  ASSERT_TRUE(send_udp(s.dogstatsd, "jobs:1|c" + t + "\njobs:4|c" + t));
   auto intake = s.intake->client();
   std::optional<json::value> jobs;
   for (int attempt = 0; attempt < 50 && !jobs; ++attempt) {
     s.flush();
-    jobs = intake.wait_for_metric("jobs", [](const json::value& v) { return has_points(v); }, 300ms);
+    jobs = intake.wait_for_metric(
+        "jobs", [](const json::value& v) { return has_points(v); }, 300ms);
   }
   ASSERT_TRUE(jobs) << s.agent->output(ChildProcess::Stream::kStderr);
   EXPECT_NEAR(jobs->at("count").to_number<double>(), 5.0, 1e-9);
@@ -191,7 +184,7 @@ TEST(SidecarIntegration, SigtermFinalFlushIncludesTheOpenBucket) {
   ASSERT_TRUE(s.agent && s.dogstatsd);
   // Loopback delivery puts the datagram in the socket buffer before sendto returns; on SIGTERM
   // lastcall stops receiving, handles what the socket holds, and flushes the open bucket.
-  send_udp(s.dogstatsd, "last.words:4|c");
+  ASSERT_TRUE(send_udp(s.dogstatsd, "last.words:4|c"));
   s.agent->signal(SIGTERM);
   ASSERT_EQ(s.agent->wait_exit(20s), 0) << s.agent->output(ChildProcess::Stream::kStderr);
   auto m = s.intake->client().metrics("last.words");
@@ -204,17 +197,19 @@ TEST(SidecarIntegration, V1SeriesWithDeflateForVictoriaMetricsStyleIntakes) {
   auto s = Sidecar::start({}, {{"DD_USE_V2_API_SERIES", "false"}});
   ASSERT_TRUE(s.agent && s.dogstatsd);
   const std::string t = "|T" + std::to_string(now_s() - 30);
-  send_udp(s.dogstatsd, "v1.count:2|c|#a:1" + t + "\nv1.dist:4|d" + t);
+  ASSERT_TRUE(send_udp(s.dogstatsd, "v1.count:2|c|#a:1" + t + "\nv1.dist:4|d" + t));
   auto intake = s.intake->client();
   std::optional<json::value> count;
   for (int attempt = 0; attempt < 50 && !count; ++attempt) {
     s.flush();
-    count = intake.wait_for_metric("v1.count", [](const json::value& v) { return has_points(v); }, 200ms);
+    count = intake.wait_for_metric(
+        "v1.count", [](const json::value& v) { return has_points(v); }, 200ms);
   }
   ASSERT_TRUE(count);
   EXPECT_NEAR(count->at("count").to_number<double>(), 2.0, 1e-9);
   // Distributions fall back to series in v1 mode (datadog-wire.md §4.3).
-  auto fallback = intake.wait_for_metric("v1.dist.count", [](const json::value& v) { return has_points(v); }, 5s);
+  auto fallback = intake.wait_for_metric(
+      "v1.dist.count", [](const json::value& v) { return has_points(v); }, 5s);
   ASSERT_TRUE(fallback);
   EXPECT_NEAR(fallback->at("count").to_number<double>(), 1.0, 1e-9);
   const auto payloads = intake.payloads("/api/v1/series");
