@@ -345,7 +345,7 @@ Expected<DecodedPayload> decode_series_v2_json(std::string_view body) {
       if (!tsv || !vv) {
         return bad(where + ": each point needs an integer \"timestamp\" and a numeric \"value\"");
       }
-      s.points.emplace_back(*tsv, *vv);
+      s.points.emplace_back(tsv.value_or(0), vv.value_or(0.0));  // both checked above
     }
     const auto type_name = metric_type_name(s.type);
     if (type_name.empty()) {
@@ -408,7 +408,7 @@ Expected<DecodedPayload> decode_series_v1_json(std::string_view body) {
       auto tsv = json_int((*pair)[0]);
       auto vv = json_number((*pair)[1]);
       if (!tsv || !vv) return bad(where + ": point needs an integer timestamp and a numeric value");
-      s.points.emplace_back(*tsv, *vv);
+      s.points.emplace_back(tsv.value_or(0), vv.value_or(0.0));  // both checked above
     }
     auto ok = add_points(s, type_name, index, out);
     if (!ok) return ok.error();
