@@ -467,6 +467,7 @@ void Sandbox::install_control_routes() {
                  : phase_ == Phase::kReady ? "ready"
                                            : "shutdown";
     o["frozen"] = frozen_;
+    o["invocations"] = invoke_counter_;
     o["active_invocations"] = active_.size();
     o["pending_invocations"] = pending_.size();
     o["subscribers"] = hub_->subscriber_count();

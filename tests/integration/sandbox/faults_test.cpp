@@ -81,7 +81,7 @@ TEST(SandboxFaults, DroppedBatchesAreReportedWithLogsDropped) {
   SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}}, {"--no-freeze", "--faults", R"({"drop_batches":"every_n:2"})"}, {}});
   ASSERT_TRUE(sb.started());
   for (int i = 0; i < 4; ++i) {
-    sb.invoke(R"({"log":["line"]})", "d-" + std::to_string(i));
+    sb.invoke(R"({"log":["line"],"sleep_ms":60})", "d-" + std::to_string(i));
     ASSERT_TRUE(sb.wait("invoke.end", i + 1));
   }
   ASSERT_TRUE(sb.wait("telemetry.dropped", 1));
