@@ -556,7 +556,7 @@ void Sandbox::maybe_end_invocation(const std::string& id) {
 }
 
 void Sandbox::emit_report(Invocation& inv, SteadyTime end) {
-  const double duration = ms_between(inv.start, end);
+  const double duration = round3(ms_between(inv.start, end));  // billed rounds this value up
   boost::json::object rec;
   rec["requestId"] = inv.id;
   rec["status"] = inv.status;
@@ -564,7 +564,7 @@ void Sandbox::emit_report(Invocation& inv, SteadyTime end) {
     rec["errorType"] = faults_.omits("errorType") ? std::string() : inv.error_type;
   }
   boost::json::object metrics;
-  metrics["durationMs"] = round3(duration);
+  metrics["durationMs"] = duration;
   if (!opt_.lmi()) {
     metrics["billedDurationMs"] = static_cast<std::int64_t>(std::ceil(duration));
     metrics["memorySizeMB"] = opt_.memory_mb;
