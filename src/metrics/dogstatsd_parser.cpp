@@ -1,6 +1,7 @@
 #include "metrics/dogstatsd_parser.h"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -80,18 +81,49 @@ bool parse_nonneg_int(std::string_view s, std::int64_t& out) {
   return true;
 }
 
+constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+
+// Non-zero when some byte of `x` is zero; the lowest set 0x80 bit marks the first zero byte
+// (bits above it may be spurious, from the borrow).
+inline std::uint64_t zero_bytes(std::uint64_t x) { return (x - kOnes) & ~x & kHighs; }
+
+// First byte equal to `a` or `b` in [p, end), or end. Fields are short, so a word at a time
+// inline beats a call to memchr.
+inline const char* find_either(const char* p, const char* end, char a, char b) {
+  if constexpr (std::endian::native == std::endian::little) {
+    const std::uint64_t ma = kOnes * static_cast<unsigned char>(a);
+    const std::uint64_t mb = kOnes * static_cast<unsigned char>(b);
+    while (end - p >= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p, 8);
+      const std::uint64_t z = zero_bytes(w ^ ma) | zero_bytes(w ^ mb);
+      if (z != 0) return p + (std::countr_zero(z) >> 3);
+      p += 8;
+    }
+  }
+  while (p < end && *p != a && *p != b) ++p;
+  return p;
+}
+
+inline const char* find_byte(const char* p, const char* end, char c) {
+  return find_either(p, end, c, c);
+}
+
 // Splits `s` at the first `sep`: returns the head, leaves the tail (after sep) in `s`.
 // When sep is absent the whole of `s` is returned and `s` becomes empty with *found=false.
-std::string_view take_until(std::string_view& s, char sep, bool* found = nullptr) {
-  const size_t pos = s.find(sep);
-  if (pos == std::string_view::npos) {
+inline std::string_view take_until(std::string_view& s, char sep, bool* found = nullptr) {
+  const char* begin = s.data();
+  const char* end = begin + s.size();
+  const char* pos = find_byte(begin, end, sep);
+  if (pos == end) {
     std::string_view head = s;
     s = {};
     if (found) *found = false;
     return head;
   }
-  std::string_view head = s.substr(0, pos);
-  s.remove_prefix(pos + 1);
+  std::string_view head(begin, static_cast<std::size_t>(pos - begin));
+  s = std::string_view(pos + 1, static_cast<std::size_t>(end - pos - 1));
   if (found) *found = true;
   return head;
 }
@@ -117,7 +149,16 @@ bool is_valid_utf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
   while (p < end) {
-    // ASCII fast path, 8 bytes at a time.
+    // ASCII fast path, 16 then 8 bytes at a time.
+    if (end - p >= 16) {
+      std::uint64_t w0, w1;
+      std::memcpy(&w0, p, 8);
+      std::memcpy(&w1, p + 8, 8);
+      if (((w0 | w1) & 0x8080808080808080ULL) == 0) {
+        p += 16;
+        continue;
+      }
+    }
     if (end - p >= 8) {
       std::uint64_t word;
       std::memcpy(&word, p, 8);
@@ -160,6 +201,25 @@ bool is_valid_utf8(std::string_view s) {
 }
 
 bool parse_statsd_double(std::string_view s, double& out) {
+  // Fast path: a plain integer of at most 15 digits is exactly representable, so this gives the
+  // same double as from_chars (including -0.0 for "-0").
+  if (!s.empty() && s.size() <= 16) {
+    std::size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+    if (i < s.size()) {
+      std::uint64_t v = 0;
+      std::size_t j = i;
+      for (; j < s.size(); ++j) {
+        const unsigned d = static_cast<unsigned char>(s[j]) - '0';
+        if (d > 9) break;
+        v = v * 10 + d;
+      }
+      if (j == s.size() && j - i <= 15) {
+        const double dv = static_cast<double>(v);
+        out = s[0] == '-' ? -dv : dv;
+        return true;
+      }
+    }
+  }
   if (!s.empty() && s[0] == '+') {
     s.remove_prefix(1);
     if (!s.empty() && s[0] == '-') return false;  // one sign only
@@ -202,16 +262,27 @@ void DogStatsdParser::parse_packet(std::string_view packet, bool truncated,
     packet = last_nl == std::string_view::npos ? std::string_view{} : packet.substr(0, last_nl);
     if (!partial.empty()) drop("truncated", partial);
   }
+  // '\n' never occurs inside a UTF-8 sequence, so a valid packet has only valid lines; an invalid
+  // one is checked line by line (only the bad lines are dropped, §1.2).
+  const bool utf8_checked = is_valid_utf8(packet);
   while (!packet.empty()) {
-    const std::string_view line = take_until(packet, '\n');
-    parse_line(line, visitor);
+    // Lines are long enough for memchr to pay off.
+    const std::size_t nl = packet.find('\n');
+    const std::string_view line = packet.substr(0, nl);
+    packet = nl == std::string_view::npos ? std::string_view{} : packet.substr(nl + 1);
+    parse_line(line, utf8_checked, visitor);
   }
 }
 
 void DogStatsdParser::parse_line(std::string_view line, DogStatsdVisitor& visitor) {
+  parse_line(line, false, visitor);
+}
+
+void DogStatsdParser::parse_line(std::string_view line, bool utf8_checked,
+                                 DogStatsdVisitor& visitor) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.empty()) return;
-  if (!is_valid_utf8(line)) {
+  if (!utf8_checked && !is_valid_utf8(line)) {
     drop("bad_utf8", line);
     return;
   }
@@ -241,15 +312,76 @@ void DogStatsdParser::split_tags(std::string_view field, std::string_view* host,
     // Bound the work for absurd inputs: dedup once the list grows large; if it is still over the
     // limit the line is rejected anyway (too_many_tags), so stop scanning.
     if (tags_.size() > 4 * options_.max_tags + 64) {
-      std::sort(tags_.begin(), tags_.end());
-      tags_.erase(std::unique(tags_.begin(), tags_.end()), tags_.end());
+      sort_unique_tags();
       if (tags_.size() > options_.max_tags) return;
     }
   }
-  if (tags_.size() > 1) {
-    std::sort(tags_.begin(), tags_.end());
-    tags_.erase(std::unique(tags_.begin(), tags_.end()), tags_.end());
+  sort_unique_tags();
+}
+
+namespace {
+
+// The first 8 bytes of `s`, big-endian, zero-padded: comparing two of these as integers orders
+// the strings as a bytewise (memcmp) comparison would, up to a tie.
+std::uint64_t order_prefix(std::string_view s) {
+  std::uint64_t w = 0;
+  if (s.size() >= 8) {
+    std::memcpy(&w, s.data(), 8);
+    if constexpr (std::endian::native == std::endian::little) w = __builtin_bswap64(w);
+    return w;
   }
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    w |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[i])) << (56 - 8 * i);
+  }
+  return w;
+}
+
+// Three-way bytewise comparison, the same order as std::string_view::compare.
+int compare_tags(std::string_view a, std::uint64_t pa, std::string_view b, std::uint64_t pb) {
+  if (pa != pb) return pa < pb ? -1 : 1;
+  if (a.size() >= 8 && b.size() >= 8) return a.substr(8).compare(b.substr(8));
+  return a.compare(b);
+}
+
+}  // namespace
+
+void DogStatsdParser::sort_unique_tags() {
+  const std::size_t n = tags_.size();
+  if (n < 2) return;
+  if (n > 32) {
+    std::sort(tags_.begin(), tags_.end(), [](std::string_view a, std::string_view b) {
+      return compare_tags(a, order_prefix(a), b, order_prefix(b)) < 0;
+    });
+    tags_.erase(std::unique(tags_.begin(), tags_.end()), tags_.end());
+    return;
+  }
+  // Insertion sort that drops duplicates as it goes (the usual handful of tags).
+  std::uint64_t prefixes[32];
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string_view t = tags_[i];
+    const std::uint64_t pt = order_prefix(t);
+    std::size_t j = out;
+    int c = -1;
+    while (j > 0) {
+      c = compare_tags(tags_[j - 1], prefixes[j - 1], t, pt);
+      if (c <= 0) break;
+      tags_[j] = tags_[j - 1];
+      prefixes[j] = prefixes[j - 1];
+      --j;
+    }
+    if (j > 0 && c == 0) {  // duplicate: shift the greater ones back
+      for (std::size_t k = j; k < out; ++k) {
+        tags_[k] = tags_[k + 1];
+        prefixes[k] = prefixes[k + 1];
+      }
+      continue;
+    }
+    tags_[j] = t;
+    prefixes[j] = pt;
+    ++out;
+  }
+  tags_.resize(out);
 }
 
 std::string_view DogStatsdParser::apply_namespace(std::string_view name) {
@@ -263,13 +395,16 @@ std::string_view DogStatsdParser::apply_namespace(std::string_view name) {
 }
 
 void DogStatsdParser::parse_metric(std::string_view line, DogStatsdVisitor& visitor) {
-  std::string_view rest = line;
-  bool found = false;
-  const std::string_view name = take_until(rest, ':', &found);
-  if (!found || name.empty() || name.find('|') != std::string_view::npos) {
+  // The name ends at the first ':'; a '|' before it (or no ':' at all) is a bad format.
+  const char* const line_end = line.data() + line.size();
+  const char* const colon = find_either(line.data(), line_end, ':', '|');
+  if (colon == line_end || *colon != ':' || colon == line.data()) {
     drop("bad_format", line);
     return;
   }
+  const std::string_view name(line.data(), static_cast<std::size_t>(colon - line.data()));
+  std::string_view rest(colon + 1, static_cast<std::size_t>(line_end - colon - 1));
+  bool found = false;
   const std::string_view values_text = take_until(rest, '|', &found);
   if (!found || values_text.empty()) {
     drop("bad_format", line);

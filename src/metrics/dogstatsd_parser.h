@@ -83,11 +83,13 @@ class DogStatsdParser {
 
  private:
   void drop(std::string_view reason, std::string_view line);
+  void parse_line(std::string_view line, bool utf8_checked, DogStatsdVisitor& visitor);
   void parse_metric(std::string_view line, DogStatsdVisitor& visitor);
   void parse_event(std::string_view line, DogStatsdVisitor& visitor);
   void parse_service_check(std::string_view line, DogStatsdVisitor& visitor);
   // Splits a tag field into tags_ (sorted, deduplicated, empties dropped); host: goes to *host.
   void split_tags(std::string_view field, std::string_view* host, bool* has_host);
+  void sort_unique_tags();
   std::string_view apply_namespace(std::string_view name);
 
   ParserOptions options_;

@@ -1,6 +1,12 @@
 // Every grammar rule of datadog-wire.md §1.2–1.8 and every malformed case of the §1.9 table.
 #include "metrics/dogstatsd_parser.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -205,6 +211,65 @@ TEST_F(ParserTest, BadUtf8DropsOnlyThatLine) {
   EXPECT_EQ(v.samples[1].name, "c");
   EXPECT_THAT(v.samples[1].tags, ElementsAre("\xc3\xa9t\xc3\xa9"));
   EXPECT_EQ(dropped("bad_utf8"), 3u);  // invalid byte, surrogate, overlong
+}
+
+TEST_F(ParserTest, BadUtf8InsideLongAsciiRunsDropsOnlyThatLine) {
+  // The bad byte sits past the first 16 ASCII bytes, and the packet's other lines are long ASCII.
+  auto v = parse(
+      "first.metric.with.a.long.name:1|c|#env:production\n"
+      "second.metric.with.a.long.name\xfe:1|c|#env:production\n"
+      "third.metric.with.a.long.name:1|c|#env:production,t\xc3\xa9");
+  ASSERT_EQ(v.samples.size(), 2u);
+  EXPECT_EQ(v.samples[0].name, "first.metric.with.a.long.name");
+  EXPECT_EQ(v.samples[1].name, "third.metric.with.a.long.name");
+  EXPECT_EQ(dropped("bad_utf8"), 1u);
+}
+
+TEST_F(ParserTest, TagsAreSortedBytewiseAndDeduplicatedForAnyCount) {
+  // Tags sharing long prefixes, shorter than 8 bytes, with bytes >= 0x80 (compared unsigned) and
+  // duplicates; from 1 to 60 tags, so small and large lists are both covered.
+  const std::vector<std::string> pool = {
+      "a",         "ab",         "abc",          "abcdefg",       "abcdefgh",     "abcdefgh:",
+      "abcdefghi", "abcdefgh:1", "abcdefgh:10",  "abcdefgh:2",    "service:a",    "service:b",
+      "service",   "services:x", "z",            "\xc3\xa9t\xc3\xa9", "\xc3\xa9", "env:prod",
+      "env:pro",   "env:prod2",  "kube_namespace:x", "kube_namespace:y", "~", "0",
+      "A",         "a:b:c",      "abcdefgh\x7f",  "abcdefgh\xc2\x80"};
+  std::uint64_t seed = 42;
+  auto next = [&seed] {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::size_t>(seed >> 33);
+  };
+  for (std::size_t n = 1; n <= 60; ++n) {
+    for (int round = 0; round < 5; ++round) {
+      std::vector<std::string> tags;
+      std::string line = "x:1|c|#";
+      for (std::size_t i = 0; i < n; ++i) {
+        tags.push_back(pool[next() % pool.size()]);
+        if (i > 0) line += ',';
+        line += tags.back();
+      }
+      std::sort(tags.begin(), tags.end());
+      tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+      EXPECT_EQ(expect_ok(line).tags, tags) << line;
+    }
+  }
+}
+
+TEST_F(ParserTest, ValuesParseAsFromCharsWould) {
+  const char* const ok[] = {"0",    "-0",  "+0",   "7",     "007",  "-42",
+                            "+42",  "1.5", "-.5",  "1e3",   "1E-3", "123456789012345",
+                            "-123456789012345",    "1234567890123456",
+                            "12345678901234567",   "+99999999999999999999", "9007199254740993"};
+  for (const char* text : ok) {
+    const auto s = expect_ok(std::string("x:") + text + "|g");
+    ASSERT_EQ(s.values.size(), 1u) << text;
+    const double want = std::strtod(text, nullptr);
+    EXPECT_EQ(s.values[0], want) << text;
+    EXPECT_EQ(std::signbit(s.values[0]), std::signbit(want)) << text;
+  }
+  for (const char* text : {"-", "+", "+-1", "--1", "1-2", "1+", "0x10", "12a", "1 ", " 1", "١"}) {
+    expect_drop(std::string("x:") + text + "|g", "bad_value");
+  }
 }
 
 TEST_F(ParserTest, Utf8Validator) {
