@@ -77,10 +77,11 @@ int run_sidecar(const Environment& env) {
   auto http = net::make_http_client(loop.io(), clock, http_options);
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
-  forward::ForwardStage stage = forward::make_forward_stage(
-      config, *http, clock, loop, self, [&] { return uniform(rng); });
+  forward::ForwardStage stage =
+      forward::make_forward_stage(config, *http, clock, loop, self, [&] { return uniform(rng); });
   LC_DEBUG("lastcall {} sidecar: {} {}", kVersion, dogstatsd->describe(), stage.describe());
 
+  bool final_flush = false;
   FlushScheduler scheduler(
       clock, loop, Millis(config.flush_interval_ms), Millis(config.flush_timeout_s * 1000),
       [&](bool include_open) {
@@ -88,8 +89,21 @@ int run_sidecar(const Environment& env) {
                                              : metrics::FlushScope::kClosedBuckets);
       },
       [&](std::vector<Payload> payloads, Deadline deadline, std::function<void()> done) {
-        stage.forwarder->flush(std::move(payloads), deadline,
-                               [done = std::move(done)](const forward::FlushSummary&) { done(); });
+        const bool is_final = final_flush;  // a flush already running when SIGTERM came is not
+        stage.forwarder->flush(
+            std::move(payloads), deadline,
+            [&, is_final, done = std::move(done)](const forward::FlushSummary& summary) {
+              // What the final flush could not deliver leaves with the process: count it and say
+              // so once (serverless-init.md §9), never silently.
+              if (is_final && summary.queued.payloads > 0) {
+                for (const auto& [kind, count] : summary.queued_by_kind) {
+                  self.dropped(kind, "shutdown", count.items);
+                }
+                LC_WARN("final flush ended with data not sent: {}", summary.not_sent_text());
+              }
+              done();
+            },
+            is_final ? forward::FlushOrder::kFreshFirst : forward::FlushOrder::kRetryFirst);
       });
 
   std::unique_ptr<lambda::LocalApi> local_api;
@@ -108,6 +122,7 @@ int run_sidecar(const Environment& env) {
     // Stop receiving first so the final flush holds everything that arrived.
     if (receiver) receiver->stop();
     if (listeners.local_api) listeners.local_api->stop();
+    final_flush = true;
     scheduler.request_final(Deadline::after(clock, kFinalFlushBudget), [&] {
       const std::string drops = self.summary();
       if (!drops.empty()) LC_DEBUG("self-metrics: {}", drops);

@@ -193,6 +193,24 @@ TEST(SidecarIntegration, SigtermFinalFlushIncludesTheOpenBucket) {
   EXPECT_EQ(m.at("duplicates").to_number<int>(), 0);
 }
 
+TEST(SidecarIntegration, FinalFlushAgainstAFailingIntakeSaysWhatWasNotSent) {
+  std::string statuses = "/api/v2/series=503";
+  for (int i = 0; i < 30; ++i) statuses += ",503";
+  auto s = Sidecar::start({"--fault", statuses});
+  ASSERT_TRUE(s.agent && s.dogstatsd);
+  ASSERT_TRUE(send_udp(s.dogstatsd, "doomed:1|c"));
+  s.agent->signal(SIGTERM);
+  // The final flush is bounded: lastcall exits 0 after its budget instead of retrying forever.
+  ASSERT_EQ(s.agent->wait_exit(30s), 0) << s.agent->output(ChildProcess::Stream::kStderr);
+  auto warn = s.agent->wait_for_line_containing("final flush ended with data not sent", 1s);
+  ASSERT_TRUE(warn) << s.agent->output(ChildProcess::Stream::kStderr);
+  EXPECT_NE(warn->find("metrics 1 payload"), std::string::npos) << *warn;
+  EXPECT_EQ(warn->rfind("lastcall | WARN |", 0), 0u) << *warn;
+  // Nothing reached the intake: every attempt was answered 503.
+  auto m = s.intake->client().metrics("doomed");
+  EXPECT_FALSE(has_points(m));
+}
+
 TEST(SidecarIntegration, V1SeriesWithDeflateForVictoriaMetricsStyleIntakes) {
   auto s = Sidecar::start({}, {{"DD_USE_V2_API_SERIES", "false"}});
   ASSERT_TRUE(s.agent && s.dogstatsd);
