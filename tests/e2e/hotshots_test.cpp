@@ -2,6 +2,8 @@
 // (sidecar mode), which forwards to lastcall-fakeintake; the decoded output must be exact.
 #include <gtest/gtest.h>
 
+#include "test_paths.h"
+
 #include <chrono>
 #include <filesystem>
 #include <thread>

@@ -109,7 +109,7 @@ class FakeIntakeBinary : public ::testing::Test {
   void SetUp() override { start({}); }
   void start(std::vector<std::string> args) {
     std::string error;
-    intake_ = FakeIntakeProcess::start(std::move(args), &error, LC_FAKEINTAKE_BINARY);
+    intake_ = FakeIntakeProcess::start(std::move(args), &error, built_binary("lastcall-fakeintake"));
     ASSERT_NE(intake_, nullptr) << error;
   }
   std::unique_ptr<FakeIntakeProcess> intake_;

@@ -1,6 +1,8 @@
 // No getenv outside the config registry (conventions.md §8): every variable is declared once.
 #include <gtest/gtest.h>
 
+#include "test_paths.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>

@@ -3,6 +3,8 @@
 // with its own code.
 #include <gtest/gtest.h>
 
+#include "test_paths.h"
+
 #include <filesystem>
 #include <fstream>
 #include <map>
