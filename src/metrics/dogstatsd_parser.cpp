@@ -297,18 +297,24 @@ void DogStatsdParser::parse_line(std::string_view line, bool utf8_checked,
 
 void DogStatsdParser::split_tags(std::string_view field, std::string_view* host, bool* has_host) {
   tags_.clear();
-  while (!field.empty()) {
-    const std::string_view tag = take_until(field, ',');
-    if (tag.empty()) continue;
-    if (host != nullptr && tag[0] == 'h' && tag.size() >= 5 && tag.compare(0, 5, "host:") == 0) {
+  const char* p = field.data();
+  const char* const end = p + field.size();
+  while (p < end) {
+    const char* const start = p;
+    const char* const comma = find_byte(p, end, ',');
+    const auto len = static_cast<std::size_t>(comma - start);
+    p = comma == end ? end : comma + 1;
+    if (len == 0) continue;
+    if (host != nullptr && start[0] == 'h' && len >= 5 && std::memcmp(start, "host:", 5) == 0) {
       // datadog-wire.md §1.6: the host: tag leaves the tag list; Lambda mode discards it.
       if (!options_.lambda_mode) {
-        *host = tag.substr(5);
+        *host = std::string_view(start + 5, len - 5);
         *has_host = true;
       }
       continue;
     }
-    tags_.push_back(tag);
+    // Built in place from pointer and length (copying a freshly made view stalls on the store).
+    tags_.emplace_back(start, len);
     // Bound the work for absurd inputs: dedup once the list grows large; if it is still over the
     // limit the line is rejected anyway (too_many_tags), so stop scanning.
     if (tags_.size() > 4 * options_.max_tags + 64) {
