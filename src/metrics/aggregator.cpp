@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -28,14 +29,88 @@ AggregatorConfig AggregatorConfig::from(const FinalConfig& config) {
   return c;
 }
 
+namespace {
+
+struct MemberHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using MemberSet = std::unordered_set<std::string, MemberHash, std::equal_to<>>;
+
+// A 64-bit hash fed piece by piece (§2.2: any 64-bit hash will do; equality always compares the
+// full strings). Each piece is hashed on its own from at most two loads for the usual short
+// strings (so pieces hash in parallel) and folded in with one multiply; its length is mixed in,
+// so ("ab","c") and ("a","bc") differ.
+class KeyHasher {
+ public:
+  void add(std::uint64_t v) { fold(v * kM1); }
+  void add(std::string_view s) {
+    const char* p = s.data();
+    const std::size_t n = s.size();
+    std::uint64_t a = 0, b = 0;
+    if (n > 16) {
+      std::uint64_t h = kM2;
+      std::size_t i = 0;
+      for (; i + 8 < n; i += 8) h = (h ^ load64(p + i)) * kM1;
+      a = h ^ (h >> 29);
+      b = load64(p + n - 8);
+    } else if (n >= 8) {
+      a = load64(p);
+      b = load64(p + n - 8);
+    } else if (n >= 4) {
+      a = load32(p);
+      b = load32(p + n - 4);
+    } else if (n > 0) {
+      const auto* u = reinterpret_cast<const unsigned char*>(p);
+      a = (static_cast<std::uint64_t>(u[0]) << 16) | (static_cast<std::uint64_t>(u[n >> 1]) << 8) |
+          u[n - 1];
+    }
+    const std::uint64_t x = (a ^ kM3) * kM1;
+    const std::uint64_t y = (b ^ (static_cast<std::uint64_t>(n) * kM3)) * kM2;
+    fold(x ^ ((y >> 32) | (y << 32)));
+  }
+  std::uint64_t finish() const {
+    std::uint64_t h = h_;  // murmur3 fmix64
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+  }
+
+ private:
+  static constexpr std::uint64_t kM1 = 0x9E3779B97F4A7C15ULL;
+  static constexpr std::uint64_t kM2 = 0xC2B2AE3D27D4EB4FULL;
+  static constexpr std::uint64_t kM3 = 0x165667B19E3779F9ULL;
+  static std::uint64_t load64(const char* p) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+  }
+  static std::uint64_t load32(const char* p) {
+    std::uint32_t w;
+    std::memcpy(&w, p, 4);
+    return w;
+  }
+  void fold(std::uint64_t piece) {
+    h_ = (h_ ^ piece) * kM2;
+    h_ ^= h_ >> 31;
+  }
+  std::uint64_t h_ = 0x243F6A8885A308D3ULL;
+};
+
+}  // namespace
+
 struct MetricAggregator::Aggregate {
   double value = 0;  // count sum, gauge last
-  std::unique_ptr<std::unordered_set<std::string, KeyHash, std::equal_to<>>> members;  // set
+  std::unique_ptr<MemberSet> members;              // set
   std::vector<std::pair<double, double>> samples;  // histogram (value, weight)
   std::unique_ptr<DDSketch> sketch;                // distribution
 };
 
 struct MetricAggregator::Context {
+  std::uint64_t hash = 0;  // ContextKey::hash of this context
   Kind kind = Kind::kGauge;
   std::string name, host;
   std::vector<std::string> tags;
@@ -57,9 +132,61 @@ struct MetricAggregator::Context {
   }
 };
 
-std::size_t MetricAggregator::KeyHash::operator()(std::string_view s) const {
-  // Any 64-bit hash will do (§2.2); equality always compares the full key.
-  return std::hash<std::string_view>{}(s);
+std::size_t MetricAggregator::ContextHash::operator()(const std::unique_ptr<Context>& c) const {
+  return c->hash;
+}
+
+namespace {
+
+// Byte equality for the short strings of a context, inline (word loads, no memcmp call).
+bool same(std::string_view a, std::string_view b) {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  if (n >= 8) {
+    std::uint64_t x, y;
+    for (std::size_t i = 0; i + 8 <= n; i += 8) {
+      std::memcpy(&x, p + i, 8);
+      std::memcpy(&y, q + i, 8);
+      if (x != y) return false;
+    }
+    std::memcpy(&x, p + n - 8, 8);
+    std::memcpy(&y, q + n - 8, 8);
+    return x == y;
+  }
+  if (n >= 4) {
+    std::uint32_t x0, y0, x1, y1;
+    std::memcpy(&x0, p, 4);
+    std::memcpy(&y0, q, 4);
+    std::memcpy(&x1, p + n - 4, 4);
+    std::memcpy(&y1, q + n - 4, 4);
+    return x0 == y0 && x1 == y1;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (p[i] != q[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool MetricAggregator::ContextEq::operator()(const ContextKey& k,
+                                             const std::unique_ptr<Context>& c) const {
+  if (c->hash != k.hash || c->kind != k.kind || c->tags.size() != k.tags.size() ||
+      !same(c->name, k.name) || !same(c->host, k.host)) {
+    return false;
+  }
+  for (std::size_t i = 0; i < k.tags.size(); ++i) {
+    if (!same(c->tags[i], k.tags[i])) return false;
+  }
+  return true;
+}
+
+bool MetricAggregator::ContextEq::operator()(const std::unique_ptr<Context>& a,
+                                             const std::unique_ptr<Context>& b) const {
+  return a->hash == b->hash && a->kind == b->kind && a->name == b->name && a->host == b->host &&
+         a->tags == b->tags;
 }
 
 MetricAggregator::MetricAggregator(AggregatorConfig config, SelfMetrics& self, const Clock& clock)
@@ -67,9 +194,7 @@ MetricAggregator::MetricAggregator(AggregatorConfig config, SelfMetrics& self, c
       self_(self),
       clock_(clock),
       series_encoder_(config_.limits, config_.base_tags, self),
-      sketch_encoder_(config_.limits, config_.base_tags, self) {
-  key_buf_.reserve(512);
-}
+      sketch_encoder_(config_.limits, config_.base_tags, self) {}
 
 MetricAggregator::~MetricAggregator() = default;
 
@@ -131,19 +256,20 @@ void MetricAggregator::add(const MetricSample& sample, std::int64_t now_s) {
 MetricAggregator::Context* MetricAggregator::find_or_create(Kind kind, std::string_view name,
                                                             const MetricSample& sample,
                                                             std::string_view host) {
-  key_buf_.clear();
-  key_buf_.push_back(static_cast<char>('0' + static_cast<int>(kind)));
-  key_buf_.append(name);
-  key_buf_.push_back('\n');
-  key_buf_.append(host);
-  key_buf_.push_back('\n');
-  for (const auto& t : sample.tags) {
-    key_buf_.append(t);
-    key_buf_.push_back(',');
-  }
-  auto it = contexts_.find(std::string_view(key_buf_));
+  ContextKey key;
+  key.kind = kind;
+  key.name = name;
+  key.host = host;
+  key.tags = sample.tags;
+  KeyHasher h;
+  h.add(static_cast<std::uint64_t>(kind));
+  h.add(name);
+  h.add(host);
+  for (const auto& t : sample.tags) h.add(t);
+  key.hash = h.finish();
+  auto it = contexts_.find(key);
   if (it != contexts_.end()) {
-    Context* ctx = it->second.get();
+    Context* ctx = it->get();
     if (ctx->buckets.empty()) {
       if (live_contexts_ >= config_.max_contexts) return nullptr;
       ++live_contexts_;
@@ -152,12 +278,13 @@ MetricAggregator::Context* MetricAggregator::find_or_create(Kind kind, std::stri
   }
   if (live_contexts_ >= config_.max_contexts) return nullptr;
   auto ctx = std::make_unique<Context>();
+  ctx->hash = key.hash;
   ctx->kind = kind;
   ctx->name.assign(name);
   ctx->host.assign(host);
   ctx->tags.assign(sample.tags.begin(), sample.tags.end());
   Context* raw = ctx.get();
-  contexts_.emplace(key_buf_, std::move(ctx));
+  contexts_.insert(std::move(ctx));
   ++live_contexts_;
   return raw;
 }
@@ -189,7 +316,7 @@ void MetricAggregator::add_to(Kind kind, std::string_view name, const MetricSamp
       break;
     case Kind::kSet:
       if (!agg.members) {
-        agg.members = std::make_unique<std::unordered_set<std::string, KeyHash, std::equal_to<>>>();
+        agg.members = std::make_unique<MemberSet>();
       }
       if (agg.members->find(sample.set_member) != agg.members->end()) break;
       if (agg.members->size() >= config_.max_set_members ||
@@ -334,7 +461,7 @@ FlushBatch MetricAggregator::collect(FlushScope scope) { return collect(scope, c
 FlushBatch MetricAggregator::collect(FlushScope scope, std::int64_t now_s) {
   FlushBatch out;
   std::vector<std::size_t> series_index;
-  for (auto& [key, ctx_ptr] : contexts_) {
+  for (const auto& ctx_ptr : contexts_) {
     Context& ctx = *ctx_ptr;
     if (ctx.buckets.empty()) continue;
     series_index.clear();
@@ -383,7 +510,7 @@ void MetricAggregator::prune_history(std::int64_t now_s) {
   // `T` samples that arrive late by up to that much (datadog-wire.md §2.1), with bounded memory.
   const std::int64_t horizon = now_s - config_.history_s - kBucketSeconds;
   for (auto it = contexts_.begin(); it != contexts_.end();) {
-    Context& ctx = *it->second;
+    Context& ctx = **it;
     std::size_t old = 0;
     while (old < ctx.used.size() && ctx.used[old].first < horizon) ++old;
     if (old > 0)
@@ -398,7 +525,7 @@ void MetricAggregator::prune_history(std::int64_t now_s) {
   // live limit, forget the records of closed windows (late `T` samples for them then start at b).
   if (contexts_.size() > 4 * config_.max_contexts) {
     for (auto it = contexts_.begin(); it != contexts_.end();) {
-      Context& ctx = *it->second;
+      Context& ctx = **it;
       if (ctx.buckets.empty() && !ctx.used.empty() &&
           ctx.used.back().first + kBucketSeconds <= now_s) {
         it = contexts_.erase(it);

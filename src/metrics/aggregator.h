@@ -8,9 +8,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/clock.h"
@@ -89,9 +90,26 @@ class MetricAggregator {
   enum class Kind : std::uint8_t { kCount, kGauge, kSet, kHistogram, kDistribution };
   struct Aggregate;
   struct Context;
-  struct KeyHash {
+  // A context as looked up on the hot path: views into the sample plus a hash computed once over
+  // them (no key string is built for a context that already exists).
+  struct ContextKey {
+    std::uint64_t hash = 0;
+    Kind kind = Kind::kGauge;
+    std::string_view name, host;
+    std::span<const std::string_view> tags;
+  };
+  struct ContextHash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const;
+    std::size_t operator()(const std::unique_ptr<Context>& c) const;
+    std::size_t operator()(const ContextKey& k) const { return k.hash; }
+  };
+  struct ContextEq {
+    using is_transparent = void;
+    bool operator()(const std::unique_ptr<Context>& a, const std::unique_ptr<Context>& b) const;
+    bool operator()(const ContextKey& k, const std::unique_ptr<Context>& c) const;
+    bool operator()(const std::unique_ptr<Context>& c, const ContextKey& k) const {
+      return (*this)(k, c);
+    }
   };
 
   Context* find_or_create(Kind kind, std::string_view name, const MetricSample& sample,
@@ -109,9 +127,8 @@ class MetricAggregator {
   const Clock& clock_;
   SeriesEncoder series_encoder_;
   SketchEncoder sketch_encoder_;
-  std::unordered_map<std::string, std::unique_ptr<Context>, KeyHash, std::equal_to<>> contexts_;
+  std::unordered_set<std::unique_ptr<Context>, ContextHash, ContextEq> contexts_;
   std::size_t live_contexts_ = 0;  // contexts with at least one unflushed bucket
-  std::string key_buf_;
   std::string name_buf_;
   bool no_sketch_logged_ = false;
   std::uint64_t drops_ = 0;

@@ -216,6 +216,51 @@ TEST(AggregatorTest, SameNameDifferentTypesAreDifferentAggregates) {
   EXPECT_EQ(by_type[3], 5);
 }
 
+TEST(AggregatorTest, ContextIgnoresTagOrderAndDuplicatesButNotPieceBoundaries) {
+  Fixture f;
+  f.send("x:1|c|#b,a\nx:2|c|#a,b,a\nx:4|c|#ab\nx:8|c|#a,b,c\n");
+  // The same bytes split differently are different contexts: tags ("ab","c") vs ("a","bc"), and
+  // the name against the host.
+  f.send("y:16|c|#ab,c\ny:32|c|#a,bc\nya:64|c|#host:b\ny:128|c|#host:ab");
+  std::map<std::string, double> by_context;
+  for (const auto& one : f.series()) {
+    std::string key = one.metric + "|";
+    for (const auto& t : one.tags) key += t + ",";
+    for (const auto& r : one.resources) {
+      if (!r.second.empty()) key += "@" + r.second;
+    }
+    by_context[key] = one.points[0].value;
+  }
+  EXPECT_EQ(by_context.size(), 7u);
+  EXPECT_EQ(by_context["x|a,b,"], 0.3);
+  EXPECT_EQ(by_context["x|ab,"], 0.4);
+  EXPECT_EQ(by_context["x|a,b,c,"], 0.8);
+  EXPECT_EQ(by_context["y|ab,c,"], 1.6);
+  EXPECT_EQ(by_context["y|a,bc,"], 3.2);
+  EXPECT_EQ(by_context["ya|@b"], 6.4);
+  EXPECT_EQ(by_context["y|@ab"], 12.8);
+}
+
+TEST(AggregatorTest, ManyContextsKeepTheirOwnAggregates) {
+  Fixture f;
+  std::string packet;
+  // (i mod 7, i mod 500) repeats every 3500 samples: 3500 contexts, each set twice.
+  for (int i = 0; i < 7000; ++i) {
+    packet = "m" + std::to_string(i % 7) + ":" + std::to_string(i) + "|g|#shard:" +
+             std::to_string(i % 500) + ",env:prod";
+    f.send(packet);
+  }
+  const auto s = f.series();
+  ASSERT_EQ(s.size(), 3500u);
+  std::map<std::string, double> last;
+  for (const auto& one : s) last[one.metric + "|" + one.tags.at(1)] = one.points.at(0).value;
+  ASSERT_EQ(last.size(), 3500u);
+  for (int i = 3500; i < 7000; ++i) {
+    const std::string key = "m" + std::to_string(i % 7) + "|shard:" + std::to_string(i % 500);
+    EXPECT_EQ(last[key], i) << key;
+  }
+}
+
 TEST(AggregatorTest, HostTagAndDefaultHost) {
   AggregatorConfig c;
   c.default_host = "box";
