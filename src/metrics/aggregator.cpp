@@ -173,6 +173,11 @@ bool same(std::string_view a, std::string_view b) {
 
 bool MetricAggregator::ContextEq::operator()(const ContextKey& k,
                                              const std::unique_ptr<Context>& c) const {
+  return (*this)(k, *c);
+}
+
+bool MetricAggregator::ContextEq::operator()(const ContextKey& k, const Context& ctx) const {
+  const Context* c = &ctx;
   if (c->hash != k.hash || c->kind != k.kind || c->tags.size() != k.tags.size() ||
       !same(c->name, k.name) || !same(c->host, k.host)) {
     return false;
@@ -267,9 +272,15 @@ MetricAggregator::Context* MetricAggregator::find_or_create(Kind kind, std::stri
   h.add(host);
   for (const auto& t : sample.tags) h.add(t);
   key.hash = h.finish();
-  auto it = contexts_.find(key);
-  if (it != contexts_.end()) {
-    Context* ctx = it->get();
+  Context*& recent = recent_[key.hash & (recent_.size() - 1)];
+  Context* ctx = nullptr;
+  if (recent != nullptr && ContextEq{}(key, *recent)) {
+    ctx = recent;
+  } else if (auto it = contexts_.find(key); it != contexts_.end()) {
+    ctx = it->get();
+    recent = ctx;
+  }
+  if (ctx != nullptr) {
     if (ctx->buckets.empty()) {
       if (live_contexts_ >= config_.max_contexts) return nullptr;
       ++live_contexts_;
@@ -277,14 +288,15 @@ MetricAggregator::Context* MetricAggregator::find_or_create(Kind kind, std::stri
     return ctx;
   }
   if (live_contexts_ >= config_.max_contexts) return nullptr;
-  auto ctx = std::make_unique<Context>();
-  ctx->hash = key.hash;
-  ctx->kind = kind;
-  ctx->name.assign(name);
-  ctx->host.assign(host);
-  ctx->tags.assign(sample.tags.begin(), sample.tags.end());
-  Context* raw = ctx.get();
-  contexts_.insert(std::move(ctx));
+  auto created = std::make_unique<Context>();
+  created->hash = key.hash;
+  created->kind = kind;
+  created->name.assign(name);
+  created->host.assign(host);
+  created->tags.assign(sample.tags.begin(), sample.tags.end());
+  Context* raw = created.get();
+  contexts_.insert(std::move(created));
+  recent = raw;
   ++live_contexts_;
   return raw;
 }
@@ -516,6 +528,7 @@ void MetricAggregator::prune_history(std::int64_t now_s) {
     if (old > 0)
       ctx.used.erase(ctx.used.begin(), ctx.used.begin() + static_cast<std::ptrdiff_t>(old));
     if (ctx.buckets.empty() && ctx.used.empty()) {
+      recent_.fill(nullptr);
       it = contexts_.erase(it);
     } else {
       ++it;
@@ -528,6 +541,7 @@ void MetricAggregator::prune_history(std::int64_t now_s) {
       Context& ctx = **it;
       if (ctx.buckets.empty() && !ctx.used.empty() &&
           ctx.used.back().first + kBucketSeconds <= now_s) {
+        recent_.fill(nullptr);
         it = contexts_.erase(it);
       } else {
         ++it;

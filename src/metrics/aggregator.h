@@ -5,6 +5,7 @@
 // never sends anything.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -107,6 +108,7 @@ class MetricAggregator {
     using is_transparent = void;
     bool operator()(const std::unique_ptr<Context>& a, const std::unique_ptr<Context>& b) const;
     bool operator()(const ContextKey& k, const std::unique_ptr<Context>& c) const;
+    bool operator()(const ContextKey& k, const Context& c) const;
     bool operator()(const std::unique_ptr<Context>& c, const ContextKey& k) const {
       return (*this)(k, c);
     }
@@ -128,6 +130,9 @@ class MetricAggregator {
   SeriesEncoder series_encoder_;
   SketchEncoder sketch_encoder_;
   std::unordered_set<std::unique_ptr<Context>, ContextHash, ContextEq> contexts_;
+  // Direct-mapped by the low bits of the hash: a hit skips the set's bucket division and chain.
+  // Cleared whenever a context is erased.
+  std::array<Context*, 256> recent_{};
   std::size_t live_contexts_ = 0;  // contexts with at least one unflushed bucket
   std::string name_buf_;
   bool no_sketch_logged_ = false;

@@ -154,6 +154,24 @@ TEST(AggregatorTest, SubmissionRecordsExpireAfterHistory) {
   EXPECT_EQ(f.server.aggregator().live_contexts(), 0u);
 }
 
+TEST(AggregatorTest, ContextsForgottenAfterHistoryStartAfresh) {
+  Fixture f;
+  f.send("x:1|c|#a\ny:5|g|#b");
+  ASSERT_EQ(f.series().size(), 2u);
+  f.at(kB + 400);
+  EXPECT_THAT(f.series(), IsEmpty());
+  ASSERT_EQ(f.server.aggregator().tracked_contexts(), 0u);  // both erased
+  // The same contexts again, and others: each is found or made anew, never a forgotten one.
+  f.send("x:2|c|#a\ny:6|g|#b\nz:7|g\nx:3|c|#a");
+  std::map<std::string, double> by_name;
+  for (const auto& one : f.series()) by_name[one.metric] = one.points.at(0).value;
+  EXPECT_EQ(by_name.size(), 3u);
+  EXPECT_EQ(by_name["x"], 0.5);
+  EXPECT_EQ(by_name["y"], 6);
+  EXPECT_EQ(by_name["z"], 7);
+  EXPECT_EQ(f.server.aggregator().tracked_contexts(), 3u);
+}
+
 TEST(AggregatorTest, SketchesNeedNoTimestampRule) {
   Fixture f;
   f.send("d:1|d");
