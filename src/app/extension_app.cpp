@@ -27,12 +27,12 @@ class ExtensionApp {
     const auto t0 = clock_.steady_now();
     // Step 2: bind every listener before register; the runtime may start right after it.
     listeners_.bind_local_api(loop_, config_);
-    telemetry_server_ = bind_http(loop_, "telemetry", config_.telemetry_host, config_.telemetry_port,
-                                  listeners_);
+    telemetry_server_ =
+        bind_http(loop_, "telemetry", config_.telemetry_host, config_.telemetry_port, listeners_);
     listeners_.announce();
     if (listeners_.local_api) {
-      local_api_ = std::make_unique<lambda::LocalApi>(
-          *listeners_.local_api, loop_, self_, [](std::function<void()> done) { done(); });
+      local_api_ = std::make_unique<lambda::LocalApi>(*listeners_.local_api, loop_, self_,
+                                                      [](std::function<void()> done) { done(); });
     }
     if (telemetry_server_) {
       telemetry_ = std::make_unique<lambda::TelemetryListener>(
@@ -45,29 +45,31 @@ class ExtensionApp {
     client_ = std::make_unique<lambda::ExtensionsClient>(*runtime_http_, clock_, loop_,
                                                          config_.runtime_api);
     // Step 3: register under our own file name.
-    client_->register_extension(name_, config_.lmi, [this, t0](Expected<lambda::RegisterReply> reply,
-                                                               lambda::ApiError err) {
-      if (!reply) {
-        if (err.status == 0) {
-          LC_ERROR("register with the Lambda Runtime API at {} failed: {}", config_.runtime_api,
-                   err.message);
-        } else {
-          LC_ERROR("register with the Lambda Runtime API at {} answered {} errorType={} "
-                   "errorMessage={}",
-                   config_.runtime_api, err.status, err.error_type.empty() ? "-" : err.error_type,
-                   err.message);
-        }
-        finish(1);
-        return;
-      }
-      LC_DEBUG("registered as {} (id {}), function={} account={}", name_, reply->extension_id,
-               reply->function_name, reply->account_id.empty() ? "-" : reply->account_id);
-      subscribe(false, 0, [this, t0] {
-        LC_DEBUG("ready in {} ms",
-                 std::chrono::duration_cast<Millis>(clock_.steady_now() - t0).count());
-        next();
-      });
-    });
+    client_->register_extension(
+        name_, config_.lmi,
+        [this, t0](Expected<lambda::RegisterReply> reply, lambda::ApiError err) {
+          if (!reply) {
+            if (err.status == 0) {
+              LC_ERROR("register with the Lambda Runtime API at {} failed: {}", config_.runtime_api,
+                       err.message);
+            } else {
+              LC_ERROR(
+                  "register with the Lambda Runtime API at {} answered {} errorType={} "
+                  "errorMessage={}",
+                  config_.runtime_api, err.status, err.error_type.empty() ? "-" : err.error_type,
+                  err.message);
+            }
+            finish(1);
+            return;
+          }
+          LC_DEBUG("registered as {} (id {}), function={} account={}", name_, reply->extension_id,
+                   reply->function_name, reply->account_id.empty() ? "-" : reply->account_id);
+          subscribe(false, 0, [this, t0] {
+            LC_DEBUG("ready in {} ms",
+                     std::chrono::duration_cast<Millis>(clock_.steady_now() - t0).count());
+            next();
+          });
+        });
     loop_.run();
     return exit_code_;
   }
@@ -91,8 +93,10 @@ class ExtensionApp {
           if (status == 200) {
             LC_DEBUG("subscribed to the Telemetry API");
           } else if (status == 202 || status == 404) {
-            LC_INFO("the Telemetry API is not supported here (status {}); running without "
-                    "telemetry", status);
+            LC_INFO(
+                "the Telemetry API is not supported here (status {}); running without "
+                "telemetry",
+                status);
           } else if (status == 400 && attempt == 0 && body.find("chema") != std::string::npos) {
             subscribe(!alternate, 1, std::move(then));
             return;
@@ -164,14 +168,15 @@ class ExtensionApp {
 int run_extension(const std::string& name, const Environment& env) {
   const std::string yaml = env.get("LAMBDA_TASK_ROOT").value_or("/var/task") + "/datadog.yaml";
   auto config = finalize_config(load_raw_config(env, yaml), Mode::kExtension);
-  Logger::instance().configure("DD_EXTENSION", 1,
-                               config ? config->log_level : LogLevel::kInfo);
+  Logger::instance().configure("DD_EXTENSION", 1, config ? config->log_level : LogLevel::kInfo);
   if (!config) {
     LC_ERROR("{}", config.error().message);
     return 1;
   }
   for (const auto& secret : config_secrets(*config)) Logger::instance().add_secret(secret);
   for (const auto& warning : config->warnings) LC_WARN("{}", warning);
+  // lambda-agent.md §8.3: one error line at start; lastcall still registers and runs.
+  if (const std::string m = missing_api_key_message(*config); !m.empty()) LC_ERROR("{}", m);
   LC_DEBUG("lastcall {} starting in extension mode{} as {}", kVersion, config->lmi ? " (lmi)" : "",
            name);
   ExtensionApp app(name, std::move(config).value());

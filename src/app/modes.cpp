@@ -29,7 +29,8 @@ constexpr const char* kHelp =
     "                                              rejected\n"
     "  --version, --help\n"
     "\n"
-    "Configuration comes from DD_* / DATADOG_* environment variables (and datadog.yaml in Lambda).\n";
+    "Configuration comes from DD_* / DATADOG_* environment variables (and datadog.yaml in "
+    "Lambda).\n";
 
 }  // namespace
 
@@ -95,13 +96,8 @@ int run_main(int argc, char** argv, const Environment& env) {
       }
       const std::string text = render_check_config(*config);
       std::fwrite(text.data(), 1, text.size(), stdout);
-      // A missing API key is a warning at run time, but it is not a rejected value.
-      for (const auto& w : config->warnings) {
-        if (w.find("is invalid") != std::string::npos || w.find("not valid YAML") != std::string::npos) {
-          return 1;
-        }
-      }
-      return 0;
+      // A missing API key is reported, but it is not a rejected value.
+      return config->rejected_values ? 1 : 0;
     }
     case Command::kUsageError:
       std::fprintf(stderr, "lastcall | ERROR | %s\n", sel.error.c_str());

@@ -35,6 +35,7 @@ int run_sidecar(const Environment& env) {
   const FinalConfig config = std::move(finalized).value();
   for (const auto& secret : config_secrets(config)) Logger::instance().add_secret(secret);
   for (const auto& warning : config.warnings) LC_WARN("{}", warning);
+  if (const std::string m = missing_api_key_message(config); !m.empty()) LC_WARN("{}", m);
 
   SystemClock& clock = SystemClock::instance();
   EventLoop loop;

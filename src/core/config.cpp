@@ -12,15 +12,32 @@
 namespace lc {
 namespace {
 
-constexpr const char* kKnownSites[] = {"datadoghq.com",     "us3.datadoghq.com", "us5.datadoghq.com",
-                                       "datadoghq.eu",      "ap1.datadoghq.com", "ap2.datadoghq.com",
-                                       "uk1.datadoghq.com", "ddog-gov.com",      "us2.ddog-gov.com"};
+constexpr const char* kKnownSites[] = {
+    "datadoghq.com",     "us3.datadoghq.com", "us5.datadoghq.com",
+    "datadoghq.eu",      "ap1.datadoghq.com", "ap2.datadoghq.com",
+    "uk1.datadoghq.com", "ddog-gov.com",      "us2.ddog-gov.com"};
 
-constexpr const char* kNamespaceBlacklist[] = {
-    "datadog.agent", "datadog.dogstatsd", "datadog.process", "datadog.trace_agent",
-    "datadog.tracer", "activemq", "activemq_58", "airflow", "cassandra", "confluent",
-    "hazelcast", "hive", "ignite", "jboss", "jvm", "kafka", "presto", "sidekiq", "solr",
-    "tomcat", "runtime"};
+constexpr const char* kNamespaceBlacklist[] = {"datadog.agent",
+                                               "datadog.dogstatsd",
+                                               "datadog.process",
+                                               "datadog.trace_agent",
+                                               "datadog.tracer",
+                                               "activemq",
+                                               "activemq_58",
+                                               "airflow",
+                                               "cassandra",
+                                               "confluent",
+                                               "hazelcast",
+                                               "hive",
+                                               "ignite",
+                                               "jboss",
+                                               "jvm",
+                                               "kafka",
+                                               "presto",
+                                               "sidekiq",
+                                               "solr",
+                                               "tomcat",
+                                               "runtime"};
 
 // Walks the registry, turning raw text into typed values and recording source and warnings.
 class Finalizer {
@@ -94,6 +111,7 @@ class Finalizer {
                                         from(name), shown, why,
                                         fallback.empty() ? "(unset)" : std::string(fallback)));
     invalid_.insert(std::string(name));
+    out_.rejected_values = true;
   }
 
   void record(std::string_view name, std::string display, bool from_raw) {
@@ -122,8 +140,8 @@ class Finalizer {
       if (recorded_.count(std::string(spec.name))) continue;
       auto t = text(spec.name);
       if (t && spec.later_work) {
-        out_.warnings.push_back(fmt::format(
-            "config: {} is set but not supported yet; it is ignored", from(spec.name)));
+        out_.warnings.push_back(
+            fmt::format("config: {} is set but not supported yet; it is ignored", from(spec.name)));
       }
       record(spec.name, t ? *t : std::string(spec.default_value), t.has_value());
     }
@@ -178,19 +196,26 @@ std::optional<ProxyConfig> parse_proxy_url(std::string_view url) {
 
 std::string_view mode_name(Mode mode) {
   switch (mode) {
-    case Mode::kExtension: return "extension";
-    case Mode::kWrapper: return "wrapper";
-    case Mode::kSidecar: return "sidecar";
+    case Mode::kExtension:
+      return "extension";
+    case Mode::kWrapper:
+      return "wrapper";
+    case Mode::kSidecar:
+      return "sidecar";
   }
   return "sidecar";
 }
 
 std::string_view compressor_name(Compressor c) {
   switch (c) {
-    case Compressor::kZstd: return "zstd";
-    case Compressor::kZlib: return "zlib";
-    case Compressor::kGzip: return "gzip";
-    case Compressor::kNone: return "none";
+    case Compressor::kZstd:
+      return "zstd";
+    case Compressor::kZlib:
+      return "zlib";
+    case Compressor::kGzip:
+      return "gzip";
+    case Compressor::kNone:
+      return "none";
   }
   return "none";
 }
@@ -199,6 +224,7 @@ Expected<FinalConfig> finalize_config(const RawConfig& raw, Mode mode) {
   FinalConfig c;
   c.mode = mode;
   c.warnings = raw.problems;
+  c.rejected_values = !raw.problems.empty();  // an unreadable datadog.yaml counts as rejected
   Finalizer f(raw, c);
 
   // --- platform
@@ -229,8 +255,8 @@ Expected<FinalConfig> finalize_config(const RawConfig& raw, Mode mode) {
   c.api_key = f.str("DD_API_KEY");
   c.site = to_lower(f.str("DD_SITE", "datadoghq.com"));
   if (std::find(std::begin(kKnownSites), std::end(kKnownSites), c.site) == std::end(kKnownSites)) {
-    c.warnings.push_back(fmt::format("config: DD_SITE=\"{}\" is not a known Datadog site; using it anyway",
-                                     c.site));
+    c.warnings.push_back(
+        fmt::format("config: DD_SITE=\"{}\" is not a known Datadog site; using it anyway", c.site));
   }
   c.metrics_url = "https://api." + c.site;
   c.logs_url = "https://http-intake.logs." + c.site;
@@ -257,7 +283,8 @@ Expected<FinalConfig> finalize_config(const RawConfig& raw, Mode mode) {
       c.logs_url = (logs_no_ssl ? "http://" : "https://") + *t;
     }
   }
-  f.record("DD_LOGS_CONFIG_LOGS_DD_URL", c.logs_url, f.text("DD_LOGS_CONFIG_LOGS_DD_URL").has_value());
+  f.record("DD_LOGS_CONFIG_LOGS_DD_URL", c.logs_url,
+           f.text("DD_LOGS_CONFIG_LOGS_DD_URL").has_value());
   if (auto t = f.text("DD_APM_DD_URL")) {
     if (auto u = normalise_url(*t)) {
       c.apm_url = *u;
@@ -305,12 +332,17 @@ Expected<FinalConfig> finalize_config(const RawConfig& raw, Mode mode) {
     c.metrics_compressor = fallback;
     if (auto t = f.text("DD_SERIALIZER_COMPRESSOR_KIND")) {
       const std::string k = to_lower(*t);
-      if (k == "zstd") c.metrics_compressor = Compressor::kZstd;
-      else if (k == "zlib" || k == "deflate") c.metrics_compressor = Compressor::kZlib;
-      else if (k == "gzip") c.metrics_compressor = Compressor::kGzip;
-      else if (k == "none") c.metrics_compressor = Compressor::kNone;
-      else f.bad("DD_SERIALIZER_COMPRESSOR_KIND", *t, "expected zstd, zlib, gzip or none",
-                 std::string(compressor_name(fallback)));
+      if (k == "zstd")
+        c.metrics_compressor = Compressor::kZstd;
+      else if (k == "zlib" || k == "deflate")
+        c.metrics_compressor = Compressor::kZlib;
+      else if (k == "gzip")
+        c.metrics_compressor = Compressor::kGzip;
+      else if (k == "none")
+        c.metrics_compressor = Compressor::kNone;
+      else
+        f.bad("DD_SERIALIZER_COMPRESSOR_KIND", *t, "expected zstd, zlib, gzip or none",
+              std::string(compressor_name(fallback)));
     }
     f.record("DD_SERIALIZER_COMPRESSOR_KIND", std::string(compressor_name(c.metrics_compressor)),
              f.text("DD_SERIALIZER_COMPRESSOR_KIND").has_value());
@@ -328,9 +360,11 @@ Expected<FinalConfig> finalize_config(const RawConfig& raw, Mode mode) {
     if (fb == "series" || fb == "drop") {
       c.sketch_fallback_series = fb == "series";
     } else {
-      c.warnings.push_back(fmt::format(
-          "config: LASTCALL_SKETCH_FALLBACK=\"{}\" is invalid (expected series or drop); using default series",
-          fb));
+      c.rejected_values = true;
+      c.warnings.push_back(
+          fmt::format("config: LASTCALL_SKETCH_FALLBACK=\"{}\" is invalid (expected series or "
+                      "drop); using default series",
+                      fb));
     }
   }
 
@@ -366,8 +400,8 @@ Expected<FinalConfig> finalize_config(const RawConfig& raw, Mode mode) {
 
   // --- receivers
   const std::string bind_host = f.str("LASTCALL_BIND_HOST");
-  const bool dsd_non_local =
-      f.boolean("DD_DOGSTATSD_NON_LOCAL_TRAFFIC", mode != Mode::kWrapper) || mode == Mode::kExtension;
+  const bool dsd_non_local = f.boolean("DD_DOGSTATSD_NON_LOCAL_TRAFFIC", mode != Mode::kWrapper) ||
+                             mode == Mode::kExtension;
   c.dogstatsd_host = !bind_host.empty() ? bind_host : (dsd_non_local ? "0.0.0.0" : "127.0.0.1");
   const bool apm_non_local = f.boolean("DD_APM_NON_LOCAL_TRAFFIC", mode == Mode::kSidecar);
   c.apm_host = !bind_host.empty() ? bind_host : (apm_non_local ? "0.0.0.0" : "127.0.0.1");
@@ -385,16 +419,20 @@ Expected<FinalConfig> finalize_config(const RawConfig& raw, Mode mode) {
     c.statsd_namespace_blacklist = parse_tag_list(*t);
     f.record("DD_STATSD_METRIC_NAMESPACE_BLACKLIST", *t, true);
   } else {
-    c.statsd_namespace_blacklist.assign(std::begin(kNamespaceBlacklist), std::end(kNamespaceBlacklist));
+    c.statsd_namespace_blacklist.assign(std::begin(kNamespaceBlacklist),
+                                        std::end(kNamespaceBlacklist));
   }
   {
     static constexpr const char* kAggregates[] = {"max", "median", "avg", "count", "min", "sum"};
     const std::string text = f.str("DD_HISTOGRAM_AGGREGATES", "max,median,avg,count");
     for (auto piece : parse_tag_list(text)) {
-      if (std::find(std::begin(kAggregates), std::end(kAggregates), piece) == std::end(kAggregates)) {
+      if (std::find(std::begin(kAggregates), std::end(kAggregates), piece) ==
+          std::end(kAggregates)) {
+        c.rejected_values = true;
         c.warnings.push_back(fmt::format(
             "config: DD_HISTOGRAM_AGGREGATES entry \"{}\" is invalid (expected max, median, avg, "
-            "count, min or sum); skipping it", piece));
+            "count, min or sum); skipping it",
+            piece));
         continue;
       }
       c.histogram_aggregates.push_back(piece);
@@ -403,9 +441,11 @@ Expected<FinalConfig> finalize_config(const RawConfig& raw, Mode mode) {
     for (auto piece : parse_tag_list(pct)) {
       auto p = parse_double(piece);
       if (!p || *p <= 0 || *p >= 1) {
+        c.rejected_values = true;
         c.warnings.push_back(fmt::format(
             "config: DD_HISTOGRAM_PERCENTILES entry \"{}\" is invalid (expected 0 < p < 1); "
-            "skipping it", piece));
+            "skipping it",
+            piece));
         continue;
       }
       c.histogram_percentiles.push_back(std::round(*p * 100) / 100);
@@ -432,7 +472,8 @@ Expected<FinalConfig> finalize_config(const RawConfig& raw, Mode mode) {
         c.proxy = *p;
         f.record(name, *url, true);
       } else {
-        // A proxy URL that does not parse: reported once, traffic goes direct (lambda-agent.md §8.4).
+        // A proxy URL that does not parse: reported once, traffic goes direct (lambda-agent.md
+        // §8.4).
         f.bad(name, *url, "expected http://[user:pass@]host:port; intake traffic goes direct", "");
       }
     }
@@ -448,17 +489,19 @@ Expected<FinalConfig> finalize_config(const RawConfig& raw, Mode mode) {
   }
   c.skip_ssl_validation = f.boolean("DD_SKIP_SSL_VALIDATION", false);
   if (c.skip_ssl_validation) {
-    c.warnings.push_back("config: DD_SKIP_SSL_VALIDATION=true: intake certificates are not checked");
+    c.warnings.push_back(
+        "config: DD_SKIP_SSL_VALIDATION=true: intake certificates are not checked");
   }
   c.tls_cert_file = f.str("DD_TLS_CERT_FILE");
 
-  if (c.api_key.empty()) {
-    c.warnings.push_back(
-        "no API key: DD_API_KEY is not set; telemetry will not be sent (it is counted and dropped)");
-  }
-
   f.finish();
   return c;
+}
+
+std::string missing_api_key_message(const FinalConfig& config) {
+  if (!config.api_key.empty()) return {};
+  return "no API key: DD_API_KEY is not set; telemetry will not be sent (it is counted and "
+         "dropped)";
 }
 
 std::vector<std::string> config_secrets(const FinalConfig& config) {
@@ -479,6 +522,8 @@ std::string render_check_config(const FinalConfig& config) {
     out += fmt::format("{:<{}} = {}  [{}]\n", e.name, width, e.display, e.source);
   }
   for (const auto& w : config.warnings) out += "warning: " + w + "\n";
+  if (const std::string m = missing_api_key_message(config); !m.empty())
+    out += "warning: " + m + "\n";
   return out;
 }
 

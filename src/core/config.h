@@ -1,6 +1,7 @@
 // core/config.h — the finalized, typed configuration every component copies from.
 // Built once at start by finalize_config() from the raw sources of config_registry.h; a bad value
-// becomes a warning naming the variable and the default used, never a failure (lambda-agent.md §8.1).
+// becomes a warning naming the variable and the default used, never a failure (lambda-agent.md
+// §8.1).
 #pragma once
 
 #include <cstdint>
@@ -73,7 +74,7 @@ struct FinalConfig {
   std::string dogstatsd_socket;
   int dogstatsd_buffer_size = 8192;
   int dogstatsd_queue_size = 1024;
-  int dogstatsd_so_rcvbuf = 0;  // 0 = OS default
+  int dogstatsd_so_rcvbuf = 0;   // 0 = OS default
   std::string statsd_namespace;  // with trailing '.' when set
   std::vector<std::string> statsd_namespace_blacklist;
   std::vector<std::string> histogram_aggregates;
@@ -105,8 +106,12 @@ struct FinalConfig {
     std::string source;   // default / datadog.yaml / env (NAME)
   };
   std::vector<Entry> entries;
-  std::vector<std::string> warnings;  // reported once at start; --check-config exits 1 if any
+  std::vector<std::string> warnings;  // reported once at start
+  bool rejected_values = false;       // a value was rejected (--check-config exits 1)
 };
+
+// The one start-up line about a missing API key (lambda-agent.md §8.3), empty when a key is set.
+std::string missing_api_key_message(const FinalConfig& config);
 
 // Mode-specific defaults apply (serverless-init.md §8, lambda-agent.md §8.2). Never fails on a bad
 // value; the Expected is for future hard failures (none today).

@@ -75,6 +75,7 @@ TEST(Config, BrokenYamlIsReportedNotFatal) {
   EXPECT_EQ(c.env, "x");
   ASSERT_FALSE(c.warnings.empty());
   EXPECT_NE(c.warnings[0].find("not valid YAML"), std::string::npos);
+  EXPECT_TRUE(c.rejected_values);
   std::filesystem::remove(yaml);
 }
 
@@ -91,6 +92,17 @@ TEST(Config, BadValueWarnsOnceNamingVariableAndDefault) {
   for (const auto& w : c.warnings) port |= w.find("DD_DOGSTATSD_PORT=\"eighty\"") != std::string::npos;
   EXPECT_TRUE(port);
   EXPECT_NE(entry(c, "DD_DOGSTATSD_PORT")->source.find("rejected"), std::string::npos);
+}
+
+TEST(Config, RejectedValuesAndMissingKeyAreToldApart) {
+  auto ok = finalize({{"DD_API_KEY", "k"}, {"DD_SITE", "example.internal"}});
+  EXPECT_FALSE(ok.rejected_values);  // an unknown site is used anyway: a warning, not a rejection
+  EXPECT_FALSE(ok.warnings.empty());
+  EXPECT_TRUE(missing_api_key_message(ok).empty());
+  auto bad = finalize({{"DD_DOGSTATSD_PORT", "x"}});
+  EXPECT_TRUE(bad.rejected_values);
+  EXPECT_NE(missing_api_key_message(bad).find("no API key"), std::string::npos);
+  EXPECT_NE(render_check_config(bad).find("no API key"), std::string::npos);
 }
 
 TEST(Config, DdTagsAndBaseTags) {
