@@ -28,6 +28,9 @@ SandboxHarness::SandboxHarness(SandboxSetup setup) {
     script["record_file"] = (dir_ / (name + ".jsonl")).string();
     scripts[name] = script;
   }
+  for (const auto& [name, path] : setup.binaries) {
+    fs::create_symlink(path, dir_ / "extensions" / name);
+  }
   lc::testing::ProcessOptions opt;
   opt.argv = {bin, "run", "--extensions-dir", (dir_ / "extensions").string(),
               "--timeline-file", (dir_ / "timeline.jsonl").string(),

@@ -24,6 +24,8 @@ struct SandboxSetup {
   std::map<std::string, boost::json::object> extensions;
   std::vector<std::string> args;  // extra sandbox options (before --runtime)
   std::vector<std::string> runtime_args;  // after "fake-runtime"
+  // extension file name → another executable installed under that name (e.g. the real lastcall).
+  std::map<std::string, std::string> binaries = {};
 };
 
 class SandboxHarness {
