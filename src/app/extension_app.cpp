@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "app/listeners.h"
+#include "app/startup.h"
 #include "core/config.h"
 #include "core/event_loop.h"
 #include "core/logger.h"
@@ -166,17 +167,8 @@ class ExtensionApp {
 }  // namespace
 
 int run_extension(const std::string& name, const Environment& env) {
-  const std::string yaml = env.get("LAMBDA_TASK_ROOT").value_or("/var/task") + "/datadog.yaml";
-  auto config = finalize_config(load_raw_config(env, yaml), Mode::kExtension);
-  Logger::instance().configure("DD_EXTENSION", 1, config ? config->log_level : LogLevel::kInfo);
-  if (!config) {
-    LC_ERROR("{}", config.error().message);
-    return 1;
-  }
-  for (const auto& secret : config_secrets(*config)) Logger::instance().add_secret(secret);
-  for (const auto& warning : config->warnings) LC_WARN("{}", warning);
-  // lambda-agent.md §8.3: one error line at start; lastcall still registers and runs.
-  if (const std::string m = missing_api_key_message(*config); !m.empty()) LC_ERROR("{}", m);
+  auto config = start_mode(env, Mode::kExtension);
+  if (!config) return 1;
   LC_DEBUG("lastcall {} starting in extension mode{} as {}", kVersion, config->lmi ? " (lmi)" : "",
            name);
   ExtensionApp app(name, std::move(config).value());

@@ -74,7 +74,9 @@ void FlushScheduler::run(FlushKind kind, Deadline deadline,
   running_ = true;
   std::vector<Payload> payloads = collect_(kind != FlushKind::kPeriodic);
   LC_DEBUG("flush ({}): {} payloads",
-           kind == FlushKind::kPeriodic ? "periodic" : kind == FlushKind::kForced ? "forced" : "final",
+           kind == FlushKind::kPeriodic ? "periodic"
+           : kind == FlushKind::kForced ? "forced"
+                                        : "final",
            payloads.size());
   send_(std::move(payloads), deadline, [this, waiters = std::move(waiters)] {
     running_ = false;

@@ -85,11 +85,7 @@ int run_main(int argc, char** argv, const Environment& env) {
     case Command::kCheckConfig: {
       const auto api = env.get("AWS_LAMBDA_RUNTIME_API");
       const Mode mode = api && !api->empty() ? Mode::kExtension : Mode::kSidecar;
-      std::optional<std::string> yaml;
-      if (mode == Mode::kExtension) {
-        yaml = env.get("LAMBDA_TASK_ROOT").value_or("/var/task") + "/datadog.yaml";
-      }
-      auto config = finalize_config(load_raw_config(env, yaml), mode);
+      auto config = load_config(env, mode);
       if (!config) {
         std::fprintf(stderr, "%s | ERROR | %s\n", name.c_str(), config.error().message.c_str());
         return 1;

@@ -7,6 +7,7 @@
 
 #include "app/flush_scheduler.h"
 #include "app/listeners.h"
+#include "app/startup.h"
 #include "core/config.h"
 #include "core/logger.h"
 #include "core/self_metrics.h"
@@ -26,16 +27,9 @@ constexpr Millis kFinalFlushBudget{5000};
 }  // namespace
 
 int run_sidecar(const Environment& env) {
-  auto finalized = finalize_config(load_raw_config(env, std::nullopt), Mode::kSidecar);
-  Logger::instance().configure("lastcall", 2, finalized ? finalized->log_level : LogLevel::kInfo);
-  if (!finalized) {
-    LC_ERROR("{}", finalized.error().message);
-    return 1;
-  }
+  auto finalized = start_mode(env, Mode::kSidecar);
+  if (!finalized) return 1;
   const FinalConfig config = std::move(finalized).value();
-  for (const auto& secret : config_secrets(config)) Logger::instance().add_secret(secret);
-  for (const auto& warning : config.warnings) LC_WARN("{}", warning);
-  if (const std::string m = missing_api_key_message(config); !m.empty()) LC_WARN("{}", m);
 
   SystemClock& clock = SystemClock::instance();
   EventLoop loop;

@@ -498,6 +498,14 @@ Expected<FinalConfig> finalize_config(const RawConfig& raw, Mode mode) {
   return c;
 }
 
+Expected<FinalConfig> load_config(const Environment& env, Mode mode) {
+  std::optional<std::string> yaml;
+  if (mode == Mode::kExtension) {
+    yaml = env.get("LAMBDA_TASK_ROOT").value_or("/var/task") + "/datadog.yaml";
+  }
+  return finalize_config(load_raw_config(env, std::move(yaml)), mode);
+}
+
 std::string missing_api_key_message(const FinalConfig& config) {
   if (!config.api_key.empty()) return {};
   return "no API key: DD_API_KEY is not set; telemetry will not be sent (it is counted and "

@@ -117,6 +117,11 @@ std::string missing_api_key_message(const FinalConfig& config);
 // value; the Expected is for future hard failures (none today).
 Expected<FinalConfig> finalize_config(const RawConfig& raw, Mode mode);
 
+// The sources a mode reads, finalized: the environment, plus $LAMBDA_TASK_ROOT/datadog.yaml
+// (default /var/task) in extension mode only (clarifications: wrapper and sidecar read the
+// environment alone).
+Expected<FinalConfig> load_config(const Environment& env, Mode mode);
+
 // Secrets to register with the logger (API keys, proxy password, additional endpoint keys).
 std::vector<std::string> config_secrets(const FinalConfig& config);
 

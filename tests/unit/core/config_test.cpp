@@ -69,6 +69,21 @@ TEST(Config, PrecedenceDefaultsYamlDatadogDd) {
   std::filesystem::remove(yaml);
 }
 
+TEST(Config, LoadConfigReadsDatadogYamlInExtensionModeOnly) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("lastcall-task-root-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "datadog.yaml") << "env: from-yaml\n";
+  MapEnvironment env(std::map<std::string, std::string>{{"LAMBDA_TASK_ROOT", dir.string()}});
+  auto extension = load_config(env, Mode::kExtension);
+  ASSERT_TRUE(extension);
+  EXPECT_EQ(extension->env, "from-yaml");
+  auto sidecar = load_config(env, Mode::kSidecar);
+  ASSERT_TRUE(sidecar);
+  EXPECT_EQ(sidecar->env, "");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Config, BrokenYamlIsReportedNotFatal) {
   const std::string yaml = write_yaml("site: [unclosed\n");
   auto c = finalize({{"DD_ENV", "x"}}, Mode::kExtension, yaml);

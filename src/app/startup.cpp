@@ -1,0 +1,26 @@
+#include "app/startup.h"
+
+#include "core/logger.h"
+
+namespace lc::app {
+
+Expected<FinalConfig> start_mode(const Environment& env, Mode mode) {
+  auto config = load_config(env, mode);
+  const bool extension = mode == Mode::kExtension;
+  Logger::instance().configure(extension ? "DD_EXTENSION" : "lastcall", extension ? 1 : 2,
+                               config ? config->log_level : LogLevel::kInfo);
+  if (!config) {
+    LC_ERROR("{}", config.error().message);
+    return config;
+  }
+  for (const auto& secret : config_secrets(*config)) Logger::instance().add_secret(secret);
+  for (const auto& warning : config->warnings) LC_WARN("{}", warning);
+  if (const std::string m = missing_api_key_message(*config); !m.empty()) {
+    // lambda-agent.md §8.3: one error line in Lambda, where lastcall still registers and runs;
+    // elsewhere a warning (serverless-init.md §8: no error spam).
+    Logger::instance().log(extension ? LogLevel::kError : LogLevel::kWarn, m);
+  }
+  return config;
+}
+
+}  // namespace lc::app
