@@ -10,6 +10,7 @@
 
 #include "support/fakeintake_client.h"
 #include "support/process.h"
+#include "support/sidecar_process.h"
 
 namespace lc::testing {
 namespace {
@@ -17,9 +18,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-std::string source_dir() {
-  return LC_TEST_SOURCE_DIR;
-}
+std::string source_dir() { return LC_TEST_SOURCE_DIR; }
 
 TEST(HotShotsE2E, EveryTypeDecodesExactly) {
   const std::string node_dir = source_dir() + "/tests/e2e/node";
@@ -29,17 +28,12 @@ TEST(HotShotsE2E, EveryTypeDecodesExactly) {
   std::string error;
   auto intake = FakeIntakeProcess::start({}, &error);
   ASSERT_NE(intake, nullptr) << error;
-  ProcessOptions o;
-  o.argv = {built_binary("lastcall")};
-  o.env = {{"DD_API_KEY", "e2e-key-0123456789abcdef"},
-           {"DD_DD_URL", "http://127.0.0.1:" + std::to_string(intake->port())},
-           {"DD_DOGSTATSD_PORT", "0"}, {"LASTCALL_LOCAL_API_PORT", "0"},
-           {"LASTCALL_BIND_HOST", "127.0.0.1"}, {"DD_FLUSH_INTERVAL", "3600"}};
-  auto agent = ChildProcess::start(o, &error);
-  ASSERT_NE(agent, nullptr) << error;
-  auto line = agent->wait_for_line_containing("listening:", 20s);
-  ASSERT_TRUE(line);
-  const auto ports = parse_listening_line(*line);
+  auto agent_process = SidecarProcess::start("http://127.0.0.1:" + std::to_string(intake->port()),
+                                             {{"DD_FLUSH_INTERVAL", "3600"}});
+  ASSERT_TRUE(agent_process.started());
+  auto& agent = agent_process.process;
+  const std::map<std::string, int> ports = {{"dogstatsd", agent_process.dogstatsd},
+                                            {"local_api", agent_process.local_api}};
 
   // A burst must not straddle a 10 s window (conventions.md §16a): start with >= 2 s left.
   for (;;) {
@@ -58,15 +52,15 @@ TEST(HotShotsE2E, EveryTypeDecodesExactly) {
 
   auto client = intake->client();
   const auto flush = [&] {
-    [[maybe_unused]] auto flushed = http_request(
-        static_cast<std::uint16_t>(ports.at("local_api")), {"POST", "/lambda/flush", {}, ""});
+    [[maybe_unused]] auto flushed = http_request(static_cast<std::uint16_t>(ports.at("local_api")),
+                                                 {"POST", "/lambda/flush", {}, ""});
   };
   std::optional<json::value> counter;
   for (int i = 0; i < 50 && !counter; ++i) {
     flush();
-    counter = client.wait_for_metric("hs.counter", [](const json::value& v) {
-      return v.at("count").to_number<double>() >= 3 - 1e-9;
-    }, 200ms);
+    counter = client.wait_for_metric(
+        "hs.counter",
+        [](const json::value& v) { return v.at("count").to_number<double>() >= 3 - 1e-9; }, 200ms);
   }
   ASSERT_TRUE(counter) << agent->output(ChildProcess::Stream::kStderr);
   EXPECT_NEAR(counter->at("count").to_number<double>(), 3.0, 1e-9);
@@ -78,9 +72,8 @@ TEST(HotShotsE2E, EveryTypeDecodesExactly) {
   EXPECT_NE(std::find(tags.begin(), tags.end(), json::value("route:/a")), tags.end());
 
   auto value_of = [&](const char* name) {
-    auto m = client.wait_for_metric(name, [](const json::value& v) {
-      return !v.at("points").as_array().empty();
-    }, 5s);
+    auto m = client.wait_for_metric(
+        name, [](const json::value& v) { return !v.at("points").as_array().empty(); }, 5s);
     EXPECT_TRUE(m) << name;
     return m ? m->at("points").as_array().back().at("value").to_number<double>() : -1.0;
   };
@@ -91,9 +84,9 @@ TEST(HotShotsE2E, EveryTypeDecodesExactly) {
   EXPECT_EQ(value_of("hs.histo.median"), 10.0);
   EXPECT_NEAR(value_of("hs.histo.count"), 0.2, 1e-12);
   EXPECT_EQ(value_of("hs.timer.max"), 120.0);
-  auto dist = client.wait_for_metric("hs.dist", [](const json::value& v) {
-    return v.as_object().if_contains("sketch") != nullptr;
-  }, 5s);
+  auto dist = client.wait_for_metric(
+      "hs.dist",
+      [](const json::value& v) { return v.as_object().if_contains("sketch") != nullptr; }, 5s);
   ASSERT_TRUE(dist);
   EXPECT_EQ(dist->at("sketch").at("cnt").to_number<int>(), 2);
   EXPECT_EQ(dist->at("sketch").at("sum").to_number<double>(), 4.0);

@@ -15,6 +15,7 @@
 
 #include "support/fakeintake_client.h"
 #include "support/process.h"
+#include "support/sidecar_process.h"
 
 namespace lc::testing {
 namespace {
@@ -69,21 +70,16 @@ TEST(VictoriaMetricsE2E, V1SeriesAreStoredAndQueryable) {
   }
   ASSERT_TRUE(up) << vm->output(ChildProcess::Stream::kStderr);
 
-  ProcessOptions o;
-  o.argv = {built_binary("lastcall")};
-  o.env = {{"DD_API_KEY", "vm-does-not-check-keys"},
-           {"DD_DD_URL", "http://127.0.0.1:" + std::to_string(vm_port) + "/datadog"},
-           {"DD_USE_V2_API_SERIES", "false"},
-           {"DD_DOGSTATSD_PORT", "0"},
-           {"LASTCALL_LOCAL_API_PORT", "0"},
-           {"LASTCALL_BIND_HOST", "127.0.0.1"},
-           {"DD_FLUSH_INTERVAL", "3600"},
-           {"DD_TAGS", "team:obs"}};
-  auto agent = ChildProcess::start(o, &error);
-  ASSERT_NE(agent, nullptr) << error;
-  auto line = agent->wait_for_line_containing("listening:", 20s);
-  ASSERT_TRUE(line);
-  const auto ports = parse_listening_line(*line);
+  auto agent_process =
+      SidecarProcess::start("http://127.0.0.1:" + std::to_string(vm_port) + "/datadog",
+                            {{"DD_API_KEY", "vm-does-not-check-keys"},
+                             {"DD_USE_V2_API_SERIES", "false"},
+                             {"DD_FLUSH_INTERVAL", "3600"},
+                             {"DD_TAGS", "team:obs"}});
+  ASSERT_TRUE(agent_process.started());
+  auto& agent = agent_process.process;
+  const std::map<std::string, int> ports = {{"dogstatsd", agent_process.dogstatsd},
+                                            {"local_api", agent_process.local_api}};
   const std::int64_t ts = std::chrono::duration_cast<std::chrono::seconds>(
                               std::chrono::system_clock::now().time_since_epoch())
                               .count() -

@@ -13,6 +13,7 @@
 
 #include "support/fakeintake_client.h"
 #include "support/process.h"
+#include "support/sidecar_process.h"
 
 namespace lc::testing {
 namespace {
@@ -26,6 +27,7 @@ std::int64_t now_s() {
       .count();
 }
 
+// lastcall (sidecar mode) sending to a fresh lastcall-fakeintake.
 struct Sidecar {
   std::unique_ptr<FakeIntakeProcess> intake;
   std::unique_ptr<ChildProcess> agent;
@@ -39,27 +41,13 @@ struct Sidecar {
     s.intake = FakeIntakeProcess::start(std::move(intake_args), &error);
     EXPECT_NE(s.intake, nullptr) << error;
     if (!s.intake) return s;
-    ProcessOptions o;
-    o.argv = {built_binary("lastcall")};
-    o.env = {{"DD_API_KEY", "sidecar-test-key-0123456789"},
-             {"DD_DD_URL", "http://127.0.0.1:" + std::to_string(s.intake->port())},
-             {"DD_DOGSTATSD_PORT", "0"},
-             {"LASTCALL_LOCAL_API_PORT", "0"},
-             {"LASTCALL_BIND_HOST", "127.0.0.1"},
-             {"DD_LOG_LEVEL", "debug"}};
-    for (auto& [k, v] : env) o.env[k] = v;
-    s.agent = ChildProcess::start(o, &error);
-    EXPECT_NE(s.agent, nullptr) << error;
-    if (!s.agent) return s;
-    auto line = s.agent->wait_for_line_containing("listening:", 20s);
-    EXPECT_TRUE(line) << s.agent->output(ChildProcess::Stream::kStderr);
-    if (!line) return s;
-    EXPECT_EQ(line->rfind("lastcall | INFO | listening:", 0), 0u) << *line;
-    const auto ports = parse_listening_line(*line);
-    s.dogstatsd = ports.count("dogstatsd") ? ports.at("dogstatsd") : 0;
-    s.local_api = ports.count("local_api") ? ports.at("local_api") : 0;
-    EXPECT_GT(s.dogstatsd, 0);
-    EXPECT_GT(s.local_api, 0);
+    env.emplace("DD_LOG_LEVEL", "debug");
+    auto p = SidecarProcess::start("http://127.0.0.1:" + std::to_string(s.intake->port()), env);
+    EXPECT_TRUE(p.started());
+    EXPECT_EQ(p.listening_line.rfind("lastcall | INFO | listening:", 0), 0u) << p.listening_line;
+    s.agent = std::move(p.process);
+    s.dogstatsd = p.dogstatsd;
+    s.local_api = p.local_api;
     return s;
   }
 
