@@ -93,7 +93,8 @@ double run_once(int listener, const std::string& api, const std::string& path) {
         if (end == std::string::npos) break;
         size_t body = 0;
         const size_t cl = c.in.find("Content-Length: ");
-        if (cl != std::string::npos && cl < end) body = std::strtoul(c.in.c_str() + cl + 16, nullptr, 10);
+        if (cl != std::string::npos && cl < end)
+          body = std::strtoul(c.in.c_str() + cl + 16, nullptr, 10);
         if (c.in.size() < end + 4 + body) break;
         const std::string head = c.in.substr(0, end);
         c.in.erase(0, end + 4 + body);
@@ -102,8 +103,9 @@ double run_once(int listener, const std::string& api, const std::string& path) {
           break;
         }
         if (head.rfind("POST /2020-01-01/extension/register", 0) == 0) {
-          reply(c.fd, "Lambda-Extension-Identifier: 8476a536-e9f4-11e8-9739-2dfe598c3fcd\r\n",
-                R"({"functionName":"bench","functionVersion":"$LATEST","accountId":"123456789012"})");
+          reply(
+              c.fd, "Lambda-Extension-Identifier: 8476a536-e9f4-11e8-9739-2dfe598c3fcd\r\n",
+              R"({"functionName":"bench","functionVersion":"$LATEST","accountId":"123456789012"})");
         } else {
           reply(c.fd, "", "\"OK\"");
         }

@@ -16,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // For the header-taking parsers the first line is the header value, the rest the body.
   const auto eol = input.find('\n');
   const std::string_view first = eol == std::string_view::npos ? input : input.substr(0, eol);
-  const std::string_view rest = eol == std::string_view::npos ? std::string_view{} : input.substr(eol + 1);
+  const std::string_view rest =
+      eol == std::string_view::npos ? std::string_view{} : input.substr(eol + 1);
   switch (selector % 8) {
     case 0: {
       auto r = parse_register(first, "accountId", rest, false);

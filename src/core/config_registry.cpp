@@ -20,7 +20,8 @@ constexpr VarSpec kVariables[] = {
     // --- identity and intake ---------------------------------------------------------------
     {"DD_API_KEY", T::kString, "", "api_key", true, false, "Datadog API key; trimmed"},
     {"DD_SITE", T::kString, "datadoghq.com", "site", false, false, "intake site"},
-    {"DD_DD_URL", T::kUrl, "", "dd_url", false, false, "metrics intake override (wins over DD_URL)"},
+    {"DD_DD_URL", T::kUrl, "", "dd_url", false, false,
+     "metrics intake override (wins over DD_URL)"},
     {"DD_URL", T::kUrl, "", "", false, false, "legacy metrics intake override"},
     {"DD_LOGS_CONFIG_LOGS_DD_URL", T::kString, "", "logs_config.logs_dd_url", false, false,
      "logs intake override: host:port or full URL"},
@@ -75,8 +76,7 @@ constexpr VarSpec kVariables[] = {
      "safety margin before deadlineMs"},
     {"LASTCALL_RETRY_QUEUE_BYTES", T::kInt, "16777216", "", false, false,
      "retry queue budget shared by all endpoints"},
-    {"LASTCALL_MEMORY_BUDGET_BYTES", T::kInt, "25165824", "", false, false,
-     "total buffered bytes"},
+    {"LASTCALL_MEMORY_BUDGET_BYTES", T::kInt, "25165824", "", false, false, "total buffered bytes"},
     // --- receivers -----------------------------------------------------------------------------
     {"DD_DOGSTATSD_PORT", T::kInt, "8125", "dogstatsd_port", false, false,
      "DogStatsD UDP port (0 = ephemeral)"},
@@ -106,7 +106,8 @@ constexpr VarSpec kVariables[] = {
      "histogram_copy_to_distribution_prefix", false, false, "name prefix of that distribution"},
     {"DD_APM_RECEIVER_PORT", T::kInt, "8126", "apm_config.receiver_port", false, false,
      "trace receiver port (0 = ephemeral)"},
-    {"LASTCALL_LOCAL_API_PORT", T::kInt, "8124", "", false, false, "local API port (0 = ephemeral)"},
+    {"LASTCALL_LOCAL_API_PORT", T::kInt, "8124", "", false, false,
+     "local API port (0 = ephemeral)"},
     {"LASTCALL_TELEMETRY_PORT", T::kInt, "8999", "", false, false,
      "telemetry listener port (0 = ephemeral)"},
     {"LASTCALL_BIND_HOST", T::kString, "", "", false, false,
@@ -131,8 +132,7 @@ constexpr VarSpec kVariables[] = {
     {"AWS_LAMBDA_FUNCTION_NAME", T::kString, "", "", false, false, "function name"},
     {"AWS_LAMBDA_FUNCTION_VERSION", T::kString, "", "", false, false, "function version"},
     {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", T::kInt, "", "", false, false, "memory size MB"},
-    {"LAMBDA_TASK_ROOT", T::kString, "/var/task", "", false, false,
-     "folder holding datadog.yaml"},
+    {"LAMBDA_TASK_ROOT", T::kString, "/var/task", "", false, false, "folder holding datadog.yaml"},
     // --- recognised, later work ----------------------------------------------------------------
     {"DD_KMS_API_KEY", T::kString, "", "kms_api_key", true, true, "KMS-encrypted API key"},
     {"DD_API_KEY_SECRET_ARN", T::kString, "", "", false, true, "API key in Secrets Manager"},
@@ -223,11 +223,16 @@ std::vector<std::pair<std::string, std::string>> MapEnvironment::all() const {
 
 std::string_view config_source_name(ConfigSource source) {
   switch (source) {
-    case ConfigSource::kDefault: return "default";
-    case ConfigSource::kYaml: return "datadog.yaml";
-    case ConfigSource::kEnvDatadog: return "env";
-    case ConfigSource::kEnvDd: return "env";
-    case ConfigSource::kEnv: return "env";
+    case ConfigSource::kDefault:
+      return "default";
+    case ConfigSource::kYaml:
+      return "datadog.yaml";
+    case ConfigSource::kEnvDatadog:
+      return "env";
+    case ConfigSource::kEnvDd:
+      return "env";
+    case ConfigSource::kEnv:
+      return "env";
   }
   return "default";
 }
@@ -267,9 +272,8 @@ RawConfig load_raw_config(const Environment& env, std::optional<std::string> yam
   for (const auto& spec : kVariables) {
     const std::string name(spec.name);
     if (auto v = env.get(name)) {
-      raw.values[name] = RawValue{*v, starts_with(name, "DD_") ? ConfigSource::kEnvDd
-                                                                 : ConfigSource::kEnv,
-                                  name};
+      raw.values[name] =
+          RawValue{*v, starts_with(name, "DD_") ? ConfigSource::kEnvDd : ConfigSource::kEnv, name};
       continue;
     }
     if (starts_with(name, "DD_")) {

@@ -18,7 +18,7 @@ namespace lc {
 enum class VarType { kString, kBool, kInt, kDouble, kList, kJson, kUrl, kLevel, kEnum };
 
 struct VarSpec {
-  std::string_view name;           // "DD_API_KEY"
+  std::string_view name;  // "DD_API_KEY"
   VarType type;
   std::string_view default_value;  // textual default; "" = unset; mode-dependent ones say so below
   std::string_view yaml_key;       // datadog.yaml key ("api_key"), "" = not read from YAML

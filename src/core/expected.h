@@ -15,13 +15,13 @@ namespace lc {
 enum class ErrorCode {
   kInvalidArgument,  // input from the user, the network or the platform was malformed
   kNotFound,
-  kIo,               // an OS call failed
-  kNetwork,          // connect/read/write failed or the peer closed
-  kTimeout,          // a deadline passed
-  kProtocol,         // the peer answered something we cannot use
-  kTooLarge,         // a size limit was exceeded
-  kUnavailable,      // the resource exists but cannot serve now
-  kInternal,         // our own bug (see LC_BUG)
+  kIo,           // an OS call failed
+  kNetwork,      // connect/read/write failed or the peer closed
+  kTimeout,      // a deadline passed
+  kProtocol,     // the peer answered something we cannot use
+  kTooLarge,     // a size limit was exceeded
+  kUnavailable,  // the resource exists but cannot serve now
+  kInternal,     // our own bug (see LC_BUG)
 };
 
 std::string_view error_code_name(ErrorCode code);
@@ -49,10 +49,9 @@ class [[nodiscard]] Expected {
   Expected(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
   Expected(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
   template <typename U,
-            typename = std::enable_if_t<std::is_constructible_v<T, U&&> &&
-                                        !std::is_same_v<std::decay_t<U>, Expected> &&
-                                        !std::is_same_v<std::decay_t<U>, Error> &&
-                                        !std::is_same_v<std::decay_t<U>, T>>>
+            typename = std::enable_if_t<
+                std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, Expected> &&
+                !std::is_same_v<std::decay_t<U>, Error> && !std::is_same_v<std::decay_t<U>, T>>>
   Expected(U&& value) : v_(std::in_place_index<0>, T(std::forward<U>(value))) {}  // NOLINT
 
   bool has_value() const { return v_.index() == 0; }

@@ -19,7 +19,7 @@ namespace lc {
 
 enum class LogLevel { kTrace = 0, kDebug, kInfo, kWarn, kError, kCritical, kOff };
 
-std::string_view log_level_name(LogLevel level);          // "INFO"
+std::string_view log_level_name(LogLevel level);            // "INFO"
 Expected<LogLevel> parse_log_level(std::string_view text);  // case-insensitive; "warning" = warn
 
 class Logger {
@@ -61,10 +61,10 @@ std::string mask_secret(std::string_view secret);
 
 }  // namespace lc
 
-#define LC_LOG(level, ...)                                                   \
-  do {                                                                       \
-    if (::lc::Logger::instance().enabled(level))                             \
-      ::lc::Logger::instance().log(level, ::fmt::format(__VA_ARGS__));       \
+#define LC_LOG(level, ...)                                             \
+  do {                                                                 \
+    if (::lc::Logger::instance().enabled(level))                       \
+      ::lc::Logger::instance().log(level, ::fmt::format(__VA_ARGS__)); \
   } while (0)
 #define LC_TRACE(...) LC_LOG(::lc::LogLevel::kTrace, __VA_ARGS__)
 #define LC_DEBUG(...) LC_LOG(::lc::LogLevel::kDebug, __VA_ARGS__)

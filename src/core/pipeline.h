@@ -12,8 +12,16 @@
 
 namespace lc {
 
-enum class PayloadKind { kSeriesV2, kSeriesV1, kSketches, kLogs, kTraces, kTraceStats, kEvents,
-                         kServiceChecks };
+enum class PayloadKind {
+  kSeriesV2,
+  kSeriesV1,
+  kSketches,
+  kLogs,
+  kTraces,
+  kTraceStats,
+  kEvents,
+  kServiceChecks
+};
 std::string_view payload_kind_name(PayloadKind kind);  // "series_v2", ...
 // The lastcall.dropped kind for a payload kind: metrics, logs or traces.
 std::string_view payload_drop_kind(PayloadKind kind);
@@ -30,8 +38,9 @@ struct Payload {
 
 struct SendOutcome {
   enum class Kind { kOk, kRetry, kDrop, kSplit } kind = Kind::kOk;
-  std::string reason;  // for kDrop ("forbidden", "http_418", ...) and kRetry ("timeout", "http_503")
-  int status = 0;      // HTTP status, 0 for transport errors
+  std::string
+      reason;      // for kDrop ("forbidden", "http_418", ...) and kRetry ("timeout", "http_503")
+  int status = 0;  // HTTP status, 0 for transport errors
   std::int64_t retry_after_ms = -1;  // kRetry: the intake's Retry-After in ms; -1 when absent
   std::string detail;  // for one log line per flush: 400 body excerpt, "API key rejected by <host>"
 };

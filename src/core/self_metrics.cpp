@@ -11,8 +11,7 @@ void SelfMetrics::increment(std::string_view name, std::vector<std::string> tags
 }
 
 void SelfMetrics::dropped(std::string_view kind, std::string_view reason, std::uint64_t n) {
-  increment("lastcall.dropped",
-            {"kind:" + std::string(kind), "reason:" + std::string(reason)}, n);
+  increment("lastcall.dropped", {"kind:" + std::string(kind), "reason:" + std::string(reason)}, n);
 }
 
 std::uint64_t SelfMetrics::get(std::string_view name, std::vector<std::string> tags) const {

@@ -1,6 +1,7 @@
 // core/self_metrics.h — lastcall's own counters (`lastcall.*`), e.g. lastcall.dropped{kind,reason}.
 // Any thread may increment (the DogStatsD receive thread counts its drops); the flush path reads a
-// snapshot. Every drop anywhere in the pipeline goes through dropped() (architecture.md "Data path").
+// snapshot. Every drop anywhere in the pipeline goes through dropped() (architecture.md "Data
+// path").
 #pragma once
 
 #include <cstdint>
@@ -15,7 +16,8 @@ namespace lc {
 
 class SelfMetrics {
  public:
-  // key: metric name plus sorted "k:v" tags, e.g. {"lastcall.dropped", {"kind:dogstatsd","reason:bad_value"}}
+  // key: metric name plus sorted "k:v" tags, e.g. {"lastcall.dropped",
+  // {"kind:dogstatsd","reason:bad_value"}}
   struct Key {
     std::string name;
     std::vector<std::string> tags;

@@ -42,7 +42,8 @@ std::vector<std::string_view> split_any(std::string_view s, std::string_view sep
   size_t start = 0;
   while (start <= s.size()) {
     const size_t end = s.find_first_of(separators, start);
-    const std::string_view piece = s.substr(start, end == std::string_view::npos ? s.npos : end - start);
+    const std::string_view piece =
+        s.substr(start, end == std::string_view::npos ? s.npos : end - start);
     if (!piece.empty()) out.push_back(piece);
     if (end == std::string_view::npos) break;
     start = end + 1;
@@ -83,13 +84,27 @@ void append_json_escaped(std::string& out, std::string_view s) {
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";

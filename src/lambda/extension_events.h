@@ -23,7 +23,7 @@ Expected<RegisterReply> parse_register_reply(std::string_view extension_id_heade
 struct ExtensionEvent {
   enum class Type { kInvoke, kShutdown, kUnknown };
   Type type = Type::kUnknown;
-  std::string event_type;  // as received
+  std::string event_type;        // as received
   std::int64_t deadline_ms = 0;  // absolute epoch ms (a relative value < 1e12 is converted)
   std::string request_id;
   std::string invoked_function_arn;

@@ -54,8 +54,8 @@ void ExtensionsClient::do_register(std::string name, bool lmi, int attempt,
   // Register is on the cold-start path but must not hang forever on a broken platform.
   const Deadline deadline = Deadline::after(clock_, Millis(10000));
   http_.request(std::move(req), deadline,
-                [this, name, lmi, attempt, done = std::move(done)](
-                    Expected<net::HttpClientResponse> resp) mutable {
+                [this, name, lmi, attempt,
+                 done = std::move(done)](Expected<net::HttpClientResponse> resp) mutable {
                   if (!resp) {
                     if (attempt == 0) {
                       timers_.schedule_after(Millis(10), [this, name = std::move(name), lmi,
@@ -69,8 +69,8 @@ void ExtensionsClient::do_register(std::string name, bool lmi, int attempt,
                   }
                   if (resp->status != 200) {
                     ApiError e = parse_api_error(resp->status, resp->body);
-                    done(make_error(ErrorCode::kProtocol, "register answered " +
-                                                              std::to_string(resp->status)),
+                    done(make_error(ErrorCode::kProtocol,
+                                    "register answered " + std::to_string(resp->status)),
                          std::move(e));
                     return;
                   }
@@ -86,22 +86,21 @@ void ExtensionsClient::next(std::function<void(Expected<ExtensionEvent>, ApiErro
   req.method = "GET";
   req.url = base_url() + "/2020-01-01/extension/event/next";
   req.headers = {{"Lambda-Extension-Identifier", extension_id_}};
-  http_.request(std::move(req), Deadline::none(),
-                [this, done = std::move(done)](Expected<net::HttpClientResponse> resp) {
-                  if (!resp) {
-                    done(resp.error(), ApiError{0, "", resp.error().message});
-                    return;
-                  }
-                  if (resp->status != 200) {
-                    ApiError e = parse_api_error(resp->status, resp->body);
-                    done(make_error(ErrorCode::kProtocol,
-                                    "next answered " + std::to_string(resp->status)),
-                         std::move(e));
-                    return;
-                  }
-                  done(parse_extension_event(resp->body, clock_.wall_ms()),
-                       ApiError{resp->status, "", ""});
-                });
+  http_.request(
+      std::move(req), Deadline::none(),
+      [this, done = std::move(done)](Expected<net::HttpClientResponse> resp) {
+        if (!resp) {
+          done(resp.error(), ApiError{0, "", resp.error().message});
+          return;
+        }
+        if (resp->status != 200) {
+          ApiError e = parse_api_error(resp->status, resp->body);
+          done(make_error(ErrorCode::kProtocol, "next answered " + std::to_string(resp->status)),
+               std::move(e));
+          return;
+        }
+        done(parse_extension_event(resp->body, clock_.wall_ms()), ApiError{resp->status, "", ""});
+      });
 }
 
 void ExtensionsClient::subscribe_telemetry(std::string body,

@@ -21,12 +21,13 @@ LocalApi::LocalApi(net::HttpServer& server, TimerService& timers, SelfMetrics& s
     self_.dropped("local_api", "too_large");
     return net::HttpResponse::text(413, "body over 64 KiB on " + req.path + "\n");
   };
-  server.route("GET", "/lambda/hello",
-               [](net::HttpRequest&, std::shared_ptr<net::Responder> r) {
-                 LC_DEBUG("local api: hello");
-                 r->respond(net::HttpResponse::json(200, "{}"));
-               },
-               small);
+  server.route(
+      "GET", "/lambda/hello",
+      [](net::HttpRequest&, std::shared_ptr<net::Responder> r) {
+        LC_DEBUG("local api: hello");
+        r->respond(net::HttpResponse::json(200, "{}"));
+      },
+      small);
   auto flush = [this](net::HttpRequest&, std::shared_ptr<net::Responder> r) {
     // Answer once the flush completed or after 90 ms, whichever is first (§7.1).
     auto answered = std::make_shared<bool>(false);

@@ -1,6 +1,7 @@
-// lambda/local_api.h — the local API on 127.0.0.1:8124 (lambda-agent.md §7.1), served in every mode:
-// GET /lambda/hello, GET|POST /lambda/flush (answers when the forced flush completed or after 90 ms,
-// whichever is first; the flush goes on). The invocation routes come with the Lambda invocation work.
+// lambda/local_api.h — the local API on 127.0.0.1:8124 (lambda-agent.md §7.1), served in every
+// mode: GET /lambda/hello, GET|POST /lambda/flush (answers when the forced flush completed or after
+// 90 ms, whichever is first; the flush goes on). The invocation routes come with the Lambda
+// invocation work.
 #pragma once
 
 #include <functional>

@@ -30,13 +30,14 @@ TelemetryListener::TelemetryListener(net::HttpServer& server, SelfMetrics& self,
     self_.dropped("telemetry", "too_large");
     return net::HttpResponse{200, {}, ""};
   };
-  server.route("POST", "/*",
-               [this](net::HttpRequest& req, std::shared_ptr<net::Responder> responder) {
-                 responder->respond(net::HttpResponse{200, {}, ""});
-                 ++batches_;
-                 process_telemetry_batch(req.body, self_, sink_);
-               },
-               std::move(options));
+  server.route(
+      "POST", "/*",
+      [this](net::HttpRequest& req, std::shared_ptr<net::Responder> responder) {
+        responder->respond(net::HttpResponse{200, {}, ""});
+        ++batches_;
+        process_telemetry_batch(req.body, self_, sink_);
+      },
+      std::move(options));
 }
 
 std::size_t process_telemetry_batch(std::string_view body, SelfMetrics& self,
@@ -59,7 +60,8 @@ std::size_t process_telemetry_batch(std::string_view body, SelfMetrics& self,
     }
     TelemetryEvent e;
     e.type = std::string(type->get_string());
-    if (const auto* t = o->if_contains("time"); t && t->is_string()) e.time = std::string(t->get_string());
+    if (const auto* t = o->if_contains("time"); t && t->is_string())
+      e.time = std::string(t->get_string());
     if (const auto* r = o->if_contains("record")) {
       if (r->is_string()) {
         e.record = boost::json::serialize(*r);

@@ -28,8 +28,8 @@ std::string telemetry_subscription_body(const SubscriptionOptions& options);
 // One element of a batch: {"time","type","record"}; record is kept as raw JSON text.
 struct TelemetryEvent {
   std::string time;
-  std::string type;    // "platform.start", "function", ...
-  std::string record;  // serialised JSON (object or string)
+  std::string type;         // "platform.start", "function", ...
+  std::string record;       // serialised JSON (object or string)
   bool own_record = false;  // an `extension` line lastcall itself wrote (DD_EXTENSION | prefix)
 };
 

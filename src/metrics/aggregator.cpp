@@ -103,7 +103,7 @@ class KeyHasher {
 }  // namespace
 
 struct MetricAggregator::Aggregate {
-  double value = 0;  // count sum, gauge last
+  double value = 0;                                // count sum, gauge last
   std::unique_ptr<MemberSet> members;              // set
   std::vector<std::pair<double, double>> samples;  // histogram (value, weight)
   std::unique_ptr<DDSketch> sketch;                // distribution

@@ -1,8 +1,8 @@
-// net/http_client.h — outbound HTTP/1.1 over Boost.Beast: http:// and https:// (OpenSSL, initialised
-// lazily at the first https request), CONNECT through an HTTP proxy honouring NO_PROXY, a deadline
-// on every request (connect + write + read), optional keep-alive with close_idle() so no connection
-// survives a Lambda freeze. Used by forward/ (intakes) and lambda/ (Runtime/Extensions API).
-// Callbacks run on the loop thread.
+// net/http_client.h — outbound HTTP/1.1 over Boost.Beast: http:// and https:// (OpenSSL,
+// initialised lazily at the first https request), CONNECT through an HTTP proxy honouring NO_PROXY,
+// a deadline on every request (connect + write + read), optional keep-alive with close_idle() so no
+// connection survives a Lambda freeze. Used by forward/ (intakes) and lambda/ (Runtime/Extensions
+// API). Callbacks run on the loop thread.
 #pragma once
 
 #include <cstddef>

@@ -43,7 +43,8 @@ using Handler = std::function<void(HttpRequest& request, std::shared_ptr<Respond
 
 struct RouteOptions {
   std::size_t max_body = 0;  // 0 = the server's default
-  // Answer for a body over max_body (default 413 with a reason); the telemetry listener answers 200.
+  // Answer for a body over max_body (default 413 with a reason); the telemetry listener answers
+  // 200.
   std::function<HttpResponse(const HttpRequest& headers_only)> on_too_large;
 };
 
@@ -52,10 +53,10 @@ struct HttpServerOptions {
   std::uint16_t port = 0;  // 0 = ephemeral; read back with port()
   std::size_t default_max_body = 64 * 1024;
   std::size_t max_header_bytes = 16 * 1024;       // beyond: 431, then close
-  std::chrono::milliseconds read_timeout{10000};   // a started request must complete in this time
-  std::chrono::milliseconds idle_timeout{60000};   // keep-alive connection without a request
-  std::size_t max_connections = 512;               // beyond: accept and close at once
-  std::string name = "http";                        // for log lines
+  std::chrono::milliseconds read_timeout{10000};  // a started request must complete in this time
+  std::chrono::milliseconds idle_timeout{60000};  // keep-alive connection without a request
+  std::size_t max_connections = 512;              // beyond: accept and close at once
+  std::string name = "http";                      // for log lines
   // When set, requests the server refuses are counted as dropped{kind:<name>, reason:...}:
   // too_large, malformed, header_too_large, read_timeout and incomplete (a started request not
   // completed), max_connections. Owned by the composition root; must outlive the server.

@@ -12,7 +12,7 @@
 #include "support/process.h"
 #include "support/sidecar_process.h"
 
-namespace lc::testing {
+namespace lc::test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -95,4 +95,4 @@ TEST(HotShotsE2E, EveryTypeDecodesExactly) {
 }
 
 }  // namespace
-}  // namespace lc::testing
+}  // namespace lc::test

@@ -17,7 +17,7 @@
 #include "support/process.h"
 #include "support/sidecar_process.h"
 
-namespace lc::testing {
+namespace lc::test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -110,4 +110,4 @@ TEST(VictoriaMetricsE2E, V1SeriesAreStoredAndQueryable) {
 }
 
 }  // namespace
-}  // namespace lc::testing
+}  // namespace lc::test

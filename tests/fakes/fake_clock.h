@@ -7,7 +7,7 @@
 
 #include "core/clock.h"
 
-namespace lc::testing {
+namespace lc::fakes {
 
 class FakeClock final : public Clock, public TimerService {
  public:
@@ -57,4 +57,4 @@ class FakeClock final : public Clock, public TimerService {
   std::map<std::pair<SteadyTime, TimerId>, std::function<void()>> timers_;
 };
 
-}  // namespace lc::testing
+}  // namespace lc::fakes

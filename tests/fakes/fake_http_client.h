@@ -16,7 +16,7 @@
 #include "fakes/fake_clock.h"
 #include "net/http_client.h"
 
-namespace lc::testing {
+namespace lc::fakes {
 
 class FakeHttpClient final : public net::HttpClient {
  public:
@@ -168,4 +168,4 @@ class FakeHttpClient final : public net::HttpClient {
   int close_idle_calls_ = 0;
 };
 
-}  // namespace lc::testing
+}  // namespace lc::fakes

@@ -14,7 +14,7 @@
 
 #include "core/strings.h"
 
-namespace lc::testing {
+namespace lc::test {
 
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
@@ -296,4 +296,4 @@ std::vector<boost::json::object> json_object_lines(std::string_view text) {
   return out;
 }
 
-}  // namespace lc::testing
+}  // namespace lc::test

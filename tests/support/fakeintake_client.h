@@ -20,7 +20,7 @@
 #include "core/expected.h"
 #include "support/process.h"
 
-namespace lc::testing {
+namespace lc::test {
 
 struct RawRequest {
   std::string method = "GET";
@@ -102,4 +102,4 @@ class FakeIntakeProcess {
   std::uint16_t port_ = 0;
 };
 
-}  // namespace lc::testing
+}  // namespace lc::test

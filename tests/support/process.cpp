@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace lc::testing {
+namespace lc::test {
 
 std::unique_ptr<ChildProcess> ChildProcess::start(ProcessOptions options, std::string* error) {
   int out_pipe[2], err_pipe[2], exec_pipe[2];
@@ -28,8 +28,8 @@ std::unique_ptr<ChildProcess> ChildProcess::start(ProcessOptions options, std::s
       if (eq != std::string_view::npos) env_map[std::string(kv.substr(0, eq))] = kv.substr(eq + 1);
     }
   } else {
-    for (const char* keep : {"PATH", "HOME", "LASTCALL_BINARY_DIR", "ASAN_OPTIONS",
-                             "UBSAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS"}) {
+    for (const char* keep : {"PATH", "HOME", "LASTCALL_BINARY_DIR", "ASAN_OPTIONS", "UBSAN_OPTIONS",
+                             "TSAN_OPTIONS", "LSAN_OPTIONS"}) {
       if (const char* v = std::getenv(keep)) env_map[keep] = v;
     }
   }
@@ -72,8 +72,10 @@ std::unique_ptr<ChildProcess> ChildProcess::start(ProcessOptions options, std::s
   close(exec_pipe[0]);
   std::unique_ptr<ChildProcess> child(new ChildProcess());
   child->pid_ = pid;
-  child->out_reader_ = std::thread([c = child.get(), fd = out_pipe[0]] { c->read_loop(fd, Stream::kStdout); });
-  child->err_reader_ = std::thread([c = child.get(), fd = err_pipe[0]] { c->read_loop(fd, Stream::kStderr); });
+  child->out_reader_ =
+      std::thread([c = child.get(), fd = out_pipe[0]] { c->read_loop(fd, Stream::kStdout); });
+  child->err_reader_ =
+      std::thread([c = child.get(), fd = err_pipe[0]] { c->read_loop(fd, Stream::kStderr); });
   child->waiter_ = std::thread([c = child.get()] {
     int status = 0;
     while (waitpid(c->pid_, &status, 0) < 0 && errno == EINTR) {
@@ -139,8 +141,8 @@ std::optional<std::string> ChildProcess::wait_for_line(
   return found;
 }
 
-std::optional<std::string> ChildProcess::wait_for_line_containing(std::string_view needle,
-                                                                  std::chrono::milliseconds timeout) {
+std::optional<std::string> ChildProcess::wait_for_line_containing(
+    std::string_view needle, std::chrono::milliseconds timeout) {
   const std::string n(needle);
   return wait_for_line([&](std::string_view l) { return l.find(n) != std::string_view::npos; },
                        timeout);
@@ -203,4 +205,4 @@ std::string built_binary(std::string_view name) {
   return std::string(dir ? dir : ".") + "/bin/" + std::string(name);
 }
 
-}  // namespace lc::testing
+}  // namespace lc::test

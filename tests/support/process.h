@@ -18,13 +18,13 @@
 #include <thread>
 #include <vector>
 
-namespace lc::testing {
+namespace lc::test {
 
 struct ProcessOptions {
-  std::vector<std::string> argv;            // argv[0] is the path to execute
-  std::map<std::string, std::string> env;   // added to (or replacing, see below) the environment
-  bool inherit_env = false;                 // false: the child sees only `env` (+ PATH, HOME)
-  std::string argv0_override;               // when set, passed as argv[0] instead of the path
+  std::vector<std::string> argv;           // argv[0] is the path to execute
+  std::map<std::string, std::string> env;  // added to (or replacing, see below) the environment
+  bool inherit_env = false;                // false: the child sees only `env` (+ PATH, HOME)
+  std::string argv0_override;              // when set, passed as argv[0] instead of the path
   std::string cwd;
 };
 
@@ -74,4 +74,4 @@ std::map<std::string, int> parse_listening_line(std::string_view line);
 // Path of a built executable: $LASTCALL_BINARY_DIR/bin/<name>.
 std::string built_binary(std::string_view name);
 
-}  // namespace lc::testing
+}  // namespace lc::test

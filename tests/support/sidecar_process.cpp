@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-namespace lc::testing {
+namespace lc::test {
 
 SidecarProcess SidecarProcess::start(const std::string& intake_url,
                                      const std::map<std::string, std::string>& env) {
@@ -40,4 +40,4 @@ Expected<RawResponse> SidecarProcess::flush() const {
   return http_request(static_cast<std::uint16_t>(local_api), {"POST", "/lambda/flush", {}, ""});
 }
 
-}  // namespace lc::testing
+}  // namespace lc::test

@@ -10,7 +10,7 @@
 #include "support/fakeintake_client.h"
 #include "support/process.h"
 
-namespace lc::testing {
+namespace lc::test {
 
 struct SidecarProcess {
   std::unique_ptr<ChildProcess> process;
@@ -27,4 +27,4 @@ struct SidecarProcess {
   Expected<RawResponse> flush() const;
 };
 
-}  // namespace lc::testing
+}  // namespace lc::test

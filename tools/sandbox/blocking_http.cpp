@@ -200,9 +200,9 @@ Expected<BlockingResponse> http_call(const std::string& host, std::uint16_t port
   BlockingResponse resp;
   // "HTTP/1.1 200 OK"
   const auto sp = msg->start_line.find(' ');
-  const auto status = sp == std::string::npos ? std::nullopt
-                                              : parse_int(std::string_view(msg->start_line)
-                                                              .substr(sp + 1, 3));
+  const auto status = sp == std::string::npos
+                          ? std::nullopt
+                          : parse_int(std::string_view(msg->start_line).substr(sp + 1, 3));
   if (!status) return make_error(ErrorCode::kProtocol, "bad status line: " + msg->start_line);
   resp.status = static_cast<int>(*status);
   resp.headers = std::move(msg->headers);

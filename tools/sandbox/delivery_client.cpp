@@ -13,7 +13,8 @@ namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
 
 struct PostOp : std::enable_shared_from_this<PostOp> {
-  PostOp(boost::asio::io_context& io, DeliveryClient::Done done) : stream(io), done(std::move(done)) {}
+  PostOp(boost::asio::io_context& io, DeliveryClient::Done done)
+      : stream(io), done(std::move(done)) {}
 
   void run(std::uint16_t port, const std::string& path, const std::string& body,
            std::chrono::milliseconds timeout) {

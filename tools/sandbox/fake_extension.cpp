@@ -11,8 +11,8 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -68,7 +68,8 @@ int fake_extension_main(const std::string& name, const std::vector<std::string>&
   auto hp = split_host_port(*api);
   if (!hp) return 2;
   const auto [host, port] = *hp;
-  const bool lmi = env.get("AWS_LAMBDA_INITIALIZATION_TYPE").value_or("") == "lambda-managed-instances";
+  const bool lmi =
+      env.get("AWS_LAMBDA_INITIALIZATION_TYPE").value_or("") == "lambda-managed-instances";
   std::optional<std::string> script_text = env.get("LASTCALL_FAKE_EXTENSIONS");
   for (size_t i = 0; i + 1 < args.size(); ++i) {
     // --script JSON: this extension's script (the sandbox's own dummy extensions use it)
@@ -86,14 +87,16 @@ int fake_extension_main(const std::string& name, const std::vector<std::string>&
   BlockingRequest reg;
   reg.method = "POST";
   reg.target = "/2020-01-01/extension/register";
-  reg.headers = {{"Lambda-Extension-Name",
-                  std::string(get_string(script, "register_name").value_or(name))}};
-  if (flag(script, "account_id", true)) reg.headers.emplace_back("Lambda-Extension-Accept-Feature", "accountId");
+  reg.headers = {
+      {"Lambda-Extension-Name", std::string(get_string(script, "register_name").value_or(name))}};
+  if (flag(script, "account_id", true))
+    reg.headers.emplace_back("Lambda-Extension-Accept-Feature", "accountId");
   boost::json::object reg_body;
   if (const auto* ev = script.if_contains("events"); ev && ev->is_array()) {
     reg_body["events"] = ev->get_array();
   } else {
-    reg_body["events"] = lmi ? boost::json::array{"SHUTDOWN"} : boost::json::array{"INVOKE", "SHUTDOWN"};
+    reg_body["events"] =
+        lmi ? boost::json::array{"SHUTDOWN"} : boost::json::array{"INVOKE", "SHUTDOWN"};
   }
   reg.body = boost::json::serialize(reg_body);
   auto r = http_call(host, port, reg);
@@ -127,15 +130,16 @@ int fake_extension_main(const std::string& name, const std::vector<std::string>&
   BlockingListener listener;
   const std::string record_file(get_string(script, "record_file").value_or(""));
   if (flag(script, "subscribe", true)) {
-    auto lp = listener.start(0, [&](const std::string&, const std::string&, const std::string& body) {
-      ++batches;
-      if (!record_file.empty()) {
-        std::ofstream out(record_file, std::ios::app);
-        out << body << '\n';
-      }
-      const auto i = statuses_used.fetch_add(1);
-      return i < statuses.size() ? statuses[i] : 200;
-    });
+    auto lp =
+        listener.start(0, [&](const std::string&, const std::string&, const std::string& body) {
+          ++batches;
+          if (!record_file.empty()) {
+            std::ofstream out(record_file, std::ios::app);
+            out << body << '\n';
+          }
+          const auto i = statuses_used.fetch_add(1);
+          return i < statuses.size() ? statuses[i] : 200;
+        });
     if (!lp) {
       say("fake-extension: listener: " + lp.error().message);
       return 1;
@@ -153,10 +157,9 @@ int fake_extension_main(const std::string& name, const std::vector<std::string>&
     } else {
       sub["buffering"] = {{"maxItems", 1000}, {"maxBytes", 262144}, {"timeoutMs", 25}};
     }
-    sub["destination"] = {
-        {"protocol", "HTTP"},
-        {"URI", fmt::format("http://sandbox.localdomain:{}{}", *lp,
-                            get_string(script, "path").value_or("/telemetry"))}};
+    sub["destination"] = {{"protocol", "HTTP"},
+                          {"URI", fmt::format("http://sandbox.localdomain:{}{}", *lp,
+                                              get_string(script, "path").value_or("/telemetry"))}};
     BlockingRequest s;
     s.method = "PUT";
     s.target = "/2022-07-01/telemetry";

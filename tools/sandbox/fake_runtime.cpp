@@ -8,8 +8,8 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -59,7 +59,8 @@ std::string as_text(const boost::json::value& v) {
 
 void do_exit(const boost::json::value& how) {
   if (how.is_string()) {
-    if (auto sig = parse_signal_name(std::string_view(how.get_string().data(), how.get_string().size()))) {
+    if (auto sig =
+            parse_signal_name(std::string_view(how.get_string().data(), how.get_string().size()))) {
       signal(*sig, SIG_DFL);
       ::kill(getpid(), *sig);
     }
@@ -71,9 +72,11 @@ void do_exit(const boost::json::value& how) {
 
 // Emits the OOM shape of a runtime (lambda-platform.md §7.6 table) and acts like it.
 // Returns the error type to post, or "" when the process already exited.
-std::string do_oom(const std::string& flavour, const std::string& request_id, const LogStyle& style) {
+std::string do_oom(const std::string& flavour, const std::string& request_id,
+                   const LogStyle& style) {
   if (flavour == "node") {
-    write_line(2, "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory");
+    write_line(2,
+               "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory");
     _exit(134);
   }
   if (flavour == "node_sigkill") {
@@ -110,8 +113,9 @@ std::string do_oom(const std::string& flavour, const std::string& request_id, co
     return "Runtime.OutOfMemory";
   }
   if (flavour == "dotnet") {
-    write_line(2, "Unhandled exception. System.OutOfMemoryException: Exception of type "
-                  "'System.OutOfMemoryException' was thrown.");
+    write_line(2,
+               "Unhandled exception. System.OutOfMemoryException: Exception of type "
+               "'System.OutOfMemoryException' was thrown.");
     _exit(134);
   }
   return "";  // memory_only: the sandbox writes the memory figures
@@ -142,7 +146,8 @@ int fake_runtime_main(const std::vector<std::string>& args) {
   int init_sleep_ms = 0;
   std::string init_error;
   for (size_t i = 0; i + 1 < args.size(); i += 2) {
-    if (args[i] == "--init-sleep-ms") init_sleep_ms = static_cast<int>(parse_int(args[i + 1]).value_or(0));
+    if (args[i] == "--init-sleep-ms")
+      init_sleep_ms = static_cast<int>(parse_int(args[i + 1]).value_or(0));
     if (args[i] == "--init-error") init_error = args[i + 1];
   }
   ProcessEnvironment env;
@@ -158,7 +163,8 @@ int fake_runtime_main(const std::vector<std::string>& args) {
   }
   const auto [host, port] = *hp;
   LogStyle default_style;
-  if (auto f = env.get("AWS_LAMBDA_LOG_FORMAT"); f && iequals(*f, "JSON")) default_style.json = true;
+  if (auto f = env.get("AWS_LAMBDA_LOG_FORMAT"); f && iequals(*f, "JSON"))
+    default_style.json = true;
   signal(SIGPIPE, SIG_IGN);
 
   if (init_sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(init_sleep_ms));
@@ -202,7 +208,8 @@ int fake_runtime_main(const std::vector<std::string>& args) {
       for (const auto& line : l->get_array()) log_line(1, style, request_id, "INFO", as_text(line));
     }
     if (const auto* l = ins.if_contains("stderr"); l && l->is_array()) {
-      for (const auto& line : l->get_array()) log_line(2, style, request_id, "ERROR", as_text(line));
+      for (const auto& line : l->get_array())
+        log_line(2, style, request_id, "ERROR", as_text(line));
     }
     if (auto ms = get_int(ins, "sleep_ms"); ms && *ms > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(*ms));
@@ -239,9 +246,9 @@ int fake_runtime_main(const std::vector<std::string>& args) {
       }
       out.chunk_delay_ms = static_cast<int>(get_int(ins, "stream_delay_ms").value_or(0));
       if (auto se = get_string(ins, "stream_error")) {
-        out.trailers = {{"Lambda-Runtime-Function-Error-Type", std::string(*se)},
-                        {"Lambda-Runtime-Function-Error-Body",
-                         "eyJlcnJvck1lc3NhZ2UiOiJzdHJlYW0gZXJyb3IifQ=="}};
+        out.trailers = {
+            {"Lambda-Runtime-Function-Error-Type", std::string(*se)},
+            {"Lambda-Runtime-Function-Error-Body", "eyJlcnJvck1lc3NhZ2UiOiJzdHJlYW0gZXJyb3IifQ=="}};
       }
     } else {
       out.target = base + "/response";

@@ -1,7 +1,7 @@
 #include "tools/sandbox/faults.h"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include "core/strings.h"
 #include "tools/sandbox/common.h"
@@ -26,7 +26,8 @@ std::optional<std::int64_t> as_int(const boost::json::value& v) {
 
 std::optional<bool> as_bool(const boost::json::value& v) {
   if (v.is_bool()) return v.get_bool();
-  if (v.is_string()) return parse_bool(std::string_view(v.get_string().data(), v.get_string().size()));
+  if (v.is_string())
+    return parse_bool(std::string_view(v.get_string().data(), v.get_string().size()));
   return std::nullopt;
 }
 
@@ -51,25 +52,36 @@ Expected<Faults> apply_faults(const Faults& current, std::string_view body) {
   auto parsed = parse_json(body);
   if (!parsed) return parsed.error().with_prefix("faults: ");
   const auto* obj = parsed->if_object();
-  if (obj == nullptr) return make_error(ErrorCode::kInvalidArgument, "faults: body must be an object");
+  if (obj == nullptr)
+    return make_error(ErrorCode::kInvalidArgument, "faults: body must be an object");
   Faults f = current;
   for (const auto& kv : *obj) {
     const std::string_view key(kv.key().data(), kv.key().size());
     const auto& v = kv.value();
     const auto s = as_string(v);
     if (key == "late_report") {
-      if (s == "none") f.late_report = LateReport::kNone;
-      else if (s == "after_next_invoke") f.late_report = LateReport::kAfterNextInvoke;
-      else if (s == "at_shutdown") f.late_report = LateReport::kAtShutdown;
-      else return bad(key, "expected none, after_next_invoke or at_shutdown");
+      if (s == "none")
+        f.late_report = LateReport::kNone;
+      else if (s == "after_next_invoke")
+        f.late_report = LateReport::kAfterNextInvoke;
+      else if (s == "at_shutdown")
+        f.late_report = LateReport::kAtShutdown;
+      else
+        return bad(key, "expected none, after_next_invoke or at_shutdown");
     } else if (key == "shutdown_reason_case") {
-      if (s == "lower") f.shutdown_reason_upper = false;
-      else if (s == "upper") f.shutdown_reason_upper = true;
-      else return bad(key, "expected lower or upper");
+      if (s == "lower")
+        f.shutdown_reason_upper = false;
+      else if (s == "upper")
+        f.shutdown_reason_upper = true;
+      else
+        return bad(key, "expected lower or upper");
     } else if (key == "deadline_ms") {
-      if (s == "absolute") f.deadline_relative = false;
-      else if (s == "relative") f.deadline_relative = true;
-      else return bad(key, "expected absolute or relative");
+      if (s == "absolute")
+        f.deadline_relative = false;
+      else if (s == "relative")
+        f.deadline_relative = true;
+      else
+        return bad(key, "expected absolute or relative");
     } else if (key == "drop_batches") {
       f.drop_probability = 0;
       f.drop_every_n = 0;
@@ -91,7 +103,8 @@ Expected<Faults> apply_faults(const Faults& current, std::string_view body) {
       f.listener_error_count = 0;
       if (s && (*s == "none" || *s == "off")) continue;
       const auto colon = s ? s->find(':') : std::string::npos;
-      if (!s || colon == std::string::npos) return bad(key, "expected \"status:count\" or \"reset:count\"");
+      if (!s || colon == std::string::npos)
+        return bad(key, "expected \"status:count\" or \"reset:count\"");
       const std::string what = s->substr(0, colon);
       const auto count = parse_int(std::string_view(*s).substr(colon + 1));
       if (!count || *count < 0 || *count > 1000) return bad(key, "count must be in [0, 1000]");
@@ -146,14 +159,21 @@ Expected<Faults> apply_faults(const Faults& current, std::string_view body) {
       if (key == "extension_crash") f.extension_crash = *b;
       if (key == "no_shutdown_registration") f.no_shutdown_registration = *b;
     } else if (key == "batch_bytes") {
-      if (s == "2x") f.batch_bytes_2x = true;
-      else if (s == "1x") f.batch_bytes_2x = false;
-      else return bad(key, "expected \"2x\" or \"1x\"");
+      if (s == "2x")
+        f.batch_bytes_2x = true;
+      else if (s == "1x")
+        f.batch_bytes_2x = false;
+      else
+        return bad(key, "expected \"2x\" or \"1x\"");
     } else if (key == "replay_init") {
-      if (s == "on") f.replay_init = true;
-      else if (s == "off") f.replay_init = false;
-      else if (v.is_bool()) f.replay_init = v.get_bool();
-      else return bad(key, "expected on or off");
+      if (s == "on")
+        f.replay_init = true;
+      else if (s == "off")
+        f.replay_init = false;
+      else if (v.is_bool())
+        f.replay_init = v.get_bool();
+      else
+        return bad(key, "expected on or off");
     } else if (key == "init_timeout_ms" || key == "function_timeout_ms") {
       std::optional<int> n;
       if (!v.is_null()) {
@@ -205,8 +225,9 @@ boost::json::object describe_faults(const Faults& f) {
   o["listener_errors"] =
       f.listener_error_count == 0
           ? std::string("none")
-          : fmt::format("{}:{}", f.listener_error_reset ? std::string("reset")
-                                                        : std::to_string(f.listener_error_status),
+          : fmt::format("{}:{}",
+                        f.listener_error_reset ? std::string("reset")
+                                               : std::to_string(f.listener_error_status),
                         f.listener_error_count);
   o["rie_lmi_delivery"] = f.rie_lmi_delivery;
   o["record_format"] = f.record_format;

@@ -2,8 +2,8 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
+#include <boost/asio/signal_set.hpp>
 
 #include <filesystem>
 #include <string>

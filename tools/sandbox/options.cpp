@@ -63,15 +63,15 @@ Expected<SandboxOptions> parse_options(const std::vector<std::string>& args) {
       if (i + 1 >= args.size()) return bad(fmt::format("{} needs a value", flag));
       return args[++i];
     };
-#define LC_VALUE(flag)                     \
-  auto v = value(flag);                    \
+#define LC_VALUE(flag)  \
+  auto v = value(flag); \
   if (!v) return std::move(v).error();
-#define LC_INT(field, flag, lo, hi)        \
-  {                                        \
-    LC_VALUE(flag);                        \
-    auto n = int_arg(flag, *v, lo, hi);    \
-    if (!n) return std::move(n).error();   \
-    field = *n;                            \
+#define LC_INT(field, flag, lo, hi)      \
+  {                                      \
+    LC_VALUE(flag);                      \
+    auto n = int_arg(flag, *v, lo, hi);  \
+    if (!n) return std::move(n).error(); \
+    field = *n;                          \
   }
     if (a == "--runtime") {
       o.runtime_cmd.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
@@ -102,10 +102,14 @@ Expected<SandboxOptions> parse_options(const std::vector<std::string>& args) {
       LC_INT(o.freeze_dwell_ms, a, 0, 3600000);
     } else if (a == "--mode") {
       LC_VALUE(a);
-      if (*v == "ondemand" || *v == "on-demand") o.mode = SandboxMode::kOnDemand;
-      else if (*v == "lmi") o.mode = SandboxMode::kLmi;
-      else if (*v == "rie-classic") o.mode = SandboxMode::kRieClassic;
-      else return bad("--mode needs ondemand, lmi or rie-classic");
+      if (*v == "ondemand" || *v == "on-demand")
+        o.mode = SandboxMode::kOnDemand;
+      else if (*v == "lmi")
+        o.mode = SandboxMode::kLmi;
+      else if (*v == "rie-classic")
+        o.mode = SandboxMode::kRieClassic;
+      else
+        return bad("--mode needs ondemand, lmi or rie-classic");
     } else if (a == "--concurrency") {
       LC_INT(o.concurrency, a, 1, 64);
     } else if (a == "--function-timeout-ms" || a == "--timeout-ms") {

@@ -15,8 +15,8 @@ namespace lc::sandbox {
 enum class SandboxMode { kOnDemand, kLmi, kRieClassic };
 
 struct SandboxOptions {
-  std::string extensions_dir;             // "" = no external extensions
-  std::vector<std::string> runtime_cmd;   // argv of the runtime; "" = none
+  std::string extensions_dir;            // "" = no external extensions
+  std::vector<std::string> runtime_cmd;  // argv of the runtime; "" = none
   std::string host = "127.0.0.1";
   std::uint16_t api_port = 0;
   std::uint16_t control_port = 0;
@@ -37,8 +37,8 @@ struct SandboxOptions {
   std::vector<std::pair<std::string, std::string>> env;       // --env K=V
   std::vector<std::pair<std::string, std::string>> base_env;  // the sandbox's own environment
   Faults faults;
-  std::string self_exe;       // this binary (for the dummy extensions of some knobs)
-  std::string timeline_file;  // --timeline-file: every entry also appended there
+  std::string self_exe;        // this binary (for the dummy extensions of some knobs)
+  std::string timeline_file;   // --timeline-file: every entry also appended there
   bool echo_timeline = false;  // --verbose: every entry also on stderr
 
   bool lmi() const { return mode == SandboxMode::kLmi; }

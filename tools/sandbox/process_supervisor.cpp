@@ -314,18 +314,30 @@ std::optional<int> parse_signal_name(std::string_view name) {
 
 std::string signal_name(int sig) {
   switch (sig) {
-    case SIGKILL: return "SIGKILL";
-    case SIGTERM: return "SIGTERM";
-    case SIGINT: return "SIGINT";
-    case SIGABRT: return "SIGABRT";
-    case SIGSEGV: return "SIGSEGV";
-    case SIGHUP: return "SIGHUP";
-    case SIGQUIT: return "SIGQUIT";
-    case SIGSTOP: return "SIGSTOP";
-    case SIGCONT: return "SIGCONT";
-    case SIGUSR1: return "SIGUSR1";
-    case SIGBUS: return "SIGBUS";
-    default: return fmt::format("SIG{}", sig);
+    case SIGKILL:
+      return "SIGKILL";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGINT:
+      return "SIGINT";
+    case SIGABRT:
+      return "SIGABRT";
+    case SIGSEGV:
+      return "SIGSEGV";
+    case SIGHUP:
+      return "SIGHUP";
+    case SIGQUIT:
+      return "SIGQUIT";
+    case SIGSTOP:
+      return "SIGSTOP";
+    case SIGCONT:
+      return "SIGCONT";
+    case SIGUSR1:
+      return "SIGUSR1";
+    case SIGBUS:
+      return "SIGBUS";
+    default:
+      return fmt::format("SIG{}", sig);
   }
 }
 

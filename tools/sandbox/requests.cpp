@@ -1,7 +1,7 @@
 #include "tools/sandbox/requests.h"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include <algorithm>
 
@@ -118,14 +118,15 @@ Checked<SubscribeRequest> parse_subscribe(std::string_view body, bool lmi) {
   req.schema_version = std::string(*schema);
   static constexpr std::string_view kSchemas[] = {"2022-07-01", "2022-12-13", "2025-01-29"};
   if (lmi && req.schema_version != "2025-01-29") {
-    return validation(fmt::format("schemaVersion {} is not supported in Lambda Managed Instances; "
-                                  "use 2025-01-29",
-                                  escape_for_log(req.schema_version, 32)));
+    return validation(
+        fmt::format("schemaVersion {} is not supported in Lambda Managed Instances; "
+                    "use 2025-01-29",
+                    escape_for_log(req.schema_version, 32)));
   }
   if (std::find(std::begin(kSchemas), std::end(kSchemas), req.schema_version) ==
       std::end(kSchemas)) {
-    return validation(fmt::format("schemaVersion {} is not supported",
-                                  escape_for_log(req.schema_version, 32)));
+    return validation(
+        fmt::format("schemaVersion {} is not supported", escape_for_log(req.schema_version, 32)));
   }
 
   const auto* types = obj->if_contains("types");
@@ -166,8 +167,9 @@ Checked<SubscribeRequest> parse_subscribe(std::string_view body, bool lmi) {
     return validation("destination.URI must be an http:// URL");
   }
   if (url->host != "sandbox" && url->host != "sandbox.localdomain") {
-    return validation(fmt::format("destination.URI host must be sandbox.localdomain or sandbox, not {}",
-                                  escape_for_log(url->host, 64)));
+    return validation(
+        fmt::format("destination.URI host must be sandbox.localdomain or sandbox, not {}",
+                    escape_for_log(url->host, 64)));
   }
   if (url->port == 0) return validation("destination.URI needs a port");
   req.port = url->port;
@@ -196,7 +198,8 @@ Checked<WaitQuery> parse_wait_query(std::string_view raw_query) {
       q.event = v;
     } else if (k == "count") {
       const auto n = parse_int(v);
-      if (!n || *n < 0 || *n > 1000000) return validation("count must be an integer in [0, 1000000]");
+      if (!n || *n < 0 || *n > 1000000)
+        return validation("count must be an integer in [0, 1000000]");
       q.count = static_cast<std::size_t>(*n);
     } else if (k == "timeout_ms") {
       const auto n = parse_int(v);

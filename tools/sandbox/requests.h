@@ -1,7 +1,8 @@
-// tools/sandbox/requests.h — validation of what callers send the sandbox: the Extensions API register
-// body and headers, the Telemetry API subscribe body, identifier headers, control-interface queries.
-// Called by the Sandbox's HTTP handlers (and the fuzz target). Pure functions: bad input becomes a
-// Rejection with the documented status and errorType (lambda-platform.md §2.4, §4.1), never a crash.
+// tools/sandbox/requests.h — validation of what callers send the sandbox: the Extensions API
+// register body and headers, the Telemetry API subscribe body, identifier headers,
+// control-interface queries. Called by the Sandbox's HTTP handlers (and the fuzz target). Pure
+// functions: bad input becomes a Rejection with the documented status and errorType
+// (lambda-platform.md §2.4, §4.1), never a crash.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +25,7 @@ struct Rejection {
 template <typename T>
 class Checked {
  public:
-  Checked(T value) : v_(std::move(value)) {}            // NOLINT: implicit by design
+  Checked(T value) : v_(std::move(value)) {}                  // NOLINT: implicit by design
   Checked(Rejection rejection) : v_(std::move(rejection)) {}  // NOLINT
   bool ok() const { return v_.index() == 0; }
   const T& value() const { return std::get<0>(v_); }
@@ -61,7 +62,7 @@ struct SubscribeRequest {
   int max_items = kDefaultMaxItems;
   int max_bytes = kDefaultMaxBytes;
   int timeout_ms = kDefaultTimeoutMs;
-  std::string uri;        // as given
+  std::string uri;          // as given
   std::uint16_t port = 80;  // the destination port; the host is always 127.0.0.1
   std::string path = "/";   // path (and query) kept for delivery
   bool wants(std::string_view type) const;

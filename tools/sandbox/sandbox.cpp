@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -29,17 +29,26 @@ double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
 
 // Variables a runtime sees and an extension does not (§3.6).
 bool runtime_only(std::string_view name) {
-  static constexpr std::string_view kNames[] = {
-      "_HANDLER", "AWS_EXECUTION_ENV", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-      "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "_X_AMZN_TRACE_ID", "AWS_XRAY_CONTEXT_MISSING",
-      "_AWS_XRAY_DAEMON_ADDRESS", "_AWS_XRAY_DAEMON_PORT", "AWS_LAMBDA_MAX_CONCURRENCY"};
+  static constexpr std::string_view kNames[] = {"_HANDLER",
+                                                "AWS_EXECUTION_ENV",
+                                                "AWS_LAMBDA_LOG_GROUP_NAME",
+                                                "AWS_LAMBDA_LOG_STREAM_NAME",
+                                                "LAMBDA_TASK_ROOT",
+                                                "LAMBDA_RUNTIME_DIR",
+                                                "_X_AMZN_TRACE_ID",
+                                                "AWS_XRAY_CONTEXT_MISSING",
+                                                "_AWS_XRAY_DAEMON_ADDRESS",
+                                                "_AWS_XRAY_DAEMON_PORT",
+                                                "AWS_LAMBDA_MAX_CONCURRENCY"};
   return std::find(std::begin(kNames), std::end(kNames), name) != std::end(kNames);
 }
 
 }  // namespace
 
 Sandbox::Sandbox(EventLoop& loop, SandboxOptions options)
-    : loop_(loop), opt_(std::move(options)), faults_(opt_.faults),
+    : loop_(loop),
+      opt_(std::move(options)),
+      faults_(opt_.faults),
       timeline_(SystemClock::instance(), loop) {}
 
 Sandbox::~Sandbox() { stop(); }
@@ -291,13 +300,14 @@ void Sandbox::launch_dummy_extensions(const std::vector<std::string>& env) {
     dummies.emplace_back("sandbox-crasher", R"({"crash_on_invoke":1,"subscribe":false})");
   }
   for (const auto& [name, script] : dummies) {
-    auto pid = procs_sup_->launch(
-        LaunchSpec{opt_.self_exe, {opt_.self_exe, "fake-extension", "--name", name, "--script", script}, env});
+    auto pid = procs_sup_->launch(LaunchSpec{
+        opt_.self_exe, {opt_.self_exe, "fake-extension", "--name", name, "--script", script}, env});
     if (!pid) {
       timeline_.add("launch.error", {{"name", name}, {"error", pid.error().message}});
       continue;
     }
-    timeline_.add("launch", {{"name", name}, {"pid", *pid}, {"role", "extension"}, {"dummy", true}});
+    timeline_.add("launch",
+                  {{"name", name}, {"pid", *pid}, {"role", "extension"}, {"dummy", true}});
     procs_[*pid] = Proc{*pid, name, false, false, {}, false, 0};
     launched_names_.insert(name);
   }
@@ -384,7 +394,8 @@ void Sandbox::fail_init(const std::string& status, const std::string& error_type
   metrics["durationMs"] = round3(ms_between(init_start_, std::chrono::steady_clock::now()));
   rec["metrics"] = std::move(metrics);
   emit("platform.initReport", std::move(rec));
-  timeline_.add("init.failed", {{"phase", init_phase_}, {"status", status}, {"error_type", error_type}});
+  timeline_.add("init.failed",
+                {{"phase", init_phase_}, {"status", status}, {"error_type", error_type}});
   registration_open_ = false;
   hub_->set_init_phase(false);
   next_init_phase_ = "invoke";
@@ -394,8 +405,8 @@ void Sandbox::fail_init(const std::string& status, const std::string& error_type
     pending_.clear();
     for (auto& p : waiting) {
       if (p.caller) {
-        net::HttpResponse resp = net::HttpResponse::json(
-            200, error_body(error_type, "init failed: " + status));
+        net::HttpResponse resp =
+            net::HttpResponse::json(200, error_body(error_type, "init failed: " + status));
         resp.with_header("X-Amz-Function-Error", "Unhandled");
         p.caller->respond(std::move(resp));
       }
@@ -482,8 +493,8 @@ void Sandbox::begin_invocation(PendingInvoke p) {
   if (!opt_.lmi()) {
     boost::json::object ev;
     ev["eventType"] = "INVOKE";
-    ev["deadlineMs"] = faults_.deadline_relative ? ref.deadline_ms - ref.start_wall_ms
-                                                 : ref.deadline_ms;
+    ev["deadlineMs"] =
+        faults_.deadline_relative ? ref.deadline_ms - ref.start_wall_ms : ref.deadline_ms;
     ev["requestId"] = id;
     ev["invokedFunctionArn"] = opt_.function_arn();
     if (!ref.trace.empty()) {
@@ -507,9 +518,9 @@ void Sandbox::begin_invocation(PendingInvoke p) {
     }
   }
   dispatch_to_runtime(ref);
-  ref.timeout_timer = loop_.schedule_after(
-      Millis(std::max<std::int64_t>(0, ref.deadline_ms - now_epoch_ms_int())),
-      [this, id] { on_timeout(id); });
+  ref.timeout_timer =
+      loop_.schedule_after(Millis(std::max<std::int64_t>(0, ref.deadline_ms - now_epoch_ms_int())),
+                           [this, id] { on_timeout(id); });
 }
 
 void Sandbox::dispatch_to_runtime(Invocation& inv) {
@@ -571,7 +582,8 @@ void Sandbox::emit_report(Invocation& inv, SteadyTime end) {
     std::uint64_t used_mb = (peak_rss_kb_ + 1023) / 1024;
     if (!inv.oom.empty()) used_mb = static_cast<std::uint64_t>(opt_.memory_mb);
     metrics["maxMemoryUsedMB"] = used_mb;
-    if (inv.cold && !faults_.omits("initDurationMs")) metrics["initDurationMs"] = inv.init_duration_ms;
+    if (inv.cold && !faults_.omits("initDurationMs"))
+      metrics["initDurationMs"] = inv.init_duration_ms;
   }
   rec["metrics"] = std::move(metrics);
   if (inv.responded && inv.response_wall_ms > 0 && !faults_.omits("spans")) {
@@ -599,15 +611,19 @@ void Sandbox::apply_oom_knob(Invocation& inv) {
   if (!inv.oom_from_knob) return;
   std::vector<std::string> lines;
   const std::string& f = inv.oom;
-  if (f == "node") lines = {"FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory"};
-  if (f == "node_sigkill") lines = {"RequestId: " + inv.id + " Error: Runtime exited with error: signal: killed"};
+  if (f == "node")
+    lines = {"FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory"};
+  if (f == "node_sigkill")
+    lines = {"RequestId: " + inv.id + " Error: Runtime exited with error: signal: killed"};
   if (f == "python") lines = {"[ERROR] MemoryError"};
-  if (f == "java") lines = {"Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space"};
+  if (f == "java")
+    lines = {"Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space"};
   if (f == "go") lines = {"fatal error: runtime: out of memory"};
   if (f == "ruby") lines = {"failed to allocate memory (NoMemoryError)"};
   if (f == "dotnet") {
-    lines = {"Unhandled exception. System.OutOfMemoryException: Exception of type "
-             "'System.OutOfMemoryException' was thrown."};
+    lines = {
+        "Unhandled exception. System.OutOfMemoryException: Exception of type "
+        "'System.OutOfMemoryException' was thrown."};
   }
   for (const auto& l : lines) hub_->emit("function", boost::json::value(l), now_epoch_ms_int());
   if (f == "memory_only") {
@@ -632,12 +648,13 @@ void Sandbox::end_invocation(const std::string& id) {
   peak_rss_kb_ = std::max(peak_rss_kb_, rss);
   emit_report(inv, end);
   const double duration = ms_between(inv.start, end);
-  timeline_.add("invoke.end", {{"request_id", id}, {"status", inv.status},
-                               {"duration_ms", round3(duration)}});
+  timeline_.add("invoke.end",
+                {{"request_id", id}, {"status", inv.status}, {"duration_ms", round3(duration)}});
   const bool oom = inv.reset_on_end;
-  answer_caller(inv, 200,
-                R"({"errorType":"Sandbox.NoResponse","errorMessage":"the invocation ended without a response"})",
-                true);
+  answer_caller(
+      inv, 200,
+      R"({"errorType":"Sandbox.NoResponse","errorMessage":"the invocation ended without a response"})",
+      true);
   active_.erase(it);
   if (oom && !opt_.lmi()) {
     begin_shutdown("failure", nullptr);
@@ -655,8 +672,8 @@ void Sandbox::on_timeout(const std::string& id) {
   timeline_.add("invoke.timeout", {{"request_id", id}});
   const int timeout_ms = static_cast<int>(inv.deadline_ms - inv.start_wall_ms);
   answer_caller(inv, 200,
-                error_body("Sandbox.Timedout",
-                           fmt::format("{} Task timed out after {:.2f} seconds", id, timeout_ms / 1000.0)),
+                error_body("Sandbox.Timedout", fmt::format("{} Task timed out after {:.2f} seconds",
+                                                           id, timeout_ms / 1000.0)),
                 true);
   inv.status = "timeout";
   inv.error_type = "Sandbox.Timeout";
@@ -697,8 +714,8 @@ void Sandbox::do_thaw() {
   if (!frozen_) return;
   frozen_ = false;
   for (auto& [pid, p] : procs_) signal_proc(p, SIGCONT);
-  timeline_.add("thawed", {{"frozen_ms", round3(ms_between(frozen_at_,
-                                                           std::chrono::steady_clock::now()))}});
+  timeline_.add("thawed",
+                {{"frozen_ms", round3(ms_between(frozen_at_, std::chrono::steady_clock::now()))}});
   hub_->set_frozen(false);
 }
 
@@ -761,9 +778,9 @@ void Sandbox::begin_shutdown(const std::string& reason, ResponderPtr responder) 
     inv.timeout_timer = 0;
     if (!inv.responded) {
       inv.status = reason == "timeout" ? "timeout" : "failure";
-      answer_caller(inv, 200,
-                    R"({"errorType":"Sandbox.Shutdown","errorMessage":"the environment shut down"})",
-                    true);
+      answer_caller(
+          inv, 200,
+          R"({"errorType":"Sandbox.Shutdown","errorMessage":"the environment shut down"})", true);
     }
     active_.erase(id);
   }
@@ -897,8 +914,9 @@ void Sandbox::finish_shutdown() {
     processes.push_back(std::move(o));
   }
   boost::json::object summary;
-  const double elapsed =
-      phase_ == Phase::kShutdown ? ms_between(shutdown_start_, std::chrono::steady_clock::now()) : 0;
+  const double elapsed = phase_ == Phase::kShutdown
+                             ? ms_between(shutdown_start_, std::chrono::steady_clock::now())
+                             : 0;
   summary["elapsed_ms"] = round3(elapsed);
   summary["reason"] = shutdown_reason_;
   summary["processes"] = processes;
@@ -949,7 +967,8 @@ void Sandbox::on_process_exit(pid_t pid, ExitStatus status) {
   }
   if (phase_ == Phase::kShutdown) {
     bool runtimes_done = true;
-    for (const auto& [q, proc] : procs_) runtimes_done = runtimes_done && (!proc.runtime || proc.exited);
+    for (const auto& [q, proc] : procs_)
+      runtimes_done = runtimes_done && (!proc.runtime || proc.exited);
     if (runtimes_done && !shutdown_extensions_started_) {
       shutdown_runtime_stage();
       return;
@@ -957,10 +976,11 @@ void Sandbox::on_process_exit(pid_t pid, ExitStatus status) {
     check_shutdown_done();
     return;
   }
-  const std::string exit_text = status.signal
-                                    ? "signal: " + std::string(*status.signal == SIGKILL ? "killed"
-                                                                   : signal_name(*status.signal))
-                                    : fmt::format("exit status {}", status.code.value_or(-1));
+  const std::string exit_text =
+      status.signal
+          ? "signal: " +
+                std::string(*status.signal == SIGKILL ? "killed" : signal_name(*status.signal))
+          : fmt::format("exit status {}", status.code.value_or(-1));
   if (p.runtime) {
     if (phase_ == Phase::kInit) {
       fail_init("error", "Runtime.ExitError");
@@ -972,8 +992,8 @@ void Sandbox::on_process_exit(pid_t pid, ExitStatus status) {
       auto& inv = active_.at(id);
       if (!inv.responded) {
         hub_->emit("function",
-                   boost::json::value(fmt::format("RequestId: {} Error: Runtime exited with error: {}",
-                                                  id, exit_text)),
+                   boost::json::value(fmt::format(
+                       "RequestId: {} Error: Runtime exited with error: {}", id, exit_text)),
                    now_epoch_ms_int());
         inv.responded = true;
         inv.status = "error";
@@ -985,7 +1005,8 @@ void Sandbox::on_process_exit(pid_t pid, ExitStatus status) {
         }
         answer_caller(inv, 200,
                       error_body(inv.error_type,
-                                 fmt::format("RequestId: {} Error: Runtime exited with error: {}", id, exit_text)),
+                                 fmt::format("RequestId: {} Error: Runtime exited with error: {}",
+                                             id, exit_text)),
                       true);
         if (!opt_.lmi()) {
           boost::json::object rec;
@@ -1053,8 +1074,8 @@ void Sandbox::on_line(pid_t pid, bool is_stderr, std::string_view line) {
       record = std::move(o);
     }
   } else if (runtime && faults_.text_prefix == "managed" && !rid.empty()) {
-    record = boost::json::value(fmt::format("{}\t{}\t{}\t{}", iso8601_ms(now), rid,
-                                            is_stderr ? "ERROR" : "INFO", line));
+    record = boost::json::value(
+        fmt::format("{}\t{}\t{}\t{}", iso8601_ms(now), rid, is_stderr ? "ERROR" : "INFO", line));
   } else {
     record = boost::json::value(std::string(line));
   }

@@ -181,7 +181,7 @@ class Sandbox {
   std::ofstream timeline_file_;
 
   Phase phase_ = Phase::kIdle;
-  std::string init_phase_ = "init";       // "invoke" after a failed init (suppressed init)
+  std::string init_phase_ = "init";  // "invoke" after a failed init (suppressed init)
   std::string next_init_phase_ = "init";
   std::int64_t init_start_wall_ms_ = 0;
   SteadyTime init_start_;

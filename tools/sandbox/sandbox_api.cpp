@@ -1,7 +1,7 @@
 // The sandbox's HTTP surface: Extensions API (§2), Telemetry API subscribe (§4.1), Runtime API (§6)
 // on the API port, and the control interface (§7.3) on the control port.
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -95,23 +95,25 @@ void Sandbox::install_api_routes() {
   // Static credentials stub (SnapStart-style AWS_CONTAINER_CREDENTIALS_FULL_URI clients).
   api_->route("GET", "/2021-04-23/credentials", [](net::HttpRequest&, ResponderPtr r) {
     r->respond(net::HttpResponse::json(
-        200, R"({"AccessKeyId":"ASIASANDBOXEXAMPLEKEY","SecretAccessKey":"sandbox/secret/access/key/example","Token":"sandbox-session-token","Expiration":"2099-01-01T00:00:00Z"})"));
+        200,
+        R"({"AccessKeyId":"ASIASANDBOXEXAMPLEKEY","SecretAccessKey":"sandbox/secret/access/key/example","Token":"sandbox-session-token","Expiration":"2099-01-01T00:00:00Z"})"));
   });
   api_->route("GET", "/ping", [](net::HttpRequest&, ResponderPtr r) {
     r->respond(net::HttpResponse::text(200, "pong"));
   });
   api_->set_fallback([this](net::HttpRequest& req, ResponderPtr r) {
     timeline_.add("api.unknown", {{"method", req.method}, {"path", req.path}});
-    r->respond(net::HttpResponse::error(404, "NotFound", "no such API: " + req.method + " " +
-                                                             escape_for_log(req.path, 200)));
+    r->respond(net::HttpResponse::error(
+        404, "NotFound", "no such API: " + req.method + " " + escape_for_log(req.path, 200)));
   });
 }
 
 // ---- Extensions API ------------------------------------------------------------------------
 
 void Sandbox::on_register(net::HttpRequest& req, ResponderPtr r) {
-  auto checked = parse_register(req.header("Lambda-Extension-Name"),
-                                req.header("Lambda-Extension-Accept-Feature"), req.body, opt_.lmi());
+  auto checked =
+      parse_register(req.header("Lambda-Extension-Name"),
+                     req.header("Lambda-Extension-Accept-Feature"), req.body, opt_.lmi());
   if (!checked.ok()) {
     const auto& rej = checked.rejection();
     return reject(r, rej.status, rej.error_type, rej.message, "extension.register");
@@ -133,10 +135,11 @@ void Sandbox::on_register(net::HttpRequest& req, ResponderPtr r) {
   }
   const bool internal = launched_names_.count(reg.name) == 0;
   if (internal && reg.shutdown) {
-    return reject(r, 403, "Extension.InvalidEventType",
-                  "internal extensions cannot register for SHUTDOWN (no launched extension is named " +
-                      reg.name + ")",
-                  "extension.register");
+    return reject(
+        r, 403, "Extension.InvalidEventType",
+        "internal extensions cannot register for SHUTDOWN (no launched extension is named " +
+            reg.name + ")",
+        "extension.register");
   }
   Extension ext;
   ext.name = reg.name;
@@ -235,7 +238,8 @@ void Sandbox::on_extension_error(net::HttpRequest& req, ResponderPtr r, bool ini
                   "Lambda-Extension-Function-Error-Type header is required", call);
   }
   ext->errored = true;
-  timeline_.add(call, {{"name", ext->name}, {"error_type", std::string(trim(*type))}, {"status", 202}});
+  timeline_.add(call,
+                {{"name", ext->name}, {"error_type", std::string(trim(*type))}, {"status", 202}});
   r->respond(net::HttpResponse::json(202, R"({"status":"OK"})"));
   if (init && phase_ == Phase::kInit) fail_init("error", "Extension.InitError");
 }
@@ -260,8 +264,8 @@ void Sandbox::on_subscribe(net::HttpRequest& req, ResponderPtr r) {
                   "telemetry.subscribe");
   }
   if (phase_ != Phase::kInit) {
-    return reject(r, 403, "Telemetry.SubscriptionClosed",
-                  "subscriptions close when init completes", "telemetry.subscribe");
+    return reject(r, 403, "Telemetry.SubscriptionClosed", "subscriptions close when init completes",
+                  "telemetry.subscribe");
   }
   auto checked = parse_subscribe(req.body, opt_.lmi());
   if (!checked.ok()) {
@@ -426,8 +430,9 @@ void Sandbox::install_control_routes() {
   auto invoke = [this](net::HttpRequest& req, ResponderPtr r) { on_invoke(req, std::move(r)); };
   control_->route("POST", "/invoke", invoke, payload);
   control_->route("POST", "/2015-03-31/functions/function/invocations", invoke, payload);
-  control_->route("POST", "/shutdown",
-                  [this](net::HttpRequest& req, ResponderPtr r) { on_shutdown(req, std::move(r)); });
+  control_->route("POST", "/shutdown", [this](net::HttpRequest& req, ResponderPtr r) {
+    on_shutdown(req, std::move(r));
+  });
   control_->route("GET", "/wait", [this](net::HttpRequest& req, ResponderPtr r) {
     auto q = parse_wait_query(req.query);
     if (!q.ok()) {
@@ -487,8 +492,8 @@ void Sandbox::on_invoke(net::HttpRequest& req, ResponderPtr r) {
              c == '-' || c == '_' || c == '.';
     });
     if (v.size() > 128 || !safe) {
-      r->respond(net::HttpResponse::error(
-          400, "InvalidRequestID", "X-Request-Id must be at most 128 of [A-Za-z0-9._-]"));
+      r->respond(net::HttpResponse::error(400, "InvalidRequestID",
+                                          "X-Request-Id must be at most 128 of [A-Za-z0-9._-]"));
       return;
     }
     p.request_id = std::string(v);
@@ -506,8 +511,8 @@ void Sandbox::on_invoke(net::HttpRequest& req, ResponderPtr r) {
   }
   if (pending_.size() >= kMaxPendingInvokes) {
     self_.dropped("invoke", "queue_full");
-    r->respond(net::HttpResponse::error(429, "TooManyRequestsException",
-                                        "too many invocations waiting"));
+    r->respond(
+        net::HttpResponse::error(429, "TooManyRequestsException", "too many invocations waiting"));
     return;
   }
   p.caller = std::move(r);

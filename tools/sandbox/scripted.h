@@ -1,7 +1,8 @@
-// tools/sandbox/scripted.h — the scripted processes lastcall-sandbox ships so tests need no language
-// runtime: `fake-runtime` (a Runtime API client whose every event payload is an instruction object,
-// lambda-platform.md §7.2) and `fake-extension` (an external extension scripted through the
-// LASTCALL_FAKE_EXTENSIONS variable). Entered from main(); each runs as its own process.
+// tools/sandbox/scripted.h — the scripted processes lastcall-sandbox ships so tests need no
+// language runtime: `fake-runtime` (a Runtime API client whose every event payload is an
+// instruction object, lambda-platform.md §7.2) and `fake-extension` (an external extension scripted
+// through the LASTCALL_FAKE_EXTENSIONS variable). Entered from main(); each runs as its own
+// process.
 #pragma once
 
 #include <string>

@@ -1,7 +1,7 @@
 #include "tools/sandbox/telemetry_hub.h"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include <algorithm>
 
@@ -23,7 +23,11 @@ constexpr std::chrono::milliseconds kPostTimeout{3000};
 
 TelemetryHub::TelemetryHub(const Clock& clock, TimerService& timers, DeliveryClient& client,
                            Timeline& timeline, SelfMetrics& self, Faults& faults)
-    : clock_(clock), timers_(timers), client_(client), timeline_(timeline), self_(self),
+    : clock_(clock),
+      timers_(timers),
+      client_(client),
+      timeline_(timeline),
+      self_(self),
       faults_(faults) {}
 
 TelemetryHub::~TelemetryHub() { clear(); }
@@ -105,12 +109,13 @@ void TelemetryHub::queue_logs_dropped(Subscriber& s, std::string_view reason) {
 
 void TelemetryHub::pump(Subscriber& s) {
   if (s.pending_dropped_records > 0 && s.queue.size() < static_cast<size_t>(s.request.max_items)) {
-    queue_logs_dropped(s, "Consumer seems to have fallen behind as it has not acknowledged "
-                          "receipt of logs.");
+    queue_logs_dropped(s,
+                       "Consumer seems to have fallen behind as it has not acknowledged "
+                       "receipt of logs.");
   }
   if (frozen_ || s.busy || s.queue.empty()) return;
-  const bool full = s.queue.size() >= static_cast<size_t>(s.request.max_items) ||
-                    s.queued_bytes >= byte_limit(s);
+  const bool full =
+      s.queue.size() >= static_cast<size_t>(s.request.max_items) || s.queued_bytes >= byte_limit(s);
   if (full || s.timer_due || s.flush_requested) {
     if (s.batch_timer != 0) timers_.cancel(s.batch_timer);
     s.batch_timer = 0;

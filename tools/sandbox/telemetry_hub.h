@@ -1,8 +1,8 @@
 // tools/sandbox/telemetry_hub.h — the Telemetry API's delivery side (lambda-platform.md §4.2-4.3):
-// per subscriber a bounded queue, batches closed by maxItems/maxBytes/timeoutMs, one POST in flight,
-// retries with backoff, platform.logsDropped on overflow or dropped batches, replay of init-phase
-// events to late subscribers, nothing delivered while the sandbox is frozen.
-// Owned by the Sandbox, which emits every event through it; runs on the loop thread.
+// per subscriber a bounded queue, batches closed by maxItems/maxBytes/timeoutMs, one POST in
+// flight, retries with backoff, platform.logsDropped on overflow or dropped batches, replay of
+// init-phase events to late subscribers, nothing delivered while the sandbox is frozen. Owned by
+// the Sandbox, which emits every event through it; runs on the loop thread.
 #pragma once
 
 #include <boost/json/value.hpp>
@@ -28,7 +28,7 @@ namespace lc::sandbox {
 
 class TelemetryHub {
  public:
-  static constexpr int kMaxAttempts = 6;          // then the batch is dropped and counted
+  static constexpr int kMaxAttempts = 6;           // then the batch is dropped and counted
   static constexpr std::size_t kReplayCap = 4096;  // init-phase events kept for late subscribers
 
   TelemetryHub(const Clock& clock, TimerService& timers, DeliveryClient& client, Timeline& timeline,

@@ -17,9 +17,9 @@ Timeline::~Timeline() {
 
 void Timeline::add(std::string_view event, boost::json::object fields) {
   boost::json::object entry;
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                      clock_.wall_now().time_since_epoch())
-                      .count();
+  const auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(clock_.wall_now().time_since_epoch())
+          .count();
   entry["t_ms"] = static_cast<double>(us) / 1000.0;
   entry["event"] = event;
   for (auto& kv : fields) {

@@ -1,15 +1,15 @@
 // The real lastcall binary in Lambda extension mode against an in-test Extensions API:
 // register headers and body, telemetry subscription, the /next loop, a clean exit on SHUTDOWN
 // before its deadline, and the failure paths of registration (lambda-agent.md §1.2).
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include <chrono>
 
 #include "fake_extensions_api.h"
 #include "support/process.h"
 
-namespace lc::testing {
+namespace lc::test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -121,7 +121,8 @@ TEST(ExtensionIntegration, ExitsBeforeTheShutdownDeadline) {
 TEST(ExtensionIntegration, LmiRegistersShutdownOnlyWithTheLatestSchema) {
   FakeExtensionsApi api;
   api.events = {shutdown_event(wall_ms() + 2000)};
-  auto child = start_extension(api, {{"AWS_LAMBDA_INITIALIZATION_TYPE", "lambda-managed-instances"}});
+  auto child =
+      start_extension(api, {{"AWS_LAMBDA_INITIALIZATION_TYPE", "lambda-managed-instances"}});
   ASSERT_NE(child, nullptr);
   ASSERT_EQ(child->wait_exit(20s), 0);
   const auto reqs = api.requests();
@@ -132,8 +133,8 @@ TEST(ExtensionIntegration, LmiRegistersShutdownOnlyWithTheLatestSchema) {
 
 TEST(ExtensionIntegration, FailedRegistrationExitsNonZeroNamingTheApiAndErrorType) {
   FakeExtensionsApi api;
-  api.register_response = net::HttpResponse::error(403, "Extension.InvalidExtensionName",
-                                                    "empty extension name");
+  api.register_response =
+      net::HttpResponse::error(403, "Extension.InvalidExtensionName", "empty extension name");
   auto child = start_extension(api);
   ASSERT_NE(child, nullptr);
   ASSERT_EQ(child->wait_exit(20s), 1);
@@ -153,9 +154,12 @@ TEST(ExtensionIntegration, UnreachableRuntimeApiExitsNonZero) {
   ProcessOptions o;
   o.argv = {built_binary("lastcall")};
   o.env = {{"AWS_LAMBDA_RUNTIME_API", "127.0.0.1:" + std::to_string(closed_port)},
-           {"LASTCALL_BIND_HOST", "127.0.0.1"}, {"LASTCALL_LOCAL_API_PORT", "0"},
-           {"LASTCALL_TELEMETRY_PORT", "0"}, {"DD_DOGSTATSD_PORT", "0"},
-           {"DD_APM_RECEIVER_PORT", "0"}, {"LAMBDA_TASK_ROOT", "/nonexistent"}};
+           {"LASTCALL_BIND_HOST", "127.0.0.1"},
+           {"LASTCALL_LOCAL_API_PORT", "0"},
+           {"LASTCALL_TELEMETRY_PORT", "0"},
+           {"DD_DOGSTATSD_PORT", "0"},
+           {"DD_APM_RECEIVER_PORT", "0"},
+           {"LAMBDA_TASK_ROOT", "/nonexistent"}};
   auto child = ChildProcess::start(o);
   ASSERT_NE(child, nullptr);
   ASSERT_EQ(child->wait_exit(20s), 1);
@@ -164,8 +168,8 @@ TEST(ExtensionIntegration, UnreachableRuntimeApiExitsNonZero) {
 
 TEST(ExtensionIntegration, TelemetryNotSupportedStillServesTheLifecycle) {
   FakeExtensionsApi api;
-  api.telemetry_response = net::HttpResponse::error(202, "Telemetry.NotSupported",
-                                                    "Telemetry API is not supported");
+  api.telemetry_response =
+      net::HttpResponse::error(202, "Telemetry.NotSupported", "Telemetry API is not supported");
   api.events = {invoke_event(wall_ms() + 3000), shutdown_event(wall_ms() + 2000)};
   auto child = start_extension(api);
   ASSERT_NE(child, nullptr);
@@ -185,4 +189,4 @@ TEST(ExtensionIntegration, MissingApiKeyStillRegisters) {
 }
 
 }  // namespace
-}  // namespace lc::testing
+}  // namespace lc::test

@@ -14,7 +14,7 @@
 #include "core/event_loop.h"
 #include "net/http_server.h"
 
-namespace lc::testing {
+namespace lc::test {
 
 class FakeExtensionsApi {
  public:
@@ -105,4 +105,4 @@ class FakeExtensionsApi {
   std::vector<std::shared_ptr<net::Responder>> parked_;
 };
 
-}  // namespace lc::testing
+}  // namespace lc::test

@@ -14,7 +14,7 @@
 #include "support/fakeintake_client.h"
 #include "unit/fakeintake/test_bytes.h"
 
-namespace lc::testing {
+namespace lc::test {
 namespace {
 
 namespace json = boost::json;
@@ -109,7 +109,8 @@ class FakeIntakeBinary : public ::testing::Test {
   void SetUp() override { start({}); }
   void start(std::vector<std::string> args) {
     std::string error;
-    intake_ = FakeIntakeProcess::start(std::move(args), &error, built_binary("lastcall-fakeintake"));
+    intake_ =
+        FakeIntakeProcess::start(std::move(args), &error, built_binary("lastcall-fakeintake"));
     ASSERT_NE(intake_, nullptr) << error;
   }
   std::unique_ptr<FakeIntakeProcess> intake_;
@@ -321,4 +322,4 @@ TEST_F(FakeIntakeBinary, RequiredKeyAndStatusesFromTheFaultApi) {
 }
 
 }  // namespace
-}  // namespace lc::testing
+}  // namespace lc::test

@@ -15,7 +15,7 @@ namespace json = boost::json;
 // lastcall installed in the extensions dir as datadog-agent, ports ephemeral on loopback.
 SandboxSetup with_lastcall(std::vector<std::string> sandbox_args = {}) {
   SandboxSetup setup;
-  setup.binaries["datadog-agent"] = lc::testing::built_binary("lastcall");
+  setup.binaries["datadog-agent"] = lc::test::built_binary("lastcall");
   for (const char* env :
        {"LASTCALL_BIND_HOST=127.0.0.1", "LASTCALL_LOCAL_API_PORT=0", "LASTCALL_TELEMETRY_PORT=0",
         "DD_DOGSTATSD_PORT=0", "DD_APM_RECEIVER_PORT=0", "DD_API_KEY=sandbox-test-key-0123456789",

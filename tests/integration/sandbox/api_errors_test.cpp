@@ -43,8 +43,9 @@ TEST(SandboxApiErrors, EveryDocumentedRejection) {
                "Extension.UnknownExtensionIdentifier");
   expect_error(sb.api("POST", "/2020-01-01/extension/init/error", "", {}), 403,
                "Extension.MissingExtensionIdentifier");
-  expect_error(sb.api("PUT", "/2022-07-01/telemetry", "{}", {{"Lambda-Extension-Identifier", unknown_id}}),
-               403, "Extension.UnknownExtensionIdentifier");
+  expect_error(
+      sb.api("PUT", "/2022-07-01/telemetry", "{}", {{"Lambda-Extension-Identifier", unknown_id}}),
+      403, "Extension.UnknownExtensionIdentifier");
   expect_error(sb.api("PUT", "/2020-08-15/logs", "{}"), 202, "Logs.NotSupported");
   expect_error(sb.api("POST", "/2018-06-01/runtime/invocation/no-such-id/response", "x"), 400,
                "InvalidRequestID");
@@ -64,7 +65,8 @@ TEST(SandboxApiErrors, EveryDocumentedRejection) {
                "InvalidRequestID");
 
   // and it still works
-  auto r = sb.control("POST", "/2015-03-31/functions/function/invocations", R"({"respond":"alive"})");
+  auto r =
+      sb.control("POST", "/2015-03-31/functions/function/invocations", R"({"respond":"alive"})");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "alive");
 }
@@ -81,8 +83,11 @@ TEST(SandboxApiErrors, FunctionErrorThenAStaleAnswer) {
   expect_error(sb.api("POST", "/2018-06-01/runtime/invocation/err-1/response", "late"), 400,
                "InvalidRequestID");
   const auto tl = sb.timeline();
-  EXPECT_GE(find_entry(tl, "runtime.error", {{"request_id", "err-1"}, {"error_type", "Function.Boom"}}), 0);
-  EXPECT_GE(find_entry(tl, "telemetry.emit", {{"type", "platform.runtimeDone"}, {"status", "error"}}), 0);
+  EXPECT_GE(
+      find_entry(tl, "runtime.error", {{"request_id", "err-1"}, {"error_type", "Function.Boom"}}),
+      0);
+  EXPECT_GE(
+      find_entry(tl, "telemetry.emit", {{"type", "platform.runtimeDone"}, {"status", "error"}}), 0);
 }
 
 }  // namespace

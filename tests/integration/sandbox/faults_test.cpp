@@ -10,7 +10,9 @@ namespace {
 using boost::json::object;
 
 TEST(SandboxFaults, LateReportAfterNextInvoke) {
-  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}}, {"--faults", R"({"late_report":"after_next_invoke"})"}, {}});
+  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}},
+                     {"--faults", R"({"late_report":"after_next_invoke"})"},
+                     {}});
   ASSERT_TRUE(sb.started());
   sb.invoke(R"({"respond":1})", "n-1");
   ASSERT_TRUE(sb.wait("invoke.end", 1));
@@ -18,8 +20,10 @@ TEST(SandboxFaults, LateReportAfterNextInvoke) {
   ASSERT_TRUE(sb.wait("invoke.end", 2));
   sb.control("POST", "/shutdown");
   const auto tl = sb.timeline();
-  const int inv2 = find_entry(tl, "extension.event", {{"event_type", "INVOKE"}, {"request_id", "n-2"}});
-  const int rep1 = find_entry(tl, "telemetry.emit", {{"type", "platform.report"}, {"request_id", "n-1"}});
+  const int inv2 =
+      find_entry(tl, "extension.event", {{"event_type", "INVOKE"}, {"request_id", "n-2"}});
+  const int rep1 =
+      find_entry(tl, "telemetry.emit", {{"type", "platform.report"}, {"request_id", "n-1"}});
   ASSERT_GE(inv2, 0);
   EXPECT_GT(rep1, inv2) << "report N is produced after INVOKE N+1 was returned";
   const auto got = sb.received("ext");
@@ -28,14 +32,17 @@ TEST(SandboxFaults, LateReportAfterNextInvoke) {
 }
 
 TEST(SandboxFaults, LateReportAtShutdown) {
-  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}}, {"--faults", R"({"late_report":"at_shutdown"})"}, {}});
+  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}},
+                     {"--faults", R"({"late_report":"at_shutdown"})"},
+                     {}});
   ASSERT_TRUE(sb.started());
   sb.invoke("{}", "last");
   ASSERT_TRUE(sb.wait("invoke.end"));
   sb.control("POST", "/shutdown");
   const auto tl = sb.timeline();
   const int shut = find_entry(tl, "extension.event", {{"event_type", "SHUTDOWN"}});
-  const int rep = find_entry(tl, "telemetry.emit", {{"type", "platform.report"}, {"request_id", "last"}});
+  const int rep =
+      find_entry(tl, "telemetry.emit", {{"type", "platform.report"}, {"request_id", "last"}});
   ASSERT_GE(shut, 0);
   EXPECT_GT(rep, shut);
   EXPECT_EQ(of_type(sb.received("ext"), "platform.report", "last").size(), 1u)
@@ -48,7 +55,8 @@ TEST(SandboxFaults, UpperCaseShutdownReason) {
   ASSERT_TRUE(sb.wait("init.done"));
   sb.control("POST", "/shutdown");
   const auto tl = sb.timeline();
-  EXPECT_GE(find_entry(tl, "extension.event", {{"event_type", "SHUTDOWN"}, {"reason", "SPINDOWN"}}), 0);
+  EXPECT_GE(find_entry(tl, "extension.event", {{"event_type", "SHUTDOWN"}, {"reason", "SPINDOWN"}}),
+            0);
 }
 
 TEST(SandboxFaults, RelativeDeadlines) {
@@ -78,7 +86,9 @@ TEST(SandboxFaults, AbsoluteDeadlineIsTheDefault) {
 }
 
 TEST(SandboxFaults, DroppedBatchesAreReportedWithLogsDropped) {
-  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}}, {"--no-freeze", "--faults", R"({"drop_batches":"every_n:2"})"}, {}});
+  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}},
+                     {"--no-freeze", "--faults", R"({"drop_batches":"every_n:2"})"},
+                     {}});
   ASSERT_TRUE(sb.started());
   for (int i = 0; i < 4; ++i) {
     sb.invoke(R"({"log":["line"],"sleep_ms":60})", "d-" + std::to_string(i));
@@ -116,7 +126,8 @@ TEST(SandboxFaults, DroppedBatchesAreReportedWithLogsDropped) {
 }
 
 TEST(SandboxFaults, ListenerErrorsAreRetriedAndTheListenerSeesDuplicates) {
-  SandboxHarness sb({{{"ext", object{}}}, {"--no-freeze", "--faults", R"({"listener_errors":"503:2"})"}, {}});
+  SandboxHarness sb(
+      {{{"ext", object{}}}, {"--no-freeze", "--faults", R"({"listener_errors":"503:2"})"}, {}});
   ASSERT_TRUE(sb.started());
   ASSERT_TRUE(sb.wait("telemetry.delivered", 1, {{"status", "200"}}));
   const auto tl = sb.timeline();
@@ -134,7 +145,9 @@ TEST(SandboxFaults, ListenerErrorsAreRetriedAndTheListenerSeesDuplicates) {
 }
 
 TEST(SandboxFaults, RealListenerFailuresAreRetried) {
-  SandboxHarness sb({{{"ext", object{{"listener_statuses", boost::json::array{500, 503}}}}}, {"--no-freeze"}, {}});
+  SandboxHarness sb({{{"ext", object{{"listener_statuses", boost::json::array{500, 503}}}}},
+                     {"--no-freeze"},
+                     {}});
   ASSERT_TRUE(sb.started());
   ASSERT_TRUE(sb.wait("telemetry.delivered", 1, {{"status", "200"}}));
   const auto tl = sb.timeline();
@@ -144,7 +157,9 @@ TEST(SandboxFaults, RealListenerFailuresAreRetried) {
 }
 
 TEST(SandboxFaults, SuppressedInitReRunsInitInsideTheFirstInvoke) {
-  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}}, {"--faults", R"({"suppressed_init":true})"}, {}});
+  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}},
+                     {"--faults", R"({"suppressed_init":true})"},
+                     {}});
   ASSERT_TRUE(sb.started());
   ASSERT_TRUE(sb.wait("init.failed"));
   ASSERT_TRUE(sb.wait("shutdown.done"));
@@ -156,7 +171,8 @@ TEST(SandboxFaults, SuppressedInitReRunsInitInsideTheFirstInvoke) {
   const int failed = find_entry(tl, "init.failed", {{"phase", "init"}});
   const int reinit = find_entry(tl, "init.start", {{"phase", "invoke"}}, failed);
   ASSERT_GT(reinit, failed);
-  EXPECT_GT(find_entry(tl, "extension.register", {{"name", "ext"}, {"status", "200"}}, reinit), reinit)
+  EXPECT_GT(find_entry(tl, "extension.register", {{"name", "ext"}, {"status", "200"}}, reinit),
+            reinit)
       << "the extension registers again in the new environment";
   const auto got = sb.received("ext");
   bool saw_invoke_phase = false;
@@ -172,7 +188,8 @@ TEST(SandboxFaults, SuppressedInitReRunsInitInsideTheFirstInvoke) {
 }
 
 TEST(SandboxFaults, SlowDelivery) {
-  SandboxHarness sb({{{"ext", object{}}}, {"--no-freeze", "--faults", R"({"delivery_delay_ms":300})"}, {}});
+  SandboxHarness sb(
+      {{{"ext", object{}}}, {"--no-freeze", "--faults", R"({"delivery_delay_ms":300})"}, {}});
   ASSERT_TRUE(sb.started());
   ASSERT_TRUE(sb.wait("telemetry.delivered", 1));
   const auto tl = sb.timeline();
@@ -187,7 +204,8 @@ TEST(SandboxFaults, SlowDelivery) {
 TEST(SandboxFaults, FaultsCanBeChangedBetweenInvocations) {
   SandboxHarness sb({{{"ext", object{}}}, {}, {}});
   ASSERT_TRUE(sb.started());
-  auto put = sb.control("PUT", "/faults", R"({"late_report":"at_shutdown","delivery_delay_ms":10})");
+  auto put =
+      sb.control("PUT", "/faults", R"({"late_report":"at_shutdown","delivery_delay_ms":10})");
   ASSERT_EQ(put.status, 200) << put.body;
   EXPECT_NE(put.body.find("at_shutdown"), std::string::npos);
   auto bad = sb.control("PUT", "/faults", R"({"late_report":"never"})");
@@ -208,11 +226,15 @@ TEST(SandboxFaults, ForcedSubscribeAnswer) {
 }
 
 TEST(SandboxFaults, JsonRecordsAndManagedPrefix) {
-  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}}, {"--no-freeze", "--faults", R"({"record_format":"json_java"})"}, {}});
+  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}},
+                     {"--no-freeze", "--faults", R"({"record_format":"json_java"})"},
+                     {}});
   ASSERT_TRUE(sb.started());
   sb.invoke(R"({"log":["plain line"]})", "java-1");
   ASSERT_TRUE(sb.wait("invoke.end"));
-  ASSERT_EQ(sb.control("PUT", "/faults", R"({"record_format":"text","text_prefix":"managed"})").status, 200);
+  ASSERT_EQ(
+      sb.control("PUT", "/faults", R"({"record_format":"text","text_prefix":"managed"})").status,
+      200);
   sb.invoke(R"({"log":["prefixed line"]})", "text-1");
   ASSERT_TRUE(sb.wait("invoke.end", 2));
   sb.control("POST", "/shutdown");
@@ -221,7 +243,8 @@ TEST(SandboxFaults, JsonRecordsAndManagedPrefix) {
   for (const auto& e : of_type(got, "function")) {
     const auto& rec = e.at("record");
     if (rec.is_object() && rec.as_object().contains("AWSRequestId")) {
-      java = java || (str(rec.at("AWSRequestId")) == "java-1" && str(rec.at("message")) == "plain line");
+      java = java ||
+             (str(rec.at("AWSRequestId")) == "java-1" && str(rec.at("message")) == "plain line");
     }
     if (rec.is_string()) {
       const std::string s = str(rec);
@@ -233,10 +256,11 @@ TEST(SandboxFaults, JsonRecordsAndManagedPrefix) {
 }
 
 TEST(SandboxFaults, OptionalFieldsOmittedUnknownTypesAndNoReplay) {
-  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}},
-                     {"--no-freeze", "--faults",
-                      R"({"omit_optional":["metrics","spans","errorType"],"unknown_types":true,"replay_init":"off"})"},
-                     {}});
+  SandboxHarness sb(
+      {{{"ext", object{{"shutdown_sleep_ms", 300}}}},
+       {"--no-freeze", "--faults",
+        R"({"omit_optional":["metrics","spans","errorType"],"unknown_types":true,"replay_init":"off"})"},
+       {}});
   ASSERT_TRUE(sb.started());
   sb.invoke(R"({"error":"Function.Oops"})", "opt-1");
   ASSERT_TRUE(sb.wait("invoke.end"));
@@ -258,7 +282,8 @@ TEST(SandboxFaults, OptionalFieldsOmittedUnknownTypesAndNoReplay) {
 
 TEST(SandboxFaults, RieLmiDeliveryDropsThePathAndNeverRetries) {
   SandboxHarness sb({{{"ext", object{{"listener_statuses", boost::json::array{500}}}}},
-                     {"--no-freeze", "--faults", R"({"rie_lmi_delivery":true})"}, {}});
+                     {"--no-freeze", "--faults", R"({"rie_lmi_delivery":true})"},
+                     {}});
   ASSERT_TRUE(sb.started());
   ASSERT_TRUE(sb.wait("telemetry.dropped", 1, {{"reason", "rie_lmi_no_retry"}}));
   sb.invoke("{}", "rie-1");
@@ -271,26 +296,33 @@ TEST(SandboxFaults, RieLmiDeliveryDropsThePathAndNeverRetries) {
 }
 
 TEST(SandboxFaults, BatchBytesTwiceMaxBytes) {
-  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300},
-                                     {"buffering", object{{"maxItems", 10000}, {"maxBytes", 262144}, {"timeoutMs", 1000}}}}}},
-                     {"--no-freeze", "--faults", R"({"batch_bytes":"2x"})"}, {}});
+  SandboxHarness sb(
+      {{{"ext", object{{"shutdown_sleep_ms", 300},
+                       {"buffering",
+                        object{{"maxItems", 10000}, {"maxBytes", 262144}, {"timeoutMs", 1000}}}}}},
+       {"--no-freeze", "--faults", R"({"batch_bytes":"2x"})"},
+       {}});
   ASSERT_TRUE(sb.started());
   boost::json::array lines;
-  for (int i = 0; i < 400; ++i) lines.emplace_back(std::string(1000, static_cast<char>('a' + i % 26)));
+  for (int i = 0; i < 400; ++i)
+    lines.emplace_back(std::string(1000, static_cast<char>('a' + i % 26)));
   sb.invoke(boost::json::serialize(object{{"log", lines}}), "big");
   ASSERT_TRUE(sb.wait("invoke.end"));
   ASSERT_TRUE(sb.wait("telemetry.delivered", 1, {{"status", "200"}}));
   const auto tl = sb.timeline();
   std::int64_t biggest = 0;
   for (const auto& e : tl) {
-    if (str(e.at("event")) == "telemetry.delivered") biggest = std::max(biggest, e.at("bytes").as_int64());
+    if (str(e.at("event")) == "telemetry.delivered")
+      biggest = std::max(biggest, e.at("bytes").as_int64());
   }
   EXPECT_GT(biggest, 262144) << "a batch may reach 2 x maxBytes";
   EXPECT_LE(biggest, 2 * 262144 + 2);
 }
 
 TEST(SandboxFaults, ExtensionCrashKnobResetsWithFailure) {
-  SandboxHarness sb({{{"datadog-agent", object{}}}, {"--no-freeze", "--faults", R"({"extension_crash":true})"}, {}});
+  SandboxHarness sb({{{"datadog-agent", object{}}},
+                     {"--no-freeze", "--faults", R"({"extension_crash":true})"},
+                     {}});
   ASSERT_TRUE(sb.started());
   sb.invoke(R"({"respond":"x"})", "crash-1");
   ASSERT_TRUE(sb.wait("shutdown.done"));
@@ -303,27 +335,33 @@ TEST(SandboxFaults, ExtensionCrashKnobResetsWithFailure) {
 }
 
 TEST(SandboxFaults, NoShutdownRegistrationKnobKillsTheDummyAtOnce) {
-  SandboxHarness sb({{{"datadog-agent", object{}}}, {"--faults", R"({"no_shutdown_registration":true})"}, {}});
+  SandboxHarness sb(
+      {{{"datadog-agent", object{}}}, {"--faults", R"({"no_shutdown_registration":true})"}, {}});
   ASSERT_TRUE(sb.started());
   ASSERT_TRUE(sb.wait("init.done"));
   ASSERT_EQ(sb.control("POST", "/shutdown").status, 200);
   const auto tl = sb.timeline();
-  const int reg = find_entry(tl, "extension.register", {{"name", "sandbox-invoke-only"}, {"status", "200"}});
+  const int reg =
+      find_entry(tl, "extension.register", {{"name", "sandbox-invoke-only"}, {"status", "200"}});
   ASSERT_GE(reg, 0);
   const int ev = find_entry(tl, "event.shutdown");
-  EXPECT_GT(find_entry(tl, "signal", {{"name", "sandbox-invoke-only"}, {"signal", "SIGKILL"}}, ev), ev);
+  EXPECT_GT(find_entry(tl, "signal", {{"name", "sandbox-invoke-only"}, {"signal", "SIGKILL"}}, ev),
+            ev);
   EXPECT_GT(find_entry(tl, "exit", {{"name", "datadog-agent"}, {"code", "0"}}, ev), ev);
 }
 
 TEST(SandboxFaults, OomKnobAppliesToAnyRuntime) {
-  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}}, {"--no-freeze", "--faults", R"({"oom":"python"})"}, {}});
+  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}},
+                     {"--no-freeze", "--faults", R"({"oom":"python"})"},
+                     {}});
   ASSERT_TRUE(sb.started());
   auto r = sb.invoke(R"("not an instruction")", "oom-k");
   EXPECT_EQ(r.header("X-Amz-Function-Error").value_or(""), "Unhandled");
   ASSERT_TRUE(sb.wait("shutdown.done"));
   const auto got = sb.received("ext");
   bool saw = false;
-  for (const auto& e : of_type(got, "function")) saw = saw || str(e.at("record")) == "[ERROR] MemoryError";
+  for (const auto& e : of_type(got, "function"))
+    saw = saw || str(e.at("record")) == "[ERROR] MemoryError";
   EXPECT_TRUE(saw);
   const auto done = of_type(got, "platform.runtimeDone", "oom-k");
   ASSERT_EQ(done.size(), 1u);

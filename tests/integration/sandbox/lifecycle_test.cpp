@@ -40,7 +40,8 @@ TEST(SandboxLifecycle, ColdStartThreeInvokesAndShutdownWithFreeze) {
 
   const auto tl = sb.timeline();
   // registered under the file name it was installed as, asking for accountId
-  const int reg = find_entry(tl, "extension.register", {{"name", "datadog-agent"}, {"status", "200"}});
+  const int reg =
+      find_entry(tl, "extension.register", {{"name", "datadog-agent"}, {"status", "200"}});
   ASSERT_GE(reg, 0);
   EXPECT_TRUE(tl[reg].at("account_id_feature").as_bool());
   EXPECT_FALSE(tl[reg].at("internal").as_bool());
@@ -58,7 +59,8 @@ TEST(SandboxLifecycle, ColdStartThreeInvokesAndShutdownWithFreeze) {
     // thaw → INVOKE to the extension and the runtime → response → extension next → report
     const int thawed = find_entry(tl, "thawed", {}, pos);
     const int inv = find_entry(tl, "event.invoke", {{"request_id", id}}, pos);
-    const int ext_ev = find_entry(tl, "extension.event", {{"event_type", "INVOKE"}, {"request_id", id}}, pos);
+    const int ext_ev =
+        find_entry(tl, "extension.event", {{"event_type", "INVOKE"}, {"request_id", id}}, pos);
     const int resp = find_entry(tl, "runtime.response", {{"request_id", id}}, pos);
     const int end = find_entry(tl, "invoke.end", {{"request_id", id}}, pos);
     const int frozen = find_entry(tl, "frozen", {}, end);
@@ -160,7 +162,8 @@ TEST(SandboxLifecycle, FreezeDwellHoldsTheNextInvoke) {
 
 TEST(SandboxLifecycle, JsonLogFormatGivesObjectRecords) {
   SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}},
-                     {"--no-freeze", "--env", "AWS_LAMBDA_LOG_FORMAT=JSON"}, {}});
+                     {"--no-freeze", "--env", "AWS_LAMBDA_LOG_FORMAT=JSON"},
+                     {}});
   ASSERT_TRUE(sb.started());
   sb.invoke(R"({"log":["structured"]})", "json-1");
   ASSERT_TRUE(sb.wait("invoke.end"));
@@ -169,18 +172,21 @@ TEST(SandboxLifecycle, JsonLogFormatGivesObjectRecords) {
   for (const auto& e : of_type(sb.received("ext"), "function")) {
     const auto* rec = e.at("record").if_object();
     if (rec == nullptr || !rec->contains("message")) continue;
-    saw = saw || (str(rec->at("message")) == "structured" && str(rec->at("requestId")) == "json-1" &&
-                  str(rec->at("level")) == "INFO");
+    saw = saw || (str(rec->at("message")) == "structured" &&
+                  str(rec->at("requestId")) == "json-1" && str(rec->at("level")) == "INFO");
   }
   EXPECT_TRUE(saw);
 }
 
 TEST(SandboxLifecycle, OnDemandRunsOneInvocationAtATime) {
-  SandboxHarness sb({{{"ext", object{{"invoke_sleep_ms", 100}}}}, {"--freeze-dwell-ms", "200"}, {}});
+  SandboxHarness sb(
+      {{{"ext", object{{"invoke_sleep_ms", 100}}}}, {"--freeze-dwell-ms", "200"}, {}});
   ASSERT_TRUE(sb.started());
   ASSERT_TRUE(sb.wait("frozen"));
-  std::thread a([&] { EXPECT_EQ(sb.invoke(R"({"sleep_ms":100,"respond":"a"})", "one-a").body, "a"); });
-  std::thread b([&] { EXPECT_EQ(sb.invoke(R"({"sleep_ms":100,"respond":"b"})", "one-b").body, "b"); });
+  std::thread a(
+      [&] { EXPECT_EQ(sb.invoke(R"({"sleep_ms":100,"respond":"a"})", "one-a").body, "a"); });
+  std::thread b(
+      [&] { EXPECT_EQ(sb.invoke(R"({"sleep_ms":100,"respond":"b"})", "one-b").body, "b"); });
   a.join();
   b.join();
   ASSERT_TRUE(sb.wait("invoke.end", 2));
@@ -197,7 +203,8 @@ TEST(SandboxLifecycle, OnDemandRunsOneInvocationAtATime) {
 TEST(SandboxLifecycle, TracingHeaderReachesTheEventsAndTheRuntime) {
   SandboxHarness sb({{{"ext", object{}}}, {"--no-freeze"}, {}});
   ASSERT_TRUE(sb.started());
-  const std::string trace = "Root=1-5f35ae12-0c0fec141ab77a00bc047aa2;Parent=2be948a625588e32;Sampled=1";
+  const std::string trace =
+      "Root=1-5f35ae12-0c0fec141ab77a00bc047aa2;Parent=2be948a625588e32;Sampled=1";
   auto r = sb.invoke(R"({"respond":"x"})", "traced", {{"X-Amzn-Trace-Id", trace}});
   EXPECT_EQ(r.status, 200);
   ASSERT_TRUE(sb.wait("telemetry.delivered", 1, {{"status", "200"}}));
@@ -212,7 +219,8 @@ TEST(SandboxLifecycle, TracingHeaderReachesTheEventsAndTheRuntime) {
 
 TEST(SandboxLifecycle, ExtensionIgnoringShutdownIsKilledAtTheDeadline) {
   SandboxHarness sb({{{"good", object{}}, {"stubborn", object{{"on_shutdown", "ignore"}}}},
-                     {"--shutdown-budget-ms", "600"}, {}});
+                     {"--shutdown-budget-ms", "600"},
+                     {}});
   ASSERT_TRUE(sb.started());
   ASSERT_TRUE(sb.wait("init.done"));
   auto down = sb.control("POST", "/shutdown?reason=spindown");
@@ -235,17 +243,19 @@ TEST(SandboxLifecycle, ExtensionIgnoringShutdownIsKilledAtTheDeadline) {
   ASSERT_GT(deadline, start);
   const int kill = find_entry(tl, "signal", {{"name", "stubborn"}, {"signal", "SIGKILL"}}, start);
   EXPECT_GT(kill, deadline) << "SIGKILL comes at the deadline, not before";
-  EXPECT_GE(tl[kill].at("t_ms").as_double(),
-            static_cast<double>(find_entry(tl, "event.shutdown") >= 0
-                                    ? tl[find_entry(tl, "event.shutdown")].at("deadline_ms").as_int64()
-                                    : 0));
+  EXPECT_GE(
+      tl[kill].at("t_ms").as_double(),
+      static_cast<double>(find_entry(tl, "event.shutdown") >= 0
+                              ? tl[find_entry(tl, "event.shutdown")].at("deadline_ms").as_int64()
+                              : 0));
   EXPECT_LT(find_entry(tl, "exit", {{"name", "good"}}, start), deadline);
 }
 
 TEST(SandboxLifecycle, ExtensionWithoutShutdownRegistrationIsKilledAtOnce) {
   SandboxHarness sb({{{"datadog-agent", object{}},
                       {"invoke-only", object{{"events", boost::json::array{"INVOKE"}}}}},
-                     {"--no-freeze"}, {}});
+                     {"--no-freeze"},
+                     {}});
   ASSERT_TRUE(sb.started());
   ASSERT_TRUE(sb.wait("init.done"));
   ASSERT_EQ(sb.control("POST", "/shutdown").status, 200);
@@ -255,7 +265,8 @@ TEST(SandboxLifecycle, ExtensionWithoutShutdownRegistrationIsKilledAtOnce) {
   ASSERT_GE(kill, 0);
   EXPECT_GT(kill, ev);
   EXPECT_EQ(find_entry(tl, "shutdown.deadline"), -1) << "nobody needed the deadline";
-  EXPECT_EQ(find_entry(tl, "extension.event", {{"name", "invoke-only"}, {"event_type", "SHUTDOWN"}}), -1);
+  EXPECT_EQ(
+      find_entry(tl, "extension.event", {{"name", "invoke-only"}, {"event_type", "SHUTDOWN"}}), -1);
 }
 
 TEST(SandboxLifecycle, FunctionTimeoutResetsAndTheNextInvokeReinitialises) {
@@ -273,12 +284,20 @@ TEST(SandboxLifecycle, FunctionTimeoutResetsAndTheNextInvokeReinitialises) {
   const int to = find_entry(tl, "invoke.timeout", {{"request_id", "slow"}});
   const int start = find_entry(tl, "shutdown.start", {{"reason", "timeout"}}, to);
   ASSERT_GT(start, to);
-  EXPECT_GT(find_entry(tl, "extension.event", {{"event_type", "SHUTDOWN"}, {"reason", "timeout"}}, start), start);
+  EXPECT_GT(
+      find_entry(tl, "extension.event", {{"event_type", "SHUTDOWN"}, {"reason", "timeout"}}, start),
+      start);
   EXPECT_EQ(count_entries(tl, "init.start"), 2) << "a fresh environment after the reset";
   EXPECT_GT(find_entry(tl, "init.start", {{"phase", "init"}}, start), start);
   // the timed-out request's telemetry said so before the environment went away
-  EXPECT_GE(find_entry(tl, "telemetry.emit", {{"type", "platform.runtimeDone"}, {"request_id", "slow"}, {"status", "timeout"}}), 0);
-  EXPECT_GE(find_entry(tl, "telemetry.emit", {{"type", "platform.report"}, {"request_id", "slow"}, {"status", "timeout"}}), 0);
+  EXPECT_GE(
+      find_entry(tl, "telemetry.emit",
+                 {{"type", "platform.runtimeDone"}, {"request_id", "slow"}, {"status", "timeout"}}),
+      0);
+  EXPECT_GE(
+      find_entry(tl, "telemetry.emit",
+                 {{"type", "platform.report"}, {"request_id", "slow"}, {"status", "timeout"}}),
+      0);
 }
 
 TEST(SandboxLifecycle, InitTimeoutThenInitInsideTheFirstInvoke) {
@@ -297,7 +316,8 @@ TEST(SandboxLifecycle, InitTimeoutThenInitInsideTheFirstInvoke) {
   const int reinit = find_entry(tl, "init.start", {{"phase", "invoke"}}, shut);
   ASSERT_GT(reinit, shut);
   EXPECT_GT(find_entry(tl, "init.done", {{"phase", "invoke"}}, reinit), reinit);
-  EXPECT_GT(find_entry(tl, "extension.register", {{"name", "ext"}, {"status", "200"}}, reinit), reinit)
+  EXPECT_GT(find_entry(tl, "extension.register", {{"name", "ext"}, {"status", "200"}}, reinit),
+            reinit)
       << "a fresh extension process registers again";
 }
 
@@ -307,14 +327,17 @@ TEST(SandboxLifecycle, RuntimeInitErrorFailsInit) {
   ASSERT_TRUE(sb.wait("init.failed", 1, {{"status", "error"}}));
   const auto tl = sb.timeline();
   EXPECT_GE(find_entry(tl, "runtime.init_error", {{"error_type", "Runtime.ImportModuleError"}}), 0);
-  EXPECT_GE(find_entry(tl, "telemetry.emit", {{"type", "platform.initRuntimeDone"}, {"status", "error"}}), 0);
+  EXPECT_GE(
+      find_entry(tl, "telemetry.emit", {{"type", "platform.initRuntimeDone"}, {"status", "error"}}),
+      0);
   ASSERT_TRUE(sb.wait("shutdown.done"));
   EXPECT_GE(find_entry(tl, "shutdown.start", {{"reason", "failure"}}), 0);
 }
 
 TEST(SandboxLifecycle, OomRunReportsFullMemoryAndResetsWithFailure) {
   // Like lastcall, the extension waits a moment for the last report during shutdown.
-  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}}, {"--no-freeze", "--memory-mb", "256"}, {}});
+  SandboxHarness sb(
+      {{{"ext", object{{"shutdown_sleep_ms", 300}}}}, {"--no-freeze", "--memory-mb", "256"}, {}});
   ASSERT_TRUE(sb.started());
   auto r = sb.invoke(R"({"oom":"node"})", "oom-1");
   EXPECT_EQ(r.header("X-Amz-Function-Error").value_or(""), "Unhandled");
@@ -322,7 +345,8 @@ TEST(SandboxLifecycle, OomRunReportsFullMemoryAndResetsWithFailure) {
   const auto got = sb.received("ext");
   bool saw_line = false;
   for (const auto& e : of_type(got, "function")) {
-    saw_line = saw_line || str(e.at("record")).find("JavaScript heap out of memory") != std::string::npos;
+    saw_line =
+        saw_line || str(e.at("record")).find("JavaScript heap out of memory") != std::string::npos;
   }
   EXPECT_TRUE(saw_line);
   const auto done = of_type(got, "platform.runtimeDone", "oom-1");
@@ -340,7 +364,8 @@ TEST(SandboxLifecycle, OomRunReportsFullMemoryAndResetsWithFailure) {
 
 TEST(SandboxLifecycle, CrashingExtensionResetsWithFailureAndTheOtherExitsCleanly) {
   SandboxHarness sb({{{"datadog-agent", object{}}, {"flaky", object{{"crash_on_invoke", 1}}}},
-                     {"--no-freeze"}, {}});
+                     {"--no-freeze"},
+                     {}});
   ASSERT_TRUE(sb.started());
   sb.invoke(R"({"respond":"x"})", "boom");
   ASSERT_TRUE(sb.wait("shutdown.done"));
@@ -349,7 +374,10 @@ TEST(SandboxLifecycle, CrashingExtensionResetsWithFailureAndTheOtherExitsCleanly
   const int start = find_entry(tl, "shutdown.start", {{"reason", "failure"}});
   ASSERT_GE(crash, 0);
   EXPECT_GT(start, crash);
-  EXPECT_GT(find_entry(tl, "extension.event", {{"name", "datadog-agent"}, {"event_type", "SHUTDOWN"}, {"reason", "failure"}}), start);
+  EXPECT_GT(
+      find_entry(tl, "extension.event",
+                 {{"name", "datadog-agent"}, {"event_type", "SHUTDOWN"}, {"reason", "failure"}}),
+      start);
   EXPECT_GT(find_entry(tl, "exit", {{"name", "datadog-agent"}, {"code", "0"}}), start);
 }
 
@@ -373,8 +401,10 @@ TEST(SandboxLifecycle, StreamingResponseIsReassembledAndCounted) {
 }
 
 TEST(SandboxLifecycle, LmiModeRestrictionsAndConcurrency) {
-  SandboxHarness sb({{{"datadog-agent", object{}}, {"old-schema", object{{"schema", "2022-12-13"}}}},
-                     {"--mode", "lmi", "--concurrency", "2"}, {}});
+  SandboxHarness sb(
+      {{{"datadog-agent", object{}}, {"old-schema", object{{"schema", "2022-12-13"}}}},
+       {"--mode", "lmi", "--concurrency", "2"},
+       {}});
   ASSERT_TRUE(sb.started());
   ASSERT_TRUE(sb.wait("init.done"));
   // INVOKE registration is refused in LMI
@@ -383,8 +413,10 @@ TEST(SandboxLifecycle, LmiModeRestrictionsAndConcurrency) {
   EXPECT_EQ(reg.status, 403);
   EXPECT_NE(reg.body.find("Extension.InvalidEventType"), std::string::npos) << reg.body;
   // two invocations in flight at once on two runtime workers
-  std::thread a([&] { EXPECT_EQ(sb.invoke(R"({"sleep_ms":400,"respond":"a"})", "lmi-a").body, "a"); });
-  std::thread b([&] { EXPECT_EQ(sb.invoke(R"({"sleep_ms":400,"respond":"b"})", "lmi-b").body, "b"); });
+  std::thread a(
+      [&] { EXPECT_EQ(sb.invoke(R"({"sleep_ms":400,"respond":"a"})", "lmi-a").body, "a"); });
+  std::thread b(
+      [&] { EXPECT_EQ(sb.invoke(R"({"sleep_ms":400,"respond":"b"})", "lmi-b").body, "b"); });
   a.join();
   b.join();
   ASSERT_TRUE(sb.wait("invoke.end", 2));
@@ -400,7 +432,8 @@ TEST(SandboxLifecycle, LmiModeRestrictionsAndConcurrency) {
   EXPECT_EQ(str(tl[sub_bad].at("error_type")), "ValidationError");
   // extensions registered SHUTDOWN only and got SHUTDOWN, after a telemetry flush
   const int flush = find_entry(tl, "telemetry.flush");
-  const int ev = find_entry(tl, "extension.event", {{"name", "datadog-agent"}, {"event_type", "SHUTDOWN"}});
+  const int ev =
+      find_entry(tl, "extension.event", {{"name", "datadog-agent"}, {"event_type", "SHUTDOWN"}});
   EXPECT_GT(ev, flush);
   EXPECT_EQ(find_entry(tl, "extension.event", {{"event_type", "INVOKE"}}), -1);
   int reports_before_shutdown = 0;
@@ -409,7 +442,8 @@ TEST(SandboxLifecycle, LmiModeRestrictionsAndConcurrency) {
         str(tl[i].at("subscriber")) != "datadog-agent") {
       continue;
     }
-    for (const auto& t : tl[i].at("types").as_array()) reports_before_shutdown += str(t) == "platform.report";
+    for (const auto& t : tl[i].at("types").as_array())
+      reports_before_shutdown += str(t) == "platform.report";
   }
   EXPECT_EQ(reports_before_shutdown, 2) << "LMI delivers all telemetry before SHUTDOWN";
 

@@ -21,7 +21,7 @@ SandboxHarness::SandboxHarness(SandboxSetup setup) {
   dir_ = fs::temp_directory_path() /
          ("lastcall-sandbox-test-" + std::to_string(getpid()) + "-" + std::to_string(rd()));
   fs::create_directories(dir_ / "extensions");
-  const std::string bin = lc::testing::built_binary("lastcall-sandbox");
+  const std::string bin = lc::test::built_binary("lastcall-sandbox");
   boost::json::object scripts;
   for (auto& [name, script] : setup.extensions) {
     fs::create_symlink(bin, dir_ / "extensions" / name);
@@ -31,17 +31,22 @@ SandboxHarness::SandboxHarness(SandboxSetup setup) {
   for (const auto& [name, path] : setup.binaries) {
     fs::create_symlink(path, dir_ / "extensions" / name);
   }
-  lc::testing::ProcessOptions opt;
-  opt.argv = {bin, "run", "--extensions-dir", (dir_ / "extensions").string(),
-              "--timeline-file", (dir_ / "timeline.jsonl").string(),
-              "--env", "LASTCALL_FAKE_EXTENSIONS=" + boost::json::serialize(scripts)};
+  lc::test::ProcessOptions opt;
+  opt.argv = {bin,
+              "run",
+              "--extensions-dir",
+              (dir_ / "extensions").string(),
+              "--timeline-file",
+              (dir_ / "timeline.jsonl").string(),
+              "--env",
+              "LASTCALL_FAKE_EXTENSIONS=" + boost::json::serialize(scripts)};
   opt.argv.insert(opt.argv.end(), setup.args.begin(), setup.args.end());
   opt.argv.push_back("--runtime");
   opt.argv.push_back(bin);
   opt.argv.push_back("fake-runtime");
   opt.argv.insert(opt.argv.end(), setup.runtime_args.begin(), setup.runtime_args.end());
   std::string error;
-  proc_ = lc::testing::ChildProcess::start(opt, &error);
+  proc_ = lc::test::ChildProcess::start(opt, &error);
   if (!proc_) {
     ADD_FAILURE() << "cannot start lastcall-sandbox: " << error;
     return;
@@ -69,8 +74,8 @@ SandboxHarness::~SandboxHarness() {
 
 std::string SandboxHarness::output() const {
   if (!proc_) return "";
-  return proc_->output(lc::testing::ChildProcess::Stream::kStdout) + "\n" +
-         proc_->output(lc::testing::ChildProcess::Stream::kStderr);
+  return proc_->output(lc::test::ChildProcess::Stream::kStdout) + "\n" +
+         proc_->output(lc::test::ChildProcess::Stream::kStderr);
 }
 
 BlockingResponse SandboxHarness::control(const std::string& method, const std::string& target,
@@ -182,7 +187,8 @@ std::vector<boost::json::object> of_type(const std::vector<boost::json::object>&
     if (str(e.at("type")) != type) continue;
     if (!request_id.empty()) {
       const auto* rec = e.at("record").if_object();
-      if (rec == nullptr || !rec->contains("requestId") || str(rec->at("requestId")) != request_id) {
+      if (rec == nullptr || !rec->contains("requestId") ||
+          str(rec->at("requestId")) != request_id) {
         continue;
       }
     }

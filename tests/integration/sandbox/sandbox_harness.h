@@ -22,7 +22,7 @@ namespace lc::sandbox::testing {
 struct SandboxSetup {
   // extension file name → its script (LASTCALL_FAKE_EXTENSIONS entry); record_file is added.
   std::map<std::string, boost::json::object> extensions;
-  std::vector<std::string> args;  // extra sandbox options (before --runtime)
+  std::vector<std::string> args;          // extra sandbox options (before --runtime)
   std::vector<std::string> runtime_args;  // after "fake-runtime"
   // extension file name → another executable installed under that name (e.g. the real lastcall).
   std::map<std::string, std::string> binaries = {};
@@ -54,7 +54,7 @@ class SandboxHarness {
 
  private:
   std::filesystem::path dir_;
-  std::unique_ptr<lc::testing::ChildProcess> proc_;
+  std::unique_ptr<lc::test::ChildProcess> proc_;
   std::uint16_t api_port_ = 0;
   std::uint16_t control_port_ = 0;
 };

@@ -15,7 +15,7 @@
 #include "support/process.h"
 #include "support/sidecar_process.h"
 
-namespace lc::testing {
+namespace lc::test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -224,4 +224,4 @@ TEST(SidecarIntegration, V1SeriesWithDeflateForVictoriaMetricsStyleIntakes) {
 }
 
 }  // namespace
-}  // namespace lc::testing
+}  // namespace lc::test

@@ -7,7 +7,8 @@ namespace {
 
 TEST(Modes, Selection) {
   MapEnvironment none;
-  MapEnvironment lambda(std::map<std::string, std::string>{{"AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"}});
+  MapEnvironment lambda(
+      std::map<std::string, std::string>{{"AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"}});
   EXPECT_EQ(select_mode({"lastcall"}, none).command, Command::kSidecar);
   EXPECT_EQ(select_mode({"datadog-agent"}, lambda).command, Command::kExtension);
   EXPECT_EQ(select_mode({"lastcall", "--version"}, lambda).command, Command::kVersion);

@@ -50,8 +50,9 @@ TEST(Config, Defaults) {
 }
 
 TEST(Config, PrecedenceDefaultsYamlDatadogDd) {
-  const std::string yaml = write_yaml("site: datadoghq.eu\nenv: from-yaml\nservice: yaml-svc\n"
-                                      "tags:\n  - team:a\n  - tier:1\n");
+  const std::string yaml = write_yaml(
+      "site: datadoghq.eu\nenv: from-yaml\nservice: yaml-svc\n"
+      "tags:\n  - team:a\n  - tier:1\n");
   // YAML beats the default.
   auto c = finalize({}, Mode::kExtension, yaml);
   EXPECT_EQ(c.site, "datadoghq.eu");
@@ -59,9 +60,9 @@ TEST(Config, PrecedenceDefaultsYamlDatadogDd) {
   EXPECT_EQ(entry(c, "DD_SITE")->source, "datadog.yaml:site");
   EXPECT_EQ(c.tags, (std::vector<std::string>{"team:a", "tier:1"}));
   // DATADOG_ beats YAML; DD_ beats DATADOG_.
-  c = finalize({{"DATADOG_ENV", "from-datadog"}, {"DATADOG_SERVICE", "dsvc"},
-                {"DD_SERVICE", "ddsvc"}},
-               Mode::kExtension, yaml);
+  c = finalize(
+      {{"DATADOG_ENV", "from-datadog"}, {"DATADOG_SERVICE", "dsvc"}, {"DD_SERVICE", "ddsvc"}},
+      Mode::kExtension, yaml);
   EXPECT_EQ(c.env, "from-datadog");
   EXPECT_EQ(entry(c, "DD_ENV")->source, "env DATADOG_ENV");
   EXPECT_EQ(c.service, "ddsvc");
@@ -70,8 +71,8 @@ TEST(Config, PrecedenceDefaultsYamlDatadogDd) {
 }
 
 TEST(Config, LoadConfigReadsDatadogYamlInExtensionModeOnly) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("lastcall-task-root-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("lastcall-task-root-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "datadog.yaml") << "env: from-yaml\n";
   MapEnvironment env(std::map<std::string, std::string>{{"LAMBDA_TASK_ROOT", dir.string()}});
@@ -95,8 +96,10 @@ TEST(Config, BrokenYamlIsReportedNotFatal) {
 }
 
 TEST(Config, BadValueWarnsOnceNamingVariableAndDefault) {
-  auto c = finalize({{"DD_DOGSTATSD_PORT", "eighty"}, {"DD_FLUSH_TIMEOUT", "-3"},
-                     {"DD_USE_V2_API_SERIES", "perhaps"}, {"DD_API_KEY", "k"}});
+  auto c = finalize({{"DD_DOGSTATSD_PORT", "eighty"},
+                     {"DD_FLUSH_TIMEOUT", "-3"},
+                     {"DD_USE_V2_API_SERIES", "perhaps"},
+                     {"DD_API_KEY", "k"}});
   EXPECT_EQ(c.dogstatsd_port, 8125);
   EXPECT_EQ(c.flush_timeout_s, 30);
   EXPECT_TRUE(c.use_v2_series);
@@ -104,7 +107,8 @@ TEST(Config, BadValueWarnsOnceNamingVariableAndDefault) {
   EXPECT_NE(c.warnings[0].find("DD_USE_V2_API_SERIES=\"perhaps\""), std::string::npos);
   EXPECT_NE(c.warnings[0].find("using default true"), std::string::npos);
   bool port = false;
-  for (const auto& w : c.warnings) port |= w.find("DD_DOGSTATSD_PORT=\"eighty\"") != std::string::npos;
+  for (const auto& w : c.warnings)
+    port |= w.find("DD_DOGSTATSD_PORT=\"eighty\"") != std::string::npos;
   EXPECT_TRUE(port);
   EXPECT_NE(entry(c, "DD_DOGSTATSD_PORT")->source.find("rejected"), std::string::npos);
 }
@@ -121,15 +125,19 @@ TEST(Config, RejectedValuesAndMissingKeyAreToldApart) {
 }
 
 TEST(Config, DdTagsAndBaseTags) {
-  auto c = finalize({{"DD_TAGS", "team:a tier:1,team:a"}, {"DD_ENV", "Prod"},
-                     {"DD_SERVICE", "Checkout"}, {"DD_VERSION", "1.2"}, {"DD_API_KEY", "k"}});
+  auto c = finalize({{"DD_TAGS", "team:a tier:1,team:a"},
+                     {"DD_ENV", "Prod"},
+                     {"DD_SERVICE", "Checkout"},
+                     {"DD_VERSION", "1.2"},
+                     {"DD_API_KEY", "k"}});
   EXPECT_EQ(c.tags, (std::vector<std::string>{"team:a", "tier:1"}));
   EXPECT_EQ(c.base_tags, (std::vector<std::string>{"env:prod", "service:checkout", "version:1.2",
                                                    "team:a", "tier:1"}));
 }
 
 TEST(Config, UrlOverrides) {
-  auto c = finalize({{"DD_URL", "http://legacy:1"}, {"DD_DD_URL", "http://127.0.0.1:8428/datadog/"},
+  auto c = finalize({{"DD_URL", "http://legacy:1"},
+                     {"DD_DD_URL", "http://127.0.0.1:8428/datadog/"},
                      {"DD_LOGS_CONFIG_LOGS_DD_URL", "logs.internal:8443"},
                      {"DD_APM_DD_URL", "http://127.0.0.1:9/"}});
   EXPECT_EQ(c.metrics_url, "http://127.0.0.1:8428/datadog");
@@ -157,8 +165,10 @@ TEST(Config, ProxyAndNoProxy) {
   EXPECT_EQ(c.proxy.password, "s3cretpass");
   EXPECT_EQ(c.proxy.no_proxy, (std::vector<std::string>{"localhost", ".internal"}));
   // DD_PROXY_HTTPS wins over HTTPS_PROXY; DD_PROXY_NO_PROXY over NO_PROXY.
-  c = finalize({{"HTTPS_PROXY", "http://a:1"}, {"DD_PROXY_HTTPS", "http://b:2"},
-                {"NO_PROXY", "x"}, {"DD_PROXY_NO_PROXY", "y"}});
+  c = finalize({{"HTTPS_PROXY", "http://a:1"},
+                {"DD_PROXY_HTTPS", "http://b:2"},
+                {"NO_PROXY", "x"},
+                {"DD_PROXY_NO_PROXY", "y"}});
   EXPECT_EQ(c.proxy.host, "b");
   EXPECT_EQ(c.proxy.no_proxy, (std::vector<std::string>{"y"}));
   // Another scheme: reported once, traffic goes direct.
@@ -169,9 +179,10 @@ TEST(Config, ProxyAndNoProxy) {
 
 TEST(Config, CheckConfigMasksSecrets) {
   const std::string key = "0123456789abcdef0123456789abcdef";
-  auto c = finalize({{"DD_API_KEY", key},
-                     {"DD_PROXY_HTTPS", "http://u:hunter2pass@p:1"},
-                     {"DD_ADDITIONAL_ENDPOINTS", R"({"https://app.datadoghq.eu":["extrakey12345"]})"}});
+  auto c =
+      finalize({{"DD_API_KEY", key},
+                {"DD_PROXY_HTTPS", "http://u:hunter2pass@p:1"},
+                {"DD_ADDITIONAL_ENDPOINTS", R"({"https://app.datadoghq.eu":["extrakey12345"]})"}});
   const std::string text = render_check_config(c);
   EXPECT_EQ(text.find(key), std::string::npos);
   EXPECT_EQ(text.find("hunter2pass"), std::string::npos);
@@ -205,7 +216,8 @@ TEST(Config, EveryRegistryVariableIsListed) {
 TEST(Config, LaterWorkVariableWarns) {
   auto c = finalize({{"DD_KMS_API_KEY", "AQICAHxyz"}});
   bool found = false;
-  for (const auto& w : c.warnings) found |= w.find("DD_KMS_API_KEY is set but not supported") != std::string::npos;
+  for (const auto& w : c.warnings)
+    found |= w.find("DD_KMS_API_KEY is set but not supported") != std::string::npos;
   EXPECT_TRUE(found);
 }
 

@@ -33,7 +33,8 @@ TEST(GetenvGuard, OnlyTheRegistryReadsTheEnvironment) {
     }
   }
   EXPECT_GT(scanned, 5u);
-  EXPECT_TRUE(offenders.empty()) << "getenv outside core/config_registry.cpp: " << offenders.front();
+  EXPECT_TRUE(offenders.empty()) << "getenv outside core/config_registry.cpp: "
+                                 << offenders.front();
 }
 
 }  // namespace

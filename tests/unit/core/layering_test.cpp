@@ -39,8 +39,8 @@ std::string folder_of_include(const std::string& path) {
     const size_t second = path.find('/', slash + 1);
     return second == std::string::npos ? "" : path.substr(0, second);
   }
-  static const std::set<std::string> kStages = {"core",  "net",  "metrics", "logs",   "traces",
-                                                "forward", "lambda", "init", "microvm", "app"};
+  static const std::set<std::string> kStages = {"core",    "net",    "metrics", "logs",    "traces",
+                                                "forward", "lambda", "init",    "microvm", "app"};
   return kStages.count(first) ? first : "";
 }
 

@@ -24,9 +24,7 @@ TEST(Strings, ParseNumbers) {
   EXPECT_FALSE(parse_double("1e999").has_value());
 }
 
-TEST(Strings, JsonEscape) {
-  EXPECT_EQ(json_quote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
-}
+TEST(Strings, JsonEscape) { EXPECT_EQ(json_quote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\""); }
 
 TEST(Tags, DdTagsCommasOrSpaces) {
   EXPECT_EQ(parse_tag_list("a:1,b:2"), (std::vector<std::string>{"a:1", "b:2"}));

@@ -8,8 +8,8 @@
 namespace lc::forward {
 namespace {
 
-using testing::FakeClock;
-using testing::FakeHttpClient;
+using fakes::FakeClock;
+using fakes::FakeHttpClient;
 
 // datadog-wire.md §5.2 example: DD_DD_URL=http://127.0.0.1:8428/datadog DD_USE_V2_API_SERIES=false
 // → v1 series with deflate at <url>/api/v1/series, plus every additional endpoint.

@@ -12,8 +12,8 @@
 namespace lc::forward {
 namespace {
 
-using testing::FakeClock;
-using testing::FakeHttpClient;
+using fakes::FakeClock;
+using fakes::FakeHttpClient;
 using Reply = FakeHttpClient::Reply;
 using Names = std::vector<std::string>;
 

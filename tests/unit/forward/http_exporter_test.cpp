@@ -9,8 +9,8 @@
 namespace lc::forward {
 namespace {
 
-using testing::FakeClock;
-using testing::FakeHttpClient;
+using fakes::FakeClock;
+using fakes::FakeHttpClient;
 
 constexpr const char* kKey = "0123456789abcdef0123456789abcdef";
 

@@ -25,8 +25,9 @@ TEST(ExtensionEvents, Invoke) {
 }
 
 TEST(ExtensionEvents, ShutdownReasonCaseInsensitive) {
-  for (const char* body : {R"({"eventType":"SHUTDOWN","shutdownReason":"SPINDOWN","deadlineMs":1739387002123})",
-                           R"({"eventType":"shutdown","shutdownReason":"spindown","deadlineMs":1739387002123})"}) {
+  for (const char* body :
+       {R"({"eventType":"SHUTDOWN","shutdownReason":"SPINDOWN","deadlineMs":1739387002123})",
+        R"({"eventType":"shutdown","shutdownReason":"spindown","deadlineMs":1739387002123})"}) {
     auto e = parse_extension_event(body, kNow);
     ASSERT_TRUE(e) << body;
     EXPECT_EQ(e->type, ExtensionEvent::Type::kShutdown);
@@ -57,7 +58,9 @@ TEST(ExtensionEvents, UnknownTypeAndBadBodies) {
 }
 
 TEST(RegisterReply, IdentifierIsMandatoryBodyOptional) {
-  auto r = parse_register_reply("8476a536-e9f4", R"({"functionName":"my-fn","functionVersion":"$LATEST","handler":"index.handler","accountId":"123456789012"})");
+  auto r = parse_register_reply(
+      "8476a536-e9f4",
+      R"({"functionName":"my-fn","functionVersion":"$LATEST","handler":"index.handler","accountId":"123456789012"})");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->extension_id, "8476a536-e9f4");
   EXPECT_EQ(r->account_id, "123456789012");
@@ -69,7 +72,8 @@ TEST(RegisterReply, IdentifierIsMandatoryBodyOptional) {
 }
 
 TEST(ApiError, ParsesErrorTypeAndMessage) {
-  auto e = parse_api_error(403, R"({"errorType":"Extension.InvalidExtensionName","errorMessage":"empty"})");
+  auto e = parse_api_error(
+      403, R"({"errorType":"Extension.InvalidExtensionName","errorMessage":"empty"})");
   EXPECT_EQ(e.status, 403);
   EXPECT_EQ(e.error_type, "Extension.InvalidExtensionName");
   EXPECT_EQ(e.message, "empty");
@@ -87,12 +91,14 @@ TEST(Telemetry, SubscriptionBody) {
             R"("destination":{"protocol":"HTTP","URI":"http://sandbox.localdomain:8999/"}})");
   o.lmi = true;
   o.logs_enabled = false;
-  EXPECT_NE(telemetry_subscription_body(o).find(R"("schemaVersion":"2025-01-29","types":["platform","function"])"),
+  EXPECT_NE(telemetry_subscription_body(o).find(
+                R"("schemaVersion":"2025-01-29","types":["platform","function"])"),
             std::string::npos);
   o.enhanced_metrics = false;
   o.alternate_schema = true;
-  EXPECT_NE(telemetry_subscription_body(o).find(R"("schemaVersion":"2022-12-13","types":["platform"])"),
-            std::string::npos);
+  EXPECT_NE(
+      telemetry_subscription_body(o).find(R"("schemaVersion":"2022-12-13","types":["platform"])"),
+      std::string::npos);
 }
 
 TEST(Telemetry, BatchParsingCountsMalformedAndRecognisesOwnLines) {

@@ -43,7 +43,7 @@ struct Fixture {
     }
     return out;
   }
-  lc::testing::FakeClock clock;
+  lc::fakes::FakeClock clock;
   SelfMetrics self;
   DogStatsdServer server;
 };
@@ -264,8 +264,8 @@ TEST(AggregatorTest, ManyContextsKeepTheirOwnAggregates) {
   std::string packet;
   // (i mod 7, i mod 500) repeats every 3500 samples: 3500 contexts, each set twice.
   for (int i = 0; i < 7000; ++i) {
-    packet = "m" + std::to_string(i % 7) + ":" + std::to_string(i) + "|g|#shard:" +
-             std::to_string(i % 500) + ",env:prod";
+    packet = "m" + std::to_string(i % 7) + ":" + std::to_string(i) +
+             "|g|#shard:" + std::to_string(i % 500) + ",env:prod";
     f.send(packet);
   }
   const auto s = f.series();
@@ -500,7 +500,7 @@ TEST(AggregatorConfigTest, FromFinalConfigPerMode) {
 TEST(AggregatorConfigTest, DefaultHostAppearsInResources) {
   AggregatorConfig c;
   c.default_host = "box-1";
-  lc::testing::FakeClock clock;
+  lc::fakes::FakeClock clock;
   SelfMetrics self;
   DogStatsdServer server({}, c, self, clock);
   server.handle_datagram("x:1|g\nd:1|d");

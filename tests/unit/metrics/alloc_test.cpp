@@ -75,7 +75,7 @@ TEST(AllocTest, ParserDoesNotAllocatePerLine) {
 
 TEST(AllocTest, ParseAndAggregateExistingContextsDoesNotAllocate) {
   SelfMetrics self;
-  lc::testing::FakeClock clock;
+  lc::fakes::FakeClock clock;
   DogStatsdServer server({}, {}, self, clock);
   const char* const packets[] = {
       "page.views:1|c|#env:prod,route:/a,code:200",

@@ -228,12 +228,34 @@ TEST_F(ParserTest, BadUtf8InsideLongAsciiRunsDropsOnlyThatLine) {
 TEST_F(ParserTest, TagsAreSortedBytewiseAndDeduplicatedForAnyCount) {
   // Tags sharing long prefixes, shorter than 8 bytes, with bytes >= 0x80 (compared unsigned) and
   // duplicates; from 1 to 60 tags, so small and large lists are both covered.
-  const std::vector<std::string> pool = {
-      "a",         "ab",         "abc",          "abcdefg",       "abcdefgh",     "abcdefgh:",
-      "abcdefghi", "abcdefgh:1", "abcdefgh:10",  "abcdefgh:2",    "service:a",    "service:b",
-      "service",   "services:x", "z",            "\xc3\xa9t\xc3\xa9", "\xc3\xa9", "env:prod",
-      "env:pro",   "env:prod2",  "kube_namespace:x", "kube_namespace:y", "~", "0",
-      "A",         "a:b:c",      "abcdefgh\x7f",  "abcdefgh\xc2\x80"};
+  const std::vector<std::string> pool = {"a",
+                                         "ab",
+                                         "abc",
+                                         "abcdefg",
+                                         "abcdefgh",
+                                         "abcdefgh:",
+                                         "abcdefghi",
+                                         "abcdefgh:1",
+                                         "abcdefgh:10",
+                                         "abcdefgh:2",
+                                         "service:a",
+                                         "service:b",
+                                         "service",
+                                         "services:x",
+                                         "z",
+                                         "\xc3\xa9t\xc3\xa9",
+                                         "\xc3\xa9",
+                                         "env:prod",
+                                         "env:pro",
+                                         "env:prod2",
+                                         "kube_namespace:x",
+                                         "kube_namespace:y",
+                                         "~",
+                                         "0",
+                                         "A",
+                                         "a:b:c",
+                                         "abcdefgh\x7f",
+                                         "abcdefgh\xc2\x80"};
   std::uint64_t seed = 42;
   auto next = [&seed] {
     seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -256,10 +278,23 @@ TEST_F(ParserTest, TagsAreSortedBytewiseAndDeduplicatedForAnyCount) {
 }
 
 TEST_F(ParserTest, ValuesParseAsFromCharsWould) {
-  const char* const ok[] = {"0",    "-0",  "+0",   "7",     "007",  "-42",
-                            "+42",  "1.5", "-.5",  "1e3",   "1E-3", "123456789012345",
-                            "-123456789012345",    "1234567890123456",
-                            "12345678901234567",   "+99999999999999999999", "9007199254740993"};
+  const char* const ok[] = {"0",
+                            "-0",
+                            "+0",
+                            "7",
+                            "007",
+                            "-42",
+                            "+42",
+                            "1.5",
+                            "-.5",
+                            "1e3",
+                            "1E-3",
+                            "123456789012345",
+                            "-123456789012345",
+                            "1234567890123456",
+                            "12345678901234567",
+                            "+99999999999999999999",
+                            "9007199254740993"};
   for (const char* text : ok) {
     const auto s = expect_ok(std::string("x:") + text + "|g");
     ASSERT_EQ(s.values.size(), 1u) << text;

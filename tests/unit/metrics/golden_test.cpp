@@ -22,7 +22,7 @@ struct Harness {
   void send(std::string_view datagram) { server.handle_datagram(datagram); }
   std::vector<Payload> flush(FlushScope scope = FlushScope::kAll) { return server.flush(scope); }
 
-  lc::testing::FakeClock clock;
+  lc::fakes::FakeClock clock;
   SelfMetrics self;
   DogStatsdServer server;
 };
@@ -275,7 +275,7 @@ TEST(GoldenTest, CreateFromFinalConfig) {
   cfg.statsd_namespace = "ns.";
   cfg.histogram_aggregates = {"max"};
   cfg.histogram_percentiles = {};
-  lc::testing::FakeClock clock;
+  lc::fakes::FakeClock clock;
   SelfMetrics self;
   auto server = DogStatsdServer::create(cfg, self, clock);
   server->handle_datagram("h:1|h|#host:h9\nd:2|d");

@@ -135,7 +135,7 @@ TEST(UdpReceiverTest, ReceivesOnEphemeralPort) {
 
 TEST(UdpReceiverTest, TruncatedDatagramKeepsCompleteLinesOnly) {
   SelfMetrics self;
-  lc::testing::FakeClock clock;
+  lc::fakes::FakeClock clock;
   metrics::DogStatsdServer server({}, {}, self, clock);
   TaskQueue loop;
   std::size_t handled = 0;

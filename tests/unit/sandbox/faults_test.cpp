@@ -1,8 +1,8 @@
 // Fault knobs (§7.6): parsing, partial updates, rejection of unknown knobs and bad values.
 #include "tools/sandbox/faults.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 namespace lc::sandbox {
 namespace {
@@ -59,20 +59,31 @@ TEST(Faults, APutChangesOnlyTheKnobsItNames) {
 }
 
 TEST(Faults, RejectsUnknownKnobsAndBadValues) {
-  const char* bad[] = {
-      "", "[]", "nope", R"({"no_such_knob":1})", R"({"late_report":"sometimes"})",
-      R"({"drop_batches":1.5})", R"({"drop_batches":"every_n:0"})", R"({"listener_errors":"503"})",
-      R"({"listener_errors":"200:1"})", R"({"listener_errors":"503:x"})",
-      R"({"record_format":"xml"})", R"({"omit_optional":["requestId"]})", R"({"oom":"cobol"})",
-      R"({"subscribe_response":201})", R"({"delivery_delay_ms":-1})",
-      R"({"function_timeout_ms":0})", R"({"unknown_types":"maybe"})"};
+  const char* bad[] = {"",
+                       "[]",
+                       "nope",
+                       R"({"no_such_knob":1})",
+                       R"({"late_report":"sometimes"})",
+                       R"({"drop_batches":1.5})",
+                       R"({"drop_batches":"every_n:0"})",
+                       R"({"listener_errors":"503"})",
+                       R"({"listener_errors":"200:1"})",
+                       R"({"listener_errors":"503:x"})",
+                       R"({"record_format":"xml"})",
+                       R"({"omit_optional":["requestId"]})",
+                       R"({"oom":"cobol"})",
+                       R"({"subscribe_response":201})",
+                       R"({"delivery_delay_ms":-1})",
+                       R"({"function_timeout_ms":0})",
+                       R"({"unknown_types":"maybe"})"};
   for (const char* body : bad) {
     EXPECT_FALSE(apply_faults(Faults{}, body).has_value()) << body;
   }
 }
 
 TEST(Faults, OomFlavours) {
-  for (const char* f : {"node", "node_sigkill", "python", "java", "go", "ruby", "dotnet", "memory_only"}) {
+  for (const char* f :
+       {"node", "node_sigkill", "python", "java", "go", "ruby", "dotnet", "memory_only"}) {
     EXPECT_TRUE(is_oom_flavour(f)) << f;
   }
   EXPECT_FALSE(is_oom_flavour("perl"));

@@ -13,8 +13,8 @@ void expect_rejected(const Rejection& r, int status, std::string_view type) {
 }
 
 TEST(RegisterRequest, AcceptsEventsAndTheAccountIdFeature) {
-  auto r = parse_register("datadog-agent", " foo , accountId ", R"({"events":["INVOKE","shutdown"]})",
-                          false);
+  auto r = parse_register("datadog-agent", " foo , accountId ",
+                          R"({"events":["INVOKE","shutdown"]})", false);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.value().name, "datadog-agent");
   EXPECT_TRUE(r.value().invoke);
@@ -36,9 +36,10 @@ TEST(RegisterRequest, Rejections) {
                   "Extension.InvalidExtensionName");
   expect_rejected(parse_register("  ", {}, R"({"events":[]})", false).rejection(), 403,
                   "Extension.InvalidExtensionName");
-  expect_rejected(parse_register("x", {}, R"({"events":["INVOKE"],"configurationKeys":["a"]})", false)
-                      .rejection(),
-                  403, "InvalidRequestFormat");
+  expect_rejected(
+      parse_register("x", {}, R"({"events":["INVOKE"],"configurationKeys":["a"]})", false)
+          .rejection(),
+      403, "InvalidRequestFormat");
   expect_rejected(parse_register("x", {}, "not json", false).rejection(), 403,
                   "InvalidRequestFormat");
   expect_rejected(parse_register("x", {}, "", false).rejection(), 403, "InvalidRequestFormat");
@@ -131,8 +132,10 @@ TEST(SubscribeRequest, EveryValidationError) {
 TEST(SubscribeRequest, HugeAndFractionalNumbersAreValidationErrors) {
   // Found by fuzz_sandbox_requests (corpus file subscribe_bad): 1e308 must not reach an int cast.
   for (const char* v : {"1e308", "-1e308", "1000.5", "1e3"}) {
-    const std::string body = std::string(R"({"schemaVersion":"2022-12-13","types":["platform"],"buffering":{"maxItems":)") +
-                             v + R"(},"destination":{"protocol":"HTTP","URI":"http://sandbox:1/"}})";
+    const std::string body =
+        std::string(
+            R"({"schemaVersion":"2022-12-13","types":["platform"],"buffering":{"maxItems":)") +
+        v + R"(},"destination":{"protocol":"HTTP","URI":"http://sandbox:1/"}})";
     auto r = parse_subscribe(body, false);
     if (std::string_view(v) == "1e3") {
       ASSERT_TRUE(r.ok()) << v;

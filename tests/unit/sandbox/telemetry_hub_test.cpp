@@ -1,8 +1,9 @@
-// TelemetryHub: batching bounds, one POST in flight, retries, replay, freeze, drops and logsDropped.
+// TelemetryHub: batching bounds, one POST in flight, retries, replay, freeze, drops and
+// logsDropped.
 #include "tools/sandbox/telemetry_hub.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <deque>
 
@@ -51,7 +52,8 @@ std::vector<std::string> types_of(const std::string& body) {
 
 class TelemetryHubTest : public ::testing::Test {
  protected:
-  TelemetryHubTest() : timeline_(clock_, clock_), hub_(clock_, clock_, client_, timeline_, self_, faults_) {}
+  TelemetryHubTest()
+      : timeline_(clock_, clock_), hub_(clock_, clock_, client_, timeline_, self_, faults_) {}
 
   SubscribeRequest sub(int max_items = 1000, int timeout_ms = 25,
                        std::vector<std::string> types = {"platform", "function", "extension"}) {
@@ -71,7 +73,7 @@ class TelemetryHubTest : public ::testing::Test {
     hub_.emit(type, rec, clock_.wall_ms());
   }
 
-  testing::FakeClock clock_;
+  fakes::FakeClock clock_;
   FakeDeliveryClient client_;
   SelfMetrics self_;
   Faults faults_;
@@ -90,7 +92,8 @@ TEST_F(TelemetryHubTest, BatchClosesOnTimeoutMsAndKeepsThePath) {
   ASSERT_EQ(client_.posts.size(), 1u);
   EXPECT_EQ(client_.posts[0].port, 8999);
   EXPECT_EQ(client_.posts[0].path, "/telemetry");
-  EXPECT_EQ(types_of(client_.posts[0].body), (std::vector<std::string>{"platform.start", "function"}));
+  EXPECT_EQ(types_of(client_.posts[0].body),
+            (std::vector<std::string>{"platform.start", "function"}));
   const auto first = boost::json::parse(client_.posts[0].body).as_array()[0].as_object();
   EXPECT_EQ(first.at("record").at("requestId").as_string(), "r1");
   EXPECT_TRUE(first.at("time").as_string().ends_with("Z"));

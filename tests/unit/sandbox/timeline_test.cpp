@@ -1,8 +1,8 @@
 // The timeline: entries, filters, and GET /wait semantics driven by a fake clock.
 #include "tools/sandbox/timeline.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include "fakes/fake_clock.h"
 
@@ -20,7 +20,7 @@ WaitQuery query(std::string event, std::size_t count, std::int64_t timeout_ms = 
 }
 
 TEST(Timeline, EntriesCarryTimeEventAndFields) {
-  testing::FakeClock clock(1700000000000);
+  fakes::FakeClock clock(1700000000000);
   Timeline t(clock, clock);
   t.add("exit", {{"name", "ext1"}, {"code", 0}, {"event", "ignored"}});
   ASSERT_EQ(t.size(), 1u);
@@ -34,7 +34,7 @@ TEST(Timeline, EntriesCarryTimeEventAndFields) {
 }
 
 TEST(Timeline, FiltersMatchStringsAndNumbers) {
-  testing::FakeClock clock;
+  fakes::FakeClock clock;
   Timeline t(clock, clock);
   t.add("exit", {{"name", "a"}, {"code", 0}});
   t.add("exit", {{"name", "b"}, {"code", 1}});
@@ -47,7 +47,7 @@ TEST(Timeline, FiltersMatchStringsAndNumbers) {
 }
 
 TEST(Timeline, WaitAnswersAtOnceWhenAlreadyMatched) {
-  testing::FakeClock clock;
+  fakes::FakeClock clock;
   Timeline t(clock, clock);
   t.add("frozen", {});
   std::optional<std::pair<std::size_t, bool>> got;
@@ -58,7 +58,7 @@ TEST(Timeline, WaitAnswersAtOnceWhenAlreadyMatched) {
 }
 
 TEST(Timeline, WaitAnswersWhenTheCountIsReached) {
-  testing::FakeClock clock;
+  fakes::FakeClock clock;
   Timeline t(clock, clock);
   std::optional<std::pair<std::size_t, bool>> got;
   t.wait(query("extension.next", 2, 5000, {{"name", "x"}}), [&](std::size_t n, bool to) {
@@ -75,7 +75,7 @@ TEST(Timeline, WaitAnswersWhenTheCountIsReached) {
 }
 
 TEST(Timeline, WaitTimesOutWithTheCountSoFar) {
-  testing::FakeClock clock;
+  fakes::FakeClock clock;
   Timeline t(clock, clock);
   std::optional<std::pair<std::size_t, bool>> got;
   t.wait(query("exit", 3, 250), [&](std::size_t n, bool to) { got = {n, to}; });
@@ -89,7 +89,7 @@ TEST(Timeline, WaitTimesOutWithTheCountSoFar) {
 }
 
 TEST(Timeline, EntriesBeyondTheCapAreCounted) {
-  testing::FakeClock clock;
+  fakes::FakeClock clock;
   Timeline t(clock, clock, 2);
   t.add("a", {});
   t.add("b", {});
