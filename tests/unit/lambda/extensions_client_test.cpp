@@ -24,7 +24,7 @@ constexpr const char* kRegister = "/extension/register";
 constexpr const char* kNext = "/extension/event/next";
 constexpr const char* kTelemetry = "/2022-07-01/telemetry";
 
-struct ClientFixture : ::testing::Test {
+struct ExtensionsClientTest : ::testing::Test {
   void SetUp() override {
     Logger::instance().set_sink([this](std::string_view line) { lines.emplace_back(line); });
   }
@@ -48,7 +48,7 @@ struct ClientFixture : ::testing::Test {
   std::vector<std::string> lines;
 };
 
-TEST_F(ClientFixture, HungRegisterAndItsRetryEndWithinTheInitBudget) {
+TEST_F(ExtensionsClientTest, HungRegisterAndItsRetryEndWithinTheInitBudget) {
   http.script_for(kRegister, {Reply::hanging(), Reply::hanging()});
   std::optional<Error> failed;
   client.register_extension("datadog-agent", false, [&](Expected<RegisterReply> r, ApiError) {
@@ -64,7 +64,7 @@ TEST_F(ClientFixture, HungRegisterAndItsRetryEndWithinTheInitBudget) {
     EXPECT_LE(r->deadline.at, sent[0]->sent_at + ExtensionsClient::kInitBudget);
 }
 
-TEST_F(ClientFixture, RegisterRetryGetsTheRemainingTime) {
+TEST_F(ExtensionsClientTest, RegisterRetryGetsTheRemainingTime) {
   http.script_for(kRegister,
                   {Reply::failure(ErrorCode::kNetwork, "refused", 4000ms), registered()});
   bool ok = false;
@@ -78,7 +78,7 @@ TEST_F(ClientFixture, RegisterRetryGetsTheRemainingTime) {
   EXPECT_EQ(sent[1]->deadline.at, sent[0]->deadline.at);  // one deadline, not a fresh 10 s
 }
 
-TEST_F(ClientFixture, SubscribeAndItsRetryShareTheRegisterDeadline) {
+TEST_F(ExtensionsClientTest, SubscribeAndItsRetryShareTheRegisterDeadline) {
   http.script_for(kRegister, {[] {
                     Reply r = registered();
                     r.delay = 6000ms;
@@ -103,7 +103,7 @@ TEST_F(ClientFixture, SubscribeAndItsRetryShareTheRegisterDeadline) {
   EXPECT_EQ(http.requests_to(kTelemetry).size(), 2u);
 }
 
-TEST_F(ClientFixture, MalformedNextIsLoggedCountedAndAskedAgain) {
+TEST_F(ExtensionsClientTest, MalformedNextIsLoggedCountedAndAskedAgain) {
   http.script_for(kNext, {event("<html>502 Bad Gateway</html>\n"), event("[1,2]"),
                           event(R"({"eventType":"SHUTDOWN","shutdownReason":"spindown",)"
                                 R"("deadlineMs":1700000005000})")});
@@ -134,7 +134,7 @@ TEST_F(ClientFixture, MalformedNextIsLoggedCountedAndAskedAgain) {
   EXPECT_NE(malformed[1].find("not a JSON object"), std::string::npos) << malformed[1];
 }
 
-TEST_F(ClientFixture, EndlessGarbageFromNextIsAskedAtABoundedRate) {
+TEST_F(ExtensionsClientTest, EndlessGarbageFromNextIsAskedAtABoundedRate) {
   http.script_for(kNext, std::vector<Reply>(1000, event("garbage")));
   int delivered = 0;
   client.next([&](Expected<ExtensionEvent>, ApiError) { ++delivered; });
