@@ -128,7 +128,7 @@ void ExtensionsClient::on_malformed_event(const Error& error, std::string_view b
                                           NextCallback done) {
   ++malformed_events_;
   ++malformed_in_a_row_;
-  self_.dropped(kDropKind, "malformed_event");
+  self_.dropped(kDropKind, "malformed");  // as the telemetry listener counts its own
   Millis delay{0};
   if (malformed_in_a_row_ > kMalformedImmediate) {
     const int doublings = std::min(malformed_in_a_row_ - kMalformedImmediate - 1, 10);

@@ -46,7 +46,7 @@ class ExtensionsClient {
 
   // GET /2020-01-01/extension/event/next with no deadline. A 200 whose body is not an event
   // (not JSON, not an object) is logged with the body, counted as
-  // lastcall.dropped{kind:extensions_api,reason:malformed_event} and asked again (rate-bounded,
+  // lastcall.dropped{kind:extensions_api,reason:malformed} and asked again (rate-bounded,
   // see kMalformedImmediate); `done` sees only events, non-200 answers and transport errors.
   void next(std::function<void(Expected<ExtensionEvent>, ApiError)> done);
 

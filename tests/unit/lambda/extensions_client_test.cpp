@@ -122,7 +122,7 @@ TEST_F(ExtensionsClientTest, MalformedNextIsLoggedCountedAndAskedAgain) {
   EXPECT_EQ(events[0].type, ExtensionEvent::Type::kShutdown);
   EXPECT_EQ(http.requests_to(kNext).size(), 3u);
   EXPECT_EQ(client.malformed_events(), 2u);
-  EXPECT_EQ(self.dropped_count("extensions_api", "malformed_event"), 2u);
+  EXPECT_EQ(self.dropped_count("extensions_api", "malformed"), 2u);
   std::vector<std::string> malformed;
   for (const auto& l : lines) {
     if (l.find("malformed event") != std::string::npos) malformed.push_back(l);
