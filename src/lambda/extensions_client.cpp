@@ -42,7 +42,8 @@ ExtensionsClient::ExtensionsClient(net::HttpClient& http, const Clock& clock, Ti
       clock_(clock),
       timers_(timers),
       self_(self),
-      runtime_api_(std::move(runtime_api)) {}
+      runtime_api_(std::move(runtime_api)),
+      malformed_log_(clock, std::chrono::minutes(1)) {}
 
 void ExtensionsClient::register_extension(
     std::string name, bool lmi, std::function<void(Expected<RegisterReply>, ApiError)> done) {
@@ -134,11 +135,18 @@ void ExtensionsClient::on_malformed_event(const Error& error, std::string_view b
     const int doublings = std::min(malformed_in_a_row_ - kMalformedImmediate - 1, 10);
     delay = std::min<Millis>(Millis(10) * (1 << doublings), kMalformedMaxDelay);
   }
-  // One line per answer, and at most one per kMalformedMaxDelay once they come in a row.
-  LC_WARN(
-      "/next answered 200 with a malformed event ({}): \"{}\" ({} bytes); calling /next again{}",
-      error.message, escape_for_log(body, 200), body.size(),
-      delay.count() > 0 ? fmt::format(" in {} ms", delay.count()) : std::string());
+  // One line per answer while they are few; a platform that keeps answering garbage gets one
+  // line a minute, saying how many were not logged (stdout goes to CloudWatch in extension mode).
+  LogLimiter::Decision log{true, 0};
+  if (malformed_in_a_row_ > kMalformedImmediate) log = malformed_log_.allow("malformed");
+  if (log) {
+    LC_WARN(
+        "/next answered 200 with a malformed event ({}): \"{}\" ({} bytes); calling /next "
+        "again{}{}",
+        error.message, escape_for_log(body, 200), body.size(),
+        delay.count() > 0 ? fmt::format(" in {} ms", delay.count()) : std::string(),
+        log.suppressed > 0 ? fmt::format(" ({} more not logged)", log.suppressed) : std::string());
+  }
   if (delay.count() == 0) {
     request_next(std::move(done));
     return;

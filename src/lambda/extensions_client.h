@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/expected.h"
+#include "core/log_limiter.h"
 #include "core/self_metrics.h"
 #include "lambda/extension_events.h"
 #include "net/http_client.h"
@@ -78,6 +79,7 @@ class ExtensionsClient {
   int malformed_in_a_row_ = 0;
   std::uint64_t malformed_events_ = 0;
   TimerService::TimerId next_timer_ = 0;  // the pending delayed /next after malformed answers
+  LogLimiter malformed_log_;  // for malformed answers beyond kMalformedImmediate in a row
 };
 
 // errorType/errorMessage from a Lambda API error body, "" when absent.
