@@ -12,6 +12,12 @@ std::string_view error_code_name(ErrorCode code) {
       return "io";
     case ErrorCode::kNetwork:
       return "network";
+    case ErrorCode::kDns:
+      return "dns";
+    case ErrorCode::kConnect:
+      return "connect";
+    case ErrorCode::kTls:
+      return "tls";
     case ErrorCode::kTimeout:
       return "timeout";
     case ErrorCode::kProtocol:

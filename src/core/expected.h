@@ -16,7 +16,10 @@ enum class ErrorCode {
   kInvalidArgument,  // input from the user, the network or the platform was malformed
   kNotFound,
   kIo,           // an OS call failed
-  kNetwork,      // connect/read/write failed or the peer closed
+  kNetwork,      // read/write failed or the peer closed an established connection
+  kDns,          // a host name did not resolve
+  kConnect,      // a connection could not be opened (refused, unreachable; a proxy refused CONNECT)
+  kTls,          // TLS setup, handshake or certificate verification failed
   kTimeout,      // a deadline passed
   kProtocol,     // the peer answered something we cannot use
   kTooLarge,     // a size limit was exceeded

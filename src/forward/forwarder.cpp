@@ -309,6 +309,10 @@ void Forwarder::retry_later(Work work, const SendOutcome& outcome) {
     drop(work, "unreliable_endpoint");
     return;
   }
+  // Counted by why the attempt failed (dns, connect, tls, timeout, network, http_503, …).
+  self_.increment(
+      "lastcall.retries",
+      {fmt::format("kind:{}", payload_drop_kind(work.payload->kind)), "reason:" + outcome.reason});
   if (work.attempts >= options_.max_attempts) {
     LC_DEBUG("forward: {} {} failed {} times ({}); kept for the next flush", route.name,
              payload_kind_name(work.payload->kind), work.attempts, outcome.reason);

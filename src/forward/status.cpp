@@ -47,6 +47,12 @@ std::string_view transport_reason(ErrorCode code) {
   switch (code) {
     case ErrorCode::kTimeout:
       return "timeout";
+    case ErrorCode::kDns:
+      return "dns";
+    case ErrorCode::kConnect:
+      return "connect";
+    case ErrorCode::kTls:
+      return "tls";
     case ErrorCode::kNetwork:
       return "network";
     case ErrorCode::kProtocol:
@@ -109,7 +115,10 @@ SendOutcome classify_response(const Expected<net::HttpClientResponse>& result, W
     out.kind = K::kOk;
     return out;
   }
-  if (status == 408 || status == 429 || (status >= 500 && status <= 599)) {
+  // A 1xx is no answer at all (the HttpClient skips interim ones; one that reaches here means the
+  // intake never gave a final answer): the payload was not refused, so it is retried.
+  if ((status >= 100 && status <= 199) || status == 408 || status == 429 ||
+      (status >= 500 && status <= 599)) {
     out.kind = K::kRetry;
     out.reason = "http_" + std::to_string(status);
     if (auto ra = response_header(*result, "Retry-After")) {

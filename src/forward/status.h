@@ -13,9 +13,10 @@
 
 namespace lc::forward {
 
-// 2xx → Ok; 408, 429, 5xx and transport errors → Retry; 413 → Split; 400 → Drop bad_request;
-// 401/403 → Drop forbidden; 404 → Drop not_found; other 4xx → Drop http_<code>; 1xx/3xx (never a
-// final answer we can use) → Drop http_<code>. A malformed URL (kInvalidArgument) will never
+// 2xx → Ok; 1xx (no final answer), 408, 429, 5xx and transport errors → Retry; 413 → Split;
+// 400 → Drop bad_request; 401/403 → Drop forbidden; 404 → Drop not_found; other 4xx and 3xx →
+// Drop http_<code>. Transport errors carry their kind as the reason: dns, connect, tls, timeout,
+// network (reset or closed mid-exchange), protocol. A malformed URL (kInvalidArgument) will never
 // succeed, so it is dropped as bad_url instead of filling the retry queue.
 // `now` resolves an HTTP-date Retry-After; `url` only feeds the outcome's log detail.
 SendOutcome classify_response(const Expected<net::HttpClientResponse>& result, WallTime now,

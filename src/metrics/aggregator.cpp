@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/logger.h"
+#include "core/strings.h"
 
 namespace lc::metrics {
 
@@ -199,16 +200,21 @@ MetricAggregator::MetricAggregator(AggregatorConfig config, SelfMetrics& self, c
       self_(self),
       clock_(clock),
       series_encoder_(config_.limits, config_.base_tags, self),
-      sketch_encoder_(config_.limits, config_.base_tags, self) {}
+      sketch_encoder_(config_.limits, config_.base_tags, self),
+      drop_log_(clock, std::chrono::seconds(10)) {}
 
 MetricAggregator::~MetricAggregator() = default;
 
 void MetricAggregator::drop(std::string_view reason, std::string_view name) {
   self_.dropped(kDropKind, reason);
   ++drops_;
-  if (drops_ <= 10 || drops_ % 1000 == 0) {  // rate-limited: the first 10, then every 1000th
-    LC_DEBUG("dogstatsd: sample of {} dropped ({}); {} aggregation drops so far", name, reason,
-             drops_);
+  // A client with a skewed clock or a replayed buffer can send nothing but too-old points: one line
+  // per reason per interval, saying how many were not logged.
+  if (const auto d = drop_log_.allow(reason)) {
+    LC_DEBUG(
+        "dogstatsd: sample of {} dropped ({}); {} more of this reason since the last such line, {} "
+        "aggregation drops so far",
+        escape_for_log(name, 100), reason, d.suppressed, drops_);
   }
 }
 

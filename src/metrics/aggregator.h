@@ -17,6 +17,7 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/log_limiter.h"
 #include "core/pipeline.h"
 #include "core/self_metrics.h"
 #include "metrics/ddsketch.h"
@@ -137,6 +138,7 @@ class MetricAggregator {
   std::string name_buf_;
   bool no_sketch_logged_ = false;
   std::uint64_t drops_ = 0;
+  LogLimiter drop_log_;  // one debug line per reason per 10 s, with the count held back
   std::size_t histogram_samples_total_ = 0;
   std::size_t set_members_total_ = 0;
 };

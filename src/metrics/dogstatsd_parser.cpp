@@ -236,6 +236,77 @@ bool parse_statsd_double(std::string_view s, double& out) {
   return true;
 }
 
+namespace {
+
+bool equals_ignore_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char c = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
+    if (c != b[i]) return false;
+  }
+  return true;
+}
+
+// Go's special values: "nan" (no sign), "inf"/"infinity" with an optional sign.
+bool is_go_special_float(std::string_view s) {
+  if (equals_ignore_case(s, "nan")) return true;
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
+  return equals_ignore_case(s, "inf") || equals_ignore_case(s, "infinity");
+}
+
+// For a numeral in the float grammar that from_chars found out of range: true when its magnitude
+// is below 1 (an underflow), false when it is huge (an overflow).
+bool out_of_range_is_underflow(std::string_view s) {
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
+  const std::size_t e = s.find_first_of("eE");
+  const std::string_view mantissa = s.substr(0, e);
+  std::int64_t exp10 = 0;
+  if (e != std::string_view::npos) {
+    std::string_view digits = s.substr(e + 1);
+    const bool negative = !digits.empty() && digits[0] == '-';
+    if (!digits.empty() && (digits[0] == '-' || digits[0] == '+')) digits.remove_prefix(1);
+    for (const char c : digits) {
+      exp10 = std::min<std::int64_t>(exp10 * 10 + (c - '0'), 1'000'000'000);
+    }
+    if (negative) exp10 = -exp10;
+  }
+  // Decimal position of the first significant digit, relative to the point.
+  const std::size_t dot = std::min(mantissa.find('.'), mantissa.size());
+  const std::size_t first = mantissa.find_first_not_of("0.");
+  if (first == std::string_view::npos) return true;  // all zeros: from_chars does not get here
+  const std::int64_t position = first < dot ? static_cast<std::int64_t>(dot - first)
+                                            : -static_cast<std::int64_t>(first - dot - 1);
+  return position + exp10 <= 0;
+}
+
+}  // namespace
+
+bool parse_sample_rate(std::string_view s, double min_rate, double& out) {
+  double r = 0;
+  if (is_go_special_float(s)) {
+    out = 1.0;  // NaN and ±Inf are outside (0, 1]
+    return true;
+  }
+  if (!parse_statsd_double(s, r)) {
+    // parse_statsd_double refuses overflow and underflow alike; Go refuses only the overflow.
+    std::string_view t = s;
+    if (!t.empty() && t[0] == '+') t.remove_prefix(1);
+    if (t.empty() || t[0] == '+') return false;
+    double ignored = 0;
+    const auto [ptr, ec] =
+        std::from_chars(t.data(), t.data() + t.size(), ignored, std::chars_format::general);
+    const char c0 = t[0] == '-' && t.size() > 1 ? t[1] : t[0];
+    const bool numeral = (c0 >= '0' && c0 <= '9') || c0 == '.';
+    if (!numeral || ec != std::errc::result_out_of_range || ptr != t.data() + t.size() ||
+        !out_of_range_is_underflow(t)) {
+      return false;
+    }
+    r = 0;
+  }
+  out = (r > 0 && r <= 1) ? std::max(r, min_rate) : 1.0;
+  return true;
+}
+
 DogStatsdParser::DogStatsdParser(ParserOptions options, SelfMetrics& self)
     : options_(std::move(options)), self_(self) {
   values_.reserve(64);
@@ -469,12 +540,10 @@ void DogStatsdParser::parse_metric(std::string_view line, DogStatsdVisitor& visi
   }
 
   if (has_rate) {
-    double r = 0;
-    if (!parse_statsd_double(rate_field, r)) {
+    if (!parse_sample_rate(rate_field, kMinSampleRate, sample.rate)) {
       drop("bad_sample_rate", line);
       return;
     }
-    sample.rate = (r > 0 && r <= 1) ? std::max(r, kMinSampleRate) : 1.0;
   }
   if (has_ts && !parse_positive_int(ts_field, sample.timestamp)) {
     drop("bad_timestamp", line);

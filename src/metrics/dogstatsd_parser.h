@@ -105,5 +105,12 @@ class DogStatsdParser {
 bool is_valid_utf8(std::string_view s);
 // A finite double in the DogStatsD float grammar (leading '+' allowed; no hex, NaN or Inf).
 bool parse_statsd_double(std::string_view s, double& out);
+// The value of an `@rate` field as datadog-wire.md §1.3 rule 7 says: it is read like Go's
+// strconv.ParseFloat reads it (the Agent's parser), so besides the float grammar "nan", "inf" and
+// "infinity" (any case; the infinities optionally signed) parse, and an underflow such as "1e-999"
+// is 0. False when the text does not parse (syntax, or an overflow such as "1e999", which Go
+// reports as an error): the line is dropped with reason bad_sample_rate. A parsed rate outside
+// (0, 1] (0, negative, > 1, ±Inf, NaN) gives 1; a rate below `min_rate` gives `min_rate`.
+bool parse_sample_rate(std::string_view s, double min_rate, double& out);
 
 }  // namespace lc::metrics

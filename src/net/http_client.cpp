@@ -45,6 +45,7 @@ constexpr std::size_t kMaxIdlePerKey = 4;
 constexpr std::size_t kMaxIdleTotal = 32;
 constexpr std::uint32_t kMaxResponseHeader = 64 * 1024;
 constexpr std::uint64_t kDiscardLimit = 4 * 1024 * 1024;
+constexpr int kMaxInterimResponses = 8;  // 1xx answers skipped before giving up on a final one
 constexpr Millis kLongestDeadline = std::chrono::hours(24 * 365);  // keeps timer arithmetic finite
 constexpr std::array<const char*, 3> kCaBundles = {
     "/etc/pki/tls/certs/ca-bundle.crt",    // Amazon Linux, RHEL
@@ -226,7 +227,7 @@ struct ClientState {
     if (tls) return tls.get();
     if (tls_error) return *tls_error;
     auto fail = [&](std::string message) -> Error {
-      tls_error = make_error(ErrorCode::kUnavailable, "TLS setup: " + std::move(message));
+      tls_error = make_error(ErrorCode::kTls, "TLS setup: " + std::move(message));
       tls.reset();
       return *tls_error;
     };
@@ -345,6 +346,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     const std::string host = via_proxy_ ? proxy.host : url_.host;
     const std::uint16_t port = via_proxy_ ? proxy.port : url_.port;
     phase_ = via_proxy_ ? "resolving the proxy" : "resolving";
+    failure_ = ErrorCode::kDns;
     resolver_.async_resolve(
         host, std::to_string(port),
         [self = shared_from_this()](error_code ec, tcp::resolver::results_type results) {
@@ -359,6 +361,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       return;
     }
     phase_ = via_proxy_ ? "connecting to the proxy" : "connecting";
+    failure_ = ErrorCode::kConnect;
     asio::async_connect(*conn_->plain, results,
                         [self = shared_from_this()](error_code cec, const tcp::endpoint&) {
                           self->on_connected(cec);
@@ -384,6 +387,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   void proxy_connect() {
     phase_ = "proxy CONNECT";
+    failure_ = ErrorCode::kConnect;  // no tunnel to the intake: as if it could not be reached
     const std::string target = authority(url_.host, url_.port);
     out_head_ = "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n";
     if (!st_->proxy_authorization.empty()) {
@@ -419,7 +423,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     const unsigned status = connect_parser_->get().result_int();
     if (status / 100 != 2) {
       conn_->close();
-      finish(make_error(ErrorCode::kNetwork,
+      finish(make_error(ErrorCode::kConnect,
                         fmt::format("proxy {} refused CONNECT to {}: HTTP {}",
                                     authority(st_->options.proxy.host, st_->options.proxy.port),
                                     authority(url_.host, url_.port), status)));
@@ -436,6 +440,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   void tls_handshake() {
     phase_ = "TLS handshake";
+    failure_ = ErrorCode::kTls;
     auto ctx = st_->tls_context();
     if (!ctx) {
       conn_->close();
@@ -446,7 +451,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       conn_->tls = std::make_unique<ssl::stream<tcp::socket>>(std::move(*conn_->plain), **ctx);
     } catch (const std::exception& e) {  // SSL_new failed (out of memory)
       conn_->close();
-      finish(make_error(ErrorCode::kUnavailable, std::string("TLS: ") + e.what()));
+      finish(make_error(ErrorCode::kTls, std::string("TLS: ") + e.what()));
       return;
     }
     conn_->plain.reset();
@@ -464,7 +469,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
                          : X509_VERIFY_PARAM_set1_ip_asc(param, url_.host.c_str());
       if (ok != 1) {
         conn_->close();
-        finish(make_error(ErrorCode::kInvalidArgument, "TLS: cannot verify host " + url_.host));
+        finish(make_error(ErrorCode::kTls, "TLS: cannot verify host " + url_.host));
         return;
       }
     }
@@ -531,6 +536,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   void send() {
     phase_ = "sending the request";
+    failure_ = ErrorCode::kNetwork;
     conn_->buffer.clear();
     build_head();
     if (conn_->tls) {
@@ -597,8 +603,19 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
     auto& msg = parser_->get();
     const unsigned status = msg.result_int();
-    if (!ec && status >= 100 && status < 200 && status != 101 && ++interim_responses_ <= 8) {
-      read_response();  // an interim answer (100 Continue, 103 Early Hints): the real one follows
+    if (!ec && status >= 100 && status < 200) {
+      if (status != 101 && ++interim_responses_ <= kMaxInterimResponses) {
+        read_response();  // an interim answer (100 Continue, 103 Early Hints): the real one follows
+        return;
+      }
+      // Never a final answer: 101 (no upgrade was asked for) or an endless run of interim ones.
+      // The request may not have been processed, so it is an error the caller can retry.
+      conn_->close();
+      finish(make_error(ErrorCode::kProtocol,
+                        fmt::format("{} {} ({}): HTTP {} and no final answer after {} interim "
+                                    "responses",
+                                    req_.method, escape_for_log(req_.url, 200), phase_, status,
+                                    interim_responses_)));
       return;
     }
     HttpClientResponse response;
@@ -624,6 +641,14 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     finish(std::move(response));
   }
 
+  // Why the peer's certificate was refused, when that is what failed the handshake.
+  std::string tls_verify_detail() {
+    if (!conn_ || !conn_->tls) return {};
+    const long result = SSL_get_verify_result(conn_->tls->native_handle());
+    if (result == X509_V_OK) return {};
+    return std::string(" (certificate: ") + X509_verify_cert_error_string(result) + ")";
+  }
+
   void fail(const error_code& ec) {
     if (conn_) conn_->close();
     if (timed_out_) {
@@ -632,11 +657,18 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
     const std::string where =
         fmt::format("{} {} ({})", req_.method, escape_for_log(req_.url, 200), phase_);
-    ErrorCode code = ErrorCode::kNetwork;
+    // The step that failed says what kind of failure it is: resolving → kDns, connecting (or the
+    // proxy tunnel) → kConnect, the TLS handshake (verification included) → kTls, later → kNetwork.
+    ErrorCode code = failure_;
     std::string what = ec.message();
     if (ec.category() == http::make_error_code(http::error::end_of_stream).category()) {
       if (ec == http::error::partial_message) {
         what = "connection closed mid-response";
+      } else if (ec == http::error::end_of_stream && interim_responses_ > 0) {
+        what = fmt::format(
+            "connection closed after {} interim response(s) (100 Continue) and no "
+            "final answer",
+            interim_responses_);
       } else if (ec == http::error::end_of_stream) {
         what = "connection closed before a response";
       } else {
@@ -646,6 +678,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     } else if (ec.category() == asio::error::get_ssl_category() ||
                ec == ssl::error::stream_truncated) {
       what = "TLS: " + ec.message();
+      if (code == ErrorCode::kTls) what += tls_verify_detail();
     }
     finish(make_error(code, fmt::format("{}: {}", where, what)));
   }
@@ -672,6 +705,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::string out_head_;
   std::string key_;
   const char* phase_ = "starting";
+  ErrorCode failure_ = ErrorCode::kNetwork;  // the code a failure of the current step gets
   SteadyTime started_{};
   std::uint64_t id_ = 0;
   int interim_responses_ = 0;

@@ -59,8 +59,12 @@ class HttpClient {
  public:
   using Callback = std::function<void(Expected<HttpClientResponse>)>;
   virtual ~HttpClient() = default;
-  // Errors: kTimeout when the deadline passed, kNetwork for connect/reset/closed, kProtocol for an
-  // unparsable response, kInvalidArgument for a bad URL.
+  // Errors, by the step that failed: kInvalidArgument for a malformed URL (nothing was sent),
+  // kDns when the host (or the proxy) did not resolve, kConnect when no connection could be
+  // opened (refused, unreachable, the proxy refused CONNECT), kTls for TLS setup, handshake or
+  // certificate verification, kTimeout when the deadline passed (at any step), kNetwork when an
+  // open connection was reset or closed early, kProtocol for an unparsable response or one that
+  // never got past interim (1xx) answers. Only kInvalidArgument can never succeed on a retry.
   virtual void request(HttpClientRequest request, Deadline deadline, Callback done) = 0;
   // Closes every pooled connection (called after each flush cycle, before /next).
   virtual void close_idle() = 0;

@@ -188,5 +188,22 @@ TEST(ExtensionIntegration, MissingApiKeyStillRegisters) {
   EXPECT_GE(api.requests().size(), 3u);
 }
 
+// lambda-agent.md §1.2: whatever /next answers, lastcall keeps calling it. A 200 whose body is
+// not an event is reported as such, and the next event is still handled.
+TEST(ExtensionIntegration, MalformedNextBodyIsLoggedAndNextIsCalledAgain) {
+  FakeExtensionsApi api;
+  api.events = {"<html>upstream error</html>", shutdown_event(wall_ms() + 2000)};
+  auto child = start_extension(api);
+  ASSERT_NE(child, nullptr);
+  ASSERT_EQ(child->wait_exit(20s), 0);
+  auto line = child->wait_for_line_containing("malformed event", 1s);
+  ASSERT_TRUE(line);
+  EXPECT_NE(line->find("<html>upstream error</html>"), std::string::npos) << *line;
+  EXPECT_NE(line->find("calling /next again"), std::string::npos) << *line;
+  std::size_t nexts = 0;
+  for (const auto& r : api.requests()) nexts += r.path == "/2020-01-01/extension/event/next";
+  EXPECT_EQ(nexts, 2u);
+}
+
 }  // namespace
 }  // namespace lc::test

@@ -9,6 +9,7 @@
 #include "forward/forward_stage.h"
 #include "net/http_server.h"
 #include "unit/forward/test_payloads.h"
+#include "unit/net/tls_test_support.h"
 
 namespace lc::forward {
 namespace {
@@ -144,5 +145,107 @@ TEST(ForwardOverRealHttp, HungIntakeFlushEndsAtTheDeadlineAndKeepsThePayload) {
   EXPECT_EQ(stage.forwarder->retry_queue_size(), 0u);
 }
 
+// An intake that answers each request with `reply` verbatim (raw bytes) and closes. It waits for
+// a request head, or with `any_bytes` for whatever arrives first (a TLS ClientHello).
+std::unique_ptr<net::testing::BlockingServer> raw_intake(std::string reply,
+                                                         bool any_bytes = false) {
+  return std::make_unique<net::testing::BlockingServer>(
+      [reply, any_bytes](boost::asio::ip::tcp::socket& s) {
+        std::string buf;
+        boost::system::error_code ec;
+        if (any_bytes) {
+          char tmp[4096];
+          s.read_some(boost::asio::buffer(tmp), ec);
+        } else {
+          boost::asio::read_until(s, boost::asio::dynamic_buffer(buf), "\r\n\r\n", ec);
+        }
+        boost::asio::write(s, boost::asio::buffer(reply), ec);
+        s.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+      });
+}
+
+// Flushes one series payload to `url` and returns the summary.
+FlushSummary flush_once(const std::string& url, SelfMetrics& self) {
+  EventLoop loop;
+  auto client = net::make_http_client(loop.io(), SystemClock::instance(), {});
+  ForwardStage stage =
+      make_forward_stage(config_for(url), *client, SystemClock::instance(), loop, self);
+  std::optional<FlushSummary> summary;
+  stage.forwarder->flush({test::series_v2({"a"})},
+                         Deadline::after(SystemClock::instance(), Millis(20000)),
+                         [&](const FlushSummary& s) {
+                           summary = s;
+                           loop.stop();
+                         });
+  loop.run();
+  EXPECT_TRUE(summary);
+  return summary.value_or(FlushSummary{});
+}
+
+std::uint64_t retries(const SelfMetrics& self, const char* reason) {
+  return self.get("lastcall.retries", {"kind:metrics", std::string("reason:") + reason});
+}
+
+// An intake that only ever says "100 Continue" has not refused the payload: it is retried and
+// kept for the next flush, never dropped.
+TEST(ForwardOverRealHttp, OnlyContinueThenCloseIsARetryNotADrop) {
+  auto intake = raw_intake("HTTP/1.1 100 Continue\r\n\r\n");
+  SelfMetrics self;
+  const FlushSummary summary =
+      flush_once("http://127.0.0.1:" + std::to_string(intake->port()), self);
+  EXPECT_EQ(self.dropped_total(), 0u) << self.summary();
+  EXPECT_EQ(summary.queued.payloads, 1u);
+  EXPECT_GE(retries(self, "network"), 1u) << self.summary();
+}
+
+TEST(ForwardOverRealHttp, EndlessInterimAnswersAreARetryNotADrop) {
+  std::string reply;
+  for (int i = 0; i < 20; ++i) reply += "HTTP/1.1 100 Continue\r\n\r\n";
+  auto intake = raw_intake(reply);
+  SelfMetrics self;
+  const FlushSummary summary =
+      flush_once("http://127.0.0.1:" + std::to_string(intake->port()), self);
+  EXPECT_EQ(self.dropped_total(), 0u) << self.summary();
+  EXPECT_EQ(summary.queued.payloads, 1u);
+  EXPECT_GE(retries(self, "protocol"), 1u) << self.summary();
+}
+
+TEST(ForwardOverRealHttp, TransportFailuresAreRetriedUnderTheirOwnReason) {
+  std::uint16_t closed_port = 0;
+  {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    closed_port = a.local_endpoint().port();
+  }
+  SelfMetrics refused;
+  EXPECT_EQ(flush_once("http://127.0.0.1:" + std::to_string(closed_port), refused).queued.payloads,
+            1u);
+  EXPECT_EQ(refused.dropped_total(), 0u) << refused.summary();
+  EXPECT_GE(retries(refused, "connect"), 1u) << refused.summary();
+  EXPECT_EQ(retries(refused, "bad_url"), 0u);
+
+  SelfMetrics unresolvable;  // RFC 6761: .invalid never resolves
+  EXPECT_EQ(flush_once("http://intake.nonexistent.invalid", unresolvable).queued.payloads, 1u);
+  EXPECT_EQ(unresolvable.dropped_total(), 0u) << unresolvable.summary();
+  EXPECT_GE(retries(unresolvable, "dns"), 1u) << unresolvable.summary();
+}
+
+TEST(ForwardOverRealHttp, FailedTlsHandshakeIsRetriedAsTls) {
+  // A plain-HTTP server behind an https URL: the handshake cannot complete.
+  auto intake = raw_intake("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", true);
+  SelfMetrics self;
+  const FlushSummary summary =
+      flush_once("https://127.0.0.1:" + std::to_string(intake->port()), self);
+  EXPECT_EQ(summary.queued.payloads, 1u);
+  EXPECT_EQ(self.dropped_total(), 0u) << self.summary();
+  EXPECT_GE(retries(self, "tls"), 1u) << self.summary();
+}
+
+TEST(ForwardOverRealHttp, OnlyAMalformedUrlIsDroppedAsBadUrl) {
+  SelfMetrics self;
+  const FlushSummary summary = flush_once("not a url", self);
+  EXPECT_EQ(summary.queued.payloads, 0u);
+  EXPECT_EQ(self.dropped_count("metrics", "bad_url"), 1u) << self.summary();
+}
 }  // namespace
 }  // namespace lc::forward

@@ -26,7 +26,7 @@ TEST(Status, SweepsEveryStatusCode) {
     EXPECT_EQ(o.status, s);
     if (s >= 200 && s <= 299) {
       EXPECT_EQ(o.kind, K::kOk);
-    } else if (s == 408 || s == 429 || s >= 500) {
+    } else if (s <= 199 || s == 408 || s == 429 || s >= 500) {  // 1xx: no final answer
       EXPECT_EQ(o.kind, K::kRetry);
       EXPECT_EQ(o.reason, "http_" + std::to_string(s));
     } else if (s == 413) {
@@ -41,7 +41,7 @@ TEST(Status, SweepsEveryStatusCode) {
     } else if (s == 404) {
       EXPECT_EQ(o.kind, K::kDrop);
       EXPECT_EQ(o.reason, "not_found");
-    } else {  // other 4xx, and 1xx/3xx which are no usable final answer
+    } else {  // other 4xx, and 3xx which is no usable final answer
       EXPECT_EQ(o.kind, K::kDrop);
       EXPECT_EQ(o.reason, "http_" + std::to_string(s));
     }
@@ -49,14 +49,28 @@ TEST(Status, SweepsEveryStatusCode) {
 }
 
 TEST(Status, TransportErrorsAreRetried) {
-  for (auto code :
-       {ErrorCode::kTimeout, ErrorCode::kNetwork, ErrorCode::kProtocol, ErrorCode::kIo}) {
+  for (auto code : {ErrorCode::kTimeout, ErrorCode::kNetwork, ErrorCode::kProtocol, ErrorCode::kIo,
+                    ErrorCode::kDns, ErrorCode::kConnect, ErrorCode::kTls}) {
     const SendOutcome o = classify_response(Error{code, "boom"}, kNow, "https://x/y");
     EXPECT_EQ(o.kind, K::kRetry);
     EXPECT_EQ(o.status, 0);
   }
   EXPECT_EQ(classify_response(Error{ErrorCode::kTimeout, ""}, kNow, "").reason, "timeout");
   EXPECT_EQ(classify_response(Error{ErrorCode::kNetwork, ""}, kNow, "").reason, "network");
+}
+
+// Each kind of transport failure is retried under its own reason; only a malformed URL is dropped.
+TEST(Status, TransportFailuresKeepTheirKind) {
+  const std::pair<ErrorCode, const char*> cases[] = {
+      {ErrorCode::kDns, "dns"},         {ErrorCode::kConnect, "connect"},
+      {ErrorCode::kTls, "tls"},         {ErrorCode::kTimeout, "timeout"},
+      {ErrorCode::kNetwork, "network"}, {ErrorCode::kProtocol, "protocol"}};
+  for (const auto& [code, reason] : cases) {
+    SCOPED_TRACE(reason);
+    const SendOutcome o = classify_response(Error{code, "boom"}, kNow, "https://x/y");
+    EXPECT_EQ(o.kind, K::kRetry);
+    EXPECT_EQ(o.reason, reason);
+  }
 }
 
 TEST(Status, MalformedUrlIsDroppedNotRetriedForever) {

@@ -8,6 +8,7 @@
 
 #include <map>
 
+#include "core/logger.h"
 #include "fakes/fake_clock.h"
 #include "metrics/dogstatsd_server.h"
 #include "metrics_test_util.h"
@@ -512,6 +513,30 @@ TEST(AggregatorConfigTest, DefaultHostAppearsInResources) {
   auto sk = testing::decode_sketches(out[1].body);
   ASSERT_EQ(sk.size(), 1u);
   EXPECT_EQ(sk[0].host, "box-1");
+}
+
+// A client replaying old points must not produce one log line per point: one line per interval,
+// carrying the number held back since the previous one; every point is still counted.
+TEST(AggregatorTest, TooOldPointsAreLoggedOncePerInterval) {
+  std::vector<std::string> lines;
+  const LogLevel level = Logger::instance().level();
+  Logger::instance().set_level(LogLevel::kDebug);
+  Logger::instance().set_sink([&](std::string_view line) {
+    if (line.find("too_old") != std::string_view::npos) lines.emplace_back(line);
+  });
+  Fixture f;
+  for (int i = 0; i < 1000; ++i) f.send("old:1|g|T1699990000");
+  EXPECT_EQ(lines.size(), 1u);
+  f.clock.advance(std::chrono::seconds(5));
+  f.send("old:1|g|T1699990000");
+  EXPECT_EQ(lines.size(), 1u);
+  f.clock.advance(std::chrono::seconds(5));
+  f.send("old:1|g|T1699990000");
+  Logger::instance().set_sink(nullptr);
+  Logger::instance().set_level(level);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[1].find("1000 more"), std::string::npos) << lines[1];
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "too_old"), 1002u);
 }
 
 }  // namespace

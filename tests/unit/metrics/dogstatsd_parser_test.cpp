@@ -92,7 +92,30 @@ TEST_F(ParserTest, SampleRate) {
   EXPECT_DOUBLE_EQ(expect_ok("x:1|c|@-0.5").rate, 1.0);
   expect_drop("x:1|c|@abc", "bad_sample_rate");
   expect_drop("x:1|c|@", "bad_sample_rate");
-  expect_drop("x:1|c|@nan", "bad_sample_rate");
+}
+
+// datadog-wire.md §1.3 rule 7: the rate is read as the Agent reads it (Go strconv.ParseFloat), and
+// a parsed rate outside (0, 1] — NaN and the infinities included — counts as 1.
+TEST_F(ParserTest, NonFiniteSampleRateIsTreatedAsOne) {
+  for (const char* line :
+       {"x:3|c|@NaN", "x:3|c|@nan", "x:3|c|@inf", "x:3|c|@+Inf", "x:3|c|@-inf", "x:3|c|@Infinity",
+        "x:3|c|@-INFINITY", "x:3|c|@1e-999", "x:3|c|@-1e-999", "x:3|c|@1e308"}) {
+    SCOPED_TRACE(line);
+    const auto s = expect_ok(line);
+    EXPECT_DOUBLE_EQ(s.rate, 1.0);
+    EXPECT_THAT(s.values, ElementsAre(3.0));
+  }
+  EXPECT_DOUBLE_EQ(expect_ok("x:1|c|@1e-300").rate, DogStatsdParser::kMinSampleRate);
+}
+
+TEST_F(ParserTest, UnparsableSampleRateIsDropped) {
+  // Go rejects these too: other spellings of the special values, overflow, hex, trailing junk.
+  for (const char* line : {"x:1|c|@abc", "x:1|c|@", "x:1|c|@-nan", "x:1|c|@+NaN", "x:1|c|@in",
+                           "x:1|c|@infin", "x:1|c|@1e999", "x:1|c|@-1e999", "x:1|c|@0x1p-1",
+                           "x:1|c|@0.5x", "x:1|c|@+-0.5", "x:1|c|@1e-999x", "x:1|c|@nan0"}) {
+    SCOPED_TRACE(line);
+    expect_drop(line, "bad_sample_rate");
+  }
 }
 
 TEST_F(ParserTest, Tags) {

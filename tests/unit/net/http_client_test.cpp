@@ -228,7 +228,7 @@ TEST_F(HttpClientTest, BadUrlAndRefusedConnection) {
   }
   auto refused = fetch(c, get("http://127.0.0.1:" + std::to_string(closed_port) + "/"));
   ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().code, ErrorCode::kNetwork);
+  EXPECT_EQ(refused.error().code, ErrorCode::kConnect);
   EXPECT_NE(refused.error().message.find("connecting"), std::string::npos)
       << refused.error().message;
 }
@@ -274,6 +274,41 @@ TEST_F(HttpClientTest, InterimResponsesAreSkipped) {
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->status, 202);
   EXPECT_EQ(r->body, "ok");
+}
+
+// An intake that says only "100 Continue" never answered: an error (retried by the forwarder),
+// never a response with status 100.
+TEST_F(HttpClientTest, ContinueThenCloseIsAnErrorNotAnAnswer) {
+  auto server = scripted("HTTP/1.1 100 Continue\r\n\r\n");
+  auto& c = client();
+  auto r = fetch(c, get("http://127.0.0.1:" + std::to_string(server->port()) + "/"));
+  ASSERT_FALSE(r) << "answered " << r->status;
+  EXPECT_EQ(r.error().code, ErrorCode::kNetwork);
+  EXPECT_NE(r.error().message.find("no final answer"), std::string::npos) << r.error().message;
+}
+
+TEST_F(HttpClientTest, EndlessInterimResponsesAreAnErrorNotAnAnswer) {
+  std::string reply;
+  for (int i = 0; i < 20; ++i) reply += "HTTP/1.1 100 Continue\r\n\r\n";
+  auto server = scripted(reply);
+  auto& c = client();
+  auto r = fetch(c, get("http://127.0.0.1:" + std::to_string(server->port()) + "/"));
+  ASSERT_FALSE(r) << "answered " << r->status;
+  EXPECT_EQ(r.error().code, ErrorCode::kProtocol);
+  EXPECT_NE(r.error().message.find("no final answer"), std::string::npos) << r.error().message;
+
+  auto upgrade = scripted("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n");
+  auto u = fetch(c, get("http://127.0.0.1:" + std::to_string(upgrade->port()) + "/"));
+  ASSERT_FALSE(u) << "answered " << u->status;
+  EXPECT_EQ(u.error().code, ErrorCode::kProtocol);
+}
+
+TEST_F(HttpClientTest, UnresolvableHostIsADnsError) {
+  auto& c = client();
+  auto r = fetch(c, get("http://intake.nonexistent.invalid/"));  // RFC 6761: never resolves
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kDns) << r.error().message;
+  EXPECT_NE(r.error().message.find("(resolving)"), std::string::npos) << r.error().message;
 }
 
 TEST_F(HttpClientTest, GarbageAnswerIsAProtocolError) {
@@ -354,8 +389,9 @@ TEST_F(HttpsClientTest, UntrustedCertificateFailsUnlessValidationIsSkipped) {
   auto& strict = client();  // system CA bundle: our self-signed certificate is not in it
   auto r = fetch(strict, get(tls_url("localhost", "/x")));
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, ErrorCode::kNetwork);
+  EXPECT_EQ(r.error().code, ErrorCode::kTls);
   EXPECT_NE(r.error().message.find("TLS"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("certificate:"), std::string::npos) << r.error().message;
 
   // A trusted certificate for another name.
   auto other = testing::SelfSigned::make("DNS:other.example");
@@ -367,7 +403,7 @@ TEST_F(HttpsClientTest, UntrustedCertificateFailsUnlessValidationIsSkipped) {
   auto mismatch =
       fetch(named, get("https://localhost:" + std::to_string(other_server.port()) + "/x"));
   ASSERT_FALSE(mismatch);
-  EXPECT_EQ(mismatch.error().code, ErrorCode::kNetwork);
+  EXPECT_EQ(mismatch.error().code, ErrorCode::kTls);
   EXPECT_NE(mismatch.error().message.find("TLS"), std::string::npos) << mismatch.error().message;
   EXPECT_EQ(other_server.handshakes_ok(), 0);
   EXPECT_EQ(tls_->handshakes_ok(), 0);
@@ -386,7 +422,7 @@ TEST_F(HttpsClientTest, MissingCaFileIsAClearError) {
   auto& c = client(o);
   auto r = fetch(c, get(tls_url("localhost", "/x")));
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(r.error().code, ErrorCode::kTls);
   EXPECT_NE(r.error().message.find("/nonexistent/ca.pem"), std::string::npos);
 }
 
@@ -436,6 +472,7 @@ TEST_F(HttpsClientTest, NoProxyAndLoopbackTargetsGoDirect) {
   // test proxy), instead of asking the proxy.
   auto bypassed = fetch(c, get(tls_url("intake.test", "/x")));
   ASSERT_FALSE(bypassed);
+  EXPECT_EQ(bypassed.error().code, ErrorCode::kDns);
   EXPECT_NE(bypassed.error().message.find("(resolving)"), std::string::npos)
       << bypassed.error().message;
   EXPECT_TRUE(proxy.heads().empty());
@@ -462,7 +499,7 @@ TEST_F(HttpsClientTest, ProxyRefusingConnectIsAnError) {
   auto& c = client(o);
   auto r = fetch(c, get(tls_url("intake.test", "/x")));
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, ErrorCode::kNetwork);
+  EXPECT_EQ(r.error().code, ErrorCode::kConnect);
   EXPECT_NE(r.error().message.find("407"), std::string::npos) << r.error().message;
 }
 
