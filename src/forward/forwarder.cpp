@@ -275,6 +275,7 @@ void Forwarder::on_outcome(std::uint64_t token, SendOutcome outcome) {
     case SendOutcome::Kind::kOk:
       cycle_->summary.sent.payloads += 1;
       cycle_->summary.sent.items += w.payload->items;
+      count_sent(w, outcome);
       break;
     case SendOutcome::Kind::kDrop:
       log_once(w, outcome);
@@ -309,6 +310,8 @@ void Forwarder::retry_later(Work work, const SendOutcome& outcome) {
     drop(work, "unreliable_endpoint");
     return;
   }
+  self_.increment("lastcall.forward.retries",
+                  {"kind:" + std::string(payload_drop_kind(work.payload->kind))});
   if (work.attempts >= options_.max_attempts) {
     LC_DEBUG("forward: {} {} failed {} times ({}); kept for the next flush", route.name,
              payload_kind_name(work.payload->kind), work.attempts, outcome.reason);
@@ -380,6 +383,13 @@ void Forwarder::split(Work work, const SendOutcome& outcome) {
   b.id = next_work_id_++;
   cycle_->pending.push_front(std::move(b));
   cycle_->pending.push_front(std::move(a));
+}
+
+void Forwarder::count_sent(const Work& work, const SendOutcome& outcome) {
+  const std::string kind = "kind:" + std::string(payload_drop_kind(work.payload->kind));
+  self_.increment("lastcall.forward.payloads_sent", {kind});
+  self_.increment("lastcall.forward.bytes_sent", {kind},
+                  outcome.body_bytes != 0 ? outcome.body_bytes : work.payload->body.size());
 }
 
 void Forwarder::drop(const Work& work, std::string_view reason) {
