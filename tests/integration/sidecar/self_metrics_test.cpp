@@ -190,6 +190,33 @@ TEST(SidecarSelfMetrics, OneDropLinePerFlushAndNoLastcallSeriesByDefault) {
   EXPECT_EQ(s.process().wait_exit(20s), 0) << s.stderr_text();
 }
 
+// A request the local API refuses (431) is a drop like any other: in the drop line and, with
+// self-metrics on, at the intake.
+TEST(SidecarSelfMetrics, RefusedHttpRequestsShowInTheDropLineAndAtTheIntake) {
+  auto s = Sidecar::start({{"LASTCALL_SELF_METRICS", "true"}});
+  ASSERT_TRUE(s.started());
+  RawRequest huge{"POST", "/lambda/flush", {{"X-Padding", std::string(32 * 1024, 'p')}}, ""};
+  auto r = http_request(static_cast<std::uint16_t>(s.agent.local_api), huge);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 431);
+  auto intake = s.intake->client();
+  json::value dropped;
+  ASSERT_TRUE(flush_until(
+      s.agent,
+      [&] {
+        dropped = intake.metrics("lastcall.dropped");
+        return count_with_tags(dropped, {"kind:local_api", "reason:header_too_large"}) >= 1 - 1e-9;
+      }))
+      << json::serialize(dropped) << "\n"
+      << s.stderr_text();
+  EXPECT_NEAR(count_with_tags(dropped, {"kind:local_api", "reason:header_too_large"}), 1.0, 1e-9);
+  auto line = s.process().wait_for_line_containing(kDropLine, 5s);
+  ASSERT_TRUE(line) << s.stderr_text();
+  EXPECT_NE(line->find("local_api/header_too_large 1"), std::string::npos) << *line;
+  s.process().signal(SIGTERM);
+  EXPECT_EQ(s.process().wait_exit(20s), 0) << s.stderr_text();
+}
+
 // SIGSTOP stands in for a reader that falls behind: while lastcall is stopped, a burst overflows
 // its smallest possible receive buffer. Every datagram sent then either reaches the intake or is
 // counted kernel_buffer, in the drop line and at the intake.
