@@ -10,6 +10,7 @@
 
 #include "core/config.h"
 #include "core/event_loop.h"
+#include "core/self_metrics.h"
 #include "net/http_server.h"
 
 namespace lc::app {
@@ -17,6 +18,10 @@ namespace lc::app {
 struct Listeners {
   std::unique_ptr<net::HttpServer> local_api;
   std::vector<std::pair<std::string, int>> bound;  // in announcement order
+
+  // Where the servers bound below count the requests they refuse (dropped{kind:<name>,...}), so
+  // they show in the per-flush drop line; set before binding.
+  SelfMetrics* self_metrics = nullptr;
 
   void bind_local_api(EventLoop& loop, const FinalConfig& config);
   void add(std::string name, int port) { bound.emplace_back(std::move(name), port); }

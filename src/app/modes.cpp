@@ -2,11 +2,13 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <string_view>
 
 #include "app/extension_app.h"
 #include "app/sidecar_app.h"
+#include "app/startup.h"
 #include "core/config.h"
 #include "core/version.h"
 
@@ -72,6 +74,9 @@ std::string own_name(const char* argv0) {
 }
 
 int run_main(int argc, char** argv, const Environment& env) {
+  // Before the first line is written: a closed stdout or stderr must not kill lastcall.
+  neutralize_signals({SIGPIPE});
+  keep_standard_fds_open();
   std::vector<std::string> args(argv, argv + argc);
   const std::string name = own_name(argc > 0 ? argv[0] : nullptr);
   const Selection sel = select_mode(args, env);

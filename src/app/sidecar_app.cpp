@@ -2,11 +2,13 @@
 
 #include <boost/asio/signal_set.hpp>
 
+#include <chrono>
 #include <csignal>
 #include <random>
 
 #include "app/flush_scheduler.h"
 #include "app/listeners.h"
+#include "app/self_report.h"
 #include "app/startup.h"
 #include "core/config.h"
 #include "core/logger.h"
@@ -27,6 +29,9 @@ constexpr Millis kFinalFlushBudget{5000};
 }  // namespace
 
 int run_sidecar(const Environment& env) {
+  // serverless-init.md §3.2: with no child to forward them to, these have no effect at all (by
+  // default each would end the process without its final flush).
+  neutralize_signals({SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2});
   auto finalized = start_mode(env, Mode::kSidecar);
   if (!finalized) return 1;
   const FinalConfig config = std::move(finalized).value();
@@ -35,6 +40,7 @@ int run_sidecar(const Environment& env) {
   EventLoop loop;
   SelfMetrics self;
   Listeners listeners;
+  listeners.self_metrics = &self;
   // Installed before any port is announced, so a SIGTERM right after start is a clean final flush.
   boost::asio::signal_set signals(loop.io(), SIGTERM, SIGINT);
 
@@ -77,9 +83,14 @@ int run_sidecar(const Environment& env) {
   LC_DEBUG("lastcall {} sidecar: {} {}", kVersion, dogstatsd->describe(), stage.describe());
 
   bool final_flush = false;
+  SelfReport report(self, config.self_metrics);
+  auto flush_started = clock.steady_now();
   FlushScheduler scheduler(
       clock, loop, Millis(config.flush_interval_ms), Millis(config.flush_timeout_s * 1000),
       [&](bool include_open) {
+        flush_started = clock.steady_now();
+        // lastcall.* go out like any series (LASTCALL_SELF_METRICS), in the bucket of now.
+        report.feed(dogstatsd->aggregator(), clock.wall_s());
         return dogstatsd->flush(include_open ? metrics::FlushScope::kAll
                                              : metrics::FlushScope::kClosedBuckets);
       },
@@ -96,6 +107,8 @@ int run_sidecar(const Environment& env) {
                 }
                 LC_WARN("final flush ended with data not sent: {}", summary.not_sent_text());
               }
+              report.flush_done(
+                  summary, std::chrono::duration_cast<Millis>(clock.steady_now() - flush_started));
               done();
             },
             is_final ? forward::FlushOrder::kFreshFirst : forward::FlushOrder::kRetryFirst);
@@ -119,8 +132,8 @@ int run_sidecar(const Environment& env) {
     if (listeners.local_api) listeners.local_api->stop();
     final_flush = true;
     scheduler.request_final(Deadline::after(clock, kFinalFlushBudget), [&] {
-      const std::string drops = self.summary();
-      if (!drops.empty()) LC_DEBUG("self-metrics: {}", drops);
+      const std::string all = self.summary();
+      if (!all.empty()) LC_DEBUG("self-metrics at exit: {}", all);
       loop.stop();
     });
   });

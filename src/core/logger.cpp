@@ -51,6 +51,7 @@ void Logger::configure(std::string prefix_name, int fd, LogLevel level) {
   std::lock_guard lock(mu_);
   prefix_ = std::move(prefix_name);
   fd_ = fd;
+  fd_gone_ = false;
   level_.store(level, std::memory_order_relaxed);
 }
 
@@ -101,10 +102,17 @@ void Logger::write_line(LogLevel label, std::string_view message) {
     sink_(line);
     return;
   }
+  if (fd_gone_) return;
   std::string_view rest = line;
   while (!rest.empty()) {
     const ssize_t n = ::write(fd_, rest.data(), rest.size());
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EPIPE || errno == EBADF)) {
+      // Nobody reads this stream any more (SIGPIPE is neutralized by app/): lose log lines
+      // quietly and stop trying, rather than fail at every line.
+      fd_gone_ = true;
+      return;
+    }
     if (n <= 0) return;
     rest.remove_prefix(static_cast<size_t>(n));
   }

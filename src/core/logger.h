@@ -1,7 +1,8 @@
 // core/logger.h — lastcall's own log lines: one line per event, fixed prefix, secrets masked.
 // Configured once by the composition root (app/); called from any thread (one write(2) per line).
 // Prefix/stream per mode (conventions.md §21): extension `DD_EXTENSION | LEVEL | ` on stdout,
-// wrapper and sidecar `lastcall | LEVEL | ` on stderr.
+// wrapper and sidecar `lastcall | LEVEL | ` on stderr. A write to a stream nobody reads any more
+// fails quietly (the process must ignore SIGPIPE; app/ does) and later lines are not written.
 #pragma once
 
 #include <fmt/format.h>
@@ -52,6 +53,7 @@ class Logger {
   mutable std::mutex mu_;
   std::string prefix_ = "lastcall";
   int fd_ = 2;
+  bool fd_gone_ = false;  // the fd's reader is gone (EPIPE) or the fd is closed (EBADF)
   std::vector<std::string> secrets_;
   Sink sink_;
 };

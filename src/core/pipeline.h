@@ -43,6 +43,7 @@ struct SendOutcome {
   int status = 0;  // HTTP status, 0 for transport errors
   std::int64_t retry_after_ms = -1;  // kRetry: the intake's Retry-After in ms; -1 when absent
   std::string detail;  // for one log line per flush: 400 body excerpt, "API key rejected by <host>"
+  std::size_t body_bytes = 0;  // the request body as sent (compressed); 0 when not known
 };
 
 // Sends one payload to one intake. Called and completed on the loop thread.

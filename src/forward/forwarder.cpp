@@ -275,6 +275,7 @@ void Forwarder::on_outcome(std::uint64_t token, SendOutcome outcome) {
     case SendOutcome::Kind::kOk:
       cycle_->summary.sent.payloads += 1;
       cycle_->summary.sent.items += w.payload->items;
+      count_sent(w, outcome);
       break;
     case SendOutcome::Kind::kDrop:
       log_once(w, outcome);
@@ -311,7 +312,7 @@ void Forwarder::retry_later(Work work, const SendOutcome& outcome) {
   }
   // Counted by why the attempt failed (dns, connect, tls, timeout, network, http_503, …).
   self_.increment(
-      "lastcall.retries",
+      "lastcall.forward.retries",
       {fmt::format("kind:{}", payload_drop_kind(work.payload->kind)), "reason:" + outcome.reason});
   if (work.attempts >= options_.max_attempts) {
     LC_DEBUG("forward: {} {} failed {} times ({}); kept for the next flush", route.name,
@@ -384,6 +385,13 @@ void Forwarder::split(Work work, const SendOutcome& outcome) {
   b.id = next_work_id_++;
   cycle_->pending.push_front(std::move(b));
   cycle_->pending.push_front(std::move(a));
+}
+
+void Forwarder::count_sent(const Work& work, const SendOutcome& outcome) {
+  const std::string kind = "kind:" + std::string(payload_drop_kind(work.payload->kind));
+  self_.increment("lastcall.forward.payloads_sent", {kind});
+  self_.increment("lastcall.forward.bytes_sent", {kind},
+                  outcome.body_bytes != 0 ? outcome.body_bytes : work.payload->body.size());
 }
 
 void Forwarder::drop(const Work& work, std::string_view reason) {

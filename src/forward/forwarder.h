@@ -1,7 +1,8 @@
 // forward/forwarder.h — deadline-bounded delivery of encoded payloads to every intake route:
 // up to 3 attempts per payload per flush with capped full-jitter backoff (datadog-wire.md §4.0),
 // 413/over-limit splitting, the shared retry queue redriven at every flush (lambda-agent.md §6.4),
-// every drop counted in lastcall.dropped{kind,reason} and one summary line per flush.
+// every drop counted in lastcall.dropped{kind,reason}, payloads, bytes and retries counted in
+// lastcall.forward.{payloads_sent,bytes_sent,retries}{kind}, and one summary line per flush.
 // Created by the composition root with one Route per Endpoint; flush() is called by the flush
 // control on the loop thread. Owns the retry queue and every payload until it is sent or dropped.
 #pragma once
@@ -150,6 +151,7 @@ class Forwarder {
   void on_backoff_done(std::uint64_t key);
   void retry_later(Work work, const SendOutcome& outcome);
   void split(Work work, const SendOutcome& outcome);
+  void count_sent(const Work& work, const SendOutcome& outcome);  // lastcall.forward.*_sent
   void drop(const Work& work, std::string_view reason);
   void to_queue(Work work);
   void log_once(const Work& work, const SendOutcome& outcome);

@@ -181,10 +181,13 @@ void HttpExporter::send(std::shared_ptr<const Payload> payload, Deadline deadlin
   Deadline request_deadline = Deadline::after(clock_, options_.request_timeout);
   if (deadline.at < request_deadline.at) request_deadline = deadline;
   std::string url = req->url;
+  const std::size_t body_bytes = req->body ? req->body->size() : 0;
   client_.request(std::move(*req), request_deadline,
-                  [this, url = std::move(url),
+                  [this, url = std::move(url), body_bytes,
                    done = std::move(done)](Expected<net::HttpClientResponse> result) {
-                    done(classify_response(result, clock_.wall_now(), url));
+                    SendOutcome out = classify_response(result, clock_.wall_now(), url);
+                    out.body_bytes = body_bytes;
+                    done(std::move(out));
                   });
 }
 

@@ -1,6 +1,7 @@
 #include "net/udp_receiver.h"
 
 #include <arpa/inet.h>
+#include <linux/sock_diag.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -26,7 +27,23 @@ struct UdpReceiver::Batch {
   std::unique_ptr<char[]> arena;
   std::vector<mmsghdr> hdrs;
   std::vector<iovec> iov;
+  std::unique_ptr<char[]> control;  // one SO_RXQ_OVFL control message per datagram
+  std::size_t control_size = 0;     // bytes per datagram
 };
+
+std::int64_t rxq_ovfl_count(const msghdr& message) {
+  if (message.msg_control == nullptr || message.msg_controllen < sizeof(cmsghdr)) return -1;
+  for (const cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr;
+       c = CMSG_NXTHDR(const_cast<msghdr*>(&message), const_cast<cmsghdr*>(c))) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL &&
+        c->cmsg_len >= CMSG_LEN(sizeof(std::uint32_t))) {
+      std::uint32_t v = 0;
+      std::memcpy(&v, CMSG_DATA(c), sizeof v);
+      return v;
+    }
+  }
+  return -1;
+}
 
 // Datagrams copied compactly out of a Batch and queued for the loop thread. Recycled.
 struct UdpReceiver::Chunk {
@@ -85,7 +102,10 @@ struct UdpReceiver::Shared {
 };
 
 UdpReceiver::UdpReceiver(Options options, SelfMetrics& self)
-    : options_(std::move(options)), self_(self), shared_(std::make_shared<Shared>()) {}
+    : options_(std::move(options)),
+      queue_full_(self.drop_counter(kDropKind, "queue_full")),
+      kernel_buffer_(self.drop_counter(kDropKind, "kernel_buffer")),
+      shared_(std::make_shared<Shared>()) {}
 
 Expected<std::unique_ptr<UdpReceiver>> UdpReceiver::create(Options options, SelfMetrics& self,
                                                            Poster poster, Handler handler) {
@@ -113,6 +133,8 @@ Expected<std::unique_ptr<UdpReceiver>> UdpReceiver::create(Options options, Self
     b.iov[i].iov_base = b.arena.get() + i * size;
     b.iov[i].iov_len = size;
   }
+  b.control_size = CMSG_SPACE(sizeof(std::uint32_t));
+  b.control = std::make_unique<char[]>(bs * b.control_size);
   if (auto ok = r->open(); !ok) return ok.error();
   return r;
 }
@@ -150,6 +172,12 @@ Expected<void> UdpReceiver::open() {
       if (::setsockopt(udp_fd_, SOL_SOCKET, SO_RCVBUF, &v, sizeof v) != 0) {
         LC_WARN("dogstatsd: SO_RCVBUF={} not applied: {}", v, std::strerror(errno));
       }
+    }
+    // Each datagram then carries the kernel's count of datagrams it dropped on this socket.
+    const int on = 1;
+    if (::setsockopt(udp_fd_, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) != 0) {
+      LC_DEBUG("dogstatsd: SO_RXQ_OVFL not available ({}); kernel drops are not counted",
+               std::strerror(errno));
     }
     const int rc = ::bind(udp_fd_, res->ai_addr, res->ai_addrlen);
     const int err = errno;
@@ -223,6 +251,15 @@ void UdpReceiver::stop() {
     if (udp_fd_ >= 0) drain(udp_fd_);
     if (unix_fd_ >= 0) drain(unix_fd_);
   }
+  // Drops after the last datagram read carry no control message: ask the socket once more.
+  if (udp_fd_ >= 0) {
+    std::uint32_t info[SK_MEMINFO_VARS] = {};
+    socklen_t len = sizeof info;
+    if (::getsockopt(udp_fd_, SOL_SOCKET, SO_MEMINFO, info, &len) == 0 &&
+        len > SK_MEMINFO_DROPS * sizeof(std::uint32_t)) {
+      count_kernel_drops(udp_fd_, info[SK_MEMINFO_DROPS]);
+    }
+  }
   std::vector<Chunk*> rest;
   {
     std::lock_guard<std::mutex> lock(shared_->mu);
@@ -273,6 +310,11 @@ void UdpReceiver::run() {
   }
 }
 
+void UdpReceiver::count_kernel_drops(int fd, std::uint32_t cumulative) {
+  const std::uint32_t fresh = (fd == udp_fd_ ? udp_drops_ : unix_drops_).observe(cumulative);
+  if (fresh > 0) kernel_buffer_.add(fresh);
+}
+
 void UdpReceiver::drain(int fd) {
   Shared& s = *shared_;
   Batch& b = *batch_;
@@ -282,6 +324,8 @@ void UdpReceiver::drain(int fd) {
       std::memset(&b.hdrs[i], 0, sizeof(mmsghdr));
       b.hdrs[i].msg_hdr.msg_iov = &b.iov[i];
       b.hdrs[i].msg_hdr.msg_iovlen = 1;
+      b.hdrs[i].msg_hdr.msg_control = b.control.get() + i * b.control_size;
+      b.hdrs[i].msg_hdr.msg_controllen = b.control_size;
     }
     const int got =
         ::recvmmsg(fd, b.hdrs.data(), static_cast<unsigned>(batch_size), MSG_DONTWAIT, nullptr);
@@ -292,6 +336,10 @@ void UdpReceiver::drain(int fd) {
       return;
     }
     const auto received = static_cast<std::size_t>(got);
+    for (std::size_t i = 0; i < received; ++i) {
+      const std::int64_t dropped = rxq_ovfl_count(b.hdrs[i].msg_hdr);
+      if (dropped >= 0) count_kernel_drops(fd, static_cast<std::uint32_t>(dropped));
+    }
 
     // Drop newest when the queue is full: by datagram count, then by queued bytes.
     const std::size_t inflight = s.inflight.load();
@@ -306,7 +354,7 @@ void UdpReceiver::drain(int fd) {
       }
       bytes += len;
     }
-    if (keep < received) self_.dropped(kDropKind, "queue_full", received - keep);
+    if (keep < received) queue_full_.add(received - keep);
     if (keep > 0) {
       Chunk* c = s.acquire(bytes, keep);
       for (std::size_t i = 0; i < keep; ++i) {

@@ -2,7 +2,9 @@
 // construction, read by one dedicated thread with recvmmsg in batches (datadog-wire.md §1.1).
 // Received datagrams are copied compactly into pooled chunks and handed to the loop thread through
 // a caller-supplied post(), within a bounded queue (datagram count and bytes; full → newest
-// dropped, counted `queue_full`). Created by app/, whose handler runs on the loop thread.
+// dropped, counted `queue_full`). Datagrams the kernel dropped because the socket's receive buffer
+// was full are counted `kernel_buffer` from the SO_RXQ_OVFL count each datagram carries (and, at
+// stop(), from SO_MEMINFO). Created by app/, whose handler runs on the loop thread.
 #pragma once
 
 #include <atomic>
@@ -17,7 +19,29 @@
 #include "core/expected.h"
 #include "core/self_metrics.h"
 
+struct msghdr;
+
 namespace lc::net {
+
+// The kernel's running count of datagrams it dropped on one socket (SO_RXQ_OVFL, a u32 that
+// wraps), turned into increments: observe() returns how many drops are new since the last count
+// seen. A new socket starts at 0. Used by one thread.
+class KernelDropCounter {
+ public:
+  std::uint32_t observe(std::uint32_t cumulative) {
+    const std::uint32_t delta = cumulative - last_;
+    if (delta == 0 || delta >= 0x80000000u) return 0;  // same, or older than what we saw
+    last_ = cumulative;
+    return delta;
+  }
+  std::uint32_t last() const { return last_; }
+
+ private:
+  std::uint32_t last_ = 0;
+};
+
+// The SO_RXQ_OVFL count in a received message's control data, or -1 when there is none.
+std::int64_t rxq_ovfl_count(const msghdr& message);
 
 struct ReceivedDatagram {
   std::string_view data;
@@ -74,9 +98,12 @@ class UdpReceiver {
   Expected<void> open();
   void run();
   void drain(int fd);
+  void count_kernel_drops(int fd, std::uint32_t cumulative);
 
   Options options_;
-  SelfMetrics& self_;
+  SelfMetrics::Counter queue_full_;
+  SelfMetrics::Counter kernel_buffer_;
+  KernelDropCounter udp_drops_, unix_drops_;  // receive thread (or stop() after the join)
   std::shared_ptr<Shared> shared_;
   std::unique_ptr<Batch> batch_;  // the receive thread's recvmmsg buffers
   int udp_fd_ = -1;

@@ -1,6 +1,15 @@
 #include "app/modes.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+
+#include "app/startup.h"
 
 namespace lc::app {
 namespace {
@@ -28,6 +37,43 @@ TEST(Modes, OwnNameIsBasenameOfArgv0) {
   EXPECT_EQ(own_name("/opt/extensions/datadog-agent"), "datadog-agent");
   EXPECT_EQ(own_name("datadog-agent"), "datadog-agent");
   EXPECT_FALSE(own_name("").empty());  // falls back to /proc/self/exe
+}
+
+// `lastcall 2>&-`: stderr is reopened on /dev/null before any socket could take fd 2. In a child
+// process, so the test's own fds stay as they are.
+TEST(Startup, ClosedStandardFdsAreReopenedOnDevNull) {
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(2);
+    keep_standard_fds_open();
+    struct stat fd2 {
+    }, null{};
+    const bool ok = ::fstat(2, &fd2) == 0 && ::stat("/dev/null", &null) == 0 &&
+                    fd2.st_rdev == null.st_rdev && S_ISCHR(fd2.st_mode);
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+// A neutralized signal is delivered to a handler that does nothing: the process lives on.
+TEST(Startup, NeutralizedSignalsDoNotKill) {
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    neutralize_signals({SIGPIPE, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2});
+    for (const int sig : {SIGPIPE, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) ::raise(sig);
+    int p[2];
+    if (::pipe(p) != 0) ::_exit(2);
+    ::close(p[0]);
+    const bool epipe = ::write(p[1], "x", 1) < 0 && errno == EPIPE;  // no SIGPIPE death
+    ::_exit(epipe ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
 }  // namespace

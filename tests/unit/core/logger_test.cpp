@@ -1,7 +1,9 @@
 #include "core/logger.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,33 @@ TEST_F(LoggerTest, ListeningLineAtEveryLevelButOff) {
   Logger::instance().log_always(LogLevel::kInfo, "listening: dogstatsd=2");
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0], "DD_EXTENSION | INFO | listening: dogstatsd=1\n");
+}
+
+// A stream nobody reads any more (a closed stderr pipe): lines are lost quietly, with SIGPIPE
+// ignored as app/ does it; reconfiguring to a working fd writes again.
+TEST(LoggerFd, WritesToAClosedPipeFailQuietly) {
+  struct sigaction ignore {
+  }, previous{};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGPIPE, &ignore, &previous), 0);
+  int gone[2];
+  ASSERT_EQ(::pipe(gone), 0);
+  ::close(gone[0]);
+  Logger& log = Logger::instance();
+  log.set_sink(nullptr);
+  log.configure("lastcall", gone[1], LogLevel::kInfo);
+  LC_WARN("nobody reads this");
+  LC_WARN("nor this");
+  int alive[2];
+  ASSERT_EQ(::pipe(alive), 0);
+  log.configure("lastcall", alive[1], LogLevel::kInfo);
+  LC_WARN("read back");
+  char buf[64] = {};
+  const ssize_t n = ::read(alive[0], buf, sizeof buf - 1);
+  EXPECT_EQ(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0), "lastcall | WARN | read back\n");
+  log.configure("lastcall", 2, LogLevel::kInfo);
+  for (const int fd : {gone[1], alive[0], alive[1]}) ::close(fd);
+  ::sigaction(SIGPIPE, &previous, nullptr);
 }
 
 TEST(LogLevel, Parse) {

@@ -183,7 +183,7 @@ FlushSummary flush_once(const std::string& url, SelfMetrics& self) {
 }
 
 std::uint64_t retries(const SelfMetrics& self, const char* reason) {
-  return self.get("lastcall.retries", {"kind:metrics", std::string("reason:") + reason});
+  return self.get("lastcall.forward.retries", {"kind:metrics", std::string("reason:") + reason});
 }
 
 // An intake that only ever says "100 Continue" has not refused the payload: it is retried and

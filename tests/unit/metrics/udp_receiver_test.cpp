@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <mutex>
@@ -334,6 +335,100 @@ TEST(UdpReceiverTest, BindErrorsAreReported) {
   none.host.clear();
   EXPECT_FALSE(UdpReceiver::create(
       none, self, [](auto) {}, [](auto) {}));
+}
+
+// The kernel's drop count arrives as a running u32 in each datagram's control data.
+TEST(KernelDropCounterTest, CountsIncrementsOfTheRunningCountAcrossTheWrap) {
+  KernelDropCounter c;
+  EXPECT_EQ(c.observe(0), 0u);
+  EXPECT_EQ(c.observe(5), 5u);
+  EXPECT_EQ(c.observe(5), 0u);  // the same count again: nothing new
+  EXPECT_EQ(c.observe(3), 0u);  // an older count (an earlier datagram): nothing new
+  EXPECT_EQ(c.observe(12), 7u);
+  KernelDropCounter w;
+  EXPECT_EQ(w.observe(0x70000000u), 0x70000000u);
+  EXPECT_EQ(w.observe(0xE0000000u), 0x70000000u);
+  EXPECT_EQ(w.observe(0xFFFFFFF0u), 0x1FFFFFF0u);
+  EXPECT_EQ(w.observe(0x10u), 0x20u);  // wrapped
+  EXPECT_EQ(w.last(), 0x10u);
+}
+
+TEST(KernelDropCounterTest, ReadsTheCountFromTheControlMessage) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(std::uint32_t))] = {};
+  msghdr m{};
+  EXPECT_EQ(rxq_ovfl_count(m), -1);  // no control data
+  m.msg_control = control;
+  m.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SO_RXQ_OVFL;
+  c->cmsg_len = CMSG_LEN(sizeof(std::uint32_t));
+  const std::uint32_t v = 4000000000u;
+  std::memcpy(CMSG_DATA(c), &v, sizeof v);
+  EXPECT_EQ(rxq_ovfl_count(m), 4000000000);
+  c->cmsg_type = SO_TIMESTAMP;  // something else
+  EXPECT_EQ(rxq_ovfl_count(m), -1);
+}
+
+// A full socket buffer over real sockets: the receive thread is not running while 200 datagrams
+// arrive, so the kernel keeps what fits its smallest buffer and drops the rest. Once the reader
+// runs, a marker datagram carries the drop count: every datagram sent is either received or
+// counted kernel_buffer, exactly.
+TEST(UdpReceiverTest, KernelBufferDropsAreCountedExactly) {
+  SelfMetrics self;
+  TaskQueue loop;
+  Received got;
+  UdpReceiver::Options o;
+  o.so_rcvbuf = 1;  // raised by the kernel to its minimum: a few datagrams
+  o.queue_datagrams = 100000;
+  auto rx = UdpReceiver::create(
+      o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+  ASSERT_TRUE(rx) << rx.error().message;
+  Sender tx((*rx)->port());
+  constexpr int kBurst = 200;
+  for (int i = 0; i < kBurst; ++i) tx.send("burst:1|c|#i:" + std::to_string(i));
+  (*rx)->start();
+  // A marker sent while the buffer is still full is dropped too (and counted): send one until
+  // one arrives.
+  int markers = 0;
+  bool marker_seen = false;
+  while (!marker_seen && markers < 100) {
+    tx.send("marker:1|c");
+    ++markers;
+    marker_seen =
+        loop.run_until([&] { return !got.data.empty() && got.data.back() == "marker:1|c"; }, 200ms);
+  }
+  ASSERT_TRUE(marker_seen);
+  const std::uint64_t sent = kBurst + markers;
+  const std::uint64_t dropped = self.dropped_count("dogstatsd", "kernel_buffer");
+  EXPECT_GT(dropped, 0u);
+  EXPECT_EQ(dropped + got.data.size(), sent) << got.data.size() << " received";
+  (*rx)->stop();  // the SO_MEMINFO check at stop finds nothing new
+  loop.run_all();
+  EXPECT_EQ(self.dropped_count("dogstatsd", "kernel_buffer"), dropped);
+  EXPECT_EQ(self.dropped_count("dogstatsd", "queue_full"), 0u);
+}
+
+// Drops after the last datagram read carry no control message; stop() asks the socket.
+TEST(UdpReceiverTest, KernelDropsAfterTheLastDatagramAreCountedAtStop) {
+  SelfMetrics self;
+  TaskQueue loop;
+  Received got;
+  UdpReceiver::Options o;
+  o.so_rcvbuf = 1;
+  o.queue_datagrams = 100000;
+  auto rx = UdpReceiver::create(
+      o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+  ASSERT_TRUE(rx) << rx.error().message;
+  Sender tx((*rx)->port());
+  constexpr int kBurst = 200;
+  for (int i = 0; i < kBurst; ++i) tx.send("burst:1|c");
+  (*rx)->start();
+  (*rx)->stop();
+  loop.run_all();
+  const std::uint64_t dropped = self.dropped_count("dogstatsd", "kernel_buffer");
+  EXPECT_GT(dropped, 0u);
+  EXPECT_EQ(dropped + got.data.size(), static_cast<std::uint64_t>(kBurst));
 }
 
 }  // namespace
