@@ -8,7 +8,7 @@ Expected<FinalConfig> start_mode(const Environment& env, Mode mode) {
   auto config = load_config(env, mode);
   const bool extension = mode == Mode::kExtension;
   Logger::instance().configure(extension ? "DD_EXTENSION" : "lastcall", extension ? 1 : 2,
-                               config ? config->log_level : LogLevel::kInfo);
+                               config ? config->common.log_level : LogLevel::kInfo);
   if (!config) {
     LC_ERROR("{}", config.error().message);
     return config;
