@@ -93,6 +93,15 @@ class Finalizer {
     record_spec(v.index, std::move(display), from_raw);
   }
 
+  // A set variable that an alternative of higher precedence overrides (HTTPS_PROXY under
+  // DD_PROXY_HTTPS): listed with its sources, none marked as used.
+  template <VarType T, VarType U>
+  void overridden(Handle<T> v, Handle<U> by) {
+    if (!text(v)) return;
+    state_[v.index].overridden_by = std::string(by.name());
+    record(v, "", false);
+  }
+
   template <VarType T>
   std::string from(Handle<T> v) const {
     const RawValue* raw = raw_.find(v.name());
@@ -122,7 +131,8 @@ class Finalizer {
     bool read = false;
     bool recorded = false;
     bool rejected = false;
-    std::string value;  // unmasked final text, for default_from
+    std::string value;          // unmasked final text, for default_from
+    std::string overridden_by;  // set, but this other variable is used instead
   };
 
   // The row's default text in this mode, or the final text of the variable it defaults from.
@@ -143,6 +153,7 @@ class Finalizer {
     st.recorded = true;
     const VarSpec& spec = all_variables()[index];
     const bool winner_raw = from_raw && !st.rejected;
+    const bool used = st.overridden_by.empty();
     st.value = display;
     const auto masked = [&](std::string_view text) { return mask_value(spec, text); };
 
@@ -150,12 +161,14 @@ class Finalizer {
     e.name = std::string(spec.name);
     e.area = spec.area;
     e.read = st.read;
-    e.display = display.empty() ? "(unset)" : masked(display);
+    e.display = !used             ? "(not used: " + st.overridden_by + " is)"
+                : display.empty() ? "(unset)"
+                                  : masked(display);
     const std::string def = default_text(spec);
     e.layers.push_back(
         {ConfigSource::kDefault,
          spec.default_from.empty() ? "default" : "default (" + std::string(spec.default_from) + ")",
-         def.empty() ? "(unset)" : masked(def), !winner_raw, false});
+         def.empty() ? "(unset)" : masked(def), !winner_raw && used, false});
     const auto layers = raw_.layers(spec.name);
     for (std::size_t i = 0; i < layers.size(); ++i) {
       const bool top = i + 1 == layers.size();
@@ -166,7 +179,9 @@ class Finalizer {
     }
     const RawValue* raw = raw_.find(spec.name);
     e.source = "default";
-    if (winner_raw && raw != nullptr) {
+    if (!used) {
+      e.source = "not used (" + st.overridden_by + " is)";
+    } else if (winner_raw && raw != nullptr) {
       e.source = raw->source == ConfigSource::kYaml ? raw->from : "env " + raw->from;
     } else if (raw != nullptr && st.rejected) {
       e.source = "default (" + raw->from + " rejected)";
@@ -266,19 +281,22 @@ void finalize_proxy(Finalizer& f, FinalConfig& out, ProxyConfig& proxy) {
     }
   };
   try_one(var::kDdProxyHttps);
+  if (url) f.overridden(var::kHttpsProxy, var::kDdProxyHttps);
   try_one(var::kHttpsProxy);
+  if (url) {
+    f.overridden(var::kHttpsProxyLower,
+                 f.is_set(var::kDdProxyHttps) ? var::kDdProxyHttps : var::kHttpsProxy);
+  }
   try_one(var::kHttpsProxyLower);
-  std::vector<std::string> no_proxy;
-  bool have_no_proxy = false;
-  const auto try_no_proxy = [&](auto handle) {
-    if (have_no_proxy || !f.is_set(handle)) return;
-    no_proxy = f.get(handle);
-    have_no_proxy = true;
-  };
-  try_no_proxy(var::kDdProxyNoProxy);
-  try_no_proxy(var::kNoProxy);
-  try_no_proxy(var::kNoProxyLower);
-  proxy.no_proxy = std::move(no_proxy);
+  std::optional<Handle<VarType::kList>> no_proxy_from;
+  for (const auto handle : {var::kDdProxyNoProxy, var::kNoProxy, var::kNoProxyLower}) {
+    if (no_proxy_from) {
+      f.overridden(handle, *no_proxy_from);
+    } else if (f.is_set(handle)) {
+      proxy.no_proxy = f.get(handle);
+      no_proxy_from = handle;
+    }
+  }
 }
 
 void finalize_forward(Finalizer& f, FinalConfig& out, bool use_v2_series) {

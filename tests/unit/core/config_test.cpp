@@ -175,6 +175,11 @@ TEST(Config, ProxyAndNoProxy) {
                 {"DD_PROXY_NO_PROXY", "y"}});
   EXPECT_EQ(c.forward.proxy.host, "b");
   EXPECT_EQ(c.forward.proxy.no_proxy, (std::vector<std::string>{"y"}));
+  // --check-config marks the overridden ones as not used.
+  EXPECT_EQ(entry(c, "HTTPS_PROXY")->source, "not used (DD_PROXY_HTTPS is)");
+  EXPECT_EQ(entry(c, "NO_PROXY")->source, "not used (DD_PROXY_NO_PROXY is)");
+  for (const auto& l : entry(c, "NO_PROXY")->layers) EXPECT_FALSE(l.winner);
+  EXPECT_EQ(entry(c, "DD_PROXY_NO_PROXY")->source, "env DD_PROXY_NO_PROXY");
   // Another scheme: reported once, traffic goes direct.
   c = finalize({{"DD_PROXY_HTTPS", "socks5://p:1"}});
   EXPECT_TRUE(c.forward.proxy.host.empty());
