@@ -29,8 +29,8 @@ class ExtensionApp {
     // Step 2: bind every listener before register; the runtime may start right after it.
     listeners_.self_metrics = &self_;
     listeners_.bind_local_api(loop_, config_);
-    telemetry_server_ =
-        bind_http(loop_, "telemetry", config_.telemetry_host, config_.telemetry_port, listeners_);
+    telemetry_server_ = bind_http(loop_, "telemetry", config_.lambda.telemetry_host,
+                                  config_.lambda.telemetry_port, listeners_);
     listeners_.announce();
     if (listeners_.local_api) {
       local_api_ = std::make_unique<lambda::LocalApi>(*listeners_.local_api, loop_, self_,
@@ -45,21 +45,21 @@ class ExtensionApp {
 
     runtime_http_ = net::make_http_client(loop_.io(), clock_, net::HttpClientOptions{});
     client_ = std::make_unique<lambda::ExtensionsClient>(*runtime_http_, clock_, loop_, self_,
-                                                         config_.runtime_api);
+                                                         config_.lambda.runtime_api);
     // Step 3: register under our own file name.
     client_->register_extension(
-        name_, config_.lmi,
+        name_, config_.lambda.lmi,
         [this, t0](Expected<lambda::RegisterReply> reply, lambda::ApiError err) {
           if (!reply) {
             if (err.status == 0) {
-              LC_ERROR("register with the Lambda Runtime API at {} failed: {}", config_.runtime_api,
-                       err.message);
+              LC_ERROR("register with the Lambda Runtime API at {} failed: {}",
+                       config_.lambda.runtime_api, err.message);
             } else {
               LC_ERROR(
                   "register with the Lambda Runtime API at {} answered {} errorType={} "
                   "errorMessage={}",
-                  config_.runtime_api, err.status, err.error_type.empty() ? "-" : err.error_type,
-                  err.message);
+                  config_.lambda.runtime_api, err.status,
+                  err.error_type.empty() ? "-" : err.error_type, err.message);
             }
             finish(1);
             return;
@@ -85,10 +85,10 @@ class ExtensionApp {
       return;
     }
     lambda::SubscriptionOptions options;
-    options.lmi = config_.lmi;
+    options.lmi = config_.lambda.lmi;
     options.port = telemetry_server_->port();
     options.alternate_schema = alternate;
-    options.enhanced_metrics = config_.enhanced_metrics;
+    options.enhanced_metrics = config_.metrics.enhanced_metrics;
     client_->subscribe_telemetry(
         lambda::telemetry_subscription_body(options),
         [this, alternate, attempt, then = std::move(then)](int status, std::string body) mutable {
@@ -170,8 +170,8 @@ class ExtensionApp {
 int run_extension(const std::string& name, const Environment& env) {
   auto config = start_mode(env, Mode::kExtension);
   if (!config) return 1;
-  LC_DEBUG("lastcall {} starting in extension mode{} as {}", kVersion, config->lmi ? " (lmi)" : "",
-           name);
+  LC_DEBUG("lastcall {} starting in extension mode{} as {}", kVersion,
+           config->lambda.lmi ? " (lmi)" : "", name);
   ExtensionApp app(name, std::move(config).value());
   return app.run();
 }

@@ -24,7 +24,8 @@ std::unique_ptr<net::HttpServer> bind_http(EventLoop& loop, const std::string& n
 }
 
 void Listeners::bind_local_api(EventLoop& loop, const FinalConfig& config) {
-  local_api = bind_http(loop, "local_api", config.local_api_host, config.local_api_port, *this);
+  local_api = bind_http(loop, "local_api", config.common.local_api_host,
+                        config.common.local_api_port, *this);
 }
 
 void Listeners::announce() const {

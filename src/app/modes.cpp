@@ -26,9 +26,10 @@ constexpr const char* kHelp =
     "  (no arguments, not in Lambda)               sidecar: DogStatsD on 8125, local API on 8124,\n"
     "                                              periodic flush\n"
     "  [--] command [args...]                      init wrapper: runs the command and captures it\n"
-    "  --check-config                              print the final configuration and each value's\n"
-    "                                              source (secrets masked); exit 1 if a value was\n"
-    "                                              rejected\n"
+    "  --check-config                              print the final configuration: each value and\n"
+    "                                              every source that set it, lowest precedence\n"
+    "                                              first, the one used marked * (secrets masked);\n"
+    "                                              exit 1 if a value was rejected\n"
     "  --version, --help\n"
     "\n"
     "Configuration comes from DD_* / DATADOG_* environment variables (and datadog.yaml in "
@@ -44,7 +45,7 @@ Selection select_mode(const std::vector<std::string>& args, const Environment& e
     if (a1 == "--help") return {Command::kHelp, {}, {}};
     if (a1 == "--check-config") return {Command::kCheckConfig, {}, {}};
   }
-  const auto runtime_api = env.get("AWS_LAMBDA_RUNTIME_API");
+  const auto runtime_api = env.get(var::kAwsLambdaRuntimeApi);
   if (runtime_api && !runtime_api->empty() && args.size() == 1) {
     return {Command::kExtension, {}, {}};
   }
@@ -88,7 +89,7 @@ int run_main(int argc, char** argv, const Environment& env) {
       std::printf(kHelp, name.c_str(), name.c_str());
       return 0;
     case Command::kCheckConfig: {
-      const auto api = env.get("AWS_LAMBDA_RUNTIME_API");
+      const auto api = env.get(var::kAwsLambdaRuntimeApi);
       const Mode mode = api && !api->empty() ? Mode::kExtension : Mode::kSidecar;
       auto config = load_config(env, mode);
       if (!config) {

@@ -47,12 +47,12 @@ int run_sidecar(const Environment& env) {
   // Receivers first: bind, then announce the ports (serverless-init.md §2, §9).
   auto dogstatsd = metrics::DogStatsdServer::create(config, self, clock);
   net::UdpReceiver::Options udp;
-  udp.host = config.dogstatsd_host;
-  udp.port = config.dogstatsd_port;
-  udp.unix_path = config.dogstatsd_socket;
-  udp.buffer_size = static_cast<std::size_t>(config.dogstatsd_buffer_size);
-  udp.so_rcvbuf = config.dogstatsd_so_rcvbuf;
-  udp.queue_datagrams = static_cast<std::size_t>(config.dogstatsd_queue_size);
+  udp.host = config.metrics.dogstatsd_host;
+  udp.port = config.metrics.dogstatsd_port;
+  udp.unix_path = config.metrics.dogstatsd_socket;
+  udp.buffer_size = static_cast<std::size_t>(config.metrics.dogstatsd_buffer_size);
+  udp.so_rcvbuf = config.metrics.dogstatsd_so_rcvbuf;
+  udp.queue_datagrams = static_cast<std::size_t>(config.metrics.dogstatsd_queue_size);
   std::unique_ptr<net::UdpReceiver> receiver;
   {
     auto created = net::UdpReceiver::create(
@@ -72,9 +72,9 @@ int run_sidecar(const Environment& env) {
   listeners.announce();
 
   net::HttpClientOptions http_options;
-  http_options.proxy = config.proxy;
-  http_options.skip_ssl_validation = config.skip_ssl_validation;
-  http_options.ca_file = config.tls_cert_file;
+  http_options.proxy = config.forward.proxy;
+  http_options.skip_ssl_validation = config.forward.skip_ssl_validation;
+  http_options.ca_file = config.forward.tls_cert_file;
   auto http = net::make_http_client(loop.io(), clock, http_options);
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
@@ -83,10 +83,11 @@ int run_sidecar(const Environment& env) {
   LC_DEBUG("lastcall {} sidecar: {} {}", kVersion, dogstatsd->describe(), stage.describe());
 
   bool final_flush = false;
-  SelfReport report(self, config.self_metrics);
+  SelfReport report(self, config.common.self_metrics);
   auto flush_started = clock.steady_now();
   FlushScheduler scheduler(
-      clock, loop, Millis(config.flush_interval_ms), Millis(config.flush_timeout_s * 1000),
+      clock, loop, Millis(config.init.flush_interval_ms),
+      Millis(config.forward.flush_timeout_s * 1000),
       [&](bool include_open) {
         flush_started = clock.steady_now();
         // lastcall.* go out like any series (LASTCALL_SELF_METRICS), in the bucket of now.

@@ -37,8 +37,9 @@ void keep_standard_fds_open() {
 Expected<FinalConfig> start_mode(const Environment& env, Mode mode) {
   auto config = load_config(env, mode);
   const bool extension = mode == Mode::kExtension;
-  Logger::instance().configure(extension ? "DD_EXTENSION" : "lastcall", extension ? 1 : 2,
-                               config ? config->log_level : LogLevel::kInfo);
+  Logger::instance().configure(
+      extension ? "DD_EXTENSION" : "lastcall", extension ? 1 : 2,
+      config ? config->common.log_level : default_value(var::kDdLogLevel, mode));
   if (!config) {
     LC_ERROR("{}", config.error().message);
     return config;

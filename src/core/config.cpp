@@ -17,153 +17,183 @@ constexpr const char* kKnownSites[] = {
     "datadoghq.eu",      "ap1.datadoghq.com", "ap2.datadoghq.com",
     "uk1.datadoghq.com", "ddog-gov.com",      "us2.ddog-gov.com"};
 
-constexpr const char* kNamespaceBlacklist[] = {"datadog.agent",
-                                               "datadog.dogstatsd",
-                                               "datadog.process",
-                                               "datadog.trace_agent",
-                                               "datadog.tracer",
-                                               "activemq",
-                                               "activemq_58",
-                                               "airflow",
-                                               "cassandra",
-                                               "confluent",
-                                               "hazelcast",
-                                               "hive",
-                                               "ignite",
-                                               "jboss",
-                                               "jvm",
-                                               "kafka",
-                                               "presto",
-                                               "sidekiq",
-                                               "solr",
-                                               "tomcat",
-                                               "runtime"};
+template <VarType T>
+using Handle = Var<LastcallVars, T>;
 
-// Walks the registry, turning raw text into typed values and recording source and warnings.
+// Reads the registry through typed handles, turning raw text into typed values and recording, per
+// variable, the value used and every source that set it. Every default comes from the row.
 class Finalizer {
  public:
-  Finalizer(const RawConfig& raw, FinalConfig& out) : raw_(raw), out_(out) {}
+  Finalizer(const RawConfig& raw, Mode mode, FinalConfig& out)
+      : raw_(raw), mode_(mode), out_(out), state_(all_variables().size()) {}
 
-  // The raw value (trimmed) if set and non-empty.
-  std::optional<std::string> text(std::string_view name) {
-    const RawValue* v = raw_.find(name);
-    if (v == nullptr) return std::nullopt;
-    std::string t(trim(v->value));
+  Mode mode() const { return mode_; }
+
+  // The typed value: the winning source's when it parses, else the row's default for this mode
+  // (a rejected value is reported once, naming the variable and the default used).
+  template <VarType T>
+  typename VarValue<T>::type get(Handle<T> v) {
+    const VarSpec& spec = v.spec();
+    const std::string fallback_text = default_text(spec);
+    typename VarValue<T>::type fallback{};
+    if (!fallback_text.empty()) {
+      if (auto d = parse_var_value<T>(spec, fallback_text, nullptr)) fallback = std::move(*d);
+    }
+    if (auto t = text(v)) {
+      std::string why;
+      if (auto value = parse_var_value<T>(spec, *t, &why)) {
+        record(v, format_var_value<T>(*value), true);
+        return std::move(*value);
+      }
+      bad(v, *t, why, fallback_text);
+    }
+    record(v, fallback_text, false);
+    return fallback;
+  }
+
+  // The winning raw text (trimmed) if set and non-empty; marks the variable read.
+  template <VarType T>
+  std::optional<std::string> text(Handle<T> v) {
+    state_[v.index].read = true;
+    const RawValue* raw = raw_.find(v.name());
+    if (raw == nullptr) return std::nullopt;
+    std::string t(trim(raw->value));
     if (t.empty()) return std::nullopt;
     return t;
   }
 
-  std::string str(std::string_view name, std::string fallback = {}) {
-    auto t = text(name);
-    record(name, t ? *t : fallback, t.has_value());
-    return t ? *t : fallback;
+  template <VarType T>
+  bool is_set(Handle<T> v) {
+    return text(v).has_value();
   }
 
-  bool boolean(std::string_view name, bool fallback) {
-    auto t = text(name);
-    if (t) {
-      if (auto b = parse_bool(*t)) {
-        record(name, *b ? "true" : "false", true);
-        return *b;
-      }
-      bad(name, *t, "expected true/false/1/0/yes/no/on/off", fallback ? "true" : "false");
-    }
-    record(name, fallback ? "true" : "false", false);
-    return fallback;
-  }
-
-  std::int64_t integer(std::string_view name, std::int64_t fallback, std::int64_t lo,
-                       std::int64_t hi) {
-    auto t = text(name);
-    if (t) {
-      auto v = parse_int(*t);
-      if (v && *v >= lo && *v <= hi) {
-        record(name, std::to_string(*v), true);
-        return *v;
-      }
-      bad(name, *t, "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi),
-          std::to_string(fallback));
-    }
-    record(name, std::to_string(fallback), false);
-    return fallback;
-  }
-
-  double number(std::string_view name, double fallback, double lo_exclusive) {
-    auto t = text(name);
-    if (t) {
-      auto v = parse_double(*t);
-      if (v && *v > lo_exclusive) {
-        record(name, *t, true);
-        return *v;
-      }
-      bad(name, *t, "expected a number greater than " + fmt::format("{}", lo_exclusive),
-          fmt::format("{}", fallback));
-    }
-    record(name, fmt::format("{}", fallback), false);
-    return fallback;
-  }
-
-  void bad(std::string_view name, std::string_view value, std::string_view why,
-           std::string_view fallback) {
-    const VarSpec* spec = find_variable(name);
-    const std::string shown = spec && spec->secret ? mask_secret(value) : std::string(value);
+  // A value the finalizer parsed itself was rejected: one warning, the default is used.
+  template <VarType T>
+  void bad(Handle<T> v, std::string_view value, std::string_view why, std::string_view fallback) {
+    const VarSpec& spec = v.spec();
+    const std::string shown = mask_value(spec, value);
     out_.warnings.push_back(fmt::format("config: {}=\"{}\" is invalid ({}); using default {}",
-                                        from(name), shown, why,
+                                        from(v), shown, why,
                                         fallback.empty() ? "(unset)" : std::string(fallback)));
-    invalid_.insert(std::string(name));
+    state_[v.index].rejected = true;
     out_.rejected_values = true;
   }
 
-  void record(std::string_view name, std::string display, bool from_raw) {
-    if (recorded_.count(std::string(name))) return;
-    recorded_.insert(std::string(name));
-    const VarSpec* spec = find_variable(name);
-    const RawValue* v = raw_.find(name);
-    std::string source = "default";
-    if (from_raw && v && !invalid_.count(std::string(name))) {
-      source = v->source == ConfigSource::kYaml ? v->from : "env " + v->from;
-    } else if (v && invalid_.count(std::string(name))) {
-      source = "default (" + v->from + " rejected)";
-    }
-    if (spec && spec->secret && !display.empty()) display = mask_secret(display);
-    out_.entries.push_back({std::string(name), display.empty() ? "(unset)" : display, source});
+  // A value rejected with its own warning: the default is used.
+  template <VarType T>
+  void reject(Handle<T> v) {
+    state_[v.index].rejected = true;
+    out_.rejected_values = true;
+    record(v, default_text(v.spec()), true);
   }
 
-  std::string from(std::string_view name) {
-    const RawValue* v = raw_.find(name);
-    return v ? v->from : std::string(name);
+  // The value used, as --check-config shows it (the first record of a variable counts).
+  template <VarType T>
+  void record(Handle<T> v, std::string display, bool from_raw) {
+    record_spec(v.index, std::move(display), from_raw);
+  }
+
+  // A set variable that an alternative of higher precedence overrides (HTTPS_PROXY under
+  // DD_PROXY_HTTPS): listed with its sources, none marked as used.
+  template <VarType T, VarType U>
+  void overridden(Handle<T> v, Handle<U> by) {
+    if (!text(v)) return;
+    state_[v.index].overridden_by = std::string(by.name());
+    record(v, "", false);
+  }
+
+  template <VarType T>
+  std::string from(Handle<T> v) const {
+    const RawValue* raw = raw_.find(v.name());
+    return raw ? raw->from : std::string(v.name());
   }
 
   void finish() {
     // Every registry variable appears in --check-config, even those no component reads yet.
-    for (const auto& spec : all_variables()) {
-      if (recorded_.count(std::string(spec.name))) continue;
-      auto t = text(spec.name);
-      if (t && spec.later_work) {
+    const auto specs = all_variables();
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      const VarSpec& spec = specs[i];
+      if (state_[i].recorded) continue;
+      const RawValue* raw = raw_.find(spec.name);
+      const bool set = raw != nullptr && !trim(raw->value).empty();
+      if (set && spec.later_work) {
         out_.warnings.push_back(
-            fmt::format("config: {} is set but not supported yet; it is ignored", from(spec.name)));
+            fmt::format("config: {} is set but not supported yet; it is ignored", raw->from));
       }
-      record(spec.name, t ? *t : std::string(spec.default_value), t.has_value());
+      record_spec(i, set ? std::string(trim(raw->value)) : default_text(spec), set);
     }
     std::sort(out_.entries.begin(), out_.entries.end(),
               [](const auto& a, const auto& b) { return a.name < b.name; });
   }
 
  private:
-  const RawConfig& raw_;
-  FinalConfig& out_;
-  std::set<std::string> recorded_;
-  std::set<std::string> invalid_;
-};
+  struct State {
+    bool read = false;
+    bool recorded = false;
+    bool rejected = false;
+    std::string value;          // unmasked final text, for default_from
+    std::string overridden_by;  // set, but this other variable is used instead
+  };
 
-// "http://h:1/p/" → "http://h:1/p"; a value without scheme is rejected.
-std::optional<std::string> normalise_url(std::string_view url) {
-  std::string u(trim(url));
-  while (!u.empty() && u.back() == '/') u.pop_back();
-  if (!starts_with(u, "http://") && !starts_with(u, "https://")) return std::nullopt;
-  if (u.size() <= std::string_view("https://").size()) return std::nullopt;
-  return u;
-}
+  // The row's default text in this mode, or the final text of the variable it defaults from.
+  std::string default_text(const VarSpec& spec) const {
+    if (!spec.default_from.empty()) {
+      const auto specs = all_variables();
+      for (std::size_t i = 0; i < specs.size(); ++i) {
+        if (specs[i].name != spec.default_from) continue;
+        return state_[i].recorded ? state_[i].value : default_text(specs[i]);
+      }
+    }
+    return std::string(spec.defaults[mode_]);
+  }
+
+  void record_spec(std::size_t index, std::string display, bool from_raw) {
+    State& st = state_[index];
+    if (st.recorded) return;
+    st.recorded = true;
+    const VarSpec& spec = all_variables()[index];
+    const bool winner_raw = from_raw && !st.rejected;
+    const bool used = st.overridden_by.empty();
+    st.value = display;
+    const auto masked = [&](std::string_view text) { return mask_value(spec, text); };
+
+    FinalConfig::Entry e;
+    e.name = std::string(spec.name);
+    e.area = spec.area;
+    e.read = st.read;
+    e.display = !used             ? "(not used: " + st.overridden_by + " is)"
+                : display.empty() ? "(unset)"
+                                  : masked(display);
+    const std::string def = default_text(spec);
+    e.layers.push_back(
+        {ConfigSource::kDefault,
+         spec.default_from.empty() ? "default" : "default (" + std::string(spec.default_from) + ")",
+         def.empty() ? "(unset)" : masked(def), !winner_raw && used, false});
+    const auto layers = raw_.layers(spec.name);
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      const bool top = i + 1 == layers.size();
+      const std::string value(trim(layers[i].value));
+      e.layers.push_back({layers[i].source, layers[i].from,
+                          value.empty() ? "(empty)" : masked(value), top && winner_raw,
+                          top && st.rejected});
+    }
+    const RawValue* raw = raw_.find(spec.name);
+    e.source = "default";
+    if (!used) {
+      e.source = "not used (" + st.overridden_by + " is)";
+    } else if (winner_raw && raw != nullptr) {
+      e.source = raw->source == ConfigSource::kYaml ? raw->from : "env " + raw->from;
+    } else if (raw != nullptr && st.rejected) {
+      e.source = "default (" + raw->from + " rejected)";
+    }
+    out_.entries.push_back(std::move(e));
+  }
+
+  const RawConfig& raw_;
+  Mode mode_;
+  FinalConfig& out_;
+  std::vector<State> state_;
+};
 
 std::optional<ProxyConfig> parse_proxy_url(std::string_view url) {
   std::string_view u = trim(url);
@@ -191,6 +221,249 @@ std::optional<ProxyConfig> parse_proxy_url(std::string_view url) {
   if (p.host.empty() || p.host.find('/') != std::string::npos) return std::nullopt;
   return p;
 }
+
+int as_int(std::int64_t v) { return static_cast<int>(v); }
+
+// --- one finalizer per area -------------------------------------------------------------------
+
+void finalize_lambda(Finalizer& f, LambdaConfig& c, const std::string& bind_host) {
+  c.runtime_api = f.get(var::kAwsLambdaRuntimeApi);
+  c.initialization_type = f.get(var::kAwsLambdaInitializationType);
+  c.lmi = f.mode() == Mode::kExtension && c.initialization_type == "lambda-managed-instances";
+  c.region = f.get(var::kAwsRegion);
+  c.function_name = f.get(var::kAwsLambdaFunctionName);
+  c.function_version = f.get(var::kAwsLambdaFunctionVersion);
+  c.memory_size_mb = as_int(f.get(var::kAwsLambdaFunctionMemorySize));
+  c.task_root = f.get(var::kLambdaTaskRoot);
+  c.flush_strategy = f.get(var::kDdServerlessFlushStrategy);
+  c.shutdown_margin_ms = f.get(var::kLastcallShutdownMarginMs);
+  c.telemetry_host = !bind_host.empty() ? bind_host : "0.0.0.0";
+  c.telemetry_port = as_int(f.get(var::kLastcallTelemetryPort));
+}
+
+void finalize_common(Finalizer& f, CommonConfig& c, const std::string& bind_host) {
+  c.env = f.get(var::kDdEnv);
+  c.service = f.get(var::kDdService);
+  c.version = f.get(var::kDdVersion);
+  c.hostname = f.get(var::kDdHostname);
+  if (c.hostname == "none") c.hostname.clear();
+  c.source = f.get(var::kDdSource);
+  c.tags = f.get(var::kDdTags);
+  append_unique(c.tags, f.get(var::kDdExtraTags));
+  if (!c.env.empty()) c.base_tags.push_back("env:" + to_lower(c.env));
+  if (!c.service.empty()) c.base_tags.push_back("service:" + to_lower(c.service));
+  if (!c.version.empty()) c.base_tags.push_back("version:" + c.version);
+  append_unique(c.base_tags, c.tags);
+  c.self_metrics = f.get(var::kLastcallSelfMetrics);
+  c.memory_budget_bytes = f.get(var::kLastcallMemoryBudgetBytes);
+  c.local_api_host = !bind_host.empty() ? bind_host : "127.0.0.1";
+  c.local_api_port = as_int(f.get(var::kLastcallLocalApiPort));
+}
+
+void finalize_proxy(Finalizer& f, FinalConfig& out, ProxyConfig& proxy) {
+  // DD_PROXY_HTTPS, else HTTPS_PROXY, else https_proxy; a URL that does not parse is reported
+  // once, naming the variable, and intake traffic goes direct (lambda-agent.md §8.4,
+  // clarifications "proxies").
+  std::optional<std::string> url;
+  const auto try_one = [&](auto handle) {
+    if (url) return;
+    url = f.text(handle);
+    if (!url) return;
+    if (auto p = parse_proxy_url(*url)) {
+      proxy = *p;
+      f.record(handle, *url, true);
+    } else {
+      out.warnings.push_back(fmt::format(
+          "config: {}=\"{}\" is not a proxy URL (expected http://[user:pass@]host:port); intake "
+          "traffic goes direct, without a proxy",
+          f.from(handle), mask_value(handle.spec(), *url)));
+      f.reject(handle);
+    }
+  };
+  try_one(var::kDdProxyHttps);
+  if (url) f.overridden(var::kHttpsProxy, var::kDdProxyHttps);
+  try_one(var::kHttpsProxy);
+  if (url) {
+    f.overridden(var::kHttpsProxyLower,
+                 f.is_set(var::kDdProxyHttps) ? var::kDdProxyHttps : var::kHttpsProxy);
+  }
+  try_one(var::kHttpsProxyLower);
+  std::optional<Handle<VarType::kList>> no_proxy_from;
+  for (const auto handle : {var::kDdProxyNoProxy, var::kNoProxy, var::kNoProxyLower}) {
+    if (no_proxy_from) {
+      f.overridden(handle, *no_proxy_from);
+    } else if (f.is_set(handle)) {
+      proxy.no_proxy = f.get(handle);
+      no_proxy_from = handle;
+    }
+  }
+}
+
+void finalize_forward(Finalizer& f, FinalConfig& out, bool use_v2_series) {
+  ForwardConfig& c = out.forward;
+  c.api_key = f.get(var::kDdApiKey);
+  c.site = to_lower(f.get(var::kDdSite));
+  if (std::find(std::begin(kKnownSites), std::end(kKnownSites), c.site) == std::end(kKnownSites)) {
+    out.warnings.push_back(
+        fmt::format("config: DD_SITE=\"{}\" is not a known Datadog site; using it anyway", c.site));
+  }
+  c.metrics_url = "https://api." + c.site;
+  c.logs_url = "https://http-intake.logs." + c.site;
+  c.apm_url = "https://trace.agent." + c.site;
+  // DD_DD_URL wins over DD_URL.
+  if (auto u = f.get(var::kDdUrl); !u.empty()) c.metrics_url = u;
+  if (auto u = f.get(var::kDdDdUrl); !u.empty()) c.metrics_url = u;
+  const bool logs_no_ssl = f.get(var::kDdLogsConfigLogsNoSsl);
+  if (auto t = f.text(var::kDdLogsConfigLogsDdUrl)) {
+    if (t->find("://") != std::string::npos) {
+      if (auto u = normalise_url(*t)) {
+        c.logs_url = *u;
+        f.record(var::kDdLogsConfigLogsDdUrl, *u, true);
+      } else {
+        f.bad(var::kDdLogsConfigLogsDdUrl, *t, "expected host:port or a full URL", "");
+        f.record(var::kDdLogsConfigLogsDdUrl, "", false);
+      }
+    } else {
+      c.logs_url = (logs_no_ssl ? "http://" : "https://") + *t;
+      f.record(var::kDdLogsConfigLogsDdUrl, c.logs_url, true);
+    }
+  } else {
+    f.get(var::kDdLogsConfigLogsDdUrl);  // records the default
+  }
+  if (auto u = f.get(var::kDdApmDdUrl); !u.empty()) c.apm_url = u;
+
+  if (auto t = f.text(var::kDdAdditionalEndpoints)) {
+    boost::system::error_code ec;
+    const boost::json::value v = boost::json::parse(*t, ec);
+    bool ok = !ec && v.is_object();
+    if (ok) {
+      for (const auto& [url, keys] : v.as_object()) {
+        auto u = normalise_url(std::string_view(url.data(), url.size()));
+        if (!u || !keys.is_array()) {
+          ok = false;
+          break;
+        }
+        for (const auto& key : keys.as_array()) {
+          if (!key.is_string()) {
+            ok = false;
+            break;
+          }
+          c.additional_metrics_endpoints.push_back({*u, std::string(trim(key.as_string()))});
+        }
+      }
+    }
+    if (!ok) {
+      c.additional_metrics_endpoints.clear();
+      f.bad(var::kDdAdditionalEndpoints, *t, "expected JSON {\"https://url\":[\"key\",...]}", "");
+      f.record(var::kDdAdditionalEndpoints, "", false);
+    } else {
+      std::string shown;
+      for (const auto& e : c.additional_metrics_endpoints) {
+        shown += (shown.empty() ? "" : " ") + e.url + "=" + mask_secret(e.api_key);
+      }
+      f.record(var::kDdAdditionalEndpoints, shown, true);
+    }
+  } else {
+    f.get(var::kDdAdditionalEndpoints);  // records the default
+  }
+
+  if (use_v2_series || f.is_set(var::kDdSerializerCompressorKind)) {
+    const std::string k = f.get(var::kDdSerializerCompressorKind);
+    c.metrics_compressor = k == "zlib" || k == "deflate" ? Compressor::kZlib
+                           : k == "gzip"                 ? Compressor::kGzip
+                           : k == "none"                 ? Compressor::kNone
+                                                         : Compressor::kZstd;
+  } else {
+    c.metrics_compressor = Compressor::kZlib;  // v1 series are zlib unless a codec is named
+    f.record(var::kDdSerializerCompressorKind, "zlib", false);
+  }
+  f.get(var::kDdCompressionLevel);
+  c.metrics_compression_level = as_int(f.get(var::kDdMetricsConfigCompressionLevel));
+  c.logs_compression_level = as_int(f.get(var::kDdLogsConfigCompressionLevel));
+  c.apm_compression_level = as_int(f.get(var::kDdApmConfigCompressionLevel));
+  c.logs_use_compression = f.get(var::kDdLogsConfigUseCompression);
+  c.flush_timeout_s = as_int(f.get(var::kDdFlushTimeout));
+  c.retry_queue_bytes = f.get(var::kLastcallRetryQueueBytes);
+
+  finalize_proxy(f, out, c.proxy);
+  c.skip_ssl_validation = f.get(var::kDdSkipSslValidation);
+  if (c.skip_ssl_validation) {
+    out.warnings.push_back(
+        "config: DD_SKIP_SSL_VALIDATION=true: intake certificates are not checked");
+  }
+  c.tls_cert_file = f.get(var::kDdTlsCertFile);
+}
+
+void finalize_metrics(Finalizer& f, FinalConfig& out, const std::string& bind_host) {
+  MetricsConfig& c = out.metrics;
+  c.use_v2_series = f.get(var::kDdUseV2ApiSeries);
+  c.sketch_fallback_series = f.get(var::kLastcallSketchFallback) == "series";
+  f.get(var::kDdEnhancedMetricsEnabled);  // the alias: DD_ENHANCED_METRICS defaults from it
+  c.enhanced_metrics = f.get(var::kDdEnhancedMetrics);
+  c.proc_enhanced_metrics = f.get(var::kDdLambdaProcEnhancedMetrics);
+  const bool non_local = f.get(var::kDdDogstatsdNonLocalTraffic) || f.mode() == Mode::kExtension;
+  c.dogstatsd_host = !bind_host.empty() ? bind_host : (non_local ? "0.0.0.0" : "127.0.0.1");
+  c.dogstatsd_port = as_int(f.get(var::kDdDogstatsdPort));
+  c.dogstatsd_socket = f.get(var::kDdDogstatsdSocket);
+  c.dogstatsd_buffer_size = as_int(f.get(var::kDdDogstatsdBufferSize));
+  c.dogstatsd_queue_size = as_int(f.get(var::kDdDogstatsdQueueSize));
+  c.dogstatsd_so_rcvbuf = as_int(f.get(var::kDdDogstatsdSoRcvbuf));
+  c.statsd_namespace = f.get(var::kDdStatsdMetricNamespace);
+  if (!c.statsd_namespace.empty() && c.statsd_namespace.back() != '.') c.statsd_namespace += '.';
+  c.statsd_namespace_blacklist = f.get(var::kDdStatsdMetricNamespaceBlacklist);
+
+  static constexpr const char* kAggregates[] = {"max", "median", "avg", "count", "min", "sum"};
+  for (auto& piece : f.get(var::kDdHistogramAggregates)) {
+    if (std::find(std::begin(kAggregates), std::end(kAggregates), piece) == std::end(kAggregates)) {
+      out.rejected_values = true;
+      out.warnings.push_back(fmt::format(
+          "config: DD_HISTOGRAM_AGGREGATES entry \"{}\" is invalid (expected max, median, avg, "
+          "count, min or sum); skipping it",
+          piece));
+      continue;
+    }
+    c.histogram_aggregates.push_back(piece);
+  }
+  for (const auto& piece : f.get(var::kDdHistogramPercentiles)) {
+    auto p = parse_double(piece);
+    if (!p || *p <= 0 || *p >= 1) {
+      out.rejected_values = true;
+      out.warnings.push_back(fmt::format(
+          "config: DD_HISTOGRAM_PERCENTILES entry \"{}\" is invalid (expected 0 < p < 1); "
+          "skipping it",
+          piece));
+      continue;
+    }
+    c.histogram_percentiles.push_back(std::round(*p * 100) / 100);
+  }
+  c.histogram_copy_to_distribution = f.get(var::kDdHistogramCopyToDistribution);
+  c.histogram_copy_to_distribution_prefix = f.get(var::kDdHistogramCopyToDistributionPrefix);
+}
+
+void finalize_traces(Finalizer& f, TracesConfig& c, const std::string& bind_host) {
+  const bool non_local = f.get(var::kDdApmNonLocalTraffic);
+  c.apm_host = !bind_host.empty() ? bind_host : (non_local ? "0.0.0.0" : "127.0.0.1");
+  c.apm_receiver_port = as_int(f.get(var::kDdApmReceiverPort));
+}
+
+void finalize_logs(Finalizer& f, LogsConfig& c) {
+  // lambda-agent.md §5.1: in extension mode, once DD_SERVERLESS_LOGS_ENABLED is set the result is
+  // the OR of the two with an unset DD_LOGS_ENABLED counting as false; elsewhere DD_LOGS_ENABLED.
+  const bool serverless_set = f.is_set(var::kDdServerlessLogsEnabled);
+  const bool serverless = f.get(var::kDdServerlessLogsEnabled);
+  const bool logs_set = f.is_set(var::kDdLogsEnabled);
+  const bool logs = f.get(var::kDdLogsEnabled);
+  c.enabled = logs;
+  if (f.mode() == Mode::kExtension && serverless_set) c.enabled = serverless || (logs_set && logs);
+  c.additional_endpoints_json = f.get(var::kDdLogsConfigAdditionalEndpoints);
+}
+
+void finalize_init(Finalizer& f, InitConfig& c) {
+  c.flush_interval_ms = std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(std::llround(f.get(var::kDdFlushInterval) * 1000)));
+}
+
+void finalize_microvm(Finalizer& /*f*/, MicrovmConfig& /*c*/) {}
 
 }  // namespace
 
@@ -220,314 +493,81 @@ std::string_view compressor_name(Compressor c) {
   return "none";
 }
 
+const FinalConfig::Entry* FinalConfig::entry(std::string_view name) const {
+  for (const auto& e : entries) {
+    if (e.name == name) return &e;
+  }
+  return nullptr;
+}
+
 Expected<FinalConfig> finalize_config(const RawConfig& raw, Mode mode) {
   FinalConfig c;
   c.mode = mode;
   c.warnings = raw.problems;
   c.rejected_values = !raw.problems.empty();  // an unreadable datadog.yaml counts as rejected
-  Finalizer f(raw, c);
+  Finalizer f(raw, mode, c);
 
-  // --- platform
-  c.runtime_api = f.str("AWS_LAMBDA_RUNTIME_API");
-  c.initialization_type = f.str("AWS_LAMBDA_INITIALIZATION_TYPE");
-  c.lmi = mode == Mode::kExtension && c.initialization_type == "lambda-managed-instances";
-  c.region = f.str("AWS_REGION");
-  c.function_name = f.str("AWS_LAMBDA_FUNCTION_NAME");
-  c.function_version = f.str("AWS_LAMBDA_FUNCTION_VERSION");
-  c.memory_size_mb = static_cast<int>(f.integer("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 0, 0, 1 << 20));
-
-  // --- own log level first, so later warnings can be judged against it
-  {
-    const LogLevel fallback = mode == Mode::kWrapper ? LogLevel::kWarn : LogLevel::kInfo;
-    c.log_level = fallback;
-    if (auto t = f.text("DD_LOG_LEVEL")) {
-      if (auto lvl = parse_log_level(*t)) {
-        c.log_level = *lvl;
-      } else {
-        f.bad("DD_LOG_LEVEL", *t, lvl.error().message, to_lower(log_level_name(fallback)));
-      }
-    }
-    f.record("DD_LOG_LEVEL", to_lower(log_level_name(c.log_level)),
-             f.text("DD_LOG_LEVEL").has_value());
-  }
-
-  // --- identity and intakes
-  c.api_key = f.str("DD_API_KEY");
-  c.site = to_lower(f.str("DD_SITE", "datadoghq.com"));
-  if (std::find(std::begin(kKnownSites), std::end(kKnownSites), c.site) == std::end(kKnownSites)) {
-    c.warnings.push_back(
-        fmt::format("config: DD_SITE=\"{}\" is not a known Datadog site; using it anyway", c.site));
-  }
-  c.metrics_url = "https://api." + c.site;
-  c.logs_url = "https://http-intake.logs." + c.site;
-  c.apm_url = "https://trace.agent." + c.site;
-  for (const char* name : {"DD_URL", "DD_DD_URL"}) {  // DD_DD_URL wins: applied last
-    if (auto t = f.text(name)) {
-      if (auto u = normalise_url(*t)) {
-        c.metrics_url = *u;
-        f.record(name, *u, true);
-      } else {
-        f.bad(name, *t, "expected scheme://host[:port][/prefix]", c.metrics_url);
-      }
-    }
-  }
-  const bool logs_no_ssl = f.boolean("DD_LOGS_CONFIG_LOGS_NO_SSL", false);
-  if (auto t = f.text("DD_LOGS_CONFIG_LOGS_DD_URL")) {
-    if (t->find("://") != std::string::npos) {
-      if (auto u = normalise_url(*t)) {
-        c.logs_url = *u;
-      } else {
-        f.bad("DD_LOGS_CONFIG_LOGS_DD_URL", *t, "expected host:port or a full URL", c.logs_url);
-      }
-    } else {
-      c.logs_url = (logs_no_ssl ? "http://" : "https://") + *t;
-    }
-  }
-  f.record("DD_LOGS_CONFIG_LOGS_DD_URL", c.logs_url,
-           f.text("DD_LOGS_CONFIG_LOGS_DD_URL").has_value());
-  if (auto t = f.text("DD_APM_DD_URL")) {
-    if (auto u = normalise_url(*t)) {
-      c.apm_url = *u;
-    } else {
-      f.bad("DD_APM_DD_URL", *t, "expected scheme://host[:port][/prefix]", c.apm_url);
-    }
-  }
-  f.record("DD_APM_DD_URL", c.apm_url, f.text("DD_APM_DD_URL").has_value());
-
-  if (auto t = f.text("DD_ADDITIONAL_ENDPOINTS")) {
-    boost::system::error_code ec;
-    const boost::json::value v = boost::json::parse(*t, ec);
-    bool ok = !ec && v.is_object();
-    if (ok) {
-      for (const auto& [url, keys] : v.as_object()) {
-        auto u = normalise_url(std::string_view(url.data(), url.size()));
-        if (!u || !keys.is_array()) {
-          ok = false;
-          break;
-        }
-        for (const auto& key : keys.as_array()) {
-          if (!key.is_string()) {
-            ok = false;
-            break;
-          }
-          c.additional_metrics_endpoints.push_back({*u, std::string(trim(key.as_string()))});
-        }
-      }
-    }
-    if (!ok) {
-      c.additional_metrics_endpoints.clear();
-      f.bad("DD_ADDITIONAL_ENDPOINTS", *t, "expected JSON {\"https://url\":[\"key\",...]}", "");
-    } else {
-      std::string shown;
-      for (const auto& e : c.additional_metrics_endpoints) {
-        shown += (shown.empty() ? "" : " ") + e.url + "=" + mask_secret(e.api_key);
-      }
-      f.record("DD_ADDITIONAL_ENDPOINTS", shown, true);
-    }
-  }
-
-  c.use_v2_series = f.boolean("DD_USE_V2_API_SERIES", true);
-  {
-    const Compressor fallback = c.use_v2_series ? Compressor::kZstd : Compressor::kZlib;
-    c.metrics_compressor = fallback;
-    if (auto t = f.text("DD_SERIALIZER_COMPRESSOR_KIND")) {
-      const std::string k = to_lower(*t);
-      if (k == "zstd")
-        c.metrics_compressor = Compressor::kZstd;
-      else if (k == "zlib" || k == "deflate")
-        c.metrics_compressor = Compressor::kZlib;
-      else if (k == "gzip")
-        c.metrics_compressor = Compressor::kGzip;
-      else if (k == "none")
-        c.metrics_compressor = Compressor::kNone;
-      else
-        f.bad("DD_SERIALIZER_COMPRESSOR_KIND", *t, "expected zstd, zlib, gzip or none",
-              std::string(compressor_name(fallback)));
-    }
-    f.record("DD_SERIALIZER_COMPRESSOR_KIND", std::string(compressor_name(c.metrics_compressor)),
-             f.text("DD_SERIALIZER_COMPRESSOR_KIND").has_value());
-  }
-  const int level = static_cast<int>(f.integer("DD_COMPRESSION_LEVEL", 3, 1, 22));
-  c.metrics_compression_level =
-      static_cast<int>(f.integer("DD_METRICS_CONFIG_COMPRESSION_LEVEL", level, 1, 22));
-  c.logs_compression_level =
-      static_cast<int>(f.integer("DD_LOGS_CONFIG_COMPRESSION_LEVEL", level, 1, 22));
-  c.apm_compression_level =
-      static_cast<int>(f.integer("DD_APM_CONFIG_COMPRESSION_LEVEL", level, 1, 22));
-  c.logs_use_compression = f.boolean("DD_LOGS_CONFIG_USE_COMPRESSION", true);
-  {
-    const std::string fb = f.str("LASTCALL_SKETCH_FALLBACK", "series");
-    if (fb == "series" || fb == "drop") {
-      c.sketch_fallback_series = fb == "series";
-    } else {
-      c.rejected_values = true;
-      c.warnings.push_back(
-          fmt::format("config: LASTCALL_SKETCH_FALLBACK=\"{}\" is invalid (expected series or "
-                      "drop); using default series",
-                      fb));
-    }
-  }
-
-  // --- tagging
-  c.env = f.str("DD_ENV");
-  c.service = f.str("DD_SERVICE");
-  c.version = f.str("DD_VERSION");
-  c.hostname = f.str("DD_HOSTNAME");
-  if (c.hostname == "none") c.hostname.clear();
-  c.source = f.str("DD_SOURCE");
-  c.tags = parse_tag_list(f.str("DD_TAGS"));
-  append_unique(c.tags, parse_tag_list(f.str("DD_EXTRA_TAGS")));
-  if (!c.env.empty()) c.base_tags.push_back("env:" + to_lower(c.env));
-  if (!c.service.empty()) c.base_tags.push_back("service:" + to_lower(c.service));
-  if (!c.version.empty()) c.base_tags.push_back("version:" + c.version);
-  append_unique(c.base_tags, c.tags);
-
-  // --- own behaviour
-  c.flush_timeout_s = static_cast<int>(f.integer("DD_FLUSH_TIMEOUT", 30, 1, 3600));
-  c.flush_strategy = f.str("DD_SERVERLESS_FLUSH_STRATEGY", "default");
-  c.flush_interval_ms = static_cast<std::int64_t>(
-      std::llround(f.number("DD_FLUSH_INTERVAL", mode == Mode::kWrapper ? 3.0 : 10.0, 0.0) * 1000));
-  if (c.flush_interval_ms < 1) c.flush_interval_ms = 1;
-  {
-    const bool alias = f.boolean("DD_ENHANCED_METRICS_ENABLED", true);
-    c.enhanced_metrics = f.boolean("DD_ENHANCED_METRICS", alias);
-  }
-  c.self_metrics = f.boolean("LASTCALL_SELF_METRICS", false);
-  c.shutdown_margin_ms = f.integer("LASTCALL_SHUTDOWN_MARGIN_MS", 200, 0, 60000);
-  c.retry_queue_bytes = f.integer("LASTCALL_RETRY_QUEUE_BYTES", 16 << 20, 0, std::int64_t{1} << 34);
-  c.memory_budget_bytes =
-      f.integer("LASTCALL_MEMORY_BUDGET_BYTES", 24 << 20, 1 << 20, std::int64_t{1} << 34);
-
-  // --- receivers
-  const std::string bind_host = f.str("LASTCALL_BIND_HOST");
-  const bool dsd_non_local = f.boolean("DD_DOGSTATSD_NON_LOCAL_TRAFFIC", mode != Mode::kWrapper) ||
-                             mode == Mode::kExtension;
-  c.dogstatsd_host = !bind_host.empty() ? bind_host : (dsd_non_local ? "0.0.0.0" : "127.0.0.1");
-  const bool apm_non_local = f.boolean("DD_APM_NON_LOCAL_TRAFFIC", mode == Mode::kSidecar);
-  c.apm_host = !bind_host.empty() ? bind_host : (apm_non_local ? "0.0.0.0" : "127.0.0.1");
-  c.local_api_host = !bind_host.empty() ? bind_host : "127.0.0.1";
-  c.telemetry_host = !bind_host.empty() ? bind_host : "0.0.0.0";
-  c.dogstatsd_port = static_cast<int>(f.integer("DD_DOGSTATSD_PORT", 8125, 0, 65535));
-  c.dogstatsd_socket = f.str("DD_DOGSTATSD_SOCKET");
-  c.dogstatsd_buffer_size =
-      static_cast<int>(f.integer("DD_DOGSTATSD_BUFFER_SIZE", 8192, 512, 1 << 20));
-  c.dogstatsd_queue_size = static_cast<int>(f.integer("DD_DOGSTATSD_QUEUE_SIZE", 1024, 1, 1 << 20));
-  c.dogstatsd_so_rcvbuf = static_cast<int>(f.integer("DD_DOGSTATSD_SO_RCVBUF", 0, 0, 1 << 30));
-  c.statsd_namespace = f.str("DD_STATSD_METRIC_NAMESPACE");
-  if (!c.statsd_namespace.empty() && c.statsd_namespace.back() != '.') c.statsd_namespace += '.';
-  if (auto t = f.text("DD_STATSD_METRIC_NAMESPACE_BLACKLIST")) {
-    c.statsd_namespace_blacklist = parse_tag_list(*t);
-    f.record("DD_STATSD_METRIC_NAMESPACE_BLACKLIST", *t, true);
-  } else {
-    c.statsd_namespace_blacklist.assign(std::begin(kNamespaceBlacklist),
-                                        std::end(kNamespaceBlacklist));
-  }
-  {
-    static constexpr const char* kAggregates[] = {"max", "median", "avg", "count", "min", "sum"};
-    const std::string text = f.str("DD_HISTOGRAM_AGGREGATES", "max,median,avg,count");
-    for (auto piece : parse_tag_list(text)) {
-      if (std::find(std::begin(kAggregates), std::end(kAggregates), piece) ==
-          std::end(kAggregates)) {
-        c.rejected_values = true;
-        c.warnings.push_back(fmt::format(
-            "config: DD_HISTOGRAM_AGGREGATES entry \"{}\" is invalid (expected max, median, avg, "
-            "count, min or sum); skipping it",
-            piece));
-        continue;
-      }
-      c.histogram_aggregates.push_back(piece);
-    }
-    const std::string pct = f.str("DD_HISTOGRAM_PERCENTILES", "0.95");
-    for (auto piece : parse_tag_list(pct)) {
-      auto p = parse_double(piece);
-      if (!p || *p <= 0 || *p >= 1) {
-        c.rejected_values = true;
-        c.warnings.push_back(fmt::format(
-            "config: DD_HISTOGRAM_PERCENTILES entry \"{}\" is invalid (expected 0 < p < 1); "
-            "skipping it",
-            piece));
-        continue;
-      }
-      c.histogram_percentiles.push_back(std::round(*p * 100) / 100);
-    }
-  }
-  c.histogram_copy_to_distribution = f.boolean("DD_HISTOGRAM_COPY_TO_DISTRIBUTION", false);
-  c.histogram_copy_to_distribution_prefix = f.str("DD_HISTOGRAM_COPY_TO_DISTRIBUTION_PREFIX");
-  c.apm_receiver_port = static_cast<int>(f.integer("DD_APM_RECEIVER_PORT", 8126, 0, 65535));
-  c.local_api_port = static_cast<int>(f.integer("LASTCALL_LOCAL_API_PORT", 8124, 0, 65535));
-  c.telemetry_port = static_cast<int>(f.integer("LASTCALL_TELEMETRY_PORT", 8999, 0, 65535));
-
-  // --- network
-  {
-    std::string name = "DD_PROXY_HTTPS";
-    std::optional<std::string> url = f.text(name);
-    for (const char* alt : {"HTTPS_PROXY", "https_proxy"}) {
-      if (!url) {
-        name = alt;
-        url = f.text(alt);
-      }
-    }
-    if (url) {
-      if (auto p = parse_proxy_url(*url)) {
-        c.proxy = *p;
-        f.record(name, *url, true);
-      } else {
-        // A proxy URL that does not parse: reported once, traffic goes direct (lambda-agent.md
-        // §8.4).
-        f.bad(name, *url, "expected http://[user:pass@]host:port; intake traffic goes direct", "");
-      }
-    }
-    std::vector<std::string> no_proxy;
-    for (const char* np : {"DD_PROXY_NO_PROXY", "NO_PROXY", "no_proxy"}) {
-      if (auto t = f.text(np)) {
-        no_proxy = parse_tag_list(*t);
-        f.record(np, *t, true);
-        break;
-      }
-    }
-    c.proxy.no_proxy = std::move(no_proxy);
-  }
-  c.skip_ssl_validation = f.boolean("DD_SKIP_SSL_VALIDATION", false);
-  if (c.skip_ssl_validation) {
-    c.warnings.push_back(
-        "config: DD_SKIP_SSL_VALIDATION=true: intake certificates are not checked");
-  }
-  c.tls_cert_file = f.str("DD_TLS_CERT_FILE");
+  // Own log level first, so later warnings can be judged against it.
+  c.common.log_level = f.get(var::kDdLogLevel);
+  const std::string bind_host = f.get(var::kLastcallBindHost);
+  finalize_lambda(f, c.lambda, bind_host);
+  finalize_metrics(f, c, bind_host);
+  finalize_forward(f, c, c.metrics.use_v2_series);
+  finalize_common(f, c.common, bind_host);
+  finalize_traces(f, c.traces, bind_host);
+  finalize_logs(f, c.logs);
+  finalize_init(f, c.init);
+  finalize_microvm(f, c.microvm);
 
   f.finish();
   return c;
 }
 
+FinalConfig default_config(Mode mode) {
+  auto c = finalize_config(RawConfig{}, mode);
+  return c ? std::move(*c) : FinalConfig{};
+}
+
 Expected<FinalConfig> load_config(const Environment& env, Mode mode) {
   std::optional<std::string> yaml;
-  if (mode == Mode::kExtension) {
-    yaml = env.get("LAMBDA_TASK_ROOT").value_or("/var/task") + "/datadog.yaml";
-  }
+  if (mode == Mode::kExtension) yaml = env_value(env, var::kLambdaTaskRoot, mode) + "/datadog.yaml";
   return finalize_config(load_raw_config(env, std::move(yaml)), mode);
 }
 
 std::string missing_api_key_message(const FinalConfig& config) {
-  if (!config.api_key.empty()) return {};
+  if (!config.forward.api_key.empty()) return {};
   return "no API key: DD_API_KEY is not set; telemetry will not be sent (it is counted and "
          "dropped)";
 }
 
 std::vector<std::string> config_secrets(const FinalConfig& config) {
   std::vector<std::string> out;
-  if (!config.api_key.empty()) out.push_back(config.api_key);
-  if (!config.proxy.password.empty()) out.push_back(config.proxy.password);
-  for (const auto& e : config.additional_metrics_endpoints) out.push_back(e.api_key);
+  if (!config.forward.api_key.empty()) out.push_back(config.forward.api_key);
+  if (!config.forward.proxy.password.empty()) out.push_back(config.forward.proxy.password);
+  for (const auto& e : config.forward.additional_metrics_endpoints) out.push_back(e.api_key);
   return out;
 }
 
 std::string render_check_config(const FinalConfig& config) {
-  std::string out = fmt::format("mode: {}{}\n", mode_name(config.mode), config.lmi ? " (lmi)" : "");
-  out += fmt::format("intake: metrics={} logs={} traces={}\n", config.metrics_url, config.logs_url,
-                     config.apm_url);
+  std::string out =
+      fmt::format("mode: {}{}\n", mode_name(config.mode), config.lambda.lmi ? " (lmi)" : "");
+  out += fmt::format("intake: metrics={} logs={} traces={}\n", config.forward.metrics_url,
+                     config.forward.logs_url, config.forward.apm_url);
+  out +=
+      "sources, lowest precedence first: default < datadog.yaml (extension mode) < DATADOG_* < "
+      "DD_*; * marks the one used\n";
   size_t width = 0;
   for (const auto& e : config.entries) width = std::max(width, e.name.size());
   for (const auto& e : config.entries) {
-    out += fmt::format("{:<{}} = {}  [{}]\n", e.name, width, e.display, e.source);
+    std::string chain;
+    for (const auto& l : e.layers) {
+      if (!chain.empty()) chain += " < ";
+      // The winner's value is the one shown after '='.
+      chain += l.winner
+                   ? "*" + l.from
+                   : fmt::format("{} {}{}", l.from, l.display, l.rejected ? " (rejected)" : "");
+    }
+    out += fmt::format("{:<{}} = {}  [{}]\n", e.name, width, e.display, chain);
   }
   for (const auto& w : config.warnings) out += "warning: " + w + "\n";
   if (const std::string m = missing_api_key_message(config); !m.empty())

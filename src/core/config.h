@@ -15,9 +15,6 @@
 
 namespace lc {
 
-enum class Mode { kExtension, kWrapper, kSidecar };
-std::string_view mode_name(Mode mode);
-
 enum class Compressor { kZstd, kZlib, kGzip, kNone };
 std::string_view compressor_name(Compressor c);  // "zstd", "zlib", "gzip", "none"
 
@@ -33,89 +30,141 @@ struct ProxyConfig {
   std::vector<std::string> no_proxy;
 };
 
-struct FinalConfig {
-  Mode mode = Mode::kSidecar;
-  bool lmi = false;  // AWS_LAMBDA_INITIALIZATION_TYPE == lambda-managed-instances
+// One part per area of the registry (core/config_variables.def); each is filled by its own
+// finalize_<area>() from the rows of that area. No field carries a default of its own: every
+// default comes from the row, through finalize_config() (an empty environment gives the
+// defaults of a mode).
 
-  // identity and intakes (datadog-wire.md §5)
+// Identity for tagging, own behaviour, the listeners every mode has.
+struct CommonConfig {
+  std::string env, service, version, hostname, source;
+  std::vector<std::string> tags;       // DD_TAGS + DD_EXTRA_TAGS
+  std::vector<std::string> base_tags;  // env:, service:, version: + tags (serialisation order)
+  LogLevel log_level{};
+  bool self_metrics{};
+  std::int64_t memory_budget_bytes{};
+  std::string local_api_host;
+  int local_api_port{};
+};
+
+// Intakes, encoding and transport (datadog-wire.md §5).
+struct ForwardConfig {
   std::string api_key;
-  std::string site = "datadoghq.com";
+  std::string site;
   std::string metrics_url;  // "https://api.datadoghq.com" or the DD_DD_URL/DD_URL override
   std::string logs_url;
   std::string apm_url;
   std::vector<AdditionalEndpoint> additional_metrics_endpoints;
-  bool use_v2_series = true;
-  Compressor metrics_compressor = Compressor::kZstd;
-  int metrics_compression_level = 3;
-  int logs_compression_level = 3;
-  int apm_compression_level = 3;
-  bool logs_use_compression = true;
-  bool sketch_fallback_series = true;  // LASTCALL_SKETCH_FALLBACK (v1 series only)
+  Compressor metrics_compressor{};
+  int metrics_compression_level{};
+  int logs_compression_level{};
+  int apm_compression_level{};
+  bool logs_use_compression{};
+  int flush_timeout_s{};
+  std::int64_t retry_queue_bytes{};
+  ProxyConfig proxy;
+  bool skip_ssl_validation{};
+  std::string tls_cert_file;
+};
 
-  // tagging
-  std::string env, service, version, hostname, source;
-  std::vector<std::string> tags;       // DD_TAGS + DD_EXTRA_TAGS
-  std::vector<std::string> base_tags;  // env:, service:, version: + tags (serialisation order)
-
-  // own behaviour
-  LogLevel log_level = LogLevel::kInfo;
-  int flush_timeout_s = 30;
-  std::string flush_strategy = "default";
-  std::int64_t flush_interval_ms = 10000;
-  bool enhanced_metrics = true;
-  bool self_metrics = false;
-  std::int64_t shutdown_margin_ms = 200;
-  std::int64_t retry_queue_bytes = 16 * 1024 * 1024;
-  std::int64_t memory_budget_bytes = 24 * 1024 * 1024;
-
-  // receivers
-  std::string dogstatsd_host = "0.0.0.0";
-  int dogstatsd_port = 8125;
+// DogStatsD, aggregation, enhanced metrics.
+struct MetricsConfig {
+  bool use_v2_series{};
+  bool sketch_fallback_series{};  // LASTCALL_SKETCH_FALLBACK (v1 series only)
+  bool enhanced_metrics{};
+  bool proc_enhanced_metrics{};
+  std::string dogstatsd_host;
+  int dogstatsd_port{};
   std::string dogstatsd_socket;
-  int dogstatsd_buffer_size = 8192;
-  int dogstatsd_queue_size = 1024;
-  int dogstatsd_so_rcvbuf = 0;   // 0 = OS default
+  int dogstatsd_buffer_size{};
+  int dogstatsd_queue_size{};
+  int dogstatsd_so_rcvbuf{};     // 0 = OS default
   std::string statsd_namespace;  // with trailing '.' when set
   std::vector<std::string> statsd_namespace_blacklist;
   std::vector<std::string> histogram_aggregates;
   std::vector<double> histogram_percentiles;
-  bool histogram_copy_to_distribution = false;
+  bool histogram_copy_to_distribution{};
   std::string histogram_copy_to_distribution_prefix;
-  std::string local_api_host = "127.0.0.1";
-  int local_api_port = 8124;
-  std::string telemetry_host = "0.0.0.0";
-  int telemetry_port = 8999;
-  std::string apm_host = "127.0.0.1";
-  int apm_receiver_port = 8126;
+};
 
-  // network
-  ProxyConfig proxy;
-  bool skip_ssl_validation = false;
-  std::string tls_cert_file;
+// The trace receiver.
+struct TracesConfig {
+  std::string apm_host;
+  int apm_receiver_port{};
+};
 
-  // platform (Lambda)
+// The Lambda platform and the extension's own listeners and margins.
+struct LambdaConfig {
+  bool lmi{};  // extension mode and AWS_LAMBDA_INITIALIZATION_TYPE == lambda-managed-instances
   std::string runtime_api;
   std::string initialization_type;
   std::string region, function_name, function_version;
-  int memory_size_mb = 0;
+  int memory_size_mb{};
+  std::string task_root;
+  std::string flush_strategy;
+  std::int64_t shutdown_margin_ms{};
+  std::string telemetry_host;
+  int telemetry_port{};
+};
 
-  // What --check-config prints: every variable with its final display value and source.
+// Log forwarding (lambda-agent.md §5.1, serverless-init.md §4.1).
+struct LogsConfig {
+  bool enabled{};
+  std::string additional_endpoints_json;  // secret; DD_LOGS_CONFIG_ADDITIONAL_ENDPOINTS as given
+};
+
+// Wrapper and sidecar modes (serverless-init.md).
+struct InitConfig {
+  std::int64_t flush_interval_ms{};
+};
+
+// The microVM lifecycle server (serverless-init.md §7.3): no variables yet.
+struct MicrovmConfig {};
+
+struct FinalConfig {
+  Mode mode{};
+  CommonConfig common;
+  ForwardConfig forward;
+  MetricsConfig metrics;
+  TracesConfig traces;
+  LambdaConfig lambda;
+  LogsConfig logs;
+  InitConfig init;
+  MicrovmConfig microvm;
+
+  // What --check-config prints: every variable, every source that set it in precedence order
+  // (default < datadog.yaml < DATADOG_* < DD_*), the winner marked.
+  struct Layer {
+    ConfigSource source = ConfigSource::kDefault;
+    std::string from;     // "default", "datadog.yaml:site", "DATADOG_SITE", "DD_SITE"
+    std::string display;  // masked for secrets; "(unset)" for a default that is none
+    bool winner = false;
+    bool rejected = false;
+  };
   struct Entry {
     std::string name;
-    std::string display;  // masked for secrets; "(unset)" when nothing applies
-    std::string source;   // default / datadog.yaml / env (NAME)
+    Area area = Area::kCommon;
+    std::string display;  // the final value, masked for secrets; "(unset)" when nothing applies
+    std::string source;  // the winner: default / datadog.yaml:key / env NAME / default (… rejected)
+    std::vector<Layer> layers;
+    bool read = false;  // read by a finalize_<area>() (every row that is not later work is)
   };
   std::vector<Entry> entries;
   std::vector<std::string> warnings;  // reported once at start
   bool rejected_values = false;       // a value was rejected (--check-config exits 1)
+
+  const Entry* entry(std::string_view name) const;
 };
 
 // The one start-up line about a missing API key (lambda-agent.md §8.3), empty when a key is set.
 std::string missing_api_key_message(const FinalConfig& config);
 
-// Mode-specific defaults apply (serverless-init.md §8, lambda-agent.md §8.2). Never fails on a bad
-// value; the Expected is for future hard failures (none today).
+// Mode-specific defaults apply (serverless-init.md §8, lambda-agent.md §8.2), each from its row.
+// Never fails on a bad value; the Expected is for future hard failures (none today).
 Expected<FinalConfig> finalize_config(const RawConfig& raw, Mode mode);
+
+// The defaults of a mode, every one from its row: finalize_config() of an empty environment.
+FinalConfig default_config(Mode mode = Mode::kSidecar);
 
 // The sources a mode reads, finalized: the environment, plus $LAMBDA_TASK_ROOT/datadog.yaml
 // (default /var/task) in extension mode only (clarifications: wrapper and sidecar read the

@@ -6,142 +6,17 @@
 #include <fstream>
 #include <sstream>
 
+#include <boost/json.hpp>
+
+#include <cmath>
+
 #include "core/strings.h"
+#include "core/tags.h"
 
 extern char** environ;  // NOLINT
 
 namespace lc {
 namespace {
-
-using T = VarType;
-
-// Every variable lastcall reads. Mode-dependent defaults are resolved by finalize_config().
-constexpr VarSpec kVariables[] = {
-    // --- identity and intake ---------------------------------------------------------------
-    {"DD_API_KEY", T::kString, "", "api_key", true, false, "Datadog API key; trimmed"},
-    {"DD_SITE", T::kString, "datadoghq.com", "site", false, false, "intake site"},
-    {"DD_DD_URL", T::kUrl, "", "dd_url", false, false,
-     "metrics intake override (wins over DD_URL)"},
-    {"DD_URL", T::kUrl, "", "", false, false, "legacy metrics intake override"},
-    {"DD_LOGS_CONFIG_LOGS_DD_URL", T::kString, "", "logs_config.logs_dd_url", false, false,
-     "logs intake override: host:port or full URL"},
-    {"DD_LOGS_CONFIG_LOGS_NO_SSL", T::kBool, "false", "logs_config.logs_no_ssl", false, false,
-     "bare host:port logs URL uses http://"},
-    {"DD_APM_DD_URL", T::kUrl, "", "apm_config.apm_dd_url", false, false, "trace intake override"},
-    {"DD_ADDITIONAL_ENDPOINTS", T::kJson, "", "", true, false,
-     "extra metrics intakes, JSON {url:[keys]}"},
-    {"DD_LOGS_CONFIG_ADDITIONAL_ENDPOINTS", T::kJson, "", "", true, false,
-     "extra logs intakes, JSON array"},
-    {"DD_USE_V2_API_SERIES", T::kBool, "true", "use_v2_api.series", false, false,
-     "series v2 protobuf (true) or v1 JSON (false)"},
-    {"DD_SERIALIZER_COMPRESSOR_KIND", T::kEnum, "", "serializer_compressor_kind", false, false,
-     "metrics codec: zstd|zlib|gzip|none (default zstd; zlib with v1 series)"},
-    {"DD_COMPRESSION_LEVEL", T::kInt, "3", "", false, false, "zstd level for every payload kind"},
-    {"DD_METRICS_CONFIG_COMPRESSION_LEVEL", T::kInt, "", "", false, false, "metrics zstd level"},
-    {"DD_LOGS_CONFIG_COMPRESSION_LEVEL", T::kInt, "", "", false, false, "logs zstd level"},
-    {"DD_APM_CONFIG_COMPRESSION_LEVEL", T::kInt, "", "", false, false, "traces zstd level"},
-    {"DD_LOGS_CONFIG_USE_COMPRESSION", T::kBool, "true", "logs_config.use_compression", false,
-     false, "compress log payloads"},
-    {"LASTCALL_SKETCH_FALLBACK", T::kEnum, "series", "", false, false,
-     "with v1 series: distributions as series (series) or dropped (drop)"},
-    // --- unified service tagging ---------------------------------------------------------------
-    {"DD_ENV", T::kString, "", "env", false, false, "env tag"},
-    {"DD_SERVICE", T::kString, "", "service", false, false, "service tag"},
-    {"DD_VERSION", T::kString, "", "version", false, false, "version tag"},
-    {"DD_TAGS", T::kList, "", "tags", false, false, "extra tags, comma or space separated"},
-    {"DD_EXTRA_TAGS", T::kList, "", "extra_tags", false, false, "more extra tags"},
-    {"DD_HOSTNAME", T::kString, "", "hostname", false, false,
-     "series/log host outside Lambda; 'none' = unset"},
-    {"DD_SOURCE", T::kString, "", "", false, false, "log ddsource outside Lambda"},
-    // --- own behaviour -------------------------------------------------------------------------
-    {"DD_LOG_LEVEL", T::kLevel, "", "log_level", false, false,
-     "own log level (default info; warn in wrapper mode)"},
-    {"DD_FLUSH_TIMEOUT", T::kInt, "30", "flush_timeout", false, false,
-     "per-request HTTP timeout ceiling, seconds"},
-    {"DD_SERVERLESS_FLUSH_STRATEGY", T::kString, "default", "serverless_flush_strategy", false,
-     false, "Lambda flush strategy (lambda-agent.md §6.1)"},
-    {"DD_FLUSH_INTERVAL", T::kDouble, "", "", false, false,
-     "periodic flush seconds outside Lambda (3 wrapper, 10 sidecar)"},
-    {"DD_ENHANCED_METRICS", T::kBool, "true", "enhanced_metrics", false, false,
-     "emit aws.lambda.enhanced.* / platform enhanced metrics"},
-    {"DD_ENHANCED_METRICS_ENABLED", T::kBool, "", "", false, false, "alias of DD_ENHANCED_METRICS"},
-    {"DD_LAMBDA_PROC_ENHANCED_METRICS", T::kBool, "true", "", false, false,
-     "emit the /proc-based enhanced metrics"},
-    {"DD_SERVERLESS_LOGS_ENABLED", T::kBool, "", "serverless_logs_enabled", false, false,
-     "Lambda log forwarding"},
-    {"DD_LOGS_ENABLED", T::kBool, "", "logs_enabled", false, false, "log forwarding"},
-    {"LASTCALL_SELF_METRICS", T::kBool, "false", "", false, false,
-     "also send lastcall.* self-metrics to the intake"},
-    {"LASTCALL_SHUTDOWN_MARGIN_MS", T::kInt, "200", "", false, false,
-     "safety margin before deadlineMs"},
-    {"LASTCALL_RETRY_QUEUE_BYTES", T::kInt, "16777216", "", false, false,
-     "retry queue budget shared by all endpoints"},
-    {"LASTCALL_MEMORY_BUDGET_BYTES", T::kInt, "25165824", "", false, false, "total buffered bytes"},
-    // --- receivers -----------------------------------------------------------------------------
-    {"DD_DOGSTATSD_PORT", T::kInt, "8125", "dogstatsd_port", false, false,
-     "DogStatsD UDP port (0 = ephemeral)"},
-    {"DD_DOGSTATSD_SOCKET", T::kString, "", "dogstatsd_socket", false, false,
-     "DogStatsD unix datagram socket path"},
-    {"DD_DOGSTATSD_BUFFER_SIZE", T::kInt, "8192", "dogstatsd_buffer_size", false, false,
-     "max datagram size"},
-    {"DD_DOGSTATSD_QUEUE_SIZE", T::kInt, "1024", "dogstatsd_queue_size", false, false,
-     "datagrams queued between receive and parse"},
-    {"DD_DOGSTATSD_SO_RCVBUF", T::kInt, "", "dogstatsd_so_rcvbuf", false, false,
-     "UDP receive buffer bytes (OS default when unset)"},
-    {"DD_DOGSTATSD_NON_LOCAL_TRAFFIC", T::kBool, "", "dogstatsd_non_local_traffic", false, false,
-     "bind DogStatsD on 0.0.0.0 (default: true in Lambda and sidecar, false in wrapper)"},
-    {"DD_APM_NON_LOCAL_TRAFFIC", T::kBool, "", "apm_config.apm_non_local_traffic", false, false,
-     "bind the trace receiver on 0.0.0.0"},
-    {"DD_STATSD_METRIC_NAMESPACE", T::kString, "", "statsd_metric_namespace", false, false,
-     "prefix for custom metric names"},
-    {"DD_STATSD_METRIC_NAMESPACE_BLACKLIST", T::kList, "", "statsd_metric_namespace_blacklist",
-     false, false, "name prefixes never namespaced (Agent list by default)"},
-    {"DD_HISTOGRAM_AGGREGATES", T::kList, "max,median,avg,count", "histogram_aggregates", false,
-     false, "histogram aggregates: max,median,avg,count,min,sum"},
-    {"DD_HISTOGRAM_PERCENTILES", T::kList, "0.95", "histogram_percentiles", false, false,
-     "histogram percentiles, 0 < p < 1"},
-    {"DD_HISTOGRAM_COPY_TO_DISTRIBUTION", T::kBool, "false", "histogram_copy_to_distribution",
-     false, false, "also insert h/ms samples into a distribution"},
-    {"DD_HISTOGRAM_COPY_TO_DISTRIBUTION_PREFIX", T::kString, "",
-     "histogram_copy_to_distribution_prefix", false, false, "name prefix of that distribution"},
-    {"DD_APM_RECEIVER_PORT", T::kInt, "8126", "apm_config.receiver_port", false, false,
-     "trace receiver port (0 = ephemeral)"},
-    {"LASTCALL_LOCAL_API_PORT", T::kInt, "8124", "", false, false,
-     "local API port (0 = ephemeral)"},
-    {"LASTCALL_TELEMETRY_PORT", T::kInt, "8999", "", false, false,
-     "telemetry listener port (0 = ephemeral)"},
-    {"LASTCALL_BIND_HOST", T::kString, "", "", false, false,
-     "overrides every listener's bind address"},
-    // --- network -------------------------------------------------------------------------------
-    {"DD_PROXY_HTTPS", T::kString, "", "proxy.https", true, false,
-     "HTTPS proxy for intake traffic, http://[user:pass@]host:port"},
-    {"HTTPS_PROXY", T::kString, "", "", true, false, "used when DD_PROXY_HTTPS is unset"},
-    {"https_proxy", T::kString, "", "", true, false, "used when HTTPS_PROXY is unset"},
-    {"DD_PROXY_NO_PROXY", T::kList, "", "proxy.no_proxy", false, false,
-     "hosts that bypass the proxy"},
-    {"NO_PROXY", T::kList, "", "", false, false, "hosts that bypass the proxy"},
-    {"no_proxy", T::kList, "", "", false, false, "hosts that bypass the proxy"},
-    {"DD_SKIP_SSL_VALIDATION", T::kBool, "false", "skip_ssl_validation", false, false,
-     "disable certificate checks"},
-    {"DD_TLS_CERT_FILE", T::kString, "", "", false, false, "CA bundle to trust"},
-    // --- platform ------------------------------------------------------------------------------
-    {"AWS_LAMBDA_RUNTIME_API", T::kString, "", "", false, false, "Lambda Runtime API host:port"},
-    {"AWS_LAMBDA_INITIALIZATION_TYPE", T::kString, "", "", false, false,
-     "on-demand, provisioned-concurrency, snap-start, lambda-managed-instances"},
-    {"AWS_REGION", T::kString, "", "", false, false, "Lambda region"},
-    {"AWS_LAMBDA_FUNCTION_NAME", T::kString, "", "", false, false, "function name"},
-    {"AWS_LAMBDA_FUNCTION_VERSION", T::kString, "", "", false, false, "function version"},
-    {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", T::kInt, "", "", false, false, "memory size MB"},
-    {"LAMBDA_TASK_ROOT", T::kString, "/var/task", "", false, false, "folder holding datadog.yaml"},
-    // --- recognised, later work ----------------------------------------------------------------
-    {"DD_KMS_API_KEY", T::kString, "", "kms_api_key", true, true, "KMS-encrypted API key"},
-    {"DD_API_KEY_SECRET_ARN", T::kString, "", "", false, true, "API key in Secrets Manager"},
-    {"DD_API_KEY_SSM_ARN", T::kString, "", "", false, true, "API key in SSM"},
-    {"DD_APM_ADDITIONAL_ENDPOINTS", T::kJson, "", "", true, true, "extra trace intakes"},
-    {"DD_SERVERLESS_APPSEC_ENABLED", T::kBool, "", "", false, true, "App and API Protection"},
-    {"DD_LAMBDA_FIPS_MODE", T::kBool, "", "", false, true, "FIPS endpoints"},
-    {"DD_HTTP_PROTOCOL", T::kString, "", "", false, true, "HTTP protocol to intakes"},
-};
 
 std::optional<std::string> yaml_to_env_key_value(const std::map<std::string, std::string>& yaml,
                                                  std::string_view key) {
@@ -184,16 +59,22 @@ void flatten_node(const YAML::Node& node, const std::string& prefix,
 
 }  // namespace
 
-std::span<const VarSpec> all_variables() { return kVariables; }
+struct EnvironmentReader {
+  static std::optional<std::string> read(const Environment& env, std::string_view name) {
+    return env.lookup(name);
+  }
+};
+
+std::span<const VarSpec> all_variables() { return LastcallVars::kRows; }
 
 const VarSpec* find_variable(std::string_view name) {
-  for (const auto& v : kVariables) {
+  for (const auto& v : LastcallVars::kRows) {
     if (v.name == name) return &v;
   }
   return nullptr;
 }
 
-std::optional<std::string> ProcessEnvironment::get(std::string_view name) const {
+std::optional<std::string> ProcessEnvironment::lookup(std::string_view name) const {
   const std::string key(name);
   const char* value = std::getenv(key.c_str());  // the only getenv in lastcall
   if (value == nullptr) return std::nullopt;
@@ -211,7 +92,7 @@ std::vector<std::pair<std::string, std::string>> ProcessEnvironment::all() const
   return out;
 }
 
-std::optional<std::string> MapEnvironment::get(std::string_view name) const {
+std::optional<std::string> MapEnvironment::lookup(std::string_view name) const {
   auto it = vars_.find(name);
   if (it == vars_.end()) return std::nullopt;
   return it->second;
@@ -228,9 +109,9 @@ std::string_view config_source_name(ConfigSource source) {
     case ConfigSource::kYaml:
       return "datadog.yaml";
     case ConfigSource::kEnvDatadog:
-      return "env";
+      return "env DATADOG_*";
     case ConfigSource::kEnvDd:
-      return "env";
+      return "env DD_*";
     case ConfigSource::kEnv:
       return "env";
   }
@@ -269,28 +150,154 @@ RawConfig load_raw_config(const Environment& env, std::optional<std::string> yam
       }
     }
   }
-  for (const auto& spec : kVariables) {
+  for (const auto& spec : LastcallVars::kRows) {
     const std::string name(spec.name);
-    if (auto v = env.get(name)) {
-      raw.values[name] =
-          RawValue{*v, starts_with(name, "DD_") ? ConfigSource::kEnvDd : ConfigSource::kEnv, name};
-      continue;
-    }
-    if (starts_with(name, "DD_")) {
-      const std::string alt = "DATADOG_" + name.substr(3);
-      if (auto v = env.get(alt)) {
-        raw.values[name] = RawValue{*v, ConfigSource::kEnvDatadog, alt};
-        continue;
-      }
-    }
+    std::vector<RawValue> layers;  // lowest precedence first
     if (!spec.yaml_key.empty()) {
       if (auto v = yaml_to_env_key_value(yaml, spec.yaml_key)) {
-        raw.values[name] =
-            RawValue{*v, ConfigSource::kYaml, "datadog.yaml:" + std::string(spec.yaml_key)};
+        layers.push_back({*v, ConfigSource::kYaml, "datadog.yaml:" + std::string(spec.yaml_key)});
       }
     }
+    const bool dd = starts_with(name, "DD_");
+    if (dd) {
+      const std::string alt = "DATADOG_" + name.substr(3);
+      if (auto v = EnvironmentReader::read(env, alt)) {
+        layers.push_back({*v, ConfigSource::kEnvDatadog, alt});
+      }
+    }
+    if (auto v = EnvironmentReader::read(env, name)) {
+      layers.push_back({*v, dd ? ConfigSource::kEnvDd : ConfigSource::kEnv, name});
+    }
+    if (!layers.empty()) raw.values[name] = std::move(layers);
   }
   return raw;
 }
+
+std::string_view area_name(Area area) {
+  switch (area) {
+    case Area::kCommon:
+      return "common";
+    case Area::kMetrics:
+      return "metrics";
+    case Area::kForward:
+      return "forward";
+    case Area::kTraces:
+      return "traces";
+    case Area::kLambda:
+      return "lambda";
+    case Area::kLogs:
+      return "logs";
+    case Area::kInit:
+      return "init";
+    case Area::kMicrovm:
+      return "microvm";
+    case Area::kTool:
+      return "tool";
+  }
+  return "common";
+}
+
+std::string mask_value(const VarSpec& spec, std::string_view value) {
+  if (!spec.secret || value.empty()) return std::string(value);
+  if (!spec.url_credentials) return mask_secret(value);
+  const size_t at = value.rfind('@');
+  if (at == std::string_view::npos) return std::string(value);
+  const size_t scheme = value.find("://");
+  const size_t start = scheme == std::string_view::npos || scheme > at ? 0 : scheme + 3;
+  return std::string(value.substr(0, start)) + "***@" + std::string(value.substr(at + 1));
+}
+
+std::optional<std::string> normalise_url(std::string_view url) {
+  std::string u(trim(url));
+  while (!u.empty() && u.back() == '/') u.pop_back();
+  if (!starts_with(u, "http://") && !starts_with(u, "https://")) return std::nullopt;
+  if (u.size() <= std::string_view("https://").size()) return std::nullopt;
+  return u;
+}
+
+template <VarType T>
+std::optional<typename VarValue<T>::type> parse_var_value(const VarSpec& spec,
+                                                          std::string_view text, std::string* why) {
+  const std::string_view t = trim(text);
+  std::string ignored;
+  std::string& reason = why != nullptr ? *why : ignored;
+  if constexpr (T == VarType::kBool) {
+    if (auto b = parse_bool(t)) return *b;
+    reason = "expected true/false/1/0/yes/no/on/off";
+  } else if constexpr (T == VarType::kInt) {
+    auto v = parse_int(t);
+    if (v && *v >= spec.lo && *v <= spec.hi) return *v;
+    reason = fmt::format("expected an integer from {} to {}", spec.lo, spec.hi);
+  } else if constexpr (T == VarType::kDouble) {
+    auto v = parse_double(t);
+    if (v && *v > static_cast<double>(spec.lo)) return *v;
+    reason = fmt::format("expected a number greater than {}", spec.lo);
+  } else if constexpr (T == VarType::kList) {
+    return parse_tag_list(t);
+  } else if constexpr (T == VarType::kLevel) {
+    auto lvl = parse_log_level(t);
+    if (lvl) return *lvl;
+    reason = lvl.error().message;
+  } else if constexpr (T == VarType::kUrl) {
+    if (auto u = normalise_url(t)) return *u;
+    reason = "expected scheme://host[:port][/prefix]";
+  } else if constexpr (T == VarType::kJson) {
+    boost::system::error_code ec;
+    (void)boost::json::parse(t, ec);
+    if (!ec) return std::string(t);
+    reason = "expected JSON";
+  } else if constexpr (T == VarType::kEnum) {
+    const std::string lower = to_lower(t);
+    std::string_view rest = spec.choices;
+    while (!rest.empty()) {
+      const size_t bar = rest.find('|');
+      if (rest.substr(0, bar) == lower) return lower;
+      if (bar == std::string_view::npos) break;
+      rest.remove_prefix(bar + 1);
+    }
+    std::string list(spec.choices);
+    for (auto& ch : list) {
+      if (ch == '|') ch = ',';
+    }
+    reason = "expected one of " + list;
+  } else {
+    return std::string(t);
+  }
+  return std::nullopt;
+}
+
+template <VarType T>
+std::string format_var_value(const typename VarValue<T>::type& value) {
+  if constexpr (T == VarType::kBool) {
+    return value ? "true" : "false";
+  } else if constexpr (T == VarType::kInt) {
+    return std::to_string(value);
+  } else if constexpr (T == VarType::kDouble) {
+    return fmt::format("{}", value);
+  } else if constexpr (T == VarType::kList) {
+    std::string out;
+    for (const auto& item : value) out += (out.empty() ? "" : ",") + item;
+    return out;
+  } else if constexpr (T == VarType::kLevel) {
+    return to_lower(log_level_name(value));
+  } else {
+    return value;
+  }
+}
+
+#define LC_INSTANTIATE(T)                                                         \
+  template std::optional<VarValue<VarType::T>::type> parse_var_value<VarType::T>( \
+      const VarSpec&, std::string_view, std::string*);                            \
+  template std::string format_var_value<VarType::T>(const VarValue<VarType::T>::type& value);
+LC_INSTANTIATE(kString)
+LC_INSTANTIATE(kBool)
+LC_INSTANTIATE(kInt)
+LC_INSTANTIATE(kDouble)
+LC_INSTANTIATE(kList)
+LC_INSTANTIATE(kJson)
+LC_INSTANTIATE(kUrl)
+LC_INSTANTIATE(kLevel)
+LC_INSTANTIATE(kEnum)
+#undef LC_INSTANTIATE
 
 }  // namespace lc

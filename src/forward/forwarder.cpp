@@ -39,7 +39,8 @@ std::string count_text(const FlushSummary::Count& c) {
 
 ForwarderOptions ForwarderOptions::from_config(const FinalConfig& config) {
   ForwarderOptions o;
-  const std::int64_t budget = std::min(config.retry_queue_bytes, config.memory_budget_bytes);
+  const std::int64_t budget =
+      std::min(config.forward.retry_queue_bytes, config.common.memory_budget_bytes);
   o.retry_queue_bytes = static_cast<std::size_t>(std::max<std::int64_t>(0, budget));
   return o;
 }

@@ -43,12 +43,12 @@ PayloadLimits payload_limits(PayloadKind kind) {
 
 HttpExporterOptions HttpExporterOptions::from_config(const FinalConfig& config) {
   HttpExporterOptions o;
-  o.metrics_codec = config.metrics_compressor;
-  o.metrics_level = config.metrics_compression_level;
-  o.logs_compress = config.logs_use_compression;
-  o.logs_level = config.logs_compression_level;
-  o.apm_level = config.apm_compression_level;
-  o.request_timeout = Millis(std::max(1, config.flush_timeout_s) * std::int64_t{1000});
+  o.metrics_codec = config.forward.metrics_compressor;
+  o.metrics_level = config.forward.metrics_compression_level;
+  o.logs_compress = config.forward.logs_use_compression;
+  o.logs_level = config.forward.logs_compression_level;
+  o.apm_level = config.forward.apm_compression_level;
+  o.request_timeout = Millis(std::max(1, config.forward.flush_timeout_s) * std::int64_t{1000});
   return o;
 }
 

@@ -10,8 +10,8 @@ namespace lc::metrics {
 ParserOptions DogStatsdServer::parser_options(const FinalConfig& config) {
   ParserOptions o;
   o.lambda_mode = config.mode == Mode::kExtension;
-  o.namespace_prefix = config.statsd_namespace;
-  o.namespace_blacklist = config.statsd_namespace_blacklist;
+  o.namespace_prefix = config.metrics.statsd_namespace;
+  o.namespace_blacklist = config.metrics.statsd_namespace_blacklist;
   return o;
 }
 

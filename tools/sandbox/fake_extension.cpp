@@ -24,6 +24,7 @@
 #include "tools/sandbox/blocking_http.h"
 #include "tools/sandbox/common.h"
 #include "tools/sandbox/scripted.h"
+#include "tools/sandbox/tool_variables.h"
 
 namespace lc::sandbox {
 namespace {
@@ -60,7 +61,7 @@ bool flag(const boost::json::object& o, std::string_view key, bool fallback) {
 int fake_extension_main(const std::string& name, const std::vector<std::string>& args) {
   signal(SIGPIPE, SIG_IGN);
   ProcessEnvironment env;
-  const auto api = env.get("AWS_LAMBDA_RUNTIME_API");
+  const auto api = env.get(tool_var::kAwsLambdaRuntimeApi);
   if (!api) {
     say("fake-extension: AWS_LAMBDA_RUNTIME_API is not set");
     return 2;
@@ -69,8 +70,8 @@ int fake_extension_main(const std::string& name, const std::vector<std::string>&
   if (!hp) return 2;
   const auto [host, port] = *hp;
   const bool lmi =
-      env.get("AWS_LAMBDA_INITIALIZATION_TYPE").value_or("") == "lambda-managed-instances";
-  std::optional<std::string> script_text = env.get("LASTCALL_FAKE_EXTENSIONS");
+      env.get(tool_var::kAwsLambdaInitializationType).value_or("") == "lambda-managed-instances";
+  std::optional<std::string> script_text = env.get(tool_var::kLastcallFakeExtensions);
   for (size_t i = 0; i + 1 < args.size(); ++i) {
     // --script JSON: this extension's script (the sandbox's own dummy extensions use it)
     if (args[i] == "--script") script_text = "{\"" + name + "\":" + args[i + 1] + "}";

@@ -21,6 +21,7 @@
 #include "tools/sandbox/common.h"
 #include "tools/sandbox/process_supervisor.h"
 #include "tools/sandbox/scripted.h"
+#include "tools/sandbox/tool_variables.h"
 
 namespace lc::sandbox {
 namespace {
@@ -151,7 +152,7 @@ int fake_runtime_main(const std::vector<std::string>& args) {
     if (args[i] == "--init-error") init_error = args[i + 1];
   }
   ProcessEnvironment env;
-  const auto api = env.get("AWS_LAMBDA_RUNTIME_API");
+  const auto api = env.get(tool_var::kAwsLambdaRuntimeApi);
   if (!api) {
     write_line(2, "fake-runtime: AWS_LAMBDA_RUNTIME_API is not set");
     return 2;
@@ -163,8 +164,7 @@ int fake_runtime_main(const std::vector<std::string>& args) {
   }
   const auto [host, port] = *hp;
   LogStyle default_style;
-  if (auto f = env.get("AWS_LAMBDA_LOG_FORMAT"); f && iequals(*f, "JSON"))
-    default_style.json = true;
+  if (iequals(env_value(env, tool_var::kAwsLambdaLogFormat), "JSON")) default_style.json = true;
   signal(SIGPIPE, SIG_IGN);
 
   if (init_sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(init_sleep_ms));

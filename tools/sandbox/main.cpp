@@ -15,6 +15,7 @@
 #include "tools/sandbox/options.h"
 #include "tools/sandbox/sandbox.h"
 #include "tools/sandbox/scripted.h"
+#include "tools/sandbox/tool_variables.h"
 
 namespace {
 
@@ -47,7 +48,8 @@ int main(int argc, char** argv) {
   }
   // Installed under another name in an extensions dir and started by a sandbox: the scripted
   // extension, registering under that file name (lambda-platform.md §2.1).
-  if (args.empty() && self != "lastcall-sandbox" && env.get("AWS_LAMBDA_RUNTIME_API")) {
+  if (args.empty() && self != "lastcall-sandbox" &&
+      env.get(lc::sandbox::tool_var::kAwsLambdaRuntimeApi)) {
     return fake_extension_main(self, {});
   }
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {

@@ -223,5 +223,41 @@ TEST(SidecarIntegration, V1SeriesWithDeflateForVictoriaMetricsStyleIntakes) {
   EXPECT_TRUE(intake.payloads("/api/beta/sketches").at("payloads").as_array().empty());
 }
 
+// clarifications.md "proxies": a proxy URL that does not parse is reported once, at start, naming
+// the variable (credentials masked), and lastcall runs on with intake traffic going direct (the
+// finalized proxy is empty: tests/unit/core/config_test.cpp).
+TEST(SidecarIntegration, UnparsableProxyIsReportedOnceAndIntakeTrafficGoesDirect) {
+  auto s = Sidecar::start({}, {{"HTTPS_PROXY", "socks5://user:hunter2pass@proxy.invalid:1080"}});
+  ASSERT_TRUE(s.agent && s.dogstatsd);
+  const std::string t = "|T" + std::to_string(now_s() - 30);
+  ASSERT_TRUE(send_udp(s.dogstatsd, "direct.count:3|c" + t));
+  auto intake = s.intake->client();
+  std::optional<json::value> m;
+  for (int attempt = 0; attempt < 50 && !m; ++attempt) {
+    s.flush();
+    m = intake.wait_for_metric(
+        "direct.count", [](const json::value& v) { return has_points(v); }, 200ms);
+  }
+  ASSERT_TRUE(m) << s.agent->output(ChildProcess::Stream::kStderr);
+  EXPECT_NEAR(m->at("count").to_number<double>(), 3.0, 1e-9);
+  s.agent->signal(SIGTERM);
+  ASSERT_EQ(s.agent->wait_exit(20s), 0);
+  const std::string err = s.agent->output(ChildProcess::Stream::kStderr);
+  EXPECT_EQ(err.find("hunter2pass"), std::string::npos) << err;
+  std::size_t reports = 0;
+  std::string report;
+  for (const auto& line : s.agent->lines()) {
+    if (line.text.find("proxy") == std::string::npos) continue;
+    ++reports;
+    report = line.text;
+  }
+  ASSERT_EQ(reports, 1u) << err;
+  EXPECT_EQ(
+      report.rfind("lastcall | WARN | config: HTTPS_PROXY=\"socks5://***@proxy.invalid:1080\"", 0),
+      0u)
+      << report;
+  EXPECT_NE(report.find("goes direct"), std::string::npos) << report;
+}
+
 }  // namespace
 }  // namespace lc::test

@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <type_traits>
+
 #include <filesystem>
 #include <fstream>
+#include "core/strings.h"
 
 namespace lc {
 namespace {
@@ -33,19 +36,20 @@ std::string write_yaml(const std::string& text) {
 
 TEST(Config, Defaults) {
   const auto c = finalize({});
-  EXPECT_EQ(c.site, "datadoghq.com");
-  EXPECT_EQ(c.metrics_url, "https://api.datadoghq.com");
-  EXPECT_EQ(c.logs_url, "https://http-intake.logs.datadoghq.com");
-  EXPECT_EQ(c.apm_url, "https://trace.agent.datadoghq.com");
-  EXPECT_EQ(c.dogstatsd_port, 8125);
-  EXPECT_EQ(c.flush_timeout_s, 30);
-  EXPECT_EQ(c.flush_strategy, "default");
-  EXPECT_TRUE(c.use_v2_series);
-  EXPECT_EQ(c.metrics_compressor, Compressor::kZstd);
-  EXPECT_EQ(c.flush_interval_ms, 10000);
-  EXPECT_EQ(c.histogram_aggregates, (std::vector<std::string>{"max", "median", "avg", "count"}));
-  ASSERT_EQ(c.histogram_percentiles.size(), 1u);
-  EXPECT_DOUBLE_EQ(c.histogram_percentiles[0], 0.95);
+  EXPECT_EQ(c.forward.site, "datadoghq.com");
+  EXPECT_EQ(c.forward.metrics_url, "https://api.datadoghq.com");
+  EXPECT_EQ(c.forward.logs_url, "https://http-intake.logs.datadoghq.com");
+  EXPECT_EQ(c.forward.apm_url, "https://trace.agent.datadoghq.com");
+  EXPECT_EQ(c.metrics.dogstatsd_port, 8125);
+  EXPECT_EQ(c.forward.flush_timeout_s, 30);
+  EXPECT_EQ(c.lambda.flush_strategy, "default");
+  EXPECT_TRUE(c.metrics.use_v2_series);
+  EXPECT_EQ(c.forward.metrics_compressor, Compressor::kZstd);
+  EXPECT_EQ(c.init.flush_interval_ms, 10000);
+  EXPECT_EQ(c.metrics.histogram_aggregates,
+            (std::vector<std::string>{"max", "median", "avg", "count"}));
+  ASSERT_EQ(c.metrics.histogram_percentiles.size(), 1u);
+  EXPECT_DOUBLE_EQ(c.metrics.histogram_percentiles[0], 0.95);
   EXPECT_EQ(entry(c, "DD_SITE")->source, "default");
 }
 
@@ -55,17 +59,17 @@ TEST(Config, PrecedenceDefaultsYamlDatadogDd) {
       "tags:\n  - team:a\n  - tier:1\n");
   // YAML beats the default.
   auto c = finalize({}, Mode::kExtension, yaml);
-  EXPECT_EQ(c.site, "datadoghq.eu");
-  EXPECT_EQ(c.metrics_url, "https://api.datadoghq.eu");
+  EXPECT_EQ(c.forward.site, "datadoghq.eu");
+  EXPECT_EQ(c.forward.metrics_url, "https://api.datadoghq.eu");
   EXPECT_EQ(entry(c, "DD_SITE")->source, "datadog.yaml:site");
-  EXPECT_EQ(c.tags, (std::vector<std::string>{"team:a", "tier:1"}));
+  EXPECT_EQ(c.common.tags, (std::vector<std::string>{"team:a", "tier:1"}));
   // DATADOG_ beats YAML; DD_ beats DATADOG_.
   c = finalize(
       {{"DATADOG_ENV", "from-datadog"}, {"DATADOG_SERVICE", "dsvc"}, {"DD_SERVICE", "ddsvc"}},
       Mode::kExtension, yaml);
-  EXPECT_EQ(c.env, "from-datadog");
+  EXPECT_EQ(c.common.env, "from-datadog");
   EXPECT_EQ(entry(c, "DD_ENV")->source, "env DATADOG_ENV");
-  EXPECT_EQ(c.service, "ddsvc");
+  EXPECT_EQ(c.common.service, "ddsvc");
   EXPECT_EQ(entry(c, "DD_SERVICE")->source, "env DD_SERVICE");
   std::filesystem::remove(yaml);
 }
@@ -78,17 +82,17 @@ TEST(Config, LoadConfigReadsDatadogYamlInExtensionModeOnly) {
   MapEnvironment env(std::map<std::string, std::string>{{"LAMBDA_TASK_ROOT", dir.string()}});
   auto extension = load_config(env, Mode::kExtension);
   ASSERT_TRUE(extension);
-  EXPECT_EQ(extension->env, "from-yaml");
+  EXPECT_EQ(extension->common.env, "from-yaml");
   auto sidecar = load_config(env, Mode::kSidecar);
   ASSERT_TRUE(sidecar);
-  EXPECT_EQ(sidecar->env, "");
+  EXPECT_EQ(sidecar->common.env, "");
   std::filesystem::remove_all(dir);
 }
 
 TEST(Config, BrokenYamlIsReportedNotFatal) {
   const std::string yaml = write_yaml("site: [unclosed\n");
   auto c = finalize({{"DD_ENV", "x"}}, Mode::kExtension, yaml);
-  EXPECT_EQ(c.env, "x");
+  EXPECT_EQ(c.common.env, "x");
   ASSERT_FALSE(c.warnings.empty());
   EXPECT_NE(c.warnings[0].find("not valid YAML"), std::string::npos);
   EXPECT_TRUE(c.rejected_values);
@@ -100,9 +104,9 @@ TEST(Config, BadValueWarnsOnceNamingVariableAndDefault) {
                      {"DD_FLUSH_TIMEOUT", "-3"},
                      {"DD_USE_V2_API_SERIES", "perhaps"},
                      {"DD_API_KEY", "k"}});
-  EXPECT_EQ(c.dogstatsd_port, 8125);
-  EXPECT_EQ(c.flush_timeout_s, 30);
-  EXPECT_TRUE(c.use_v2_series);
+  EXPECT_EQ(c.metrics.dogstatsd_port, 8125);
+  EXPECT_EQ(c.forward.flush_timeout_s, 30);
+  EXPECT_TRUE(c.metrics.use_v2_series);
   ASSERT_EQ(c.warnings.size(), 3u);
   EXPECT_NE(c.warnings[0].find("DD_USE_V2_API_SERIES=\"perhaps\""), std::string::npos);
   EXPECT_NE(c.warnings[0].find("using default true"), std::string::npos);
@@ -130,9 +134,9 @@ TEST(Config, DdTagsAndBaseTags) {
                      {"DD_SERVICE", "Checkout"},
                      {"DD_VERSION", "1.2"},
                      {"DD_API_KEY", "k"}});
-  EXPECT_EQ(c.tags, (std::vector<std::string>{"team:a", "tier:1"}));
-  EXPECT_EQ(c.base_tags, (std::vector<std::string>{"env:prod", "service:checkout", "version:1.2",
-                                                   "team:a", "tier:1"}));
+  EXPECT_EQ(c.common.tags, (std::vector<std::string>{"team:a", "tier:1"}));
+  EXPECT_EQ(c.common.base_tags, (std::vector<std::string>{"env:prod", "service:checkout",
+                                                          "version:1.2", "team:a", "tier:1"}));
 }
 
 TEST(Config, UrlOverrides) {
@@ -140,40 +144,45 @@ TEST(Config, UrlOverrides) {
                      {"DD_DD_URL", "http://127.0.0.1:8428/datadog/"},
                      {"DD_LOGS_CONFIG_LOGS_DD_URL", "logs.internal:8443"},
                      {"DD_APM_DD_URL", "http://127.0.0.1:9/"}});
-  EXPECT_EQ(c.metrics_url, "http://127.0.0.1:8428/datadog");
-  EXPECT_EQ(c.logs_url, "https://logs.internal:8443");
-  EXPECT_EQ(c.apm_url, "http://127.0.0.1:9");
+  EXPECT_EQ(c.forward.metrics_url, "http://127.0.0.1:8428/datadog");
+  EXPECT_EQ(c.forward.logs_url, "https://logs.internal:8443");
+  EXPECT_EQ(c.forward.apm_url, "http://127.0.0.1:9");
   c = finalize({{"DD_URL", "http://legacy:1"}});
-  EXPECT_EQ(c.metrics_url, "http://legacy:1");
+  EXPECT_EQ(c.forward.metrics_url, "http://legacy:1");
   c = finalize({{"DD_DD_URL", "no-scheme.example"}});
-  EXPECT_EQ(c.metrics_url, "https://api.datadoghq.com");
+  EXPECT_EQ(c.forward.metrics_url, "https://api.datadoghq.com");
   EXPECT_FALSE(c.warnings.empty());
 }
 
 TEST(Config, V1SeriesDefaultsToZlib) {
   auto c = finalize({{"DD_USE_V2_API_SERIES", "false"}});
-  EXPECT_FALSE(c.use_v2_series);
-  EXPECT_EQ(c.metrics_compressor, Compressor::kZlib);
+  EXPECT_FALSE(c.metrics.use_v2_series);
+  EXPECT_EQ(c.forward.metrics_compressor, Compressor::kZlib);
 }
 
 TEST(Config, ProxyAndNoProxy) {
   auto c = finalize({{"HTTPS_PROXY", "http://user:s3cretpass@proxy.local:3128"},
                      {"NO_PROXY", "localhost,.internal"}});
-  EXPECT_EQ(c.proxy.host, "proxy.local");
-  EXPECT_EQ(c.proxy.port, 3128);
-  EXPECT_EQ(c.proxy.user, "user");
-  EXPECT_EQ(c.proxy.password, "s3cretpass");
-  EXPECT_EQ(c.proxy.no_proxy, (std::vector<std::string>{"localhost", ".internal"}));
+  EXPECT_EQ(c.forward.proxy.host, "proxy.local");
+  EXPECT_EQ(c.forward.proxy.port, 3128);
+  EXPECT_EQ(c.forward.proxy.user, "user");
+  EXPECT_EQ(c.forward.proxy.password, "s3cretpass");
+  EXPECT_EQ(c.forward.proxy.no_proxy, (std::vector<std::string>{"localhost", ".internal"}));
   // DD_PROXY_HTTPS wins over HTTPS_PROXY; DD_PROXY_NO_PROXY over NO_PROXY.
   c = finalize({{"HTTPS_PROXY", "http://a:1"},
                 {"DD_PROXY_HTTPS", "http://b:2"},
                 {"NO_PROXY", "x"},
                 {"DD_PROXY_NO_PROXY", "y"}});
-  EXPECT_EQ(c.proxy.host, "b");
-  EXPECT_EQ(c.proxy.no_proxy, (std::vector<std::string>{"y"}));
+  EXPECT_EQ(c.forward.proxy.host, "b");
+  EXPECT_EQ(c.forward.proxy.no_proxy, (std::vector<std::string>{"y"}));
+  // --check-config marks the overridden ones as not used.
+  EXPECT_EQ(entry(c, "HTTPS_PROXY")->source, "not used (DD_PROXY_HTTPS is)");
+  EXPECT_EQ(entry(c, "NO_PROXY")->source, "not used (DD_PROXY_NO_PROXY is)");
+  for (const auto& l : entry(c, "NO_PROXY")->layers) EXPECT_FALSE(l.winner);
+  EXPECT_EQ(entry(c, "DD_PROXY_NO_PROXY")->source, "env DD_PROXY_NO_PROXY");
   // Another scheme: reported once, traffic goes direct.
   c = finalize({{"DD_PROXY_HTTPS", "socks5://p:1"}});
-  EXPECT_TRUE(c.proxy.host.empty());
+  EXPECT_TRUE(c.forward.proxy.host.empty());
   EXPECT_FALSE(c.warnings.empty());
 }
 
@@ -188,24 +197,24 @@ TEST(Config, CheckConfigMasksSecrets) {
   EXPECT_EQ(text.find("hunter2pass"), std::string::npos);
   EXPECT_EQ(text.find("extrakey12345"), std::string::npos);
   EXPECT_NE(text.find("bcdef"), std::string::npos);
-  ASSERT_EQ(c.additional_metrics_endpoints.size(), 1u);
-  EXPECT_EQ(c.additional_metrics_endpoints[0].url, "https://app.datadoghq.eu");
+  ASSERT_EQ(c.forward.additional_metrics_endpoints.size(), 1u);
+  EXPECT_EQ(c.forward.additional_metrics_endpoints[0].url, "https://app.datadoghq.eu");
   EXPECT_EQ(config_secrets(c).size(), 3u);
 }
 
 TEST(Config, ModeDefaults) {
   auto w = finalize({}, Mode::kWrapper);
-  EXPECT_EQ(w.log_level, LogLevel::kWarn);
-  EXPECT_EQ(w.flush_interval_ms, 3000);
-  EXPECT_EQ(w.dogstatsd_host, "127.0.0.1");
+  EXPECT_EQ(w.common.log_level, LogLevel::kWarn);
+  EXPECT_EQ(w.init.flush_interval_ms, 3000);
+  EXPECT_EQ(w.metrics.dogstatsd_host, "127.0.0.1");
   auto s = finalize({}, Mode::kSidecar);
-  EXPECT_EQ(s.log_level, LogLevel::kInfo);
-  EXPECT_EQ(s.dogstatsd_host, "0.0.0.0");
+  EXPECT_EQ(s.common.log_level, LogLevel::kInfo);
+  EXPECT_EQ(s.metrics.dogstatsd_host, "0.0.0.0");
   auto x = finalize({{"AWS_LAMBDA_INITIALIZATION_TYPE", "lambda-managed-instances"},
                      {"LASTCALL_BIND_HOST", "127.0.0.1"}},
                     Mode::kExtension);
-  EXPECT_TRUE(x.lmi);
-  EXPECT_EQ(x.dogstatsd_host, "127.0.0.1");
+  EXPECT_TRUE(x.lambda.lmi);
+  EXPECT_EQ(x.metrics.dogstatsd_host, "127.0.0.1");
 }
 
 TEST(Config, EveryRegistryVariableIsListed) {
@@ -219,6 +228,284 @@ TEST(Config, LaterWorkVariableWarns) {
   for (const auto& w : c.warnings)
     found |= w.find("DD_KMS_API_KEY is set but not supported") != std::string::npos;
   EXPECT_TRUE(found);
+}
+
+// --- the registry: every default declared once -------------------------------------------------
+
+// Reading through a handle whose type carries the value type; an undeclared name has no handle,
+// so `finalizer.get(var::kNotDeclared)` or `env.get(var::kNotDeclared)` cannot compile, and a
+// lookup by string does not exist at all.
+static_assert(std::is_same_v<decltype(var::kDdDogstatsdPort)::value_type, std::int64_t>);
+static_assert(std::is_same_v<decltype(var::kDdSite)::value_type, std::string>);
+static_assert(std::is_same_v<decltype(var::kDdLogsEnabled)::value_type, bool>);
+static_assert(std::is_same_v<decltype(var::kDdLogLevel)::value_type, LogLevel>);
+static_assert(std::is_same_v<decltype(var::kDdFlushInterval)::value_type, double>);
+static_assert(var::kDdDogstatsdPort.spec().name == "DD_DOGSTATSD_PORT");
+static_assert(var::kDdLogLevel.spec().defaults[Mode::kWrapper] == "warn");
+static_assert(static_cast<std::size_t>(VarId::kCount) == std::size(LastcallVars::kRows));
+template <class E>
+constexpr bool kReadsByName = requires(const E& e) {
+  e.get(std::string_view("DD_SITE"));
+};
+template <class E>
+constexpr bool kReadsByHandle = requires(const E& e) {
+  e.get(var::kDdSite);
+};
+static_assert(!kReadsByName<Environment>, "the environment is read through declared handles only");
+static_assert(kReadsByHandle<Environment>);
+
+// Parses a row's textual default with the row's own type (what the finalizer does).
+bool default_parses(const VarSpec& spec, std::string_view text, std::string& why) {
+  switch (spec.type) {
+    case VarType::kString:
+      return parse_var_value<VarType::kString>(spec, text, &why).has_value();
+    case VarType::kBool:
+      return parse_var_value<VarType::kBool>(spec, text, &why).has_value();
+    case VarType::kInt:
+      return parse_var_value<VarType::kInt>(spec, text, &why).has_value();
+    case VarType::kDouble:
+      return parse_var_value<VarType::kDouble>(spec, text, &why).has_value();
+    case VarType::kList:
+      return parse_var_value<VarType::kList>(spec, text, &why).has_value();
+    case VarType::kJson:
+      return parse_var_value<VarType::kJson>(spec, text, &why).has_value();
+    case VarType::kUrl:
+      return parse_var_value<VarType::kUrl>(spec, text, &why).has_value();
+    case VarType::kLevel:
+      return parse_var_value<VarType::kLevel>(spec, text, &why).has_value();
+    case VarType::kEnum:
+      return parse_var_value<VarType::kEnum>(spec, text, &why).has_value();
+  }
+  return false;
+}
+
+// For EVERY row and mode: the row's default parses, it is what --check-config reports (value,
+// source, the rendered line) and the finalizer read the row. A new row is covered by this test
+// without touching it.
+TEST(ConfigRegistry, EveryRowDefaultIsWhatCheckConfigReportsAndTheCodeReads) {
+  for (const Mode mode : kAllModes) {
+    SCOPED_TRACE(std::string(mode_name(mode)));
+    const FinalConfig c = finalize({}, mode);
+    const std::string text = render_check_config(c);
+    EXPECT_EQ(c.entries.size(), all_variables().size());
+    for (const VarSpec& spec : all_variables()) {
+      SCOPED_TRACE(std::string(spec.name));
+      const auto* e = entry(c, spec.name);
+      ASSERT_NE(e, nullptr);
+      std::string expected(spec.defaults[mode]);
+      if (!spec.default_from.empty()) {
+        ASSERT_TRUE(expected.empty()) << "a row has a default or a default_from, not both";
+        const auto* from = entry(c, spec.default_from);
+        ASSERT_NE(from, nullptr) << "default_from names an undeclared variable";
+        expected = from->display;
+      }
+      if (!expected.empty()) {
+        std::string why;
+        EXPECT_TRUE(default_parses(spec, expected, why)) << why;
+      }
+      if (expected.empty()) expected = "(unset)";
+      EXPECT_EQ(e->display, expected);
+      EXPECT_EQ(e->source, "default");
+      ASSERT_EQ(e->layers.size(), 1u);
+      EXPECT_TRUE(e->layers[0].winner);
+      EXPECT_EQ(e->layers[0].source, ConfigSource::kDefault);
+      EXPECT_EQ(e->area, spec.area);
+      EXPECT_TRUE(e->read || spec.later_work) << "no finalize_<area>() reads this row";
+      EXPECT_NE(text.find(std::string(spec.name)), std::string::npos);
+      const size_t line = text.find("\n" + std::string(spec.name) + " ");
+      ASSERT_NE(line, std::string::npos);
+      const std::string rendered = text.substr(line + 1, text.find('\n', line + 1) - line - 1);
+      EXPECT_NE(rendered.find("= " + expected + "  [*default"), std::string::npos) << rendered;
+    }
+  }
+}
+
+// The FinalConfig fields hold the rows' defaults (no second literal anywhere): each field of an
+// empty environment against default_value(handle, mode), per mode.
+TEST(ConfigRegistry, FinalConfigFieldsHoldTheRowDefaults) {
+  for (const Mode mode : kAllModes) {
+    SCOPED_TRACE(std::string(mode_name(mode)));
+    const FinalConfig c = finalize({}, mode);
+    const auto d = [mode](auto handle) { return default_value(handle, mode); };
+    // forward
+    EXPECT_EQ(c.forward.site, d(var::kDdSite));
+    EXPECT_EQ(c.forward.metrics_url, "https://api." + d(var::kDdSite));
+    EXPECT_EQ(c.forward.logs_url, "https://http-intake.logs." + d(var::kDdSite));
+    EXPECT_EQ(c.forward.apm_url, "https://trace.agent." + d(var::kDdSite));
+    EXPECT_EQ(c.forward.api_key, d(var::kDdApiKey));
+    EXPECT_EQ(std::string(compressor_name(c.forward.metrics_compressor)),
+              d(var::kDdSerializerCompressorKind));
+    EXPECT_EQ(c.forward.metrics_compression_level, d(var::kDdCompressionLevel));
+    EXPECT_EQ(c.forward.logs_compression_level, d(var::kDdCompressionLevel));
+    EXPECT_EQ(c.forward.apm_compression_level, d(var::kDdCompressionLevel));
+    EXPECT_EQ(c.forward.logs_use_compression, d(var::kDdLogsConfigUseCompression));
+    EXPECT_EQ(c.forward.flush_timeout_s, d(var::kDdFlushTimeout));
+    EXPECT_EQ(c.forward.retry_queue_bytes, d(var::kLastcallRetryQueueBytes));
+    EXPECT_EQ(c.forward.skip_ssl_validation, d(var::kDdSkipSslValidation));
+    EXPECT_EQ(c.forward.tls_cert_file, d(var::kDdTlsCertFile));
+    EXPECT_TRUE(c.forward.proxy.host.empty());
+    // metrics
+    EXPECT_EQ(c.metrics.use_v2_series, d(var::kDdUseV2ApiSeries));
+    EXPECT_EQ(c.metrics.sketch_fallback_series, d(var::kLastcallSketchFallback) == "series");
+    EXPECT_EQ(c.metrics.enhanced_metrics, d(var::kDdEnhancedMetricsEnabled));
+    EXPECT_EQ(c.metrics.proc_enhanced_metrics, d(var::kDdLambdaProcEnhancedMetrics));
+    EXPECT_EQ(c.metrics.dogstatsd_port, d(var::kDdDogstatsdPort));
+    EXPECT_EQ(c.metrics.dogstatsd_buffer_size, d(var::kDdDogstatsdBufferSize));
+    EXPECT_EQ(c.metrics.dogstatsd_queue_size, d(var::kDdDogstatsdQueueSize));
+    EXPECT_EQ(c.metrics.dogstatsd_so_rcvbuf, d(var::kDdDogstatsdSoRcvbuf));
+    EXPECT_EQ(c.metrics.dogstatsd_host,
+              d(var::kDdDogstatsdNonLocalTraffic) ? "0.0.0.0" : "127.0.0.1");
+    EXPECT_EQ(c.metrics.statsd_namespace_blacklist, d(var::kDdStatsdMetricNamespaceBlacklist));
+    EXPECT_EQ(c.metrics.histogram_aggregates, d(var::kDdHistogramAggregates));
+    ASSERT_EQ(c.metrics.histogram_percentiles.size(), d(var::kDdHistogramPercentiles).size());
+    EXPECT_DOUBLE_EQ(c.metrics.histogram_percentiles[0],
+                     *parse_double(d(var::kDdHistogramPercentiles)[0]));
+    EXPECT_EQ(c.metrics.histogram_copy_to_distribution, d(var::kDdHistogramCopyToDistribution));
+    // common, traces, lambda, logs, init
+    EXPECT_EQ(c.common.log_level, d(var::kDdLogLevel));
+    EXPECT_EQ(c.common.self_metrics, d(var::kLastcallSelfMetrics));
+    EXPECT_EQ(c.common.memory_budget_bytes, d(var::kLastcallMemoryBudgetBytes));
+    EXPECT_EQ(c.common.local_api_port, d(var::kLastcallLocalApiPort));
+    EXPECT_EQ(c.traces.apm_receiver_port, d(var::kDdApmReceiverPort));
+    EXPECT_EQ(c.traces.apm_host, d(var::kDdApmNonLocalTraffic) ? "0.0.0.0" : "127.0.0.1");
+    EXPECT_EQ(c.lambda.flush_strategy, d(var::kDdServerlessFlushStrategy));
+    EXPECT_EQ(c.lambda.shutdown_margin_ms, d(var::kLastcallShutdownMarginMs));
+    EXPECT_EQ(c.lambda.telemetry_port, d(var::kLastcallTelemetryPort));
+    EXPECT_EQ(c.lambda.task_root, d(var::kLambdaTaskRoot));
+    EXPECT_EQ(c.logs.enabled, d(var::kDdLogsEnabled));
+    EXPECT_EQ(c.init.flush_interval_ms, std::llround(d(var::kDdFlushInterval) * 1000));
+  }
+}
+
+TEST(ConfigRegistry, ModeDependentDefaultsFollowTheSpec) {
+  // serverless-init.md §8 and lambda-agent.md §5.1/§8.2.
+  const auto x = finalize({}, Mode::kExtension);
+  const auto w = finalize({}, Mode::kWrapper);
+  const auto s = finalize({}, Mode::kSidecar);
+  EXPECT_EQ(w.common.log_level, LogLevel::kWarn);
+  EXPECT_EQ(s.common.log_level, LogLevel::kInfo);
+  EXPECT_EQ(x.common.log_level, LogLevel::kInfo);
+  EXPECT_EQ(w.init.flush_interval_ms, 3000);
+  EXPECT_EQ(s.init.flush_interval_ms, 10000);
+  EXPECT_FALSE(w.logs.enabled);
+  EXPECT_TRUE(s.logs.enabled);
+  EXPECT_TRUE(x.logs.enabled);
+  EXPECT_EQ(w.traces.apm_host, "127.0.0.1");
+  EXPECT_EQ(s.traces.apm_host, "0.0.0.0");
+  EXPECT_EQ(x.metrics.dogstatsd_host, "0.0.0.0");
+  // Every per-mode row says so in --check-config's default layer.
+  EXPECT_EQ(w.entry("DD_FLUSH_INTERVAL")->display, "3");
+  EXPECT_EQ(s.entry("DD_FLUSH_INTERVAL")->display, "10");
+}
+
+TEST(ConfigRegistry, LambdaLogsEnablementTable) {
+  // lambda-agent.md §5.1: DD_SERVERLESS_LOGS_ENABLED × DD_LOGS_ENABLED.
+  struct Row {
+    const char* serverless;
+    const char* logs;
+    bool enabled;
+  };
+  for (const Row& r :
+       {Row{nullptr, nullptr, true}, Row{"false", nullptr, false}, Row{nullptr, "true", true},
+        Row{"false", "true", true}, Row{"true", "false", true}, Row{"false", "false", false},
+        Row{"true", nullptr, true}}) {
+    std::map<std::string, std::string> env;
+    if (r.serverless) env["DD_SERVERLESS_LOGS_ENABLED"] = r.serverless;
+    if (r.logs) env["DD_LOGS_ENABLED"] = r.logs;
+    EXPECT_EQ(finalize(env, Mode::kExtension).logs.enabled, r.enabled)
+        << (r.serverless ? r.serverless : "unset") << " / " << (r.logs ? r.logs : "unset");
+  }
+  EXPECT_TRUE(finalize({{"DD_LOGS_ENABLED", "true"}}, Mode::kWrapper).logs.enabled);
+}
+
+TEST(ConfigRegistry, CheckConfigShowsEverySourceInPrecedenceOrder) {
+  const std::string yaml = write_yaml("service: yaml-svc\nsite: datadoghq.eu\n");
+  auto c = finalize({{"DATADOG_SERVICE", "dsvc"}, {"DD_SERVICE", "ddsvc"}, {"DATADOG_ENV", "e1"}},
+                    Mode::kExtension, yaml);
+  const auto* svc = entry(c, "DD_SERVICE");
+  ASSERT_NE(svc, nullptr);
+  ASSERT_EQ(svc->layers.size(), 4u);
+  EXPECT_EQ(svc->layers[0].source, ConfigSource::kDefault);
+  EXPECT_EQ(svc->layers[1].source, ConfigSource::kYaml);
+  EXPECT_EQ(svc->layers[1].from, "datadog.yaml:service");
+  EXPECT_EQ(svc->layers[1].display, "yaml-svc");
+  EXPECT_EQ(svc->layers[2].source, ConfigSource::kEnvDatadog);
+  EXPECT_EQ(svc->layers[2].display, "dsvc");
+  EXPECT_EQ(svc->layers[3].source, ConfigSource::kEnvDd);
+  EXPECT_EQ(svc->layers[3].display, "ddsvc");
+  for (size_t i = 0; i < 3; ++i) EXPECT_FALSE(svc->layers[i].winner);
+  EXPECT_TRUE(svc->layers[3].winner);
+  const std::string text = render_check_config(c);
+  EXPECT_NE(text.find(" = ddsvc  [default (unset) < datadog.yaml:service yaml-svc < "
+                      "DATADOG_SERVICE dsvc < *DD_SERVICE]\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(" = datadoghq.eu  [default datadoghq.com < *datadog.yaml:site]\n"),
+            std::string::npos);
+  // datadog.yaml is read in extension mode only: elsewhere it is not a source.
+  MapEnvironment env(std::map<std::string, std::string>{{"DD_ENV", "x"}});
+  auto sidecar = load_config(env, Mode::kSidecar);
+  ASSERT_TRUE(sidecar);
+  EXPECT_EQ(sidecar->entry("DD_SITE")->layers.size(), 1u);
+  std::filesystem::remove(yaml);
+}
+
+TEST(ConfigRegistry, RejectedValueIsMarkedAndTheDefaultWins) {
+  auto c = finalize({{"DD_DOGSTATSD_PORT", "eighty"}, {"DD_API_KEY", "0123456789abcdef"}});
+  const auto* e = entry(c, "DD_DOGSTATSD_PORT");
+  ASSERT_EQ(e->layers.size(), 2u);
+  EXPECT_TRUE(e->layers[0].winner);
+  EXPECT_TRUE(e->layers[1].rejected);
+  EXPECT_FALSE(e->layers[1].winner);
+  EXPECT_EQ(e->display, "8125");
+  const std::string text = render_check_config(c);
+  EXPECT_NE(text.find(" = 8125  [*default < DD_DOGSTATSD_PORT eighty (rejected)]"),
+            std::string::npos);
+  // Secrets stay masked in every layer.
+  EXPECT_EQ(text.find("0123456789abcdef"), std::string::npos);
+}
+
+TEST(ConfigRegistry, UnparsableProxyIsReportedOnceNamingTheVariableAndGoesDirect) {
+  for (const char* name : {"DD_PROXY_HTTPS", "HTTPS_PROXY", "https_proxy"}) {
+    SCOPED_TRACE(name);
+    auto c = finalize({{name, "https://user:hunter2pass@proxy.local:3128"},
+                       {"DD_API_KEY", "k"},
+                       {"DD_SITE", "datadoghq.com"}});
+    EXPECT_TRUE(c.forward.proxy.host.empty());  // intake traffic goes direct
+    EXPECT_EQ(c.forward.proxy.port, 0);
+    ASSERT_EQ(c.warnings.size(), 1u);
+    const std::string& w = c.warnings[0];
+    EXPECT_NE(w.find(std::string(name) + "=\"https://***@proxy.local:3128\""), std::string::npos)
+        << w;
+    EXPECT_NE(w.find("goes direct"), std::string::npos);
+    EXPECT_EQ(w.find("hunter2pass"), std::string::npos);
+    EXPECT_TRUE(c.rejected_values);
+    EXPECT_EQ(entry(c, name)->source, std::string("default (") + name + " rejected)");
+    EXPECT_TRUE(config_secrets(c).size() == 1u);  // the API key; no proxy password
+    EXPECT_EQ(render_check_config(c).find("hunter2pass"), std::string::npos);
+  }
+  // A proxy's credentials are masked, the rest of the URL shown, in every layer.
+  auto shown = finalize({{"HTTPS_PROXY", "http://user:pw@proxy.local:3128"}});
+  EXPECT_EQ(shown.entry("HTTPS_PROXY")->display, "http://***@proxy.local:3128");
+  EXPECT_EQ(render_check_config(shown).find("pw@"), std::string::npos);
+  // A parsable DD_PROXY_HTTPS wins; an unparsable HTTPS_PROXY below it is not read at all.
+  auto c = finalize({{"DD_PROXY_HTTPS", "http://p:1"}, {"HTTPS_PROXY", "nonsense"}});
+  EXPECT_EQ(c.forward.proxy.host, "p");
+  for (const auto& w : c.warnings) EXPECT_EQ(w.find("HTTPS_PROXY"), std::string::npos) << w;
+}
+
+TEST(ConfigRegistry, DefaultFromFollowsTheVariableItNames) {
+  auto c = finalize({{"DD_COMPRESSION_LEVEL", "7"}, {"DD_LOGS_CONFIG_COMPRESSION_LEVEL", "9"}});
+  EXPECT_EQ(c.forward.metrics_compression_level, 7);
+  EXPECT_EQ(c.forward.apm_compression_level, 7);
+  EXPECT_EQ(c.forward.logs_compression_level, 9);
+  EXPECT_EQ(entry(c, "DD_METRICS_CONFIG_COMPRESSION_LEVEL")->display, "7");
+  EXPECT_EQ(entry(c, "DD_METRICS_CONFIG_COMPRESSION_LEVEL")->layers[0].from,
+            "default (DD_COMPRESSION_LEVEL)");
+  c = finalize({{"DD_ENHANCED_METRICS_ENABLED", "false"}});
+  EXPECT_FALSE(c.metrics.enhanced_metrics);
+  c = finalize({{"DD_ENHANCED_METRICS_ENABLED", "false"}, {"DD_ENHANCED_METRICS", "true"}});
+  EXPECT_TRUE(c.metrics.enhanced_metrics);
 }
 
 }  // namespace

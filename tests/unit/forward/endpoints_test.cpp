@@ -6,13 +6,13 @@ namespace lc::forward {
 namespace {
 
 TEST(Endpoints, PrimaryIntakesAndAdditionalMetricsEndpoints) {
-  FinalConfig c;
-  c.api_key = "primary-key";
-  c.metrics_url = "http://127.0.0.1:8428/datadog/";
-  c.logs_url = "https://http-intake.logs.datadoghq.com";
-  c.apm_url = "https://trace.agent.datadoghq.com";
-  c.additional_metrics_endpoints = {{"https://app.datadoghq.eu", "key2"},
-                                    {"https://app.datadoghq.eu", "key3"}};
+  FinalConfig c = default_config();
+  c.forward.api_key = "primary-key";
+  c.forward.metrics_url = "http://127.0.0.1:8428/datadog/";
+  c.forward.logs_url = "https://http-intake.logs.datadoghq.com";
+  c.forward.apm_url = "https://trace.agent.datadoghq.com";
+  c.forward.additional_metrics_endpoints = {{"https://app.datadoghq.eu", "key2"},
+                                            {"https://app.datadoghq.eu", "key3"}};
   const auto eps = resolve_endpoints(c);
   ASSERT_EQ(eps.size(), 5u);
   EXPECT_EQ(eps[0].name, "metrics");

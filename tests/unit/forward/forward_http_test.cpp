@@ -52,11 +52,11 @@ struct Intake {
 };
 
 FinalConfig config_for(const std::string& url) {
-  FinalConfig c;
-  c.api_key = kKey;
-  c.metrics_url = url;
-  c.logs_url = url;
-  c.apm_url = url;
+  FinalConfig c = default_config();
+  c.forward.api_key = kKey;
+  c.forward.metrics_url = url;
+  c.forward.logs_url = url;
+  c.forward.apm_url = url;
   return c;
 }
 

@@ -14,15 +14,15 @@ using fakes::FakeHttpClient;
 // datadog-wire.md §5.2 example: DD_DD_URL=http://127.0.0.1:8428/datadog DD_USE_V2_API_SERIES=false
 // → v1 series with deflate at <url>/api/v1/series, plus every additional endpoint.
 TEST(ForwardStage, WiresEndpointsCodecsAndRetryBudgetFromConfig) {
-  FinalConfig c;
-  c.api_key = "primary-key-0123456789";
-  c.metrics_url = "http://vm.test/datadog";
-  c.logs_url = "http://logs.test";
-  c.apm_url = "http://apm.test";
-  c.use_v2_series = false;
-  c.metrics_compressor = Compressor::kZlib;
-  c.additional_metrics_endpoints = {{"http://extra.test/", "extra-key-0123456789"}};
-  c.retry_queue_bytes = 4096;
+  FinalConfig c = default_config();
+  c.forward.api_key = "primary-key-0123456789";
+  c.forward.metrics_url = "http://vm.test/datadog";
+  c.forward.logs_url = "http://logs.test";
+  c.forward.apm_url = "http://apm.test";
+  c.metrics.use_v2_series = false;
+  c.forward.metrics_compressor = Compressor::kZlib;
+  c.forward.additional_metrics_endpoints = {{"http://extra.test/", "extra-key-0123456789"}};
+  c.forward.retry_queue_bytes = 4096;
 
   FakeClock clock;
   FakeHttpClient http(clock);
@@ -42,7 +42,7 @@ TEST(ForwardStage, WiresEndpointsCodecsAndRetryBudgetFromConfig) {
   ASSERT_EQ(vm.size(), 1u);
   EXPECT_EQ(vm[0]->request.url, "http://vm.test/datadog/api/v1/series");
   EXPECT_EQ(vm[0]->header("Content-Encoding"), "deflate");
-  EXPECT_EQ(vm[0]->header("DD-API-KEY"), c.api_key);
+  EXPECT_EQ(vm[0]->header("DD-API-KEY"), c.forward.api_key);
   EXPECT_EQ(test::zlib_open(vm[0]->body(), 15), p.body);
   const auto extra = http.requests_to("extra.test");
   ASSERT_EQ(extra.size(), 1u);

@@ -462,15 +462,15 @@ namespace lc::metrics {
 namespace {
 
 TEST(AggregatorConfigTest, FromFinalConfigPerMode) {
-  FinalConfig cfg;
+  FinalConfig cfg = default_config();
   cfg.mode = Mode::kSidecar;
-  cfg.hostname = "box-1";
-  cfg.use_v2_series = true;
-  cfg.base_tags = {"env:dev"};
-  cfg.histogram_aggregates = {"max", "count"};
-  cfg.histogram_percentiles = {0.5};
-  cfg.histogram_copy_to_distribution = true;
-  cfg.histogram_copy_to_distribution_prefix = "c.";
+  cfg.common.hostname = "box-1";
+  cfg.metrics.use_v2_series = true;
+  cfg.common.base_tags = {"env:dev"};
+  cfg.metrics.histogram_aggregates = {"max", "count"};
+  cfg.metrics.histogram_percentiles = {0.5};
+  cfg.metrics.histogram_copy_to_distribution = true;
+  cfg.metrics.histogram_copy_to_distribution_prefix = "c.";
   auto c = AggregatorConfig::from(cfg);
   EXPECT_EQ(c.default_host, "box-1");
   EXPECT_EQ(c.series_format, SeriesFormat::kV2Protobuf);
@@ -483,13 +483,13 @@ TEST(AggregatorConfigTest, FromFinalConfigPerMode) {
   EXPECT_EQ(c.max_contexts, 10240u);
 
   cfg.mode = Mode::kExtension;  // Lambda: series carry an empty host
-  cfg.use_v2_series = false;
-  cfg.sketch_fallback_series = false;
+  cfg.metrics.use_v2_series = false;
+  cfg.metrics.sketch_fallback_series = false;
   c = AggregatorConfig::from(cfg);
   EXPECT_EQ(c.default_host, "");
   EXPECT_EQ(c.series_format, SeriesFormat::kV1Json);
   EXPECT_EQ(c.sketch_output, SketchOutput::kDrop);
-  cfg.sketch_fallback_series = true;
+  cfg.metrics.sketch_fallback_series = true;
   EXPECT_EQ(AggregatorConfig::from(cfg).sketch_output, SketchOutput::kV1SeriesFallback);
 
   const auto p = DogStatsdServer::parser_options(cfg);

@@ -266,15 +266,15 @@ TEST(GoldenTest, EventsAndServiceChecksCountedAndDroppedUnsupported) {
 }
 
 TEST(GoldenTest, CreateFromFinalConfig) {
-  FinalConfig cfg;
+  FinalConfig cfg = default_config();
   cfg.mode = Mode::kExtension;
-  cfg.hostname = "ignored-in-lambda";
-  cfg.use_v2_series = false;
-  cfg.sketch_fallback_series = true;
-  cfg.base_tags = {"env:prod"};
-  cfg.statsd_namespace = "ns.";
-  cfg.histogram_aggregates = {"max"};
-  cfg.histogram_percentiles = {};
+  cfg.common.hostname = "ignored-in-lambda";
+  cfg.metrics.use_v2_series = false;
+  cfg.metrics.sketch_fallback_series = true;
+  cfg.common.base_tags = {"env:prod"};
+  cfg.metrics.statsd_namespace = "ns.";
+  cfg.metrics.histogram_aggregates = {"max"};
+  cfg.metrics.histogram_percentiles = {};
   lc::fakes::FakeClock clock;
   SelfMetrics self;
   auto server = DogStatsdServer::create(cfg, self, clock);
