@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "core/strings.h"
 #include "decoders.h"
 #include "json_util.h"
 #include "proto_reader.h"
