@@ -173,6 +173,21 @@ int find_entry(const std::vector<boost::json::object>& tl, std::string_view even
   return -1;
 }
 
+::testing::AssertionResult in_order(std::initializer_list<int> positions) {
+  int previous = -1;
+  int n = 0;
+  for (const int p : positions) {
+    if (p < 0) return ::testing::AssertionFailure() << "event #" << n << " is missing";
+    if (p <= previous) {
+      return ::testing::AssertionFailure()
+             << "event #" << n << " at " << p << " is not after the one at " << previous;
+    }
+    previous = p;
+    ++n;
+  }
+  return ::testing::AssertionSuccess();
+}
+
 int count_entries(const std::vector<boost::json::object>& tl, std::string_view event,
                   const std::map<std::string, std::string>& fields) {
   int n = 0;
