@@ -78,30 +78,28 @@ std::string SandboxHarness::output() const {
          proc_->output(lc::test::ChildProcess::Stream::kStderr);
 }
 
-BlockingResponse SandboxHarness::control(const std::string& method, const std::string& target,
-                                         const std::string& body, net::Headers headers) {
-  BlockingRequest req;
-  req.method = method;
-  req.target = target;
-  req.body = body;
-  req.headers = std::move(headers);
-  req.timeout_ms = 60000;
-  auto r = http_call("127.0.0.1", control_port_, req);
+namespace {
+
+// One request to 127.0.0.1:port; a failed call fails the test and reads as status 0.
+BlockingResponse call(std::uint16_t port, int timeout_ms, const std::string& method,
+                      const std::string& target, const std::string& body, net::Headers headers) {
+  BlockingRequest req(method, target, std::move(headers), body);
+  req.timeout_ms = timeout_ms;
+  auto r = http_call("127.0.0.1", port, req);
   EXPECT_TRUE(r.has_value()) << method << " " << target << ": " << r.error().message;
   return r ? *r : BlockingResponse{};
 }
 
+}  // namespace
+
+BlockingResponse SandboxHarness::control(const std::string& method, const std::string& target,
+                                         const std::string& body, net::Headers headers) {
+  return call(control_port_, 60000, method, target, body, std::move(headers));
+}
+
 BlockingResponse SandboxHarness::api(const std::string& method, const std::string& target,
                                      const std::string& body, net::Headers headers) {
-  BlockingRequest req;
-  req.method = method;
-  req.target = target;
-  req.body = body;
-  req.headers = std::move(headers);
-  req.timeout_ms = 10000;
-  auto r = http_call("127.0.0.1", api_port_, req);
-  EXPECT_TRUE(r.has_value()) << method << " " << target << ": " << r.error().message;
-  return r ? *r : BlockingResponse{};
+  return call(api_port_, 10000, method, target, body, std::move(headers));
 }
 
 bool SandboxHarness::wait(const std::string& event, int count,

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "fakes/fake_clock.h"
@@ -175,18 +176,18 @@ struct Harness {
   std::vector<Payload> flush(FlushScope scope = FlushScope::kAll) { return server.flush(scope); }
   // The decoded series (sketches) of one flush, across its payloads.
   std::vector<DecodedSeries> series(FlushScope scope = FlushScope::kAll) {
-    std::vector<DecodedSeries> out;
-    for (const auto& p : flush(scope)) {
-      if (p.kind != PayloadKind::kSeriesV2) continue;
-      for (auto& s : decode_series_v2(p.body)) out.push_back(std::move(s));
-    }
-    return out;
+    return decoded(scope, PayloadKind::kSeriesV2, decode_series_v2);
   }
   std::vector<DecodedSketch> sketches(FlushScope scope = FlushScope::kAll) {
-    std::vector<DecodedSketch> out;
+    return decoded(scope, PayloadKind::kSketches, decode_sketches);
+  }
+  template <typename Decode>
+  std::invoke_result_t<Decode, const std::string&> decoded(FlushScope scope, PayloadKind kind,
+                                                           Decode decode) {
+    std::invoke_result_t<Decode, const std::string&> out;
     for (const auto& p : flush(scope)) {
-      if (p.kind != PayloadKind::kSketches) continue;
-      for (auto& s : decode_sketches(p.body)) out.push_back(std::move(s));
+      if (p.kind != kind) continue;
+      for (auto& d : decode(p.body)) out.push_back(std::move(d));
     }
     return out;
   }
