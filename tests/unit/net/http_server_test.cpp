@@ -31,7 +31,12 @@ class HttpServerTest : public ::testing::Test {
     loop_.start();
   }
   void TearDown() override {
-    if (server_ && loop_.running()) loop_.call([&] { server_->stop(); });
+    if (server_ && loop_.running()) {
+      loop_.call([&] {
+        held_.reset();
+        server_->stop();
+      });
+    }
     loop_.stop();
   }
   std::uint16_t port() const { return server_->port(); }
@@ -42,8 +47,21 @@ class HttpServerTest : public ::testing::Test {
     };
   }
 
+  // GET /next keeps its responder in held_ (a long poll); the server runs, and one connection sends
+  // that request and waits until the handler holds it.
+  sandbox::BlockingConnection hold_next_request() {
+    server_->route("GET", "/next",
+                   [this](HttpRequest&, std::shared_ptr<Responder> r) { held_ = std::move(r); });
+    run();
+    auto c = raw_connect(port());
+    EXPECT_TRUE(c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n"));
+    EXPECT_TRUE(loop_.wait_until([&] { return held_ != nullptr; }));
+    return c;
+  }
+
   LoopThread loop_;
   std::unique_ptr<HttpServer> server_;
+  std::shared_ptr<Responder> held_;
 };
 
 TEST_F(HttpServerTest, BindsEphemeralPort) {
@@ -328,17 +346,12 @@ TEST_F(HttpServerTest, OversizeHeaderGets431) {
 
 TEST_F(HttpServerTest, DelayedResponseThroughResponder) {
   make();
-  std::shared_ptr<Responder> held;
-  server_->route("GET", "/next",
-                 [&](HttpRequest&, std::shared_ptr<Responder> r) { held = std::move(r); });
-  run();
-  auto c = raw_connect(port());
-  ASSERT_TRUE(c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n"));
-  ASSERT_TRUE(loop_.wait_until([&] { return held != nullptr; }));
-  EXPECT_TRUE(loop_.call([&] { return held->connected(); }));
+  auto c = hold_next_request();
+  ASSERT_TRUE(held_);
+  EXPECT_TRUE(loop_.call([&] { return held_->connected(); }));
   loop_.call([&] {
-    held->respond(HttpResponse::json(200, R"({"eventType":"INVOKE"})"));
-    held.reset();
+    held_->respond(HttpResponse::json(200, R"({"eventType":"INVOKE"})"));
+    held_.reset();
     return 0;
   });
   auto r = c.read_response();
@@ -349,21 +362,16 @@ TEST_F(HttpServerTest, DelayedResponseThroughResponder) {
 
 TEST_F(HttpServerTest, DetectsPeerDisconnectWhileWaiting) {
   make();
-  std::shared_ptr<Responder> held;
-  server_->route("GET", "/next",
-                 [&](HttpRequest&, std::shared_ptr<Responder> r) { held = std::move(r); });
-  run();
   {
-    auto c = raw_connect(port());
-    ASSERT_TRUE(c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n"));
-    ASSERT_TRUE(loop_.wait_until([&] { return held != nullptr; }));
-    EXPECT_TRUE(loop_.call([&] { return held->connected(); }));
+    auto c = hold_next_request();
+    ASSERT_TRUE(held_);
+    EXPECT_TRUE(loop_.call([&] { return held_->connected(); }));
     c.close();
   }
-  EXPECT_TRUE(loop_.wait_until([&] { return !held->connected(); }));
+  EXPECT_TRUE(loop_.wait_until([&] { return !held_->connected(); }));
   loop_.call([&] {
-    held->respond(HttpResponse::text(200, "too late"));  // ignored, no crash
-    held.reset();
+    held_->respond(HttpResponse::text(200, "too late"));  // ignored, no crash
+    held_.reset();
     return 0;
   });
 }
@@ -463,21 +471,16 @@ TEST_F(HttpServerTest, RefusedRequestsAreCountedAsDrops) {
 
 TEST_F(HttpServerTest, StopClosesConnectionsAndPendingResponders) {
   make();
-  std::shared_ptr<Responder> held;
-  server_->route("GET", "/next",
-                 [&](HttpRequest&, std::shared_ptr<Responder> r) { held = std::move(r); });
-  run();
-  auto c = raw_connect(port());
-  ASSERT_TRUE(c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n"));
-  ASSERT_TRUE(loop_.wait_until([&] { return held != nullptr; }));
+  auto c = hold_next_request();
+  ASSERT_TRUE(held_);
   loop_.call([&] {
     server_->stop();
     return 0;
   });
   EXPECT_TRUE(c.wait_closed());
-  EXPECT_FALSE(loop_.call([&] { return held->connected(); }));
+  EXPECT_FALSE(loop_.call([&] { return held_->connected(); }));
   loop_.call([&] {
-    held.reset();
+    held_.reset();
     return 0;
   });
 }
