@@ -21,31 +21,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   switch (selector % 8) {
     case 0: {
       auto r = parse_register(first, "accountId", rest, false);
-      if (r.ok() && r.value().name.empty()) __builtin_trap();
+      if (r.has_value() && r.value().name.empty()) __builtin_trap();
       break;
     }
     case 1: {
       auto r = parse_register("ext", first, rest, true);
-      if (r.ok() && r.value().invoke) __builtin_trap();  // LMI never accepts INVOKE
+      if (r.has_value() && r.value().invoke) __builtin_trap();  // LMI never accepts INVOKE
       break;
     }
     case 2: {
       auto r = parse_subscribe(input, false);
-      if (r.ok()) {
+      if (r.has_value()) {
         const auto& s = r.value();
         if (s.types.empty() || s.max_items < kMinMaxItems || s.max_items > kMaxMaxItems ||
             s.max_bytes < kMinMaxBytes || s.max_bytes > kMaxMaxBytes ||
             s.timeout_ms < kMinTimeoutMs || s.timeout_ms > kMaxTimeoutMs) {
           __builtin_trap();
         }
-      } else if (r.rejection().status != 400) {
+      } else if (r.error().status != 400) {
         __builtin_trap();
       }
       break;
     }
     case 3: {
       auto r = parse_subscribe(input, true);
-      if (r.ok() && r.value().schema_version != "2025-01-29") __builtin_trap();
+      if (r.has_value() && r.value().schema_version != "2025-01-29") __builtin_trap();
       break;
     }
     case 4: {

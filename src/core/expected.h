@@ -1,5 +1,6 @@
 // core/expected.h — errors as values: Error{code, message} and Expected<T> (conventions.md §5).
-// Used by every fallible function in lastcall; nothing in our code throws.
+// Used by every fallible function in lastcall; nothing in our code throws. The error type is Error
+// unless a caller needs a richer one (Expected<T, E>, e.g. the HTTP answer a tool sends instead).
 // Header-only; g++ 12 has no std::expected, so this is a small variant-based equivalent.
 #pragma once
 
@@ -46,15 +47,15 @@ inline Error make_error(ErrorCode code, std::string message) {
   return Error{code, std::move(message)};
 }
 
-template <typename T>
+template <typename T, typename E = Error>
 class [[nodiscard]] Expected {
  public:
   Expected(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
-  Expected(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
+  Expected(E error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
   template <typename U,
             typename = std::enable_if_t<
                 std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, Expected> &&
-                !std::is_same_v<std::decay_t<U>, Error> && !std::is_same_v<std::decay_t<U>, T>>>
+                !std::is_same_v<std::decay_t<U>, E> && !std::is_same_v<std::decay_t<U>, T>>>
   Expected(U&& value) : v_(std::in_place_index<0>, T(std::forward<U>(value))) {}  // NOLINT
 
   bool has_value() const { return v_.index() == 0; }
@@ -78,11 +79,11 @@ class [[nodiscard]] Expected {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const& {
+  const E& error() const& {
     assert(!has_value());
     return std::get<1>(v_);
   }
-  Error&& error() && {
+  E&& error() && {
     assert(!has_value());
     return std::get<1>(std::move(v_));
   }
@@ -93,24 +94,24 @@ class [[nodiscard]] Expected {
   }
 
  private:
-  std::variant<T, Error> v_;
+  std::variant<T, E> v_;
 };
 
-template <>
-class [[nodiscard]] Expected<void> {
+template <typename E>
+class [[nodiscard]] Expected<void, E> {
  public:
   Expected() = default;
-  Expected(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT
+  Expected(E error) : error_(std::move(error)), ok_(false) {}  // NOLINT
 
   bool has_value() const { return ok_; }
   explicit operator bool() const { return ok_; }
-  const Error& error() const& {
+  const E& error() const& {
     assert(!ok_);
     return error_;
   }
 
  private:
-  Error error_;
+  E error_;
   bool ok_ = true;
 };
 

@@ -28,4 +28,7 @@ std::string json_quote(std::string_view s);
 // Escapes non-printable bytes as \xNN for log lines, cut at max_bytes.
 std::string escape_for_log(std::string_view s, size_t max_bytes = 100);
 
+// Standard base64 (RFC 4648 §4, with '=' padding): proxy credentials, binary fields in JSON.
+std::string base64_encode(std::string_view bytes);
+
 }  // namespace lc

@@ -53,33 +53,6 @@ constexpr std::array<const char*, 3> kCaBundles = {
     "/etc/ssl/cert.pem",                   // macOS, some minimal images
 };
 
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const auto n = (static_cast<unsigned char>(in[i]) << 16) |
-                   (static_cast<unsigned char>(in[i + 1]) << 8) |
-                   static_cast<unsigned char>(in[i + 2]);
-    out.push_back(kAlphabet[(n >> 18) & 63]);
-    out.push_back(kAlphabet[(n >> 12) & 63]);
-    out.push_back(kAlphabet[(n >> 6) & 63]);
-    out.push_back(kAlphabet[n & 63]);
-  }
-  if (i < in.size()) {
-    const bool two = i + 1 < in.size();
-    const auto n = (static_cast<unsigned char>(in[i]) << 16) |
-                   (two ? static_cast<unsigned char>(in[i + 1]) << 8 : 0);
-    out.push_back(kAlphabet[(n >> 18) & 63]);
-    out.push_back(kAlphabet[(n >> 12) & 63]);
-    out.push_back(two ? kAlphabet[(n >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
-
 bool header_safe(std::string_view s) {
   for (const char c : s) {
     if (c == '\r' || c == '\n' || c == '\0') return false;
@@ -184,7 +157,8 @@ struct ClientState {
     if (options.user_agent.empty()) options.user_agent = std::string("lastcall/") + kVersion;
     if (!options.proxy.host.empty() &&
         (!options.proxy.user.empty() || !options.proxy.password.empty())) {
-      proxy_authorization = "Basic " + base64(options.proxy.user + ":" + options.proxy.password);
+      proxy_authorization =
+          "Basic " + base64_encode(options.proxy.user + ":" + options.proxy.password);
     }
   }
 

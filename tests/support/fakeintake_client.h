@@ -1,7 +1,8 @@
 // tests/support/fakeintake_client.h — reads what reached lastcall-fakeintake in one call:
 // FakeIntakeClient(port).metrics("page.views"), payloads(endpoint), logs(), reset(), set_fault().
-// Also a plain synchronous HTTP/1.1 request over a socket (http_request) that tests use to send
-// hand-built bodies, and FakeIntakeProcess, which starts the real binary on port 0.
+// Also http_request (the tools' blocking client, tools/sandbox/blocking_http.h, bound to 127.0.0.1
+// with a time limit) that tests use to send hand-built bodies, and FakeIntakeProcess, which starts
+// the real binary on port 0.
 // Blocking calls with a time limit; for test code only. Owns nothing beyond one request.
 #pragma once
 
@@ -19,29 +20,19 @@
 
 #include "core/expected.h"
 #include "support/process.h"
+#include "tools/sandbox/blocking_http.h"
 
 namespace lc::test {
 
-struct RawRequest {
-  std::string method = "GET";
-  std::string target = "/";
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-};
+using sandbox::BlockingRequest;
+using sandbox::BlockingResponse;
 
-struct RawResponse {
-  int status = 0;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-  bool complete = false;  // false: the server closed before the announced body was sent
-  std::optional<std::string> header(std::string_view name) const;
-};
-
-// One request to 127.0.0.1:port with `Connection: close`; reads until the peer closes.
-// Errors: kTimeout (no complete answer in time), kNetwork (refused, or closed before a status
-// line).
-Expected<RawResponse> http_request(std::uint16_t port, const RawRequest& request,
-                                   std::chrono::milliseconds timeout = std::chrono::seconds(5));
+// One request to 127.0.0.1:port with `Connection: close` through the tools' blocking client, each
+// socket operation bounded by `timeout`. Errors: kTimeout, kNetwork (refused, or closed before a
+// status line). A body cut short by the server comes back with complete = false.
+Expected<BlockingResponse> http_request(
+    std::uint16_t port, BlockingRequest request,
+    std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 // Sends one UDP datagram to 127.0.0.1:port; false when the kernel refused it.
 bool send_udp(int port, std::string_view datagram);

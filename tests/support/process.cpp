@@ -1,8 +1,6 @@
 #include "support/process.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,16 +8,11 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "tools/sandbox/spawn.h"
+
 namespace lc::test {
 
 std::unique_ptr<ChildProcess> ChildProcess::start(ProcessOptions options, std::string* error) {
-  int out_pipe[2], err_pipe[2], exec_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0 ||
-      pipe2(exec_pipe, O_CLOEXEC) != 0) {
-    if (error) *error = std::string("pipe: ") + std::strerror(errno);
-    return nullptr;
-  }
-  // Everything the child needs is prepared before fork (no allocation after it).
   std::map<std::string, std::string> env_map;
   if (options.inherit_env) {
     for (char** e = environ; *e != nullptr; ++e) {
@@ -34,48 +27,23 @@ std::unique_ptr<ChildProcess> ChildProcess::start(ProcessOptions options, std::s
     }
   }
   for (const auto& [k, v] : options.env) env_map[k] = v;
-  std::vector<std::string> env_strings;
-  for (const auto& [k, v] : env_map) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = options.argv;
-  const std::string path = args.at(0);
-  if (!options.argv0_override.empty()) args[0] = options.argv0_override;
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t parent = getpid();
-
-  const pid_t pid = fork();
-  if (pid < 0) {
-    if (error) *error = std::string("fork: ") + std::strerror(errno);
+  sandbox::SpawnSpec spec;
+  spec.path = options.argv.at(0);
+  spec.argv = std::move(options.argv);
+  if (!options.argv0_override.empty()) spec.argv[0] = options.argv0_override;
+  for (const auto& [k, v] : env_map) spec.env.push_back(k + "=" + v);
+  spec.cwd = options.cwd;
+  auto spawned = sandbox::spawn(spec);
+  if (!spawned) {
+    if (error) *error = spawned.error().message;
     return nullptr;
   }
-  if (pid == 0) {
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) _exit(127);
-    execve(path.c_str(), argv.data(), envp.data());
-    const int e = errno;
-    (void)!write(exec_pipe[1], &e, sizeof e);
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  close(exec_pipe[1]);
-  int exec_errno = 0;
-  const ssize_t n = read(exec_pipe[0], &exec_errno, sizeof exec_errno);
-  close(exec_pipe[0]);
   std::unique_ptr<ChildProcess> child(new ChildProcess());
-  child->pid_ = pid;
-  child->out_reader_ =
-      std::thread([c = child.get(), fd = out_pipe[0]] { c->read_loop(fd, Stream::kStdout); });
-  child->err_reader_ =
-      std::thread([c = child.get(), fd = err_pipe[0]] { c->read_loop(fd, Stream::kStderr); });
+  child->pid_ = spawned->pid;
+  child->out_reader_ = std::thread(
+      [c = child.get(), fd = spawned->stdout_fd] { c->read_loop(fd, Stream::kStdout); });
+  child->err_reader_ = std::thread(
+      [c = child.get(), fd = spawned->stderr_fd] { c->read_loop(fd, Stream::kStderr); });
   child->waiter_ = std::thread([c = child.get()] {
     int status = 0;
     while (waitpid(c->pid_, &status, 0) < 0 && errno == EINTR) {
@@ -84,8 +52,8 @@ std::unique_ptr<ChildProcess> ChildProcess::start(ProcessOptions options, std::s
     c->exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     c->cv_.notify_all();
   });
-  if (n == static_cast<ssize_t>(sizeof exec_errno)) {
-    if (error) *error = "exec " + path + ": " + std::strerror(exec_errno);
+  if (spawned->exec_errno != 0) {
+    if (error) *error = "exec " + spec.path + ": " + std::strerror(spawned->exec_errno);
     return nullptr;  // the destructor reaps the child
   }
   return child;

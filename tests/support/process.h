@@ -1,7 +1,8 @@
 // tests/support/process.h — runs a real binary (lastcall, lastcall-sandbox, lastcall-fakeintake) in
 // a test: chosen argv and environment, stdout/stderr captured line by line, waiting on a line or on
 // exit with a time limit (never a fixed sleep), and a process-group kill on every exit path.
-// The child dies with the test (PR_SET_PDEATHSIG) and runs in its own process group.
+// Started with the sandbox's hardened spawn (tools/sandbox/spawn.h): own process group, dies with
+// the test (PR_SET_PDEATHSIG), clean signal mask, stdin from /dev/null, no inherited fds.
 #pragma once
 
 #include <sys/types.h>

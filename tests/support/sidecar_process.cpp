@@ -36,7 +36,7 @@ SidecarProcess SidecarProcess::start(const std::string& intake_url,
   return s;
 }
 
-Expected<RawResponse> SidecarProcess::flush() const {
+Expected<BlockingResponse> SidecarProcess::flush() const {
   return http_request(static_cast<std::uint16_t>(local_api), {"POST", "/lambda/flush", {}, ""});
 }
 

@@ -24,7 +24,7 @@ struct SidecarProcess {
                               const std::map<std::string, std::string>& env = {});
   bool started() const { return process && dogstatsd > 0 && local_api > 0; }
   // POST /lambda/flush: a forced flush, answered once it completed or after 90 ms.
-  Expected<RawResponse> flush() const;
+  Expected<BlockingResponse> flush() const;
 };
 
 }  // namespace lc::test

@@ -1,5 +1,6 @@
 // fakeintake/json_util.h — the fake intake's one adapter around Boost.JSON: parsing that reports
-// errors as values (never throws), plus small typed accessors and base64 for binary fields.
+// errors as values (never throws), plus small typed accessors (base64 for binary fields is
+// core/strings.h).
 // Used by every fakeintake decoder and by the query API. Owns nothing.
 #pragma once
 
@@ -25,7 +26,5 @@ std::optional<std::int64_t> json_int(const boost::json::value& v);
 std::optional<double> json_number(const boost::json::value& v);
 // Field lookup on an object; nullptr when absent or `obj` is not an object.
 const boost::json::value* json_field(const boost::json::value& obj, std::string_view key);
-
-std::string base64_encode(std::string_view bytes);
 
 }  // namespace lc::fakeintake

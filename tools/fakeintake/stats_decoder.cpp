@@ -4,6 +4,7 @@
 #include <msgpuck.h>
 #include <boost/json.hpp>
 
+#include "core/strings.h"
 #include "decoders.h"
 #include "json_util.h"
 

@@ -2,7 +2,9 @@
 #include <boost/json.hpp>
 
 #include <cstring>
+#include <span>
 
+#include "core/strings.h"
 #include "decoders.h"
 #include "json_util.h"
 #include "proto_reader.h"
@@ -117,6 +119,90 @@ bool get_map_entry(ProtoReader& r, WireType t, json::object& o, const char* key,
   return true;
 }
 
+// One row of a message's field table: the field number, how to read it, and its JSON key.
+enum class Kind { kString, kUint, kInt, kInt32, kBool, kDouble, kStringMap, kDoubleMap, kBytesMap };
+struct Field {
+  std::uint32_t number;
+  Kind kind;
+  const char* key;
+};
+
+// Reads field f into o when the table has a row for it; false when it has none (the caller reads
+// its embedded messages or skips it).
+bool read_field(ProtoReader& r, std::uint32_t f, WireType t, json::object& o,
+                std::span<const Field> table) {
+  for (const auto& field : table) {
+    if (field.number != f) continue;
+    switch (field.kind) {
+      case Kind::kString:
+        get_string(r, t, o, field.key);
+        break;
+      case Kind::kUint:
+        get_uint(r, t, o, field.key);
+        break;
+      case Kind::kInt:
+        get_int(r, t, o, field.key);
+        break;
+      case Kind::kInt32:
+        get_int(r, t, o, field.key, true);
+        break;
+      case Kind::kBool:
+        get_bool(r, t, o, field.key);
+        break;
+      case Kind::kDouble:
+        get_double(r, t, o, field.key);
+        break;
+      case Kind::kStringMap:
+        get_map_entry(r, t, o, field.key, MapValue::kString);
+        break;
+      case Kind::kDoubleMap:
+        get_map_entry(r, t, o, field.key, MapValue::kDouble);
+        break;
+      case Kind::kBytesMap:
+        get_map_entry(r, t, o, field.key, MapValue::kBytes);
+        break;
+    }
+    return true;
+  }
+  return false;
+}
+
+constexpr Field kSpanLinkFields[] = {
+    {1, Kind::kUint, "traceID"},      {2, Kind::kUint, "traceID_high"},
+    {3, Kind::kUint, "spanID"},       {4, Kind::kStringMap, "attributes"},
+    {5, Kind::kString, "tracestate"}, {6, Kind::kUint, "flags"}};
+constexpr Field kSpanFields[] = {{1, Kind::kString, "service"},
+                                 {2, Kind::kString, "name"},
+                                 {3, Kind::kString, "resource"},
+                                 {4, Kind::kUint, "traceID"},
+                                 {5, Kind::kUint, "spanID"},
+                                 {6, Kind::kUint, "parentID"},
+                                 {7, Kind::kInt, "start"},
+                                 {8, Kind::kInt, "duration"},
+                                 {9, Kind::kInt32, "error"},
+                                 {10, Kind::kStringMap, "meta"},
+                                 {11, Kind::kDoubleMap, "metrics"},
+                                 {12, Kind::kString, "type"},
+                                 {13, Kind::kBytesMap, "meta_struct"}};
+constexpr Field kChunkFields[] = {{1, Kind::kInt32, "priority"},
+                                  {2, Kind::kString, "origin"},
+                                  {4, Kind::kStringMap, "tags"},
+                                  {5, Kind::kBool, "droppedTrace"}};
+constexpr Field kTracerPayloadFields[] = {{1, Kind::kString, "containerID"},
+                                          {2, Kind::kString, "languageName"},
+                                          {3, Kind::kString, "languageVersion"},
+                                          {4, Kind::kString, "tracerVersion"},
+                                          {5, Kind::kString, "runtimeID"},
+                                          {7, Kind::kStringMap, "tags"},
+                                          {8, Kind::kString, "env"},
+                                          {9, Kind::kString, "hostname"},
+                                          {10, Kind::kString, "appVersion"}};
+constexpr Field kAgentPayloadFields[] = {
+    {1, Kind::kString, "hostName"},         {2, Kind::kString, "env"},
+    {6, Kind::kStringMap, "tags"},          {7, Kind::kString, "agentVersion"},
+    {8, Kind::kDouble, "targetTPS"},        {9, Kind::kDouble, "errorTPS"},
+    {10, Kind::kBool, "rareSamplerEnabled"}};
+
 bool decode_span_link(ProtoReader& r, WireType t, json::array& out) {
   if (!want(r, t, WireType::kLen, "span link must be a message")) return false;
   std::string_view bytes;
@@ -126,29 +212,8 @@ bool decode_span_link(ProtoReader& r, WireType t, json::array& out) {
   std::uint32_t f;
   WireType lt;
   while (lr.next(f, lt)) {
-    switch (f) {
-      case 1:
-        get_uint(lr, lt, o, "traceID");
-        break;
-      case 2:
-        get_uint(lr, lt, o, "traceID_high");
-        break;
-      case 3:
-        get_uint(lr, lt, o, "spanID");
-        break;
-      case 4:
-        get_map_entry(lr, lt, o, "attributes", MapValue::kString);
-        break;
-      case 5:
-        get_string(lr, lt, o, "tracestate");
-        break;
-      case 6:
-        get_uint(lr, lt, o, "flags");
-        break;
-      default:
-        lr.skip(lt);
-        break;
-    }
+    if (read_field(lr, f, lt, o, kSpanLinkFields)) continue;
+    lr.skip(lt);
   }
   if (lr.failed()) return r.fail(lr.error());
   out.push_back(std::move(o));
@@ -173,52 +238,11 @@ Expected<json::object> decode_span(std::string_view bytes) {
   std::uint32_t f;
   WireType t;
   while (r.next(f, t)) {
-    switch (f) {
-      case 1:
-        get_string(r, t, o, "service");
-        break;
-      case 2:
-        get_string(r, t, o, "name");
-        break;
-      case 3:
-        get_string(r, t, o, "resource");
-        break;
-      case 4:
-        get_uint(r, t, o, "traceID");
-        break;
-      case 5:
-        get_uint(r, t, o, "spanID");
-        break;
-      case 6:
-        get_uint(r, t, o, "parentID");
-        break;
-      case 7:
-        get_int(r, t, o, "start");
-        break;
-      case 8:
-        get_int(r, t, o, "duration");
-        break;
-      case 9:
-        get_int(r, t, o, "error", true);
-        break;
-      case 10:
-        get_map_entry(r, t, o, "meta", MapValue::kString);
-        break;
-      case 11:
-        get_map_entry(r, t, o, "metrics", MapValue::kDouble);
-        break;
-      case 12:
-        get_string(r, t, o, "type");
-        break;
-      case 13:
-        get_map_entry(r, t, o, "meta_struct", MapValue::kBytes);
-        break;
-      case 14:
-        decode_span_link(r, t, links);
-        break;
-      default:
-        r.skip(t);
-        break;
+    if (read_field(r, f, t, o, kSpanFields)) continue;
+    if (f == 14) {
+      decode_span_link(r, t, links);
+    } else {
+      r.skip(t);
     }
   }
   if (r.failed()) return bad(std::string("span: ") + r.error());
@@ -233,32 +257,17 @@ Expected<json::object> decode_chunk(std::string_view bytes, std::size_t& span_co
   std::uint32_t f;
   WireType t;
   while (r.next(f, t)) {
-    switch (f) {
-      case 1:
-        get_int(r, t, o, "priority", true);
-        break;
-      case 2:
-        get_string(r, t, o, "origin");
-        break;
-      case 3: {
-        if (!want(r, t, WireType::kLen, "span must be a message")) break;
-        std::string_view sb;
-        if (!r.read_bytes(sb)) break;
-        auto span = decode_span(sb);
-        if (!span) return span.error().with_prefix("spans[" + std::to_string(spans.size()) + "]: ");
-        spans.push_back(std::move(*span));
-        break;
-      }
-      case 4:
-        get_map_entry(r, t, o, "tags", MapValue::kString);
-        break;
-      case 5:
-        get_bool(r, t, o, "droppedTrace");
-        break;
-      default:
-        r.skip(t);
-        break;
+    if (read_field(r, f, t, o, kChunkFields)) continue;
+    if (f != 3) {
+      r.skip(t);
+      continue;
     }
+    if (!want(r, t, WireType::kLen, "span must be a message")) break;
+    std::string_view sb;
+    if (!r.read_bytes(sb)) break;
+    auto span = decode_span(sb);
+    if (!span) return span.error().with_prefix("spans[" + std::to_string(spans.size()) + "]: ");
+    spans.push_back(std::move(*span));
   }
   if (r.failed()) return bad(std::string("chunk: ") + r.error());
   if (spans.empty()) return bad("chunk has no spans");
@@ -277,49 +286,19 @@ Expected<json::object> decode_tracer_payload(std::string_view bytes, std::size_t
   std::uint32_t f;
   WireType t;
   while (r.next(f, t)) {
-    switch (f) {
-      case 1:
-        get_string(r, t, o, "containerID");
-        break;
-      case 2:
-        get_string(r, t, o, "languageName");
-        break;
-      case 3:
-        get_string(r, t, o, "languageVersion");
-        break;
-      case 4:
-        get_string(r, t, o, "tracerVersion");
-        break;
-      case 5:
-        get_string(r, t, o, "runtimeID");
-        break;
-      case 6: {
-        if (!want(r, t, WireType::kLen, "chunk must be a message")) break;
-        std::string_view cb;
-        if (!r.read_bytes(cb)) break;
-        auto chunk = decode_chunk(cb, spans_out);
-        if (!chunk) {
-          return chunk.error().with_prefix("chunks[" + std::to_string(chunks.size()) + "]: ");
-        }
-        chunks.push_back(std::move(*chunk));
-        break;
-      }
-      case 7:
-        get_map_entry(r, t, o, "tags", MapValue::kString);
-        break;
-      case 8:
-        get_string(r, t, o, "env");
-        break;
-      case 9:
-        get_string(r, t, o, "hostname");
-        break;
-      case 10:
-        get_string(r, t, o, "appVersion");
-        break;
-      default:
-        r.skip(t);
-        break;
+    if (read_field(r, f, t, o, kTracerPayloadFields)) continue;
+    if (f != 6) {
+      r.skip(t);
+      continue;
     }
+    if (!want(r, t, WireType::kLen, "chunk must be a message")) break;
+    std::string_view cb;
+    if (!r.read_bytes(cb)) break;
+    auto chunk = decode_chunk(cb, spans_out);
+    if (!chunk) {
+      return chunk.error().with_prefix("chunks[" + std::to_string(chunks.size()) + "]: ");
+    }
+    chunks.push_back(std::move(*chunk));
   }
   if (r.failed()) return bad(std::string("tracer payload: ") + r.error());
   chunks_out += chunks.size();
@@ -338,44 +317,19 @@ Expected<DecodedPayload> decode_traces(std::string_view body) {
   std::uint32_t f;
   WireType t;
   while (r.next(f, t)) {
-    switch (f) {
-      case 1:
-        get_string(r, t, o, "hostName");
-        break;
-      case 2:
-        get_string(r, t, o, "env");
-        break;
-      case 5: {
-        if (!want(r, t, WireType::kLen, "tracer payload must be a message")) break;
-        std::string_view pb;
-        if (!r.read_bytes(pb)) break;
-        auto tp = decode_tracer_payload(pb, chunks, spans);
-        if (!tp) {
-          return tp.error().with_prefix("tracerPayloads[" + std::to_string(payloads.size()) +
-                                        "]: ");
-        }
-        payloads.push_back(std::move(*tp));
-        break;
-      }
-      case 6:
-        get_map_entry(r, t, o, "tags", MapValue::kString);
-        break;
-      case 7:
-        get_string(r, t, o, "agentVersion");
-        break;
-      case 8:
-        get_double(r, t, o, "targetTPS");
-        break;
-      case 9:
-        get_double(r, t, o, "errorTPS");
-        break;
-      case 10:
-        get_bool(r, t, o, "rareSamplerEnabled");
-        break;
-      default:
-        r.skip(t);
-        break;
+    if (read_field(r, f, t, o, kAgentPayloadFields)) continue;
+    if (f != 5) {
+      r.skip(t);
+      continue;
     }
+    if (!want(r, t, WireType::kLen, "tracer payload must be a message")) break;
+    std::string_view pb;
+    if (!r.read_bytes(pb)) break;
+    auto tp = decode_tracer_payload(pb, chunks, spans);
+    if (!tp) {
+      return tp.error().with_prefix("tracerPayloads[" + std::to_string(payloads.size()) + "]: ");
+    }
+    payloads.push_back(std::move(*tp));
   }
   if (r.failed()) return bad(std::string("AgentPayload: ") + r.error());
   if (payloads.empty()) return bad("AgentPayload has no tracerPayloads");

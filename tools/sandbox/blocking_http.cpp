@@ -7,9 +7,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -34,95 +36,146 @@ bool send_all(int fd, std::string_view data) {
   return true;
 }
 
-// Reads one HTTP message head and body from fd. `request` selects the start-line shape.
+// One HTTP message: the start line, the head as received, headers (and trailers) and body.
 struct Message {
   std::string start_line;
+  std::string head;
   net::Headers headers;
   std::string body;
+  bool complete = true;
 };
 
-Expected<Message> read_message(int fd, bool request) {
-  std::string buf;
+// One recv appended to buf; false on EOF, error or timeout (errno says which).
+bool fill(int fd, std::string& buf) {
   char tmp[16384];
-  size_t head_end = std::string::npos;
-  while ((head_end = buf.find("\r\n\r\n")) == std::string::npos) {
+  for (;;) {
     const ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      return make_error(n == 0 ? ErrorCode::kNetwork : ErrorCode::kTimeout,
-                        n == 0 ? "connection closed before the headers" : "recv failed");
-    }
+    if (n == 0) errno = 0;
+    if (n <= 0) return false;
     buf.append(tmp, static_cast<size_t>(n));
+    return true;
+  }
+}
+
+void add_header_line(net::Headers& headers, std::string_view line) {
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos) return;
+  headers.emplace_back(std::string(trim(line.substr(0, colon))),
+                       std::string(trim(line.substr(colon + 1))));
+}
+
+// Decodes a chunked body from buf (reading more as needed) into m.body; the trailers join the
+// headers. A body cut short leaves m.complete false.
+void read_chunked(int fd, std::string& buf, Message& m) {
+  auto line_end = [&]() -> size_t {
+    size_t eol;
+    while ((eol = buf.find("\r\n")) == std::string::npos) {
+      if (!fill(fd, buf)) return std::string::npos;
+    }
+    return eol;
+  };
+  m.complete = false;
+  for (;;) {
+    size_t eol = line_end();
+    if (eol == std::string::npos) return;
+    const size_t size = std::strtoul(buf.substr(0, eol).c_str(), nullptr, 16);
+    buf.erase(0, eol + 2);
+    if (size == 0) {
+      m.complete = true;
+      while ((eol = line_end()) != std::string::npos && eol != 0) {  // trailers, then an empty line
+        add_header_line(m.headers, std::string_view(buf).substr(0, eol));
+        buf.erase(0, eol + 2);
+      }
+      if (eol == 0) buf.erase(0, 2);
+      return;
+    }
+    while (buf.size() < size + 2) {
+      if (!fill(fd, buf)) {
+        m.body.append(buf, 0, std::min(size, buf.size()));
+        buf.clear();
+        return;
+      }
+    }
+    m.body.append(buf, 0, size);
+    buf.erase(0, size + 2);
+  }
+}
+
+// Reads one message from fd; `buf` holds bytes already received and keeps what follows it.
+// `request` selects the body rules (a request without a length has none).
+Expected<Message> read_message(int fd, std::string& buf, bool request) {
+  size_t head_end;
+  while ((head_end = buf.find("\r\n\r\n")) == std::string::npos) {
     if (buf.size() > 1024 * 1024) return make_error(ErrorCode::kTooLarge, "header too large");
+    if (!fill(fd, buf)) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return make_error(ErrorCode::kTimeout, "no complete header in time");
+      }
+      return make_error(ErrorCode::kNetwork, "connection closed before the headers");
+    }
   }
   Message m;
-  std::string_view head(buf.data(), head_end);
+  m.head = buf.substr(0, head_end + 4);
+  buf.erase(0, head_end + 4);
+  const std::string_view head(m.head.data(), head_end);
   const auto first_eol = head.find("\r\n");
   m.start_line = std::string(head.substr(0, first_eol));
   if (first_eol != std::string_view::npos) {
-    for (auto line : split_any(head.substr(first_eol + 2), "\r\n")) {
-      const auto colon = line.find(':');
-      if (colon == std::string_view::npos) continue;
-      m.headers.emplace_back(std::string(trim(line.substr(0, colon))),
-                             std::string(trim(line.substr(colon + 1))));
-    }
+    for (auto line : split_any(head.substr(first_eol + 2), "\r\n"))
+      add_header_line(m.headers, line);
   }
-  std::string rest = buf.substr(head_end + 4);
-  auto read_more = [&]() -> bool {
-    const ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
-    if (n <= 0) return false;
-    rest.append(tmp, static_cast<size_t>(n));
-    return true;
-  };
+  if (!request && m.start_line.size() >= 12) {  // 1xx, 204 and 304 answers carry no body
+    const auto status = parse_int(std::string_view(m.start_line).substr(9, 3));
+    if (status && (*status < 200 || *status == 204 || *status == 304)) return m;
+  }
   const auto te = net::find_header(m.headers, "Transfer-Encoding");
-  const auto cl = net::find_header(m.headers, "Content-Length");
   if (te && iequals(trim(*te), "chunked")) {
-    size_t pos = 0;
-    for (;;) {
-      size_t eol;
-      while ((eol = rest.find("\r\n", pos)) == std::string::npos) {
-        if (!read_more()) return make_error(ErrorCode::kNetwork, "truncated chunked body");
-      }
-      const std::string size_text = rest.substr(pos, eol - pos);
-      const size_t size = std::strtoul(size_text.c_str(), nullptr, 16);
-      pos = eol + 2;
-      if (size == 0) {
-        // trailers until an empty line
-        for (;;) {
-          while ((eol = rest.find("\r\n", pos)) == std::string::npos) {
-            if (!read_more()) return m;
-          }
-          if (eol == pos) return m;
-          std::string_view line(rest.data() + pos, eol - pos);
-          const auto colon = line.find(':');
-          if (colon != std::string_view::npos) {
-            m.headers.emplace_back(std::string(trim(line.substr(0, colon))),
-                                   std::string(trim(line.substr(colon + 1))));
-          }
-          pos = eol + 2;
-        }
-      }
-      while (rest.size() < pos + size + 2) {
-        if (!read_more()) return make_error(ErrorCode::kNetwork, "truncated chunk");
-      }
-      m.body.append(rest, pos, size);
-      pos += size + 2;
-    }
-  }
-  if (cl) {
-    const auto n = parse_int(trim(*cl));
-    if (!n || *n < 0) return make_error(ErrorCode::kProtocol, "bad Content-Length");
-    while (rest.size() < static_cast<size_t>(*n)) {
-      if (!read_more()) return make_error(ErrorCode::kNetwork, "truncated body");
-    }
-    m.body = rest.substr(0, static_cast<size_t>(*n));
+    read_chunked(fd, buf, m);
     return m;
   }
-  if (request) return m;  // a request without a length has no body
-  while (read_more()) {
+  if (const auto cl = net::find_header(m.headers, "Content-Length")) {
+    const auto n = parse_int(trim(*cl));
+    if (!n || *n < 0) return make_error(ErrorCode::kProtocol, "bad Content-Length");
+    const auto want = static_cast<size_t>(*n);
+    while (buf.size() < want && fill(fd, buf)) {
+    }
+    m.complete = buf.size() >= want;
+    m.body = buf.substr(0, want);
+    buf.erase(0, std::min(want, buf.size()));
+    return m;
   }
-  m.body = rest;
+  if (request) return m;
+  while (fill(fd, buf)) {  // delimited by the close
+  }
+  m.body = std::move(buf);
+  buf.clear();
   return m;
+}
+
+void set_timeouts(int fd, std::chrono::milliseconds timeout) {
+  if (timeout.count() <= 0) return;
+  const auto ms = timeout.count();
+  timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+std::string request_head(const BlockingRequest& req, const std::string& host, std::uint16_t port) {
+  std::string head = fmt::format("{} {} HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\n",
+                                 req.method, req.target, host, port);
+  for (const auto& [k, v] : req.headers) head += k + ": " + v + "\r\n";
+  if (req.chunked) {
+    head += "Transfer-Encoding: chunked\r\n";
+    if (!req.trailers.empty()) {
+      std::string names;
+      for (const auto& [k, v] : req.trailers) names += (names.empty() ? "" : ", ") + k;
+      head += "Trailer: " + names + "\r\n";
+    }
+  } else if (!req.body.empty() || req.method == "POST" || req.method == "PUT") {
+    head += fmt::format("Content-Length: {}\r\n", req.body.size());
+  }
+  return head + "\r\n";
 }
 
 }  // namespace
@@ -139,21 +192,8 @@ Expected<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view
   return std::make_pair(std::string(hp.substr(0, colon)), static_cast<std::uint16_t>(*port));
 }
 
-Expected<BlockingResponse> http_call(const std::string& host, std::uint16_t port,
-                                     const BlockingRequest& req) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return net_error("socket");
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (req.timeout_ms > 0) {
-    timeval tv{req.timeout_ms / 1000, (req.timeout_ms % 1000) * 1000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  }
+Expected<BlockingConnection> BlockingConnection::open(const std::string& host, std::uint16_t port,
+                                                      std::chrono::milliseconds timeout) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -161,52 +201,100 @@ Expected<BlockingResponse> http_call(const std::string& host, std::uint16_t port
   if (inet_pton(AF_INET, ip.c_str(), &addr.sin_addr) != 1) {
     return make_error(ErrorCode::kInvalidArgument, "only IPv4 literals are supported: " + host);
   }
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return net_error("socket");
+  BlockingConnection c(fd);
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  set_timeouts(fd, timeout);
   while (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     if (errno == EINTR) continue;
     return net_error("connect");
   }
-  std::string head = fmt::format("{} {} HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\n",
-                                 req.method, req.target, host, port);
-  for (const auto& [k, v] : req.headers) head += k + ": " + v + "\r\n";
-  if (req.chunked) {
-    head += "Transfer-Encoding: chunked\r\n";
-    if (!req.trailers.empty()) {
-      std::string names;
-      for (const auto& [k, v] : req.trailers) names += (names.empty() ? "" : ", ") + k;
-      head += "Trailer: " + names + "\r\n";
-    }
-    head += "\r\n";
-    if (!send_all(fd, head)) return net_error("send");
+  return c;
+}
+
+BlockingConnection::BlockingConnection(BlockingConnection&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), buf_(std::move(other.buf_)) {}
+
+BlockingConnection& BlockingConnection::operator=(BlockingConnection&& other) noexcept {
+  if (this != &other) {
+    close();
+    fd_ = std::exchange(other.fd_, -1);
+    buf_ = std::move(other.buf_);
+  }
+  return *this;
+}
+
+BlockingConnection::~BlockingConnection() { close(); }
+
+bool BlockingConnection::send(std::string_view bytes) { return fd_ >= 0 && send_all(fd_, bytes); }
+
+Expected<BlockingResponse> BlockingConnection::read_response() {
+  if (fd_ < 0) return make_error(ErrorCode::kNetwork, "not connected");
+  auto msg = read_message(fd_, buf_, false);
+  if (!msg) return std::move(msg).error();
+  // "HTTP/1.1 200 OK"
+  const auto sp = msg->start_line.find(' ');
+  const auto status = sp == std::string::npos || msg->start_line.rfind("HTTP/", 0) != 0
+                          ? std::nullopt
+                          : parse_int(std::string_view(msg->start_line).substr(sp + 1, 3));
+  if (!status) return make_error(ErrorCode::kProtocol, "bad status line: " + msg->start_line);
+  BlockingResponse resp;
+  resp.status = static_cast<int>(*status);
+  resp.head = std::move(msg->head);
+  resp.headers = std::move(msg->headers);
+  resp.body = std::move(msg->body);
+  resp.complete = msg->complete;
+  return resp;
+}
+
+std::size_t BlockingConnection::read_some(char* out, std::size_t size) {
+  if (buf_.empty() && (fd_ < 0 || !fill(fd_, buf_))) return 0;
+  const std::size_t n = std::min(size, buf_.size());
+  std::memcpy(out, buf_.data(), n);
+  buf_.erase(0, n);
+  return n;
+}
+
+bool BlockingConnection::wait_closed() {
+  if (fd_ < 0) return true;
+  for (;;) {
+    buf_.clear();
+    if (!fill(fd_, buf_)) return errno == 0 || errno == ECONNRESET;
+  }
+}
+
+void BlockingConnection::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  buf_.clear();
+}
+
+Expected<BlockingResponse> http_call(const std::string& host, std::uint16_t port,
+                                     const BlockingRequest& req) {
+  auto conn = BlockingConnection::open(host, port, std::chrono::milliseconds(req.timeout_ms));
+  if (!conn) return std::move(conn).error();
+  bool sent = conn->send(request_head(req, host, port));
+  if (sent && req.chunked) {
     for (const auto& c : req.chunks) {
       if (c.empty()) continue;
-      if (!send_all(fd, fmt::format("{:x}\r\n", c.size())) || !send_all(fd, c) ||
-          !send_all(fd, "\r\n")) {
-        return net_error("send");
-      }
+      sent = conn->send(fmt::format("{:x}\r\n", c.size())) && conn->send(c) && conn->send("\r\n");
+      if (!sent) break;
       if (req.chunk_delay_ms > 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(req.chunk_delay_ms));
       }
     }
     std::string tail = "0\r\n";
     for (const auto& [k, v] : req.trailers) tail += k + ": " + v + "\r\n";
-    tail += "\r\n";
-    if (!send_all(fd, tail)) return net_error("send");
-  } else {
-    head += fmt::format("Content-Length: {}\r\n\r\n", req.body.size());
-    if (!send_all(fd, head) || !send_all(fd, req.body)) return net_error("send");
+    sent = sent && conn->send(tail + "\r\n");
+  } else if (sent) {
+    sent = conn->send(req.body);
   }
-  auto msg = read_message(fd, false);
-  if (!msg) return std::move(msg).error();
-  BlockingResponse resp;
-  // "HTTP/1.1 200 OK"
-  const auto sp = msg->start_line.find(' ');
-  const auto status = sp == std::string::npos
-                          ? std::nullopt
-                          : parse_int(std::string_view(msg->start_line).substr(sp + 1, 3));
-  if (!status) return make_error(ErrorCode::kProtocol, "bad status line: " + msg->start_line);
-  resp.status = static_cast<int>(*status);
-  resp.headers = std::move(msg->headers);
-  resp.body = std::move(msg->body);
+  const Error send_error = sent ? Error{} : net_error("send");
+  auto resp = conn->read_response();
+  // A server may answer (e.g. 413) and close before reading the whole body: its answer counts.
+  if (!resp && !sent) return send_error;
   return resp;
 }
 
@@ -243,8 +331,9 @@ void BlockingListener::serve(int listen_fd) {
     timeval tv{5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     // Keep-alive: answer requests on this connection until the peer closes it.
+    std::string pending;
     for (;;) {
-      auto msg = read_message(fd, true);
+      auto msg = read_message(fd, pending, true);
       if (!msg) break;
       const auto sp1 = msg->start_line.find(' ');
       const auto sp2 = msg->start_line.find(' ', sp1 + 1);

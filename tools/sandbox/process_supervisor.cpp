@@ -3,8 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +21,7 @@
 
 #include "core/logger.h"
 #include "core/strings.h"
+#include "tools/sandbox/spawn.h"
 
 namespace lc::sandbox {
 namespace {
@@ -121,64 +120,18 @@ class PosixSupervisor final : public ProcessSupervisor {
   }
 
   Expected<pid_t> launch(const LaunchSpec& spec) override {
-    if (spec.argv.empty()) return make_error(ErrorCode::kInvalidArgument, "empty argv");
-    int out_pipe[2], err_pipe[2];
-    if (pipe2(out_pipe, O_CLOEXEC) != 0) {
-      return make_error(ErrorCode::kIo, fmt::format("pipe: {}", std::strerror(errno)));
-    }
-    if (pipe2(err_pipe, O_CLOEXEC) != 0) {
-      ::close(out_pipe[0]);
-      ::close(out_pipe[1]);
-      return make_error(ErrorCode::kIo, fmt::format("pipe: {}", std::strerror(errno)));
-    }
-    const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    // Everything the child needs is prepared before fork (only async-signal-safe calls after).
-    std::vector<char*> argv, envp;
-    for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-    const std::string exec_fail = fmt::format("lastcall-sandbox: cannot exec {}: ", spec.path);
-    const pid_t parent = getpid();
-
-    const pid_t pid = fork();
-    if (pid < 0) {
-      const int e = errno;
-      for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1], devnull}) {
-        if (fd >= 0) ::close(fd);
-      }
-      return make_error(ErrorCode::kIo, fmt::format("fork: {}", std::strerror(e)));
-    }
-    if (pid == 0) {
-      setpgid(0, 0);
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, nullptr);
-      for (int s : {SIGCHLD, SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT}) signal(s, SIG_DFL);
-      if (devnull >= 0) dup2(devnull, 0);
-      dup2(out_pipe[1], 1);
-      dup2(err_pipe[1], 2);
-      // No listening socket or pipe of the sandbox leaks into a child.
-      if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
-        for (int fd = 3; fd < 4096; ++fd) ::close(fd);
-      }
-      execve(spec.path.c_str(), argv.data(), envp.data());
-      const int e = errno;
-      const char* why = strerror(e);
-      (void)!::write(2, exec_fail.data(), exec_fail.size());
-      (void)!::write(2, why, std::strlen(why));
-      (void)!::write(2, "\n", 1);
-      _exit(127);
-    }
-    setpgid(pid, pid);  // also here, so signal_group works before the child ran
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-    if (devnull >= 0) ::close(devnull);
+    SpawnSpec sp;
+    sp.path = spec.path;
+    sp.argv = spec.argv;
+    sp.env = spec.env;
+    sp.exec_failure_prefix = fmt::format("lastcall-sandbox: cannot exec {}: ", spec.path);
+    auto spawned = spawn(sp);
+    if (!spawned) return std::move(spawned).error();
+    // A failed exec shows as the child's stderr line and its exit 127, like any other failure.
+    const pid_t pid = spawned->pid;
     Child c;
-    c.out = std::make_shared<PipeReader>(io_, out_pipe[0], pid, false, &on_line_);
-    c.err = std::make_shared<PipeReader>(io_, err_pipe[0], pid, true, &on_line_);
+    c.out = std::make_shared<PipeReader>(io_, spawned->stdout_fd, pid, false, &on_line_);
+    c.err = std::make_shared<PipeReader>(io_, spawned->stderr_fd, pid, true, &on_line_);
     c.out->start();
     c.err->start();
     children_.emplace(pid, std::move(c));

@@ -1,6 +1,7 @@
-// tools/sandbox/process_supervisor.h — starts the sandbox's children (extensions, runtime workers):
-// fork/exec into their own process group with PR_SET_PDEATHSIG(SIGKILL), stdout/stderr pipes read
-// line by line on the loop, SIGCHLD reaping, group signals, peak RSS of a process tree.
+// tools/sandbox/process_supervisor.h — starts the sandbox's children (extensions, runtime workers)
+// with the hardened spawn (spawn.h: own process group, PR_SET_PDEATHSIG(SIGKILL), clean signal
+// mask, no inherited fds), reads stdout/stderr line by line on the loop, reaps on SIGCHLD, signals
+// groups, and reads the peak RSS of a process tree.
 // Owned by the Sandbox; every callback runs on the loop thread.
 #pragma once
 

@@ -41,9 +41,9 @@ std::optional<Rejection> bounded(const boost::json::object& o, std::string_view 
 
 }  // namespace
 
-Checked<RegisterRequest> parse_register(std::optional<std::string_view> name_header,
-                                        std::optional<std::string_view> feature_header,
-                                        std::string_view body, bool lmi) {
+Expected<RegisterRequest, Rejection> parse_register(std::optional<std::string_view> name_header,
+                                                    std::optional<std::string_view> feature_header,
+                                                    std::string_view body, bool lmi) {
   RegisterRequest req;
   if (!name_header || trim(*name_header).empty()) {
     return forbidden("Extension.InvalidExtensionName",
@@ -106,7 +106,7 @@ bool SubscribeRequest::wants(std::string_view type) const {
   return std::find(types.begin(), types.end(), type) != types.end();
 }
 
-Checked<SubscribeRequest> parse_subscribe(std::string_view body, bool lmi) {
+Expected<SubscribeRequest, Rejection> parse_subscribe(std::string_view body, bool lmi) {
   SubscribeRequest req;
   auto parsed = parse_json(body);
   if (!parsed) return validation("subscribe body: " + parsed.error().message);
@@ -190,7 +190,7 @@ std::map<std::string, std::string> parse_query(std::string_view raw_query) {
   return out;
 }
 
-Checked<WaitQuery> parse_wait_query(std::string_view raw_query) {
+Expected<WaitQuery, Rejection> parse_wait_query(std::string_view raw_query) {
   WaitQuery q;
   auto params = parse_query(raw_query);
   for (auto& [k, v] : params) {
@@ -215,7 +215,7 @@ Checked<WaitQuery> parse_wait_query(std::string_view raw_query) {
   return q;
 }
 
-Checked<std::string> parse_shutdown_reason(std::optional<std::string_view> reason) {
+Expected<std::string, Rejection> parse_shutdown_reason(std::optional<std::string_view> reason) {
   if (!reason || reason->empty()) return std::string("spindown");
   const std::string r = to_lower(*reason);
   if (r != "spindown" && r != "timeout" && r != "failure") {

@@ -10,30 +10,17 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
+
+#include "core/expected.h"
 
 namespace lc::sandbox {
 
+// The answer to send instead of a value: each parser returns Expected<T, Rejection>.
 struct Rejection {
   int status = 400;
   std::string error_type;
   std::string message;
-};
-
-// A value or the answer to send instead.
-template <typename T>
-class Checked {
- public:
-  Checked(T value) : v_(std::move(value)) {}                  // NOLINT: implicit by design
-  Checked(Rejection rejection) : v_(std::move(rejection)) {}  // NOLINT
-  bool ok() const { return v_.index() == 0; }
-  const T& value() const { return std::get<0>(v_); }
-  T& value() { return std::get<0>(v_); }
-  const Rejection& rejection() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, Rejection> v_;
 };
 
 struct RegisterRequest {
@@ -45,9 +32,9 @@ struct RegisterRequest {
 };
 
 // Header values are nullopt when absent. lmi: INVOKE is refused (§5.1).
-Checked<RegisterRequest> parse_register(std::optional<std::string_view> name_header,
-                                        std::optional<std::string_view> feature_header,
-                                        std::string_view body, bool lmi);
+Expected<RegisterRequest, Rejection> parse_register(std::optional<std::string_view> name_header,
+                                                    std::optional<std::string_view> feature_header,
+                                                    std::string_view body, bool lmi);
 
 // Lambda-Extension-Identifier: missing / not a UUID → the 403 of §2.2. nullopt when well formed.
 std::optional<Rejection> check_identifier_header(std::optional<std::string_view> header);
@@ -69,7 +56,7 @@ struct SubscribeRequest {
 };
 
 // lmi: only schema 2025-01-29 (§5.1). Every problem → 400 ValidationError naming the member.
-Checked<SubscribeRequest> parse_subscribe(std::string_view body, bool lmi);
+Expected<SubscribeRequest, Rejection> parse_subscribe(std::string_view body, bool lmi);
 
 // GET /wait?event=..&count=..&timeout_ms=..&<field>=<value>...
 struct WaitQuery {
@@ -78,12 +65,12 @@ struct WaitQuery {
   std::int64_t timeout_ms = 10000;
   std::map<std::string, std::string> filters;  // other query parameters: field must equal value
 };
-Checked<WaitQuery> parse_wait_query(std::string_view raw_query);
+Expected<WaitQuery, Rejection> parse_wait_query(std::string_view raw_query);
 
 // "a=1&b=x%20y" → {{"a","1"},{"b","x y"}}; later duplicates win.
 std::map<std::string, std::string> parse_query(std::string_view raw_query);
 
 // POST /shutdown?reason=spindown|timeout|failure (default spindown).
-Checked<std::string> parse_shutdown_reason(std::optional<std::string_view> reason);
+Expected<std::string, Rejection> parse_shutdown_reason(std::optional<std::string_view> reason);
 
 }  // namespace lc::sandbox

@@ -114,8 +114,8 @@ void Sandbox::on_register(net::HttpRequest& req, ResponderPtr r) {
   auto checked =
       parse_register(req.header("Lambda-Extension-Name"),
                      req.header("Lambda-Extension-Accept-Feature"), req.body, opt_.lmi());
-  if (!checked.ok()) {
-    const auto& rej = checked.rejection();
+  if (!checked.has_value()) {
+    const auto& rej = checked.error();
     return reject(r, rej.status, rej.error_type, rej.message, "extension.register");
   }
   auto& reg = checked.value();
@@ -268,8 +268,8 @@ void Sandbox::on_subscribe(net::HttpRequest& req, ResponderPtr r) {
                   "telemetry.subscribe");
   }
   auto checked = parse_subscribe(req.body, opt_.lmi());
-  if (!checked.ok()) {
-    const auto& rej = checked.rejection();
+  if (!checked.has_value()) {
+    const auto& rej = checked.error();
     return reject(r, rej.status, rej.error_type, rej.message, "telemetry.subscribe");
   }
   const auto& sub = checked.value();
@@ -435,8 +435,8 @@ void Sandbox::install_control_routes() {
   });
   control_->route("GET", "/wait", [this](net::HttpRequest& req, ResponderPtr r) {
     auto q = parse_wait_query(req.query);
-    if (!q.ok()) {
-      r->respond(net::HttpResponse::error(400, q.rejection().error_type, q.rejection().message));
+    if (!q.has_value()) {
+      r->respond(net::HttpResponse::error(400, q.error().error_type, q.error().message));
       return;
     }
     timeline_.wait(q.value(), [r](std::size_t matched, bool timed_out) {
@@ -523,8 +523,8 @@ void Sandbox::on_invoke(net::HttpRequest& req, ResponderPtr r) {
 
 void Sandbox::on_shutdown(net::HttpRequest& req, ResponderPtr r) {
   auto reason = parse_shutdown_reason(req.query_param("reason"));
-  if (!reason.ok()) {
-    r->respond(net::HttpResponse::error(400, "ValidationError", reason.rejection().message));
+  if (!reason.has_value()) {
+    r->respond(net::HttpResponse::error(400, "ValidationError", reason.error().message));
     return;
   }
   if (opt_.lmi() && reason.value() == "timeout") {

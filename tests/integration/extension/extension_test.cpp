@@ -6,7 +6,7 @@
 
 #include <chrono>
 
-#include "fake_extensions_api.h"
+#include "support/fake_extensions_api.h"
 #include "support/process.h"
 
 namespace lc::test {
@@ -24,6 +24,7 @@ std::int64_t wall_ms() {
 
 std::unique_ptr<ChildProcess> start_extension(const FakeExtensionsApi& api,
                                               std::map<std::string, std::string> extra = {}) {
+  EXPECT_TRUE(api.started()) << api.error();
   ProcessOptions o;
   o.argv = {built_binary("lastcall")};
   o.argv0_override = "/opt/extensions/datadog-agent";

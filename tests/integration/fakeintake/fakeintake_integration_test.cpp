@@ -85,11 +85,12 @@ std::string encode(std::string_view body, std::string_view encoding) {
   return std::string(body);
 }
 
-Expected<RawResponse> post(std::uint16_t port, const std::string& path, std::string content_type,
-                           std::string body, std::string encoding = "",
-                           std::optional<std::string> key = "abcdef0123456789",
-                           std::chrono::milliseconds timeout = 5s) {
-  RawRequest r;
+Expected<BlockingResponse> post(std::uint16_t port, const std::string& path,
+                                std::string content_type, std::string body,
+                                std::string encoding = "",
+                                std::optional<std::string> key = "abcdef0123456789",
+                                std::chrono::milliseconds timeout = 5s) {
+  BlockingRequest r;
   r.method = "POST";
   r.target = path;
   r.headers.emplace_back("Content-Type", std::move(content_type));

@@ -58,10 +58,10 @@ TEST(ExtensionInSandbox, ColdStartThreeInvokesShutdownWithFreeze) {
   EXPECT_TRUE(tl[reg].at("account_id_feature").as_bool());
   EXPECT_FALSE(tl[reg].at("internal").as_bool());
   const int sub = find_entry(tl, "telemetry.subscribe", {{"status", "200"}});
-  ASSERT_GT(sub, reg);
+  ASSERT_TRUE(in_order({reg, sub}));
   // The platform's batches reached lastcall's listener and were answered 200.
   const int delivered = find_entry(tl, "telemetry.delivered", {{"status", "200"}});
-  EXPECT_GT(delivered, sub);
+  EXPECT_TRUE(in_order({sub, delivered}));
   for (const auto& id : ids) {
     EXPECT_GE(find_entry(tl, "extension.event", {{"event_type", "INVOKE"}, {"request_id", id}}), 0)
         << id;
@@ -69,7 +69,7 @@ TEST(ExtensionInSandbox, ColdStartThreeInvokesShutdownWithFreeze) {
   const int shutdown = find_entry(tl, "extension.event", {{"event_type", "SHUTDOWN"}});
   ASSERT_GE(shutdown, 0);
   const int exited = find_entry(tl, "exit", {{"name", "datadog-agent"}}, shutdown);
-  ASSERT_GT(exited, shutdown);
+  ASSERT_TRUE(in_order({shutdown, exited}));
   EXPECT_LT(tl[exited].at("t_ms").to_number<double>(),
             tl[shutdown].at("deadline_ms").to_number<double>());
   // Every /next after the first was answered: lastcall called next once per event, plus the last.
@@ -90,7 +90,7 @@ TEST(ExtensionInSandbox, LmiRegistersShutdownOnly) {
   EXPECT_LT(find_entry(tl, "extension.event", {{"event_type", "INVOKE"}}), 0);
   const int shutdown = find_entry(tl, "extension.event", {{"event_type", "SHUTDOWN"}});
   ASSERT_GE(shutdown, 0);
-  EXPECT_GT(find_entry(tl, "exit", {{"name", "datadog-agent"}}, shutdown), shutdown);
+  EXPECT_TRUE(in_order({shutdown, find_entry(tl, "exit", {{"name", "datadog-agent"}}, shutdown)}));
 }
 
 }  // namespace

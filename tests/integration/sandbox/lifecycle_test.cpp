@@ -49,12 +49,12 @@ TEST(SandboxLifecycle, ColdStartThreeInvokesAndShutdownWithFreeze) {
   const int launch_rt = find_entry(tl, "launch", {{"role", "runtime"}});
   const int sub = find_entry(tl, "telemetry.subscribe", {{"status", "200"}});
   const int init_done = find_entry(tl, "init.done");
-  ASSERT_GT(launch_rt, reg);
-  ASSERT_GT(sub, reg);
-  ASSERT_GT(init_done, find_entry(tl, "runtime.next"));
-  ASSERT_GT(init_done, find_entry(tl, "extension.next"));
+  ASSERT_TRUE(in_order({reg, launch_rt}));
+  ASSERT_TRUE(in_order({reg, sub}));
+  ASSERT_TRUE(in_order({find_entry(tl, "runtime.next"), init_done}));
+  ASSERT_TRUE(in_order({find_entry(tl, "extension.next"), init_done}));
   int pos = find_entry(tl, "frozen", {}, init_done);
-  ASSERT_GT(pos, init_done);
+  ASSERT_TRUE(in_order({init_done, pos}));
   for (const auto& id : ids) {
     // thaw → INVOKE to the extension and the runtime → response → extension next → report
     const int thawed = find_entry(tl, "thawed", {}, pos);
@@ -65,25 +65,27 @@ TEST(SandboxLifecycle, ColdStartThreeInvokesAndShutdownWithFreeze) {
     const int end = find_entry(tl, "invoke.end", {{"request_id", id}}, pos);
     const int frozen = find_entry(tl, "frozen", {}, end);
     ASSERT_GE(thawed, 0) << id;
-    EXPECT_LT(thawed, inv) << id;
-    EXPECT_LT(inv, ext_ev) << id;
-    EXPECT_LT(ext_ev, resp) << id;
-    EXPECT_LT(resp, end) << id;
-    EXPECT_GT(find_entry(tl, "extension.next", {}, ext_ev), ext_ev);
-    EXPECT_LT(find_entry(tl, "extension.next", {}, ext_ev), end) << "invoke ended before next";
-    ASSERT_GT(frozen, end) << id;
+    EXPECT_TRUE(in_order({thawed, inv})) << id;
+    EXPECT_TRUE(in_order({inv, ext_ev})) << id;
+    EXPECT_TRUE(in_order({ext_ev, resp})) << id;
+    EXPECT_TRUE(in_order({resp, end})) << id;
+    EXPECT_TRUE(in_order({ext_ev, find_entry(tl, "extension.next", {}, ext_ev)}));
+    EXPECT_TRUE(in_order({find_entry(tl, "extension.next", {}, ext_ev), end}))
+        << "invoke ended before next";
+    ASSERT_TRUE(in_order({end, frozen})) << id;
     pos = frozen;
   }
   // shutdown: runtime SIGTERM, then SHUTDOWN with an absolute deadline, exit before it
   const int start = find_entry(tl, "shutdown.start", {{"reason", "spindown"}});
   const int ev = find_entry(tl, "extension.event", {{"event_type", "SHUTDOWN"}}, start);
-  ASSERT_GT(ev, start);
-  EXPECT_GT(find_entry(tl, "signal", {{"name", "runtime"}, {"signal", "SIGTERM"}}, start), start);
+  ASSERT_TRUE(in_order({start, ev}));
+  EXPECT_TRUE(in_order(
+      {start, find_entry(tl, "signal", {{"name", "runtime"}, {"signal", "SIGTERM"}}, start)}));
   EXPECT_EQ(str(tl[ev].at("reason")), "spindown");
   const auto deadline = tl[ev].at("deadline_ms").as_int64();
   EXPECT_NEAR(static_cast<double>(deadline), tl[start].at("t_ms").as_double() + 2000, 5.0);
   const int exit_ext = find_entry(tl, "exit", {{"name", "datadog-agent"}}, ev);
-  ASSERT_GT(exit_ext, ev);
+  ASSERT_TRUE(in_order({ev, exit_ext}));
   EXPECT_LT(tl[exit_ext].at("t_ms").as_double(), static_cast<double>(deadline));
   EXPECT_EQ(find_entry(tl, "signal", {{"name", "datadog-agent"}, {"signal", "SIGKILL"}}), -1);
 
@@ -100,12 +102,12 @@ TEST(SandboxLifecycle, ColdStartThreeInvokesAndShutdownWithFreeze) {
     return -1;
   };
   ASSERT_EQ(first("platform.initStart"), 0) << "initStart is replayed first";
-  EXPECT_LT(first("platform.extension"), first("platform.telemetrySubscription"));
+  EXPECT_TRUE(in_order({first("platform.extension"), first("platform.telemetrySubscription")}));
   // The runtime starts once every extension registered, so its initRuntimeDone may come before or
   // after the subscription; both come before initReport (init ends when everyone is in next).
-  EXPECT_LT(first("platform.telemetrySubscription"), first("platform.initReport"));
+  EXPECT_TRUE(in_order({first("platform.telemetrySubscription"), first("platform.initReport")}));
   EXPECT_GE(first("platform.initRuntimeDone"), 0);
-  EXPECT_LT(first("platform.initRuntimeDone"), first("platform.initReport"));
+  EXPECT_TRUE(in_order({first("platform.initRuntimeDone"), first("platform.initReport")}));
   const auto init_start = got[0].at("record").as_object();
   EXPECT_EQ(str(init_start.at("initializationType")), "on-demand");
   EXPECT_EQ(str(init_start.at("phase")), "init");
@@ -115,9 +117,9 @@ TEST(SandboxLifecycle, ColdStartThreeInvokesAndShutdownWithFreeze) {
     ASSERT_EQ(of_type(got, "platform.start", id).size(), 1u) << id;
     ASSERT_EQ(of_type(got, "platform.runtimeDone", id).size(), 1u) << id;
     ASSERT_EQ(of_type(got, "platform.report", id).size(), 1u) << id;
-    EXPECT_LT(first("platform.initReport"), first("platform.start", id));
-    EXPECT_LT(first("platform.start", id), first("platform.runtimeDone", id));
-    EXPECT_LT(first("platform.runtimeDone", id), first("platform.report", id));
+    EXPECT_TRUE(in_order({first("platform.initReport"), first("platform.start", id)}));
+    EXPECT_TRUE(in_order({first("platform.start", id), first("platform.runtimeDone", id)}));
+    EXPECT_TRUE(in_order({first("platform.runtimeDone", id), first("platform.report", id)}));
     const auto done = of_type(got, "platform.runtimeDone", id)[0].at("record").as_object();
     EXPECT_EQ(str(done.at("status")), "success");
     EXPECT_GT(done.at("metrics").at("durationMs").to_number<double>(), 0.0);
@@ -152,9 +154,9 @@ TEST(SandboxLifecycle, FreezeDwellHoldsTheNextInvoke) {
   const auto tl = sb.timeline();
   const int frozen = find_entry(tl, "frozen");
   const int thawed = find_entry(tl, "thawed", {}, frozen);
-  ASSERT_GT(thawed, frozen);
+  ASSERT_TRUE(in_order({frozen, thawed}));
   EXPECT_GE(tl[thawed].at("t_ms").as_double() - tl[frozen].at("t_ms").as_double(), 600.0);
-  EXPECT_GT(find_entry(tl, "event.invoke", {{"request_id", "dwell"}}), thawed);
+  EXPECT_TRUE(in_order({thawed, find_entry(tl, "event.invoke", {{"request_id", "dwell"}})}));
   // every process group got SIGSTOP at the freeze and SIGCONT at the thaw
   EXPECT_EQ(count_entries(tl, "signal", {{"signal", "SIGSTOP"}}), 2 * count_entries(tl, "frozen"));
   EXPECT_GE(find_entry(tl, "signal", {{"name", "runtime"}, {"signal", "SIGCONT"}}, frozen), 0);
@@ -197,7 +199,7 @@ TEST(SandboxLifecycle, OnDemandRunsOneInvocationAtATime) {
   const std::string second_id = first_id == "one-a" ? "one-b" : "one-a";
   const int end_first = find_entry(tl, "invoke.end", {{"request_id", first_id}});
   const int second = find_entry(tl, "event.invoke", {{"request_id", second_id}});
-  EXPECT_GT(second, end_first) << "the next INVOKE waits for the extension's next";
+  EXPECT_TRUE(in_order({end_first, second})) << "the next INVOKE waits for the extension's next";
 }
 
 TEST(SandboxLifecycle, TracingHeaderReachesTheEventsAndTheRuntime) {
@@ -240,15 +242,15 @@ TEST(SandboxLifecycle, ExtensionIgnoringShutdownIsKilledAtTheDeadline) {
   const auto tl = sb.timeline();
   const int start = find_entry(tl, "shutdown.start");
   const int deadline = find_entry(tl, "shutdown.deadline", {}, start);
-  ASSERT_GT(deadline, start);
+  ASSERT_TRUE(in_order({start, deadline}));
   const int kill = find_entry(tl, "signal", {{"name", "stubborn"}, {"signal", "SIGKILL"}}, start);
-  EXPECT_GT(kill, deadline) << "SIGKILL comes at the deadline, not before";
+  EXPECT_TRUE(in_order({deadline, kill})) << "SIGKILL comes at the deadline, not before";
   EXPECT_GE(
       tl[kill].at("t_ms").as_double(),
       static_cast<double>(find_entry(tl, "event.shutdown") >= 0
                               ? tl[find_entry(tl, "event.shutdown")].at("deadline_ms").as_int64()
                               : 0));
-  EXPECT_LT(find_entry(tl, "exit", {{"name", "good"}}, start), deadline);
+  EXPECT_TRUE(in_order({find_entry(tl, "exit", {{"name", "good"}}, start), deadline}));
 }
 
 TEST(SandboxLifecycle, ExtensionWithoutShutdownRegistrationIsKilledAtOnce) {
@@ -263,7 +265,7 @@ TEST(SandboxLifecycle, ExtensionWithoutShutdownRegistrationIsKilledAtOnce) {
   const int ev = find_entry(tl, "event.shutdown");
   const int kill = find_entry(tl, "signal", {{"name", "invoke-only"}, {"signal", "SIGKILL"}});
   ASSERT_GE(kill, 0);
-  EXPECT_GT(kill, ev);
+  EXPECT_TRUE(in_order({ev, kill}));
   EXPECT_EQ(find_entry(tl, "shutdown.deadline"), -1) << "nobody needed the deadline";
   EXPECT_EQ(
       find_entry(tl, "extension.event", {{"name", "invoke-only"}, {"event_type", "SHUTDOWN"}}), -1);
@@ -283,12 +285,12 @@ TEST(SandboxLifecycle, FunctionTimeoutResetsAndTheNextInvokeReinitialises) {
   const auto tl = sb.timeline();
   const int to = find_entry(tl, "invoke.timeout", {{"request_id", "slow"}});
   const int start = find_entry(tl, "shutdown.start", {{"reason", "timeout"}}, to);
-  ASSERT_GT(start, to);
-  EXPECT_GT(
-      find_entry(tl, "extension.event", {{"event_type", "SHUTDOWN"}, {"reason", "timeout"}}, start),
-      start);
+  ASSERT_TRUE(in_order({to, start}));
+  EXPECT_TRUE(
+      in_order({start, find_entry(tl, "extension.event",
+                                  {{"event_type", "SHUTDOWN"}, {"reason", "timeout"}}, start)}));
   EXPECT_EQ(count_entries(tl, "init.start"), 2) << "a fresh environment after the reset";
-  EXPECT_GT(find_entry(tl, "init.start", {{"phase", "init"}}, start), start);
+  EXPECT_TRUE(in_order({start, find_entry(tl, "init.start", {{"phase", "init"}}, start)}));
   // the timed-out request's telemetry said so before the environment went away
   EXPECT_GE(
       find_entry(tl, "telemetry.emit",
@@ -312,12 +314,12 @@ TEST(SandboxLifecycle, InitTimeoutThenInitInsideTheFirstInvoke) {
   const auto tl = sb.timeline();
   const int failed = find_entry(tl, "init.failed", {{"phase", "init"}, {"status", "timeout"}});
   const int shut = find_entry(tl, "shutdown.start", {{"reason", "timeout"}}, failed);
-  ASSERT_GT(shut, failed);
+  ASSERT_TRUE(in_order({failed, shut}));
   const int reinit = find_entry(tl, "init.start", {{"phase", "invoke"}}, shut);
-  ASSERT_GT(reinit, shut);
-  EXPECT_GT(find_entry(tl, "init.done", {{"phase", "invoke"}}, reinit), reinit);
-  EXPECT_GT(find_entry(tl, "extension.register", {{"name", "ext"}, {"status", "200"}}, reinit),
-            reinit)
+  ASSERT_TRUE(in_order({shut, reinit}));
+  EXPECT_TRUE(in_order({reinit, find_entry(tl, "init.done", {{"phase", "invoke"}}, reinit)}));
+  EXPECT_TRUE(in_order(
+      {reinit, find_entry(tl, "extension.register", {{"name", "ext"}, {"status", "200"}}, reinit)}))
       << "a fresh extension process registers again";
 }
 
@@ -373,12 +375,13 @@ TEST(SandboxLifecycle, CrashingExtensionResetsWithFailureAndTheOtherExitsCleanly
   const int crash = find_entry(tl, "exit", {{"name", "flaky"}, {"code", "3"}});
   const int start = find_entry(tl, "shutdown.start", {{"reason", "failure"}});
   ASSERT_GE(crash, 0);
-  EXPECT_GT(start, crash);
-  EXPECT_GT(
-      find_entry(tl, "extension.event",
-                 {{"name", "datadog-agent"}, {"event_type", "SHUTDOWN"}, {"reason", "failure"}}),
-      start);
-  EXPECT_GT(find_entry(tl, "exit", {{"name", "datadog-agent"}, {"code", "0"}}), start);
+  EXPECT_TRUE(in_order({crash, start}));
+  EXPECT_TRUE(in_order({start, find_entry(tl, "extension.event",
+                                          {{"name", "datadog-agent"},
+                                           {"event_type", "SHUTDOWN"},
+                                           {"reason", "failure"}})}));
+  EXPECT_TRUE(
+      in_order({start, find_entry(tl, "exit", {{"name", "datadog-agent"}, {"code", "0"}})}));
 }
 
 TEST(SandboxLifecycle, StreamingResponseIsReassembledAndCounted) {
@@ -425,8 +428,10 @@ TEST(SandboxLifecycle, LmiModeRestrictionsAndConcurrency) {
   EXPECT_EQ(count_entries(tl, "frozen"), 0) << "LMI never freezes";
   EXPECT_EQ(count_entries(tl, "launch", {{"role", "runtime"}}), 2);
   const int first_response = find_entry(tl, "runtime.response");
-  EXPECT_LT(find_entry(tl, "runtime.event", {{"request_id", "lmi-a"}}), first_response);
-  EXPECT_LT(find_entry(tl, "runtime.event", {{"request_id", "lmi-b"}}), first_response);
+  EXPECT_TRUE(
+      in_order({find_entry(tl, "runtime.event", {{"request_id", "lmi-a"}}), first_response}));
+  EXPECT_TRUE(
+      in_order({find_entry(tl, "runtime.event", {{"request_id", "lmi-b"}}), first_response}));
   const int sub_bad = find_entry(tl, "telemetry.subscribe", {{"status", "400"}});
   ASSERT_GE(sub_bad, 0) << "schema 2022-12-13 is refused in LMI";
   EXPECT_EQ(str(tl[sub_bad].at("error_type")), "ValidationError");
@@ -434,7 +439,7 @@ TEST(SandboxLifecycle, LmiModeRestrictionsAndConcurrency) {
   const int flush = find_entry(tl, "telemetry.flush");
   const int ev =
       find_entry(tl, "extension.event", {{"name", "datadog-agent"}, {"event_type", "SHUTDOWN"}});
-  EXPECT_GT(ev, flush);
+  EXPECT_TRUE(in_order({flush, ev}));
   EXPECT_EQ(find_entry(tl, "extension.event", {{"event_type", "INVOKE"}}), -1);
   int reports_before_shutdown = 0;
   for (int i = 0; i < ev; ++i) {

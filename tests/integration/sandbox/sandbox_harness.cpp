@@ -78,30 +78,28 @@ std::string SandboxHarness::output() const {
          proc_->output(lc::test::ChildProcess::Stream::kStderr);
 }
 
-BlockingResponse SandboxHarness::control(const std::string& method, const std::string& target,
-                                         const std::string& body, net::Headers headers) {
-  BlockingRequest req;
-  req.method = method;
-  req.target = target;
-  req.body = body;
-  req.headers = std::move(headers);
-  req.timeout_ms = 60000;
-  auto r = http_call("127.0.0.1", control_port_, req);
+namespace {
+
+// One request to 127.0.0.1:port; a failed call fails the test and reads as status 0.
+BlockingResponse call(std::uint16_t port, int timeout_ms, const std::string& method,
+                      const std::string& target, const std::string& body, net::Headers headers) {
+  BlockingRequest req(method, target, std::move(headers), body);
+  req.timeout_ms = timeout_ms;
+  auto r = http_call("127.0.0.1", port, req);
   EXPECT_TRUE(r.has_value()) << method << " " << target << ": " << r.error().message;
   return r ? *r : BlockingResponse{};
 }
 
+}  // namespace
+
+BlockingResponse SandboxHarness::control(const std::string& method, const std::string& target,
+                                         const std::string& body, net::Headers headers) {
+  return call(control_port_, 60000, method, target, body, std::move(headers));
+}
+
 BlockingResponse SandboxHarness::api(const std::string& method, const std::string& target,
                                      const std::string& body, net::Headers headers) {
-  BlockingRequest req;
-  req.method = method;
-  req.target = target;
-  req.body = body;
-  req.headers = std::move(headers);
-  req.timeout_ms = 10000;
-  auto r = http_call("127.0.0.1", api_port_, req);
-  EXPECT_TRUE(r.has_value()) << method << " " << target << ": " << r.error().message;
-  return r ? *r : BlockingResponse{};
+  return call(api_port_, 10000, method, target, body, std::move(headers));
 }
 
 bool SandboxHarness::wait(const std::string& event, int count,
@@ -171,6 +169,21 @@ int find_entry(const std::vector<boost::json::object>& tl, std::string_view even
     if (entry_matches(tl[static_cast<size_t>(i)], event, fields)) return i;
   }
   return -1;
+}
+
+::testing::AssertionResult in_order(std::initializer_list<int> positions) {
+  int previous = -1;
+  int n = 0;
+  for (const int p : positions) {
+    if (p < 0) return ::testing::AssertionFailure() << "event #" << n << " is missing";
+    if (p <= previous) {
+      return ::testing::AssertionFailure()
+             << "event #" << n << " at " << p << " is not after the one at " << previous;
+    }
+    previous = p;
+    ++n;
+  }
+  return ::testing::AssertionSuccess();
 }
 
 int count_entries(const std::vector<boost::json::object>& tl, std::string_view event,

@@ -4,10 +4,13 @@
 // the telemetry batches each fake extension received (decoded from its record file).
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <boost/json.hpp>
 
 #include <chrono>
 #include <filesystem>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -63,6 +66,9 @@ class SandboxHarness {
 // (string form); -1 when none.
 int find_entry(const std::vector<boost::json::object>& tl, std::string_view event,
                const std::map<std::string, std::string>& fields = {}, int from = 0);
+// Every position found (not -1) and strictly increasing: the events happened in this order. An
+// order check written as EXPECT_LT(a, b) would pass when `a` is missing.
+::testing::AssertionResult in_order(std::initializer_list<int> positions);
 int count_entries(const std::vector<boost::json::object>& tl, std::string_view event,
                   const std::map<std::string, std::string>& fields = {});
 // The events of one type (optionally for one requestId) among received events.

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/json/serialize.hpp>
+
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -220,6 +222,11 @@ TEST(SidecarIntegration, V1SeriesWithDeflateForVictoriaMetricsStyleIntakes) {
   EXPECT_NEAR(fallback->at("count").to_number<double>(), 1.0, 1e-9);
   const auto payloads = intake.payloads("/api/v1/series");
   ASSERT_FALSE(payloads.at("payloads").as_array().empty());
+  // Every v1 payload travelled deflated, as the test's name says: the intake records each
+  // request's Content-Encoding header as content_encoding (and decoded the body with it).
+  for (const auto& p : payloads.at("payloads").as_array()) {
+    EXPECT_EQ(p.at("content_encoding").as_string(), "deflate") << json::serialize(p);
+  }
   EXPECT_TRUE(intake.payloads("/api/beta/sketches").at("payloads").as_array().empty());
 }
 

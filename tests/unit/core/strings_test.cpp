@@ -33,5 +33,20 @@ TEST(Tags, DdTagsCommasOrSpaces) {
   EXPECT_TRUE(parse_tag_list("  ").empty());
 }
 
+TEST(Strings, Base64EncodesRfc4648Vectors) {
+  // RFC 4648 §10 test vectors: every padding case.
+  EXPECT_EQ(base64_encode(""), "");
+  EXPECT_EQ(base64_encode("f"), "Zg==");
+  EXPECT_EQ(base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(base64_encode("foo"), "Zm9v");
+  EXPECT_EQ(base64_encode("foob"), "Zm9vYg==");
+  EXPECT_EQ(base64_encode("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
+  // High bytes are taken unsigned; the last two alphabet characters are '+' and '/'.
+  EXPECT_EQ(base64_encode(std::string("\xfb\xff\xbf", 3)), "+/+/");
+  EXPECT_EQ(base64_encode(std::string("\0\0\0", 3)), "AAAA");
+  EXPECT_EQ(base64_encode("user:pa:ss"), "dXNlcjpwYTpzcw==");
+}
+
 }  // namespace
 }  // namespace lc

@@ -6,6 +6,10 @@
 
 #include <boost/json.hpp>
 
+#include <optional>
+#include <string_view>
+#include <vector>
+
 #include "fakeintake/json_util.h"
 #include "test_bytes.h"
 
@@ -223,24 +227,38 @@ TEST(FakeIntakeSketches, DecodesGoldenG9WithNegativeKeysAndOmittedZeros) {
   EXPECT_TRUE(s.problems.empty());
 }
 
-TEST(FakeIntakeSketches, NotesInconsistentSummariesWithoutRefusingThem) {
+// A SketchPayload with one Sketch of `metric` holding these Dogsketches; a summary field left
+// unset is not written.
+struct Dogsketch {
+  std::int64_t ts = 1700000000;
+  std::int64_t cnt = 0;
+  std::optional<double> min, max, avg, sum;
+  std::vector<std::int32_t> k;
+  std::vector<std::uint32_t> n;
+};
+std::string sketch_payload(std::string_view metric, const std::vector<Dogsketch>& dogsketches) {
   std::string body;
-  {
-    protozero::pbf_writer payload(body);
-    protozero::pbf_writer sketch(payload, 1);
-    sketch.add_string(1, "d");
+  protozero::pbf_writer payload(body);
+  protozero::pbf_writer sketch(payload, 1);
+  sketch.add_string(1, std::string(metric));
+  for (const auto& d : dogsketches) {
     protozero::pbf_writer ds(sketch, 7);
-    ds.add_int64(1, 1700000000);
-    ds.add_int64(2, 3);   // but Σn = 2
-    ds.add_double(3, 5);  // min > max
-    ds.add_double(4, 1);
-    ds.add_double(5, 9);  // outside [min, max]
-    ds.add_double(6, 3);
-    const std::vector<std::int32_t> k{7, 6};  // descending
-    const std::vector<std::uint32_t> n{1, 1};
-    ds.add_packed_sint32(7, k.begin(), k.end());
-    ds.add_packed_uint32(8, n.begin(), n.end());
+    ds.add_int64(1, d.ts);
+    ds.add_int64(2, d.cnt);
+    std::uint32_t field = 3;
+    for (const auto& v : {d.min, d.max, d.avg, d.sum}) {
+      if (v) ds.add_double(field, *v);
+      ++field;
+    }
+    ds.add_packed_sint32(7, d.k.begin(), d.k.end());
+    ds.add_packed_uint32(8, d.n.begin(), d.n.end());
   }
+  return body;
+}
+
+TEST(FakeIntakeSketches, NotesInconsistentSummariesWithoutRefusingThem) {
+  // cnt 3 but Σn = 2; min > max; avg outside [min, max]; keys descending.
+  const std::string body = sketch_payload("d", {{1700000000, 3, 5, 1, 9, 3, {7, 6}, {1, 1}}});
   auto d = decode_sketches(body);
   ASSERT_TRUE(d) << d.error().message;
   const auto& problems = d->sketches[0].problems;
@@ -251,39 +269,11 @@ TEST(FakeIntakeSketches, NotesInconsistentSummariesWithoutRefusingThem) {
 }
 
 TEST(FakeIntakeSketches, U16OverflowBinsAndWeightedAveragesAreNotProblems) {
-  // G11: 70 000 × 1.0 → k=[1338,1338], n=[4465,65535]. Then a weighted mean where avg ≠ sum/cnt.
-  std::string body;
-  {
-    protozero::pbf_writer payload(body);
-    protozero::pbf_writer sketch(payload, 1);
-    sketch.add_string(1, "one");
-    {
-      protozero::pbf_writer ds(sketch, 7);
-      ds.add_int64(1, 1700000000);
-      ds.add_int64(2, 70000);
-      ds.add_double(3, 1);
-      ds.add_double(4, 1);
-      ds.add_double(5, 1);
-      ds.add_double(6, 70000);
-      const std::vector<std::int32_t> k{1338, 1338};
-      const std::vector<std::uint32_t> n{4465, 65535};
-      ds.add_packed_sint32(7, k.begin(), k.end());
-      ds.add_packed_uint32(8, n.begin(), n.end());
-    }
-    {
-      protozero::pbf_writer ds(sketch, 7);
-      ds.add_int64(1, 1700000010);
-      ds.add_int64(2, 3);  // one sample at @0.3: cnt trunc(3.33) = 3, sum 3.33 × 2
-      ds.add_double(3, 2);
-      ds.add_double(4, 2);
-      ds.add_double(5, 2);
-      ds.add_double(6, 6.666666666666667);
-      const std::vector<std::int32_t> k{1383};
-      const std::vector<std::uint32_t> n{3};
-      ds.add_packed_sint32(7, k.begin(), k.end());
-      ds.add_packed_uint32(8, n.begin(), n.end());
-    }
-  }
+  // G11: 70 000 × 1.0 → k=[1338,1338], n=[4465,65535]. Then a weighted mean where avg ≠ sum/cnt:
+  // one sample at @0.3, cnt trunc(3.33) = 3, sum 3.33 × 2.
+  const std::string body =
+      sketch_payload("one", {{1700000000, 70000, 1, 1, 1, 70000, {1338, 1338}, {4465, 65535}},
+                             {1700000010, 3, 2, 2, 2, 6.666666666666667, {1383}, {3}}});
   auto d = decode_sketches(body);
   ASSERT_TRUE(d) << d.error().message;
   ASSERT_EQ(d->sketches.size(), 2u);
@@ -292,19 +282,11 @@ TEST(FakeIntakeSketches, U16OverflowBinsAndWeightedAveragesAreNotProblems) {
 }
 
 TEST(FakeIntakeSketches, RejectsMismatchedBinsAndTruncation) {
-  std::string body;
-  {
-    protozero::pbf_writer payload(body);
-    protozero::pbf_writer sketch(payload, 1);
-    sketch.add_string(1, "d");
-    protozero::pbf_writer ds(sketch, 7);
-    ds.add_int64(1, 1700000000);
-    ds.add_int64(2, 2);
-    const std::vector<std::int32_t> k{1, 2};
-    ds.add_packed_sint32(7, k.begin(), k.end());
-    const std::vector<std::uint32_t> n{2};
-    ds.add_packed_uint32(8, n.begin(), n.end());
-  }
+  Dogsketch mismatched;
+  mismatched.cnt = 2;
+  mismatched.k = {1, 2};
+  mismatched.n = {2};
+  const std::string body = sketch_payload("d", {mismatched});
   auto d = decode_sketches(body);
   ASSERT_FALSE(d);
   EXPECT_NE(d.error().message.find("len(k)=2 != len(n)=1"), std::string::npos);

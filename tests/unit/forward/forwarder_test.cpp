@@ -326,9 +326,14 @@ TEST_F(ForwarderTest, DestroyedWithRequestsInFlightIgnoresTheirAnswers) {
       [] { return 0.5; }, &http);
   auto run = start({test::series_v2({"a"})}, Millis(1000));
   clock.advance(Millis(10));
+  ASSERT_EQ(ex.calls.size(), 1u);
   fwd.reset();
+  // The answer arrives after the forwarder is gone: nothing may react to it (a handled answer
+  // would finish the flush and call on_done, or touch freed memory).
   ex.calls[0].done(outcome(SendOutcome::Kind::kOk, 200));
   clock.advance(Millis(2000));
+  EXPECT_FALSE(run->done) << "an answer after destruction reached the flush";
+  EXPECT_EQ(self.dropped_total(), 0u);
   EXPECT_EQ(clock.pending_timers(), 0u);
 }
 

@@ -95,11 +95,13 @@ TEST(PayloadSplit, TracesSplitOnTracerPayloadsSharingItemsProportionally) {
   auto halves = split_payload(p);
   ASSERT_TRUE(halves);
   EXPECT_EQ(halves->first.items + halves->second.items, 10u);
-  protozero::pbf_reader r(halves->second.body);
+  fakeintake::ProtoReader r(halves->second.body);
   std::vector<std::string> fields;
-  while (r.next()) {
-    const auto tag = r.tag();
-    fields.push_back(std::to_string(tag) + "=" + std::string(r.get_view()));
+  std::uint32_t tag;
+  fakeintake::WireType type;
+  std::string_view value;
+  while (r.next(tag, type) && r.read_bytes(value)) {
+    fields.push_back(std::to_string(tag) + "=" + std::string(value));
   }
   EXPECT_EQ(fields, (Names{"1=host", "5=tp2", "7=0.1.0"}));
 }

@@ -1,17 +1,20 @@
 // tests/unit/forward/test_payloads.h — builds real payload bodies for the forward tests (series v2
-// and sketches protobuf with protozero, v1 JSON, logs arrays) and decodes them back, so tests
-// assert on what an intake would read.
+// and sketches protobuf with protozero, v1 JSON, logs arrays) and decodes them back with the fake
+// intake's decoders, so tests assert on what an intake would read.
 #pragma once
 
 #include <zlib.h>
 #include <zstd.h>
-#include <protozero/pbf_reader.hpp>
+
+#include <gtest/gtest.h>
 #include <protozero/pbf_writer.hpp>
 
 #include <string>
 #include <vector>
 
 #include "core/pipeline.h"
+#include "tools/fakeintake/decoders.h"
+#include "tools/fakeintake/proto_reader.h"
 
 namespace lc::forward::test {
 
@@ -50,23 +53,27 @@ struct DecodedSeries {
   std::vector<std::string> field2;  // top-level field 2 values
 };
 
+// The series names as the fake intake's decoder reads them, and top-level field 2 (which the intake
+// ignores) read with the intake's wire reader.
 inline DecodedSeries decode_series_v2(const std::string& body) {
   DecodedSeries out;
-  protozero::pbf_reader payload(body);
-  while (payload.next()) {
-    if (payload.tag() == 1) {
-      protozero::pbf_reader series = payload.get_message();
-      while (series.next()) {
-        if (series.tag() == 2) {
-          out.names.push_back(series.get_string());
-        } else {
-          series.skip();
-        }
-      }
-    } else if (payload.tag() == 2) {
-      out.field2.push_back(payload.get_string());
-    } else {
-      payload.skip();
+  auto decoded = fakeintake::decode_series_v2_protobuf(body);
+  EXPECT_TRUE(decoded) << decoded.error().message;
+  if (decoded) {
+    for (const auto& s : decoded->decoded.at("series").as_array()) {
+      out.names.emplace_back(s.at("metric").as_string());
+    }
+  }
+  fakeintake::ProtoReader r(body);
+  std::uint32_t field;
+  fakeintake::WireType type;
+  while (r.next(field, type)) {
+    std::string_view value;
+    if (field == 2 && type == fakeintake::WireType::kLen) {
+      if (!r.read_bytes(value)) break;
+      out.field2.emplace_back(value);
+    } else if (!r.skip(type)) {
+      break;
     }
   }
   return out;

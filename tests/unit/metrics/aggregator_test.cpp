@@ -20,34 +20,7 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using namespace lc::metrics::testing;
 
-constexpr std::int64_t kT0 = 1700000003000;  // ms; bucket 1700000000
-constexpr std::int64_t kB = 1700000000;
-
-struct Fixture {
-  explicit Fixture(AggregatorConfig config = {}, ParserOptions parser = {})
-      : clock(kT0), server(std::move(parser), std::move(config), self, clock) {}
-  void send(std::string_view d) { server.handle_datagram(d); }
-  void at(std::int64_t epoch_s) { clock.set_wall_ms(epoch_s * 1000); }
-  std::vector<DecodedSeries> series(FlushScope scope = FlushScope::kAll) {
-    std::vector<DecodedSeries> out;
-    for (const auto& p : server.flush(scope)) {
-      if (p.kind != PayloadKind::kSeriesV2) continue;
-      for (auto& s : decode_series_v2(p.body)) out.push_back(std::move(s));
-    }
-    return out;
-  }
-  std::vector<DecodedSketch> sketches(FlushScope scope = FlushScope::kAll) {
-    std::vector<DecodedSketch> out;
-    for (const auto& p : server.flush(scope)) {
-      if (p.kind != PayloadKind::kSketches) continue;
-      for (auto& s : decode_sketches(p.body)) out.push_back(std::move(s));
-    }
-    return out;
-  }
-  lc::fakes::FakeClock clock;
-  SelfMetrics self;
-  DogStatsdServer server;
-};
+constexpr std::int64_t kB = 1700000000;  // the bucket of kT0
 
 std::vector<std::int64_t> timestamps(const DecodedSeries& s) {
   std::vector<std::int64_t> out;
@@ -56,7 +29,7 @@ std::vector<std::int64_t> timestamps(const DecodedSeries& s) {
 }
 
 TEST(AggregatorTest, PeriodicFlushTakesClosedBucketsOnly) {
-  Fixture f;
+  Harness f;
   f.send("c:1|c");
   EXPECT_THAT(f.series(FlushScope::kClosedBuckets), IsEmpty());  // bucket still open
   f.at(kB + 13);
@@ -74,7 +47,7 @@ TEST(AggregatorTest, PeriodicFlushTakesClosedBucketsOnly) {
 }
 
 TEST(AggregatorTest, SeveralBucketsBecomeOneSeriesWithAscendingPoints) {
-  Fixture f;
+  Harness f;
   f.send("g:1|g");
   f.at(kB + 15);
   f.send("g:2|g");
@@ -87,7 +60,7 @@ TEST(AggregatorTest, SeveralBucketsBecomeOneSeriesWithAscendingPoints) {
 }
 
 TEST(AggregatorTest, NoDuplicateTimestampsAfterForcedFlushes) {
-  Fixture f;
+  Harness f;
   std::vector<std::int64_t> seen;
   // Nine forced flushes inside one open window use b, b+1, … b+8.
   for (int i = 0; i < 9; ++i) {
@@ -120,7 +93,7 @@ TEST(AggregatorTest, NoDuplicateTimestampsAfterForcedFlushes) {
 }
 
 TEST(AggregatorTest, LateTimestampedSampleForSentWindowUsesNextSecond) {
-  Fixture f;
+  Harness f;
   f.at(kB + 25);
   f.send("x:1|g|T1700000005");
   auto a = f.series(FlushScope::kClosedBuckets);
@@ -139,7 +112,7 @@ TEST(AggregatorTest, LateTimestampedSampleForSentWindowUsesNextSecond) {
 }
 
 TEST(AggregatorTest, SubmissionRecordsExpireAfterHistory) {
-  Fixture f;
+  Harness f;
   EXPECT_EQ(f.server.aggregator().config().history_s, 300);
   f.send("x:1|g");
   ASSERT_EQ(f.series().size(), 1u);
@@ -156,7 +129,7 @@ TEST(AggregatorTest, SubmissionRecordsExpireAfterHistory) {
 }
 
 TEST(AggregatorTest, ContextsForgottenAfterHistoryStartAfresh) {
-  Fixture f;
+  Harness f;
   f.send("x:1|c|#a\ny:5|g|#b");
   ASSERT_EQ(f.series().size(), 2u);
   f.at(kB + 400);
@@ -174,7 +147,7 @@ TEST(AggregatorTest, ContextsForgottenAfterHistoryStartAfresh) {
 }
 
 TEST(AggregatorTest, SketchesNeedNoTimestampRule) {
-  Fixture f;
+  Harness f;
   f.send("d:1|d");
   auto a = f.sketches();
   f.send("d:2|d");
@@ -186,7 +159,7 @@ TEST(AggregatorTest, SketchesNeedNoTimestampRule) {
 }
 
 TEST(AggregatorTest, TimestampClampAndAge) {
-  Fixture f;
+  Harness f;
   f.send("x:1|g|T1700000900");  // future → now
   f.send("y:1|g|T1699996402");  // 3601 s old → too_old
   f.send("z:1|g|T1699996413");  // 3590 s old → kept, in its own bucket
@@ -202,7 +175,7 @@ TEST(AggregatorTest, TimestampClampAndAge) {
 TEST(AggregatorTest, ContextLimitDropsNewContextsOnly) {
   AggregatorConfig c;
   c.max_contexts = 3;
-  Fixture f(c);
+  Harness f(c);
   f.send("a:1|c\nb:1|c\nc:1|c\nd:1|c\na:1|c\nc:1|c|#t");
   EXPECT_EQ(f.self.dropped_count("dogstatsd", "context_limit"), 2u);
   EXPECT_EQ(f.server.aggregator().live_contexts(), 3u);
@@ -217,7 +190,7 @@ TEST(AggregatorTest, ContextLimitDropsNewContextsOnly) {
 }
 
 TEST(AggregatorTest, ContextLimitDefaultIs10240) {
-  Fixture f;
+  Harness f;
   EXPECT_EQ(f.server.aggregator().config().max_contexts, 10240u);
   for (int i = 0; i < 10241; ++i) f.send("m" + std::to_string(i) + ":1|g");
   EXPECT_EQ(f.server.aggregator().live_contexts(), 10240u);
@@ -225,7 +198,7 @@ TEST(AggregatorTest, ContextLimitDefaultIs10240) {
 }
 
 TEST(AggregatorTest, SameNameDifferentTypesAreDifferentAggregates) {
-  Fixture f;
+  Harness f;
   f.send("x:4|c\nx:5|g");
   auto s = f.series();
   ASSERT_EQ(s.size(), 2u);
@@ -236,7 +209,7 @@ TEST(AggregatorTest, SameNameDifferentTypesAreDifferentAggregates) {
 }
 
 TEST(AggregatorTest, ContextIgnoresTagOrderAndDuplicatesButNotPieceBoundaries) {
-  Fixture f;
+  Harness f;
   f.send("x:1|c|#b,a\nx:2|c|#a,b,a\nx:4|c|#ab\nx:8|c|#a,b,c\n");
   // The same bytes split differently are different contexts: tags ("ab","c") vs ("a","bc"), and
   // the name against the host.
@@ -261,7 +234,7 @@ TEST(AggregatorTest, ContextIgnoresTagOrderAndDuplicatesButNotPieceBoundaries) {
 }
 
 TEST(AggregatorTest, ManyContextsKeepTheirOwnAggregates) {
-  Fixture f;
+  Harness f;
   std::string packet;
   // (i mod 7, i mod 500) repeats every 3500 samples: 3500 contexts, each set twice.
   for (int i = 0; i < 7000; ++i) {
@@ -283,7 +256,7 @@ TEST(AggregatorTest, ManyContextsKeepTheirOwnAggregates) {
 TEST(AggregatorTest, HostTagAndDefaultHost) {
   AggregatorConfig c;
   c.default_host = "box";
-  Fixture f(c);
+  Harness f(c);
   f.send("x:1|g|#host:h1\nx:2|g\ny:1|g|#host:h1,host:h2");
   auto s = f.series();
   ASSERT_EQ(s.size(), 3u);
@@ -301,10 +274,10 @@ TEST(AggregatorTest, HostTagAndDefaultHost) {
 TEST(AggregatorTest, BaseTagsAppendedAfterSortedContextTags) {
   AggregatorConfig c;
   c.base_tags = {"env:prod", "a:1", "service:api"};
-  Fixture f(c);
+  Harness f(c);
   f.send("x:1|g|#z:1,a:1");
   f.send("d:1|d|#z:1");
-  auto out = f.server.flush(FlushScope::kAll);
+  auto out = f.flush();
   ASSERT_EQ(out.size(), 2u);
   auto s = decode_series_v2(out[0].body);
   ASSERT_EQ(s.size(), 1u);
@@ -315,7 +288,7 @@ TEST(AggregatorTest, BaseTagsAppendedAfterSortedContextTags) {
 }
 
 TEST(AggregatorTest, HistogramAlgorithmUnitWeights) {
-  Fixture f;
+  Harness f;
   // 1..100 shuffled: median sorted[(N−1)/2] = 50, p95 sorted[floor((95·100−1)/100)] = 95.
   std::string d = "h";
   for (int v : {57, 3, 100, 1, 42, 88}) d += ":" + std::to_string(v);
@@ -337,7 +310,7 @@ TEST(AggregatorTest, HistogramConfiguredAggregatesAndPercentiles) {
   AggregatorConfig c;
   c.histogram_aggregates = {"min", "sum", "count"};
   c.histogram_percentiles = {0.5, 0.99};
-  Fixture f(c);
+  Harness f(c);
   f.send("h:4:1:3:2|h|@0.5");
   std::map<std::string, std::pair<int, double>> v;
   for (const auto& s : f.series()) v[s.metric] = {s.type, s.points[0].value};
@@ -353,9 +326,9 @@ TEST(AggregatorTest, HistogramCopyToDistribution) {
   AggregatorConfig c;
   c.histogram_copy_to_distribution = true;
   c.histogram_copy_prefix = "dist.";
-  Fixture f(c);
+  Harness f(c);
   f.send("lat:10:20|h|#a:1\nt:5|ms");
-  auto out = f.server.flush(FlushScope::kAll);
+  auto out = f.flush();
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(decode_series_v2(out[0].body).size(), 10u);
   auto sk = decode_sketches(out[1].body);
@@ -368,7 +341,7 @@ TEST(AggregatorTest, HistogramCopyToDistribution) {
 }
 
 TEST(AggregatorTest, SetsIgnoreRateAndCountDistinctMembers) {
-  Fixture f;
+  Harness f;
   f.send("s:a|s|@0.1\ns:b|s\ns:a|s\ns:a:b|s");
   auto s = f.series();
   ASSERT_EQ(s.size(), 1u);
@@ -376,11 +349,11 @@ TEST(AggregatorTest, SetsIgnoreRateAndCountDistinctMembers) {
 }
 
 TEST(AggregatorTest, TinyRatesAndOverflowingSumsStayBounded) {
-  Fixture f;
+  Harness f;
   f.send("d:5|d|@1e-300");         // weight capped at 10^6: 16 bins, not 10^15 / 65535
   f.send("c:1e308|c\nc:1e308|c");  // the sum overflows the double range
   f.send("ok:1|c|@1e-9");
-  auto out = f.server.flush(FlushScope::kAll);
+  auto out = f.flush();
   ASSERT_EQ(out.size(), 2u);
   auto series = decode_series_v2(out[0].body);
   ASSERT_EQ(series.size(), 1u);  // c was dropped, not sent as inf
@@ -399,7 +372,7 @@ TEST(AggregatorTest, HistogramAndSetMemoryCaps) {
   c.max_histogram_samples_total = 5;
   c.max_set_members = 2;
   c.max_set_members_total = 3;
-  Fixture f(c);
+  Harness f(c);
   f.send("h:1:2:3:4|h\ng:1:2:3|h\nk:1|h");             // h keeps 3, g gets 2 (total 5), k none
   f.send("s:a|s\ns:b|s\ns:c|s\ns:a|s\nt:x|s\nt:y|s");  // s keeps a,b; t keeps x
   EXPECT_EQ(f.self.dropped_count("dogstatsd", "histogram_full"), 3u);  // one per line
@@ -420,9 +393,11 @@ TEST(AggregatorTest, HistogramAndSetMemoryCaps) {
 }
 
 TEST(AggregatorTest, CountRateIsNotTruncated) {
-  Fixture f;
+  Harness f;
   f.send("x:1|c|@0.3");
   auto s = f.series();
+  ASSERT_EQ(s.size(), 1u);
+  ASSERT_EQ(s[0].points.size(), 1u);
   EXPECT_DOUBLE_EQ(s[0].points[0].value, (1 / 0.3) / 10);
 }
 
@@ -430,11 +405,11 @@ TEST(AggregatorTest, V1FallbackAppliesTimestampRuleToDistributions) {
   AggregatorConfig c;
   c.series_format = SeriesFormat::kV1Json;
   c.sketch_output = SketchOutput::kV1SeriesFallback;
-  Fixture f(c);
+  Harness f(c);
   f.send("d:1|d");
-  auto first = f.server.flush(FlushScope::kAll);
+  auto first = f.flush();
   f.send("d:3|d");
-  auto second = f.server.flush(FlushScope::kAll);
+  auto second = f.flush();
   ASSERT_EQ(first.size(), 1u);
   ASSERT_EQ(second.size(), 1u);
   EXPECT_NE(first[0].body.find("[[1700000000,0.1]]"), std::string::npos) << first[0].body;
@@ -446,20 +421,14 @@ TEST(AggregatorTest, SketchDropModeCountsNoSketchEndpoint) {
   AggregatorConfig c;
   c.series_format = SeriesFormat::kV1Json;
   c.sketch_output = SketchOutput::kDrop;
-  Fixture f(c);
+  Harness f(c);
   f.send("d:1|d\nd:2|d|#x\ng:1|g");
-  auto out = f.server.flush(FlushScope::kAll);
+  auto out = f.flush();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].kind, PayloadKind::kSeriesV1);
   EXPECT_EQ(out[0].body.find("\"d"), std::string::npos);
   EXPECT_EQ(f.self.dropped_count("metrics", "no_sketch_endpoint"), 2u);
 }
-
-}  // namespace
-}  // namespace lc::metrics
-
-namespace lc::metrics {
-namespace {
 
 TEST(AggregatorConfigTest, FromFinalConfigPerMode) {
   FinalConfig cfg = default_config();
@@ -501,11 +470,9 @@ TEST(AggregatorConfigTest, FromFinalConfigPerMode) {
 TEST(AggregatorConfigTest, DefaultHostAppearsInResources) {
   AggregatorConfig c;
   c.default_host = "box-1";
-  lc::fakes::FakeClock clock;
-  SelfMetrics self;
-  DogStatsdServer server({}, c, self, clock);
-  server.handle_datagram("x:1|g\nd:1|d");
-  auto out = server.flush(FlushScope::kAll);
+  Harness h(c);
+  h.send("x:1|g\nd:1|d");
+  auto out = h.flush();
   ASSERT_EQ(out.size(), 2u);
   auto s = testing::decode_series_v2(out[0].body);
   ASSERT_EQ(s.size(), 1u);
@@ -524,7 +491,7 @@ TEST(AggregatorTest, TooOldPointsAreLoggedOncePerInterval) {
   Logger::instance().set_sink([&](std::string_view line) {
     if (line.find("too_old") != std::string_view::npos) lines.emplace_back(line);
   });
-  Fixture f;
+  Harness f;
   for (int i = 0; i < 1000; ++i) f.send("old:1|g|T1699990000");
   EXPECT_EQ(lines.size(), 1u);
   f.clock.advance(std::chrono::seconds(5));

@@ -169,8 +169,13 @@ TEST(DDSketchTest, MergeOverflowAndTrimOf4096Bins) {
     b.insert(std::pow(DDSketch::gamma(), i + 10), 40000);
   }
   a.merge(b);
-  // Overlapping keys now hold 80000 = 14465 + 65535 (two bins each).
-  EXPECT_GE(a.bins().size(), DDSketch::kBinLimit);
+  // Keys 1338..5443 after the merge: the 4086 shared keys hold 80000 = 14465 + 65535 (two bins
+  // each), the 20 others 40000 (one bin): 8192 bins. The trim folds the lowest 4097 bins
+  // (10·40000 + 2043·80000 + 14465 = 163854465) into key 3391, which takes 2500 full bins plus one
+  // of 16965: 2501 bins, followed by the 4095 untouched ones.
+  EXPECT_EQ(a.bins().size(), 2501u + 4095u);
+  EXPECT_EQ(a.bins().front().k, 1338 + 2053);
+  EXPECT_EQ(a.bins().front().n, 16965u);
   EXPECT_EQ(a.bin_total(), 2u * 4096 * 40000);
   EXPECT_EQ(a.bins().back().k, 1338 + 4105);
   EXPECT_TRUE(std::is_sorted(a.bins().begin(), a.bins().end(),

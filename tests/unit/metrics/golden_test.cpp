@@ -1,11 +1,11 @@
 // The golden examples G1–G12 of datadog-wire.md §7, end to end: datagram bytes in through
-// DogStatsdServer (parser → aggregator → encoders), payload bytes out, decoded and compared.
+// DogStatsdServer (parser → aggregator → encoders; the Harness of metrics_test_util.h), payload
+// bytes out, compared with support/golden_vectors.h and decoded.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "fakes/fake_clock.h"
-#include "metrics/dogstatsd_server.h"
 #include "metrics_test_util.h"
+#include "support/golden_vectors.h"
 
 namespace lc::metrics {
 namespace {
@@ -13,26 +13,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using namespace lc::metrics::testing;
-
-struct Harness {
-  explicit Harness(AggregatorConfig config = {}, ParserOptions parser = {},
-                   std::int64_t wall_ms = 1700000003000)
-      : clock(wall_ms), server(std::move(parser), std::move(config), self, clock) {}
-
-  void send(std::string_view datagram) { server.handle_datagram(datagram); }
-  std::vector<Payload> flush(FlushScope scope = FlushScope::kAll) { return server.flush(scope); }
-
-  lc::fakes::FakeClock clock;
-  SelfMetrics self;
-  DogStatsdServer server;
-};
-
-const Payload* find(const std::vector<Payload>& payloads, PayloadKind kind) {
-  for (const auto& p : payloads) {
-    if (p.kind == kind) return &p;
-  }
-  return nullptr;
-}
+using test::to_hex;
 
 TEST(GoldenTest, G1CountsAndSampleRate) {
   Harness h;
@@ -44,9 +25,7 @@ TEST(GoldenTest, G1CountsAndSampleRate) {
   EXPECT_EQ(out[0].content_type, "application/x-protobuf");
   EXPECT_EQ(out[0].content_encoding, "");
   EXPECT_EQ(out[0].items, 1u);
-  EXPECT_EQ(
-      to_hex(out[0].body),
-      "0a290a060a04686f7374120a706167652e7669657773220f09666666666666e63f1080e2cfaa062802400a");
+  EXPECT_EQ(to_hex(out[0].body), test::kG1Hex);
   auto series = decode_series_v2(out[0].body);
   ASSERT_EQ(series.size(), 1u);
   EXPECT_EQ(series[0].type, 2);
@@ -96,8 +75,7 @@ TEST(GoldenTest, G3GaugesLastValueAndPacking) {
   h.send("temp:11|g");
   auto out = h.flush();
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(to_hex(out[0].body),
-            "0a230a060a04686f7374120474656d70220f0900000000000026401080e2cfaa062803400a");
+  EXPECT_EQ(to_hex(out[0].body), test::kG3Hex);
   Harness p;
   p.send("load:1:2:3|g");
   auto series = decode_series_v2(p.flush()[0].body);
@@ -164,10 +142,10 @@ TEST(GoldenTest, G7DistributionPackingAndSampleRate) {
   h.send("resp.size:1:2:3|d");
   h.send("resp.size:3|d|@0.5");
   auto out = h.flush();
-  const Payload* p = find(out, PayloadKind::kSketches);
+  const Payload* p = find_payload(out, PayloadKind::kSketches);
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(p->path, "/api/beta/sketches");
-  EXPECT_EQ(find(out, PayloadKind::kSeriesV2), nullptr);
+  EXPECT_EQ(find_payload(out, PayloadKind::kSeriesV2), nullptr);
   auto sk = decode_sketches(p->body);
   ASSERT_EQ(sk.size(), 1u);
   EXPECT_EQ(sk[0].metric, "resp.size");
@@ -190,10 +168,7 @@ TEST(GoldenTest, G8TimestampedDistributionBytes) {
   auto out = h.flush();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].kind, PayloadKind::kSketches);
-  EXPECT_EQ(to_hex(out[0].body),
-            "0a5b0a1170726f62652e62697a2e6c6174656e63792207656e763a6465762208726f7574653a2f613a33"
-            "088ae2cfaa0610011900000000000029402100000000000029402900000000000029403100000000000029"
-            "403a02ba17420101");
+  EXPECT_EQ(to_hex(out[0].body), test::kG8Hex);
   EXPECT_EQ(out[0].body.size(), 93u);
 }
 
@@ -202,9 +177,7 @@ TEST(GoldenTest, G9NegativeAndZeroBytes) {
   h.send("temp.delta:-5:0:5|d");
   auto out = h.flush();
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(to_hex(out[0].body),
-            "0a340a0a74656d702e64656c74613a260880e2cfaa0610031900000000000014c02100000000000014403a"
-            "05c31600c4164203010101");
+  EXPECT_EQ(to_hex(out[0].body), test::kG9Hex);
 }
 
 TEST(GoldenTest, G10MalformedAmongGood) {

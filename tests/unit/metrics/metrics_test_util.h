@@ -1,15 +1,22 @@
 // tests/unit/metrics/metrics_test_util.h — helpers for the metrics tests: a visitor that copies
-// parsed samples, hex dumps, and small protobuf decoders for MetricPayload and SketchPayload so
-// tests assert on decoded output (independent of the encoders under test).
+// parsed samples; MetricPayload / SketchPayload decoded by the fake intake's decoders (linked as a
+// library, independent of the encoders under test) into plain structs tests assert on; and the one
+// Harness (DogStatsdServer on a FakeClock) the aggregator and golden tests drive.
 #pragma once
 
-#include <protozero/pbf_reader.hpp>
+#include <gtest/gtest.h>
+
+#include <boost/json/value.hpp>
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "fakes/fake_clock.h"
 #include "metrics/dogstatsd_parser.h"
+#include "metrics/dogstatsd_server.h"
+#include "tools/fakeintake/decoders.h"
 
 namespace lc::metrics::testing {
 
@@ -81,16 +88,6 @@ class CollectingVisitor : public DogStatsdVisitor {
   std::vector<OwnedCheck> checks;
 };
 
-inline std::string to_hex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
-
 // ---- decoded MetricPayload (agent-payload proto, datadog-wire.md §4.1)
 struct DecodedPoint {
   std::int64_t ts = 0;
@@ -105,57 +102,26 @@ struct DecodedSeries {
   std::int64_t interval = 0;
 };
 
+// Decoded by the fake intake's own decoder (written from the wire spec, not from our encoders); a
+// payload it refuses fails the test and decodes to nothing.
 inline std::vector<DecodedSeries> decode_series_v2(const std::string& body) {
   std::vector<DecodedSeries> out;
-  protozero::pbf_reader payload{body};
-  while (payload.next(1)) {
-    protozero::pbf_reader s = payload.get_message();
+  auto decoded = fakeintake::decode_series_v2_protobuf(body);
+  EXPECT_TRUE(decoded) << decoded.error().message;
+  if (!decoded) return out;
+  for (const auto& js : decoded->decoded.at("series").as_array()) {
     DecodedSeries d;
-    while (s.next()) {
-      switch (s.tag()) {
-        case 1: {
-          protozero::pbf_reader r = s.get_message();
-          std::pair<std::string, std::string> res;
-          while (r.next()) {
-            if (r.tag() == 1)
-              res.first = r.get_string();
-            else if (r.tag() == 2)
-              res.second = r.get_string();
-            else
-              r.skip();
-          }
-          d.resources.push_back(res);
-          break;
-        }
-        case 2:
-          d.metric = s.get_string();
-          break;
-        case 3:
-          d.tags.push_back(s.get_string());
-          break;
-        case 4: {
-          protozero::pbf_reader p = s.get_message();
-          DecodedPoint pt;
-          while (p.next()) {
-            if (p.tag() == 1)
-              pt.value = p.get_double();
-            else if (p.tag() == 2)
-              pt.ts = p.get_int64();
-            else
-              p.skip();
-          }
-          d.points.push_back(pt);
-          break;
-        }
-        case 5:
-          d.type = s.get_enum();
-          break;
-        case 8:
-          d.interval = s.get_int64();
-          break;
-        default:
-          s.skip();
-      }
+    d.metric = std::string(js.at("metric").as_string());
+    d.type = js.at("type").to_number<int>();
+    d.interval = js.at("interval").to_number<std::int64_t>();
+    for (const auto& t : js.at("tags").as_array()) d.tags.emplace_back(t.as_string());
+    for (const auto& r : js.at("resources").as_array()) {
+      d.resources.emplace_back(std::string(r.at("type").as_string()),
+                               std::string(r.at("name").as_string()));
+    }
+    for (const auto& p : js.at("points").as_array()) {
+      d.points.push_back(
+          {p.at("timestamp").to_number<std::int64_t>(), p.at("value").to_number<double>()});
     }
     out.push_back(std::move(d));
   }
@@ -177,68 +143,66 @@ struct DecodedSketch {
 
 inline std::vector<DecodedSketch> decode_sketches(const std::string& body) {
   std::vector<DecodedSketch> out;
-  protozero::pbf_reader payload{body};
-  while (payload.next(1)) {
-    protozero::pbf_reader s = payload.get_message();
+  auto decoded = fakeintake::decode_sketches(body);
+  EXPECT_TRUE(decoded) << decoded.error().message;
+  if (!decoded) return out;
+  std::size_t next = 0;  // the dogsketches, flattened in payload order
+  for (const auto& js : decoded->decoded.at("sketches").as_array()) {
     DecodedSketch d;
-    while (s.next()) {
-      switch (s.tag()) {
-        case 1:
-          d.metric = s.get_string();
-          break;
-        case 2:
-          d.host = s.get_string();
-          break;
-        case 4:
-          d.tags.push_back(s.get_string());
-          break;
-        case 7: {
-          protozero::pbf_reader g = s.get_message();
-          DecodedDogsketch ds;
-          while (g.next()) {
-            switch (g.tag()) {
-              case 1:
-                ds.ts = g.get_int64();
-                break;
-              case 2:
-                ds.cnt = g.get_int64();
-                break;
-              case 3:
-                ds.min = g.get_double();
-                break;
-              case 4:
-                ds.max = g.get_double();
-                break;
-              case 5:
-                ds.avg = g.get_double();
-                break;
-              case 6:
-                ds.sum = g.get_double();
-                break;
-              case 7: {
-                auto r = g.get_packed_sint32();
-                ds.k.assign(r.begin(), r.end());
-                break;
-              }
-              case 8: {
-                auto r = g.get_packed_uint32();
-                ds.n.assign(r.begin(), r.end());
-                break;
-              }
-              default:
-                g.skip();
-            }
-          }
-          d.dogsketches.push_back(std::move(ds));
-          break;
-        }
-        default:
-          s.skip();
-      }
+    d.metric = std::string(js.at("metric").as_string());
+    d.host = std::string(js.at("host").as_string());
+    for (const auto& t : js.at("tags").as_array()) d.tags.emplace_back(t.as_string());
+    for (std::size_t i = 0; i < js.at("dogsketches").as_array().size(); ++i) {
+      const auto& p = decoded->sketches.at(next++);
+      d.dogsketches.push_back({p.ts, p.cnt, p.min, p.max, p.avg, p.sum, p.k, p.n});
     }
     out.push_back(std::move(d));
   }
   return out;
+}
+
+// ---- the harness of the aggregator and golden tests
+// A DogStatsdServer (parser → aggregator → encoders) on a FakeClock: datagrams in, payloads out,
+// and the payloads decoded. Starts at kT0 (bucket 1700000000) unless told otherwise.
+inline constexpr std::int64_t kT0 = 1700000003000;  // ms
+
+struct Harness {
+  explicit Harness(AggregatorConfig config = {}, ParserOptions parser = {},
+                   std::int64_t wall_ms = kT0)
+      : clock(wall_ms), server(std::move(parser), std::move(config), self, clock) {}
+
+  void send(std::string_view datagram) { server.handle_datagram(datagram); }
+  void at(std::int64_t epoch_s) { clock.set_wall_ms(epoch_s * 1000); }
+  std::vector<Payload> flush(FlushScope scope = FlushScope::kAll) { return server.flush(scope); }
+  // The decoded series (sketches) of one flush, across its payloads.
+  std::vector<DecodedSeries> series(FlushScope scope = FlushScope::kAll) {
+    return decoded(scope, PayloadKind::kSeriesV2, decode_series_v2);
+  }
+  std::vector<DecodedSketch> sketches(FlushScope scope = FlushScope::kAll) {
+    return decoded(scope, PayloadKind::kSketches, decode_sketches);
+  }
+  template <typename Decode>
+  std::invoke_result_t<Decode, const std::string&> decoded(FlushScope scope, PayloadKind kind,
+                                                           Decode decode) {
+    std::invoke_result_t<Decode, const std::string&> out;
+    for (const auto& p : flush(scope)) {
+      if (p.kind != kind) continue;
+      for (auto& d : decode(p.body)) out.push_back(std::move(d));
+    }
+    return out;
+  }
+
+  lc::fakes::FakeClock clock;
+  SelfMetrics self;
+  DogStatsdServer server;
+};
+
+// The first payload of this kind; nullptr when none.
+inline const Payload* find_payload(const std::vector<Payload>& payloads, PayloadKind kind) {
+  for (const auto& p : payloads) {
+    if (p.kind == kind) return &p;
+  }
+  return nullptr;
 }
 
 }  // namespace lc::metrics::testing

@@ -13,7 +13,7 @@
 namespace lc::net {
 namespace {
 
-using testing::LoopThread;
+using test::LoopThread;
 
 class HttpClientTest : public ::testing::Test {
  protected:
@@ -234,7 +234,7 @@ TEST_F(HttpClientTest, BadUrlAndRefusedConnection) {
 }
 
 TEST_F(HttpClientTest, HttpThroughProxyUsesAbsoluteForm) {
-  testing::TestProxy proxy;
+  test::TestProxy proxy;
   HttpClientOptions o;
   o.proxy.host = "127.0.0.1";
   o.proxy.port = proxy.port();
@@ -255,8 +255,8 @@ TEST_F(HttpClientTest, HttpThroughProxyUsesAbsoluteForm) {
 }
 
 // A server that reads one request head and answers with `reply` verbatim, then closes.
-std::unique_ptr<testing::BlockingServer> scripted(std::string reply) {
-  return std::make_unique<testing::BlockingServer>([reply](boost::asio::ip::tcp::socket& s) {
+std::unique_ptr<test::BlockingServer> scripted(std::string reply) {
+  return std::make_unique<test::BlockingServer>([reply](boost::asio::ip::tcp::socket& s) {
     std::string buf;
     boost::system::error_code ec;
     boost::asio::read_until(s, boost::asio::dynamic_buffer(buf), "\r\n\r\n", ec);
@@ -352,9 +352,9 @@ class HttpsClientTest : public HttpClientTest {
  protected:
   void SetUp() override {
     HttpClientTest::SetUp();
-    cert_ = testing::SelfSigned::make();
+    cert_ = test::SelfSigned::make();
     ASSERT_TRUE(cert_);
-    tls_ = std::make_unique<testing::TlsServer>(*cert_);
+    tls_ = std::make_unique<test::TlsServer>(*cert_);
   }
   void TearDown() override {
     HttpClientTest::TearDown();
@@ -364,8 +364,8 @@ class HttpsClientTest : public HttpClientTest {
     return "https://" + std::string(host) + ":" + std::to_string(tls_->port()) + std::string(path);
   }
 
-  std::unique_ptr<testing::SelfSigned> cert_;
-  std::unique_ptr<testing::TlsServer> tls_;
+  std::unique_ptr<test::SelfSigned> cert_;
+  std::unique_ptr<test::TlsServer> tls_;
 };
 
 TEST_F(HttpsClientTest, TlsContextIsCreatedAtTheFirstHttpsRequest) {
@@ -394,9 +394,9 @@ TEST_F(HttpsClientTest, UntrustedCertificateFailsUnlessValidationIsSkipped) {
   EXPECT_NE(r.error().message.find("certificate:"), std::string::npos) << r.error().message;
 
   // A trusted certificate for another name.
-  auto other = testing::SelfSigned::make("DNS:other.example");
+  auto other = test::SelfSigned::make("DNS:other.example");
   ASSERT_TRUE(other);
-  testing::TlsServer other_server(*other);
+  test::TlsServer other_server(*other);
   HttpClientOptions trust_other;
   trust_other.ca_file = other->cert_file;
   auto& named = client(trust_other);
@@ -427,7 +427,7 @@ TEST_F(HttpsClientTest, MissingCaFileIsAClearError) {
 }
 
 TEST_F(HttpsClientTest, HttpsThroughProxyConnectTunnel) {
-  testing::TestProxy proxy;
+  test::TestProxy proxy;
   HttpClientOptions o;
   o.ca_file = cert_->cert_file;
   o.proxy.host = "127.0.0.1";
@@ -455,7 +455,7 @@ TEST_F(HttpsClientTest, HttpsThroughProxyConnectTunnel) {
 }
 
 TEST_F(HttpsClientTest, NoProxyAndLoopbackTargetsGoDirect) {
-  testing::TestProxy proxy;
+  test::TestProxy proxy;
   HttpClientOptions o;
   o.ca_file = cert_->cert_file;
   o.proxy.host = "127.0.0.1";
@@ -483,7 +483,7 @@ TEST_F(HttpsClientTest, NoProxyAndLoopbackTargetsGoDirect) {
 }
 
 TEST_F(HttpsClientTest, ProxyRefusingConnectIsAnError) {
-  testing::BlockingServer refusing([](boost::asio::ip::tcp::socket& s) {
+  test::BlockingServer refusing([](boost::asio::ip::tcp::socket& s) {
     std::string buf;
     boost::system::error_code ec;
     boost::asio::read_until(s, boost::asio::dynamic_buffer(buf), "\r\n\r\n", ec);

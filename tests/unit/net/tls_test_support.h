@@ -27,7 +27,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 
-namespace lc::net::testing {
+namespace lc::test {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
@@ -264,4 +264,4 @@ class TestProxy {
   std::unique_ptr<BlockingServer> server_;
 };
 
-}  // namespace lc::net::testing
+}  // namespace lc::test

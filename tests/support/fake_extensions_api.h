@@ -1,13 +1,17 @@
-// tests/integration/extension/fake_extensions_api.h — an in-test Extensions API (register, next,
-// telemetry subscribe) on 127.0.0.1:0, serving scripted events, recording every request. Runs its
-// own loop thread. For the first-slice tests of the real binary; lastcall-sandbox covers the rest.
+// tests/support/fake_extensions_api.h — the one in-process Extensions API (register, next,
+// telemetry subscribe) on 127.0.0.1:0 for tests and benchmarks: serves scripted events, records
+// every request with its arrival time, and parks /next when no event is queued. Runs its own loop
+// thread. Header-only (lc_net), so the benchmarks use it without the test targets. Used by the
+// extension integration tests and bench/lambda/cold_start_bench; lastcall-sandbox covers the rest.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -21,6 +25,7 @@ class FakeExtensionsApi {
   struct Recorded {
     std::string method, path, body;
     net::Headers headers;
+    std::chrono::steady_clock::time_point received_at;  // on the loop, as the request was handled
     std::string header(std::string_view name) const {
       return std::string(net::find_header(headers, name).value_or(""));
     }
@@ -28,7 +33,10 @@ class FakeExtensionsApi {
 
   FakeExtensionsApi() {
     auto server = net::HttpServer::create(loop_.io(), net::HttpServerOptions{});
-    if (!server) throw std::runtime_error(server.error().message);
+    if (!server) {
+      error_ = server.error().message;
+      return;
+    }
     server_ = std::move(server).value();
     server_->route("POST", "/2020-01-01/extension/register",
                    [this](net::HttpRequest& req, std::shared_ptr<net::Responder> r) {
@@ -59,6 +67,7 @@ class FakeExtensionsApi {
   }
 
   ~FakeExtensionsApi() {
+    if (!server_) return;
     loop_.post([this] {
       server_->stop();
       parked_.clear();
@@ -67,7 +76,10 @@ class FakeExtensionsApi {
     thread_.join();
   }
 
-  std::uint16_t port() const { return server_->port(); }
+  // False (with the reason in error()) when the listener could not be created.
+  bool started() const { return server_ != nullptr; }
+  const std::string& error() const { return error_; }
+  std::uint16_t port() const { return server_ ? server_->port() : 0; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port()); }
 
   std::vector<Recorded> requests() {
@@ -81,6 +93,23 @@ class FakeExtensionsApi {
     return cv_.wait_for(lock, timeout, [&] { return requests_.size() >= n; });
   }
 
+  // The first request to `path` at index `from` or later, once it has arrived; nullopt on timeout.
+  std::optional<Recorded> wait_for_path(std::string_view path, std::size_t from,
+                                        std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    std::optional<Recorded> found;
+    cv_.wait_for(lock, timeout, [&] {
+      for (std::size_t i = from; i < requests_.size(); ++i) {
+        if (requests_[i].path == path) {
+          found = requests_[i];
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+
   // Scripted answers; set before the binary starts.
   net::HttpResponse register_response =
       net::HttpResponse::json(200, R"({"functionName":"my-fn","functionVersion":"$LATEST",)"
@@ -92,7 +121,8 @@ class FakeExtensionsApi {
  private:
   void record(const net::HttpRequest& req) {
     std::lock_guard lock(mu_);
-    requests_.push_back({req.method, req.path, req.body, req.headers});
+    requests_.push_back(
+        {req.method, req.path, req.body, req.headers, std::chrono::steady_clock::now()});
     cv_.notify_all();
   }
 
@@ -103,6 +133,7 @@ class FakeExtensionsApi {
   std::condition_variable cv_;
   std::vector<Recorded> requests_;
   std::vector<std::shared_ptr<net::Responder>> parked_;
+  std::string error_;
 };
 
 }  // namespace lc::test
