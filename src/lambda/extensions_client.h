@@ -49,6 +49,7 @@ class ExtensionsClient {
   TimerService& timers_;
   std::string runtime_api_;
   std::string extension_id_;
+  Timer register_retry_;
 };
 
 // errorType/errorMessage from a Lambda API error body, "" when absent.

@@ -36,9 +36,9 @@ LocalApi::LocalApi(net::HttpServer& server, TimerService& timers, SelfMetrics& s
       *answered = true;
       r->respond(net::HttpResponse::json(200, "{}"));
     };
-    const auto timer = timers_.schedule_after(kFlushAnswerAfter, answer);
-    request_flush_([this, answer, timer] {
-      timers_.cancel(timer);
+    auto timer = std::make_shared<Timer>(timers_.schedule_after(kFlushAnswerAfter, answer));
+    request_flush_([answer, timer] {
+      timer->cancel();
       answer();
     });
   };

@@ -6,7 +6,6 @@
 #include <ostream>  // boost/core/detail/string_view.hpp needs it complete
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -61,13 +60,20 @@ HttpRequest request_from_header(const Message& msg, const std::string& remote) {
 class Connection;
 
 struct ServerState {
-  ServerState(asio::io_context& io_in, HttpServerOptions options_in)
-      : io(io_in), options(std::move(options_in)), acceptor(io_in), retry_timer(io_in) {}
+  ServerState(asio::io_context& io_in, const Clock& clock_in, TimerService& timers_in,
+              HttpServerOptions options_in)
+      : io(io_in),
+        clock(clock_in),
+        timers(timers_in),
+        options(std::move(options_in)),
+        acceptor(io_in) {}
 
   asio::io_context& io;
+  const Clock& clock;
+  TimerService& timers;
   HttpServerOptions options;
   tcp::acceptor acceptor;
-  asio::steady_timer retry_timer;  // backs off after an accept error (EMFILE)
+  Timer retry_timer;  // backs off after an accept error (EMFILE)
   std::vector<std::shared_ptr<const Route>> routes;
   Handler fallback;
   std::map<std::uint64_t, std::weak_ptr<Connection>> connections;
@@ -132,6 +138,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (closed_) return;
     closed_ = true;
     awaiting_response_ = false;
+    timer_.cancel();
     error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
@@ -166,6 +173,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   const HttpServerOptions& options() const { return state_->options; }
 
+  // One timer per connection for its current phase (idle, read, write, linger). When it fires the
+  // connection closes, counting `drop_reason` when one is given; pending operations then complete
+  // with operation_aborted and see closed_.
+  void arm_timer(std::chrono::milliseconds after, std::string_view drop_reason) {
+    std::weak_ptr<Connection> weak = weak_from_this();
+    timer_ = state_->timers.schedule_after(after, [weak, drop_reason] {
+      auto self = weak.lock();
+      if (!self || self->closed_) return;
+      if (!drop_reason.empty()) self->state_->count_drop(drop_reason);
+      self->close();
+    });
+  }
+
   bool take_response_turn(std::uint64_t seq) {
     if (closed_ || seq != request_seq_ || !awaiting_response_) return false;
     awaiting_response_ = false;
@@ -184,7 +204,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       read_header();
       return;
     }
-    stream_.expires_after(options().idle_timeout);
+    arm_timer(options().idle_timeout, {});
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = shared_from_this()](error_code ec, std::size_t n) {
                               self->buffer_.commit(n);
@@ -201,7 +221,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_->header_limit(
         static_cast<std::uint32_t>(std::min<std::size_t>(options().max_header_bytes, UINT32_MAX)));
     parser_->body_limit(boost::none);  // chosen per route once the header is known
-    stream_.expires_after(options().read_timeout);
+    arm_timer(options().read_timeout, "read_timeout");
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
@@ -247,6 +267,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     read_body();
   }
 
+  // The read timer armed for the header (or after the 100 Continue) still runs: the whole request
+  // must arrive within read_timeout.
   void read_body() {
     http::async_read(
         stream_, buffer_, *parser_,
@@ -310,7 +332,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_.reset();
     ++request_seq_;
     awaiting_response_ = true;
-    stream_.expires_never();
+    timer_.cancel();
 
     Handler handler = route_ ? route_->handler : state_->fallback;
     route_.reset();
@@ -367,7 +389,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void write_out(AfterWrite after) {
-    stream_.expires_after(options().read_timeout);
+    arm_timer(options().read_timeout, {});
     asio::async_write(stream_, asio::buffer(out_),
                       [self = shared_from_this(), after](error_code ec, std::size_t) {
                         self->on_written(ec, after);
@@ -386,6 +408,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         wait_for_request();
         return;
       case AfterWrite::kReadBody:
+        arm_timer(options().read_timeout, "read_timeout");
         read_body();
         return;
       case AfterWrite::kClose:
@@ -405,8 +428,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     buffer_.clear();
     lingered_ = 0;
-    stream_.expires_after(std::min<std::chrono::milliseconds>(options().read_timeout,
-                                                              std::chrono::milliseconds(2000)));
+    arm_timer(std::min<std::chrono::milliseconds>(options().read_timeout,
+                                                  std::chrono::milliseconds(2000)),
+              {});
     discard_some();
   }
 
@@ -454,7 +478,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
 
   std::shared_ptr<ServerState> state_;
-  beast::tcp_stream stream_;
+  beast::tcp_stream stream_;  // no Beast expiry: timer_ bounds every phase
+  Timer timer_;
   std::uint64_t id_;
   std::string remote_;
   beast::flat_buffer buffer_;
@@ -480,9 +505,10 @@ void on_accept(const std::shared_ptr<ServerState>& state, error_code ec, tcp::so
   if (ec) {
     if (ec == asio::error::operation_aborted) return;
     LC_WARN("{}: accept failed: {}", state->options.name, ec.message());
-    state->retry_timer.expires_after(std::chrono::milliseconds(50));
-    state->retry_timer.async_wait([state](error_code tec) {
-      if (!tec && !state->stopped) accept_next(state);
+    std::weak_ptr<ServerState> weak = state;
+    state->retry_timer = state->timers.schedule_after(std::chrono::milliseconds(50), [weak] {
+      auto s = weak.lock();
+      if (s && !s->stopped) accept_next(s);
     });
     return;
   }
@@ -610,6 +636,7 @@ Expected<HttpRequest> parse_request(std::string_view bytes, std::size_t max_head
 }
 
 Expected<std::unique_ptr<HttpServer>> HttpServer::create(boost::asio::io_context& io,
+                                                         const Clock& clock, TimerService& timers,
                                                          HttpServerOptions options) {
   error_code ec;
   std::string host = options.host == "localhost" ? "127.0.0.1" : options.host;
@@ -619,7 +646,7 @@ Expected<std::unique_ptr<HttpServer>> HttpServer::create(boost::asio::io_context
                       fmt::format("{}: bad listen address '{}'", options.name, options.host));
   }
   const std::string name = options.name;
-  auto state = std::make_shared<ServerState>(io, std::move(options));
+  auto state = std::make_shared<ServerState>(io, clock, timers, std::move(options));
   const tcp::endpoint endpoint(address, state->options.port);
   auto& acceptor = state->acceptor;
   const auto fail = [&](std::string_view what) -> Error {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "core/clock.h"
 #include "core/expected.h"
 #include "net/http_types.h"
 
@@ -67,7 +68,10 @@ class HttpServer {
  public:
   // Binds and listens synchronously (so the port is known and the kernel queues connections before
   // the loop runs); accepting starts with start().
+  // Timeouts run on `timers` (the loop's, or a FakeClock driving the same io_context in tests).
+  // `clock` and `timers` must outlive the server and every connection it still has.
   static Expected<std::unique_ptr<HttpServer>> create(boost::asio::io_context& io,
+                                                      const Clock& clock, TimerService& timers,
                                                       HttpServerOptions options);
   virtual ~HttpServer() = default;
 

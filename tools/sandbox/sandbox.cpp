@@ -240,7 +240,6 @@ void Sandbox::start_init(const std::string& phase) {
   const int timeout = phase == "invoke" ? opt_.function_timeout_ms
                                         : faults_.init_timeout_ms.value_or(opt_.init_timeout_ms);
   init_timer_ = loop_.schedule_after(Millis(timeout), [this] {
-    init_timer_ = 0;
     if (phase_ != Phase::kInit) return;
     timeline_.add("init.timeout", {});
     fail_init("timeout", "Sandbox.Timeout");
@@ -346,8 +345,7 @@ void Sandbox::maybe_finish_init() {
     if (!ext.gone && !ext.errored && !ext.parked) return;
   }
   if (runtime_parked_.empty()) return;
-  if (init_timer_ != 0) loop_.cancel(init_timer_);
-  init_timer_ = 0;
+  init_timer_.cancel();
   if (faults_.suppressed_init && init_phase_ == "init") {
     timeline_.add("fault", {{"knob", "suppressed_init"}});
     fail_init("timeout", "Sandbox.Timeout");
@@ -374,8 +372,7 @@ void Sandbox::maybe_finish_init() {
 
 void Sandbox::fail_init(const std::string& status, const std::string& error_type) {
   if (phase_ != Phase::kInit) return;
-  if (init_timer_ != 0) loop_.cancel(init_timer_);
-  init_timer_ = 0;
+  init_timer_.cancel();
   const std::string init_type = opt_.lmi() ? "lambda-managed-instances" : "on-demand";
   if (!runtime_init_done_) {
     boost::json::object rec;
@@ -639,8 +636,7 @@ void Sandbox::end_invocation(const std::string& id) {
   if (it == active_.end()) return;
   Invocation& inv = it->second;
   const SteadyTime end = std::chrono::steady_clock::now();
-  if (inv.timeout_timer != 0) loop_.cancel(inv.timeout_timer);
-  inv.timeout_timer = 0;
+  inv.timeout_timer.cancel();
   std::uint64_t rss = 0;
   for (const auto& [pid, p] : procs_) {
     if (p.runtime && !p.exited) rss += process_tree_peak_rss_kb(pid);
@@ -668,7 +664,6 @@ void Sandbox::on_timeout(const std::string& id) {
   auto it = active_.find(id);
   if (it == active_.end()) return;
   Invocation& inv = it->second;
-  inv.timeout_timer = 0;
   timeline_.add("invoke.timeout", {{"request_id", id}});
   const int timeout_ms = static_cast<int>(inv.deadline_ms - inv.start_wall_ms);
   answer_caller(inv, 200,
@@ -737,7 +732,8 @@ void Sandbox::thaw_then(std::function<void()> fn) {
     for (auto& f : fns) f();
   };
   if (dwell_left > 0) {
-    loop_.schedule_after(Millis(static_cast<std::int64_t>(std::ceil(dwell_left))), run);
+    thaw_timer_ =
+        loop_.schedule_after(Millis(static_cast<std::int64_t>(std::ceil(dwell_left))), run);
   } else {
     run();
   }
@@ -752,8 +748,7 @@ void Sandbox::begin_shutdown(const std::string& reason, ResponderPtr responder) 
     finish_shutdown();
     return;
   }
-  if (init_timer_ != 0) loop_.cancel(init_timer_);
-  init_timer_ = 0;
+  init_timer_.cancel();
   // Shutdown does not wait for the freeze dwell.
   if (frozen_) do_thaw();
   hub_->flush_now();  // streams flush when their inputs close
@@ -774,8 +769,7 @@ void Sandbox::begin_shutdown(const std::string& reason, ResponderPtr responder) 
   for (auto& [id, inv] : active_) open.push_back(id);
   for (const auto& id : open) {
     auto& inv = active_.at(id);
-    if (inv.timeout_timer != 0) loop_.cancel(inv.timeout_timer);
-    inv.timeout_timer = 0;
+    inv.timeout_timer.cancel();
     if (!inv.responded) {
       inv.status = reason == "timeout" ? "timeout" : "failure";
       answer_caller(
@@ -797,17 +791,13 @@ void Sandbox::begin_shutdown(const std::string& reason, ResponderPtr responder) 
     return;
   }
   const int share = std::min(opt_.runtime_share_ms, budget);
-  shutdown_timer_ = loop_.schedule_after(Millis(share), [this] {
-    shutdown_timer_ = 0;
-    shutdown_runtime_stage();
-  });
+  shutdown_timer_ = loop_.schedule_after(Millis(share), [this] { shutdown_runtime_stage(); });
 }
 
 // The runtime is gone or its share is used up: SIGKILL it, then SHUTDOWN to the extensions.
 void Sandbox::shutdown_runtime_stage() {
   if (phase_ != Phase::kShutdown || shutdown_extensions_started_) return;
-  if (shutdown_timer_ != 0) loop_.cancel(shutdown_timer_);
-  shutdown_timer_ = 0;
+  shutdown_timer_.cancel();
   for (auto& [pid, p] : procs_) {
     if (p.runtime && !p.exited) signal_proc(p, SIGKILL);
   }
@@ -818,7 +808,6 @@ void Sandbox::shutdown_runtime_stage() {
     timeline_.add("telemetry.flush", {});
     if (!hub_->drained()) {
       lmi_flush_timer_ = loop_.schedule_after(Millis(kLmiFlushWaitMs), [this] {
-        lmi_flush_timer_ = 0;
         if (phase_ == Phase::kShutdown && !shutdown_events_sent_) shutdown_extensions_stage();
       });
       return;
@@ -831,8 +820,7 @@ void Sandbox::shutdown_runtime_stage() {
 void Sandbox::on_telemetry_progress() {
   if (phase_ == Phase::kShutdown && opt_.lmi() && shutdown_extensions_started_ &&
       !shutdown_events_sent_ && hub_->drained()) {
-    if (lmi_flush_timer_ != 0) loop_.cancel(lmi_flush_timer_);
-    lmi_flush_timer_ = 0;
+    lmi_flush_timer_.cancel();
     timeline_.add("telemetry.flushed", {});
     shutdown_extensions_stage();
     return;
@@ -868,14 +856,12 @@ void Sandbox::shutdown_extensions_stage() {
   }
   const auto left = std::max<std::int64_t>(0, shutdown_deadline_ms_ - now_epoch_ms_int());
   shutdown_timer_ = loop_.schedule_after(Millis(left), [this] {
-    shutdown_timer_ = 0;
     timeline_.add("shutdown.deadline", {});
     for (auto& [pid, p] : procs_) {
       if (!p.exited) signal_proc(p, SIGKILL);
     }
     // A process that cannot be reaped (uninterruptible sleep) does not hold the sandbox forever.
     shutdown_guard_timer_ = loop_.schedule_after(Millis(2000), [this] {
-      shutdown_guard_timer_ = 0;
       if (phase_ == Phase::kShutdown) finish_shutdown();
     });
   });
@@ -896,10 +882,9 @@ void Sandbox::check_shutdown_done() {
 }
 
 void Sandbox::finish_shutdown() {
-  if (shutdown_timer_ != 0) loop_.cancel(shutdown_timer_);
-  if (shutdown_guard_timer_ != 0) loop_.cancel(shutdown_guard_timer_);
-  if (lmi_flush_timer_ != 0) loop_.cancel(lmi_flush_timer_);
-  shutdown_timer_ = shutdown_guard_timer_ = lmi_flush_timer_ = 0;
+  shutdown_timer_.cancel();
+  shutdown_guard_timer_.cancel();
+  lmi_flush_timer_.cancel();
   boost::json::array processes;
   for (const auto& [pid, p] : procs_) {
     boost::json::object o;

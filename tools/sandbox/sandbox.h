@@ -98,7 +98,7 @@ class Sandbox {
     bool oom_from_knob = false;  // the sandbox writes the OOM lines itself (any runtime)
     bool reset_on_end = false;   // an OOM run resets the environment once it ends
     std::set<std::string> extensions_pending;  // ids
-    TimerService::TimerId timeout_timer = 0;
+    Timer timeout_timer;
     bool cold = false;
     double init_duration_ms = 0;
   };
@@ -185,7 +185,7 @@ class Sandbox {
   std::string next_init_phase_ = "init";
   std::int64_t init_start_wall_ms_ = 0;
   SteadyTime init_start_;
-  TimerService::TimerId init_timer_ = 0;
+  Timer init_timer_;
   bool registration_open_ = false;
   bool runtime_launched_ = false;
   bool runtime_init_done_ = false;
@@ -203,6 +203,7 @@ class Sandbox {
   bool frozen_ = false;
   SteadyTime frozen_at_;
   bool thaw_scheduled_ = false;
+  Timer thaw_timer_;
   std::vector<std::function<void()>> after_thaw_;
 
   // shutdown
@@ -213,9 +214,9 @@ class Sandbox {
   bool shutdown_extensions_started_ = false;
   bool shutdown_events_sent_ = false;
   static constexpr int kLmiFlushWaitMs = 500;
-  TimerService::TimerId lmi_flush_timer_ = 0;
-  TimerService::TimerId shutdown_timer_ = 0;
-  TimerService::TimerId shutdown_guard_timer_ = 0;
+  Timer lmi_flush_timer_;
+  Timer shutdown_timer_;
+  Timer shutdown_guard_timer_;
   std::vector<ResponderPtr> shutdown_waiters_;
 };
 

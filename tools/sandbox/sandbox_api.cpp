@@ -35,7 +35,7 @@ Expected<void> Sandbox::init_servers() {
   api.default_max_body = 1024 * 1024;
   api.idle_timeout = std::chrono::milliseconds(3600 * 1000);  // frozen clients keep connections
   api.read_timeout = std::chrono::milliseconds(60000);
-  auto a = net::HttpServer::create(loop_.io(), api);
+  auto a = net::HttpServer::create(loop_.io(), SystemClock::instance(), loop_, api);
   if (!a) return a.error().with_prefix("api server: ");
   api_ = std::move(*a);
 
@@ -45,7 +45,7 @@ Expected<void> Sandbox::init_servers() {
   control.name = "sandbox-control";
   control.default_max_body = 64 * 1024;
   control.idle_timeout = std::chrono::milliseconds(600000);
-  auto c = net::HttpServer::create(loop_.io(), control);
+  auto c = net::HttpServer::create(loop_.io(), SystemClock::instance(), loop_, control);
   if (!c) return c.error().with_prefix("control server: ");
   control_ = std::move(*c);
   install_api_routes();

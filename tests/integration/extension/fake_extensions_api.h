@@ -27,7 +27,8 @@ class FakeExtensionsApi {
   };
 
   FakeExtensionsApi() {
-    auto server = net::HttpServer::create(loop_.io(), net::HttpServerOptions{});
+    auto server = net::HttpServer::create(loop_.io(), SystemClock::instance(), loop_,
+                                          net::HttpServerOptions{});
     if (!server) throw std::runtime_error(server.error().message);
     server_ = std::move(server).value();
     server_->route("POST", "/2020-01-01/extension/register",

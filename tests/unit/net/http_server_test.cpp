@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/self_metrics.h"
+#include "fakes/fake_clock.h"
 #include "net/http_wire.h"
 #include "unit/net/test_support.h"
 
@@ -17,10 +18,13 @@ using testing::LoopThread;
 using testing::raw_exchange;
 using testing::RawConnection;
 
+// Timeouts run on a FakeClock whose due callbacks fire on the loop thread: a test advances time
+// instead of waiting for it.
 class HttpServerTest : public ::testing::Test {
  protected:
+  HttpServerTest() { clock_.run_timers_on(loop_.io()); }
   void make(HttpServerOptions options = {}) {
-    auto created = HttpServer::create(loop_.io(), std::move(options));
+    auto created = HttpServer::create(loop_.io(), clock_, clock_, std::move(options));
     ASSERT_TRUE(created) << created.error().message;
     server_ = std::move(created).value();
   }
@@ -41,6 +45,7 @@ class HttpServerTest : public ::testing::Test {
     };
   }
 
+  fakes::FakeClock clock_;  // outlives the loop: connections disarm their timers on destruction
   LoopThread loop_;
   std::unique_ptr<HttpServer> server_;
 };
@@ -53,7 +58,7 @@ TEST_F(HttpServerTest, BindsEphemeralPort) {
 TEST_F(HttpServerTest, BadListenAddressIsAnError) {
   HttpServerOptions o;
   o.host = "not an address";
-  auto created = HttpServer::create(loop_.io(), o);
+  auto created = HttpServer::create(loop_.io(), clock_, clock_, o);
   ASSERT_FALSE(created);
   EXPECT_EQ(created.error().code, ErrorCode::kInvalidArgument);
 }
@@ -405,25 +410,44 @@ TEST_F(HttpServerTest, CloseMidResponseSendsHalfTheBody) {
 
 TEST_F(HttpServerTest, IdleTimeoutClosesConnection) {
   HttpServerOptions o;
-  o.idle_timeout = std::chrono::milliseconds(100);
+  o.idle_timeout = std::chrono::seconds(5);
+  o.read_timeout = std::chrono::seconds(30);
   make(o);
   server_->route("GET", "/x", reply("x"));
   run();
   RawConnection c(port());
   ASSERT_TRUE(c.send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n"));
   ASSERT_TRUE(c.read_response());
+  // The idle timer (5 s) is armed once the answer is written; nothing closes before it expires.
+  ASSERT_TRUE(clock_.wait_for_timer_due_within(std::chrono::seconds(5)));
+  clock_.advance(std::chrono::milliseconds(4999));
+  EXPECT_TRUE(loop_.call([&] { return clock_.pending_timers() == 1; }));
+  clock_.advance(std::chrono::milliseconds(1));
   EXPECT_TRUE(c.wait_closed());  // well before the 10 s receive timeout
 }
 
+// Over real sockets, on simulated time: a request whose body stops arriving is closed when the
+// 30 s read timeout passes on the FakeClock, in far less wall time, and counted.
 TEST_F(HttpServerTest, ReadTimeoutClosesAStalledRequest) {
+  SelfMetrics metrics;
   HttpServerOptions o;
-  o.read_timeout = std::chrono::milliseconds(100);
+  o.read_timeout = std::chrono::seconds(30);
+  o.idle_timeout = std::chrono::hours(1);
+  o.self_metrics = &metrics;
   make(o);
   server_->route("POST", "/x", reply("x"));
   run();
+  const auto wall_start = std::chrono::steady_clock::now();
   RawConnection c(port());
   ASSERT_TRUE(c.send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
+  // The read timer replaces the idle one once the request's first bytes arrive.
+  ASSERT_TRUE(clock_.wait_for_timer_due_within(std::chrono::seconds(30)));
+  clock_.advance(std::chrono::seconds(29));
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("http", "read_timeout"); }), 0u);
+  clock_.advance(std::chrono::seconds(1));
   EXPECT_TRUE(c.wait_closed());
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("http", "read_timeout"); }), 1u);
+  EXPECT_LT(std::chrono::steady_clock::now() - wall_start, std::chrono::seconds(5));
 }
 
 TEST_F(HttpServerTest, MaxConnectionsClosesExtraConnections) {
