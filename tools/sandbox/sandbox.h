@@ -34,6 +34,10 @@ namespace lc::sandbox {
 class Sandbox {
  public:
   static Expected<std::unique_ptr<Sandbox>> create(EventLoop& loop, SandboxOptions options);
+  // Time and timers from `clock`/`timers` (a FakeClock running its timers on loop.io() in tests);
+  // both must outlive the sandbox.
+  static Expected<std::unique_ptr<Sandbox>> create(EventLoop& loop, const Clock& clock,
+                                                   TimerService& timers, SandboxOptions options);
   ~Sandbox();
 
   std::uint16_t api_port() const { return api_->port(); }
@@ -107,7 +111,7 @@ class Sandbox {
     std::int64_t time_ms = 0;
   };
 
-  Sandbox(EventLoop& loop, SandboxOptions options);
+  Sandbox(EventLoop& loop, const Clock& clock, TimerService& timers, SandboxOptions options);
   Expected<void> init_servers();
   void install_api_routes();
   void install_control_routes();
@@ -169,6 +173,8 @@ class Sandbox {
               std::string_view call);
 
   EventLoop& loop_;
+  const Clock& clock_;
+  TimerService& timers_;
   SandboxOptions opt_;
   Faults& faults_;
   SelfMetrics self_;
