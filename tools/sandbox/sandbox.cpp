@@ -78,7 +78,7 @@ Expected<std::unique_ptr<Sandbox>> Sandbox::create(EventLoop& loop, const Clock&
       (void)!::write(2, line.data(), line.size());
     }
   });
-  s->delivery_ = make_delivery_client(loop.io());
+  s->delivery_ = make_delivery_client(loop.io(), timers);
   s->hub_ = std::make_unique<TelemetryHub>(clock, timers, *s->delivery_, s->timeline_, s->self_,
                                            s->faults_);
   s->hub_->set_on_progress([raw = s.get()] { raw->on_telemetry_progress(); });
