@@ -78,8 +78,33 @@ struct ServerState {
   Handler fallback;
   std::map<std::uint64_t, std::weak_ptr<Connection>> connections;
   std::uint64_t next_connection_id = 1;
+  std::size_t refusing = 0;  // connections being answered 503 (not in `connections`)
   bool started = false;
   bool stopped = false;
+  // Warnings about the listener itself (cap reached, accept failed) are rate-limited: in extension
+  // mode every log line loops back through the Telemetry API.
+  SteadyTime last_warning{};
+  bool warned = false;
+  std::uint64_t suppressed_warnings = 0;
+
+  template <typename... Args>
+  void warn_limited(fmt::format_string<Args...> format, Args&&... args) {
+    constexpr auto kWarnEvery = std::chrono::seconds(10);
+    const SteadyTime now = clock.steady_now();
+    if (warned && now - last_warning < kWarnEvery) {
+      ++suppressed_warnings;
+      return;
+    }
+    const std::string line = fmt::format(format, std::forward<Args>(args)...);
+    if (suppressed_warnings > 0) {
+      LC_WARN("{}: {} ({} similar warnings suppressed)", options.name, line, suppressed_warnings);
+    } else {
+      LC_WARN("{}: {}", options.name, line);
+    }
+    warned = true;
+    last_warning = now;
+    suppressed_warnings = 0;
+  }
 
   void count_drop(std::string_view reason) {
     if (options.self_metrics != nullptr) options.self_metrics->dropped(options.name, reason);
@@ -132,17 +157,34 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
 
-  void start() { wait_for_request(); }
+  void start() { wait_for_request(options().first_byte_timeout); }
+
+  // At the cap: answer 503 and close, outside the connection count.
+  void refuse_busy() {
+    refusing_ = true;
+    ++state_->refusing;
+    reject(503, "too many connections busy; retry later");
+  }
+
+  // Waiting for the first byte of a request (a fresh or keep-alive connection), and since when.
+  bool idle() const { return idle_ && !closed_; }
+  SteadyTime idle_since() const { return idle_since_; }
 
   void close() {
     if (closed_) return;
     closed_ = true;
     awaiting_response_ = false;
+    idle_ = false;
     timer_.cancel();
     error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
-    state_->connections.erase(id_);
+    if (refusing_) {
+      --state_->refusing;
+      refusing_ = false;
+    } else {
+      state_->connections.erase(id_);
+    }
   }
 
   bool connected(std::uint64_t seq) const { return !closed_ && !peer_gone_ && seq == request_seq_; }
@@ -197,16 +239,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return true;
   }
 
-  // Idle phase: wait (idle_timeout) for the first byte of the next request.
-  void wait_for_request() {
+  // Idle phase: wait for the first byte of the next request, `timeout` long (first_byte_timeout
+  // on a fresh connection, counted as a read timeout; idle_timeout between keep-alive requests).
+  void wait_for_request(std::chrono::milliseconds timeout) {
     if (closed_) return;
     if (buffer_.size() > 0) {
       read_header();
       return;
     }
-    arm_timer(options().idle_timeout, {});
+    const bool fresh = request_seq_ == 0;
+    arm_timer(timeout, fresh ? std::string_view("read_timeout") : std::string_view());
+    idle_ = true;
+    idle_since_ = state_->clock.steady_now();
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = shared_from_this()](error_code ec, std::size_t n) {
+                              self->idle_ = false;
                               self->buffer_.commit(n);
                               if (ec || self->closed_) {
                                 self->close();
@@ -405,7 +452,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     switch (after) {
       case AfterWrite::kNextRequest:
-        wait_for_request();
+        wait_for_request(options().idle_timeout);
         return;
       case AfterWrite::kReadBody:
         arm_timer(options().read_timeout, "read_timeout");
@@ -495,8 +542,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool awaiting_response_ = false;
   bool monitoring_ = false;
   bool peer_gone_ = false;
+  bool idle_ = false;
+  bool refusing_ = false;
+  SteadyTime idle_since_{};
   bool closed_ = false;
 };
+
+// The idle connection that has waited longest for a request, or null.
+std::shared_ptr<Connection> oldest_idle(const ServerState& state) {
+  std::shared_ptr<Connection> oldest;
+  for (const auto& [id, weak] : state.connections) {
+    auto conn = weak.lock();
+    if (!conn || !conn->idle()) continue;
+    if (!oldest || conn->idle_since() < oldest->idle_since()) oldest = std::move(conn);
+  }
+  return oldest;
+}
 
 void accept_next(const std::shared_ptr<ServerState>& state);
 
@@ -504,7 +565,7 @@ void on_accept(const std::shared_ptr<ServerState>& state, error_code ec, tcp::so
   if (state->stopped) return;
   if (ec) {
     if (ec == asio::error::operation_aborted) return;
-    LC_WARN("{}: accept failed: {}", state->options.name, ec.message());
+    state->warn_limited("accept failed: {}", ec.message());
     std::weak_ptr<ServerState> weak = state;
     state->retry_timer = state->timers.schedule_after(std::chrono::milliseconds(50), [weak] {
       auto s = weak.lock();
@@ -513,14 +574,26 @@ void on_accept(const std::shared_ptr<ServerState>& state, error_code ec, tcp::so
     return;
   }
   if (state->connections.size() >= state->options.max_connections) {
-    LC_WARN("{}: {} connections open, closing a new one", state->options.name,
-            state->connections.size());
+    if (auto idle = oldest_idle(*state)) {
+      // Idle connections must not lock the listener: the oldest makes room for the new one.
+      state->count_drop("evicted");
+      LC_DEBUG("{}: {} connections open, closing the longest idle one", state->options.name,
+               state->connections.size());
+      idle->close();
+    }
+  }
+  error_code ignored;
+  if (state->connections.size() >= state->options.max_connections) {
     state->count_drop("max_connections");
-    error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
-    socket.close(ignored);
+    state->warn_limited("{} connections open, all busy; answering 503", state->connections.size());
+    if (state->refusing >= state->options.max_connections) {
+      socket.shutdown(tcp::socket::shutdown_both, ignored);
+      socket.close(ignored);
+    } else {
+      auto conn = std::make_shared<Connection>(state, std::move(socket), 0);
+      conn->refuse_busy();
+    }
   } else {
-    error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     const std::uint64_t id = state->next_connection_id++;
     auto conn = std::make_shared<Connection>(state, std::move(socket), id);

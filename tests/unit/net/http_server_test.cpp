@@ -433,6 +433,7 @@ TEST_F(HttpServerTest, ReadTimeoutClosesAStalledRequest) {
   HttpServerOptions o;
   o.read_timeout = std::chrono::seconds(30);
   o.idle_timeout = std::chrono::hours(1);
+  o.first_byte_timeout = std::chrono::hours(1);
   o.self_metrics = &metrics;
   make(o);
   server_->route("POST", "/x", reply("x"));
@@ -450,21 +451,81 @@ TEST_F(HttpServerTest, ReadTimeoutClosesAStalledRequest) {
   EXPECT_LT(std::chrono::steady_clock::now() - wall_start, std::chrono::seconds(5));
 }
 
-TEST_F(HttpServerTest, MaxConnectionsClosesExtraConnections) {
+TEST_F(HttpServerTest, EveryConnectionBusyGets503AndIsCounted) {
   SelfMetrics metrics;
   HttpServerOptions o;
   o.max_connections = 1;
   o.self_metrics = &metrics;
   make(o);
+  std::shared_ptr<Responder> held;
+  server_->route("GET", "/hold",
+                 [&](HttpRequest&, std::shared_ptr<Responder> r) { held = std::move(r); });
+  run();
+  RawConnection busy(port());
+  ASSERT_TRUE(busy.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(loop_.wait_until([&] { return held != nullptr; }));
+  auto refused = raw_exchange(port(), "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("http", "max_connections"); }), 1u);
+  loop_.call([&] {
+    held->respond(HttpResponse::text(200, "done"));
+    held.reset();
+    return 0;
+  });
+  auto answered = busy.read_response();
+  ASSERT_TRUE(answered);
+  EXPECT_EQ(answered->body, "done");
+}
+
+// Connections that send nothing cannot lock the listener: at the cap the oldest idle one is
+// closed for a new one, and a normal request is still answered.
+TEST_F(HttpServerTest, IdleConnectionsAtTheCapAreEvictedOldestFirst) {
+  SelfMetrics metrics;
+  HttpServerOptions o;
+  o.max_connections = 3;
+  o.self_metrics = &metrics;
+  make(o);
   server_->route("GET", "/x", reply("x"));
   run();
-  RawConnection first(port());
-  ASSERT_TRUE(first.send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n"));
-  ASSERT_TRUE(first.read_response());
-  RawConnection second(port());
-  EXPECT_TRUE(second.wait_closed());
-  first.close();
-  EXPECT_EQ(metrics.dropped_count("http", "max_connections"), 1u);
+  std::vector<std::unique_ptr<RawConnection>> idle;
+  for (std::size_t i = 0; i < o.max_connections; ++i) {
+    idle.push_back(std::make_unique<RawConnection>(port()));
+    ASSERT_TRUE(idle.back()->connected());
+    // Each accepted connection arms its first-byte timer; a tick apart orders them by age.
+    ASSERT_TRUE(loop_.wait_until([&] { return clock_.pending_timers() == i + 1; }));
+    clock_.advance(std::chrono::milliseconds(1));
+  }
+  auto r = raw_exchange(port(), "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "x");
+  EXPECT_TRUE(idle[0]->wait_closed());
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("http", "evicted"); }), 1u);
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("http", "max_connections"); }), 0u);
+  // The younger idle connections are still served.
+  for (std::size_t i = 1; i < idle.size(); ++i) {
+    ASSERT_TRUE(idle[i]->send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto answer = idle[i]->read_response();
+    ASSERT_TRUE(answer) << i;
+    EXPECT_EQ(answer->status, 200);
+  }
+}
+
+TEST_F(HttpServerTest, ConnectionThatSendsNothingIsClosedAfterTheFirstByteTimeout) {
+  SelfMetrics metrics;
+  HttpServerOptions o;
+  o.first_byte_timeout = std::chrono::seconds(2);
+  o.self_metrics = &metrics;
+  make(o);
+  run();
+  RawConnection c(port());
+  ASSERT_TRUE(clock_.wait_for_timer_due_within(std::chrono::seconds(2)));
+  clock_.advance(std::chrono::milliseconds(1999));
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("http", "read_timeout"); }), 0u);
+  clock_.advance(std::chrono::milliseconds(1));
+  EXPECT_TRUE(c.wait_closed());
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("http", "read_timeout"); }), 1u);
 }
 
 TEST_F(HttpServerTest, RefusedRequestsAreCountedAsDrops) {
@@ -487,8 +548,13 @@ TEST_F(HttpServerTest, RefusedRequestsAreCountedAsDrops) {
     ASSERT_TRUE(stalled.send("POST /v0.4/traces HTTP/1.1\r\nContent-Length: 3\r\n\r\nx"));
   }
   EXPECT_TRUE(loop_.wait_until([&] { return metrics.dropped_count("traces", "incomplete") == 1; }));
-  EXPECT_EQ(metrics.dropped_count("traces", "too_large"), 1u);
-  EXPECT_EQ(metrics.dropped_count("traces", "malformed"), 1u);
+  auto huge_header =
+      raw_exchange(port(), "GET / HTTP/1.1\r\nX-Big: " + std::string(32 * 1024, 'a') + "\r\n\r\n");
+  ASSERT_TRUE(huge_header);
+  EXPECT_EQ(huge_header->status, 431);
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("traces", "too_large"); }), 1u);
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("traces", "malformed"); }), 1u);
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("traces", "header_too_large"); }), 1u);
 }
 
 TEST_F(HttpServerTest, StopClosesConnectionsAndPendingResponders) {
