@@ -27,6 +27,7 @@ class ExtensionApp {
   int run() {
     const auto t0 = clock_.steady_now();
     // Step 2: bind every listener before register; the runtime may start right after it.
+    listeners_.self_metrics = &self_;
     listeners_.bind_local_api(loop_, config_);
     telemetry_server_ =
         bind_http(loop_, "telemetry", config_.telemetry_host, config_.telemetry_port, listeners_);

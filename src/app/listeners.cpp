@@ -12,6 +12,7 @@ std::unique_ptr<net::HttpServer> bind_http(EventLoop& loop, const std::string& n
   options.port = static_cast<std::uint16_t>(port);
   options.name = name;
   options.default_max_body = default_max_body;
+  options.self_metrics = listeners.self_metrics;
   auto server =
       net::HttpServer::create(loop.io(), SystemClock::instance(), loop, std::move(options));
   if (!server) {

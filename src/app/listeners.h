@@ -10,6 +10,7 @@
 
 #include "core/config.h"
 #include "core/event_loop.h"
+#include "core/self_metrics.h"
 #include "net/http_server.h"
 
 namespace lc::app {
@@ -17,6 +18,9 @@ namespace lc::app {
 struct Listeners {
   std::unique_ptr<net::HttpServer> local_api;
   std::vector<std::pair<std::string, int>> bound;  // in announcement order
+  // Where the HTTP listeners count refused requests (dropped{kind:<listener>, reason}); set by the
+  // mode before binding; outlives the listeners.
+  SelfMetrics* self_metrics = nullptr;
 
   void bind_local_api(EventLoop& loop, const FinalConfig& config);
   void add(std::string name, int port) { bound.emplace_back(std::move(name), port); }

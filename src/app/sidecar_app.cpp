@@ -35,6 +35,7 @@ int run_sidecar(const Environment& env) {
   EventLoop loop;
   SelfMetrics self;
   Listeners listeners;
+  listeners.self_metrics = &self;
   // Installed before any port is announced, so a SIGTERM right after start is a clean final flush.
   boost::asio::signal_set signals(loop.io(), SIGTERM, SIGINT);
 
