@@ -586,7 +586,8 @@ void on_accept(const std::shared_ptr<ServerState>& state, error_code ec, tcp::so
   if (state->connections.size() >= state->options.max_connections) {
     state->count_drop("max_connections");
     state->warn_limited("{} connections open, all busy; answering 503", state->connections.size());
-    if (state->refusing >= state->options.max_connections) {
+    constexpr std::size_t kMaxRefusing = 64;  // 503s being written; beyond, close at once
+    if (state->refusing >= kMaxRefusing) {
       socket.shutdown(tcp::socket::shutdown_both, ignored);
       socket.close(ignored);
     } else {

@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "core/logger.h"
 #include "core/self_metrics.h"
 #include "fakes/fake_clock.h"
 #include "net/http_wire.h"
@@ -476,6 +478,47 @@ TEST_F(HttpServerTest, EveryConnectionBusyGets503AndIsCounted) {
   auto answered = busy.read_response();
   ASSERT_TRUE(answered);
   EXPECT_EQ(answered->body, "done");
+}
+
+// The cap warning loops back through the Telemetry API in extension mode: one line per listener
+// per 10 s of the injected clock, with the number of lines it held back.
+TEST_F(HttpServerTest, CapWarningsAreRateLimitedPerListener) {
+  std::mutex mu;
+  std::vector<std::string> warnings;
+  Logger::instance().set_sink([&](std::string_view line) {
+    if (line.find("all busy") == std::string_view::npos) return;
+    std::lock_guard lock(mu);
+    warnings.emplace_back(line);
+  });
+  HttpServerOptions o;
+  o.max_connections = 1;
+  o.name = "telemetry";
+  make(o);
+  std::shared_ptr<Responder> held;
+  server_->route("GET", "/hold",
+                 [&](HttpRequest&, std::shared_ptr<Responder> r) { held = std::move(r); });
+  run();
+  RawConnection busy(port());
+  ASSERT_TRUE(busy.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(loop_.wait_until([&] { return held != nullptr; }));
+  const auto refuse = [&] {
+    auto r = raw_exchange(port(), "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 503);
+  };
+  for (int i = 0; i < 3; ++i) refuse();
+  clock_.advance(std::chrono::seconds(10));
+  refuse();
+  loop_.call([&] {
+    held.reset();
+    return 0;
+  });
+  Logger::instance().set_sink(nullptr);
+  std::lock_guard lock(mu);
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_NE(warnings[0].find("telemetry: 1 connections open"), std::string::npos) << warnings[0];
+  EXPECT_EQ(warnings[0].find("suppressed"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[1].find("(2 similar warnings suppressed)"), std::string::npos) << warnings[1];
 }
 
 // Connections that send nothing cannot lock the listener: at the cap the oldest idle one is
