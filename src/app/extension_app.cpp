@@ -43,7 +43,7 @@ class ExtensionApp {
     listeners_.start_all();
     if (telemetry_server_) telemetry_server_->start();
 
-    runtime_http_ = net::make_http_client(loop_.io(), clock_, net::HttpClientOptions{});
+    runtime_http_ = net::make_http_client(loop_.io(), clock_, loop_, net::HttpClientOptions{});
     client_ = std::make_unique<lambda::ExtensionsClient>(*runtime_http_, clock_, loop_, self_,
                                                          config_.lambda.runtime_api);
     // Step 3: register under our own file name.

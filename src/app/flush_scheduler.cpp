@@ -15,19 +15,14 @@ FlushScheduler::FlushScheduler(const Clock& clock, TimerService& timers, Millis 
 
 void FlushScheduler::start() { arm(); }
 
-void FlushScheduler::stop() {
-  if (armed_) timers_.cancel(timer_);
-  armed_ = false;
-}
+void FlushScheduler::stop() { timer_.cancel(); }
 
 void FlushScheduler::arm() {
   timer_ = timers_.schedule_after(interval_, [this] {
-    armed_ = false;
     periodic_pending_ = true;
     run_next();
     arm();
   });
-  armed_ = true;
 }
 
 void FlushScheduler::request_forced(std::function<void()> done) {

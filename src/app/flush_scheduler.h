@@ -45,8 +45,7 @@ class FlushScheduler {
   Millis request_timeout_;
   Collect collect_;
   Send send_;
-  TimerService::TimerId timer_ = 0;
-  bool armed_ = false;
+  Timer timer_;
   bool running_ = false;
   bool periodic_pending_ = false;
   bool forced_pending_ = false;

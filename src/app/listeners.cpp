@@ -13,7 +13,8 @@ std::unique_ptr<net::HttpServer> bind_http(EventLoop& loop, const std::string& n
   options.name = name;
   options.default_max_body = default_max_body;
   options.self_metrics = listeners.self_metrics;
-  auto server = net::HttpServer::create(loop.io(), std::move(options));
+  auto server =
+      net::HttpServer::create(loop.io(), SystemClock::instance(), loop, std::move(options));
   if (!server) {
     LC_ERROR("cannot listen for {} on {}:{}: {}; running without it", name, host, port,
              server.error().message);

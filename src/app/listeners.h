@@ -18,6 +18,9 @@ namespace lc::app {
 struct Listeners {
   std::unique_ptr<net::HttpServer> local_api;
   std::vector<std::pair<std::string, int>> bound;  // in announcement order
+  // Where the HTTP listeners count refused requests (dropped{kind:<listener>, reason}); set by the
+  // mode before binding; outlives the listeners.
+  SelfMetrics* self_metrics = nullptr;
 
   // Where the servers bound below count the requests they refuse (dropped{kind:<name>,...}), so
   // they show in the per-flush drop line; set before binding.

@@ -75,7 +75,7 @@ int run_sidecar(const Environment& env) {
   http_options.proxy = config.forward.proxy;
   http_options.skip_ssl_validation = config.forward.skip_ssl_validation;
   http_options.ca_file = config.forward.tls_cert_file;
-  auto http = net::make_http_client(loop.io(), clock, http_options);
+  auto http = net::make_http_client(loop.io(), clock, loop, http_options);
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   forward::ForwardStage stage =

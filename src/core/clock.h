@@ -47,13 +47,71 @@ struct Deadline {
   }
 };
 
-// One-shot timers on the event loop. Callbacks run on the loop thread; cancel() is idempotent.
+class TimerService;
+
+// A pending one-shot timer, owned by whoever scheduled it: destroying the handle or calling
+// cancel() cancels it (idempotent; a no-op once it fired). Move-only. The TimerService must
+// outlive every Timer it handed out. Use it on the loop thread only.
+class [[nodiscard]] Timer {
+ public:
+  Timer() = default;
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+  Timer(Timer&& other) noexcept : service_(other.service_), id_(other.id_) {
+    other.service_ = nullptr;
+    other.id_ = 0;
+  }
+  Timer& operator=(Timer&& other) noexcept {
+    if (this != &other) {
+      cancel();
+      service_ = other.service_;
+      id_ = other.id_;
+      other.service_ = nullptr;
+      other.id_ = 0;
+    }
+    return *this;
+  }
+  ~Timer() { cancel(); }
+
+  void cancel();
+  // True while the callback is still to run.
+  bool armed() const;
+
+ private:
+  friend class TimerService;
+  Timer(TimerService* service, std::uint64_t id) : service_(service), id_(id) {}
+
+  TimerService* service_ = nullptr;
+  std::uint64_t id_ = 0;
+};
+
+// One-shot timers on the event loop. Callbacks run on the loop thread.
 class TimerService {
  public:
-  using TimerId = std::uint64_t;
   virtual ~TimerService() = default;
-  virtual TimerId schedule_after(Millis delay, std::function<void()> callback) = 0;
-  virtual void cancel(TimerId id) = 0;
+  Timer schedule_after(Millis delay, std::function<void()> callback) {
+    return Timer(this, arm(delay, std::move(callback)));
+  }
+
+ protected:
+  using TimerId = std::uint64_t;
+  friend class Timer;
+  // Ids are never 0 and never reused. disarm/pending accept ids that already fired.
+  virtual TimerId arm(Millis delay, std::function<void()> callback) = 0;
+  virtual void disarm(TimerId id) = 0;
+  virtual bool pending(TimerId id) const = 0;
 };
+
+inline void Timer::cancel() {
+  if (service_ == nullptr) return;
+  // Clear first: disarming destroys the callback, which may own this handle.
+  TimerService* service = service_;
+  const std::uint64_t id = id_;
+  service_ = nullptr;
+  id_ = 0;
+  service->disarm(id);
+}
+
+inline bool Timer::armed() const { return service_ != nullptr && service_->pending(id_); }
 
 }  // namespace lc

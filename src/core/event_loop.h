@@ -7,36 +7,52 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <unordered_map>
+#include <utility>
 
 #include "core/clock.h"
 
 namespace lc {
 
+// Timers are kept in one ordered map, woken by a single steady_timer armed for the earliest one;
+// callbacks live in the map (not in Asio handlers), so cancelling destroys them at once.
 class EventLoop final : public TimerService {
  public:
-  EventLoop() = default;
+  EventLoop();
+  ~EventLoop() override;
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
-  boost::asio::io_context& io() { return io_; }
+  boost::asio::io_context& io() { return *io_; }
 
   template <typename F>
   void post(F&& f) {
-    boost::asio::post(io_, std::forward<F>(f));
+    boost::asio::post(*io_, std::forward<F>(f));
   }
 
-  TimerId schedule_after(Millis delay, std::function<void()> callback) override;
-  void cancel(TimerId id) override;
+  void run() { io_->run(); }
+  void stop() { io_->stop(); }
 
-  void run() { io_.run(); }
-  void stop() { io_.stop(); }
+ protected:
+  TimerId arm(Millis delay, std::function<void()> callback) override;
+  void disarm(TimerId id) override;
+  bool pending(TimerId id) const override;
 
  private:
-  boost::asio::io_context io_{1};
+  using Key = std::pair<SteadyTime, TimerId>;
+  void rearm_wake();
+  void on_wake();
+
+  std::unique_ptr<boost::asio::io_context> io_;
+  std::unique_ptr<boost::asio::steady_timer> wake_;
+  std::map<Key, std::function<void()>> timers_;
+  std::unordered_map<TimerId, SteadyTime> due_;
+  SteadyTime wake_at_ = SteadyTime::max();
   TimerId next_id_ = 1;
-  std::unordered_map<TimerId, std::unique_ptr<boost::asio::steady_timer>> timers_;
+  bool closing_ = false;
 };
 
 }  // namespace lc

@@ -98,12 +98,7 @@ Forwarder::Forwarder(std::vector<Route> routes, ForwarderOptions options, const 
 }
 
 Forwarder::~Forwarder() {
-  alive_.reset();
-  if (finish_scheduled_) timers_.cancel(finish_timer_);
-  if (cycle_) {
-    if (cycle_->has_deadline_timer) timers_.cancel(cycle_->deadline_timer);
-    for (const auto& [key, b] : cycle_->backing_off) timers_.cancel(b.timer);
-  }
+  alive_.reset();  // the timers cancel themselves as members go
 }
 
 void Forwarder::flush(std::vector<Payload> payloads, Deadline deadline, OnDone on_done,
@@ -193,19 +188,13 @@ void Forwarder::add_work(std::vector<Payload> payloads, FlushOrder order, bool r
 
 void Forwarder::arm_deadline() {
   Cycle& c = *cycle_;
-  if (c.has_deadline_timer) {
-    timers_.cancel(c.deadline_timer);
-    c.has_deadline_timer = false;
-  }
+  c.deadline_timer.cancel();
   if (c.deadline.at == SteadyTime::max()) return;
-  std::weak_ptr<bool> alive = alive_;
-  c.deadline_timer = timers_.schedule_after(c.deadline.remaining(clock_), [this, alive] {
-    if (alive.expired() || !cycle_) return;
-    cycle_->has_deadline_timer = false;
+  c.deadline_timer = timers_.schedule_after(c.deadline.remaining(clock_), [this] {
+    if (!cycle_) return;
     cycle_->deadline_fired = true;
     pump();
   });
-  c.has_deadline_timer = true;
 }
 
 void Forwarder::pump() {
@@ -229,15 +218,8 @@ void Forwarder::pump() {
     if (!is_expired && !idle) continue;
     if (in_flush_call_) {
       // on_done never runs inside flush(): finish at the next turn of the loop.
-      if (!finish_scheduled_) {
-        finish_scheduled_ = true;
-        std::weak_ptr<bool> alive = alive_;
-        finish_timer_ = timers_.schedule_after(Millis(0), [this, alive] {
-          if (alive.expired()) return;
-          finish_scheduled_ = false;
-          pump();
-        });
-      }
+      if (!finish_timer_.armed())
+        finish_timer_ = timers_.schedule_after(Millis(0), [this] { pump(); });
     } else {
       pumping_ = false;  // finish() hands control to callers, who may flush() again
       finish(is_expired && !idle, false);
@@ -338,12 +320,8 @@ void Forwarder::retry_later(Work work, const SendOutcome& outcome) {
   LC_DEBUG("forward: {} {} attempt {} failed ({}); retrying in {} ms", route.name,
            payload_kind_name(work.payload->kind), work.attempts, outcome.reason, delay.count());
   const std::uint64_t key = next_token_++;
-  std::weak_ptr<bool> alive = alive_;
-  const auto timer = timers_.schedule_after(delay, [this, alive, key] {
-    if (alive.expired()) return;
-    on_backoff_done(key);
-  });
-  cycle_->backing_off.emplace(key, Backoff{timer, std::move(work)});
+  auto timer = timers_.schedule_after(delay, [this, key] { on_backoff_done(key); });
+  cycle_->backing_off.emplace(key, Backoff{std::move(timer), std::move(work)});
 }
 
 void Forwarder::on_backoff_done(std::uint64_t key) {
@@ -450,11 +428,8 @@ void Forwarder::log_once(const Work& work, const SendOutcome& outcome) {
 
 void Forwarder::finish(bool deadline_reached, bool aborted) {
   Cycle& c = *cycle_;
-  if (c.has_deadline_timer) timers_.cancel(c.deadline_timer);
-  if (finish_scheduled_) {
-    timers_.cancel(finish_timer_);
-    finish_scheduled_ = false;
-  }
+  c.deadline_timer.cancel();
+  finish_timer_.cancel();
   std::vector<Work> left;
   for (auto& [token, w] : c.in_flight) {
     abandoned_.emplace(token, w.id);
@@ -463,7 +438,7 @@ void Forwarder::finish(bool deadline_reached, bool aborted) {
   }
   while (abandoned_.size() > kMaxAbandonedTracked) abandoned_.erase(abandoned_.begin());
   for (auto& [key, b] : c.backing_off) {
-    timers_.cancel(b.timer);
+    b.timer.cancel();
     left.push_back(std::move(b.work));
   }
   for (auto& w : c.pending) left.push_back(std::move(w));

@@ -125,7 +125,7 @@ class Forwarder {
     bool from_queue = false;
   };
   struct Backoff {
-    TimerService::TimerId timer = 0;
+    Timer timer;
     Work work;
   };
   struct Cycle {
@@ -134,8 +134,7 @@ class Forwarder {
     std::deque<Work> pending;
     std::map<std::uint64_t, Work> in_flight;       // by attempt token
     std::map<std::uint64_t, Backoff> backing_off;  // by backoff token
-    TimerService::TimerId deadline_timer = 0;
-    bool has_deadline_timer = false;
+    Timer deadline_timer;
     bool deadline_fired = false;  // the timer's word wins over ms rounding of the clock
     FlushSummary summary;
     std::set<std::string> logged;  // (route, reason) pairs already logged in this flush
@@ -175,8 +174,7 @@ class Forwarder {
   bool pumping_ = false;
   bool repump_ = false;
   bool in_flush_call_ = false;
-  bool finish_scheduled_ = false;
-  TimerService::TimerId finish_timer_ = 0;
+  Timer finish_timer_;  // armed: pump() runs at the next turn of the loop
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

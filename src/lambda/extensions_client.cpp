@@ -63,32 +63,33 @@ void ExtensionsClient::do_register(std::string name, bool lmi, int attempt,
   req.body = body_of(lmi ? R"({"events":["SHUTDOWN"]})" : R"({"events":["INVOKE","SHUTDOWN"]})");
   // Register is on the cold-start path but must not hang forever on a broken platform: both
   // attempts share the init budget.
-  http_.request(std::move(req), init_deadline_,
-                [this, name, lmi, attempt,
-                 done = std::move(done)](Expected<net::HttpClientResponse> resp) mutable {
-                  if (!resp) {
-                    if (attempt == 0 && !init_deadline_.expired(clock_)) {
-                      timers_.schedule_after(Millis(10), [this, name = std::move(name), lmi,
-                                                          done = std::move(done)]() mutable {
-                        do_register(std::move(name), lmi, 1, std::move(done));
-                      });
-                      return;
-                    }
-                    done(resp.error(), ApiError{0, "", resp.error().message});
-                    return;
-                  }
-                  if (resp->status != 200) {
-                    ApiError e = parse_api_error(resp->status, resp->body);
-                    done(make_error(ErrorCode::kProtocol,
-                                    "register answered " + std::to_string(resp->status)),
-                         std::move(e));
-                    return;
-                  }
-                  auto reply = parse_register_reply(
-                      resp->header("Lambda-Extension-Identifier").value_or(""), resp->body);
-                  if (reply) extension_id_ = reply->extension_id;
-                  done(std::move(reply), ApiError{resp->status, "", ""});
+  http_.request(
+      std::move(req), init_deadline_,
+      [this, name, lmi, attempt,
+       done = std::move(done)](Expected<net::HttpClientResponse> resp) mutable {
+        if (!resp) {
+          if (attempt == 0 && !init_deadline_.expired(clock_)) {
+            register_retry_ = timers_.schedule_after(
+                Millis(10), [this, name = std::move(name), lmi, done = std::move(done)]() mutable {
+                  do_register(std::move(name), lmi, 1, std::move(done));
                 });
+            return;
+          }
+          done(resp.error(), ApiError{0, "", resp.error().message});
+          return;
+        }
+        if (resp->status != 200) {
+          ApiError e = parse_api_error(resp->status, resp->body);
+          done(
+              make_error(ErrorCode::kProtocol, "register answered " + std::to_string(resp->status)),
+              std::move(e));
+          return;
+        }
+        auto reply = parse_register_reply(resp->header("Lambda-Extension-Identifier").value_or(""),
+                                          resp->body);
+        if (reply) extension_id_ = reply->extension_id;
+        done(std::move(reply), ApiError{resp->status, "", ""});
+      });
 }
 
 void ExtensionsClient::next(std::function<void(Expected<ExtensionEvent>, ApiError)> done) {

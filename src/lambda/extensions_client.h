@@ -78,8 +78,9 @@ class ExtensionsClient {
   bool init_started_ = false;
   int malformed_in_a_row_ = 0;
   std::uint64_t malformed_events_ = 0;
-  TimerService::TimerId next_timer_ = 0;  // the pending delayed /next after malformed answers
+  Timer next_timer_;          // the pending delayed /next after malformed answers
   LogLimiter malformed_log_;  // for malformed answers beyond kMalformedImmediate in a row
+  Timer register_retry_;
 };
 
 // errorType/errorMessage from a Lambda API error body, "" when absent.

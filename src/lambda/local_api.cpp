@@ -12,13 +12,14 @@ constexpr Millis kFlushAnswerAfter{90};
 
 }  // namespace
 
-LocalApi::LocalApi(net::HttpServer& server, TimerService& timers, SelfMetrics& self,
-                   FlushRequester request_flush)
-    : timers_(timers), self_(self), request_flush_(std::move(request_flush)) {
+// `self` is kept for the callers: the listener itself counts what this API refuses.
+LocalApi::LocalApi(net::HttpServer& server, TimerService& timers,
+                   [[maybe_unused]] SelfMetrics& self, FlushRequester request_flush)
+    : timers_(timers), request_flush_(std::move(request_flush)) {
   net::RouteOptions small;
   small.max_body = kSmallBody;
-  small.on_too_large = [this](const net::HttpRequest& req) {
-    self_.dropped("local_api", "too_large");
+  // The listener counts the drop (dropped{kind:local_api, reason:too_large}).
+  small.on_too_large = [](const net::HttpRequest& req) {
     return net::HttpResponse::text(413, "body over 64 KiB on " + req.path + "\n");
   };
   server.route(
@@ -36,9 +37,9 @@ LocalApi::LocalApi(net::HttpServer& server, TimerService& timers, SelfMetrics& s
       *answered = true;
       r->respond(net::HttpResponse::json(200, "{}"));
     };
-    const auto timer = timers_.schedule_after(kFlushAnswerAfter, answer);
-    request_flush_([this, answer, timer] {
-      timers_.cancel(timer);
+    auto timer = std::make_shared<Timer>(timers_.schedule_after(kFlushAnswerAfter, answer));
+    request_flush_([answer, timer] {
+      timer->cancel();
       answer();
     });
   };

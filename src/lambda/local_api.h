@@ -22,7 +22,6 @@ class LocalApi {
 
  private:
   TimerService& timers_;
-  SelfMetrics& self_;
   FlushRequester request_flush_;
 };
 

@@ -26,8 +26,8 @@ TelemetryListener::TelemetryListener(net::HttpServer& server, SelfMetrics& self,
   net::RouteOptions options;
   options.max_body = kTelemetryMaxBody;
   options.on_too_large = [this](const net::HttpRequest&) {
-    // A non-2xx answer would make the platform resend the same batch forever (§1.3).
-    self_.dropped("telemetry", "too_large");
+    // A non-2xx answer would make the platform resend the same batch forever (§1.3). The listener
+    // counts the drop (dropped{kind:telemetry, reason:too_large}).
     return net::HttpResponse{200, {}, ""};
   };
   server.route(

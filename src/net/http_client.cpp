@@ -14,7 +14,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -152,8 +151,9 @@ struct Connection {
 class Exchange;
 
 struct ClientState {
-  ClientState(asio::io_context& io_in, const Clock& clock_in, HttpClientOptions options_in)
-      : io(io_in), clock(clock_in), options(std::move(options_in)) {
+  ClientState(asio::io_context& io_in, const Clock& clock_in, TimerService& timers_in,
+              HttpClientOptions options_in)
+      : io(io_in), clock(clock_in), timers(timers_in), options(std::move(options_in)) {
     if (options.user_agent.empty()) options.user_agent = std::string("lastcall/") + kVersion;
     if (!options.proxy.host.empty() &&
         (!options.proxy.user.empty() || !options.proxy.password.empty())) {
@@ -164,6 +164,7 @@ struct ClientState {
 
   asio::io_context& io;
   const Clock& clock;
+  TimerService& timers;
   HttpClientOptions options;
   std::string proxy_authorization;
   std::multimap<std::string, std::unique_ptr<Connection>> idle;
@@ -254,7 +255,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         url_(std::move(url)),
         deadline_(deadline),
         done_(std::move(done)),
-        timer_(st_->io),
         resolver_(st_->io) {
     const ProxyConfig& proxy = st_->options.proxy;
     via_proxy_ = !proxy.host.empty() && proxy.port != 0 && !is_loopback(url_.host) &&
@@ -272,9 +272,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       return;
     }
     if (remaining != Millis::max()) {
-      timer_.expires_after(std::min<Millis>(remaining, kLongestDeadline));
-      timer_.async_wait([self = shared_from_this()](error_code ec) {
-        if (!ec) self->on_deadline();
+      std::weak_ptr<Exchange> weak = weak_from_this();
+      timer_ = st_->timers.schedule_after(std::min<Millis>(remaining, kLongestDeadline), [weak] {
+        if (auto self = weak.lock()) self->on_deadline();
       });
     }
     conn_ = st_->take_idle(key_);
@@ -671,7 +671,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   Url url_;
   Deadline deadline_;
   HttpClient::Callback done_;
-  asio::steady_timer timer_;
+  Timer timer_;  // the deadline, on the injected TimerService
   tcp::resolver resolver_;
   std::unique_ptr<Connection> conn_;
   std::optional<http::response_parser<CappedBody>> parser_;
@@ -692,8 +692,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
 class HttpClientImpl final : public HttpClient {
  public:
-  HttpClientImpl(asio::io_context& io, const Clock& clock, HttpClientOptions options)
-      : st_(std::make_shared<ClientState>(io, clock, std::move(options))) {}
+  HttpClientImpl(asio::io_context& io, const Clock& clock, TimerService& timers,
+                 HttpClientOptions options)
+      : st_(std::make_shared<ClientState>(io, clock, timers, std::move(options))) {}
 
   ~HttpClientImpl() override {
     auto inflight = std::move(st_->inflight);
@@ -793,8 +794,8 @@ bool no_proxy_matches(const std::vector<std::string>& no_proxy, std::string_view
 }
 
 std::unique_ptr<HttpClient> make_http_client(boost::asio::io_context& io, const Clock& clock,
-                                             HttpClientOptions options) {
-  return std::make_unique<HttpClientImpl>(io, clock, std::move(options));
+                                             TimerService& timers, HttpClientOptions options) {
+  return std::make_unique<HttpClientImpl>(io, clock, timers, std::move(options));
 }
 
 }  // namespace lc::net

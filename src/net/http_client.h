@@ -72,7 +72,9 @@ class HttpClient {
   virtual bool tls_initialized() const { return false; }
 };
 
+// The deadline is measured with `clock` and enforced by a timer on `timers`; both must outlive the
+// client (a FakeClock driving the same io_context in tests).
 std::unique_ptr<HttpClient> make_http_client(boost::asio::io_context& io, const Clock& clock,
-                                             HttpClientOptions options);
+                                             TimerService& timers, HttpClientOptions options);
 
 }  // namespace lc::net

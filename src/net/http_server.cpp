@@ -6,7 +6,6 @@
 #include <ostream>  // boost/core/detail/string_view.hpp needs it complete
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -61,19 +60,51 @@ HttpRequest request_from_header(const Message& msg, const std::string& remote) {
 class Connection;
 
 struct ServerState {
-  ServerState(asio::io_context& io_in, HttpServerOptions options_in)
-      : io(io_in), options(std::move(options_in)), acceptor(io_in), retry_timer(io_in) {}
+  ServerState(asio::io_context& io_in, const Clock& clock_in, TimerService& timers_in,
+              HttpServerOptions options_in)
+      : io(io_in),
+        clock(clock_in),
+        timers(timers_in),
+        options(std::move(options_in)),
+        acceptor(io_in) {}
 
   asio::io_context& io;
+  const Clock& clock;
+  TimerService& timers;
   HttpServerOptions options;
   tcp::acceptor acceptor;
-  asio::steady_timer retry_timer;  // backs off after an accept error (EMFILE)
+  Timer retry_timer;  // backs off after an accept error (EMFILE)
   std::vector<std::shared_ptr<const Route>> routes;
   Handler fallback;
   std::map<std::uint64_t, std::weak_ptr<Connection>> connections;
   std::uint64_t next_connection_id = 1;
+  std::size_t refusing = 0;  // connections being answered 503 (not in `connections`)
   bool started = false;
   bool stopped = false;
+  // Warnings about the listener itself (cap reached, accept failed) are rate-limited: in extension
+  // mode every log line loops back through the Telemetry API.
+  SteadyTime last_warning{};
+  bool warned = false;
+  std::uint64_t suppressed_warnings = 0;
+
+  template <typename... Args>
+  void warn_limited(fmt::format_string<Args...> format, Args&&... args) {
+    constexpr auto kWarnEvery = std::chrono::seconds(10);
+    const SteadyTime now = clock.steady_now();
+    if (warned && now - last_warning < kWarnEvery) {
+      ++suppressed_warnings;
+      return;
+    }
+    const std::string line = fmt::format(format, std::forward<Args>(args)...);
+    if (suppressed_warnings > 0) {
+      LC_WARN("{}: {} ({} similar warnings suppressed)", options.name, line, suppressed_warnings);
+    } else {
+      LC_WARN("{}: {}", options.name, line);
+    }
+    warned = true;
+    last_warning = now;
+    suppressed_warnings = 0;
+  }
 
   void count_drop(std::string_view reason) {
     if (options.self_metrics != nullptr) options.self_metrics->dropped(options.name, reason);
@@ -126,16 +157,34 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
 
-  void start() { wait_for_request(); }
+  void start() { wait_for_request(options().first_byte_timeout); }
+
+  // At the cap: answer 503 and close, outside the connection count.
+  void refuse_busy() {
+    refusing_ = true;
+    ++state_->refusing;
+    reject(503, "too many connections busy; retry later");
+  }
+
+  // Waiting for the first byte of a request (a fresh or keep-alive connection), and since when.
+  bool idle() const { return idle_ && !closed_; }
+  SteadyTime idle_since() const { return idle_since_; }
 
   void close() {
     if (closed_) return;
     closed_ = true;
     awaiting_response_ = false;
+    idle_ = false;
+    timer_.cancel();
     error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
-    state_->connections.erase(id_);
+    if (refusing_) {
+      --state_->refusing;
+      refusing_ = false;
+    } else {
+      state_->connections.erase(id_);
+    }
   }
 
   bool connected(std::uint64_t seq) const { return !closed_ && !peer_gone_ && seq == request_seq_; }
@@ -166,6 +215,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   const HttpServerOptions& options() const { return state_->options; }
 
+  // One timer per connection for its current phase (idle, read, write, linger). When it fires the
+  // connection closes, counting `drop_reason` when one is given; pending operations then complete
+  // with operation_aborted and see closed_.
+  void arm_timer(std::chrono::milliseconds after, std::string_view drop_reason) {
+    std::weak_ptr<Connection> weak = weak_from_this();
+    timer_ = state_->timers.schedule_after(after, [weak, drop_reason] {
+      auto self = weak.lock();
+      if (!self || self->closed_) return;
+      if (!drop_reason.empty()) self->state_->count_drop(drop_reason);
+      self->close();
+    });
+  }
+
   bool take_response_turn(std::uint64_t seq) {
     if (closed_ || seq != request_seq_ || !awaiting_response_) return false;
     awaiting_response_ = false;
@@ -177,16 +239,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return true;
   }
 
-  // Idle phase: wait (idle_timeout) for the first byte of the next request.
-  void wait_for_request() {
+  // Idle phase: wait for the first byte of the next request, `timeout` long (first_byte_timeout
+  // on a fresh connection, counted as a read timeout; idle_timeout between keep-alive requests).
+  void wait_for_request(std::chrono::milliseconds timeout) {
     if (closed_) return;
     if (buffer_.size() > 0) {
       read_header();
       return;
     }
-    stream_.expires_after(options().idle_timeout);
+    const bool fresh = request_seq_ == 0;
+    arm_timer(timeout, fresh ? std::string_view("read_timeout") : std::string_view());
+    idle_ = true;
+    idle_since_ = state_->clock.steady_now();
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = shared_from_this()](error_code ec, std::size_t n) {
+                              self->idle_ = false;
                               self->buffer_.commit(n);
                               if (ec || self->closed_) {
                                 self->close();
@@ -201,7 +268,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_->header_limit(
         static_cast<std::uint32_t>(std::min<std::size_t>(options().max_header_bytes, UINT32_MAX)));
     parser_->body_limit(boost::none);  // chosen per route once the header is known
-    stream_.expires_after(options().read_timeout);
+    arm_timer(options().read_timeout, "read_timeout");
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
@@ -247,6 +314,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     read_body();
   }
 
+  // The read timer armed for the header (or after the 100 Continue) still runs: the whole request
+  // must arrive within read_timeout.
   void read_body() {
     http::async_read(
         stream_, buffer_, *parser_,
@@ -310,7 +379,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_.reset();
     ++request_seq_;
     awaiting_response_ = true;
-    stream_.expires_never();
+    timer_.cancel();
 
     Handler handler = route_ ? route_->handler : state_->fallback;
     route_.reset();
@@ -367,7 +436,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void write_out(AfterWrite after) {
-    stream_.expires_after(options().read_timeout);
+    arm_timer(options().read_timeout, {});
     asio::async_write(stream_, asio::buffer(out_),
                       [self = shared_from_this(), after](error_code ec, std::size_t) {
                         self->on_written(ec, after);
@@ -383,9 +452,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     switch (after) {
       case AfterWrite::kNextRequest:
-        wait_for_request();
+        wait_for_request(options().idle_timeout);
         return;
       case AfterWrite::kReadBody:
+        arm_timer(options().read_timeout, "read_timeout");
         read_body();
         return;
       case AfterWrite::kClose:
@@ -405,8 +475,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     buffer_.clear();
     lingered_ = 0;
-    stream_.expires_after(std::min<std::chrono::milliseconds>(options().read_timeout,
-                                                              std::chrono::milliseconds(2000)));
+    arm_timer(std::min<std::chrono::milliseconds>(options().read_timeout,
+                                                  std::chrono::milliseconds(2000)),
+              {});
     discard_some();
   }
 
@@ -454,7 +525,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
 
   std::shared_ptr<ServerState> state_;
-  beast::tcp_stream stream_;
+  beast::tcp_stream stream_;  // no Beast expiry: timer_ bounds every phase
+  Timer timer_;
   std::uint64_t id_;
   std::string remote_;
   beast::flat_buffer buffer_;
@@ -470,8 +542,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool awaiting_response_ = false;
   bool monitoring_ = false;
   bool peer_gone_ = false;
+  bool idle_ = false;
+  bool refusing_ = false;
+  SteadyTime idle_since_{};
   bool closed_ = false;
 };
+
+// The idle connection that has waited longest for a request, or null.
+std::shared_ptr<Connection> oldest_idle(const ServerState& state) {
+  std::shared_ptr<Connection> oldest;
+  for (const auto& [id, weak] : state.connections) {
+    auto conn = weak.lock();
+    if (!conn || !conn->idle()) continue;
+    if (!oldest || conn->idle_since() < oldest->idle_since()) oldest = std::move(conn);
+  }
+  return oldest;
+}
 
 void accept_next(const std::shared_ptr<ServerState>& state);
 
@@ -479,22 +565,36 @@ void on_accept(const std::shared_ptr<ServerState>& state, error_code ec, tcp::so
   if (state->stopped) return;
   if (ec) {
     if (ec == asio::error::operation_aborted) return;
-    LC_WARN("{}: accept failed: {}", state->options.name, ec.message());
-    state->retry_timer.expires_after(std::chrono::milliseconds(50));
-    state->retry_timer.async_wait([state](error_code tec) {
-      if (!tec && !state->stopped) accept_next(state);
+    state->warn_limited("accept failed: {}", ec.message());
+    std::weak_ptr<ServerState> weak = state;
+    state->retry_timer = state->timers.schedule_after(std::chrono::milliseconds(50), [weak] {
+      auto s = weak.lock();
+      if (s && !s->stopped) accept_next(s);
     });
     return;
   }
   if (state->connections.size() >= state->options.max_connections) {
-    LC_WARN("{}: {} connections open, closing a new one", state->options.name,
-            state->connections.size());
+    if (auto idle = oldest_idle(*state)) {
+      // Idle connections must not lock the listener: the oldest makes room for the new one.
+      state->count_drop("evicted");
+      LC_DEBUG("{}: {} connections open, closing the longest idle one", state->options.name,
+               state->connections.size());
+      idle->close();
+    }
+  }
+  error_code ignored;
+  if (state->connections.size() >= state->options.max_connections) {
     state->count_drop("max_connections");
-    error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
-    socket.close(ignored);
+    state->warn_limited("{} connections open, all busy; answering 503", state->connections.size());
+    constexpr std::size_t kMaxRefusing = 64;  // 503s being written; beyond, close at once
+    if (state->refusing >= kMaxRefusing) {
+      socket.shutdown(tcp::socket::shutdown_both, ignored);
+      socket.close(ignored);
+    } else {
+      auto conn = std::make_shared<Connection>(state, std::move(socket), 0);
+      conn->refuse_busy();
+    }
   } else {
-    error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     const std::uint64_t id = state->next_connection_id++;
     auto conn = std::make_shared<Connection>(state, std::move(socket), id);
@@ -610,6 +710,7 @@ Expected<HttpRequest> parse_request(std::string_view bytes, std::size_t max_head
 }
 
 Expected<std::unique_ptr<HttpServer>> HttpServer::create(boost::asio::io_context& io,
+                                                         const Clock& clock, TimerService& timers,
                                                          HttpServerOptions options) {
   error_code ec;
   std::string host = options.host == "localhost" ? "127.0.0.1" : options.host;
@@ -619,7 +720,7 @@ Expected<std::unique_ptr<HttpServer>> HttpServer::create(boost::asio::io_context
                       fmt::format("{}: bad listen address '{}'", options.name, options.host));
   }
   const std::string name = options.name;
-  auto state = std::make_shared<ServerState>(io, std::move(options));
+  auto state = std::make_shared<ServerState>(io, clock, timers, std::move(options));
   const tcp::endpoint endpoint(address, state->options.port);
   auto& acceptor = state->acceptor;
   const auto fail = [&](std::string_view what) -> Error {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "core/clock.h"
 #include "core/expected.h"
 #include "net/http_types.h"
 
@@ -55,11 +56,18 @@ struct HttpServerOptions {
   std::size_t max_header_bytes = 16 * 1024;       // beyond: 431, then close
   std::chrono::milliseconds read_timeout{10000};  // a started request must complete in this time
   std::chrono::milliseconds idle_timeout{60000};  // keep-alive connection without a request
-  std::size_t max_connections = 512;              // beyond: accept and close at once
-  std::string name = "http";                      // for log lines
+  // A new connection must send its first byte within this, or it is closed (counted read_timeout).
+  std::chrono::milliseconds first_byte_timeout{2000};
+  // At the cap a new connection evicts the oldest idle one (waiting for a request; counted
+  // evicted); when every connection is busy with a request it is answered 503 (counted
+  // max_connections).
+  std::size_t max_connections = 512;
+  std::string name = "http";  // for log lines
   // When set, requests the server refuses are counted as dropped{kind:<name>, reason:...}:
-  // too_large, malformed, header_too_large, read_timeout and incomplete (a started request not
-  // completed), max_connections. Owned by the composition root; must outlive the server.
+  // too_large, malformed, header_too_large, read_timeout (also a connection that sent nothing
+  // within first_byte_timeout) and incomplete (a started request not completed), max_connections
+  // (answered 503), evicted (an idle connection closed to admit a new one). Owned by the
+  // composition root; must outlive the server.
   SelfMetrics* self_metrics = nullptr;
 };
 
@@ -67,7 +75,10 @@ class HttpServer {
  public:
   // Binds and listens synchronously (so the port is known and the kernel queues connections before
   // the loop runs); accepting starts with start().
+  // Timeouts run on `timers` (the loop's, or a FakeClock driving the same io_context in tests).
+  // `clock` and `timers` must outlive the server and every connection it still has.
   static Expected<std::unique_ptr<HttpServer>> create(boost::asio::io_context& io,
+                                                      const Clock& clock, TimerService& timers,
                                                       HttpServerOptions options);
   virtual ~HttpServer() = default;
 

@@ -106,24 +106,25 @@ class FakeHttpClient final : public net::HttpClient {
     }
     const Millis when = times_out ? until_deadline : reply.delay;
     auto alive = alive_;
-    clock_.schedule_after(when, [this, alive, index, times_out, reply = std::move(reply),
-                                 done = std::move(done)]() mutable {
-      if (!*alive) return;
-      --in_flight_;
-      requests_[index].answered = true;
-      if (times_out) {
-        done(Error{ErrorCode::kTimeout, "request deadline passed"});
-      } else if (reply.error) {
-        done(*reply.error);
-      } else {
-        requests_[index].status = reply.status;
-        net::HttpClientResponse resp;
-        resp.status = reply.status;
-        resp.headers = reply.headers;
-        resp.body = reply.body;
-        done(std::move(resp));
-      }
-    });
+    answers_.push_back(
+        clock_.schedule_after(when, [this, alive, index, times_out, reply = std::move(reply),
+                                     done = std::move(done)]() mutable {
+          if (!*alive) return;
+          --in_flight_;
+          requests_[index].answered = true;
+          if (times_out) {
+            done(Error{ErrorCode::kTimeout, "request deadline passed"});
+          } else if (reply.error) {
+            done(*reply.error);
+          } else {
+            requests_[index].status = reply.status;
+            net::HttpClientResponse resp;
+            resp.status = reply.status;
+            resp.headers = reply.headers;
+            resp.body = reply.body;
+            done(std::move(resp));
+          }
+        }));
   }
 
   void close_idle() override { ++close_idle_calls_; }
@@ -159,6 +160,7 @@ class FakeHttpClient final : public net::HttpClient {
 
   FakeClock& clock_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::vector<Timer> answers_;  // one per answered request; destroying the client cancels them
   std::deque<Reply> any_;
   std::map<std::string, std::deque<Reply>> by_url_;
   Reply default_;

@@ -32,7 +32,8 @@ class FakeExtensionsApi {
   };
 
   FakeExtensionsApi() {
-    auto server = net::HttpServer::create(loop_.io(), net::HttpServerOptions{});
+    auto server = net::HttpServer::create(loop_.io(), SystemClock::instance(), loop_,
+                                          net::HttpServerOptions{});
     if (!server) {
       error_ = server.error().message;
       return;

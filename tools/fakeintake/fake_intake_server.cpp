@@ -62,7 +62,8 @@ Expected<std::unique_ptr<FakeIntakeServer>> FakeIntakeServer::create(EventLoop& 
   server_options.port = options.port;
   server_options.default_max_body = largest_request_body();
   server_options.name = "fakeintake";
-  auto server = net::HttpServer::create(loop.io(), std::move(server_options));
+  auto server =
+      net::HttpServer::create(loop.io(), SystemClock::instance(), loop, std::move(server_options));
   if (!server) return server.error().with_prefix("fakeintake: ");
   s->server_ = std::move(*server);
   s->install_routes();
@@ -217,7 +218,8 @@ void FakeIntakeServer::answer(std::shared_ptr<net::Responder> responder, net::Ht
     send();
     return;
   }
-  loop_.schedule_after(Millis(delay_ms), std::move(send));
+  std::erase_if(delayed_, [](const Timer& t) { return !t.armed(); });
+  delayed_.push_back(loop_.schedule_after(Millis(delay_ms), std::move(send)));
 }
 
 }  // namespace lc::fakeintake

@@ -1,6 +1,6 @@
 // fakeintake/fake_intake_server.h — lastcall-fakeintake's HTTP face: the intake endpoints of
 // datadog-wire.md §4 and the query/fault API of §7.1 on an lc::net::HttpServer, with faults
-// applied through the Responder (status sequence, delay via EventLoop::schedule_after, hang,
+// applied through the Responder (status sequence, delay via an EventLoop timer, hang,
 // close mid-response). Created by main.cpp and by tests; runs on the loop thread. Owns the
 // server, the Intake and the --record file.
 #pragma once
@@ -54,6 +54,7 @@ class FakeIntakeServer {
   std::unique_ptr<Intake> intake_;
   std::unique_ptr<net::HttpServer> server_;
   std::vector<std::shared_ptr<net::Responder>> hung_;  // capped; pruned when peers go away
+  std::vector<Timer> delayed_;  // answers waiting for their delay; pruned as they fire
 };
 
 }  // namespace lc::fakeintake

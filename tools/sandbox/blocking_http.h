@@ -67,6 +67,7 @@ class BlockingConnection {
   BlockingConnection& operator=(const BlockingConnection&) = delete;
   ~BlockingConnection();
 
+  bool connected() const { return fd_ >= 0; }
   bool send(std::string_view bytes);
   // One response: by Content-Length, chunked, or until the peer closes. A body cut short comes
   // back with complete = false. Errors: kNetwork (closed before a status line), kTimeout.

@@ -21,9 +21,8 @@ Expected<boost::json::value> parse_json(std::string_view text) {
 std::string to_json(const boost::json::value& value) { return boost::json::serialize(value); }
 
 std::string make_uuid() {
-  thread_local std::mt19937_64 rng{
-      std::random_device{}() ^
-      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())};
+  thread_local std::mt19937_64 rng{(static_cast<std::uint64_t>(std::random_device{}()) << 32) ^
+                                   std::random_device{}()};
   std::uint64_t hi = rng(), lo = rng();
   hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
@@ -58,18 +57,14 @@ std::string iso8601_ms(std::int64_t epoch_ms) {
                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
 }
 
-double now_epoch_ms() {
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+double now_epoch_ms(const Clock& clock) {
+  const auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(clock.wall_now().time_since_epoch())
+          .count();
   return static_cast<double>(us) / 1000.0;
 }
 
-std::int64_t now_epoch_ms_int() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+std::int64_t now_epoch_ms_int(const Clock& clock) { return clock.wall_ms(); }
 
 std::string error_body(std::string_view type, std::string_view message) {
   boost::json::object o;

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/clock.h"
 #include "core/expected.h"
 
 namespace lc::sandbox {
@@ -24,9 +25,9 @@ bool is_uuid(std::string_view s);
 
 // "2025-10-12T00:00:15.064Z" for an epoch time in milliseconds.
 std::string iso8601_ms(std::int64_t epoch_ms);
-// Wall clock now, epoch milliseconds (fractional for the timeline).
-double now_epoch_ms();
-std::int64_t now_epoch_ms_int();
+// The clock's wall time now, epoch milliseconds (fractional for the timeline).
+double now_epoch_ms(const Clock& clock);
+std::int64_t now_epoch_ms_int(const Clock& clock);
 
 // {"errorType":type,"errorMessage":message}, properly escaped.
 std::string error_body(std::string_view type, std::string_view message);

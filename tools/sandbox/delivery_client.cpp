@@ -13,8 +13,8 @@ namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
 
 struct PostOp : std::enable_shared_from_this<PostOp> {
-  PostOp(boost::asio::io_context& io, DeliveryClient::Done done)
-      : stream(io), done(std::move(done)) {}
+  PostOp(boost::asio::io_context& io, TimerService& timers, DeliveryClient::Done done)
+      : timers(timers), stream(io), done(std::move(done)) {}
 
   void run(std::uint16_t port, const std::string& path, const std::string& body,
            std::chrono::milliseconds timeout) {
@@ -27,7 +27,10 @@ struct PostOp : std::enable_shared_from_this<PostOp> {
     req.keep_alive(false);
     req.body() = body;
     req.prepare_payload();
-    stream.expires_after(timeout);
+    std::weak_ptr<PostOp> weak = weak_from_this();
+    timer = timers.schedule_after(timeout, [weak] {
+      if (auto op = weak.lock()) op->finish(0, "timeout");
+    });
     auto self = shared_from_this();
     const tcp::endpoint ep(boost::asio::ip::make_address_v4("127.0.0.1"), port);
     stream.async_connect(ep, [self](beast::error_code ec) {
@@ -45,6 +48,7 @@ struct PostOp : std::enable_shared_from_this<PostOp> {
   }
 
   void finish(int status, std::string error) {
+    timer.cancel();
     beast::error_code ignore;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignore);
     stream.close();
@@ -55,6 +59,8 @@ struct PostOp : std::enable_shared_from_this<PostOp> {
     }
   }
 
+  TimerService& timers;
+  Timer timer;  // the whole POST's timeout; firing closes the stream
   beast::tcp_stream stream;
   DeliveryClient::Done done;
   http::request<http::string_body> req;
@@ -64,21 +70,24 @@ struct PostOp : std::enable_shared_from_this<PostOp> {
 
 class BeastDeliveryClient final : public DeliveryClient {
  public:
-  explicit BeastDeliveryClient(boost::asio::io_context& io) : io_(io) {}
+  BeastDeliveryClient(boost::asio::io_context& io, TimerService& timers)
+      : io_(io), timers_(timers) {}
   void post(std::uint16_t port, std::string path, std::shared_ptr<const std::string> body,
             std::chrono::milliseconds timeout, Done done) override {
-    auto op = std::make_shared<PostOp>(io_, std::move(done));
+    auto op = std::make_shared<PostOp>(io_, timers_, std::move(done));
     op->run(port, path, *body, timeout);
   }
 
  private:
   boost::asio::io_context& io_;
+  TimerService& timers_;
 };
 
 }  // namespace
 
-std::unique_ptr<DeliveryClient> make_delivery_client(boost::asio::io_context& io) {
-  return std::make_unique<BeastDeliveryClient>(io);
+std::unique_ptr<DeliveryClient> make_delivery_client(boost::asio::io_context& io,
+                                                     TimerService& timers) {
+  return std::make_unique<BeastDeliveryClient>(io, timers);
 }
 
 }  // namespace lc::sandbox

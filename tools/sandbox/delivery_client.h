@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "core/clock.h"
+
 namespace boost::asio {
 class io_context;
 }
@@ -29,6 +31,8 @@ class DeliveryClient {
                     std::chrono::milliseconds timeout, Done done) = 0;
 };
 
-std::unique_ptr<DeliveryClient> make_delivery_client(boost::asio::io_context& io);
+// The timeout of each POST runs on `timers`, which must outlive the client and its posts.
+std::unique_ptr<DeliveryClient> make_delivery_client(boost::asio::io_context& io,
+                                                     TimerService& timers);
 
 }  // namespace lc::sandbox

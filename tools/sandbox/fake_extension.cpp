@@ -6,17 +6,25 @@
 //    "buffering":{"maxItems":1000,"maxBytes":262144,"timeoutMs":25}, "path":"/telemetry",
 //    "listener_statuses":[503,503], "log":["line at start"], "init_error":"Extension.X",
 //    "invoke_sleep_ms":0, "crash_on_invoke":N, "on_shutdown":"exit"|"ignore",
-//    "shutdown_sleep_ms":0, "exit_code":0, "exit_error":false,
+//    "shutdown_sleep_ms":0, "exit_code":0, "exit_error":false, "await_reports":false,
+//    "await_limit_ms":10000,
 //    "record_file":"/path"}  (every received batch body appended as one line, before the answer)
+// "await_reports": at SHUTDOWN, before exiting, wait until the listener has received a
+// platform.report for every invocation the extension was given (the last report comes in the
+// shutdown window), at most await_limit_ms — what lastcall itself does before its final flush.
 #include <signal.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "core/config_registry.h"
@@ -128,12 +136,33 @@ int fake_extension_main(const std::string& name, const std::vector<std::string>&
       if (v.is_int64()) statuses.push_back(static_cast<int>(v.get_int64()));
     }
   }
+  // Request ids whose platform.report reached the listener, for await_reports.
+  std::mutex reports_mu;
+  std::condition_variable reports_cv;
+  std::set<std::string> reported;
+  const auto note_reports = [&](const std::string& body) {
+    auto batch = parse_json(body);
+    if (!batch || !batch->is_array()) return;
+    std::lock_guard lock(reports_mu);
+    for (const auto& item : batch->get_array()) {
+      if (!item.is_object()) continue;
+      const auto& o = item.get_object();
+      if (get_string(o, "type").value_or("") != "platform.report") continue;
+      const auto* rec = o.if_contains("record");
+      if (rec == nullptr || !rec->is_object()) continue;
+      if (auto id = get_string(rec->get_object(), "requestId")) reported.insert(std::string(*id));
+    }
+    reports_cv.notify_all();
+  };
+  std::set<std::string> invoked;  // main thread only
+
   BlockingListener listener;
   const std::string record_file(get_string(script, "record_file").value_or(""));
   if (flag(script, "subscribe", true)) {
     auto lp =
         listener.start(0, [&](const std::string&, const std::string&, const std::string& body) {
           ++batches;
+          note_reports(body);
           if (!record_file.empty()) {
             std::ofstream out(record_file, std::ios::app);
             out << body << '\n';
@@ -191,6 +220,7 @@ int fake_extension_main(const std::string& name, const std::vector<std::string>&
     const auto type = to_lower(get_string(parsed->get_object(), "eventType").value_or(""));
     if (type == "invoke") {
       ++invokes;
+      if (auto id = get_string(parsed->get_object(), "requestId")) invoked.insert(std::string(*id));
       if (crash_on > 0 && invokes == crash_on) _exit(3);
       if (invoke_sleep > 0) std::this_thread::sleep_for(std::chrono::milliseconds(invoke_sleep));
       continue;
@@ -201,6 +231,15 @@ int fake_extension_main(const std::string& name, const std::vector<std::string>&
       }
       if (auto ms = get_int(script, "shutdown_sleep_ms"); ms && *ms > 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(*ms));
+      }
+      if (flag(script, "await_reports", false)) {
+        const auto limit =
+            std::chrono::milliseconds(get_int(script, "await_limit_ms").value_or(10000));
+        std::unique_lock lock(reports_mu);
+        const bool all = reports_cv.wait_for(lock, limit, [&] {
+          return std::includes(reported.begin(), reported.end(), invoked.begin(), invoked.end());
+        });
+        if (!all) say(fmt::format("fake-extension {}: reports still missing at exit", name));
       }
       if (flag(script, "exit_error", false)) {
         BlockingRequest e;

@@ -38,7 +38,7 @@ struct LogStyle {
 
 void log_line(int fd, const LogStyle& style, const std::string& request_id,
               const std::string& level, const std::string& message) {
-  const std::string ts = iso8601_ms(now_epoch_ms_int());
+  const std::string ts = iso8601_ms(now_epoch_ms_int(SystemClock::instance()));
   if (style.json) {
     boost::json::object o;
     o["timestamp"] = ts;
@@ -91,7 +91,7 @@ std::string do_oom(const std::string& flavour, const std::string& request_id,
       msg["requestId"] = request_id;
       msg["stackTrace"] = boost::json::array();
       boost::json::object o;
-      o["timestamp"] = iso8601_ms(now_epoch_ms_int());
+      o["timestamp"] = iso8601_ms(now_epoch_ms_int(SystemClock::instance()));
       o["level"] = "ERROR";
       o["message"] = msg;
       o["requestId"] = request_id;

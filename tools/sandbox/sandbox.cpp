@@ -45,16 +45,23 @@ bool runtime_only(std::string_view name) {
 
 }  // namespace
 
-Sandbox::Sandbox(EventLoop& loop, SandboxOptions options)
+Sandbox::Sandbox(EventLoop& loop, const Clock& clock, TimerService& timers, SandboxOptions options)
     : loop_(loop),
+      clock_(clock),
+      timers_(timers),
       opt_(std::move(options)),
       faults_(opt_.faults),
-      timeline_(SystemClock::instance(), loop) {}
+      timeline_(clock, timers) {}
 
 Sandbox::~Sandbox() { stop(); }
 
 Expected<std::unique_ptr<Sandbox>> Sandbox::create(EventLoop& loop, SandboxOptions options) {
-  std::unique_ptr<Sandbox> s(new Sandbox(loop, std::move(options)));
+  return create(loop, SystemClock::instance(), loop, std::move(options));
+}
+
+Expected<std::unique_ptr<Sandbox>> Sandbox::create(EventLoop& loop, const Clock& clock,
+                                                   TimerService& timers, SandboxOptions options) {
+  std::unique_ptr<Sandbox> s(new Sandbox(loop, clock, timers, std::move(options)));
   if (!s->opt_.timeline_file.empty()) {
     s->timeline_file_.open(s->opt_.timeline_file, std::ios::app);
     if (!s->timeline_file_) {
@@ -71,9 +78,9 @@ Expected<std::unique_ptr<Sandbox>> Sandbox::create(EventLoop& loop, SandboxOptio
       (void)!::write(2, line.data(), line.size());
     }
   });
-  s->delivery_ = make_delivery_client(loop.io());
-  s->hub_ = std::make_unique<TelemetryHub>(SystemClock::instance(), loop, *s->delivery_,
-                                           s->timeline_, s->self_, s->faults_);
+  s->delivery_ = make_delivery_client(loop.io(), timers);
+  s->hub_ = std::make_unique<TelemetryHub>(clock, timers, *s->delivery_, s->timeline_, s->self_,
+                                           s->faults_);
   s->hub_->set_on_progress([raw = s.get()] { raw->on_telemetry_progress(); });
   auto sup = ProcessSupervisor::create(
       loop.io(),
@@ -124,7 +131,7 @@ std::string Sandbox::shutdown_reason_text(const std::string& reason) const {
 }
 
 void Sandbox::emit(std::string_view type, boost::json::object record) {
-  const auto now = now_epoch_ms_int();
+  const auto now = now_epoch_ms_int(clock_);
   boost::json::object e;
   e["type"] = type;
   if (auto rid = get_string(record, "requestId")) e["request_id"] = *rid;
@@ -216,8 +223,8 @@ void Sandbox::start_init(const std::string& phase) {
   runtime_parked_.clear();
   hub_->clear();
   hub_->set_init_phase(true);
-  init_start_wall_ms_ = now_epoch_ms_int();
-  init_start_ = std::chrono::steady_clock::now();
+  init_start_wall_ms_ = now_epoch_ms_int(clock_);
+  init_start_ = clock_.steady_now();
   boost::json::object e;
   e["phase"] = phase;
   timeline_.add("init.start", std::move(e));
@@ -239,8 +246,7 @@ void Sandbox::start_init(const std::string& phase) {
 
   const int timeout = phase == "invoke" ? opt_.function_timeout_ms
                                         : faults_.init_timeout_ms.value_or(opt_.init_timeout_ms);
-  init_timer_ = loop_.schedule_after(Millis(timeout), [this] {
-    init_timer_ = 0;
+  init_timer_ = timers_.schedule_after(Millis(timeout), [this] {
     if (phase_ != Phase::kInit) return;
     timeline_.add("init.timeout", {});
     fail_init("timeout", "Sandbox.Timeout");
@@ -346,14 +352,13 @@ void Sandbox::maybe_finish_init() {
     if (!ext.gone && !ext.errored && !ext.parked) return;
   }
   if (runtime_parked_.empty()) return;
-  if (init_timer_ != 0) loop_.cancel(init_timer_);
-  init_timer_ = 0;
+  init_timer_.cancel();
   if (faults_.suppressed_init && init_phase_ == "init") {
     timeline_.add("fault", {{"knob", "suppressed_init"}});
     fail_init("timeout", "Sandbox.Timeout");
     return;
   }
-  const double duration = ms_between(init_start_, std::chrono::steady_clock::now());
+  const double duration = ms_between(init_start_, clock_.steady_now());
   boost::json::object rec;
   rec["initializationType"] = opt_.lmi() ? "lambda-managed-instances" : "on-demand";
   rec["phase"] = init_phase_;
@@ -374,8 +379,7 @@ void Sandbox::maybe_finish_init() {
 
 void Sandbox::fail_init(const std::string& status, const std::string& error_type) {
   if (phase_ != Phase::kInit) return;
-  if (init_timer_ != 0) loop_.cancel(init_timer_);
-  init_timer_ = 0;
+  init_timer_.cancel();
   const std::string init_type = opt_.lmi() ? "lambda-managed-instances" : "on-demand";
   if (!runtime_init_done_) {
     boost::json::object rec;
@@ -391,7 +395,7 @@ void Sandbox::fail_init(const std::string& status, const std::string& error_type
   rec["status"] = status;
   rec["errorType"] = error_type;
   boost::json::object metrics;
-  metrics["durationMs"] = round3(ms_between(init_start_, std::chrono::steady_clock::now()));
+  metrics["durationMs"] = round3(ms_between(init_start_, clock_.steady_now()));
   rec["metrics"] = std::move(metrics);
   emit("platform.initReport", std::move(rec));
   timeline_.add("init.failed",
@@ -452,8 +456,8 @@ void Sandbox::begin_invocation(PendingInvoke p) {
   inv.payload = std::move(p.payload);
   inv.trace = std::move(p.trace);
   inv.caller = std::move(p.caller);
-  inv.start_wall_ms = now_epoch_ms_int();
-  inv.start = std::chrono::steady_clock::now();
+  inv.start_wall_ms = now_epoch_ms_int(clock_);
+  inv.start = clock_.steady_now();
   const int timeout = faults_.function_timeout_ms.value_or(opt_.function_timeout_ms);
   inv.deadline_ms = p.deadline_ms.value_or(inv.start_wall_ms + timeout);
   if (!inv.trace.empty()) inv.span_id = make_uuid().substr(0, 8) + make_uuid().substr(0, 8);
@@ -518,9 +522,9 @@ void Sandbox::begin_invocation(PendingInvoke p) {
     }
   }
   dispatch_to_runtime(ref);
-  ref.timeout_timer =
-      loop_.schedule_after(Millis(std::max<std::int64_t>(0, ref.deadline_ms - now_epoch_ms_int())),
-                           [this, id] { on_timeout(id); });
+  ref.timeout_timer = timers_.schedule_after(
+      Millis(std::max<std::int64_t>(0, ref.deadline_ms - now_epoch_ms_int(clock_))),
+      [this, id] { on_timeout(id); });
 }
 
 void Sandbox::dispatch_to_runtime(Invocation& inv) {
@@ -600,7 +604,7 @@ void Sandbox::emit_report(Invocation& inv, SteadyTime end) {
   if (!inv.trace.empty() && !faults_.omits("tracing")) rec["tracing"] = tracing_for(inv);
   if (!opt_.lmi() && faults_.late_report != LateReport::kNone) {
     timeline_.add("fault", {{"knob", "late_report"}, {"held", inv.id}});
-    held_reports_.push_back(HeldReport{std::move(rec), now_epoch_ms_int()});
+    held_reports_.push_back(HeldReport{std::move(rec), now_epoch_ms_int(clock_)});
     return;
   }
   emit("platform.report", std::move(rec));
@@ -625,7 +629,8 @@ void Sandbox::apply_oom_knob(Invocation& inv) {
         "Unhandled exception. System.OutOfMemoryException: Exception of type "
         "'System.OutOfMemoryException' was thrown."};
   }
-  for (const auto& l : lines) hub_->emit("function", boost::json::value(l), now_epoch_ms_int());
+  for (const auto& l : lines)
+    hub_->emit("function", boost::json::value(l), now_epoch_ms_int(clock_));
   if (f == "memory_only") {
     inv.status = "timeout";
     return;
@@ -638,9 +643,8 @@ void Sandbox::end_invocation(const std::string& id) {
   auto it = active_.find(id);
   if (it == active_.end()) return;
   Invocation& inv = it->second;
-  const SteadyTime end = std::chrono::steady_clock::now();
-  if (inv.timeout_timer != 0) loop_.cancel(inv.timeout_timer);
-  inv.timeout_timer = 0;
+  const SteadyTime end = clock_.steady_now();
+  inv.timeout_timer.cancel();
   std::uint64_t rss = 0;
   for (const auto& [pid, p] : procs_) {
     if (p.runtime && !p.exited) rss += process_tree_peak_rss_kb(pid);
@@ -668,7 +672,6 @@ void Sandbox::on_timeout(const std::string& id) {
   auto it = active_.find(id);
   if (it == active_.end()) return;
   Invocation& inv = it->second;
-  inv.timeout_timer = 0;
   timeline_.add("invoke.timeout", {{"request_id", id}});
   const int timeout_ms = static_cast<int>(inv.deadline_ms - inv.start_wall_ms);
   answer_caller(inv, 200,
@@ -706,7 +709,7 @@ void Sandbox::check_freeze() {
   hub_->set_frozen(true);
   for (auto& [pid, p] : procs_) signal_proc(p, SIGSTOP);
   // The dwell counts from the `frozen` entry, so the timeline shows at least the dwell.
-  frozen_at_ = std::chrono::steady_clock::now();
+  frozen_at_ = clock_.steady_now();
   timeline_.add("frozen", {});
 }
 
@@ -714,8 +717,7 @@ void Sandbox::do_thaw() {
   if (!frozen_) return;
   frozen_ = false;
   for (auto& [pid, p] : procs_) signal_proc(p, SIGCONT);
-  timeline_.add("thawed",
-                {{"frozen_ms", round3(ms_between(frozen_at_, std::chrono::steady_clock::now()))}});
+  timeline_.add("thawed", {{"frozen_ms", round3(ms_between(frozen_at_, clock_.steady_now()))}});
   hub_->set_frozen(false);
 }
 
@@ -727,8 +729,7 @@ void Sandbox::thaw_then(std::function<void()> fn) {
   after_thaw_.push_back(std::move(fn));
   if (thaw_scheduled_) return;
   thaw_scheduled_ = true;
-  const double dwell_left =
-      opt_.freeze_dwell_ms - ms_between(frozen_at_, std::chrono::steady_clock::now());
+  const double dwell_left = opt_.freeze_dwell_ms - ms_between(frozen_at_, clock_.steady_now());
   auto run = [this] {
     thaw_scheduled_ = false;
     do_thaw();
@@ -737,7 +738,8 @@ void Sandbox::thaw_then(std::function<void()> fn) {
     for (auto& f : fns) f();
   };
   if (dwell_left > 0) {
-    loop_.schedule_after(Millis(static_cast<std::int64_t>(std::ceil(dwell_left))), run);
+    thaw_timer_ =
+        timers_.schedule_after(Millis(static_cast<std::int64_t>(std::ceil(dwell_left))), run);
   } else {
     run();
   }
@@ -752,15 +754,14 @@ void Sandbox::begin_shutdown(const std::string& reason, ResponderPtr responder) 
     finish_shutdown();
     return;
   }
-  if (init_timer_ != 0) loop_.cancel(init_timer_);
-  init_timer_ = 0;
+  init_timer_.cancel();
   // Shutdown does not wait for the freeze dwell.
   if (frozen_) do_thaw();
   hub_->flush_now();  // streams flush when their inputs close
   phase_ = Phase::kShutdown;
   shutdown_reason_ = reason;
-  shutdown_start_wall_ms_ = now_epoch_ms_int();
-  shutdown_start_ = std::chrono::steady_clock::now();
+  shutdown_start_wall_ms_ = now_epoch_ms_int(clock_);
+  shutdown_start_ = clock_.steady_now();
   bool any_extension = false;
   for (const auto& [pid, p] : procs_) any_extension = any_extension || (!p.runtime && !p.exited);
   const int budget = any_extension ? opt_.shutdown_budget_ms : 0;
@@ -774,8 +775,7 @@ void Sandbox::begin_shutdown(const std::string& reason, ResponderPtr responder) 
   for (auto& [id, inv] : active_) open.push_back(id);
   for (const auto& id : open) {
     auto& inv = active_.at(id);
-    if (inv.timeout_timer != 0) loop_.cancel(inv.timeout_timer);
-    inv.timeout_timer = 0;
+    inv.timeout_timer.cancel();
     if (!inv.responded) {
       inv.status = reason == "timeout" ? "timeout" : "failure";
       answer_caller(
@@ -797,17 +797,13 @@ void Sandbox::begin_shutdown(const std::string& reason, ResponderPtr responder) 
     return;
   }
   const int share = std::min(opt_.runtime_share_ms, budget);
-  shutdown_timer_ = loop_.schedule_after(Millis(share), [this] {
-    shutdown_timer_ = 0;
-    shutdown_runtime_stage();
-  });
+  shutdown_timer_ = timers_.schedule_after(Millis(share), [this] { shutdown_runtime_stage(); });
 }
 
 // The runtime is gone or its share is used up: SIGKILL it, then SHUTDOWN to the extensions.
 void Sandbox::shutdown_runtime_stage() {
   if (phase_ != Phase::kShutdown || shutdown_extensions_started_) return;
-  if (shutdown_timer_ != 0) loop_.cancel(shutdown_timer_);
-  shutdown_timer_ = 0;
+  shutdown_timer_.cancel();
   for (auto& [pid, p] : procs_) {
     if (p.runtime && !p.exited) signal_proc(p, SIGKILL);
   }
@@ -817,8 +813,7 @@ void Sandbox::shutdown_runtime_stage() {
     hub_->flush_now();
     timeline_.add("telemetry.flush", {});
     if (!hub_->drained()) {
-      lmi_flush_timer_ = loop_.schedule_after(Millis(kLmiFlushWaitMs), [this] {
-        lmi_flush_timer_ = 0;
+      lmi_flush_timer_ = timers_.schedule_after(Millis(kLmiFlushWaitMs), [this] {
         if (phase_ == Phase::kShutdown && !shutdown_events_sent_) shutdown_extensions_stage();
       });
       return;
@@ -831,8 +826,7 @@ void Sandbox::shutdown_runtime_stage() {
 void Sandbox::on_telemetry_progress() {
   if (phase_ == Phase::kShutdown && opt_.lmi() && shutdown_extensions_started_ &&
       !shutdown_events_sent_ && hub_->drained()) {
-    if (lmi_flush_timer_ != 0) loop_.cancel(lmi_flush_timer_);
-    lmi_flush_timer_ = 0;
+    lmi_flush_timer_.cancel();
     timeline_.add("telemetry.flushed", {});
     shutdown_extensions_stage();
     return;
@@ -846,7 +840,7 @@ void Sandbox::shutdown_extensions_stage() {
   boost::json::object ev;
   ev["eventType"] = "SHUTDOWN";
   ev["shutdownReason"] = shutdown_reason_text(shutdown_reason_);
-  ev["deadlineMs"] = faults_.deadline_relative ? shutdown_deadline_ms_ - now_epoch_ms_int()
+  ev["deadlineMs"] = faults_.deadline_relative ? shutdown_deadline_ms_ - now_epoch_ms_int(clock_)
                                                : shutdown_deadline_ms_;
   const std::string body = boost::json::serialize(ev);
   timeline_.add("event.shutdown", {{"reason", shutdown_reason_text(shutdown_reason_)},
@@ -866,16 +860,14 @@ void Sandbox::shutdown_extensions_stage() {
     timeline_.add("fault", {{"knob", "late_report"}, {"released", "at_shutdown"}});
     emit("platform.report", std::move(h.record));
   }
-  const auto left = std::max<std::int64_t>(0, shutdown_deadline_ms_ - now_epoch_ms_int());
-  shutdown_timer_ = loop_.schedule_after(Millis(left), [this] {
-    shutdown_timer_ = 0;
+  const auto left = std::max<std::int64_t>(0, shutdown_deadline_ms_ - now_epoch_ms_int(clock_));
+  shutdown_timer_ = timers_.schedule_after(Millis(left), [this] {
     timeline_.add("shutdown.deadline", {});
     for (auto& [pid, p] : procs_) {
       if (!p.exited) signal_proc(p, SIGKILL);
     }
     // A process that cannot be reaped (uninterruptible sleep) does not hold the sandbox forever.
-    shutdown_guard_timer_ = loop_.schedule_after(Millis(2000), [this] {
-      shutdown_guard_timer_ = 0;
+    shutdown_guard_timer_ = timers_.schedule_after(Millis(2000), [this] {
       if (phase_ == Phase::kShutdown) finish_shutdown();
     });
   });
@@ -896,10 +888,9 @@ void Sandbox::check_shutdown_done() {
 }
 
 void Sandbox::finish_shutdown() {
-  if (shutdown_timer_ != 0) loop_.cancel(shutdown_timer_);
-  if (shutdown_guard_timer_ != 0) loop_.cancel(shutdown_guard_timer_);
-  if (lmi_flush_timer_ != 0) loop_.cancel(lmi_flush_timer_);
-  shutdown_timer_ = shutdown_guard_timer_ = lmi_flush_timer_ = 0;
+  shutdown_timer_.cancel();
+  shutdown_guard_timer_.cancel();
+  lmi_flush_timer_.cancel();
   boost::json::array processes;
   for (const auto& [pid, p] : procs_) {
     boost::json::object o;
@@ -914,9 +905,8 @@ void Sandbox::finish_shutdown() {
     processes.push_back(std::move(o));
   }
   boost::json::object summary;
-  const double elapsed = phase_ == Phase::kShutdown
-                             ? ms_between(shutdown_start_, std::chrono::steady_clock::now())
-                             : 0;
+  const double elapsed =
+      phase_ == Phase::kShutdown ? ms_between(shutdown_start_, clock_.steady_now()) : 0;
   summary["elapsed_ms"] = round3(elapsed);
   summary["reason"] = shutdown_reason_;
   summary["processes"] = processes;
@@ -947,7 +937,7 @@ void Sandbox::on_process_exit(pid_t pid, ExitStatus status) {
   Proc& p = it->second;
   p.exited = true;
   p.status = status;
-  p.exited_at_ms = now_epoch_ms();
+  p.exited_at_ms = now_epoch_ms(clock_);
   boost::json::object e;
   e["name"] = p.name;
   e["pid"] = pid;
@@ -994,7 +984,7 @@ void Sandbox::on_process_exit(pid_t pid, ExitStatus status) {
         hub_->emit("function",
                    boost::json::value(fmt::format(
                        "RequestId: {} Error: Runtime exited with error: {}", id, exit_text)),
-                   now_epoch_ms_int());
+                   now_epoch_ms_int(clock_));
         inv.responded = true;
         inv.status = "error";
         inv.error_type = inv.oom.empty() || inv.oom == "node" || inv.oom == "node_sigkill"
@@ -1047,7 +1037,7 @@ void Sandbox::on_line(pid_t pid, bool is_stderr, std::string_view line) {
   e["line"] = std::string(line);
   timeline_.add("log", std::move(e));
 
-  const std::int64_t now = now_epoch_ms_int();
+  const std::int64_t now = now_epoch_ms_int(clock_);
   const std::string rid = current_request_id();
   bool json_format = faults_.record_format != "text";
   for (const auto& [k, v] : opt_.base_env) {

@@ -34,6 +34,10 @@ namespace lc::sandbox {
 class Sandbox {
  public:
   static Expected<std::unique_ptr<Sandbox>> create(EventLoop& loop, SandboxOptions options);
+  // Time and timers from `clock`/`timers` (a FakeClock running its timers on loop.io() in tests);
+  // both must outlive the sandbox.
+  static Expected<std::unique_ptr<Sandbox>> create(EventLoop& loop, const Clock& clock,
+                                                   TimerService& timers, SandboxOptions options);
   ~Sandbox();
 
   std::uint16_t api_port() const { return api_->port(); }
@@ -98,7 +102,7 @@ class Sandbox {
     bool oom_from_knob = false;  // the sandbox writes the OOM lines itself (any runtime)
     bool reset_on_end = false;   // an OOM run resets the environment once it ends
     std::set<std::string> extensions_pending;  // ids
-    TimerService::TimerId timeout_timer = 0;
+    Timer timeout_timer;
     bool cold = false;
     double init_duration_ms = 0;
   };
@@ -107,7 +111,7 @@ class Sandbox {
     std::int64_t time_ms = 0;
   };
 
-  Sandbox(EventLoop& loop, SandboxOptions options);
+  Sandbox(EventLoop& loop, const Clock& clock, TimerService& timers, SandboxOptions options);
   Expected<void> init_servers();
   void install_api_routes();
   void install_control_routes();
@@ -169,6 +173,8 @@ class Sandbox {
               std::string_view call);
 
   EventLoop& loop_;
+  const Clock& clock_;
+  TimerService& timers_;
   SandboxOptions opt_;
   Faults& faults_;
   SelfMetrics self_;
@@ -185,7 +191,7 @@ class Sandbox {
   std::string next_init_phase_ = "init";
   std::int64_t init_start_wall_ms_ = 0;
   SteadyTime init_start_;
-  TimerService::TimerId init_timer_ = 0;
+  Timer init_timer_;
   bool registration_open_ = false;
   bool runtime_launched_ = false;
   bool runtime_init_done_ = false;
@@ -203,6 +209,7 @@ class Sandbox {
   bool frozen_ = false;
   SteadyTime frozen_at_;
   bool thaw_scheduled_ = false;
+  Timer thaw_timer_;
   std::vector<std::function<void()>> after_thaw_;
 
   // shutdown
@@ -213,9 +220,9 @@ class Sandbox {
   bool shutdown_extensions_started_ = false;
   bool shutdown_events_sent_ = false;
   static constexpr int kLmiFlushWaitMs = 500;
-  TimerService::TimerId lmi_flush_timer_ = 0;
-  TimerService::TimerId shutdown_timer_ = 0;
-  TimerService::TimerId shutdown_guard_timer_ = 0;
+  Timer lmi_flush_timer_;
+  Timer shutdown_timer_;
+  Timer shutdown_guard_timer_;
   std::vector<ResponderPtr> shutdown_waiters_;
 };
 

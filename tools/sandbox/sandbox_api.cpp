@@ -21,8 +21,8 @@ constexpr std::size_t kMaxPendingInvokes = 256;
 constexpr std::size_t kMaxExtensions = 10;
 constexpr std::string_view kInvocationPrefix = "/2018-06-01/runtime/invocation/";
 
-double ms_since(SteadyTime a) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count();
+double ms_since(const Clock& clock, SteadyTime a) {
+  return std::chrono::duration<double, std::milli>(clock.steady_now() - a).count();
 }
 
 }  // namespace
@@ -35,7 +35,7 @@ Expected<void> Sandbox::init_servers() {
   api.default_max_body = 1024 * 1024;
   api.idle_timeout = std::chrono::milliseconds(3600 * 1000);  // frozen clients keep connections
   api.read_timeout = std::chrono::milliseconds(60000);
-  auto a = net::HttpServer::create(loop_.io(), api);
+  auto a = net::HttpServer::create(loop_.io(), clock_, timers_, api);
   if (!a) return a.error().with_prefix("api server: ");
   api_ = std::move(*a);
 
@@ -45,7 +45,7 @@ Expected<void> Sandbox::init_servers() {
   control.name = "sandbox-control";
   control.default_max_body = 64 * 1024;
   control.idle_timeout = std::chrono::milliseconds(600000);
-  auto c = net::HttpServer::create(loop_.io(), control);
+  auto c = net::HttpServer::create(loop_.io(), clock_, timers_, control);
   if (!c) return c.error().with_prefix("control server: ");
   control_ = std::move(*c);
   install_api_routes();
@@ -364,8 +364,8 @@ void Sandbox::on_runtime_invocation(net::HttpRequest& req, ResponderPtr r) {
   apply_oom_knob(inv);
   if (inv.oom_from_knob && inv.status == "error") function_error = true;
   inv.responded = true;
-  inv.response_at = std::chrono::steady_clock::now();
-  inv.response_wall_ms = now_epoch_ms_int();
+  inv.response_at = clock_.steady_now();
+  inv.response_wall_ms = now_epoch_ms_int(clock_);
   inv.produced_bytes = req.body.size();
   boost::json::object tl;
   tl["request_id"] = inv.id;
@@ -383,7 +383,7 @@ void Sandbox::on_runtime_invocation(net::HttpRequest& req, ResponderPtr r) {
     if (inv.status != "success") {
       rec["errorType"] = faults_.omits("errorType") ? std::string() : inv.error_type;
     }
-    const double duration = ms_since(inv.start);
+    const double duration = ms_since(clock_, inv.start);
     if (!faults_.omits("metrics")) {
       boost::json::object metrics;
       metrics["durationMs"] = std::round(duration * 1000.0) / 1000.0;
@@ -507,7 +507,7 @@ void Sandbox::on_invoke(net::HttpRequest& req, ResponderPtr r) {
       return;
     }
     // Epoch milliseconds, or a duration from now when it is too small to be an epoch time.
-    p.deadline_ms = *n >= 1000000000000LL ? *n : now_epoch_ms_int() + *n;
+    p.deadline_ms = *n >= 1000000000000LL ? *n : now_epoch_ms_int(clock_) + *n;
   }
   if (pending_.size() >= kMaxPendingInvokes) {
     self_.dropped("invoke", "queue_full");

@@ -36,9 +36,7 @@ void TelemetryHub::subscribe(const std::string& name, const SubscribeRequest& re
   auto it = subs_.find(name);
   if (it != subs_.end()) {
     // A new subscription replaces the old one; a batch in flight is finished by its generation.
-    if (it->second.batch_timer != 0) timers_.cancel(it->second.batch_timer);
-    if (it->second.retry_timer != 0) timers_.cancel(it->second.retry_timer);
-    subs_.erase(it);
+    subs_.erase(it);  // cancels its timers
   }
   Subscriber& s = subs_[name];
   s.name = name;
@@ -117,19 +115,17 @@ void TelemetryHub::pump(Subscriber& s) {
   const bool full =
       s.queue.size() >= static_cast<size_t>(s.request.max_items) || s.queued_bytes >= byte_limit(s);
   if (full || s.timer_due || s.flush_requested) {
-    if (s.batch_timer != 0) timers_.cancel(s.batch_timer);
-    s.batch_timer = 0;
+    s.batch_timer.cancel();
     s.timer_due = false;
     send_batch(s);
     return;
   }
-  if (s.batch_timer == 0) {
+  if (!s.batch_timer.armed()) {
     const std::string name = s.name;
     const auto gen = s.generation;
     s.batch_timer = timers_.schedule_after(Millis(s.request.timeout_ms), [this, name, gen] {
       auto it = subs_.find(name);
       if (it == subs_.end() || it->second.generation != gen) return;
-      it->second.batch_timer = 0;
       it->second.timer_due = true;
       pump(it->second);
     });
@@ -208,7 +204,7 @@ void TelemetryHub::post(Subscriber& s) {
                  [this, name, gen](DeliveryResult r) { on_result(name, gen, std::move(r)); });
   };
   if (faults_.delivery_delay_ms > 0) {
-    timers_.schedule_after(Millis(faults_.delivery_delay_ms), go);
+    s.delivery_delay = timers_.schedule_after(Millis(faults_.delivery_delay_ms), go);
   } else {
     go();
   }
@@ -273,7 +269,6 @@ void TelemetryHub::on_result(const std::string& name, std::uint64_t generation,
   s.retry_timer = timers_.schedule_after(backoff, [this, name, generation] {
     auto it2 = subs_.find(name);
     if (it2 == subs_.end() || it2->second.generation != generation) return;
-    it2->second.retry_timer = 0;
     if (frozen_) {
       it2->second.retry_waiting_for_thaw = true;
       return;
@@ -352,9 +347,7 @@ void TelemetryHub::remove(const std::string& name) {
     e["reason"] = "subscriber_exited";
     timeline_.add("telemetry.dropped", std::move(e));
   }
-  if (s.batch_timer != 0) timers_.cancel(s.batch_timer);
-  if (s.retry_timer != 0) timers_.cancel(s.retry_timer);
-  subs_.erase(it);
+  subs_.erase(it);  // cancels its timers
   progress();
 }
 

@@ -73,7 +73,7 @@ class TelemetryHub {
     SubscribeRequest request;
     std::deque<Item> queue;
     std::size_t queued_bytes = 0;
-    TimerService::TimerId batch_timer = 0;
+    Timer batch_timer;
     bool timer_due = false;
     bool flush_requested = false;
     // the batch being delivered (or waiting for a retry)
@@ -83,7 +83,8 @@ class TelemetryHub {
     std::vector<Item> batch;
     std::shared_ptr<const std::string> body;
     int attempt = 0;
-    TimerService::TimerId retry_timer = 0;
+    Timer retry_timer;
+    Timer delivery_delay;
     std::uint64_t pending_dropped_records = 0;
     std::uint64_t pending_dropped_bytes = 0;
     std::uint64_t batches_sent = 0;

@@ -9,11 +9,7 @@ namespace lc::sandbox {
 Timeline::Timeline(const Clock& clock, TimerService& timers, std::size_t max_entries)
     : clock_(clock), timers_(timers), max_entries_(max_entries) {}
 
-Timeline::~Timeline() {
-  for (auto& w : waiters_) {
-    if (w.timer != 0) timers_.cancel(w.timer);
-  }
-}
+Timeline::~Timeline() = default;  // the waiters' timers cancel themselves
 
 void Timeline::add(std::string_view event, boost::json::object fields) {
   boost::json::object entry;
@@ -76,19 +72,16 @@ void Timeline::wait(WaitQuery query, WaitDone done) {
     done(now, false);
     return;
   }
-  waiters_.push_back(Waiter{std::move(query), std::move(done), now, 0, false});
+  waiters_.push_back(Waiter{std::move(query), std::move(done), now, Timer(), false});
   auto it = std::prev(waiters_.end());
-  it->timer = timers_.schedule_after(Millis(it->query.timeout_ms), [this, it] {
-    it->timer = 0;
-    finish(it, true);
-  });
+  it->timer =
+      timers_.schedule_after(Millis(it->query.timeout_ms), [this, it] { finish(it, true); });
 }
 
 void Timeline::finish(std::list<Waiter>::iterator it, bool timed_out) {
   if (it->finished) return;
   it->finished = true;
-  if (it->timer != 0) timers_.cancel(it->timer);
-  it->timer = 0;
+  it->timer.cancel();
   auto done = std::move(it->done);
   const std::size_t matched = it->matched;
   waiters_.erase(it);

@@ -53,7 +53,7 @@ class Timeline {
     WaitQuery query;
     WaitDone done;
     std::size_t matched = 0;
-    TimerService::TimerId timer = 0;
+    Timer timer;
     bool finished = false;
   };
 

@@ -10,7 +10,7 @@ namespace {
 using boost::json::object;
 
 TEST(SandboxFaults, LateReportAfterNextInvoke) {
-  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}},
+  SandboxHarness sb({{{"ext", object{{"await_reports", true}}}},
                      {"--faults", R"({"late_report":"after_next_invoke"})"},
                      {}});
   ASSERT_TRUE(sb.started());
@@ -32,7 +32,7 @@ TEST(SandboxFaults, LateReportAfterNextInvoke) {
 }
 
 TEST(SandboxFaults, LateReportAtShutdown) {
-  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}},
+  SandboxHarness sb({{{"ext", object{{"await_reports", true}}}},
                      {"--faults", R"({"late_report":"at_shutdown"})"},
                      {}});
   ASSERT_TRUE(sb.started());
@@ -87,7 +87,7 @@ TEST(SandboxFaults, AbsoluteDeadlineIsTheDefault) {
 }
 
 TEST(SandboxFaults, DroppedBatchesAreReportedWithLogsDropped) {
-  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}},
+  SandboxHarness sb({{{"ext", object{{"await_reports", true}}}},
                      {"--no-freeze", "--faults", R"({"drop_batches":"every_n:2"})"},
                      {}});
   ASSERT_TRUE(sb.started());
@@ -158,7 +158,7 @@ TEST(SandboxFaults, RealListenerFailuresAreRetried) {
 }
 
 TEST(SandboxFaults, SuppressedInitReRunsInitInsideTheFirstInvoke) {
-  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}},
+  SandboxHarness sb({{{"ext", object{{"await_reports", true}}}},
                      {"--faults", R"({"suppressed_init":true})"},
                      {}});
   ASSERT_TRUE(sb.started());
@@ -227,7 +227,7 @@ TEST(SandboxFaults, ForcedSubscribeAnswer) {
 }
 
 TEST(SandboxFaults, JsonRecordsAndManagedPrefix) {
-  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}},
+  SandboxHarness sb({{{"ext", object{{"await_reports", true}}}},
                      {"--no-freeze", "--faults", R"({"record_format":"json_java"})"},
                      {}});
   ASSERT_TRUE(sb.started());
@@ -258,7 +258,7 @@ TEST(SandboxFaults, JsonRecordsAndManagedPrefix) {
 
 TEST(SandboxFaults, OptionalFieldsOmittedUnknownTypesAndNoReplay) {
   SandboxHarness sb(
-      {{{"ext", object{{"shutdown_sleep_ms", 300}}}},
+      {{{"ext", object{{"await_reports", true}}}},
        {"--no-freeze", "--faults",
         R"({"omit_optional":["metrics","spans","errorType"],"unknown_types":true,"replay_init":"off"})"},
        {}});
@@ -298,7 +298,7 @@ TEST(SandboxFaults, RieLmiDeliveryDropsThePathAndNeverRetries) {
 
 TEST(SandboxFaults, BatchBytesTwiceMaxBytes) {
   SandboxHarness sb(
-      {{{"ext", object{{"shutdown_sleep_ms", 300},
+      {{{"ext", object{{"await_reports", true},
                        {"buffering",
                         object{{"maxItems", 10000}, {"maxBytes", 262144}, {"timeoutMs", 1000}}}}}},
        {"--no-freeze", "--faults", R"({"batch_bytes":"2x"})"},
@@ -355,7 +355,7 @@ TEST(SandboxFaults, NoShutdownRegistrationKnobKillsTheDummyAtOnce) {
 }
 
 TEST(SandboxFaults, OomKnobAppliesToAnyRuntime) {
-  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}},
+  SandboxHarness sb({{{"ext", object{{"await_reports", true}}}},
                      {"--no-freeze", "--faults", R"({"oom":"python"})"},
                      {}});
   ASSERT_TRUE(sb.started());

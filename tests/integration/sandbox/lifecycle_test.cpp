@@ -12,7 +12,7 @@ namespace {
 using boost::json::object;
 
 TEST(SandboxLifecycle, ColdStartThreeInvokesAndShutdownWithFreeze) {
-  SandboxHarness sb({{{"datadog-agent", object{{"shutdown_sleep_ms", 300}}}}, {}, {}});
+  SandboxHarness sb({{{"datadog-agent", object{{"await_reports", true}}}}, {}, {}});
   ASSERT_TRUE(sb.started());
   ASSERT_TRUE(sb.wait("frozen", 1));  // after init, everyone parked in next
   const std::vector<std::string> ids = {"req-1", "req-2", "req-3"};
@@ -163,7 +163,7 @@ TEST(SandboxLifecycle, FreezeDwellHoldsTheNextInvoke) {
 }
 
 TEST(SandboxLifecycle, JsonLogFormatGivesObjectRecords) {
-  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}},
+  SandboxHarness sb({{{"ext", object{{"await_reports", true}}}},
                      {"--no-freeze", "--env", "AWS_LAMBDA_LOG_FORMAT=JSON"},
                      {}});
   ASSERT_TRUE(sb.started());
@@ -337,9 +337,9 @@ TEST(SandboxLifecycle, RuntimeInitErrorFailsInit) {
 }
 
 TEST(SandboxLifecycle, OomRunReportsFullMemoryAndResetsWithFailure) {
-  // Like lastcall, the extension waits a moment for the last report during shutdown.
+  // Like lastcall, the extension waits for the last report during shutdown.
   SandboxHarness sb(
-      {{{"ext", object{{"shutdown_sleep_ms", 300}}}}, {"--no-freeze", "--memory-mb", "256"}, {}});
+      {{{"ext", object{{"await_reports", true}}}}, {"--no-freeze", "--memory-mb", "256"}, {}});
   ASSERT_TRUE(sb.started());
   auto r = sb.invoke(R"({"oom":"node"})", "oom-1");
   EXPECT_EQ(r.header("X-Amz-Function-Error").value_or(""), "Unhandled");
@@ -385,7 +385,7 @@ TEST(SandboxLifecycle, CrashingExtensionResetsWithFailureAndTheOtherExitsCleanly
 }
 
 TEST(SandboxLifecycle, StreamingResponseIsReassembledAndCounted) {
-  SandboxHarness sb({{{"ext", object{{"shutdown_sleep_ms", 300}}}}, {"--no-freeze"}, {}});
+  SandboxHarness sb({{{"ext", object{{"await_reports", true}}}}, {"--no-freeze"}, {}});
   ASSERT_TRUE(sb.started());
   auto r = sb.invoke(R"({"stream_chunks":3})", "stream-1");
   EXPECT_EQ(r.status, 200);

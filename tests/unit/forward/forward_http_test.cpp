@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
+#include <thread>
 
 #include "core/event_loop.h"
+#include "fakes/fake_clock.h"
 #include "forward/compression.h"
 #include "forward/forward_stage.h"
 #include "net/http_server.h"
@@ -22,13 +25,17 @@ struct Intake {
   std::vector<net::HttpRequest> received;
   std::vector<int> answers;  // statuses to answer in order; 0 = never answer; then 202
   std::vector<std::shared_ptr<net::Responder>> held;
+  std::function<void()> on_held;  // a request was left unanswered
 
-  Intake() {
+  // Real time by default; a test on simulated time passes its FakeClock (run on this loop).
+  explicit Intake(fakes::FakeClock* fake = nullptr) {
+    const Clock& clock = fake ? static_cast<const Clock&>(*fake) : SystemClock::instance();
+    TimerService& timers = fake ? static_cast<TimerService&>(*fake) : loop;
     net::HttpServerOptions o;
     o.host = "127.0.0.1";
     o.port = 0;
     o.default_max_body = 8 * 1024 * 1024;
-    auto created = net::HttpServer::create(loop.io(), o);
+    auto created = net::HttpServer::create(loop.io(), clock, timers, o);
     EXPECT_TRUE(created) << (created ? "" : created.error().message);
     server = std::move(*created);
     server->route("POST", "/api/*",
@@ -38,6 +45,7 @@ struct Intake {
                     const int status = n < answers.size() ? answers[n] : 202;
                     if (status == 0) {
                       held.push_back(std::move(r));
+                      if (on_held) on_held();
                       return;
                     }
                     r->respond(net::HttpResponse::json(status, "{}"));
@@ -63,7 +71,7 @@ FinalConfig config_for(const std::string& url) {
 TEST(ForwardOverRealHttp, RetriesThenDeliversOneDecodableCopy) {
   Intake intake;
   intake.answers = {503, 500};
-  auto client = net::make_http_client(intake.loop.io(), SystemClock::instance(), {});
+  auto client = net::make_http_client(intake.loop.io(), SystemClock::instance(), intake.loop, {});
   SelfMetrics self;
   ForwardStage stage = make_forward_stage(config_for(intake.url()), *client,
                                           SystemClock::instance(), intake.loop, self);
@@ -100,25 +108,32 @@ TEST(ForwardOverRealHttp, RetriesThenDeliversOneDecodableCopy) {
 }
 
 // conventions.md §11 with the real client: a hung intake cannot hold the flush past its deadline.
+// Over real sockets on simulated time: the 30 s deadline passes on the FakeClock, which fires the
+// forwarder's and the client's timers on the loop thread, in far less wall time.
 TEST(ForwardOverRealHttp, HungIntakeFlushEndsAtTheDeadlineAndKeepsThePayload) {
-  Intake intake;
+  fakes::FakeClock clock;  // outlives the loop and everything that holds its timers
+  Intake intake(&clock);
+  clock.run_timers_on(intake.loop.io());
   intake.answers = {0};
-  auto client = net::make_http_client(intake.loop.io(), SystemClock::instance(), {});
+  std::promise<void> hung;
+  intake.on_held = [&] { hung.set_value(); };
+  auto client = net::make_http_client(intake.loop.io(), clock, clock, {});
   SelfMetrics self;
-  ForwardStage stage = make_forward_stage(config_for(intake.url()), *client,
-                                          SystemClock::instance(), intake.loop, self);
+  ForwardStage stage = make_forward_stage(config_for(intake.url()), *client, clock, clock, self);
   std::optional<FlushSummary> summary;
   const auto started = std::chrono::steady_clock::now();
-  stage.forwarder->flush({test::series_v2({"a"})},
-                         Deadline::after(SystemClock::instance(), Millis(300)),
+  stage.forwarder->flush({test::series_v2({"a"})}, Deadline::after(clock, Millis(30000)),
                          [&](const FlushSummary& s) {
                            summary = s;
                            intake.loop.stop();
                          });
-  intake.loop.run();
+  std::thread loop_thread([&] { intake.loop.run(); });
+  ASSERT_EQ(hung.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  clock.advance(Millis(30000));
+  loop_thread.join();
   const auto took = std::chrono::steady_clock::now() - started;
   ASSERT_TRUE(summary);
-  EXPECT_LT(took, Millis(300 + 250));
+  EXPECT_LT(took, std::chrono::seconds(5));
   // It ended on the deadline, not on an answer: either the flush abandoned the request or the
   // client's own deadline (the same instant) ended it first; which timer fires first is not fixed.
   EXPECT_LE(summary->abandoned_in_flight, 1u);
@@ -130,11 +145,10 @@ TEST(ForwardOverRealHttp, HungIntakeFlushEndsAtTheDeadlineAndKeepsThePayload) {
   // The next flush redrives it to a healthy intake.
   intake.loop.io().restart();
   summary.reset();
-  stage.forwarder->flush({}, Deadline::after(SystemClock::instance(), Millis(20000)),
-                         [&](const FlushSummary& s) {
-                           summary = s;
-                           intake.loop.stop();
-                         });
+  stage.forwarder->flush({}, Deadline::after(clock, Millis(20000)), [&](const FlushSummary& s) {
+    summary = s;
+    intake.loop.stop();
+  });
   intake.loop.run();
   ASSERT_TRUE(summary);
   EXPECT_EQ(summary->sent.payloads, 1u);

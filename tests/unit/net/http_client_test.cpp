@@ -6,6 +6,7 @@
 #include <future>
 #include <set>
 
+#include "fakes/fake_clock.h"
 #include "net/http_server.h"
 #include "unit/net/test_support.h"
 #include "unit/net/tls_test_support.h"
@@ -15,10 +16,12 @@ namespace {
 
 using test::LoopThread;
 
+// Deadlines are measured and enforced on a FakeClock whose timers fire on the loop thread.
 class HttpClientTest : public ::testing::Test {
  protected:
+  HttpClientTest() { clock_.run_timers_on(loop_.io()); }
   void SetUp() override {
-    auto created = HttpServer::create(loop_.io(), HttpServerOptions{});
+    auto created = HttpServer::create(loop_.io(), clock_, clock_, HttpServerOptions{});
     ASSERT_TRUE(created) << created.error().message;
     server_ = std::move(created).value();
     server_->route("", "/echo", [this](HttpRequest& req, std::shared_ptr<Responder> r) {
@@ -63,19 +66,26 @@ class HttpClientTest : public ::testing::Test {
 
   HttpClient& client(HttpClientOptions options = {}) {
     clients_.push_back(
-        loop_.call([&] { return make_http_client(loop_.io(), SystemClock::instance(), options); }));
+        loop_.call([&] { return make_http_client(loop_.io(), clock_, clock_, options); }));
     return *clients_.back();
+  }
+
+  // Starts a request from the loop thread; the future completes with its answer.
+  std::future<Expected<HttpClientResponse>> start_fetch(HttpClient& c, HttpClientRequest req,
+                                                        Millis timeout) {
+    auto p = std::make_shared<std::promise<Expected<HttpClientResponse>>>();
+    auto f = p->get_future();
+    loop_.call([&] {
+      c.request(std::move(req), Deadline::after(clock_, timeout),
+                [p](Expected<HttpClientResponse> r) { p->set_value(std::move(r)); });
+      return 0;
+    });
+    return f;
   }
 
   Expected<HttpClientResponse> fetch(HttpClient& c, HttpClientRequest req,
                                      Millis timeout = Millis(10000)) {
-    std::promise<Expected<HttpClientResponse>> p;
-    auto f = p.get_future();
-    loop_.call([&] {
-      c.request(std::move(req), Deadline::after(SystemClock::instance(), timeout),
-                [&p](Expected<HttpClientResponse> r) { p.set_value(std::move(r)); });
-      return 0;
-    });
+    auto f = start_fetch(c, std::move(req), timeout);
     if (f.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
       return make_error(ErrorCode::kInternal, "test: no callback within 30 s");
     }
@@ -95,6 +105,7 @@ class HttpClientTest : public ::testing::Test {
     return loop_.call([&] { return remotes_.size(); });
   }
 
+  fakes::FakeClock clock_;  // outlives the loop: exchanges disarm their timers on destruction
   LoopThread loop_;
   std::unique_ptr<HttpServer> server_;
   std::vector<std::unique_ptr<HttpClient>> clients_;
@@ -155,16 +166,24 @@ TEST_F(HttpClientTest, WithoutKeepAliveEveryRequestConnects) {
   EXPECT_EQ(loop_.call([&] { return last_.header("Connection").value_or(""); }), "close");
 }
 
+// Over real sockets, on simulated time: the 30 s deadline passes on the FakeClock, not on the wall.
 TEST_F(HttpClientTest, DeadlineExpiresAgainstAServerThatNeverAnswers) {
   auto& c = client();
   const auto start = std::chrono::steady_clock::now();
-  auto r = fetch(c, get(url("/hang")), Millis(300));
+  auto f = start_fetch(c, get(url("/hang")), std::chrono::seconds(30));
+  ASSERT_TRUE(loop_.wait_until([&] { return hung_.size() == 1; }));
+  clock_.advance(std::chrono::milliseconds(29999));
+  EXPECT_EQ(loop_.call([&] { return 0; }), 0);  // let anything posted run
+  EXPECT_EQ(f.wait_for(Millis(0)), std::future_status::timeout);
+  clock_.advance(Millis(1));
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  auto r = f.get();
   const auto elapsed = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kTimeout) << r.error().message;
   EXPECT_NE(r.error().message.find("/hang"), std::string::npos);
-  EXPECT_GE(elapsed.count(), 290);
-  EXPECT_LT(elapsed.count(), 300 + 2000);
+  EXPECT_NE(r.error().message.find("after 30000 ms"), std::string::npos) << r.error().message;
+  EXPECT_LT(elapsed.count(), 5000);
   // The server saw the request and the hung connection was closed by the client.
   ASSERT_EQ(loop_.call([&] { return hung_.size(); }), 1u);
   EXPECT_TRUE(loop_.wait_until([&] { return !hung_[0]->connected(); }));

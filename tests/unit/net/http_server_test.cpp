@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "core/logger.h"
 #include "core/self_metrics.h"
+#include "fakes/fake_clock.h"
 #include "net/http_wire.h"
 #include "unit/net/test_support.h"
 
@@ -18,10 +21,13 @@ using test::raw_connect;
 using test::raw_exchange;
 using test::request_with_body;
 
+// Timeouts run on a FakeClock whose due callbacks fire on the loop thread: a test advances time
+// instead of waiting for it.
 class HttpServerTest : public ::testing::Test {
  protected:
+  HttpServerTest() { clock_.run_timers_on(loop_.io()); }
   void make(HttpServerOptions options = {}) {
-    auto created = HttpServer::create(loop_.io(), std::move(options));
+    auto created = HttpServer::create(loop_.io(), clock_, clock_, std::move(options));
     ASSERT_TRUE(created) << created.error().message;
     server_ = std::move(created).value();
   }
@@ -59,6 +65,7 @@ class HttpServerTest : public ::testing::Test {
     return c;
   }
 
+  fakes::FakeClock clock_;  // outlives the loop: connections disarm their timers on destruction
   LoopThread loop_;
   std::unique_ptr<HttpServer> server_;
   std::shared_ptr<Responder> held_;
@@ -72,7 +79,7 @@ TEST_F(HttpServerTest, BindsEphemeralPort) {
 TEST_F(HttpServerTest, BadListenAddressIsAnError) {
   HttpServerOptions o;
   o.host = "not an address";
-  auto created = HttpServer::create(loop_.io(), o);
+  auto created = HttpServer::create(loop_.io(), clock_, clock_, o);
   ASSERT_FALSE(created);
   EXPECT_EQ(created.error().code, ErrorCode::kInvalidArgument);
 }
@@ -407,42 +414,163 @@ TEST_F(HttpServerTest, CloseMidResponseSendsHalfTheBody) {
 
 TEST_F(HttpServerTest, IdleTimeoutClosesConnection) {
   HttpServerOptions o;
-  o.idle_timeout = std::chrono::milliseconds(100);
+  o.idle_timeout = std::chrono::seconds(5);
+  o.read_timeout = std::chrono::seconds(30);
   make(o);
   server_->route("GET", "/x", reply("x"));
   run();
   auto c = raw_connect(port());
   ASSERT_TRUE(c.send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n"));
   ASSERT_TRUE(c.read_response());
+  // The idle timer (5 s) is armed once the answer is written; nothing closes before it expires.
+  ASSERT_TRUE(clock_.wait_for_timer_due_within(std::chrono::seconds(5)));
+  clock_.advance(std::chrono::milliseconds(4999));
+  EXPECT_TRUE(loop_.call([&] { return clock_.pending_timers() == 1; }));
+  clock_.advance(std::chrono::milliseconds(1));
   EXPECT_TRUE(c.wait_closed());  // well before the 10 s receive timeout
 }
 
+// Over real sockets, on simulated time: a request whose body stops arriving is closed when the
+// 30 s read timeout passes on the FakeClock, in far less wall time, and counted.
 TEST_F(HttpServerTest, ReadTimeoutClosesAStalledRequest) {
+  SelfMetrics metrics;
   HttpServerOptions o;
-  o.read_timeout = std::chrono::milliseconds(100);
+  o.read_timeout = std::chrono::seconds(30);
+  o.idle_timeout = std::chrono::hours(1);
+  o.first_byte_timeout = std::chrono::hours(1);
+  o.self_metrics = &metrics;
   make(o);
   server_->route("POST", "/x", reply("x"));
   run();
+  const auto wall_start = std::chrono::steady_clock::now();
   auto c = raw_connect(port());
   ASSERT_TRUE(c.send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
+  // The read timer replaces the idle one once the request's first bytes arrive.
+  ASSERT_TRUE(clock_.wait_for_timer_due_within(std::chrono::seconds(30)));
+  clock_.advance(std::chrono::seconds(29));
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("http", "read_timeout"); }), 0u);
+  clock_.advance(std::chrono::seconds(1));
   EXPECT_TRUE(c.wait_closed());
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("http", "read_timeout"); }), 1u);
+  EXPECT_LT(std::chrono::steady_clock::now() - wall_start, std::chrono::seconds(5));
 }
 
-TEST_F(HttpServerTest, MaxConnectionsClosesExtraConnections) {
+TEST_F(HttpServerTest, EveryConnectionBusyGets503AndIsCounted) {
   SelfMetrics metrics;
   HttpServerOptions o;
   o.max_connections = 1;
   o.self_metrics = &metrics;
   make(o);
+  std::shared_ptr<Responder> held;
+  server_->route("GET", "/hold",
+                 [&](HttpRequest&, std::shared_ptr<Responder> r) { held = std::move(r); });
+  run();
+  auto busy = raw_connect(port());
+  ASSERT_TRUE(busy.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(loop_.wait_until([&] { return held != nullptr; }));
+  auto refused = raw_exchange(port(), "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("http", "max_connections"); }), 1u);
+  loop_.call([&] {
+    held->respond(HttpResponse::text(200, "done"));
+    held.reset();
+    return 0;
+  });
+  auto answered = busy.read_response();
+  ASSERT_TRUE(answered);
+  EXPECT_EQ(answered->body, "done");
+}
+
+// The cap warning loops back through the Telemetry API in extension mode: one line per listener
+// per 10 s of the injected clock, with the number of lines it held back.
+TEST_F(HttpServerTest, CapWarningsAreRateLimitedPerListener) {
+  std::mutex mu;
+  std::vector<std::string> warnings;
+  Logger::instance().set_sink([&](std::string_view line) {
+    if (line.find("all busy") == std::string_view::npos) return;
+    std::lock_guard lock(mu);
+    warnings.emplace_back(line);
+  });
+  HttpServerOptions o;
+  o.max_connections = 1;
+  o.name = "telemetry";
+  make(o);
+  std::shared_ptr<Responder> held;
+  server_->route("GET", "/hold",
+                 [&](HttpRequest&, std::shared_ptr<Responder> r) { held = std::move(r); });
+  run();
+  auto busy = raw_connect(port());
+  ASSERT_TRUE(busy.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(loop_.wait_until([&] { return held != nullptr; }));
+  const auto refuse = [&] {
+    auto r = raw_exchange(port(), "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 503);
+  };
+  for (int i = 0; i < 3; ++i) refuse();
+  clock_.advance(std::chrono::seconds(10));
+  refuse();
+  loop_.call([&] {
+    held.reset();
+    return 0;
+  });
+  Logger::instance().set_sink(nullptr);
+  std::lock_guard lock(mu);
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_NE(warnings[0].find("telemetry: 1 connections open"), std::string::npos) << warnings[0];
+  EXPECT_EQ(warnings[0].find("suppressed"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[1].find("(2 similar warnings suppressed)"), std::string::npos) << warnings[1];
+}
+
+// Connections that send nothing cannot lock the listener: at the cap the oldest idle one is
+// closed for a new one, and a normal request is still answered.
+TEST_F(HttpServerTest, IdleConnectionsAtTheCapAreEvictedOldestFirst) {
+  SelfMetrics metrics;
+  HttpServerOptions o;
+  o.max_connections = 3;
+  o.self_metrics = &metrics;
+  make(o);
   server_->route("GET", "/x", reply("x"));
   run();
-  auto first = raw_connect(port());
-  ASSERT_TRUE(first.send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n"));
-  ASSERT_TRUE(first.read_response());
-  auto second = raw_connect(port());
-  EXPECT_TRUE(second.wait_closed());
-  first.close();
-  EXPECT_EQ(metrics.dropped_count("http", "max_connections"), 1u);
+  std::vector<std::unique_ptr<sandbox::BlockingConnection>> idle;
+  for (std::size_t i = 0; i < o.max_connections; ++i) {
+    idle.push_back(std::make_unique<sandbox::BlockingConnection>(raw_connect(port())));
+    ASSERT_TRUE(idle.back()->connected());
+    // Each accepted connection arms its first-byte timer; a tick apart orders them by age.
+    ASSERT_TRUE(loop_.wait_until([&] { return clock_.pending_timers() == i + 1; }));
+    clock_.advance(std::chrono::milliseconds(1));
+  }
+  auto r = raw_exchange(port(), "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "x");
+  EXPECT_TRUE(idle[0]->wait_closed());
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("http", "evicted"); }), 1u);
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("http", "max_connections"); }), 0u);
+  // The younger idle connections are still served.
+  for (std::size_t i = 1; i < idle.size(); ++i) {
+    ASSERT_TRUE(idle[i]->send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto answer = idle[i]->read_response();
+    ASSERT_TRUE(answer) << i;
+    EXPECT_EQ(answer->status, 200);
+  }
+}
+
+TEST_F(HttpServerTest, ConnectionThatSendsNothingIsClosedAfterTheFirstByteTimeout) {
+  SelfMetrics metrics;
+  HttpServerOptions o;
+  o.first_byte_timeout = std::chrono::seconds(2);
+  o.self_metrics = &metrics;
+  make(o);
+  run();
+  auto c = raw_connect(port());
+  ASSERT_TRUE(clock_.wait_for_timer_due_within(std::chrono::seconds(2)));
+  clock_.advance(std::chrono::milliseconds(1999));
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("http", "read_timeout"); }), 0u);
+  clock_.advance(std::chrono::milliseconds(1));
+  EXPECT_TRUE(c.wait_closed());
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("http", "read_timeout"); }), 1u);
 }
 
 TEST_F(HttpServerTest, RefusedRequestsAreCountedAsDrops) {
@@ -465,8 +593,13 @@ TEST_F(HttpServerTest, RefusedRequestsAreCountedAsDrops) {
     ASSERT_TRUE(stalled.send("POST /v0.4/traces HTTP/1.1\r\nContent-Length: 3\r\n\r\nx"));
   }
   EXPECT_TRUE(loop_.wait_until([&] { return metrics.dropped_count("traces", "incomplete") == 1; }));
-  EXPECT_EQ(metrics.dropped_count("traces", "too_large"), 1u);
-  EXPECT_EQ(metrics.dropped_count("traces", "malformed"), 1u);
+  auto huge_header =
+      raw_exchange(port(), "GET / HTTP/1.1\r\nX-Big: " + std::string(32 * 1024, 'a') + "\r\n\r\n");
+  ASSERT_TRUE(huge_header);
+  EXPECT_EQ(huge_header->status, 431);
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("traces", "too_large"); }), 1u);
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("traces", "malformed"); }), 1u);
+  EXPECT_EQ(loop_.call([&] { return metrics.dropped_count("traces", "header_too_large"); }), 1u);
 }
 
 TEST_F(HttpServerTest, StopClosesConnectionsAndPendingResponders) {

@@ -1,0 +1,92 @@
+// The Sandbox class on simulated time: a FakeClock runs its timers on the sandbox's real loop, so
+// a lifecycle timeout happens when the test advances the clock, not after waiting for it.
+#include "tools/sandbox/sandbox.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "fakes/fake_clock.h"
+
+namespace lc::sandbox {
+namespace {
+
+class SandboxOnFakeClock : public ::testing::Test {
+ protected:
+  SandboxOnFakeClock() { clock_.run_timers_on(loop_.io()); }
+  ~SandboxOnFakeClock() override {
+    if (sandbox_) on_loop([&] { sandbox_->stop(); });
+    loop_.stop();
+    if (thread_.joinable()) thread_.join();
+    sandbox_.reset();
+  }
+
+  void start(SandboxOptions options) {
+    auto created = Sandbox::create(loop_, clock_, clock_, std::move(options));
+    ASSERT_TRUE(created) << created.error().message;
+    sandbox_ = std::move(*created);
+    thread_ = std::thread([this] { loop_.run(); });
+    on_loop([&] { sandbox_->start(); });
+  }
+
+  template <typename F>
+  auto on_loop(F&& f) -> decltype(f()) {
+    std::packaged_task<decltype(f())()> task(std::forward<F>(f));
+    auto result = task.get_future();
+    loop_.post([&task] { task(); });
+    return result.get();
+  }
+
+  std::size_t count(const std::string& event) {
+    return on_loop([&] {
+      WaitQuery q;
+      q.event = event;
+      return sandbox_->timeline().count(q);
+    });
+  }
+
+  // Resolves once `event` is on the timeline (the wait's own timer is on the fake clock too, so
+  // it cannot time out by itself).
+  std::future<std::size_t> when(const std::string& event) {
+    auto p = std::make_shared<std::promise<std::size_t>>();
+    auto f = p->get_future();
+    on_loop([&] {
+      WaitQuery q;
+      q.event = event;
+      q.timeout_ms = 24 * 3600 * 1000;
+      sandbox_->timeline().wait(q, [p](std::size_t n, bool) { p->set_value(n); });
+    });
+    return f;
+  }
+
+  fakes::FakeClock clock_;  // outlives the loop and the sandbox's timers
+  EventLoop loop_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
+      boost::asio::make_work_guard(loop_.io());
+  std::unique_ptr<Sandbox> sandbox_;
+  std::thread thread_;
+};
+
+TEST_F(SandboxOnFakeClock, InitTimesOutWhenTheFakeClockPassesTheInitTimeout) {
+  SandboxOptions o;
+  o.runtime_cmd = {"/bin/sleep", "600"};  // never asks for an invocation: init never completes
+  o.init_timeout_ms = 10000;
+  o.freeze = false;
+  const auto wall_start = std::chrono::steady_clock::now();
+  start(o);
+  auto timed_out = when("init.timeout");
+  ASSERT_TRUE(clock_.wait_for_timer_due_within(std::chrono::milliseconds(10000)));
+  clock_.advance(std::chrono::milliseconds(9999));
+  EXPECT_EQ(count("init.timeout"), 0u);
+  clock_.advance(std::chrono::milliseconds(1));
+  ASSERT_EQ(timed_out.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(timed_out.get(), 1u);
+  EXPECT_LT(std::chrono::steady_clock::now() - wall_start, std::chrono::seconds(5));
+}
+
+}  // namespace
+}  // namespace lc::sandbox
