@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/config.h"
 #include "fakes/fake_clock.h"
 #include "metrics/dogstatsd_server.h"
 #include "metrics_test_util.h"
@@ -277,7 +278,7 @@ TEST(GoldenTest, CreateFromFinalConfig) {
   cfg.metrics.histogram_percentiles = {};
   lc::fakes::FakeClock clock;
   SelfMetrics self;
-  auto server = DogStatsdServer::create(cfg, self, clock);
+  auto server = DogStatsdServer::create(cfg.metrics, cfg.common, cfg.mode, self, clock);
   server->handle_datagram("h:1|h|#host:h9\nd:2|d");
   auto out = server->flush(FlushScope::kAll);
   ASSERT_EQ(out.size(), 1u);
