@@ -56,7 +56,12 @@ struct FinalConfig {
     Area area = Area::kCommon;
     std::string display;  // the final value, masked for secrets; "(unset)" when nothing applies
     std::string source;  // the winner: default / datadog.yaml:key / env NAME / default (… rejected)
+                         // / derived (…)
     std::vector<Layer> layers;
+    // Set when the value used is not any layer's but follows a rule from other variables (v1
+    // series → zlib; lambda-agent.md §5.1 for logs): the rule and its inputs. No layer is then
+    // marked as the winner.
+    std::string derived;
     bool read = false;  // read by a finalize_<area>() (every row that is not later work is)
   };
   std::vector<Entry> entries;
