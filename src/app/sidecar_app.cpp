@@ -45,7 +45,8 @@ int run_sidecar(const Environment& env) {
   boost::asio::signal_set signals(loop.io(), SIGTERM, SIGINT);
 
   // Receivers first: bind, then announce the ports (serverless-init.md §2, §9).
-  auto dogstatsd = metrics::DogStatsdServer::create(config, self, clock);
+  auto dogstatsd =
+      metrics::DogStatsdServer::create(config.metrics, config.common, config.mode, self, clock);
   net::UdpReceiver::Options udp;
   udp.host = config.metrics.dogstatsd_host;
   udp.port = config.metrics.dogstatsd_port;
@@ -78,8 +79,8 @@ int run_sidecar(const Environment& env) {
   auto http = net::make_http_client(loop.io(), clock, loop, http_options);
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
-  forward::ForwardStage stage =
-      forward::make_forward_stage(config, *http, clock, loop, self, [&] { return uniform(rng); });
+  forward::ForwardStage stage = forward::make_forward_stage(
+      config.forward, config.common, *http, clock, loop, self, [&] { return uniform(rng); });
   LC_DEBUG("lastcall {} sidecar: {} {}", kVersion, dogstatsd->describe(), stage.describe());
 
   bool final_flush = false;

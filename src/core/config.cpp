@@ -93,6 +93,24 @@ class Finalizer {
     record_spec(v.index, std::move(display), from_raw);
   }
 
+  // The value used follows a rule from other variables rather than any one source: shown with its
+  // reason, every source still listed, none marked as used (records the variable if not yet).
+  template <VarType T>
+  void derive(Handle<T> v, const std::string& display, std::string why) {
+    text(v);
+    record(v, display, false);
+    State& st = state_[v.index];
+    st.value = display;
+    for (auto& e : out_.entries) {
+      if (e.name != v.name()) continue;
+      e.display = display.empty() ? "(unset)" : mask_value(v.spec(), display);
+      e.source = "derived (" + why + ")";
+      e.derived = std::move(why);
+      for (auto& layer : e.layers) layer.winner = false;
+      return;
+    }
+  }
+
   // A set variable that an alternative of higher precedence overrides (HTTPS_PROXY under
   // DD_PROXY_HTTPS): listed with its sources, none marked as used.
   template <VarType T, VarType U>
@@ -375,7 +393,9 @@ void finalize_forward(Finalizer& f, FinalConfig& out, bool use_v2_series) {
                                                          : Compressor::kZstd;
   } else {
     c.metrics_compressor = Compressor::kZlib;  // v1 series are zlib unless a codec is named
-    f.record(var::kDdSerializerCompressorKind, "zlib", false);
+    f.derive(var::kDdSerializerCompressorKind, "zlib",
+             fmt::format("{}=false and no codec named: v1 series use zlib",
+                         f.from(var::kDdUseV2ApiSeries)));
   }
   f.get(var::kDdCompressionLevel);
   c.metrics_compression_level = as_int(f.get(var::kDdMetricsConfigCompressionLevel));
@@ -454,7 +474,16 @@ void finalize_logs(Finalizer& f, LogsConfig& c) {
   const bool logs_set = f.is_set(var::kDdLogsEnabled);
   const bool logs = f.get(var::kDdLogsEnabled);
   c.enabled = logs;
-  if (f.mode() == Mode::kExtension && serverless_set) c.enabled = serverless || (logs_set && logs);
+  if (f.mode() == Mode::kExtension && serverless_set) {
+    // DD_LOGS_ENABLED's row shows the value used, and the rule that gave it.
+    c.enabled = serverless || (logs_set && logs);
+    f.derive(var::kDdLogsEnabled, c.enabled ? "true" : "false",
+             fmt::format("lambda-agent.md §5.1: {}={} OR {}={} = {}",
+                         f.from(var::kDdServerlessLogsEnabled), serverless ? "true" : "false",
+                         f.from(var::kDdLogsEnabled),
+                         logs_set ? (logs ? "true" : "false") : "unset (counts as false)",
+                         c.enabled ? "true" : "false"));
+  }
   c.additional_endpoints_json = f.get(var::kDdLogsConfigAdditionalEndpoints);
 }
 
@@ -567,6 +596,7 @@ std::string render_check_config(const FinalConfig& config) {
                    ? "*" + l.from
                    : fmt::format("{} {}{}", l.from, l.display, l.rejected ? " (rejected)" : "");
     }
+    if (!e.derived.empty()) chain += "; *derived: " + e.derived;
     out += fmt::format("{:<{}} = {}  [{}]\n", e.name, width, e.display, chain);
   }
   for (const auto& w : config.warnings) out += "warning: " + w + "\n";

@@ -9,117 +9,27 @@
 #include <string>
 #include <vector>
 
+#include "core/common_config.h"
 #include "core/config_registry.h"
 #include "core/expected.h"
+#include "core/forward_config.h"
+#include "core/init_config.h"
+#include "core/lambda_config.h"
 #include "core/logger.h"
+#include "core/logs_config.h"
+#include "core/metrics_config.h"
+#include "core/microvm_config.h"
+#include "core/mode.h"
+#include "core/proxy_config.h"
+#include "core/traces_config.h"
 
 namespace lc {
 
-enum class Compressor { kZstd, kZlib, kGzip, kNone };
-std::string_view compressor_name(Compressor c);  // "zstd", "zlib", "gzip", "none"
-
-struct AdditionalEndpoint {
-  std::string url;      // normalised base URL
-  std::string api_key;  // secret
-};
-
-struct ProxyConfig {
-  std::string host;  // empty = no proxy
-  std::uint16_t port = 0;
-  std::string user, password;  // secrets
-  std::vector<std::string> no_proxy;
-};
-
-// One part per area of the registry (core/config_variables.def); each is filled by its own
-// finalize_<area>() from the rows of that area. No field carries a default of its own: every
-// default comes from the row, through finalize_config() (an empty environment gives the
-// defaults of a mode).
-
-// Identity for tagging, own behaviour, the listeners every mode has.
-struct CommonConfig {
-  std::string env, service, version, hostname, source;
-  std::vector<std::string> tags;       // DD_TAGS + DD_EXTRA_TAGS
-  std::vector<std::string> base_tags;  // env:, service:, version: + tags (serialisation order)
-  LogLevel log_level{};
-  bool self_metrics{};
-  std::int64_t memory_budget_bytes{};
-  std::string local_api_host;
-  int local_api_port{};
-};
-
-// Intakes, encoding and transport (datadog-wire.md §5).
-struct ForwardConfig {
-  std::string api_key;
-  std::string site;
-  std::string metrics_url;  // "https://api.datadoghq.com" or the DD_DD_URL/DD_URL override
-  std::string logs_url;
-  std::string apm_url;
-  std::vector<AdditionalEndpoint> additional_metrics_endpoints;
-  Compressor metrics_compressor{};
-  int metrics_compression_level{};
-  int logs_compression_level{};
-  int apm_compression_level{};
-  bool logs_use_compression{};
-  int flush_timeout_s{};
-  std::int64_t retry_queue_bytes{};
-  ProxyConfig proxy;
-  bool skip_ssl_validation{};
-  std::string tls_cert_file;
-};
-
-// DogStatsD, aggregation, enhanced metrics.
-struct MetricsConfig {
-  bool use_v2_series{};
-  bool sketch_fallback_series{};  // LASTCALL_SKETCH_FALLBACK (v1 series only)
-  bool enhanced_metrics{};
-  bool proc_enhanced_metrics{};
-  std::string dogstatsd_host;
-  int dogstatsd_port{};
-  std::string dogstatsd_socket;
-  int dogstatsd_buffer_size{};
-  int dogstatsd_queue_size{};
-  int dogstatsd_so_rcvbuf{};     // 0 = OS default
-  std::string statsd_namespace;  // with trailing '.' when set
-  std::vector<std::string> statsd_namespace_blacklist;
-  std::vector<std::string> histogram_aggregates;
-  std::vector<double> histogram_percentiles;
-  bool histogram_copy_to_distribution{};
-  std::string histogram_copy_to_distribution_prefix;
-};
-
-// The trace receiver.
-struct TracesConfig {
-  std::string apm_host;
-  int apm_receiver_port{};
-};
-
-// The Lambda platform and the extension's own listeners and margins.
-struct LambdaConfig {
-  bool lmi{};  // extension mode and AWS_LAMBDA_INITIALIZATION_TYPE == lambda-managed-instances
-  std::string runtime_api;
-  std::string initialization_type;
-  std::string region, function_name, function_version;
-  int memory_size_mb{};
-  std::string task_root;
-  std::string flush_strategy;
-  std::int64_t shutdown_margin_ms{};
-  std::string telemetry_host;
-  int telemetry_port{};
-};
-
-// Log forwarding (lambda-agent.md §5.1, serverless-init.md §4.1).
-struct LogsConfig {
-  bool enabled{};
-  std::string additional_endpoints_json;  // secret; DD_LOGS_CONFIG_ADDITIONAL_ENDPOINTS as given
-};
-
-// Wrapper and sidecar modes (serverless-init.md).
-struct InitConfig {
-  std::int64_t flush_interval_ms{};
-};
-
-// The microVM lifecycle server (serverless-init.md §7.3): no variables yet.
-struct MicrovmConfig {};
+// One part per area of the registry (core/config_variables.def), each in its own header so a
+// stage includes only its part; each is filled by its own finalize_<area>() from the rows of that
+// area. No field carries a default of its own: every default comes from the row, through
+// finalize_config() (an empty environment gives the defaults of a mode). Only the composition
+// roots (app/) and core/config.* see the whole FinalConfig.
 
 struct FinalConfig {
   Mode mode{};
@@ -146,7 +56,12 @@ struct FinalConfig {
     Area area = Area::kCommon;
     std::string display;  // the final value, masked for secrets; "(unset)" when nothing applies
     std::string source;  // the winner: default / datadog.yaml:key / env NAME / default (… rejected)
+                         // / derived (…)
     std::vector<Layer> layers;
+    // Set when the value used is not any layer's but follows a rule from other variables (v1
+    // series → zlib; lambda-agent.md §5.1 for logs): the rule and its inputs. No layer is then
+    // marked as the winner.
+    std::string derived;
     bool read = false;  // read by a finalize_<area>() (every row that is not later work is)
   };
   std::vector<Entry> entries;

@@ -19,12 +19,9 @@
 
 #include "core/expected.h"
 #include "core/logger.h"
+#include "core/mode.h"
 
 namespace lc {
-
-enum class Mode { kExtension, kWrapper, kSidecar };
-std::string_view mode_name(Mode mode);
-inline constexpr Mode kAllModes[] = {Mode::kExtension, Mode::kWrapper, Mode::kSidecar};
 
 enum class VarType { kString, kBool, kInt, kDouble, kList, kJson, kUrl, kLevel, kEnum };
 

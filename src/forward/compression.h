@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "core/config.h"
 #include "core/expected.h"
+#include "core/forward_config.h"
 
 namespace lc::forward {
 

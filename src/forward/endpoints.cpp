@@ -13,29 +13,25 @@ std::string normalize_base_url(std::string url) {
   return url;
 }
 
-std::vector<Endpoint> resolve_endpoints(const FinalConfig& config) {
+std::vector<Endpoint> resolve_endpoints(const ForwardConfig& forward) {
   using K = PayloadKind;
   std::vector<Endpoint> out;
   out.push_back({"metrics",
-                 normalize_base_url(config.forward.metrics_url),
-                 config.forward.api_key,
+                 normalize_base_url(forward.metrics_url),
+                 forward.api_key,
                  {K::kSeriesV2, K::kSeriesV1, K::kSketches, K::kEvents, K::kServiceChecks},
                  false,
                  true});
-  out.push_back({"logs",
-                 normalize_base_url(config.forward.logs_url),
-                 config.forward.api_key,
-                 {K::kLogs},
-                 false,
-                 true});
+  out.push_back(
+      {"logs", normalize_base_url(forward.logs_url), forward.api_key, {K::kLogs}, false, true});
   out.push_back({"apm",
-                 normalize_base_url(config.forward.apm_url),
-                 config.forward.api_key,
+                 normalize_base_url(forward.apm_url),
+                 forward.api_key,
                  {K::kTraces, K::kTraceStats},
                  false,
                  true});
   int n = 0;
-  for (const auto& extra : config.forward.additional_metrics_endpoints) {
+  for (const auto& extra : forward.additional_metrics_endpoints) {
     // datadog-wire.md §5.2: every series and sketch payload also goes to each (url, key) pair.
     out.push_back({"metrics+" + std::to_string(++n),
                    normalize_base_url(extra.url),

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/config.h"
+#include "core/forward_config.h"
 #include "core/pipeline.h"
 
 namespace lc::forward {
@@ -26,7 +26,7 @@ struct Endpoint {
 
 // Primary metrics (series v1/v2, sketches, events, service checks), logs, APM (traces, stats),
 // then one endpoint per additional (url, key) pair receiving series and sketches only.
-std::vector<Endpoint> resolve_endpoints(const FinalConfig& config);
+std::vector<Endpoint> resolve_endpoints(const ForwardConfig& forward);
 
 // Drops a trailing '/' (and repeated ones) from a base URL.
 std::string normalize_base_url(std::string url);

@@ -12,13 +12,13 @@ std::string ForwardStage::describe() const {
   return out + "]}";
 }
 
-ForwardStage make_forward_stage(const FinalConfig& config, net::HttpClient& client,
-                                const Clock& clock, TimerService& timers, SelfMetrics& self,
-                                Forwarder::Rng rng) {
+ForwardStage make_forward_stage(const ForwardConfig& forward, const CommonConfig& common,
+                                net::HttpClient& client, const Clock& clock, TimerService& timers,
+                                SelfMetrics& self, Forwarder::Rng rng) {
   ForwardStage stage;
-  const HttpExporterOptions exporter_options = HttpExporterOptions::from_config(config);
+  const HttpExporterOptions exporter_options = HttpExporterOptions::from_config(forward);
   std::vector<Route> routes;
-  for (auto& endpoint : resolve_endpoints(config)) {
+  for (auto& endpoint : resolve_endpoints(forward)) {
     stage.exporters.push_back(
         std::make_unique<HttpExporter>(endpoint, exporter_options, client, clock));
     HttpExporter* exporter = stage.exporters.back().get();
@@ -27,8 +27,8 @@ ForwardStage make_forward_stage(const FinalConfig& config, net::HttpClient& clie
         [exporter](const std::shared_ptr<const Payload>& p) { return exporter->compact(p); }});
   }
   stage.forwarder =
-      std::make_unique<Forwarder>(std::move(routes), ForwarderOptions::from_config(config), clock,
-                                  timers, self, std::move(rng), &client);
+      std::make_unique<Forwarder>(std::move(routes), ForwarderOptions::from_config(forward, common),
+                                  clock, timers, self, std::move(rng), &client);
   return stage;
 }
 

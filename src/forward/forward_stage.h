@@ -1,5 +1,6 @@
-// forward/forward_stage.h — the whole forward stage built from a FinalConfig in one call: one
-// HttpExporter per resolved Endpoint and the Forwarder routing to them. Called once by each
+// forward/forward_stage.h — the whole forward stage built from its configuration parts
+// (ForwardConfig, CommonConfig) in one call: one HttpExporter per resolved Endpoint and the
+// Forwarder routing to them. Called once by each
 // composition root (app/); the returned object owns the exporters and the Forwarder.
 #pragma once
 
@@ -8,7 +9,8 @@
 #include <vector>
 
 #include "core/clock.h"
-#include "core/config.h"
+#include "core/common_config.h"
+#include "core/forward_config.h"
 #include "core/self_metrics.h"
 #include "forward/forwarder.h"
 #include "forward/http_exporter.h"
@@ -25,8 +27,8 @@ struct ForwardStage {
 };
 
 // `client`, `clock`, `timers` and `self` must outlive the stage. `rng` as in Forwarder.
-ForwardStage make_forward_stage(const FinalConfig& config, net::HttpClient& client,
-                                const Clock& clock, TimerService& timers, SelfMetrics& self,
-                                Forwarder::Rng rng = {});
+ForwardStage make_forward_stage(const ForwardConfig& forward, const CommonConfig& common,
+                                net::HttpClient& client, const Clock& clock, TimerService& timers,
+                                SelfMetrics& self, Forwarder::Rng rng = {});
 
 }  // namespace lc::forward

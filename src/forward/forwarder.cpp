@@ -37,10 +37,10 @@ std::string count_text(const FlushSummary::Count& c) {
 
 }  // namespace
 
-ForwarderOptions ForwarderOptions::from_config(const FinalConfig& config) {
+ForwarderOptions ForwarderOptions::from_config(const ForwardConfig& forward,
+                                               const CommonConfig& common) {
   ForwarderOptions o;
-  const std::int64_t budget =
-      std::min(config.forward.retry_queue_bytes, config.common.memory_budget_bytes);
+  const std::int64_t budget = std::min(forward.retry_queue_bytes, common.memory_budget_bytes);
   o.retry_queue_bytes = static_cast<std::size_t>(std::max<std::int64_t>(0, budget));
   return o;
 }

@@ -18,7 +18,8 @@
 #include <vector>
 
 #include "core/clock.h"
-#include "core/config.h"
+#include "core/common_config.h"
+#include "core/forward_config.h"
 #include "core/pipeline.h"
 #include "core/self_metrics.h"
 #include "forward/endpoints.h"
@@ -36,7 +37,7 @@ struct ForwarderOptions {
   Millis backoff_cap{2000};
   std::size_t max_in_flight = 4;  // requests at once, across routes (lambda-agent.md §6.5 step 5)
 
-  static ForwarderOptions from_config(const FinalConfig& config);
+  static ForwarderOptions from_config(const ForwardConfig& forward, const CommonConfig& common);
 };
 
 // One intake and the exporter that talks to it. The endpoint gives the name (for log lines), the

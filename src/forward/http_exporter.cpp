@@ -41,14 +41,14 @@ PayloadLimits payload_limits(PayloadKind kind) {
   return {};
 }
 
-HttpExporterOptions HttpExporterOptions::from_config(const FinalConfig& config) {
+HttpExporterOptions HttpExporterOptions::from_config(const ForwardConfig& forward) {
   HttpExporterOptions o;
-  o.metrics_codec = config.forward.metrics_compressor;
-  o.metrics_level = config.forward.metrics_compression_level;
-  o.logs_compress = config.forward.logs_use_compression;
-  o.logs_level = config.forward.logs_compression_level;
-  o.apm_level = config.forward.apm_compression_level;
-  o.request_timeout = Millis(std::max(1, config.forward.flush_timeout_s) * std::int64_t{1000});
+  o.metrics_codec = forward.metrics_compressor;
+  o.metrics_level = forward.metrics_compression_level;
+  o.logs_compress = forward.logs_use_compression;
+  o.logs_level = forward.logs_compression_level;
+  o.apm_level = forward.apm_compression_level;
+  o.request_timeout = Millis(std::max(1, forward.flush_timeout_s) * std::int64_t{1000});
   return o;
 }
 

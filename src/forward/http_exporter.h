@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/clock.h"
-#include "core/config.h"
+#include "core/forward_config.h"
 #include "core/pipeline.h"
 #include "forward/endpoints.h"
 #include "net/http_client.h"
@@ -36,7 +36,7 @@ struct HttpExporterOptions {
   Millis request_timeout{30000};  // DD_FLUSH_TIMEOUT: ceiling for one request
   std::string version;            // "0.1.0"; default: lc::kVersion
 
-  static HttpExporterOptions from_config(const FinalConfig& config);
+  static HttpExporterOptions from_config(const ForwardConfig& forward);
 };
 
 class HttpExporter final : public Exporter {

@@ -12,22 +12,22 @@
 
 namespace lc::metrics {
 
-AggregatorConfig AggregatorConfig::from(const FinalConfig& config) {
+AggregatorConfig AggregatorConfig::from(const MetricsConfig& metrics, const CommonConfig& common,
+                                        Mode mode) {
   AggregatorConfig c;
-  c.default_host = config.mode == Mode::kExtension ? std::string() : config.common.hostname;
-  c.histogram_aggregates = config.metrics.histogram_aggregates;
-  c.histogram_percentiles = config.metrics.histogram_percentiles;
-  c.histogram_copy_to_distribution = config.metrics.histogram_copy_to_distribution;
-  c.histogram_copy_prefix = config.metrics.histogram_copy_to_distribution_prefix;
-  c.series_format =
-      config.metrics.use_v2_series ? SeriesFormat::kV2Protobuf : SeriesFormat::kV1Json;
-  if (config.metrics.use_v2_series) {
+  c.default_host = mode == Mode::kExtension ? std::string() : common.hostname;
+  c.histogram_aggregates = metrics.histogram_aggregates;
+  c.histogram_percentiles = metrics.histogram_percentiles;
+  c.histogram_copy_to_distribution = metrics.histogram_copy_to_distribution;
+  c.histogram_copy_prefix = metrics.histogram_copy_to_distribution_prefix;
+  c.series_format = metrics.use_v2_series ? SeriesFormat::kV2Protobuf : SeriesFormat::kV1Json;
+  if (metrics.use_v2_series) {
     c.sketch_output = SketchOutput::kSketchPayload;
   } else {
-    c.sketch_output = config.metrics.sketch_fallback_series ? SketchOutput::kV1SeriesFallback
-                                                            : SketchOutput::kDrop;
+    c.sketch_output =
+        metrics.sketch_fallback_series ? SketchOutput::kV1SeriesFallback : SketchOutput::kDrop;
   }
-  c.base_tags = config.common.base_tags;
+  c.base_tags = common.base_tags;
   return c;
 }
 

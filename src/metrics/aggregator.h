@@ -16,8 +16,10 @@
 #include <vector>
 
 #include "core/clock.h"
-#include "core/config.h"
+#include "core/common_config.h"
 #include "core/log_limiter.h"
+#include "core/metrics_config.h"
+#include "core/mode.h"
 #include "core/pipeline.h"
 #include "core/self_metrics.h"
 #include "metrics/ddsketch.h"
@@ -59,7 +61,8 @@ struct AggregatorConfig {
   std::vector<std::string> base_tags;
   EncoderLimits limits;
 
-  static AggregatorConfig from(const FinalConfig& config);
+  // The Lambda rules (no default host) apply in extension mode.
+  static AggregatorConfig from(const MetricsConfig& metrics, const CommonConfig& common, Mode mode);
 };
 
 class MetricAggregator {

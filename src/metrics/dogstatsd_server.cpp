@@ -7,11 +7,11 @@
 
 namespace lc::metrics {
 
-ParserOptions DogStatsdServer::parser_options(const FinalConfig& config) {
+ParserOptions DogStatsdServer::parser_options(const MetricsConfig& metrics, Mode mode) {
   ParserOptions o;
-  o.lambda_mode = config.mode == Mode::kExtension;
-  o.namespace_prefix = config.metrics.statsd_namespace;
-  o.namespace_blacklist = config.metrics.statsd_namespace_blacklist;
+  o.lambda_mode = mode == Mode::kExtension;
+  o.namespace_prefix = metrics.statsd_namespace;
+  o.namespace_blacklist = metrics.statsd_namespace_blacklist;
   return o;
 }
 
@@ -22,10 +22,11 @@ DogStatsdServer::DogStatsdServer(ParserOptions parser_options, AggregatorConfig 
       parser_(std::move(parser_options), self),
       aggregator_(std::move(aggregator_config), self, clock) {}
 
-std::unique_ptr<DogStatsdServer> DogStatsdServer::create(const FinalConfig& config,
+std::unique_ptr<DogStatsdServer> DogStatsdServer::create(const MetricsConfig& metrics,
+                                                         const CommonConfig& common, Mode mode,
                                                          SelfMetrics& self, const Clock& clock) {
-  return std::make_unique<DogStatsdServer>(parser_options(config), AggregatorConfig::from(config),
-                                           self, clock);
+  return std::make_unique<DogStatsdServer>(
+      parser_options(metrics, mode), AggregatorConfig::from(metrics, common, mode), self, clock);
 }
 
 void DogStatsdServer::handle_datagram(std::string_view packet, bool truncated) {

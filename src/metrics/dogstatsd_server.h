@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "core/clock.h"
-#include "core/config.h"
+#include "core/common_config.h"
+#include "core/metrics_config.h"
+#include "core/mode.h"
 #include "core/pipeline.h"
 #include "core/self_metrics.h"
 #include "metrics/aggregator.h"
@@ -23,9 +25,10 @@ class DogStatsdServer final : private DogStatsdVisitor {
   DogStatsdServer(ParserOptions parser_options, AggregatorConfig aggregator_config,
                   SelfMetrics& self, const Clock& clock);
   // Parser and aggregator settings from the finalized configuration (mode decides Lambda rules).
-  static std::unique_ptr<DogStatsdServer> create(const FinalConfig& config, SelfMetrics& self,
-                                                 const Clock& clock);
-  static ParserOptions parser_options(const FinalConfig& config);
+  static std::unique_ptr<DogStatsdServer> create(const MetricsConfig& metrics,
+                                                 const CommonConfig& common, Mode mode,
+                                                 SelfMetrics& self, const Clock& clock);
+  static ParserOptions parser_options(const MetricsConfig& metrics, Mode mode);
 
   // One datagram (or an HTTP /dogstatsd body); `truncated` when the receive buffer cut it.
   void handle_datagram(std::string_view packet, bool truncated = false);

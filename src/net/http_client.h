@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "core/clock.h"
-#include "core/config.h"
 #include "core/expected.h"
+#include "core/proxy_config.h"
 #include "net/http_types.h"
 
 namespace boost::asio {

@@ -418,6 +418,97 @@ TEST(ConfigRegistry, LambdaLogsEnablementTable) {
   EXPECT_TRUE(finalize({{"DD_LOGS_ENABLED", "true"}}, Mode::kWrapper).logs.enabled);
 }
 
+// The line --check-config prints for one variable.
+std::string check_config_line(const FinalConfig& c, std::string_view name) {
+  const std::string text = render_check_config(c);
+  const size_t at = text.find("\n" + std::string(name) + " ");
+  if (at == std::string::npos) return {};
+  return text.substr(at + 1, text.find('\n', at + 1) - at - 1);
+}
+
+// v1 series with no codec named use zlib: --check-config shows zlib as derived from
+// DD_USE_V2_API_SERIES, not as the row default (which is zstd).
+TEST(ConfigRegistry, CheckConfigShowsTheV1SeriesCodecAsDerived) {
+  for (const Mode mode : kAllModes) {
+    SCOPED_TRACE(std::string(mode_name(mode)));
+    const FinalConfig c = finalize({{"DD_USE_V2_API_SERIES", "false"}}, mode);
+    EXPECT_EQ(c.forward.metrics_compressor, Compressor::kZlib);
+    const auto* e = entry(c, "DD_SERIALIZER_COMPRESSOR_KIND");
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->display, "zlib");
+    EXPECT_EQ(e->derived, "DD_USE_V2_API_SERIES=false and no codec named: v1 series use zlib");
+    EXPECT_EQ(e->source, "derived (" + e->derived + ")");
+    ASSERT_EQ(e->layers.size(), 1u);
+    EXPECT_EQ(e->layers[0].source, ConfigSource::kDefault);
+    EXPECT_EQ(e->layers[0].display, "zstd");
+    EXPECT_FALSE(e->layers[0].winner);
+    EXPECT_EQ(check_config_line(c, "DD_SERIALIZER_COMPRESSOR_KIND")
+                  .substr(check_config_line(c, "DD_SERIALIZER_COMPRESSOR_KIND").find("= ")),
+              "= zlib  [default zstd; *derived: DD_USE_V2_API_SERIES=false and no codec named: "
+              "v1 series use zlib]");
+  }
+  // A named codec is used as given, from its source.
+  const FinalConfig named =
+      finalize({{"DD_USE_V2_API_SERIES", "false"}, {"DD_SERIALIZER_COMPRESSOR_KIND", "gzip"}});
+  EXPECT_EQ(named.forward.metrics_compressor, Compressor::kGzip);
+  const auto* e = entry(named, "DD_SERIALIZER_COMPRESSOR_KIND");
+  EXPECT_TRUE(e->derived.empty());
+  EXPECT_EQ(e->display, "gzip");
+  EXPECT_EQ(e->source, "env DD_SERIALIZER_COMPRESSOR_KIND");
+  // v2 series: the row default, as the default.
+  const FinalConfig v2 = finalize({});
+  EXPECT_TRUE(entry(v2, "DD_SERIALIZER_COMPRESSOR_KIND")->derived.empty());
+  EXPECT_EQ(entry(v2, "DD_SERIALIZER_COMPRESSOR_KIND")->display, "zstd");
+}
+
+// Extension mode with DD_SERVERLESS_LOGS_ENABLED set: DD_LOGS_ENABLED's line shows the value
+// lambda-agent.md §5.1 gives (the one used), derived, with the two inputs.
+TEST(ConfigRegistry, CheckConfigShowsTheLambdaLogsEnablementUsed) {
+  struct Row {
+    const char* serverless;
+    const char* logs;
+    const char* shown;
+    bool derived;
+  };
+  for (const Row& r : {Row{nullptr, nullptr, "true", false}, Row{"false", nullptr, "false", true},
+                       Row{nullptr, "false", "false", false}, Row{"true", "false", "true", true},
+                       Row{"false", "true", "true", true}, Row{"false", "false", "false", true},
+                       Row{"true", nullptr, "true", true}}) {
+    SCOPED_TRACE(std::string(r.serverless ? r.serverless : "unset") + " / " +
+                 (r.logs ? r.logs : "unset"));
+    std::map<std::string, std::string> env;
+    if (r.serverless) env["DD_SERVERLESS_LOGS_ENABLED"] = r.serverless;
+    if (r.logs) env["DD_LOGS_ENABLED"] = r.logs;
+    const FinalConfig c = finalize(env, Mode::kExtension);
+    const auto* e = entry(c, "DD_LOGS_ENABLED");
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->display, r.shown);
+    EXPECT_EQ(c.logs.enabled, std::string(r.shown) == "true");
+    EXPECT_EQ(!e->derived.empty(), r.derived);
+    const std::string line = check_config_line(c, "DD_LOGS_ENABLED");
+    EXPECT_NE(line.find(std::string("= ") + r.shown + "  ["), std::string::npos) << line;
+    if (r.derived) {
+      for (const auto& l : e->layers) EXPECT_FALSE(l.winner);
+      EXPECT_NE(line.find("; *derived: lambda-agent.md §5.1: "), std::string::npos) << line;
+    }
+  }
+  // The rule and both inputs, as printed.
+  const FinalConfig off = finalize({{"DD_SERVERLESS_LOGS_ENABLED", "false"}}, Mode::kExtension);
+  EXPECT_EQ(entry(off, "DD_LOGS_ENABLED")->derived,
+            "lambda-agent.md §5.1: DD_SERVERLESS_LOGS_ENABLED=false OR DD_LOGS_ENABLED=unset "
+            "(counts as false) = false");
+  EXPECT_EQ(check_config_line(off, "DD_LOGS_ENABLED")
+                .substr(check_config_line(off, "DD_LOGS_ENABLED").find("= ")),
+            "= false  [default true; *derived: lambda-agent.md §5.1: "
+            "DD_SERVERLESS_LOGS_ENABLED=false OR DD_LOGS_ENABLED=unset (counts as false) = false]");
+  // Outside extension mode the rule does not apply: DD_LOGS_ENABLED alone, from its source.
+  const FinalConfig wrapper = finalize(
+      {{"DD_SERVERLESS_LOGS_ENABLED", "true"}, {"DD_LOGS_ENABLED", "false"}}, Mode::kWrapper);
+  EXPECT_FALSE(wrapper.logs.enabled);
+  EXPECT_TRUE(entry(wrapper, "DD_LOGS_ENABLED")->derived.empty());
+  EXPECT_EQ(entry(wrapper, "DD_LOGS_ENABLED")->source, "env DD_LOGS_ENABLED");
+}
+
 TEST(ConfigRegistry, CheckConfigShowsEverySourceInPrecedenceOrder) {
   const std::string yaml = write_yaml("service: yaml-svc\nsite: datadoghq.eu\n");
   auto c = finalize({{"DATADOG_SERVICE", "dsvc"}, {"DD_SERVICE", "ddsvc"}, {"DATADOG_ENV", "e1"}},

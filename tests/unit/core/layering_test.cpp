@@ -1,6 +1,6 @@
 // Which folder may include which (architecture.md "Layout"): a stage never reaches into another
 // stage; app/ alone knows them all; the tools see only core/ and net/, and the fake intake decodes
-// with its own code.
+// with its own code. Only app/ and core/ include the whole configuration (core/config.h).
 #include <gtest/gtest.h>
 
 #include "test_paths.h"
@@ -11,6 +11,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -69,6 +70,32 @@ TEST(Layering, StagesIncludeOnlyWhatArchitectureAllows) {
     }
   }
   EXPECT_GT(checked, 50u);
+  for (const auto& v : violations) ADD_FAILURE() << v;
+}
+
+// Only the composition roots (src/app) and core/ see the whole FinalConfig (core/config.h); a
+// stage, net/ or a tool includes the part headers it needs (core/metrics_config.h, ...).
+TEST(Layering, OnlyAppAndCoreIncludeTheWholeConfig) {
+  const fs::path root = LC_TEST_SOURCE_DIR;
+  const std::regex include(R"re(^\s*#\s*include\s*"core/config\.h")re");
+  std::vector<std::string> violations;
+  size_t scanned = 0;
+  for (const char* top : {"src", "tools"}) {
+    if (!fs::exists(root / top)) continue;
+    for (const auto& entry : fs::recursive_directory_iterator(root / top)) {
+      const auto ext = entry.path().extension();
+      if (!entry.is_regular_file() || (ext != ".h" && ext != ".cpp")) continue;
+      const std::string rel = fs::relative(entry.path(), root).generic_string();
+      if (rel.starts_with("src/app/") || rel.starts_with("src/core/")) continue;
+      ++scanned;
+      std::ifstream in(entry.path());
+      std::string line;
+      while (std::getline(in, line)) {
+        if (std::regex_search(line, include)) violations.push_back(rel + " includes core/config.h");
+      }
+    }
+  }
+  EXPECT_GT(scanned, 50u);
   for (const auto& v : violations) ADD_FAILURE() << v;
 }
 

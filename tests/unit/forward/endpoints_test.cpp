@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/config.h"
+
 namespace lc::forward {
 namespace {
 
@@ -13,7 +15,7 @@ TEST(Endpoints, PrimaryIntakesAndAdditionalMetricsEndpoints) {
   c.forward.apm_url = "https://trace.agent.datadoghq.com";
   c.forward.additional_metrics_endpoints = {{"https://app.datadoghq.eu", "key2"},
                                             {"https://app.datadoghq.eu", "key3"}};
-  const auto eps = resolve_endpoints(c);
+  const auto eps = resolve_endpoints(c.forward);
   ASSERT_EQ(eps.size(), 5u);
   EXPECT_EQ(eps[0].name, "metrics");
   EXPECT_EQ(eps[0].base_url, "http://127.0.0.1:8428/datadog");

@@ -6,6 +6,7 @@
 #include <future>
 #include <thread>
 
+#include "core/config.h"
 #include "core/event_loop.h"
 #include "fakes/fake_clock.h"
 #include "forward/compression.h"
@@ -59,12 +60,12 @@ struct Intake {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(server->port()); }
 };
 
-FinalConfig config_for(const std::string& url) {
-  FinalConfig c = default_config();
-  c.forward.api_key = kKey;
-  c.forward.metrics_url = url;
-  c.forward.logs_url = url;
-  c.forward.apm_url = url;
+ForwardConfig config_for(const std::string& url) {
+  ForwardConfig c = default_config().forward;
+  c.api_key = kKey;
+  c.metrics_url = url;
+  c.logs_url = url;
+  c.apm_url = url;
   return c;
 }
 
@@ -73,8 +74,8 @@ TEST(ForwardOverRealHttp, RetriesThenDeliversOneDecodableCopy) {
   intake.answers = {503, 500};
   auto client = net::make_http_client(intake.loop.io(), SystemClock::instance(), intake.loop, {});
   SelfMetrics self;
-  ForwardStage stage = make_forward_stage(config_for(intake.url()), *client,
-                                          SystemClock::instance(), intake.loop, self);
+  ForwardStage stage = make_forward_stage(config_for(intake.url()), default_config().common,
+                                          *client, SystemClock::instance(), intake.loop, self);
   std::optional<FlushSummary> summary;
   stage.forwarder->flush({test::series_v2({"a", "b"}), test::logs({"hello"})},
                          Deadline::after(SystemClock::instance(), Millis(20000)),
@@ -119,7 +120,8 @@ TEST(ForwardOverRealHttp, HungIntakeFlushEndsAtTheDeadlineAndKeepsThePayload) {
   intake.on_held = [&] { hung.set_value(); };
   auto client = net::make_http_client(intake.loop.io(), clock, clock, {});
   SelfMetrics self;
-  ForwardStage stage = make_forward_stage(config_for(intake.url()), *client, clock, clock, self);
+  ForwardStage stage = make_forward_stage(config_for(intake.url()), default_config().common,
+                                          *client, clock, clock, self);
   std::optional<FlushSummary> summary;
   const auto started = std::chrono::steady_clock::now();
   stage.forwarder->flush({test::series_v2({"a"})}, Deadline::after(clock, Millis(30000)),
@@ -182,8 +184,8 @@ std::unique_ptr<net::testing::BlockingServer> raw_intake(std::string reply,
 FlushSummary flush_once(const std::string& url, SelfMetrics& self) {
   EventLoop loop;
   auto client = net::make_http_client(loop.io(), SystemClock::instance(), {});
-  ForwardStage stage =
-      make_forward_stage(config_for(url), *client, SystemClock::instance(), loop, self);
+  ForwardStage stage = make_forward_stage(config_for(url), default_config().common, *client,
+                                          SystemClock::instance(), loop, self);
   std::optional<FlushSummary> summary;
   stage.forwarder->flush({test::series_v2({"a"})},
                          Deadline::after(SystemClock::instance(), Millis(20000)),

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/config.h"
 #include "fakes/fake_http_client.h"
 #include "unit/forward/test_payloads.h"
 
@@ -27,7 +28,8 @@ TEST(ForwardStage, WiresEndpointsCodecsAndRetryBudgetFromConfig) {
   FakeClock clock;
   FakeHttpClient http(clock);
   SelfMetrics self;
-  ForwardStage stage = make_forward_stage(c, http, clock, clock, self, [] { return 0.0; });
+  ForwardStage stage =
+      make_forward_stage(c.forward, c.common, http, clock, clock, self, [] { return 0.0; });
   ASSERT_EQ(stage.exporters.size(), 4u);
 
   const Payload p = test::series_v1({"page.views"});

@@ -8,6 +8,7 @@
 
 #include <map>
 
+#include "core/config.h"
 #include "core/logger.h"
 #include "fakes/fake_clock.h"
 #include "metrics/dogstatsd_server.h"
@@ -440,7 +441,7 @@ TEST(AggregatorConfigTest, FromFinalConfigPerMode) {
   cfg.metrics.histogram_percentiles = {0.5};
   cfg.metrics.histogram_copy_to_distribution = true;
   cfg.metrics.histogram_copy_to_distribution_prefix = "c.";
-  auto c = AggregatorConfig::from(cfg);
+  auto c = AggregatorConfig::from(cfg.metrics, cfg.common, cfg.mode);
   EXPECT_EQ(c.default_host, "box-1");
   EXPECT_EQ(c.series_format, SeriesFormat::kV2Protobuf);
   EXPECT_EQ(c.sketch_output, SketchOutput::kSketchPayload);
@@ -454,17 +455,18 @@ TEST(AggregatorConfigTest, FromFinalConfigPerMode) {
   cfg.mode = Mode::kExtension;  // Lambda: series carry an empty host
   cfg.metrics.use_v2_series = false;
   cfg.metrics.sketch_fallback_series = false;
-  c = AggregatorConfig::from(cfg);
+  c = AggregatorConfig::from(cfg.metrics, cfg.common, cfg.mode);
   EXPECT_EQ(c.default_host, "");
   EXPECT_EQ(c.series_format, SeriesFormat::kV1Json);
   EXPECT_EQ(c.sketch_output, SketchOutput::kDrop);
   cfg.metrics.sketch_fallback_series = true;
-  EXPECT_EQ(AggregatorConfig::from(cfg).sketch_output, SketchOutput::kV1SeriesFallback);
+  EXPECT_EQ(AggregatorConfig::from(cfg.metrics, cfg.common, cfg.mode).sketch_output,
+            SketchOutput::kV1SeriesFallback);
 
-  const auto p = DogStatsdServer::parser_options(cfg);
+  const auto p = DogStatsdServer::parser_options(cfg.metrics, cfg.mode);
   EXPECT_TRUE(p.lambda_mode);
   cfg.mode = Mode::kWrapper;
-  EXPECT_FALSE(DogStatsdServer::parser_options(cfg).lambda_mode);
+  EXPECT_FALSE(DogStatsdServer::parser_options(cfg.metrics, cfg.mode).lambda_mode);
 }
 
 TEST(AggregatorConfigTest, DefaultHostAppearsInResources) {

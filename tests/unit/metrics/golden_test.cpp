@@ -4,6 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/config.h"
+#include "fakes/fake_clock.h"
+#include "metrics/dogstatsd_server.h"
 #include "metrics_test_util.h"
 #include "support/golden_vectors.h"
 
@@ -250,7 +253,7 @@ TEST(GoldenTest, CreateFromFinalConfig) {
   cfg.metrics.histogram_percentiles = {};
   lc::fakes::FakeClock clock;
   SelfMetrics self;
-  auto server = DogStatsdServer::create(cfg, self, clock);
+  auto server = DogStatsdServer::create(cfg.metrics, cfg.common, cfg.mode, self, clock);
   server->handle_datagram("h:1|h|#host:h9\nd:2|d");
   auto out = server->flush(FlushScope::kAll);
   ASSERT_EQ(out.size(), 1u);

@@ -1,0 +1,13 @@
+// core/init_config.h — the wrapper and sidecar modes (serverless-init.md). Filled by
+// finalize_config() (core/config.h) from the rows of area init.
+#pragma once
+
+#include <cstdint>
+
+namespace lc {
+
+struct InitConfig {
+  std::int64_t flush_interval_ms{};
+};
+
+}  // namespace lc

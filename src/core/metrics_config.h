@@ -1,0 +1,30 @@
+// core/metrics_config.h — the metrics stage's configuration part: DogStatsD, aggregation,
+// enhanced metrics. Filled by finalize_config() (core/config.h) from the rows of area metrics;
+// no field carries a default of its own.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace lc {
+
+struct MetricsConfig {
+  bool use_v2_series{};
+  bool sketch_fallback_series{};  // LASTCALL_SKETCH_FALLBACK (v1 series only)
+  bool enhanced_metrics{};
+  bool proc_enhanced_metrics{};
+  std::string dogstatsd_host;
+  int dogstatsd_port{};
+  std::string dogstatsd_socket;
+  int dogstatsd_buffer_size{};
+  int dogstatsd_queue_size{};
+  int dogstatsd_so_rcvbuf{};     // 0 = OS default
+  std::string statsd_namespace;  // with trailing '.' when set
+  std::vector<std::string> statsd_namespace_blacklist;
+  std::vector<std::string> histogram_aggregates;
+  std::vector<double> histogram_percentiles;
+  bool histogram_copy_to_distribution{};
+  std::string histogram_copy_to_distribution_prefix;
+};
+
+}  // namespace lc
