@@ -22,10 +22,6 @@ struct Listeners {
   // mode before binding; outlives the listeners.
   SelfMetrics* self_metrics = nullptr;
 
-  // Where the servers bound below count the requests they refuse (dropped{kind:<name>,...}), so
-  // they show in the per-flush drop line; set before binding.
-  SelfMetrics* self_metrics = nullptr;
-
   void bind_local_api(EventLoop& loop, const FinalConfig& config);
   void add(std::string name, int port) { bound.emplace_back(std::move(name), port); }
   // "listening: telemetry=8999 dogstatsd=8125 local_api=8124", at every level but off.
