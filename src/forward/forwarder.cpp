@@ -107,6 +107,7 @@ Forwarder::~Forwarder() {
 
 void Forwarder::flush(std::vector<Payload> payloads, Deadline deadline, OnDone on_done,
                       FlushOrder order) {
+  LC_ASSERT_ON_LOOP(loop_thread_);
   const bool outer = in_flush_call_;
   in_flush_call_ = true;
   if (!cycle_) {
@@ -128,6 +129,7 @@ void Forwarder::flush(std::vector<Payload> payloads, Deadline deadline, OnDone o
 }
 
 void Forwarder::abort() {
+  LC_ASSERT_ON_LOOP(loop_thread_);
   if (cycle_ && !pumping_) {
     finish(/*deadline_reached=*/false, /*aborted=*/true);
   } else if (cycle_) {
@@ -260,6 +262,7 @@ void Forwarder::dispatch(Work work) {
 }
 
 void Forwarder::on_outcome(std::uint64_t token, SendOutcome outcome) {
+  LC_ASSERT_ON_LOOP(loop_thread_);
   if (!cycle_) {
     on_late_outcome(token, outcome);
     return;

@@ -20,6 +20,7 @@
 #include "core/config.h"
 #include "core/pipeline.h"
 #include "core/self_metrics.h"
+#include "core/thread_owner.h"
 #include "forward/endpoints.h"
 #include "forward/retry_queue.h"
 #include "net/http_client.h"
@@ -176,6 +177,7 @@ class Forwarder {
   bool finish_scheduled_ = false;
   TimerService::TimerId finish_timer_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  ThreadOwner loop_thread_;
 };
 
 }  // namespace lc::forward

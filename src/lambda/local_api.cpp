@@ -29,6 +29,7 @@ LocalApi::LocalApi(net::HttpServer& server, TimerService& timers, SelfMetrics& s
       },
       small);
   auto flush = [this](net::HttpRequest&, std::shared_ptr<net::Responder> r) {
+    LC_ASSERT_ON_LOOP(loop_thread_);
     // Answer once the flush completed or after 90 ms, whichever is first (§7.1).
     auto answered = std::make_shared<bool>(false);
     auto answer = [r, answered] {

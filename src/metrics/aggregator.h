@@ -19,6 +19,7 @@
 #include "core/config.h"
 #include "core/pipeline.h"
 #include "core/self_metrics.h"
+#include "core/thread_owner.h"
 #include "metrics/ddsketch.h"
 #include "metrics/dogstatsd_parser.h"
 #include "metrics/metric_series.h"
@@ -139,6 +140,7 @@ class MetricAggregator {
   std::uint64_t drops_ = 0;
   std::size_t histogram_samples_total_ = 0;
   std::size_t set_members_total_ = 0;
+  ThreadOwner loop_thread_;
 };
 
 }  // namespace lc::metrics
