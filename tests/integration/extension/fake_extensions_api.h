@@ -4,14 +4,13 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/event_loop.h"
+#include "core/mutex.h"
 #include "net/http_server.h"
 
 namespace lc::test {
@@ -33,19 +32,19 @@ class FakeExtensionsApi {
     server_->route("POST", "/2020-01-01/extension/register",
                    [this](net::HttpRequest& req, std::shared_ptr<net::Responder> r) {
                      record(req);
-                     std::lock_guard lock(mu_);
+                     MutexLock lock(mu_);
                      r->respond(register_response);
                    });
     server_->route("PUT", "/2022-07-01/telemetry",
                    [this](net::HttpRequest& req, std::shared_ptr<net::Responder> r) {
                      record(req);
-                     std::lock_guard lock(mu_);
+                     MutexLock lock(mu_);
                      r->respond(telemetry_response);
                    });
     server_->route("GET", "/2020-01-01/extension/event/next",
                    [this](net::HttpRequest& req, std::shared_ptr<net::Responder> r) {
                      record(req);
-                     std::lock_guard lock(mu_);
+                     MutexLock lock(mu_);
                      if (events.empty()) {
                        parked_.push_back(r);  // long poll: never answered
                        return;
@@ -71,14 +70,18 @@ class FakeExtensionsApi {
   std::string address() const { return "127.0.0.1:" + std::to_string(port()); }
 
   std::vector<Recorded> requests() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return requests_;
   }
 
   // Waits until at least n requests have arrived.
   bool wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return requests_.size() >= n; });
+    MutexLock lock(mu_);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (requests_.size() < n) {
+      if (!lock.wait_until(cv_, deadline)) return requests_.size() >= n;
+    }
+    return true;
   }
 
   // Scripted answers; set before the binary starts.
@@ -91,7 +94,7 @@ class FakeExtensionsApi {
 
  private:
   void record(const net::HttpRequest& req) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     requests_.push_back({req.method, req.path, req.body, req.headers});
     cv_.notify_all();
   }
@@ -99,10 +102,10 @@ class FakeExtensionsApi {
   EventLoop loop_;
   std::unique_ptr<net::HttpServer> server_;
   std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Recorded> requests_;
-  std::vector<std::shared_ptr<net::Responder>> parked_;
+  Mutex mu_;
+  CondVar cv_;
+  std::vector<Recorded> requests_ LC_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<net::Responder>> parked_;  // loop thread only
 };
 
 }  // namespace lc::test
