@@ -53,7 +53,7 @@ class Finalizer {
     return t;
   }
 
-  std::string str(std::string_view name, std::string fallback = {}) {
+  std::string str(std::string_view name, const std::string& fallback = {}) {
     auto t = text(name);
     record(name, t ? *t : fallback, t.has_value());
     return t ? *t : fallback;

@@ -155,7 +155,8 @@ void flatten_node(const YAML::Node& node, const std::string& prefix,
   if (node.IsMap()) {
     for (const auto& kv : node) {
       const std::string key = kv.first.as<std::string>();
-      flatten_node(kv.second, prefix.empty() ? key : prefix + "." + key, out);
+      flatten_node(kv.second, prefix.empty() ? key : std::string(prefix).append(".").append(key),
+                   out);
     }
   } else if (node.IsSequence()) {
     std::string joined;
@@ -228,9 +229,7 @@ std::string_view config_source_name(ConfigSource source) {
     case ConfigSource::kYaml:
       return "datadog.yaml";
     case ConfigSource::kEnvDatadog:
-      return "env";
     case ConfigSource::kEnvDd:
-      return "env";
     case ConfigSource::kEnv:
       return "env";
   }

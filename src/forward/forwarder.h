@@ -146,7 +146,7 @@ class Forwarder {
   void arm_deadline();
   void pump();
   void dispatch(Work work);
-  void on_outcome(std::uint64_t token, SendOutcome outcome);
+  void on_outcome(std::uint64_t token, const SendOutcome& outcome);
   void on_late_outcome(std::uint64_t token, const SendOutcome& outcome);
   void on_backoff_done(std::uint64_t key);
   void retry_later(Work work, const SendOutcome& outcome);
