@@ -347,7 +347,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     phase_ = via_proxy_ ? "resolving the proxy" : "resolving";
     resolver_.async_resolve(
         host, std::to_string(port),
-        [self = shared_from_this()](error_code ec, tcp::resolver::results_type results) {
+        [self = shared_from_this()](error_code ec, const tcp::resolver::results_type& results) {
           self->on_resolved(ec, results);
         });
   }

@@ -83,8 +83,7 @@ void FakeIntakeServer::stop() {
 std::uint16_t FakeIntakeServer::port() const { return server_->port(); }
 
 void FakeIntakeServer::install_routes() {
-  auto intake_handler = [this](net::HttpRequest& request,
-                               const std::shared_ptr<net::Responder>& r) {
+  auto intake_handler = [this](net::HttpRequest& request, std::shared_ptr<net::Responder> r) {
     on_intake_request(request, std::move(r));
   };
   net::RouteOptions intake_options;
