@@ -33,8 +33,8 @@ class ExtensionApp {
                                   config_.lambda.telemetry_port, listeners_);
     listeners_.announce();
     if (listeners_.local_api) {
-      local_api_ = std::make_unique<lambda::LocalApi>(*listeners_.local_api, loop_, self_,
-                                                      [](std::function<void()> done) { done(); });
+      local_api_ = std::make_unique<lambda::LocalApi>(
+          *listeners_.local_api, loop_, self_, [](const std::function<void()>& done) { done(); });
     }
     if (telemetry_server_) {
       telemetry_ = std::make_unique<lambda::TelemetryListener>(
@@ -91,7 +91,8 @@ class ExtensionApp {
     options.enhanced_metrics = config_.metrics.enhanced_metrics;
     client_->subscribe_telemetry(
         lambda::telemetry_subscription_body(options),
-        [this, alternate, attempt, then = std::move(then)](int status, std::string body) mutable {
+        [this, alternate, attempt, then = std::move(then)](int status,
+                                                           const std::string& body) mutable {
           if (status == 200) {
             LC_DEBUG("subscribed to the Telemetry API");
           } else if (status == 202 || status == 404) {

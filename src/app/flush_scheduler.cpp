@@ -40,6 +40,7 @@ void FlushScheduler::request_final(Deadline deadline, std::function<void()> done
 }
 
 void FlushScheduler::run_next() {
+  LC_ASSERT_ON_LOOP(loop_thread_);
   if (running_) return;
   // The final flush sends everything, so it also answers pending forced requests.
   if (final_pending_) {

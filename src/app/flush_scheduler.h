@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "core/pipeline.h"
+#include "core/thread_owner.h"
 
 namespace lc::app {
 
@@ -53,6 +54,7 @@ class FlushScheduler {
   bool final_pending_ = false;
   Deadline final_deadline_;
   std::vector<std::function<void()>> final_waiters_;
+  ThreadOwner loop_thread_;
 };
 
 }  // namespace lc::app

@@ -30,7 +30,8 @@ void flatten_node(const YAML::Node& node, const std::string& prefix,
   if (node.IsMap()) {
     for (const auto& kv : node) {
       const std::string key = kv.first.as<std::string>();
-      flatten_node(kv.second, prefix.empty() ? key : prefix + "." + key, out);
+      flatten_node(kv.second, prefix.empty() ? key : std::string(prefix).append(".").append(key),
+                   out);
     }
   } else if (node.IsSequence()) {
     std::string joined;

@@ -48,7 +48,7 @@ Logger& Logger::instance() {
 }
 
 void Logger::configure(std::string prefix_name, int fd, LogLevel level) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   prefix_ = std::move(prefix_name);
   fd_ = fd;
   fd_gone_ = false;
@@ -57,18 +57,23 @@ void Logger::configure(std::string prefix_name, int fd, LogLevel level) {
 
 void Logger::add_secret(std::string secret) {
   if (secret.size() < 4) return;  // masking tiny strings would mangle ordinary text
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (std::find(secrets_.begin(), secrets_.end(), secret) == secrets_.end()) {
     secrets_.push_back(std::move(secret));
   }
 }
 
 void Logger::set_sink(Sink sink) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sink_ = std::move(sink);
 }
 
 std::string Logger::mask(std::string_view text) const {
+  MutexLock lock(mu_);
+  return mask_locked(text);
+}
+
+std::string Logger::mask_locked(std::string_view text) const {
   std::string out(text);
   for (const auto& secret : secrets_) {
     const std::string masked = mask_secret(secret);
@@ -91,12 +96,12 @@ void Logger::log_always(LogLevel label, std::string_view message) {
 }
 
 void Logger::write_line(LogLevel label, std::string_view message) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::string line;
   line.reserve(prefix_.size() + message.size() + 16);
   line.append(prefix_).append(" | ").append(log_level_name(label)).append(" | ");
   // One event, one line: embedded newlines would split it into several records downstream.
-  for (char c : mask(message)) line.push_back(c == '\n' || c == '\r' ? ' ' : c);
+  for (char c : mask_locked(message)) line.push_back(c == '\n' || c == '\r' ? ' ' : c);
   line.push_back('\n');
   if (sink_) {
     sink_(line);

@@ -9,12 +9,12 @@
 
 #include <atomic>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/expected.h"
+#include "core/mutex.h"
 
 namespace lc {
 
@@ -30,32 +30,33 @@ class Logger {
   static Logger& instance();
 
   // prefix_name: "DD_EXTENSION" or "lastcall"; fd: 1 or 2.
-  void configure(std::string prefix_name, int fd, LogLevel level);
+  void configure(std::string prefix_name, int fd, LogLevel level) LC_EXCLUDES(mu_);
   void set_level(LogLevel level) { level_.store(level, std::memory_order_relaxed); }
   LogLevel level() const { return level_.load(std::memory_order_relaxed); }
   bool enabled(LogLevel level) const { return level >= this->level() && level != LogLevel::kOff; }
 
   // Every occurrence of a registered secret (API keys, proxy passwords) is masked in every line.
-  void add_secret(std::string secret);
+  void add_secret(std::string secret) LC_EXCLUDES(mu_);
   // Tests capture lines instead of writing to the fd.
-  void set_sink(Sink sink);
+  void set_sink(Sink sink) LC_EXCLUDES(mu_);
 
-  void log(LogLevel level, std::string_view message);
+  void log(LogLevel level, std::string_view message) LC_EXCLUDES(mu_);
   // Printed at every level but off (the `listening:` line), with the given level's label.
-  void log_always(LogLevel label, std::string_view message);
+  void log_always(LogLevel label, std::string_view message) LC_EXCLUDES(mu_);
 
-  std::string mask(std::string_view text) const;
+  std::string mask(std::string_view text) const LC_EXCLUDES(mu_);
 
  private:
-  void write_line(LogLevel label, std::string_view message);
+  void write_line(LogLevel label, std::string_view message) LC_EXCLUDES(mu_);
+  std::string mask_locked(std::string_view text) const LC_REQUIRES(mu_);
 
   std::atomic<LogLevel> level_{LogLevel::kInfo};
-  mutable std::mutex mu_;
-  std::string prefix_ = "lastcall";
-  int fd_ = 2;
-  bool fd_gone_ = false;  // the fd's reader is gone (EPIPE) or the fd is closed (EBADF)
-  std::vector<std::string> secrets_;
-  Sink sink_;
+  mutable Mutex mu_;
+  std::string prefix_ LC_GUARDED_BY(mu_) = "lastcall";
+  int fd_ LC_GUARDED_BY(mu_) = 2;
+  bool fd_gone_ LC_GUARDED_BY(mu_) = false;  // the fd's reader is gone (EPIPE) or the fd is closed
+  std::vector<std::string> secrets_ LC_GUARDED_BY(mu_);
+  Sink sink_ LC_GUARDED_BY(mu_);
 };
 
 // Masks all but the last 5 characters: "****abcde" (datadog-wire.md §4.0).

@@ -103,6 +103,7 @@ Forwarder::~Forwarder() {
 
 void Forwarder::flush(std::vector<Payload> payloads, Deadline deadline, OnDone on_done,
                       FlushOrder order) {
+  LC_ASSERT_ON_LOOP(loop_thread_);
   const bool outer = in_flush_call_;
   in_flush_call_ = true;
   if (!cycle_) {
@@ -124,6 +125,7 @@ void Forwarder::flush(std::vector<Payload> payloads, Deadline deadline, OnDone o
 }
 
 void Forwarder::abort() {
+  LC_ASSERT_ON_LOOP(loop_thread_);
   if (cycle_ && !pumping_) {
     finish(/*deadline_reached=*/false, /*aborted=*/true);
   } else if (cycle_) {
@@ -236,13 +238,14 @@ void Forwarder::dispatch(Work work) {
   const Deadline deadline = cycle_->deadline;
   cycle_->in_flight.emplace(token, std::move(work));
   std::weak_ptr<bool> alive = alive_;
-  exporter->send(std::move(payload), deadline, [this, alive, token](SendOutcome outcome) {
+  exporter->send(std::move(payload), deadline, [this, alive, token](const SendOutcome& outcome) {
     if (alive.expired()) return;
-    on_outcome(token, std::move(outcome));
+    on_outcome(token, outcome);
   });
 }
 
-void Forwarder::on_outcome(std::uint64_t token, SendOutcome outcome) {
+void Forwarder::on_outcome(std::uint64_t token, const SendOutcome& outcome) {
+  LC_ASSERT_ON_LOOP(loop_thread_);
   if (!cycle_) {
     on_late_outcome(token, outcome);
     return;

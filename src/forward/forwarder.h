@@ -22,6 +22,7 @@
 #include "core/forward_config.h"
 #include "core/pipeline.h"
 #include "core/self_metrics.h"
+#include "core/thread_owner.h"
 #include "forward/endpoints.h"
 #include "forward/retry_queue.h"
 #include "net/http_client.h"
@@ -146,7 +147,7 @@ class Forwarder {
   void arm_deadline();
   void pump();
   void dispatch(Work work);
-  void on_outcome(std::uint64_t token, SendOutcome outcome);
+  void on_outcome(std::uint64_t token, const SendOutcome& outcome);
   void on_late_outcome(std::uint64_t token, const SendOutcome& outcome);
   void on_backoff_done(std::uint64_t key);
   void retry_later(Work work, const SendOutcome& outcome);
@@ -177,6 +178,7 @@ class Forwarder {
   bool in_flush_call_ = false;
   Timer finish_timer_;  // armed: pump() runs at the next turn of the loop
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  ThreadOwner loop_thread_;
 };
 
 }  // namespace lc::forward

@@ -33,8 +33,7 @@ PayloadLimits payload_limits(PayloadKind kind) {
       return {2621440, 4194304, 0};
     case PayloadKind::kLogs:
       return {0, 5242880, 1000};
-    case PayloadKind::kTraces:
-      return {0, 12 * 1000 * 1000, 0};  // hard cap; encoders aim at 3.2 MB
+    case PayloadKind::kTraces:  // hard cap; encoders aim at 3.2 MB
     case PayloadKind::kTraceStats:
       return {0, 12 * 1000 * 1000, 0};
   }
@@ -184,7 +183,7 @@ void HttpExporter::send(std::shared_ptr<const Payload> payload, Deadline deadlin
   const std::size_t body_bytes = req->body ? req->body->size() : 0;
   client_.request(std::move(*req), request_deadline,
                   [this, url = std::move(url), body_bytes,
-                   done = std::move(done)](Expected<net::HttpClientResponse> result) {
+                   done = std::move(done)](const Expected<net::HttpClientResponse>& result) {
                     SendOutcome out = classify_response(result, clock_.wall_now(), url);
                     out.body_bytes = body_bytes;
                     done(std::move(out));

@@ -24,12 +24,13 @@ LocalApi::LocalApi(net::HttpServer& server, TimerService& timers,
   };
   server.route(
       "GET", "/lambda/hello",
-      [](net::HttpRequest&, std::shared_ptr<net::Responder> r) {
+      [](net::HttpRequest&, const std::shared_ptr<net::Responder>& r) {
         LC_DEBUG("local api: hello");
         r->respond(net::HttpResponse::json(200, "{}"));
       },
       small);
-  auto flush = [this](net::HttpRequest&, std::shared_ptr<net::Responder> r) {
+  auto flush = [this](net::HttpRequest&, const std::shared_ptr<net::Responder>& r) {
+    LC_ASSERT_ON_LOOP(loop_thread_);
     // Answer once the flush completed or after 90 ms, whichever is first (§7.1).
     auto answered = std::make_shared<bool>(false);
     auto answer = [r, answered] {

@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/self_metrics.h"
+#include "core/thread_owner.h"
 #include "net/http_server.h"
 
 namespace lc::lambda {
@@ -23,6 +24,7 @@ class LocalApi {
  private:
   TimerService& timers_;
   FlushRequester request_flush_;
+  ThreadOwner loop_thread_;
 };
 
 }  // namespace lc::lambda

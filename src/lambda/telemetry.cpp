@@ -32,7 +32,7 @@ TelemetryListener::TelemetryListener(net::HttpServer& server, SelfMetrics& self,
   };
   server.route(
       "POST", "/*",
-      [this](net::HttpRequest& req, std::shared_ptr<net::Responder> responder) {
+      [this](net::HttpRequest& req, const std::shared_ptr<net::Responder>& responder) {
         responder->respond(net::HttpResponse{200, {}, ""});
         ++batches_;
         process_telemetry_batch(req.body, self_, sink_);

@@ -227,6 +227,7 @@ bool MetricAggregator::uses_timestamp_rule(Kind kind) const {
 void MetricAggregator::add(const MetricSample& sample) { add(sample, clock_.wall_s()); }
 
 void MetricAggregator::add(const MetricSample& sample, std::int64_t now_s) {
+  LC_ASSERT_ON_LOOP(loop_thread_);
   std::int64_t ts = now_s;
   if (sample.timestamp > 0) {
     ts = std::min(sample.timestamp, now_s);  // a future T is clamped to now (§2.1)
@@ -478,6 +479,7 @@ void MetricAggregator::emit(Context& ctx, std::int64_t ts, Aggregate& agg, Flush
 FlushBatch MetricAggregator::collect(FlushScope scope) { return collect(scope, clock_.wall_s()); }
 
 FlushBatch MetricAggregator::collect(FlushScope scope, std::int64_t now_s) {
+  LC_ASSERT_ON_LOOP(loop_thread_);
   FlushBatch out;
   std::vector<std::size_t> series_index;
   for (const auto& ctx_ptr : contexts_) {

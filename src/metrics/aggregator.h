@@ -22,6 +22,7 @@
 #include "core/mode.h"
 #include "core/pipeline.h"
 #include "core/self_metrics.h"
+#include "core/thread_owner.h"
 #include "metrics/ddsketch.h"
 #include "metrics/dogstatsd_parser.h"
 #include "metrics/metric_series.h"
@@ -144,6 +145,7 @@ class MetricAggregator {
   LogLimiter drop_log_;  // one debug line per reason per 10 s, with the count held back
   std::size_t histogram_samples_total_ = 0;
   std::size_t set_members_total_ = 0;
+  ThreadOwner loop_thread_;
 };
 
 }  // namespace lc::metrics

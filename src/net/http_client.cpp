@@ -323,12 +323,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     failure_ = ErrorCode::kDns;
     resolver_.async_resolve(
         host, std::to_string(port),
-        [self = shared_from_this()](error_code ec, tcp::resolver::results_type results) {
-          self->on_resolved(ec, std::move(results));
+        [self = shared_from_this()](error_code ec, const tcp::resolver::results_type& results) {
+          self->on_resolved(ec, results);
         });
   }
 
-  void on_resolved(error_code ec, tcp::resolver::results_type results) {
+  void on_resolved(error_code ec, const tcp::resolver::results_type& results) {
     if (finished_) return;
     if (ec) {
       fail(ec);

@@ -189,7 +189,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   bool connected(std::uint64_t seq) const { return !closed_ && !peer_gone_ && seq == request_seq_; }
 
-  void respond(std::uint64_t seq, HttpResponse response) {
+  void respond(std::uint64_t seq, const HttpResponse& response) {
     if (!take_response_turn(seq)) return;
     bool close_after = !keep_alive_ || state_->stopped;
     if (auto c = find_header(response.headers, "Connection"); c && iequals(trim(*c), "close")) {
@@ -199,7 +199,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     write_out(close_after ? AfterWrite::kClose : AfterWrite::kNextRequest);
   }
 
-  void close_mid_response(std::uint64_t seq, HttpResponse response) {
+  void close_mid_response(std::uint64_t seq, const HttpResponse& response) {
     if (!take_response_turn(seq)) return;
     out_ = serialize_truncated_response(response);
     write_out(AfterWrite::kClose);
@@ -504,12 +504,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     void respond(HttpResponse response) override {
       if (done_) return;
       done_ = true;
-      conn_->respond(seq_, std::move(response));
+      conn_->respond(seq_, response);
     }
     void close_mid_response(HttpResponse response) override {
       if (done_) return;
       done_ = true;
-      conn_->close_mid_response(seq_, std::move(response));
+      conn_->close_mid_response(seq_, response);
     }
     void abort() override {
       if (done_) return;

@@ -15,10 +15,10 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
-#include <mutex>
 #include <vector>
 
 #include "core/logger.h"
+#include "core/mutex.h"
 
 namespace lc::net {
 
@@ -66,15 +66,15 @@ struct UdpReceiver::Shared {
   std::atomic<std::uint64_t> received{0};
 
   static constexpr std::size_t kMaxPooled = 32;
-  std::mutex mu;
-  std::vector<std::unique_ptr<Chunk>> all;  // guarded by mu; every chunk ever made
-  std::vector<Chunk*> free_list;            // guarded by mu
-  std::deque<Chunk*> queued;                // guarded by mu; posted, not yet handled, in order
+  Mutex mu;
+  std::vector<std::unique_ptr<Chunk>> all LC_GUARDED_BY(mu);  // every chunk ever made
+  std::vector<Chunk*> free_list LC_GUARDED_BY(mu);
+  std::deque<Chunk*> queued LC_GUARDED_BY(mu);  // posted, not yet handled, in order
 
   Chunk* acquire(std::size_t bytes, std::size_t datagrams) {
     Chunk* c = nullptr;
     {
-      std::lock_guard<std::mutex> lock(mu);
+      MutexLock lock(mu);
       if (!free_list.empty()) {
         c = free_list.back();
         free_list.pop_back();
@@ -92,7 +92,7 @@ struct UdpReceiver::Shared {
   }
 
   void release(Chunk* c) {
-    std::lock_guard<std::mutex> lock(mu);
+    MutexLock lock(mu);
     if (free_list.size() >= kMaxPooled) {
       std::string().swap(c->data);  // beyond the pool: give the memory back, keep the object
       std::vector<ReceivedDatagram>().swap(c->views);
@@ -262,7 +262,7 @@ void UdpReceiver::stop() {
   }
   std::vector<Chunk*> rest;
   {
-    std::lock_guard<std::mutex> lock(shared_->mu);
+    MutexLock lock(shared_->mu);
     for (Chunk* c : shared_->queued) {
       c->consumed = true;
       rest.push_back(c);
@@ -375,7 +375,7 @@ void UdpReceiver::drain(int fd) {
       s.inflight.fetch_add(keep);
       s.inflight_bytes.fetch_add(bytes);
       {
-        std::lock_guard<std::mutex> lock(s.mu);
+        MutexLock lock(s.mu);
         s.queued.push_back(c);
       }
       Shared* sp = &s;
@@ -383,7 +383,7 @@ void UdpReceiver::drain(int fd) {
       s.poster([sp, c] {
         bool mine = false;
         {
-          std::lock_guard<std::mutex> lock(sp->mu);
+          MutexLock lock(sp->mu);
           if (!c->consumed) {
             c->consumed = mine = true;
             // Tasks run in posting order, so this chunk is at the front.

@@ -6,9 +6,7 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +14,7 @@
 #include <vector>
 
 #include "core/event_loop.h"
+#include "core/mutex.h"
 #include "net/http_server.h"
 
 namespace lc::test {
@@ -42,19 +41,19 @@ class FakeExtensionsApi {
     server_->route("POST", "/2020-01-01/extension/register",
                    [this](net::HttpRequest& req, std::shared_ptr<net::Responder> r) {
                      record(req);
-                     std::lock_guard lock(mu_);
+                     MutexLock lock(mu_);
                      r->respond(register_response);
                    });
     server_->route("PUT", "/2022-07-01/telemetry",
                    [this](net::HttpRequest& req, std::shared_ptr<net::Responder> r) {
                      record(req);
-                     std::lock_guard lock(mu_);
+                     MutexLock lock(mu_);
                      r->respond(telemetry_response);
                    });
     server_->route("GET", "/2020-01-01/extension/event/next",
                    [this](net::HttpRequest& req, std::shared_ptr<net::Responder> r) {
                      record(req);
-                     std::lock_guard lock(mu_);
+                     MutexLock lock(mu_);
                      if (events.empty()) {
                        parked_.push_back(r);  // long poll: never answered
                        return;
@@ -84,31 +83,31 @@ class FakeExtensionsApi {
   std::string address() const { return "127.0.0.1:" + std::to_string(port()); }
 
   std::vector<Recorded> requests() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return requests_;
   }
 
   // Waits until at least n requests have arrived.
   bool wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return requests_.size() >= n; });
+    MutexLock lock(mu_);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (requests_.size() < n) {
+      if (!lock.wait_until(cv_, deadline)) return requests_.size() >= n;
+    }
+    return true;
   }
 
   // The first request to `path` at index `from` or later, once it has arrived; nullopt on timeout.
   std::optional<Recorded> wait_for_path(std::string_view path, std::size_t from,
                                         std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mu_);
-    std::optional<Recorded> found;
-    cv_.wait_for(lock, timeout, [&] {
+    MutexLock lock(mu_);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (bool in_time = true;; in_time = lock.wait_until(cv_, deadline)) {
       for (std::size_t i = from; i < requests_.size(); ++i) {
-        if (requests_[i].path == path) {
-          found = requests_[i];
-          return true;
-        }
+        if (requests_[i].path == path) return requests_[i];
       }
-      return false;
-    });
-    return found;
+      if (!in_time) return std::nullopt;
+    }
   }
 
   // Scripted answers; set before the binary starts.
@@ -121,7 +120,7 @@ class FakeExtensionsApi {
 
  private:
   void record(const net::HttpRequest& req) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     requests_.push_back(
         {req.method, req.path, req.body, req.headers, std::chrono::steady_clock::now()});
     cv_.notify_all();
@@ -130,10 +129,10 @@ class FakeExtensionsApi {
   EventLoop loop_;
   std::unique_ptr<net::HttpServer> server_;
   std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Recorded> requests_;
-  std::vector<std::shared_ptr<net::Responder>> parked_;
+  Mutex mu_;
+  CondVar cv_;
+  std::vector<Recorded> requests_ LC_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<net::Responder>> parked_;  // loop thread only
   std::string error_;
 };
 

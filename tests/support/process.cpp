@@ -48,7 +48,7 @@ std::unique_ptr<ChildProcess> ChildProcess::start(ProcessOptions options, std::s
     int status = 0;
     while (waitpid(c->pid_, &status, 0) < 0 && errno == EINTR) {
     }
-    std::lock_guard lock(c->mu_);
+    MutexLock lock(c->mu_);
     c->exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     c->cv_.notify_all();
   });
@@ -78,14 +78,14 @@ void ChildProcess::read_loop(int fd, Stream stream) {
     partial.append(buf, static_cast<size_t>(n));
     size_t pos;
     while ((pos = partial.find('\n')) != std::string::npos) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       lines_.push_back({stream, partial.substr(0, pos)});
       partial.erase(0, pos + 1);
       cv_.notify_all();
     }
   }
   if (!partial.empty()) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     lines_.push_back({stream, partial});
     cv_.notify_all();
   }
@@ -94,19 +94,16 @@ void ChildProcess::read_loop(int fd, Stream stream) {
 
 std::optional<std::string> ChildProcess::wait_for_line(
     const std::function<bool(std::string_view)>& pred, std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mu_);
-  size_t checked = 0;
-  std::optional<std::string> found;
-  cv_.wait_for(lock, timeout, [&] {
+  MutexLock lock(mu_);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool timed_out = false;
+  for (size_t checked = 0;;) {
     for (; checked < lines_.size(); ++checked) {
-      if (pred(lines_[checked].text)) {
-        found = lines_[checked].text;
-        return true;
-      }
+      if (pred(lines_[checked].text)) return lines_[checked].text;
     }
-    return false;
-  });
-  return found;
+    if (timed_out) return std::nullopt;
+    timed_out = !lock.wait_until(cv_, deadline);
+  }
 }
 
 std::optional<std::string> ChildProcess::wait_for_line_containing(
@@ -117,12 +114,12 @@ std::optional<std::string> ChildProcess::wait_for_line_containing(
 }
 
 std::vector<ChildProcess::Line> ChildProcess::lines() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return lines_;
 }
 
 std::string ChildProcess::output(Stream stream) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::string out;
   for (const auto& l : lines_) {
     if (l.stream != stream) continue;
@@ -139,13 +136,15 @@ void ChildProcess::signal(int sig) {
 void ChildProcess::signal_group(int sig) { ::kill(-pid_, sig); }
 
 std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mu_);
-  cv_.wait_for(lock, timeout, [&] { return exit_status_.has_value(); });
+  MutexLock lock(mu_);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!exit_status_.has_value() && lock.wait_until(cv_, deadline)) {
+  }
   return exit_status_;
 }
 
 bool ChildProcess::running() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return !exit_status_.has_value();
 }
 

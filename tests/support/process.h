@@ -8,16 +8,16 @@
 #include <sys/types.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include "core/mutex.h"
 
 namespace lc::test {
 
@@ -62,10 +62,10 @@ class ChildProcess {
   void read_loop(int fd, Stream stream);
 
   pid_t pid_ = -1;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Line> lines_;
-  std::optional<int> exit_status_;
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::vector<Line> lines_ LC_GUARDED_BY(mu_);
+  std::optional<int> exit_status_ LC_GUARDED_BY(mu_);
   std::thread out_reader_, err_reader_, waiter_;
 };
 

@@ -55,7 +55,7 @@ Expected<std::unique_ptr<FakeIntakeServer>> FakeIntakeServer::create(EventLoop& 
     sink = [rec = s->record_.get()](const json::value& line) { rec->write(line); };
   }
   s->intake_ = std::make_unique<Intake>(self, options.limits, std::move(sink));
-  for (auto& [endpoint, plan] : options.faults) s->intake_->set_fault(endpoint, std::move(plan));
+  for (auto& fault : options.faults) s->intake_->set_fault(fault.first, std::move(fault.second));
 
   net::HttpServerOptions server_options;
   server_options.host = options.host;
@@ -99,40 +99,40 @@ void FakeIntakeServer::install_routes() {
   server_->set_fallback(intake_handler);
 
   server_->route("GET", "/fakeintake/payloads",
-                 [this](net::HttpRequest& req, std::shared_ptr<net::Responder> r) {
+                 [this](net::HttpRequest& req, const std::shared_ptr<net::Responder>& r) {
                    r->respond(json_answer(
                        200, intake_->payloads_json(req.query_param("endpoint").value_or(""))));
                  });
   server_->route("DELETE", "/fakeintake/payloads",
-                 [this](net::HttpRequest&, std::shared_ptr<net::Responder> r) {
+                 [this](net::HttpRequest&, const std::shared_ptr<net::Responder>& r) {
                    intake_->reset();
                    r->respond(json_answer(200, json::object{{"status", "ok"}}));
                  });
   server_->route("GET", "/fakeintake/metrics",
-                 [this](net::HttpRequest& req, std::shared_ptr<net::Responder> r) {
+                 [this](net::HttpRequest& req, const std::shared_ptr<net::Responder>& r) {
                    const auto name = req.query_param("name");
                    r->respond(json_answer(
                        200, name ? intake_->metrics_json(*name) : intake_->metric_names_json()));
                  });
   server_->route("GET", "/fakeintake/logs",
-                 [this](net::HttpRequest&, std::shared_ptr<net::Responder> r) {
+                 [this](net::HttpRequest&, const std::shared_ptr<net::Responder>& r) {
                    r->respond(json_answer(200, intake_->logs_json()));
                  });
   server_->route("GET", "/fakeintake/traces",
-                 [this](net::HttpRequest&, std::shared_ptr<net::Responder> r) {
+                 [this](net::HttpRequest&, const std::shared_ptr<net::Responder>& r) {
                    r->respond(json_answer(200, intake_->traces_json()));
                  });
   server_->route("GET", "/fakeintake/faults",
-                 [this](net::HttpRequest&, std::shared_ptr<net::Responder> r) {
+                 [this](net::HttpRequest&, const std::shared_ptr<net::Responder>& r) {
                    r->respond(json_answer(200, intake_->faults_json()));
                  });
   server_->route("DELETE", "/fakeintake/faults",
-                 [this](net::HttpRequest&, std::shared_ptr<net::Responder> r) {
+                 [this](net::HttpRequest&, const std::shared_ptr<net::Responder>& r) {
                    intake_->clear_faults();
                    r->respond(json_answer(200, json::object{{"status", "ok"}}));
                  });
   server_->route("POST", "/fakeintake/faults",
-                 [this](net::HttpRequest& req, std::shared_ptr<net::Responder> r) {
+                 [this](net::HttpRequest& req, const std::shared_ptr<net::Responder>& r) {
                    auto fault = parse_fault_json(req.body);
                    if (!fault) {
                      r->respond(bad_request(fault.error().message));
@@ -207,7 +207,8 @@ void FakeIntakeServer::on_intake_request(net::HttpRequest& request,
 
 void FakeIntakeServer::answer(std::shared_ptr<net::Responder> responder, net::HttpResponse response,
                               int delay_ms, bool close_mid_response) {
-  auto send = [responder, close_mid_response, response = std::move(response)]() mutable {
+  auto send = [responder = std::move(responder), close_mid_response,
+               response = std::move(response)]() mutable {
     if (close_mid_response) {
       responder->close_mid_response(std::move(response));
     } else {

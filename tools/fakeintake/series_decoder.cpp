@@ -1,4 +1,5 @@
 // Series v2 (protobuf and JSON) and v1 (JSON) decoding: datadog-wire.md §4.1–4.3.
+#include <fmt/format.h>
 #include <boost/json.hpp>
 
 #include <cmath>
@@ -380,7 +381,7 @@ Expected<DecodedPayload> decode_series_v1_json(std::string_view body) {
       if (!type->is_string()) return bad(where + ": \"type\" must be a string");
       type_name = std::string(type->get_string());
       if (type_name != "rate" && type_name != "gauge" && type_name != "count") {
-        return bad(where + " '" + s.metric + "': unknown type \"" + type_name + "\"");
+        return bad(fmt::format("{} '{}': unknown type \"{}\"", where, s.metric, type_name));
       }
     }
     if (const auto* interval = json_field(item, "interval");

@@ -1,4 +1,5 @@
 // SketchPayload decoding: datadog-wire.md §4.4.
+#include <fmt/format.h>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -195,7 +196,7 @@ Expected<DecodedPayload> decode_sketches(std::string_view body) {
     }
     if (sr.failed()) return bad(where + ": " + sr.error());
     if (metric.empty()) return bad(where + ": empty metric name");
-    if (points.empty()) return bad(where + " '" + metric + "': no dogsketches");
+    if (points.empty()) return bad(fmt::format("{} '{}': no dogsketches", where, metric));
     json::array jtags;
     for (const auto& tag : tags) jtags.emplace_back(tag);
     json::array jpoints;

@@ -80,8 +80,6 @@ bool get_map_entry(ProtoReader& r, WireType t, json::object& o, const char* key,
   json::value v;
   switch (kind) {
     case MapValue::kString:
-      v = json::string();
-      break;
     case MapValue::kBytes:
       v = json::string();
       break;

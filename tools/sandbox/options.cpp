@@ -71,7 +71,7 @@ Expected<SandboxOptions> parse_options(const std::vector<std::string>& args) {
     LC_VALUE(flag);                      \
     auto n = int_arg(flag, *v, lo, hi);  \
     if (!n) return std::move(n).error(); \
-    field = *n;                          \
+    (field) = *n;                        \
   }
     if (a == "--runtime") {
       o.runtime_cmd.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());

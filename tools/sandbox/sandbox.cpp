@@ -183,7 +183,8 @@ std::vector<std::string> Sandbox::extension_env() const {
     if (k != "AWS_LAMBDA_RUNTIME_API" && !runtime_only(k)) env[k] = v;
   }
   std::vector<std::string> out;
-  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  out.reserve(env.size());
+  for (const auto& [k, v] : env) out.push_back(fmt::format("{}={}", k, v));
   return out;
 }
 
@@ -206,7 +207,8 @@ std::vector<std::string> Sandbox::runtime_env() const {
     if (k != "AWS_LAMBDA_RUNTIME_API") env[k] = v;
   }
   std::vector<std::string> out;
-  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  out.reserve(env.size());
+  for (const auto& [k, v] : env) out.push_back(fmt::format("{}={}", k, v));
   return out;
 }
 
@@ -748,7 +750,7 @@ void Sandbox::thaw_then(std::function<void()> fn) {
 // ---- shutdown ------------------------------------------------------------------------------
 
 void Sandbox::begin_shutdown(const std::string& reason, ResponderPtr responder) {
-  if (responder) shutdown_waiters_.push_back(responder);
+  if (responder) shutdown_waiters_.push_back(std::move(responder));
   if (phase_ == Phase::kShutdown) return;
   if (phase_ == Phase::kIdle) {
     finish_shutdown();

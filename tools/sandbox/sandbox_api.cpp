@@ -70,11 +70,15 @@ void Sandbox::install_api_routes() {
   api_->route("POST", "/2020-01-01/extension/register", bind(&Sandbox::on_register));
   api_->route("GET", "/2020-01-01/extension/event/next", bind(&Sandbox::on_extension_next));
   api_->route("POST", "/2020-01-01/extension/init/error",
-              [this](net::HttpRequest& req, ResponderPtr r) { on_extension_error(req, r, true); });
+              [this](net::HttpRequest& req, ResponderPtr r) {
+                on_extension_error(req, std::move(r), true);
+              });
   api_->route("POST", "/2020-01-01/extension/exit/error",
-              [this](net::HttpRequest& req, ResponderPtr r) { on_extension_error(req, r, false); });
+              [this](net::HttpRequest& req, ResponderPtr r) {
+                on_extension_error(req, std::move(r), false);
+              });
   api_->route("PUT", "/2022-07-01/telemetry", bind(&Sandbox::on_subscribe));
-  api_->route("PUT", "/2020-08-15/logs", [this](net::HttpRequest&, ResponderPtr r) {
+  api_->route("PUT", "/2020-08-15/logs", [this](net::HttpRequest&, const ResponderPtr& r) {
     timeline_.add("logs.subscribe", {{"status", 202}});
     r->respond(net::HttpResponse::error(202, "Logs.NotSupported",
                                         "Logs API is not supported; use the Telemetry API"));
@@ -89,19 +93,21 @@ void Sandbox::install_api_routes() {
   api_->route("POST", std::string(kInvocationPrefix) + "*", bind(&Sandbox::on_runtime_invocation),
               big);
   api_->route("POST", "/2018-06-01/runtime/init/error", bind(&Sandbox::on_runtime_init_error));
-  api_->route("GET", "/2018-06-01/runtime/restore/next", [](net::HttpRequest&, ResponderPtr r) {
-    r->respond(net::HttpResponse::error(403, "InvalidStateTransition", "not a SnapStart function"));
-  });
+  api_->route(
+      "GET", "/2018-06-01/runtime/restore/next", [](net::HttpRequest&, const ResponderPtr& r) {
+        r->respond(
+            net::HttpResponse::error(403, "InvalidStateTransition", "not a SnapStart function"));
+      });
   // Static credentials stub (SnapStart-style AWS_CONTAINER_CREDENTIALS_FULL_URI clients).
-  api_->route("GET", "/2021-04-23/credentials", [](net::HttpRequest&, ResponderPtr r) {
+  api_->route("GET", "/2021-04-23/credentials", [](net::HttpRequest&, const ResponderPtr& r) {
     r->respond(net::HttpResponse::json(
         200,
         R"({"AccessKeyId":"ASIASANDBOXEXAMPLEKEY","SecretAccessKey":"sandbox/secret/access/key/example","Token":"sandbox-session-token","Expiration":"2099-01-01T00:00:00Z"})"));
   });
-  api_->route("GET", "/ping", [](net::HttpRequest&, ResponderPtr r) {
+  api_->route("GET", "/ping", [](net::HttpRequest&, const ResponderPtr& r) {
     r->respond(net::HttpResponse::text(200, "pong"));
   });
-  api_->set_fallback([this](net::HttpRequest& req, ResponderPtr r) {
+  api_->set_fallback([this](net::HttpRequest& req, const ResponderPtr& r) {
     timeline_.add("api.unknown", {{"method", req.method}, {"path", req.path}});
     r->respond(net::HttpResponse::error(
         404, "NotFound", "no such API: " + req.method + " " + escape_for_log(req.path, 200)));
@@ -433,7 +439,7 @@ void Sandbox::install_control_routes() {
   control_->route("POST", "/shutdown", [this](net::HttpRequest& req, ResponderPtr r) {
     on_shutdown(req, std::move(r));
   });
-  control_->route("GET", "/wait", [this](net::HttpRequest& req, ResponderPtr r) {
+  control_->route("GET", "/wait", [this](net::HttpRequest& req, const ResponderPtr& r) {
     auto q = parse_wait_query(req.query);
     if (!q.has_value()) {
       r->respond(net::HttpResponse::error(400, q.error().error_type, q.error().message));
@@ -445,16 +451,16 @@ void Sandbox::install_control_routes() {
                                          fmt::format(R"({{"matched":{}}})", matched)));
     });
   });
-  control_->route("GET", "/timeline", [this](net::HttpRequest&, ResponderPtr r) {
+  control_->route("GET", "/timeline", [this](net::HttpRequest&, const ResponderPtr& r) {
     net::HttpResponse resp = net::HttpResponse::text(200, timeline_.dump());
     resp.headers.clear();
     resp.with_header("Content-Type", "application/x-ndjson");
     r->respond(std::move(resp));
   });
-  control_->route("GET", "/faults", [this](net::HttpRequest&, ResponderPtr r) {
+  control_->route("GET", "/faults", [this](net::HttpRequest&, const ResponderPtr& r) {
     r->respond(net::HttpResponse::json(200, boost::json::serialize(describe_faults(faults_))));
   });
-  control_->route("PUT", "/faults", [this](net::HttpRequest& req, ResponderPtr r) {
+  control_->route("PUT", "/faults", [this](net::HttpRequest& req, const ResponderPtr& r) {
     auto f = apply_faults(faults_, req.body);
     if (!f) {
       r->respond(net::HttpResponse::error(400, "ValidationError", f.error().message));
@@ -465,7 +471,7 @@ void Sandbox::install_control_routes() {
     timeline_.add("faults", {{"faults", d}});
     r->respond(net::HttpResponse::json(200, boost::json::serialize(d)));
   });
-  control_->route("GET", "/state", [this](net::HttpRequest&, ResponderPtr r) {
+  control_->route("GET", "/state", [this](net::HttpRequest&, const ResponderPtr& r) {
     boost::json::object o;
     o["phase"] = phase_ == Phase::kIdle    ? "idle"
                  : phase_ == Phase::kInit  ? "init"

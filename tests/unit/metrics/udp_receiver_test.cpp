@@ -13,12 +13,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <filesystem>
-#include <mutex>
 
+#include "core/mutex.h"
 #include "fakes/fake_clock.h"
 #include "metrics/dogstatsd_server.h"
 #include "metrics_test_util.h"
@@ -32,7 +31,7 @@ using namespace std::chrono_literals;
 class TaskQueue {
  public:
   void post(std::function<void()> task) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     tasks_.push_back(std::move(task));
     cv_.notify_all();
   }
@@ -42,10 +41,10 @@ class TaskQueue {
     for (;;) {
       std::deque<std::function<void()>> batch;
       {
-        std::unique_lock<std::mutex> lock(mu_);
+        MutexLock lock(mu_);
         if (tasks_.empty()) {
           if (pred()) return true;
-          if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && tasks_.empty()) {
+          if (!lock.wait_until(cv_, deadline) && tasks_.empty()) {
             return pred();
           }
         }
@@ -55,22 +54,22 @@ class TaskQueue {
     }
   }
   std::size_t pending() {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     return tasks_.size();
   }
   void run_all() {
     std::deque<std::function<void()>> batch;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       batch.swap(tasks_);
     }
     for (auto& t : batch) t();
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;
+  Mutex mu_;
+  CondVar cv_;
+  std::deque<std::function<void()>> tasks_ LC_GUARDED_BY(mu_);
 };
 
 class Sender {

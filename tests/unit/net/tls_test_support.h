@@ -15,7 +15,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +25,8 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
+
+#include "core/mutex.h"
 
 namespace lc::test {
 
@@ -194,7 +195,7 @@ class TestProxy {
   }
   std::uint16_t port() const { return server_->port(); }
   std::vector<std::string> heads() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     return heads_;
   }
   std::size_t tunneled_bytes() const { return tunneled_.load(); }
@@ -207,7 +208,7 @@ class TestProxy {
     if (ec) return;
     const std::string head = buf.substr(0, n);
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       heads_.push_back(head);
     }
     const std::string line = head.substr(0, head.find("\r\n"));
@@ -258,8 +259,8 @@ class TestProxy {
     }
   }
 
-  mutable std::mutex mu_;
-  std::vector<std::string> heads_;
+  mutable Mutex mu_;
+  std::vector<std::string> heads_ LC_GUARDED_BY(mu_);
   std::atomic<std::size_t> tunneled_{0};
   std::unique_ptr<BlockingServer> server_;
 };
