@@ -89,8 +89,8 @@ class Finalizer {
 
   // The value used, as --check-config shows it (the first record of a variable counts).
   template <VarType T>
-  void record(Handle<T> v, std::string display, bool from_raw) {
-    record_spec(v.index, std::move(display), from_raw);
+  void record(Handle<T> v, const std::string& display, bool from_raw) {
+    record_spec(v.index, display, from_raw);
   }
 
   // The value used follows a rule from other variables rather than any one source: shown with its
@@ -165,7 +165,7 @@ class Finalizer {
     return std::string(spec.defaults[mode_]);
   }
 
-  void record_spec(std::size_t index, std::string display, bool from_raw) {
+  void record_spec(std::size_t index, const std::string& display, bool from_raw) {
     State& st = state_[index];
     if (st.recorded) return;
     st.recorded = true;

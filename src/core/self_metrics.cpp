@@ -119,7 +119,7 @@ SelfMetrics::Slot* SelfMetrics::find_or_add(std::string_view name, std::vector<s
   for (const auto& t : tags) pieces.push_back({{}, t});
   const std::uint64_t hash = hash_of(name, pieces);
   if (Slot* s = find(hash, name, pieces)) return s;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (Slot* s = find(hash, name, pieces)) return s;
   if (size_.load(std::memory_order_relaxed) < kMaxKeys) {
     return add_locked(hash, name, std::move(tags), type);
@@ -195,6 +195,7 @@ void SelfMetrics::dropped(std::string_view kind, std::string_view reason, std::u
 std::uint64_t SelfMetrics::get(std::string_view name, std::vector<std::string> tags) const {
   std::sort(tags.begin(), tags.end());
   std::vector<Piece> pieces;
+  pieces.reserve(tags.size());
   for (const auto& t : tags) pieces.push_back({{}, t});
   const Slot* s = find(hash_of(name, pieces), name, pieces);
   return s != nullptr ? s->value.load(std::memory_order_relaxed) : 0;

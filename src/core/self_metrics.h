@@ -17,13 +17,14 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
+
+#include "core/mutex.h"
 
 namespace lc {
 
@@ -144,13 +145,13 @@ class SelfMetrics {
   Slot* find_or_add(std::string_view name, std::vector<std::string> tags, Type type,
                     std::uint64_t* folded);
   Slot* add_locked(std::uint64_t hash, std::string_view name, std::vector<std::string> tags,
-                   Type type);
+                   Type type) LC_REQUIRES(mu_);
   Slot* slot_for(std::string_view name, std::vector<std::string> tags, Type type);
 
   std::unique_ptr<Slot[]> slots_;                  // [0, size_) published
   std::unique_ptr<std::atomic<Slot*>[]> buckets_;  // kBuckets, open addressing
   std::atomic<std::size_t> size_{0};
-  std::mutex mu_;  // serialises adding keys; never taken to count
+  Mutex mu_;  // serialises adding keys; never taken to count
   std::atomic<std::uint64_t>* folded_ = nullptr;
 };
 

@@ -25,7 +25,7 @@ TelemetryListener::TelemetryListener(net::HttpServer& server, SelfMetrics& self,
     : self_(self), sink_(std::move(sink)) {
   net::RouteOptions options;
   options.max_body = kTelemetryMaxBody;
-  options.on_too_large = [this](const net::HttpRequest&) {
+  options.on_too_large = [](const net::HttpRequest&) {
     // A non-2xx answer would make the platform resend the same batch forever (§1.3). The listener
     // counts the drop (dropped{kind:telemetry, reason:too_large}).
     return net::HttpResponse{200, {}, ""};

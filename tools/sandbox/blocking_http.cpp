@@ -164,7 +164,7 @@ void set_timeouts(int fd, std::chrono::milliseconds timeout) {
 std::string request_head(const BlockingRequest& req, const std::string& host, std::uint16_t port) {
   std::string head = fmt::format("{} {} HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\n",
                                  req.method, req.target, host, port);
-  for (const auto& [k, v] : req.headers) head += k + ": " + v + "\r\n";
+  for (const auto& [k, v] : req.headers) head.append(k).append(": ").append(v).append("\r\n");
   if (req.chunked) {
     head += "Transfer-Encoding: chunked\r\n";
     if (!req.trailers.empty()) {
@@ -286,8 +286,9 @@ Expected<BlockingResponse> http_call(const std::string& host, std::uint16_t port
       }
     }
     std::string tail = "0\r\n";
-    for (const auto& [k, v] : req.trailers) tail += k + ": " + v + "\r\n";
-    sent = sent && conn->send(tail + "\r\n");
+    for (const auto& [k, v] : req.trailers) tail.append(k).append(": ").append(v).append("\r\n");
+    tail += "\r\n";
+    sent = sent && conn->send(tail);
   } else if (sent) {
     sent = conn->send(req.body);
   }

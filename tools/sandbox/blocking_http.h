@@ -35,12 +35,12 @@ struct BlockingResponse {
 
 struct BlockingRequest {
   BlockingRequest() = default;
-  BlockingRequest(std::string method_, std::string target_, net::Headers headers_ = {},
-                  std::string body_ = {})
-      : method(std::move(method_)),
-        target(std::move(target_)),
-        headers(std::move(headers_)),
-        body(std::move(body_)) {}
+  BlockingRequest(std::string method_in, std::string target_in, net::Headers headers_in = {},
+                  std::string body_in = {})
+      : method(std::move(method_in)),
+        target(std::move(target_in)),
+        headers(std::move(headers_in)),
+        body(std::move(body_in)) {}
 
   std::string method = "GET";
   std::string target = "/";

@@ -21,13 +21,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <fstream>
-#include <mutex>
 #include <set>
 #include <thread>
 
 #include "core/config_registry.h"
+#include "core/mutex.h"
 #include "core/strings.h"
 #include "tools/sandbox/blocking_http.h"
 #include "tools/sandbox/common.h"
@@ -137,13 +136,13 @@ int fake_extension_main(const std::string& name, const std::vector<std::string>&
     }
   }
   // Request ids whose platform.report reached the listener, for await_reports.
-  std::mutex reports_mu;
-  std::condition_variable reports_cv;
-  std::set<std::string> reported;
+  Mutex reports_mu;
+  CondVar reports_cv;
+  std::set<std::string> reported;  // guarded by reports_mu
   const auto note_reports = [&](const std::string& body) {
     auto batch = parse_json(body);
     if (!batch || !batch->is_array()) return;
-    std::lock_guard lock(reports_mu);
+    MutexLock lock(reports_mu);
     for (const auto& item : batch->get_array()) {
       if (!item.is_object()) continue;
       const auto& o = item.get_object();
@@ -235,10 +234,13 @@ int fake_extension_main(const std::string& name, const std::vector<std::string>&
       if (flag(script, "await_reports", false)) {
         const auto limit =
             std::chrono::milliseconds(get_int(script, "await_limit_ms").value_or(10000));
-        std::unique_lock lock(reports_mu);
-        const bool all = reports_cv.wait_for(lock, limit, [&] {
-          return std::includes(reported.begin(), reported.end(), invoked.begin(), invoked.end());
-        });
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        MutexLock lock(reports_mu);
+        bool all = false;
+        for (bool in_time = true;; in_time = lock.wait_until(reports_cv, deadline)) {
+          all = std::includes(reported.begin(), reported.end(), invoked.begin(), invoked.end());
+          if (all || !in_time) break;
+        }
         if (!all) say(fmt::format("fake-extension {}: reports still missing at exit", name));
       }
       if (flag(script, "exit_error", false)) {

@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <string>
 
-#include "fake_extensions_api.h"
+#include "support/fake_extensions_api.h"
 #include "support/process.h"
 
 namespace lc::test {

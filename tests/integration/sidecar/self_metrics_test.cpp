@@ -195,7 +195,7 @@ TEST(SidecarSelfMetrics, OneDropLinePerFlushAndNoLastcallSeriesByDefault) {
 TEST(SidecarSelfMetrics, RefusedHttpRequestsShowInTheDropLineAndAtTheIntake) {
   auto s = Sidecar::start({{"LASTCALL_SELF_METRICS", "true"}});
   ASSERT_TRUE(s.started());
-  RawRequest huge{"POST", "/lambda/flush", {{"X-Padding", std::string(32 * 1024, 'p')}}, ""};
+  BlockingRequest huge{"POST", "/lambda/flush", {{"X-Padding", std::string(32 * 1024, 'p')}}, ""};
   auto r = http_request(static_cast<std::uint16_t>(s.agent.local_api), huge);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 431);

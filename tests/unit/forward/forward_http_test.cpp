@@ -163,9 +163,8 @@ TEST(ForwardOverRealHttp, HungIntakeFlushEndsAtTheDeadlineAndKeepsThePayload) {
 
 // An intake that answers each request with `reply` verbatim (raw bytes) and closes. It waits for
 // a request head, or with `any_bytes` for whatever arrives first (a TLS ClientHello).
-std::unique_ptr<net::testing::BlockingServer> raw_intake(std::string reply,
-                                                         bool any_bytes = false) {
-  return std::make_unique<net::testing::BlockingServer>(
+std::unique_ptr<lc::test::BlockingServer> raw_intake(std::string reply, bool any_bytes = false) {
+  return std::make_unique<lc::test::BlockingServer>(
       [reply, any_bytes](boost::asio::ip::tcp::socket& s) {
         std::string buf;
         boost::system::error_code ec;
@@ -183,7 +182,7 @@ std::unique_ptr<net::testing::BlockingServer> raw_intake(std::string reply,
 // Flushes one series payload to `url` and returns the summary.
 FlushSummary flush_once(const std::string& url, SelfMetrics& self) {
   EventLoop loop;
-  auto client = net::make_http_client(loop.io(), SystemClock::instance(), {});
+  auto client = net::make_http_client(loop.io(), SystemClock::instance(), loop, {});
   ForwardStage stage = make_forward_stage(config_for(url), default_config().common, *client,
                                           SystemClock::instance(), loop, self);
   std::optional<FlushSummary> summary;

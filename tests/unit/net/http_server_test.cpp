@@ -3,11 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "core/logger.h"
+#include "core/mutex.h"
 #include "core/self_metrics.h"
 #include "fakes/fake_clock.h"
 #include "net/http_wire.h"
@@ -485,11 +485,11 @@ TEST_F(HttpServerTest, EveryConnectionBusyGets503AndIsCounted) {
 // The cap warning loops back through the Telemetry API in extension mode: one line per listener
 // per 10 s of the injected clock, with the number of lines it held back.
 TEST_F(HttpServerTest, CapWarningsAreRateLimitedPerListener) {
-  std::mutex mu;
+  Mutex mu;
   std::vector<std::string> warnings;
   Logger::instance().set_sink([&](std::string_view line) {
     if (line.find("all busy") == std::string_view::npos) return;
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     warnings.emplace_back(line);
   });
   HttpServerOptions o;
@@ -516,7 +516,7 @@ TEST_F(HttpServerTest, CapWarningsAreRateLimitedPerListener) {
     return 0;
   });
   Logger::instance().set_sink(nullptr);
-  std::lock_guard lock(mu);
+  MutexLock lock(mu);
   ASSERT_EQ(warnings.size(), 2u);
   EXPECT_NE(warnings[0].find("telemetry: 1 connections open"), std::string::npos) << warnings[0];
   EXPECT_EQ(warnings[0].find("suppressed"), std::string::npos) << warnings[0];
