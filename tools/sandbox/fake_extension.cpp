@@ -25,6 +25,7 @@
 #include <set>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/config_registry.h"
 #include "core/mutex.h"
 #include "core/strings.h"
@@ -234,7 +235,7 @@ int fake_extension_main(const std::string& name, const std::vector<std::string>&
       if (flag(script, "await_reports", false)) {
         const auto limit =
             std::chrono::milliseconds(get_int(script, "await_limit_ms").value_or(10000));
-        const auto deadline = std::chrono::steady_clock::now() + limit;
+        const auto deadline = SystemClock::instance().steady_now() + limit;
         MutexLock lock(reports_mu);
         bool all = false;
         for (bool in_time = true;; in_time = lock.wait_until(reports_cv, deadline)) {
