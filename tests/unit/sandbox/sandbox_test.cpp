@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "fakes/fake_clock.h"
+#include "support/process.h"
+#include "tools/sandbox/blocking_http.h"
 
 namespace lc::sandbox {
 namespace {
@@ -86,6 +88,38 @@ TEST_F(SandboxOnFakeClock, InitTimesOutWhenTheFakeClockPassesTheInitTimeout) {
   ASSERT_EQ(timed_out.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   EXPECT_EQ(timed_out.get(), 1u);
   EXPECT_LT(std::chrono::steady_clock::now() - wall_start, std::chrono::seconds(5));
+}
+
+// The function timeout (lambda-platform.md §4) on the fake clock: a scripted runtime that sleeps
+// far longer than the timeout is cut at exactly function_timeout_ms of simulated time, and the
+// caller gets its answer without the test waiting for the timeout.
+TEST_F(SandboxOnFakeClock, InvokeTimesOutWhenTheFakeClockPassesTheFunctionTimeout) {
+  SandboxOptions o;
+  o.runtime_cmd = {test::built_binary("lastcall-sandbox"), "fake-runtime"};
+  o.function_timeout_ms = 30000;
+  o.freeze = false;
+  const auto wall_start = std::chrono::steady_clock::now();
+  start(o);
+  ASSERT_EQ(when("init.done").wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  auto event = when("runtime.event");
+  auto timed_out = when("invoke.timeout");
+  const std::uint16_t port = on_loop([&] { return sandbox_->control_port(); });
+  auto answer = std::async(std::launch::async, [port] {
+    return http_call("127.0.0.1", port,
+                     BlockingRequest("POST", "/invoke", {}, R"({"sleep_ms":600000})"));
+  });
+  ASSERT_EQ(event.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  ASSERT_TRUE(clock_.wait_for_timer_due_within(std::chrono::milliseconds(30000)));
+  clock_.advance(std::chrono::milliseconds(29999));
+  EXPECT_EQ(count("invoke.timeout"), 0u);
+  clock_.advance(std::chrono::milliseconds(1));
+  ASSERT_EQ(timed_out.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(timed_out.get(), 1u);
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  auto r = answer.get();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_NE(r->body.find("Task timed out"), std::string::npos) << r->body;
+  EXPECT_LT(std::chrono::steady_clock::now() - wall_start, std::chrono::seconds(20));
 }
 
 }  // namespace
