@@ -122,5 +122,50 @@ TEST_F(SandboxOnFakeClock, InvokeTimesOutWhenTheFakeClockPassesTheFunctionTimeou
   EXPECT_LT(std::chrono::steady_clock::now() - wall_start, std::chrono::seconds(20));
 }
 
+// The freeze dwell (tools/sandbox/README.md): once the runtime waits in /next the sandbox freezes
+// its processes, and an invoke thaws them only when freeze_dwell_ms of simulated time have passed
+// since the freeze.
+TEST_F(SandboxOnFakeClock, InvokeThawsTheSandboxOnlyAfterTheFreezeDwell) {
+  SandboxOptions o;
+  o.runtime_cmd = {test::built_binary("lastcall-sandbox"), "fake-runtime"};
+  o.freeze = true;
+  o.freeze_dwell_ms = 60000;
+  start(o);
+  ASSERT_EQ(when("frozen").wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  auto thawed = when("thawed");
+  const std::uint16_t port = on_loop([&] { return sandbox_->control_port(); });
+  auto answer = std::async(std::launch::async, [port] {
+    BlockingRequest req("POST", "/invoke", {}, "{}");
+    req.timeout_ms = 20000;
+    return http_call("127.0.0.1", port, req);
+  });
+  // The thaw timer is armed once the request is read: the earliest timer is then the 60 s dwell,
+  // with no request-read timer (10 s) or first-byte timer (2 s) before it.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!(clock_.wait_for_timer_due_within(std::chrono::milliseconds(60000),
+                                            std::chrono::milliseconds(20)) &&
+           !clock_.wait_for_timer_due_within(std::chrono::milliseconds(10000),
+                                             std::chrono::milliseconds(0)))) {
+    ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "the thaw timer was never armed";
+  }
+  clock_.advance(std::chrono::milliseconds(59999));
+  EXPECT_EQ(count("thawed"), 0u);
+  clock_.advance(std::chrono::milliseconds(1));
+  ASSERT_EQ(thawed.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  auto r = answer.get();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  const double frozen_ms = on_loop([&] {
+    const Timeline& t = sandbox_->timeline();
+    for (std::size_t i = t.size(); i-- > 0;) {
+      const auto& e = t.at(i);
+      if (e.at("event") == "thawed") return e.at("frozen_ms").to_number<double>();
+    }
+    return -1.0;
+  });
+  EXPECT_EQ(frozen_ms, 60000.0);
+}
+
 }  // namespace
 }  // namespace lc::sandbox
