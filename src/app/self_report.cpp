@@ -3,6 +3,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/assert.h"
 #include "core/logger.h"
 
 namespace lc::app {
@@ -14,7 +15,18 @@ SelfReport::SelfReport(SelfMetrics& self, bool send)
       queue_payloads_(self.gauge(kRetryQueuePayloads)),
       queue_bytes_(self.gauge(kRetryQueueBytes)) {}
 
+void SelfReport::absorb_bugs() {
+  for (const auto& [where, count] : bug_counts()) {
+    std::uint64_t& seen = bugs_seen_[where];
+    if (count > seen) {
+      self_.increment(kBug, {"where:" + where}, count - seen);
+      seen = count;
+    }
+  }
+}
+
 std::size_t SelfReport::feed(metrics::MetricAggregator& aggregator, std::int64_t now_s) {
+  absorb_bugs();
   if (!send_) return 0;
   std::size_t added = 0;
   std::vector<std::string_view> tags;
@@ -34,6 +46,7 @@ std::size_t SelfReport::feed(metrics::MetricAggregator& aggregator, std::int64_t
 }
 
 std::string SelfReport::flush_done(const forward::FlushSummary& summary, Millis took) {
+  absorb_bugs();
   flush_ms_.set(static_cast<std::uint64_t>(took.count() < 0 ? 0 : took.count()));
   queue_payloads_.set(summary.retry_queue_payloads);
   queue_bytes_.set(summary.retry_queue_bytes);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "core/clock.h"
@@ -22,6 +23,8 @@ class SelfReport {
   static constexpr std::string_view kFlushDurationMs = "lastcall.flush.duration_ms";
   static constexpr std::string_view kRetryQueuePayloads = "lastcall.forward.retry_queue_payloads";
   static constexpr std::string_view kRetryQueueBytes = "lastcall.forward.retry_queue_bytes";
+  // LC_BUG sites reached (core/assert.h), counted as lastcall.bug{where:file:line}.
+  static constexpr std::string_view kBug = "lastcall.bug";
 
   // send: LASTCALL_SELF_METRICS.
   SelfReport(SelfMetrics& self, bool send);
@@ -38,11 +41,15 @@ class SelfReport {
   bool sending() const { return send_; }
 
  private:
+  // Moves what LC_BUG counted since the last call into the self-metrics.
+  void absorb_bugs();
+
   SelfMetrics& self_;
   bool send_;
   SelfMetrics::Gauge flush_ms_, queue_payloads_, queue_bytes_;
-  SelfMetrics::Cursor fed_;     // what the intake has been given
-  SelfMetrics::Cursor logged_;  // what the flush lines have said
+  SelfMetrics::Cursor fed_;                         // what the intake has been given
+  SelfMetrics::Cursor logged_;                      // what the flush lines have said
+  std::map<std::string, std::uint64_t> bugs_seen_;  // per LC_BUG site, already absorbed
 };
 
 }  // namespace lc::app

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/assert.h"
 #include "core/logger.h"
 #include "fakes/fake_clock.h"
 
@@ -68,6 +69,29 @@ TEST_F(SelfReportTest, FeedsCountsOfWhatChangedAndGauges) {
   dropped = find(batch, "lastcall.dropped", {"kind:dogstatsd", "reason:bad_value"});
   ASSERT_NE(dropped, nullptr);
   EXPECT_DOUBLE_EQ(dropped->points.at(0).value * 10, 2.0);
+}
+
+// LC_BUG keeps running in release builds; what it counted reaches the intake as lastcall.bug.
+TEST_F(SelfReportTest, BugSitesReachedAreFedAsCounts) {
+  metrics::MetricAggregator aggregator({}, self, clock);
+  SelfReport report(self, true);
+  const std::int64_t now = clock.wall_s();
+  report.feed(aggregator, now);  // absorbs any site an earlier test reached
+  aggregator.collect(metrics::FlushScope::kAll, now + 10);
+  const bool old = set_bugs_abort(false);
+  int line = 0;
+  for (int i = 0; i < 2; ++i) {
+    line = __LINE__ + 1;
+    LC_BUG("a cannot-happen path, for the test");
+  }
+  set_bugs_abort(old);
+  clock.advance(Millis(10000));
+  report.feed(aggregator, now + 10);
+  auto batch = aggregator.collect(metrics::FlushScope::kAll, now + 20);
+  const std::string where = "where:tests/unit/app/self_report_test.cpp:" + std::to_string(line);
+  const auto* bug = find(batch, SelfReport::kBug, {where});
+  ASSERT_NE(bug, nullptr) << where;
+  EXPECT_DOUBLE_EQ(bug->points.at(0).value * 10, 2.0);
 }
 
 TEST_F(SelfReportTest, FeedsNothingWithoutSelfMetrics) {
