@@ -14,14 +14,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
-#include <condition_variable>
+#include <chrono>
 #include <map>
-#include <mutex>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "core/clock.h"
+#include "core/mutex.h"
 
 namespace lc::fakes {
 
@@ -33,7 +33,7 @@ class FakeClock final : public Clock, public TimerService {
     // Callbacks may own Timer handles that disarm on destruction: empty the tables first.
     std::map<std::pair<SteadyTime, TimerId>, std::function<void()>> doomed;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       doomed.swap(timers_);
       index_.clear();
     }
@@ -42,58 +42,47 @@ class FakeClock final : public Clock, public TimerService {
   FakeClock& operator=(const FakeClock&) = delete;
 
   WallTime wall_now() const override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return wall_;
   }
   SteadyTime steady_now() const override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return steady_;
   }
 
   void set_wall_ms(std::int64_t epoch_ms) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     wall_ = WallTime(Millis(epoch_ms));
   }
 
   // From now on due callbacks run on `io`'s loop thread (posted), not inside advance().
   void run_timers_on(boost::asio::io_context& io) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     io_ = &io;
   }
 
   // Moves both clocks forward, firing every timer that falls due, in due order.
   void advance(Millis d) {
-    std::unique_lock lock(mu_);
-    const SteadyTime target = steady_ + d;
-    if (io_ != nullptr) {
-      wall_ += std::chrono::duration_cast<Millis>(target - steady_);
-      steady_ = target;
-      std::vector<TimerId> due;
-      for (const auto& [key, cb] : timers_) {
-        if (key.first > target) break;
-        due.push_back(key.second);
+    {
+      MutexLock lock(mu_);
+      if (io_ != nullptr) {
+        const SteadyTime target = steady_ + d;
+        wall_ += std::chrono::duration_cast<Millis>(target - steady_);
+        steady_ = target;
+        std::vector<TimerId> due;
+        for (const auto& [key, cb] : timers_) {
+          if (key.first > target) break;
+          due.push_back(key.second);
+        }
+        for (const TimerId id : due) post_fire(id);
+        return;
       }
-      for (const TimerId id : due) post_fire(id);
-      return;
     }
-    while (!timers_.empty() && timers_.begin()->first.first <= target) {
-      auto it = timers_.begin();
-      const Millis step = std::chrono::duration_cast<Millis>(it->first.first - steady_);
-      steady_ += step;
-      wall_ += step;
-      auto cb = std::move(it->second);
-      index_.erase(it->first.second);
-      timers_.erase(it);
-      lock.unlock();
-      cb();
-      lock.lock();
-    }
-    wall_ += std::chrono::duration_cast<Millis>(target - steady_);
-    steady_ = target;
+    advance_firing(d);
   }
 
   std::size_t pending_timers() const {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return timers_.size();
   }
 
@@ -101,22 +90,28 @@ class FakeClock final : public Clock, public TimerService {
   // time passed (then false): the test knows the code under test armed the timer it means to
   // expire.
   bool wait_for_timer_due_within(Millis d, Millis limit = Millis(10000)) {
-    std::unique_lock lock(mu_);
-    return armed_cv_.wait_for(lock, limit, [&] {
-      return !timers_.empty() && timers_.begin()->first.first <= steady_ + d;
-    });
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    MutexLock lock(mu_);
+    for (bool in_time = true;; in_time = lock.wait_until(armed_cv_, deadline)) {
+      if (!timers_.empty() && timers_.begin()->first.first <= steady_ + d) return true;
+      if (!in_time) return false;
+    }
   }
 
   // Blocks until at least `n` timers are pending (armed and not yet fired), or `limit` of real
   // time passed (then false). For tests whose loop thread arms the timer they want to expire.
   bool wait_for_timers(std::size_t n, Millis limit = Millis(10000)) {
-    std::unique_lock lock(mu_);
-    return armed_cv_.wait_for(lock, limit, [&] { return timers_.size() >= n; });
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    MutexLock lock(mu_);
+    for (bool in_time = true;; in_time = lock.wait_until(armed_cv_, deadline)) {
+      if (timers_.size() >= n) return true;
+      if (!in_time) return false;
+    }
   }
 
  protected:
   TimerId arm(Millis delay, std::function<void()> callback) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const TimerId id = next_id_++;
     const SteadyTime at = steady_ + std::max(delay, Millis(0));
     timers_.emplace(std::make_pair(at, id), std::move(callback));
@@ -128,7 +123,7 @@ class FakeClock final : public Clock, public TimerService {
   void disarm(TimerId id) override {
     std::function<void()> doomed;  // destroyed outside the lock: it may own other handles
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       auto it = index_.find(id);
       if (it == index_.end()) return;
       auto node = timers_.extract(std::make_pair(it->second, id));
@@ -137,17 +132,46 @@ class FakeClock final : public Clock, public TimerService {
     }
   }
   bool pending(TimerId id) const override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return index_.count(id) != 0;
   }
 
  private:
-  // Called with mu_ held. The posted handler fires the timer unless it was cancelled meanwhile.
-  void post_fire(TimerId id) {
+  // Synchronous mode: steps time to each due timer and runs it on this thread, without the lock
+  // (a callback may arm or cancel timers).
+  void advance_firing(Millis d) {
+    SteadyTime target;
+    {
+      MutexLock lock(mu_);
+      target = steady_ + d;
+    }
+    for (;;) {
+      std::function<void()> cb;
+      {
+        MutexLock lock(mu_);
+        if (timers_.empty() || timers_.begin()->first.first > target) {
+          wall_ += std::chrono::duration_cast<Millis>(target - steady_);
+          steady_ = target;
+          return;
+        }
+        auto it = timers_.begin();
+        const Millis step = std::chrono::duration_cast<Millis>(it->first.first - steady_);
+        steady_ += step;
+        wall_ += step;
+        cb = std::move(it->second);
+        index_.erase(it->first.second);
+        timers_.erase(it);
+      }
+      cb();
+    }
+  }
+
+  // The posted handler fires the timer unless it was cancelled meanwhile.
+  void post_fire(TimerId id) LC_REQUIRES(mu_) {
     boost::asio::post(*io_, [this, id] {
       std::function<void()> cb;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         auto it = index_.find(id);
         if (it == index_.end()) return;
         auto node = timers_.extract(std::make_pair(it->second, id));
@@ -158,14 +182,14 @@ class FakeClock final : public Clock, public TimerService {
     });
   }
 
-  mutable std::mutex mu_;
-  std::condition_variable armed_cv_;
-  WallTime wall_;
-  SteadyTime steady_;
-  boost::asio::io_context* io_ = nullptr;
-  TimerId next_id_ = 1;
-  std::map<std::pair<SteadyTime, TimerId>, std::function<void()>> timers_;
-  std::unordered_map<TimerId, SteadyTime> index_;
+  mutable Mutex mu_;
+  CondVar armed_cv_;
+  WallTime wall_ LC_GUARDED_BY(mu_);
+  SteadyTime steady_ LC_GUARDED_BY(mu_);
+  boost::asio::io_context* io_ LC_GUARDED_BY(mu_) = nullptr;
+  TimerId next_id_ LC_GUARDED_BY(mu_) = 1;
+  std::map<std::pair<SteadyTime, TimerId>, std::function<void()>> timers_ LC_GUARDED_BY(mu_);
+  std::unordered_map<TimerId, SteadyTime> index_ LC_GUARDED_BY(mu_);
 };
 
 }  // namespace lc::fakes
