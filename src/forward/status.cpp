@@ -44,19 +44,15 @@ std::string printable_excerpt(std::string_view body, std::size_t max) {
 }
 
 std::string_view transport_reason(ErrorCode code) {
+  // The kinds of transport failure keep their error-code names as reasons (dns, connect, ...).
   switch (code) {
     case ErrorCode::kTimeout:
-      return "timeout";
     case ErrorCode::kDns:
-      return "dns";
     case ErrorCode::kConnect:
-      return "connect";
     case ErrorCode::kTls:
-      return "tls";
     case ErrorCode::kNetwork:
-      return "network";
     case ErrorCode::kProtocol:
-      return "protocol";
+      return error_code_name(code);
     default:
       return "transport";
   }
