@@ -12,6 +12,9 @@ namespace lc {
 // duplicates removed.
 std::vector<std::string> parse_tag_list(std::string_view text);
 
+// Sorts bytewise and removes duplicates: the tag order of a MetricPoint (core/metric_sink.h).
+void sort_unique_tags(std::vector<std::string_view>& tags);
+
 // Appends `extra` to `tags`, skipping tags already present.
 void append_unique(std::vector<std::string>& tags, const std::vector<std::string>& extra);
 

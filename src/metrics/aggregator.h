@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/common_config.h"
 #include "core/log_limiter.h"
+#include "core/metric_sink.h"
 #include "core/metrics_config.h"
 #include "core/mode.h"
 #include "core/pipeline.h"
@@ -66,7 +67,7 @@ struct AggregatorConfig {
   static AggregatorConfig from(const MetricsConfig& metrics, const CommonConfig& common, Mode mode);
 };
 
-class MetricAggregator {
+class MetricAggregator final : public MetricSink {
  public:
   static constexpr std::string_view kDropKind = "dogstatsd";
   static constexpr std::int64_t kBucketSeconds = 10;
@@ -77,7 +78,7 @@ class MetricAggregator {
   MetricAggregator& operator=(const MetricAggregator&) = delete;
 
   // One parsed line; never throws, never blocks. Time is the clock's wall time at the call.
-  void add(const MetricSample& sample);
+  void add(const MetricPoint& sample) override;
   void add(const MetricSample& sample, std::int64_t now_s);
 
   // Takes the buckets the scope selects and returns them as series and sketches (context tags

@@ -11,24 +11,6 @@
 
 namespace lc::metrics {
 
-std::string_view metric_type_symbol(MetricType type) {
-  switch (type) {
-    case MetricType::kCount:
-      return "c";
-    case MetricType::kGauge:
-      return "g";
-    case MetricType::kSet:
-      return "s";
-    case MetricType::kHistogram:
-      return "h";
-    case MetricType::kTimer:
-      return "ms";
-    case MetricType::kDistribution:
-      return "d";
-  }
-  return "?";
-}
-
 namespace {
 
 constexpr std::string_view kReservedPrefix = "aws.lambda.enhanced.invocations";

@@ -10,25 +10,14 @@
 #include <string_view>
 #include <vector>
 
+#include "core/metric_sink.h"
 #include "core/self_metrics.h"
 
 namespace lc::metrics {
 
-enum class MetricType : std::uint8_t { kCount, kGauge, kSet, kHistogram, kTimer, kDistribution };
-std::string_view metric_type_symbol(MetricType type);  // "c", "g", "s", "h", "ms", "d"
-
-// One metric line. Views are valid only during DogStatsdVisitor::on_metric.
-struct MetricSample {
-  std::string_view name;  // namespace already applied
-  MetricType type = MetricType::kGauge;
-  std::span<const double> values;          // parsed packed values (empty for sets)
-  std::string_view set_member;             // only for sets, verbatim
-  double rate = 1.0;                       // in (0, 1]; out-of-range rates are already 1
-  std::int64_t timestamp = 0;              // `T` field, 0 when absent
-  std::span<const std::string_view> tags;  // sorted, deduplicated, empties and host: removed
-  std::string_view host;                   // from a host: tag (never set in Lambda mode)
-  bool has_host = false;
-};
+// The DogStatsD parser produces core MetricPoints (core/metric_sink.h).
+using MetricType = lc::MetricType;
+using MetricSample = lc::MetricPoint;
 
 struct EventMessage {
   std::string_view title;  // "\\n" already turned into newlines
