@@ -21,13 +21,6 @@
 #include "net/udp_receiver.h"
 
 namespace lc::app {
-namespace {
-
-// The final flush on SIGTERM/SIGINT must end in time for the orchestrator's kill.
-constexpr Millis kFinalFlushBudget{5000};
-
-}  // namespace
-
 int run_sidecar(const Environment& env) {
   // serverless-init.md §3.2: with no child to forward them to, these have no effect at all (by
   // default each would end the process without its final flush).
@@ -83,23 +76,21 @@ int run_sidecar(const Environment& env) {
       config.forward, config.common, *http, clock, loop, self, [&] { return uniform(rng); });
   LC_DEBUG("lastcall {} sidecar: {} {}", kVersion, dogstatsd->describe(), stage.describe());
 
-  bool final_flush = false;
   SelfReport report(self, config.common.self_metrics);
   auto flush_started = clock.steady_now();
   FlushScheduler scheduler(
       clock, loop, Millis(config.init.flush_interval_ms),
       Millis(config.forward.flush_timeout_s * 1000),
-      [&](bool include_open) {
+      [&](const FlushStart& start) {
         flush_started = clock.steady_now();
         // lastcall.* go out like any series (LASTCALL_SELF_METRICS), in the bucket of now.
         report.feed(dogstatsd->aggregator(), clock.wall_s());
-        return dogstatsd->flush(include_open ? metrics::FlushScope::kAll
-                                             : metrics::FlushScope::kClosedBuckets);
+        return dogstatsd->flush(start.scope);
       },
-      [&](std::vector<Payload> payloads, Deadline deadline, std::function<void()> done) {
-        const bool is_final = final_flush;  // a flush already running when SIGTERM came is not
+      [&](std::vector<Payload> payloads, const FlushStart& start, std::function<void()> done) {
+        const bool is_final = start.kind == FlushKind::kFinal;
         stage.forwarder->flush(
-            std::move(payloads), deadline,
+            std::move(payloads), start.deadline,
             [&, is_final, done = std::move(done)](const forward::FlushSummary& summary) {
               // What the final flush could not deliver leaves with the process: count it and say
               // so once (serverless-init.md §9), never silently.
@@ -114,13 +105,17 @@ int run_sidecar(const Environment& env) {
               done();
             },
             is_final ? forward::FlushOrder::kFreshFirst : forward::FlushOrder::kRetryFirst);
-      });
+      },
+      [&] { stage.forwarder->abort(); });
 
   std::unique_ptr<lambda::LocalApi> local_api;
   if (listeners.local_api) {
     local_api = std::make_unique<lambda::LocalApi>(
-        *listeners.local_api, loop, self,
-        [&scheduler](std::function<void()> done) { scheduler.request_forced(std::move(done)); });
+        *listeners.local_api, loop, self, [&](std::function<void()> done) {
+          scheduler.request(FlushKind::kForced,
+                            Deadline::after(clock, Millis(config.forward.flush_timeout_s * 1000)),
+                            std::move(done));
+        });
   }
   listeners.start_all();
   if (receiver) receiver->start();
@@ -132,8 +127,8 @@ int run_sidecar(const Environment& env) {
     // Stop receiving first so the final flush holds everything that arrived.
     if (receiver) receiver->stop();
     if (listeners.local_api) listeners.local_api->stop();
-    final_flush = true;
-    scheduler.request_final(Deadline::after(clock, kFinalFlushBudget), [&] {
+    // serverless-init.md §3.4: the final flush is bounded by t_term + G.
+    scheduler.request_final(Deadline::after(clock, Millis(config.init.shutdown_grace_ms)), [&] {
       const std::string all = self.summary();
       if (!all.empty()) LC_DEBUG("self-metrics at exit: {}", all);
       loop.stop();
