@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/logger.h"
 #include "core/self_metrics.h"
+#include "core/tag_sets.h"
 #include "core/version.h"
 #include "forward/forward_stage.h"
 #include "lambda/local_api.h"
@@ -45,8 +46,10 @@ int run_sidecar(const Environment& env) {
   boost::asio::signal_set signals(loop.io(), SIGTERM, SIGINT);
 
   // Receivers first: bind, then announce the ports (serverless-init.md §2, §9).
-  auto dogstatsd =
-      metrics::DogStatsdServer::create(config.metrics, config.common, config.mode, self, clock);
+  // Read by the encoders at every flush; tags that arrive late are set here, on the loop.
+  TagSets tags(config.common, config.lambda);
+  auto dogstatsd = metrics::DogStatsdServer::create(config.metrics, config.common, tags,
+                                                    config.mode, self, clock);
   net::UdpReceiver::Options udp;
   udp.host = config.metrics.dogstatsd_host;
   udp.port = config.metrics.dogstatsd_port;
