@@ -33,6 +33,8 @@ TagSets::TagSets(const CommonConfig& common, const LambdaConfig& lambda) {
   if (!common.version.empty()) set("version", to_lower(common.version));
   set_user_tags(common.tags);
   set_custom_metrics_excluded_keys(lambda.custom_metrics_exclude_tags);
+  // Built before the loop runs, perhaps on another thread: the first update binds the owner.
+  loop_thread_.release();
 }
 
 const TagSets& TagSets::none() {
