@@ -104,7 +104,7 @@ void read_event(const TelemetryEvent& e) {
       touch(json::int64_member(*r, "droppedBytes"));
       touch(json::string_member(*r, "reason"));
       break;
-    case TelemetryType::kExtensionState:
+    case TelemetryType::kPlatformExtension:
     case TelemetryType::kTelemetrySubscription:
       touch(json::string_member(*r, "name"));
       touch(json::string_member(*r, "state"));

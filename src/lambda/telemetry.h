@@ -43,7 +43,7 @@ enum class TelemetryType : std::uint8_t {
   kRestoreStart,           // platform.restoreStart
   kRestoreRuntimeDone,     // platform.restoreRuntimeDone
   kRestoreReport,          // platform.restoreReport
-  kExtensionState,         // platform.extension
+  kPlatformExtension,      // platform.extension
   kTelemetrySubscription,  // platform.telemetrySubscription
   kLogsDropped,            // platform.logsDropped
   kFunction,               // function (a log line: string or object record)

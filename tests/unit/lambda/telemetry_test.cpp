@@ -112,11 +112,11 @@ TEST(Telemetry, EveryRecordTypeOfThePlatformIsTyped) {
   Collector c;
   EXPECT_EQ(process_telemetry_batch(kEveryType, counters, c.sink()), 15u);
   using T = TelemetryType;
-  EXPECT_THAT(c.types(), ElementsAre(T::kInitStart, T::kExtensionState, T::kTelemetrySubscription,
-                                     T::kInitRuntimeDone, T::kInitReport, T::kStart, T::kFunction,
-                                     T::kFunction, T::kExtension, T::kRuntimeDone, T::kReport,
-                                     T::kRestoreStart, T::kRestoreRuntimeDone, T::kRestoreReport,
-                                     T::kLogsDropped));
+  EXPECT_THAT(c.types(), ElementsAre(T::kInitStart, T::kPlatformExtension,
+                                     T::kTelemetrySubscription, T::kInitRuntimeDone, T::kInitReport,
+                                     T::kStart, T::kFunction, T::kFunction, T::kExtension,
+                                     T::kRuntimeDone, T::kReport, T::kRestoreStart,
+                                     T::kRestoreRuntimeDone, T::kRestoreReport, T::kLogsDropped));
   for (const auto& s : c.seen) {
     EXPECT_EQ(s.type_name, telemetry_type_name(s.type));
     EXPECT_TRUE(s.time_ms.has_value()) << s.time;
