@@ -1,11 +1,10 @@
 #include "core/config.h"
 
-#include <boost/json.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <set>
 
+#include "core/json.h"
 #include "core/strings.h"
 #include "core/tags.h"
 
@@ -384,11 +383,10 @@ void finalize_forward(Finalizer& f, FinalConfig& out, bool use_v2_series) {
   if (auto u = f.get(var::kDdApmDdUrl); !u.empty()) c.apm_url = u;
 
   if (auto t = f.text(var::kDdAdditionalEndpoints)) {
-    boost::system::error_code ec;
-    const boost::json::value v = boost::json::parse(*t, ec);
-    bool ok = !ec && v.is_object();
+    const auto v = parse_json(*t);
+    bool ok = v && v->is_object();
     if (ok) {
-      for (const auto& [url, keys] : v.as_object()) {
+      for (const auto& [url, keys] : v->as_object()) {
         auto u = normalise_url(std::string_view(url.data(), url.size()));
         if (!u || !keys.is_array()) {
           ok = false;

@@ -6,10 +6,9 @@
 #include <fstream>
 #include <sstream>
 
-#include <boost/json.hpp>
-
 #include <cmath>
 
+#include "core/json.h"
 #include "core/strings.h"
 #include "core/tags.h"
 
@@ -243,10 +242,9 @@ std::optional<typename VarValue<T>::type> parse_var_value(const VarSpec& spec,
     if (auto u = normalise_url(t)) return *u;
     reason = "expected scheme://host[:port][/prefix]";
   } else if constexpr (T == VarType::kJson) {
-    boost::system::error_code ec;
-    (void)boost::json::parse(t, ec);
-    if (!ec) return std::string(t);
-    reason = "expected JSON";
+    const auto parsed = parse_json(t);
+    if (parsed) return std::string(t);
+    reason = "expected JSON (" + parsed.error().message + ")";
   } else if constexpr (T == VarType::kEnum) {
     const std::string lower = to_lower(t);
     std::string_view rest = spec.choices;

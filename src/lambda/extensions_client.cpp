@@ -2,9 +2,7 @@
 
 #include <algorithm>
 
-#include <boost/json/parse.hpp>
-#include <boost/json/value.hpp>
-
+#include "core/json.h"
 #include "core/logger.h"
 #include "core/strings.h"
 
@@ -20,16 +18,10 @@ std::shared_ptr<const std::string> body_of(std::string s) {
 ApiError parse_api_error(int status, std::string_view body) {
   ApiError e;
   e.status = status;
-  boost::system::error_code ec;
-  const boost::json::value v = boost::json::parse(body, ec);
-  if (!ec) {
-    if (const auto* o = v.if_object()) {
-      if (const auto* t = o->if_contains("errorType"); t && t->is_string()) {
-        e.error_type = std::string(t->get_string());
-      }
-      if (const auto* m = o->if_contains("errorMessage"); m && m->is_string()) {
-        e.message = std::string(m->get_string());
-      }
+  if (const auto v = parse_json(body)) {
+    if (const auto* o = v->if_object()) {
+      e.error_type = std::string(json::string_member(*o, "errorType").value_or(""));
+      e.message = std::string(json::string_member(*o, "errorMessage").value_or(""));
     }
   }
   if (e.message.empty()) e.message = std::string(body.substr(0, 200));

@@ -99,4 +99,32 @@ TEST(Layering, OnlyAppAndCoreIncludeTheWholeConfig) {
   for (const auto& v : violations) ADD_FAILURE() << v;
 }
 
+// conventions.md §5: a library call that throws is wrapped once, in one adapter. In src/, only
+// core/json.cpp runs Boost.JSON's parser; everything else calls parse_json (core/json.h), whose
+// errors are values. (The tools keep their own decoders.)
+TEST(Layering, OnlyTheJsonAdapterParsesJson) {
+  const fs::path root = LC_TEST_SOURCE_DIR;
+  const std::regex parser(
+      R"re((#\s*include\s*<boost/json(\.hpp|/parse\.hpp|/parser\.hpp|/stream_parser\.hpp|/src\.hpp)>)|)re"
+      R"re(json::parse\s*\(|json::(stream_)?parser\b)re");
+  std::vector<std::string> violations;
+  size_t scanned = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(root / "src")) {
+    const auto ext = entry.path().extension();
+    if (!entry.is_regular_file() || (ext != ".h" && ext != ".cpp")) continue;
+    const std::string rel = fs::relative(entry.path(), root).generic_string();
+    if (rel == "src/core/json.cpp") continue;
+    ++scanned;
+    std::ifstream in(entry.path());
+    std::string line;
+    while (std::getline(in, line)) {
+      if (std::regex_search(line, parser)) violations.push_back(rel + ": " + line);
+    }
+  }
+  EXPECT_GT(scanned, 50u);
+  EXPECT_TRUE(fs::exists(root / "src/core/json.h"));
+  EXPECT_TRUE(fs::exists(root / "src/core/proc_reader.h"));
+  for (const auto& v : violations) ADD_FAILURE() << v << " (use parse_json from core/json.h)";
+}
+
 }  // namespace

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "lambda/extensions_client.h"
-#include "lambda/telemetry.h"
 
 namespace lc::lambda {
 namespace {
@@ -57,6 +56,19 @@ TEST(ExtensionEvents, UnknownTypeAndBadBodies) {
   EXPECT_EQ(wrong_types->deadline_ms, 0);
 }
 
+TEST(ExtensionEvents, DeadlineAsAnIntegralDoubleIsAccepted) {
+  auto e = parse_extension_event(R"({"eventType":"INVOKE","deadlineMs":1739387000123.0})", kNow);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->deadline_ms, 1739387000123);
+  auto fraction = parse_extension_event(R"({"eventType":"INVOKE","deadlineMs":1.5})", kNow);
+  ASSERT_TRUE(fraction);
+  EXPECT_EQ(fraction->deadline_ms, 0);  // not an integer: absent
+  auto bad = parse_extension_event("{\"eventType\":\"INVOKE\",\n \"deadlineMs\": }", kNow);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kProtocol);
+  EXPECT_NE(bad.error().message.find("line 2"), std::string::npos) << bad.error().message;
+}
+
 TEST(RegisterReply, IdentifierIsMandatoryBodyOptional) {
   auto r = parse_register_reply(
       "8476a536-e9f4",
@@ -80,48 +92,6 @@ TEST(ApiError, ParsesErrorTypeAndMessage) {
   auto raw = parse_api_error(500, "boom");
   EXPECT_TRUE(raw.error_type.empty());
   EXPECT_EQ(raw.message, "boom");
-}
-
-TEST(Telemetry, SubscriptionBody) {
-  SubscriptionOptions o;
-  o.port = 8999;
-  EXPECT_EQ(telemetry_subscription_body(o),
-            R"({"schemaVersion":"2022-12-13","types":["platform","function","extension"],)"
-            R"("buffering":{"maxItems":1000,"maxBytes":262144,"timeoutMs":25},)"
-            R"("destination":{"protocol":"HTTP","URI":"http://sandbox.localdomain:8999/"}})");
-  o.lmi = true;
-  o.logs_enabled = false;
-  EXPECT_NE(telemetry_subscription_body(o).find(
-                R"("schemaVersion":"2025-01-29","types":["platform","function"])"),
-            std::string::npos);
-  o.enhanced_metrics = false;
-  o.alternate_schema = true;
-  EXPECT_NE(
-      telemetry_subscription_body(o).find(R"("schemaVersion":"2022-12-13","types":["platform"])"),
-      std::string::npos);
-}
-
-TEST(Telemetry, BatchParsingCountsMalformedAndRecognisesOwnLines) {
-  SelfMetrics self;
-  std::vector<TelemetryEvent> seen;
-  auto sink = [&](const TelemetryEvent& e) { seen.push_back(e); };
-  const std::size_t n = process_telemetry_batch(
-      R"([{"time":"2025-10-12T00:00:15.064Z","type":"platform.start","record":{"requestId":"r1"}},
-          {"type":"extension","record":"DD_EXTENSION | INFO | hello"},
-          {"type":"extension","record":{"message":"DD_EXTENSION | WARN | x"}},
-          {"type":"function","record":"user line"},
-          {"time":"x"}, 42])",
-      self, sink);
-  EXPECT_EQ(n, 4u);
-  ASSERT_EQ(seen.size(), 4u);
-  EXPECT_EQ(seen[0].type, "platform.start");
-  EXPECT_EQ(seen[0].record, R"({"requestId":"r1"})");
-  EXPECT_TRUE(seen[1].own_record);
-  EXPECT_TRUE(seen[2].own_record);
-  EXPECT_FALSE(seen[3].own_record);
-  EXPECT_EQ(self.dropped_count("telemetry", "malformed"), 2u);
-  EXPECT_EQ(process_telemetry_batch("{not an array", self, sink), 0u);
-  EXPECT_EQ(self.dropped_count("telemetry", "malformed"), 3u);
 }
 
 }  // namespace
