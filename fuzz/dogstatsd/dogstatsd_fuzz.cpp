@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/logger.h"
 #include "core/self_metrics.h"
+#include "core/tag_sets.h"
 #include "metrics/dogstatsd_server.h"
 
 namespace {
@@ -43,7 +44,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ac.max_histogram_samples = 4096;
   ac.max_set_members = 256;
   ac.histogram_copy_to_distribution = (flags & 4) != 0;
-  ac.base_tags = {"env:fuzz"};
   if (flags & 8) {
     ac.series_format = lc::metrics::SeriesFormat::kV1Json;
     ac.sketch_output = (flags & 16) ? lc::metrics::SketchOutput::kDrop
@@ -52,7 +52,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ac.limits.series_v2_bytes = 4096;
   ac.limits.series_v1_bytes = 4096;
   ac.limits.sketch_bytes = 4096;
-  lc::metrics::DogStatsdServer server(po, ac, self, clock);
+  static lc::TagSets* const tags = [] {
+    auto* t = new lc::TagSets();  // NOLINT(cppcoreguidelines-owning-memory): lives for the run
+    t->set("env", "fuzz");
+    return t;
+  }();
+  lc::metrics::DogStatsdServer server(po, ac, self, clock, *tags);
   server.handle_datagram(packet, (flags & 32) != 0);
   // Twice: the second flush exercises the no-duplicate-timestamp bookkeeping.
   server.handle_datagram(packet, false);
