@@ -103,6 +103,8 @@ class LambdaRig {
   bool wait(const std::string& event, int count = 1,
             const std::map<std::string, std::string>& filters = {}, int timeout_ms = 20000);
   // POST /lambda/flush to lastcall from the test (the function's own is the `flush` instruction).
+  // Between invocations the sandbox freezes lastcall (SIGSTOP) unless it runs with --no-freeze;
+  // a frozen lastcall answers nothing and this call times out.
   Expected<sandbox::BlockingResponse> flush() const;
   // One UDP datagram to lastcall's DogStatsD port from the test.
   bool send_statsd(std::string_view datagram) const;

@@ -4,6 +4,8 @@
 // deliveries 200), received every event, exited before the deadline (issue: lastcall-sandbox).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "support/lambda_rig.h"
 
 namespace lc::test {
@@ -81,6 +83,25 @@ TEST(ExtensionInSandbox, LmiRegistersShutdownOnly) {
   const int shutdown = find_entry(tl, "extension.event", {{"event_type", "SHUTDOWN"}});
   ASSERT_GE(shutdown, 0);
   EXPECT_TRUE(in_order({shutdown, find_entry(tl, "exit", {{"name", "datadog-agent"}}, shutdown)}));
+}
+
+// The rig gives lastcall and the function the same local API port: the function's `flush`
+// instruction reaches lastcall's /lambda/flush (answered 200) and the invocation goes on. Without
+// freeze, lastcall also answers the test between invocations.
+TEST(ExtensionInSandbox, FunctionFlushReachesLastcallsLocalApi) {
+  LambdaRig rig({.sandbox_args = {"--no-freeze"}});
+  ASSERT_TRUE(rig.started()) << rig.diagnostics();
+  const auto r = rig.invoke(R"({"flush":true,"respond":"flushed"})", "flush-1");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "flushed");
+  const auto lines = rig.runtime_output("stderr");
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "fake-runtime: flush -> 200"), lines.end())
+      << rig.diagnostics();
+  // The test reaches it too.
+  const auto direct = rig.flush();
+  ASSERT_TRUE(direct) << direct.error().message;
+  EXPECT_EQ(direct->status, 200);
+  EXPECT_EQ(rig.shutdown().exit_code, 0) << rig.diagnostics();
 }
 
 }  // namespace
