@@ -165,6 +165,10 @@ TEST(ExtensionMetrics, FlushDeliversExactValuesWhileTheInvocationIsOpenAndShutdo
   LambdaRig rig(metrics_rig());
   ASSERT_TRUE(rig.started()) << rig.diagnostics();
   ASSERT_TRUE(rig.wait("init.done")) << rig.diagnostics();
+  // DogStatsD is bound before register, on the port the function was given (lambda-agent.md §1.2
+  // step 2), and named in the one listening: line.
+  ASSERT_TRUE(rig.listening().contains("dogstatsd")) << rig.listening_line();
+  EXPECT_EQ(rig.listening().at("dogstatsd"), rig.dogstatsd_port()) << rig.listening_line();
   const std::int64_t ts = wall_now_s() - 30;
   const std::int64_t bucket = ts - ts % 10;
 
