@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "app/listeners.h"
+#include "app/pipeline.h"
 #include "app/startup.h"
 #include "core/config.h"
 #include "core/event_loop.h"
@@ -26,15 +27,20 @@ class ExtensionApp {
 
   int run() {
     const auto t0 = clock_.steady_now();
-    // Step 2: bind every listener before register; the runtime may start right after it.
+    // Step 2: bind every listener before register; the runtime may start right after it, and a
+    // function may send DogStatsD during its init.
     listeners_.self_metrics = &self_;
-    listeners_.bind_local_api(loop_, config_);
+    pipeline_ = std::make_unique<Pipeline>(config_, loop_, clock_, self_);
     telemetry_server_ = bind_http(loop_, "telemetry", config_.lambda.telemetry_host,
                                   config_.lambda.telemetry_port, listeners_);
+    pipeline_->bind_receivers(listeners_);
+    listeners_.bind_local_api(loop_, config_);
     listeners_.announce();
+    LC_DEBUG("pipeline: {}", pipeline_->describe());
     if (listeners_.local_api) {
       local_api_ = std::make_unique<lambda::LocalApi>(
-          *listeners_.local_api, loop_, self_, [](const std::function<void()>& done) { done(); });
+          *listeners_.local_api, loop_, self_,
+          [this](std::function<void()> done) { pipeline_->request_forced(std::move(done)); });
     }
     if (telemetry_server_) {
       telemetry_ = std::make_unique<lambda::TelemetryListener>(
@@ -42,6 +48,7 @@ class ExtensionApp {
     }
     listeners_.start_all();
     if (telemetry_server_) telemetry_server_->start();
+    pipeline_->start_receivers();
 
     runtime_http_ = net::make_http_client(loop_.io(), clock_, loop_, net::HttpClientOptions{});
     client_ = std::make_unique<lambda::ExtensionsClient>(*runtime_http_, clock_, loop_, self_,
@@ -130,20 +137,46 @@ class ExtensionApp {
       switch (event->type) {
         case lambda::ExtensionEvent::Type::kInvoke:
           LC_DEBUG("invoke {}", event->request_id);
+          // No flush strategy yet: closed buckets go out at each INVOKE, without waiting for
+          // them before /next (lambda-agent.md §1.2, no-telemetry mode bound).
+          pipeline_->scheduler().request(FlushKind::kPeriodic, invoke_flush_deadline(*event));
           next();
           return;
-        case lambda::ExtensionEvent::Type::kShutdown: {
-          const std::int64_t remaining = event->deadline_ms - clock_.wall_ms();
-          LC_DEBUG("shutdown ({}), {} ms before the deadline", event->shutdown_reason,
-                   remaining < 0 ? 0 : remaining);
-          finish(0);
+        case lambda::ExtensionEvent::Type::kShutdown:
+          shutdown(*event);
           return;
-        }
         case lambda::ExtensionEvent::Type::kUnknown:
           LC_DEBUG("unknown event type '{}' ignored", event->event_type);
           next();
           return;
       }
+    });
+  }
+
+  // min(now + DD_FLUSH_TIMEOUT, deadlineMs − LASTCALL_SHUTDOWN_MARGIN_MS), on the steady clock.
+  Deadline invoke_flush_deadline(const lambda::ExtensionEvent& event) const {
+    Deadline deadline = Deadline::after(clock_, pipeline_->flush_timeout());
+    if (event.deadline_ms > 0) {
+      const std::int64_t left =
+          event.deadline_ms - config_.lambda.shutdown_margin_ms - clock_.wall_ms();
+      const Deadline by_invoke = Deadline::after(clock_, Millis(left < 0 ? 0 : left));
+      if (by_invoke.at < deadline.at) deadline = by_invoke;
+    }
+    return deadline;
+  }
+
+  // lambda-agent.md §6.5: stop receiving, then the final flush by D = deadlineMs − margin, then
+  // exit 0 before deadlineMs.
+  void shutdown(const lambda::ExtensionEvent& event) {
+    const std::int64_t t_s = clock_.wall_ms();
+    const Millis to_d =
+        final_flush_budget(event.deadline_ms, t_s, config_.lambda.shutdown_margin_ms);
+    LC_DEBUG("shutdown ({}): final flush within {} ms", event.shutdown_reason, to_d.count());
+    if (listeners_.local_api) listeners_.local_api->stop();
+    pipeline_->final_flush(Deadline::after(clock_, to_d), [this] {
+      const std::string all = self_.summary();
+      if (!all.empty()) LC_DEBUG("self-metrics at exit: {}", all);
+      finish(0);
     });
   }
 
@@ -158,6 +191,7 @@ class ExtensionApp {
   EventLoop loop_;
   SelfMetrics self_;
   Listeners listeners_;
+  std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<net::HttpServer> telemetry_server_;
   std::unique_ptr<lambda::LocalApi> local_api_;
   std::unique_ptr<lambda::TelemetryListener> telemetry_;
@@ -167,6 +201,21 @@ class ExtensionApp {
 };
 
 }  // namespace
+
+Millis final_flush_budget(std::int64_t deadline_ms, std::int64_t t_s, std::int64_t margin_ms) {
+  constexpr std::int64_t kFallbackMs = 1500;
+  constexpr std::int64_t kFarMs = 10000;
+  if (deadline_ms <= 0 || deadline_ms <= t_s || deadline_ms - t_s > kFarMs) {
+    LC_WARN("shutdown: deadlineMs {} is {}; final flush bounded to {} ms", deadline_ms,
+            deadline_ms <= 0     ? "missing"
+            : deadline_ms <= t_s ? "in the past"
+                                 : "more than 10 s away",
+            kFallbackMs);
+    return Millis(kFallbackMs);
+  }
+  const std::int64_t left = deadline_ms - margin_ms - t_s;
+  return Millis(left < 0 ? 0 : left);
+}
 
 int run_extension(const std::string& name, const Environment& env) {
   auto config = start_mode(env, Mode::kExtension);

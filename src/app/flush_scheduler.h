@@ -1,44 +1,83 @@
-// app/flush_scheduler.h — WHEN to flush outside Lambda (serverless-init.md §6.1): a periodic timer
-// that sends closed buckets only, forced flushes (/lambda/flush) and the final flush that include
-// the open bucket. Flushes never overlap: a trigger during a flush runs once the current one ends;
-// a forced request always gets a forced flush of its own that starts after the running one, and
-// requests arriving while it is pending join it. Used by the sidecar (and later wrapper) root.
+// app/flush_scheduler.h — WHEN a flush runs, in every mode (architecture.md "Layout",
+// clarifications.md "every flush" and "flush requests"): flushes of a FlushKind under a Deadline,
+// never two at once. A periodic flush (the timer, or a caller's interval-driven request) sends
+// closed buckets only; every other kind includes the open bucket. A forced, lifecycle,
+// end-of-invocation or early request that arrives during a running flush starts after it, and
+// requests arriving while that one is pending join it (earliest deadline wins; every waiter is
+// answered once, when it completes). The final flush does not wait: it cuts a running flush (its
+// unsent payloads go back to the retry queue, which the final flush redrives) and starts at once
+// with its own deadline. Built by app/pipeline; used on the loop thread by the composition roots.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/pipeline.h"
 #include "core/thread_owner.h"
+#include "metrics/aggregator.h"
 
 namespace lc::app {
 
-enum class FlushKind { kPeriodic, kForced, kFinal };
+enum class FlushKind { kPeriodic, kForced, kEndOfInvocation, kEarly, kLifecycle, kFinal };
+
+std::string_view flush_kind_name(FlushKind kind);  // "periodic", "forced", "end_of_invocation", …
+// Which buckets a flush of `kind` takes: closed ones for periodic flushes, all for the others.
+metrics::FlushScope flush_scope(FlushKind kind);
+
+// What a starting flush is: its kind, the buckets it takes and when it must be done.
+struct FlushStart {
+  FlushKind kind = FlushKind::kPeriodic;
+  metrics::FlushScope scope = metrics::FlushScope::kClosedBuckets;
+  Deadline deadline;
+};
 
 class FlushScheduler {
  public:
-  // collect(include_open_bucket) → payloads; send(payloads, deadline, done) forwards them.
-  using Collect = std::function<std::vector<Payload>(bool include_open_bucket)>;
-  using Send = std::function<void(std::vector<Payload>, Deadline, std::function<void()> done)>;
+  using Done = std::function<void()>;
+  // collect(start) → the payloads of this flush (the aggregators' buckets of start.scope).
+  using Collect = std::function<std::vector<Payload>(const FlushStart& start)>;
+  // send(payloads, start, done): forwards them and the retry queue by start.deadline; done() once.
+  using Send = std::function<void(std::vector<Payload>, const FlushStart& start, Done done)>;
+  // cut(): ends the running send now (its done() follows, at once or soon); what it had not
+  // delivered goes back to the retry queue for the next send.
+  using Cut = std::function<void()>;
 
+  // interval: the periodic timer (start()); request_timeout: the deadline of a periodic flush
+  // the timer starts (DD_FLUSH_TIMEOUT).
   FlushScheduler(const Clock& clock, TimerService& timers, Millis interval, Millis request_timeout,
-                 Collect collect, Send send);
+                 Collect collect, Send send, Cut cut);
 
   void start();  // arms the periodic timer
   void stop();   // cancels it
 
-  // A forced flush (open bucket included); done() once it completed.
-  void request_forced(std::function<void()> done);
-  // The final flush: waits for a running flush, then sends everything by `deadline`.
-  void request_final(Deadline deadline, std::function<void()> done);
+  // A flush of `kind` by `deadline`; done() (may be empty) once the flush that served the request
+  // completed. kPeriodic runs now, or once after the running flush when one is running (a
+  // forced-kind flush pending or starting first serves it). kFinal is request_final().
+  void request(FlushKind kind, Deadline deadline, Done done = {});
+  // The final flush: stops the timer, cuts a running flush and starts now; requests pending join
+  // it, and requests made after it are answered when it completes (at once once it completed).
+  void request_final(Deadline deadline, Done done);
 
   bool flushing() const { return running_; }
+  bool final_started() const { return final_started_; }
+  std::uint64_t flushes_started() const { return started_; }
 
  private:
+  struct Pending {
+    bool wanted = false;
+    FlushKind kind = FlushKind::kForced;
+    Deadline deadline;
+    std::vector<Done> waiters;
+  };
+
   void arm();
   void run_next();
-  void run(FlushKind kind, Deadline deadline, std::vector<std::function<void()>> waiters);
+  void run(FlushKind kind, Deadline deadline, std::vector<Done> waiters);
+  static void join(Pending& pending, FlushKind kind, Deadline deadline, Done done);
+  static void answer(std::vector<Done>& waiters);
 
   const Clock& clock_;
   TimerService& timers_;
@@ -46,14 +85,18 @@ class FlushScheduler {
   Millis request_timeout_;
   Collect collect_;
   Send send_;
+  Cut cut_;
   Timer timer_;
   bool running_ = false;
-  bool periodic_pending_ = false;
-  bool forced_pending_ = false;
-  std::vector<std::function<void()>> forced_waiters_;
-  bool final_pending_ = false;
-  Deadline final_deadline_;
-  std::vector<std::function<void()>> final_waiters_;
+  FlushKind running_kind_ = FlushKind::kPeriodic;
+  std::uint64_t current_ = 0;  // the token of the running flush
+  std::uint64_t started_ = 0;
+  Pending periodic_;        // closed buckets, after the running flush
+  Pending after_;           // open bucket included, after the running flush
+  bool timer_due_ = false;  // the timer fired during a flush: one periodic flush after it
+  bool final_started_ = false;
+  bool final_done_ = false;
+  std::vector<Done> final_waiters_;  // requests made while the final flush runs
   ThreadOwner loop_thread_;
 };
 

@@ -2,31 +2,19 @@
 
 #include <boost/asio/signal_set.hpp>
 
-#include <chrono>
 #include <csignal>
-#include <random>
+#include <memory>
 
-#include "app/flush_scheduler.h"
 #include "app/listeners.h"
-#include "app/self_report.h"
+#include "app/pipeline.h"
 #include "app/startup.h"
 #include "core/config.h"
 #include "core/logger.h"
 #include "core/self_metrics.h"
 #include "core/version.h"
-#include "forward/forward_stage.h"
 #include "lambda/local_api.h"
-#include "metrics/dogstatsd_server.h"
-#include "net/http_client.h"
-#include "net/udp_receiver.h"
 
 namespace lc::app {
-namespace {
-
-// The final flush on SIGTERM/SIGINT must end in time for the orchestrator's kill.
-constexpr Millis kFinalFlushBudget{5000};
-
-}  // namespace
 
 int run_sidecar(const Environment& env) {
   // serverless-init.md §3.2: with no child to forward them to, these have no effect at all (by
@@ -45,95 +33,28 @@ int run_sidecar(const Environment& env) {
   boost::asio::signal_set signals(loop.io(), SIGTERM, SIGINT);
 
   // Receivers first: bind, then announce the ports (serverless-init.md §2, §9).
-  auto dogstatsd =
-      metrics::DogStatsdServer::create(config.metrics, config.common, config.mode, self, clock);
-  net::UdpReceiver::Options udp;
-  udp.host = config.metrics.dogstatsd_host;
-  udp.port = config.metrics.dogstatsd_port;
-  udp.unix_path = config.metrics.dogstatsd_socket;
-  udp.buffer_size = static_cast<std::size_t>(config.metrics.dogstatsd_buffer_size);
-  udp.so_rcvbuf = config.metrics.dogstatsd_so_rcvbuf;
-  udp.queue_datagrams = static_cast<std::size_t>(config.metrics.dogstatsd_queue_size);
-  std::unique_ptr<net::UdpReceiver> receiver;
-  {
-    auto created = net::UdpReceiver::create(
-        udp, self, [&loop](std::function<void()> task) { loop.post(std::move(task)); },
-        [&dogstatsd](std::span<const net::ReceivedDatagram> batch) {
-          for (const auto& d : batch) dogstatsd->handle_datagram(d.data, d.truncated);
-        });
-    if (created) {
-      receiver = std::move(created).value();
-      listeners.add("dogstatsd", receiver->port());
-    } else {
-      LC_ERROR("cannot listen for DogStatsD on {}:{}: {}; running without it", udp.host, udp.port,
-               created.error().message);
-    }
-  }
+  Pipeline pipeline(config, loop, clock, self);
+  pipeline.bind_receivers(listeners);
   listeners.bind_local_api(loop, config);
   listeners.announce();
-
-  net::HttpClientOptions http_options;
-  http_options.proxy = config.forward.proxy;
-  http_options.skip_ssl_validation = config.forward.skip_ssl_validation;
-  http_options.ca_file = config.forward.tls_cert_file;
-  auto http = net::make_http_client(loop.io(), clock, loop, http_options);
-  std::mt19937_64 rng(std::random_device{}());
-  std::uniform_real_distribution<double> uniform(0.0, 1.0);
-  forward::ForwardStage stage = forward::make_forward_stage(
-      config.forward, config.common, *http, clock, loop, self, [&] { return uniform(rng); });
-  LC_DEBUG("lastcall {} sidecar: {} {}", kVersion, dogstatsd->describe(), stage.describe());
-
-  bool final_flush = false;
-  SelfReport report(self, config.common.self_metrics);
-  auto flush_started = clock.steady_now();
-  FlushScheduler scheduler(
-      clock, loop, Millis(config.init.flush_interval_ms),
-      Millis(config.forward.flush_timeout_s * 1000),
-      [&](bool include_open) {
-        flush_started = clock.steady_now();
-        // lastcall.* go out like any series (LASTCALL_SELF_METRICS), in the bucket of now.
-        report.feed(dogstatsd->aggregator(), clock.wall_s());
-        return dogstatsd->flush(include_open ? metrics::FlushScope::kAll
-                                             : metrics::FlushScope::kClosedBuckets);
-      },
-      [&](std::vector<Payload> payloads, Deadline deadline, std::function<void()> done) {
-        const bool is_final = final_flush;  // a flush already running when SIGTERM came is not
-        stage.forwarder->flush(
-            std::move(payloads), deadline,
-            [&, is_final, done = std::move(done)](const forward::FlushSummary& summary) {
-              // What the final flush could not deliver leaves with the process: count it and say
-              // so once (serverless-init.md §9), never silently.
-              if (is_final && summary.queued.payloads > 0) {
-                for (const auto& [kind, count] : summary.queued_by_kind) {
-                  self.dropped(kind, "shutdown", count.items);
-                }
-                LC_WARN("final flush ended with data not sent: {}", summary.not_sent_text());
-              }
-              report.flush_done(
-                  summary, std::chrono::duration_cast<Millis>(clock.steady_now() - flush_started));
-              done();
-            },
-            is_final ? forward::FlushOrder::kFreshFirst : forward::FlushOrder::kRetryFirst);
-      });
+  LC_DEBUG("lastcall {} sidecar: {}", kVersion, pipeline.describe());
 
   std::unique_ptr<lambda::LocalApi> local_api;
   if (listeners.local_api) {
     local_api = std::make_unique<lambda::LocalApi>(
         *listeners.local_api, loop, self,
-        [&scheduler](std::function<void()> done) { scheduler.request_forced(std::move(done)); });
+        [&pipeline](std::function<void()> done) { pipeline.request_forced(std::move(done)); });
   }
   listeners.start_all();
-  if (receiver) receiver->start();
-  scheduler.start();
+  pipeline.start_receivers();
+  pipeline.scheduler().start();
 
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     LC_INFO("signal {}: final flush, then exit", sig);
-    // Stop receiving first so the final flush holds everything that arrived.
-    if (receiver) receiver->stop();
     if (listeners.local_api) listeners.local_api->stop();
-    final_flush = true;
-    scheduler.request_final(Deadline::after(clock, kFinalFlushBudget), [&] {
+    // serverless-init.md §3.4: the final flush ends by t_term + G (LASTCALL_SHUTDOWN_GRACE_MS).
+    pipeline.final_flush(Deadline::after(clock, Millis(config.init.shutdown_grace_ms)), [&] {
       const std::string all = self.summary();
       if (!all.empty()) LC_DEBUG("self-metrics at exit: {}", all);
       loop.stop();

@@ -490,6 +490,7 @@ void finalize_logs(Finalizer& f, LogsConfig& c) {
 void finalize_init(Finalizer& f, InitConfig& c) {
   c.flush_interval_ms = std::max<std::int64_t>(
       1, static_cast<std::int64_t>(std::llround(f.get(var::kDdFlushInterval) * 1000)));
+  c.shutdown_grace_ms = f.get(var::kLastcallShutdownGraceMs);
 }
 
 void finalize_microvm(Finalizer& /*f*/, MicrovmConfig& /*c*/) {}

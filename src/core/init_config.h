@@ -8,6 +8,7 @@ namespace lc {
 
 struct InitConfig {
   std::int64_t flush_interval_ms{};
+  std::int64_t shutdown_grace_ms{};  // G: SIGTERM → exit (serverless-init.md §3.5)
 };
 
 }  // namespace lc

@@ -286,6 +286,29 @@ void Forwarder::on_late_outcome(std::uint64_t token, const SendOutcome& outcome)
   // Acknowledged after its flush gave up on it: no need to send the queued copy again.
   if (queue_.remove(id)) {
     LC_DEBUG("forward: a request abandoned at a deadline was acknowledged later; unqueued");
+    return;
+  }
+  // Its copy may already be redriven by the running flush (after a cut): unschedule it while it
+  // waits. A copy already in flight cannot be called back.
+  if (!cycle_) return;
+  auto& pending = cycle_->pending;
+  auto it_p =
+      std::find_if(pending.begin(), pending.end(), [id](const Work& w) { return w.id == id; });
+  if (it_p != pending.end()) {
+    cycle_->summary.sent.payloads += 1;
+    cycle_->summary.sent.items += it_p->payload->items;
+    pending.erase(it_p);
+    LC_DEBUG("forward: a request abandoned earlier was acknowledged late; its resend is dropped");
+    pump();
+    return;
+  }
+  for (auto b = cycle_->backing_off.begin(); b != cycle_->backing_off.end(); ++b) {
+    if (b->second.work.id != id) continue;
+    cycle_->summary.sent.payloads += 1;
+    cycle_->summary.sent.items += b->second.work.payload->items;
+    cycle_->backing_off.erase(b);
+    pump();
+    return;
   }
 }
 

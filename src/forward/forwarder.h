@@ -107,8 +107,13 @@ class Forwarder {
   void flush(std::vector<Payload> payloads, Deadline deadline, OnDone on_done,
              FlushOrder order = FlushOrder::kRetryFirst);
 
-  // Ends the running flush now, as if its deadline had passed (lambda-agent.md §6.3: a flush
-  // still in flight at runtimeDone). No-op when idle.
+  // Ends the running flush now, as if its deadline had passed: the cut of lambda-agent.md §6.3 (a
+  // flush still in flight at runtimeDone) and of the final flush (architecture.md: SIGTERM or
+  // SHUTDOWN does not wait for a running flush). Requests in flight are abandoned; their payloads,
+  // and those pending or backing off, go to the retry queue, which the next flush redrives; a late
+  // acknowledgement of an abandoned request unqueues (or unschedules) its copy. The waiters get the
+  // summary (aborted) before abort() returns, unless it is called from inside one of the
+  // Forwarder's own callbacks (then at the next turn of the loop). No-op when idle.
   void abort();
 
   bool flushing() const { return cycle_ != nullptr; }

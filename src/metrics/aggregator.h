@@ -73,7 +73,7 @@ class MetricAggregator final : public MetricSink {
   static constexpr std::int64_t kBucketSeconds = 10;
 
   MetricAggregator(AggregatorConfig config, SelfMetrics& self, const Clock& clock);
-  ~MetricAggregator();
+  ~MetricAggregator() override;
   MetricAggregator(const MetricAggregator&) = delete;
   MetricAggregator& operator=(const MetricAggregator&) = delete;
 

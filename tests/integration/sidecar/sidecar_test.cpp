@@ -201,6 +201,54 @@ TEST(SidecarIntegration, FinalFlushAgainstAFailingIntakeSaysWhatWasNotSent) {
   EXPECT_FALSE(has_points(m));
 }
 
+std::size_t hung_requests(const FakeIntakeClient& intake) {
+  const auto answer = intake.payloads("/api/v2/series");
+  const auto* o = answer.if_object();
+  const auto* rej = o ? o->if_contains("rejections") : nullptr;
+  if (rej == nullptr || !rej->is_array()) return 0;
+  std::size_t n = 0;
+  for (const auto& r : rej->as_array()) {
+    if (r.at("reason").as_string() == "fault: hang") ++n;
+  }
+  return n;
+}
+
+// architecture.md "Layout": the final flush does not wait for a running flush. Here a forced flush
+// hangs on an intake that never answers (its own deadline is DD_FLUSH_TIMEOUT, 30 s); SIGTERM cuts
+// it, the final flush sends its payload again and lastcall exits by the final deadline
+// (LASTCALL_SHUTDOWN_GRACE_MS), saying what it could not send.
+TEST(SidecarIntegration, SigtermCutsAFlushHungOnTheIntakeAndExitsByTheFinalDeadline) {
+  constexpr auto kGrace = 1500ms;
+  auto s = Sidecar::start({}, {{"LASTCALL_SHUTDOWN_GRACE_MS", std::to_string(kGrace.count())}});
+  ASSERT_TRUE(s.agent && s.dogstatsd);
+  auto intake = s.intake->client();
+  ASSERT_TRUE(intake.set_fault(R"({"endpoint":"/api/v2/series","hang":true})"));
+  ASSERT_TRUE(send_udp(s.dogstatsd, "stuck:1|c"));
+  // The forced flush is answered after 90 ms and goes on, hung; poll until the intake holds it.
+  bool hung = false;
+  for (int attempt = 0; attempt < 50 && !hung; ++attempt) {
+    s.flush();
+    for (int poll = 0; poll < 20 && !hung; ++poll) hung = hung_requests(intake) >= 1;
+  }
+  ASSERT_TRUE(hung) << s.agent->output(ChildProcess::Stream::kStderr);
+  const std::size_t before = hung_requests(intake);
+
+  const auto sigterm_at = std::chrono::steady_clock::now();
+  s.agent->signal(SIGTERM);
+  const auto code = s.agent->wait_exit(20s);
+  const auto took = std::chrono::steady_clock::now() - sigterm_at;
+  ASSERT_TRUE(code.has_value()) << "still running 20 s after SIGTERM";
+  EXPECT_EQ(*code, 0);
+  // Before the cut this took the whole 30 s flush timeout. 1 s of slack for an ASan build's exit.
+  EXPECT_LT(took, kGrace + 1000ms) << s.agent->output(ChildProcess::Stream::kStderr);
+  // Order of events: the final flush sent the cut payload again (a new hung request) before the
+  // process said what was not sent and exited.
+  EXPECT_GT(hung_requests(intake), before);
+  auto warn = s.agent->wait_for_line_containing("final flush ended with data not sent", 1s);
+  ASSERT_TRUE(warn) << s.agent->output(ChildProcess::Stream::kStderr);
+  EXPECT_NE(warn->find("metrics 1 payload"), std::string::npos) << *warn;
+}
+
 TEST(SidecarIntegration, V1SeriesWithDeflateForVictoriaMetricsStyleIntakes) {
   auto s = Sidecar::start({}, {{"DD_USE_V2_API_SERIES", "false"}});
   ASSERT_TRUE(s.agent && s.dogstatsd);

@@ -20,7 +20,7 @@
 #include "core/mutex.h"
 #include "fakes/fake_clock.h"
 #include "metrics/dogstatsd_server.h"
-#include "metrics_test_util.h"
+#include "unit/metrics/metrics_test_util.h"
 
 namespace lc::net {
 namespace {

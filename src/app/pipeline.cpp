@@ -1,0 +1,129 @@
+#include "app/pipeline.h"
+
+#include <chrono>
+#include <span>
+#include <utility>
+
+#include "core/logger.h"
+
+namespace lc::app {
+namespace {
+
+net::HttpClientOptions intake_http_options(const ForwardConfig& forward) {
+  net::HttpClientOptions o;
+  o.proxy = forward.proxy;
+  o.skip_ssl_validation = forward.skip_ssl_validation;
+  o.ca_file = forward.tls_cert_file;
+  return o;
+}
+
+}  // namespace
+
+Pipeline::Pipeline(const FinalConfig& config, EventLoop& loop, const Clock& clock,
+                   SelfMetrics& self)
+    : config_(config),
+      loop_(loop),
+      clock_(clock),
+      self_(self),
+      flush_timeout_(Millis(config.forward.flush_timeout_s * 1000)),
+      dogstatsd_(metrics::DogStatsdServer::create(config.metrics, config.common, config.mode, self,
+                                                  clock)),
+      http_(net::make_http_client(loop.io(), clock, loop, intake_http_options(config.forward))),
+      rng_(std::random_device{}()),
+      stage_(forward::make_forward_stage(
+          config.forward, config.common, *http_, clock, loop, self,
+          [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); })),
+      report_(self, config.common.self_metrics),
+      flush_started_(clock.steady_now()) {
+  scheduler_ = std::make_unique<FlushScheduler>(
+      clock, loop, Millis(config.init.flush_interval_ms), flush_timeout_,
+      [this](const FlushStart& start) { return collect(start); },
+      [this](std::vector<Payload> payloads, const FlushStart& start, std::function<void()> done) {
+        send(std::move(payloads), start, std::move(done));
+      },
+      // The final flush does not wait for a running one (architecture.md "Layout").
+      [this] { stage_.forwarder->abort(); });
+}
+
+Pipeline::~Pipeline() {
+  // The receiver's handler feeds the DogStatsD server: stop it before anything else goes.
+  receiver_.reset();
+}
+
+void Pipeline::bind_receivers(Listeners& listeners) {
+  const MetricsConfig& m = config_.metrics;
+  net::UdpReceiver::Options udp;
+  udp.host = m.dogstatsd_host;
+  udp.port = m.dogstatsd_port;
+  udp.unix_path = m.dogstatsd_socket;
+  udp.buffer_size = static_cast<std::size_t>(m.dogstatsd_buffer_size);
+  udp.so_rcvbuf = m.dogstatsd_so_rcvbuf;
+  udp.queue_datagrams = static_cast<std::size_t>(m.dogstatsd_queue_size);
+  auto created = net::UdpReceiver::create(
+      udp, self_, [this](std::function<void()> task) { loop_.post(std::move(task)); },
+      [this](std::span<const net::ReceivedDatagram> batch) {
+        for (const auto& d : batch) dogstatsd_->handle_datagram(d.data, d.truncated);
+      });
+  if (!created) {
+    LC_ERROR("cannot listen for DogStatsD on {}:{}: {}; running without it", udp.host, udp.port,
+             created.error().message);
+    return;
+  }
+  receiver_ = std::move(created).value();
+  listeners.add("dogstatsd", receiver_->port());
+}
+
+void Pipeline::start_receivers() {
+  if (receiver_) receiver_->start();
+}
+
+void Pipeline::stop_receivers() {
+  if (receiver_) receiver_->stop();
+}
+
+void Pipeline::request_forced(std::function<void()> done) {
+  scheduler_->request(FlushKind::kForced, Deadline::after(clock_, flush_timeout_), std::move(done));
+}
+
+void Pipeline::final_flush(Deadline deadline, std::function<void()> done) {
+  // Stop receiving first so the final flush holds everything that arrived.
+  stop_receivers();
+  scheduler_->request_final(deadline, std::move(done));
+}
+
+std::vector<Payload> Pipeline::collect(const FlushStart& start) {
+  flush_started_ = clock_.steady_now();
+  // lastcall.* go out like any series (LASTCALL_SELF_METRICS), in the bucket of now.
+  report_.feed(dogstatsd_->aggregator(), clock_.wall_s());
+  return dogstatsd_->flush(start.scope);
+}
+
+void Pipeline::send(std::vector<Payload> payloads, const FlushStart& start,
+                    std::function<void()> done) {
+  const bool is_final = start.kind == FlushKind::kFinal;
+  const SteadyTime started = flush_started_;
+  stage_.forwarder->flush(
+      std::move(payloads), start.deadline,
+      [this, is_final, started, done = std::move(done)](const forward::FlushSummary& summary) {
+        // What the final flush could not deliver leaves with the process: count it and say so
+        // once (serverless-init.md §9, lambda-agent.md §6.5 step 6), never silently.
+        if (is_final && summary.queued.payloads > 0) {
+          for (const auto& [kind, count] : summary.queued_by_kind) {
+            self_.dropped(kind, "shutdown", count.items);
+          }
+          LC_WARN("final flush ended with data not sent: {}", summary.not_sent_text());
+        }
+        report_.flush_done(summary,
+                           std::chrono::duration_cast<Millis>(clock_.steady_now() - started));
+        done();
+      },
+      is_final ? forward::FlushOrder::kFreshFirst : forward::FlushOrder::kRetryFirst);
+}
+
+std::string Pipeline::describe() const {
+  return "{\"dogstatsd\":" + dogstatsd_->describe() +
+         ",\"receiver\":" + (receiver_ ? receiver_->describe() : std::string("null")) +
+         ",\"forward\":" + stage_.describe() + "}";
+}
+
+}  // namespace lc::app

@@ -1,0 +1,81 @@
+// app/pipeline.h — one wiring for every mode (architecture.md "Layout"): the receivers (DogStatsD
+// UDP + unix datagram socket; later traces on 8126), the DogStatsD server and its aggregator, the
+// forward stage (HTTP client, exporters, forwarder), SelfReport, and the FlushScheduler whose
+// collect/send/cut run through them. Built once by a composition root (sidecar, extension, next
+// the init wrapper), which binds and announces the listeners, starts them, and decides when to
+// flush. Building it does no network I/O: TLS and DNS wait for the first flush (lambda-agent.md
+// §1.2). Used and destroyed on the loop thread; the loop, clock and self-metrics outlive it.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "app/flush_scheduler.h"
+#include "app/listeners.h"
+#include "app/self_report.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/event_loop.h"
+#include "core/self_metrics.h"
+#include "forward/forward_stage.h"
+#include "metrics/dogstatsd_server.h"
+#include "net/http_client.h"
+#include "net/udp_receiver.h"
+
+namespace lc::app {
+
+class Pipeline {
+ public:
+  Pipeline(const FinalConfig& config, EventLoop& loop, const Clock& clock, SelfMetrics& self);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Binds the DogStatsD sockets and adds "dogstatsd" to `listeners` (call before announce()). A
+  // socket that cannot be bound is logged naming the port; the mode runs without it.
+  void bind_receivers(Listeners& listeners);
+  // Starts receiving (after the announcement).
+  void start_receivers();
+  // Stops receiving; datagrams already received reach the aggregator first, so a final flush
+  // right after holds them. Idempotent.
+  void stop_receivers();
+
+  // A forced flush (open bucket included) by now + DD_FLUSH_TIMEOUT: what /lambda/flush asks.
+  void request_forced(std::function<void()> done);
+  // Stops the receivers, then the final flush by `deadline`: a running flush is cut, everything
+  // (open bucket, retry queue) goes out fresh data first; done() once it ended.
+  void final_flush(Deadline deadline, std::function<void()> done);
+
+  FlushScheduler& scheduler() { return *scheduler_; }
+  metrics::DogStatsdServer& dogstatsd() { return *dogstatsd_; }
+  forward::Forwarder& forwarder() { return *stage_.forwarder; }
+  net::HttpClient& intake_http() { return *http_; }
+  SelfReport& report() { return report_; }
+  Millis flush_timeout() const { return flush_timeout_; }
+  bool receiving() const { return receiver_ != nullptr; }
+
+  // The components and their settings, for the one debug line at start (conventions.md §20).
+  std::string describe() const;
+
+ private:
+  std::vector<Payload> collect(const FlushStart& start);
+  void send(std::vector<Payload> payloads, const FlushStart& start, std::function<void()> done);
+
+  const FinalConfig& config_;
+  EventLoop& loop_;
+  const Clock& clock_;
+  SelfMetrics& self_;
+  Millis flush_timeout_;
+  std::unique_ptr<metrics::DogStatsdServer> dogstatsd_;
+  std::unique_ptr<net::UdpReceiver> receiver_;  // after dogstatsd_: its handler feeds it
+  std::unique_ptr<net::HttpClient> http_;
+  std::mt19937_64 rng_;
+  forward::ForwardStage stage_;
+  SelfReport report_;
+  SteadyTime flush_started_;
+  std::unique_ptr<FlushScheduler> scheduler_;
+};
+
+}  // namespace lc::app
