@@ -73,6 +73,12 @@ class ExtensionApp {
           }
           LC_DEBUG("registered as {} (id {}), function={} account={}", name_, reply->extension_id,
                    reply->function_name, reply->account_id.empty() ? "-" : reply->account_id);
+          // lambda-agent.md §3.5: the account arrives late, with the register reply; encoders read
+          // the tag sets at every flush, so points already aggregated carry it too.
+          if (!reply->account_id.empty()) {
+            pipeline_->tags().set("account_id", reply->account_id);
+            pipeline_->tags().set("aws_account", reply->account_id);
+          }
           subscribe(false, 0, [this, t0] {
             LC_DEBUG("ready in {} ms",
                      std::chrono::duration_cast<Millis>(clock_.steady_now() - t0).count());

@@ -26,8 +26,9 @@ Pipeline::Pipeline(const FinalConfig& config, EventLoop& loop, const Clock& cloc
       clock_(clock),
       self_(self),
       flush_timeout_(Millis(config.forward.flush_timeout_s * 1000)),
-      dogstatsd_(metrics::DogStatsdServer::create(config.metrics, config.common, config.mode, self,
-                                                  clock)),
+      tags_(config.common, config.lambda),
+      dogstatsd_(metrics::DogStatsdServer::create(config.metrics, config.common, tags_, config.mode,
+                                                  self, clock)),
       http_(net::make_http_client(loop.io(), clock, loop, intake_http_options(config.forward))),
       rng_(std::random_device{}()),
       stage_(forward::make_forward_stage(

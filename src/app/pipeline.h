@@ -19,6 +19,7 @@
 #include "core/config.h"
 #include "core/event_loop.h"
 #include "core/self_metrics.h"
+#include "core/tag_sets.h"
 #include "forward/forward_stage.h"
 #include "metrics/dogstatsd_server.h"
 #include "net/http_client.h"
@@ -50,6 +51,8 @@ class Pipeline {
 
   FlushScheduler& scheduler() { return *scheduler_; }
   metrics::DogStatsdServer& dogstatsd() { return *dogstatsd_; }
+  // The tags every encoder reads at flush; late tags (account id, runtime, ...) are set here.
+  TagSets& tags() { return tags_; }
   forward::Forwarder& forwarder() { return *stage_.forwarder; }
   net::HttpClient& intake_http() { return *http_; }
   SelfReport& report() { return report_; }
@@ -68,6 +71,7 @@ class Pipeline {
   const Clock& clock_;
   SelfMetrics& self_;
   Millis flush_timeout_;
+  TagSets tags_;  // before the aggregators: their encoders read it
   std::unique_ptr<metrics::DogStatsdServer> dogstatsd_;
   std::unique_ptr<net::UdpReceiver> receiver_;  // after dogstatsd_: its handler feeds it
   std::unique_ptr<net::HttpClient> http_;

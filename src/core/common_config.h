@@ -13,8 +13,9 @@ namespace lc {
 
 struct CommonConfig {
   std::string env, service, version, hostname, source;
-  std::vector<std::string> tags;       // DD_TAGS + DD_EXTRA_TAGS
-  std::vector<std::string> base_tags;  // env:, service:, version: + tags (serialisation order)
+  // DD_TAGS + DD_EXTRA_TAGS as given; the env:/service:/version: items give way to DD_ENV/
+  // DD_SERVICE/DD_VERSION when those are set (core/tag_sets.h builds the tags sent).
+  std::vector<std::string> tags;
   LogLevel log_level{};
   bool self_metrics{};
   std::int64_t memory_budget_bytes{};

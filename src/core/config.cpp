@@ -253,10 +253,47 @@ void finalize_lambda(Finalizer& f, LambdaConfig& c, const std::string& bind_host
   c.function_version = f.get(var::kAwsLambdaFunctionVersion);
   c.memory_size_mb = as_int(f.get(var::kAwsLambdaFunctionMemorySize));
   c.task_root = f.get(var::kLambdaTaskRoot);
+  c.custom_metrics_exclude_tags = f.get(var::kDdLambdaCustomerMetricsExcludeTags);
   c.flush_strategy = f.get(var::kDdServerlessFlushStrategy);
   c.shutdown_margin_ms = f.get(var::kLastcallShutdownMarginMs);
   c.telemetry_host = !bind_host.empty() ? bind_host : "0.0.0.0";
   c.telemetry_port = as_int(f.get(var::kLastcallTelemetryPort));
+}
+
+std::string join_tags(const std::vector<std::string>& tags) {
+  std::string out;
+  for (const auto& t : tags) out += (out.empty() ? "" : ",") + t;
+  return out;
+}
+
+// The items of DD_TAGS or DD_EXTRA_TAGS as given. lambda-agent.md §3.5: an env:, service: or
+// version: item gives way to DD_ENV / DD_SERVICE / DD_VERSION when that is set (TagSets drops it,
+// core/tag_sets.h); --check-config then shows the items used and why.
+std::vector<std::string> user_tags(Finalizer& f, Handle<VarType::kList> v, const CommonConfig& c) {
+  std::vector<std::string> items = f.get(v);
+  const struct {
+    const std::string& value;
+    const char* key;
+    Handle<VarType::kString> handle;
+  } dedicated[] = {{c.env, "env", var::kDdEnv},
+                   {c.service, "service", var::kDdService},
+                   {c.version, "version", var::kDdVersion}};
+  std::vector<std::string> keys;
+  for (const auto& d : dedicated) {
+    if (!d.value.empty()) keys.emplace_back(d.key);
+  }
+  std::vector<std::string> dropped;
+  const std::vector<std::string> kept = without_keys(items, keys, &dropped);
+  if (dropped.empty()) return items;
+  std::string why;
+  for (const auto& d : dedicated) {
+    const bool used = std::any_of(dropped.begin(), dropped.end(),
+                                  [&](const std::string& t) { return tag_key(t) == d.key; });
+    if (used) why += fmt::format("{}{} is set", why.empty() ? "" : " and ", f.from(d.handle));
+  }
+  f.derive(v, join_tags(kept),
+           fmt::format("{}: {} dropped, lambda-agent.md §3.5", why, join_tags(dropped)));
+  return items;
 }
 
 void finalize_common(Finalizer& f, CommonConfig& c, const std::string& bind_host) {
@@ -266,12 +303,8 @@ void finalize_common(Finalizer& f, CommonConfig& c, const std::string& bind_host
   c.hostname = f.get(var::kDdHostname);
   if (c.hostname == "none") c.hostname.clear();
   c.source = f.get(var::kDdSource);
-  c.tags = f.get(var::kDdTags);
-  append_unique(c.tags, f.get(var::kDdExtraTags));
-  if (!c.env.empty()) c.base_tags.push_back("env:" + to_lower(c.env));
-  if (!c.service.empty()) c.base_tags.push_back("service:" + to_lower(c.service));
-  if (!c.version.empty()) c.base_tags.push_back("version:" + c.version);
-  append_unique(c.base_tags, c.tags);
+  c.tags = user_tags(f, var::kDdTags, c);
+  append_unique(c.tags, user_tags(f, var::kDdExtraTags, c));
   c.self_metrics = f.get(var::kLastcallSelfMetrics);
   c.memory_budget_bytes = f.get(var::kLastcallMemoryBudgetBytes);
   c.local_api_host = !bind_host.empty() ? bind_host : "127.0.0.1";

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace lc {
 
@@ -14,6 +15,7 @@ struct LambdaConfig {
   std::string region, function_name, function_version;
   int memory_size_mb{};
   std::string task_root;
+  std::vector<std::string> custom_metrics_exclude_tags;  // keys (lambda-agent.md §3.5)
   std::string flush_strategy;
   std::int64_t shutdown_margin_ms{};
   std::string telemetry_host;

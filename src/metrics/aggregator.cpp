@@ -27,7 +27,6 @@ AggregatorConfig AggregatorConfig::from(const MetricsConfig& metrics, const Comm
     c.sketch_output =
         metrics.sketch_fallback_series ? SketchOutput::kV1SeriesFallback : SketchOutput::kDrop;
   }
-  c.base_tags = common.base_tags;
   return c;
 }
 
@@ -196,12 +195,14 @@ bool MetricAggregator::ContextEq::operator()(const std::unique_ptr<Context>& a,
          a->tags == b->tags;
 }
 
-MetricAggregator::MetricAggregator(AggregatorConfig config, SelfMetrics& self, const Clock& clock)
+MetricAggregator::MetricAggregator(AggregatorConfig config, SelfMetrics& self, const Clock& clock,
+                                   const TagSets& tags)
     : config_(std::move(config)),
       self_(self),
       clock_(clock),
-      series_encoder_(config_.limits, config_.base_tags, self),
-      sketch_encoder_(config_.limits, config_.base_tags, self),
+      tags_(tags),
+      series_encoder_(config_.limits, tags, config_.tag_set, self),
+      sketch_encoder_(config_.limits, tags, config_.tag_set, self),
       drop_log_(clock, std::chrono::seconds(10)) {}
 
 MetricAggregator::~MetricAggregator() = default;

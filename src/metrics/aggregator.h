@@ -23,6 +23,7 @@
 #include "core/mode.h"
 #include "core/pipeline.h"
 #include "core/self_metrics.h"
+#include "core/tag_sets.h"
 #include "core/thread_owner.h"
 #include "metrics/ddsketch.h"
 #include "metrics/dogstatsd_parser.h"
@@ -60,7 +61,9 @@ struct AggregatorConfig {
 
   SeriesFormat series_format = SeriesFormat::kV2Protobuf;
   SketchOutput sketch_output = SketchOutput::kSketchPayload;
-  std::vector<std::string> base_tags;
+  // The tags every series and sketch gets, read from the TagSets at each flush: the custom-metrics
+  // set for DogStatsD, the enhanced-metrics set for lastcall's own enhanced metrics.
+  TagSetId tag_set = TagSetId::kCustomMetrics;
   EncoderLimits limits;
 
   // The Lambda rules (no default host) apply in extension mode.
@@ -72,7 +75,9 @@ class MetricAggregator final : public MetricSink {
   static constexpr std::string_view kDropKind = "dogstatsd";
   static constexpr std::int64_t kBucketSeconds = 10;
 
-  MetricAggregator(AggregatorConfig config, SelfMetrics& self, const Clock& clock);
+  // `tags` outlives the aggregator; its config.tag_set is read at every flush (no tags by default).
+  MetricAggregator(AggregatorConfig config, SelfMetrics& self, const Clock& clock,
+                   const TagSets& tags = TagSets::none());
   ~MetricAggregator() override;
   MetricAggregator(const MetricAggregator&) = delete;
   MetricAggregator& operator=(const MetricAggregator&) = delete;
@@ -92,6 +97,7 @@ class MetricAggregator final : public MetricSink {
   // Live contexts plus those kept only for their submission record.
   std::size_t tracked_contexts() const { return contexts_.size(); }
   const AggregatorConfig& config() const { return config_; }
+  const std::vector<std::string>& base_tags() const { return tags_.tags(config_.tag_set); }
 
  private:
   enum class Kind : std::uint8_t { kCount, kGauge, kSet, kHistogram, kDistribution };
@@ -133,6 +139,7 @@ class MetricAggregator final : public MetricSink {
   AggregatorConfig config_;
   SelfMetrics& self_;
   const Clock& clock_;
+  const TagSets& tags_;
   SeriesEncoder series_encoder_;
   SketchEncoder sketch_encoder_;
   std::unordered_set<std::unique_ptr<Context>, ContextHash, ContextEq> contexts_;

@@ -16,17 +16,19 @@ ParserOptions DogStatsdServer::parser_options(const MetricsConfig& metrics, Mode
 }
 
 DogStatsdServer::DogStatsdServer(ParserOptions parser_options, AggregatorConfig aggregator_config,
-                                 SelfMetrics& self, const Clock& clock)
+                                 SelfMetrics& self, const Clock& clock, const TagSets& tags)
     : self_(self),
       clock_(clock),
       parser_(std::move(parser_options), self),
-      aggregator_(std::move(aggregator_config), self, clock) {}
+      aggregator_(std::move(aggregator_config), self, clock, tags) {}
 
 std::unique_ptr<DogStatsdServer> DogStatsdServer::create(const MetricsConfig& metrics,
-                                                         const CommonConfig& common, Mode mode,
+                                                         const CommonConfig& common,
+                                                         const TagSets& tags, Mode mode,
                                                          SelfMetrics& self, const Clock& clock) {
-  return std::make_unique<DogStatsdServer>(
-      parser_options(metrics, mode), AggregatorConfig::from(metrics, common, mode), self, clock);
+  return std::make_unique<DogStatsdServer>(parser_options(metrics, mode),
+                                           AggregatorConfig::from(metrics, common, mode), self,
+                                           clock, tags);
 }
 
 void DogStatsdServer::handle_datagram(std::string_view packet, bool truncated) {
@@ -59,13 +61,14 @@ std::string DogStatsdServer::describe() const {
   const auto& c = aggregator_.config();
   return fmt::format(
       "{{\"component\":\"dogstatsd\",\"series\":\"{}\",\"sketches\":\"{}\",\"max_contexts\":{},"
-      "\"histogram_aggregates\":{},\"histogram_percentiles\":{},\"base_tags\":{}}}",
+      "\"histogram_aggregates\":{},\"histogram_percentiles\":{},\"tag_set\":\"{}\","
+      "\"base_tags\":{}}}",
       c.series_format == SeriesFormat::kV2Protobuf ? "v2" : "v1",
       c.sketch_output == SketchOutput::kSketchPayload
           ? "sketches"
           : (c.sketch_output == SketchOutput::kV1SeriesFallback ? "v1_fallback" : "drop"),
       c.max_contexts, c.histogram_aggregates.size(), c.histogram_percentiles.size(),
-      c.base_tags.size());
+      tag_set_name(c.tag_set), aggregator_.base_tags().size());
 }
 
 }  // namespace lc::metrics

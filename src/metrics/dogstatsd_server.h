@@ -15,6 +15,7 @@
 #include "core/mode.h"
 #include "core/pipeline.h"
 #include "core/self_metrics.h"
+#include "core/tag_sets.h"
 #include "metrics/aggregator.h"
 #include "metrics/dogstatsd_parser.h"
 
@@ -22,12 +23,14 @@ namespace lc::metrics {
 
 class DogStatsdServer final : private DogStatsdVisitor {
  public:
+  // `tags` outlives the server; the aggregator reads its aggregator_config.tag_set at each flush.
   DogStatsdServer(ParserOptions parser_options, AggregatorConfig aggregator_config,
-                  SelfMetrics& self, const Clock& clock);
-  // Parser and aggregator settings from the finalized configuration (mode decides Lambda rules).
+                  SelfMetrics& self, const Clock& clock, const TagSets& tags = TagSets::none());
+  // Parser and aggregator settings from the finalized configuration (mode decides Lambda rules);
+  // series and sketches carry the custom-metrics set of `tags` (app/ owns it).
   static std::unique_ptr<DogStatsdServer> create(const MetricsConfig& metrics,
-                                                 const CommonConfig& common, Mode mode,
-                                                 SelfMetrics& self, const Clock& clock);
+                                                 const CommonConfig& common, const TagSets& tags,
+                                                 Mode mode, SelfMetrics& self, const Clock& clock);
   static ParserOptions parser_options(const MetricsConfig& metrics, Mode mode);
 
   // One datagram (or an HTTP /dogstatsd body); `truncated` when the receive buffer cut it.

@@ -109,9 +109,9 @@ bool is_zero_bits(double v) {
 
 // ---- SeriesEncoder
 
-SeriesEncoder::SeriesEncoder(EncoderLimits limits, std::vector<std::string> base_tags,
+SeriesEncoder::SeriesEncoder(EncoderLimits limits, const TagSets& tags, TagSetId tag_set,
                              SelfMetrics& self)
-    : limits_(limits), base_tags_(std::move(base_tags)), self_(self) {}
+    : limits_(limits), tags_(tags), tag_set_(tag_set), self_(self) {}
 
 void SeriesEncoder::filter_points(const Series& s, std::int64_t now_s,
                                   std::vector<SeriesPoint>& out) {
@@ -137,7 +137,7 @@ void SeriesEncoder::encode_v2_series(const Series& s, const std::vector<SeriesPo
     if (!s.host.empty()) r.add_string(2, s.host);
   }
   w.add_string(2, s.name);
-  for (const auto& t : merge_tags(s.tags, base_tags_)) w.add_string(3, t);
+  for (const auto& t : merge_tags(s.tags, base_tags())) w.add_string(3, t);
   for (const auto& p : points) {
     protozero::pbf_writer pw{w, 4};
     if (!is_zero_bits(p.value)) pw.add_double(1, p.value);
@@ -169,7 +169,7 @@ void SeriesEncoder::encode_v1_series(const Series& s, const std::vector<SeriesPo
   append_json_string(out, s.host);
   out += ",\"tags\":[";
   bool first = true;
-  for (const auto& t : merge_tags(s.tags, base_tags_)) {
+  for (const auto& t : merge_tags(s.tags, base_tags())) {
     if (!first) out.push_back(',');
     first = false;
     append_json_string(out, t);

@@ -10,6 +10,7 @@
 
 #include "core/pipeline.h"
 #include "core/self_metrics.h"
+#include "core/tag_sets.h"
 #include "metrics/metric_series.h"
 
 namespace lc::metrics {
@@ -34,7 +35,9 @@ class SeriesEncoder {
  public:
   static constexpr std::string_view kDropKind = "metrics";
 
-  SeriesEncoder(EncoderLimits limits, std::vector<std::string> base_tags, SelfMetrics& self);
+  // Every series carries the `tag_set` of `tags` as it is when encode_*() runs (tags set after
+  // construction included); `tags` outlives the encoder.
+  SeriesEncoder(EncoderLimits limits, const TagSets& tags, TagSetId tag_set, SelfMetrics& self);
 
   std::vector<Payload> encode_v2(const std::vector<Series>& series, std::int64_t now_s);
   std::vector<Payload> encode_v1(const std::vector<Series>& series, std::int64_t now_s);
@@ -49,8 +52,11 @@ class SeriesEncoder {
   // Points inside the acceptance window; counts the others as too_old.
   void filter_points(const Series& s, std::int64_t now_s, std::vector<SeriesPoint>& out);
 
+  const std::vector<std::string>& base_tags() const { return tags_.tags(tag_set_); }
+
   EncoderLimits limits_;
-  std::vector<std::string> base_tags_;
+  const TagSets& tags_;
+  TagSetId tag_set_;
   SelfMetrics& self_;
 };
 

@@ -54,9 +54,9 @@ std::vector<Series> sketch_fallback_series(const SketchSeries& sketch) {
   return out;
 }
 
-SketchEncoder::SketchEncoder(EncoderLimits limits, std::vector<std::string> base_tags,
+SketchEncoder::SketchEncoder(EncoderLimits limits, const TagSets& tags, TagSetId tag_set,
                              SelfMetrics& self)
-    : limits_(limits), base_tags_(std::move(base_tags)), self_(self) {}
+    : limits_(limits), tags_(tags), tag_set_(tag_set), self_(self) {}
 
 void SketchEncoder::encode_sketch(const SketchSeries& s,
                                   const std::vector<const SketchPoint*>& points,
@@ -65,7 +65,7 @@ void SketchEncoder::encode_sketch(const SketchSeries& s,
   protozero::pbf_writer w{out};
   w.add_string(1, s.name);
   if (!s.host.empty()) w.add_string(2, s.host);
-  for (const auto& t : merge_tags(s.tags, base_tags_)) w.add_string(4, t);
+  for (const auto& t : merge_tags(s.tags, tags_.tags(tag_set_))) w.add_string(4, t);
   for (const SketchPoint* p : points) {
     const auto& sum = p->sketch.summary();
     protozero::pbf_writer d{w, 7};

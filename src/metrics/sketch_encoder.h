@@ -10,6 +10,7 @@
 
 #include "core/pipeline.h"
 #include "core/self_metrics.h"
+#include "core/tag_sets.h"
 #include "metrics/metric_series.h"
 #include "metrics/series_encoder.h"
 
@@ -20,7 +21,8 @@ std::vector<Series> sketch_fallback_series(const SketchSeries& sketch);
 
 class SketchEncoder {
  public:
-  SketchEncoder(EncoderLimits limits, std::vector<std::string> base_tags, SelfMetrics& self);
+  // Tags as SeriesEncoder: the `tag_set` of `tags` when encode() runs.
+  SketchEncoder(EncoderLimits limits, const TagSets& tags, TagSetId tag_set, SelfMetrics& self);
 
   std::vector<Payload> encode(const std::vector<SketchSeries>& sketches, std::int64_t now_s);
   // One SketchPayload.Sketch message (without the outer field tag).
@@ -29,7 +31,8 @@ class SketchEncoder {
 
  private:
   EncoderLimits limits_;
-  std::vector<std::string> base_tags_;
+  const TagSets& tags_;
+  TagSetId tag_set_;
   SelfMetrics& self_;
 };
 

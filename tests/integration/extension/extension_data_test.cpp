@@ -5,6 +5,7 @@
 // exiting 0 before deadlineMs, also against an intake that never answers.
 #include <gtest/gtest.h>
 
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <chrono>
@@ -229,6 +230,11 @@ TEST(ExtensionData, DogStatsdReachesTheIntakeAtLambdaFlushAndTheRestAtShutdown) 
   EXPECT_NEAR(count->at("count").to_number<double>(), 3.0, 1e-9);
   EXPECT_EQ(count->at("duplicates").to_number<int>(), 0);
   EXPECT_EQ(x.api.next_calls(), 2) << "the flush ran while the invocation stayed open";
+  // The account arrived with the register reply and tags every point (lambda-agent.md §3.5).
+  const std::string tags = json::serialize(count->at("points"));
+  EXPECT_NE(tags.find("\"account_id:123456789012\""), std::string::npos) << tags;
+  EXPECT_NE(tags.find("\"aws_account:123456789012\""), std::string::npos) << tags;
+  EXPECT_NE(tags.find("\"team:a\""), std::string::npos) << tags;
 
   // SHUTDOWN: what arrived since goes out in the final flush, then exit 0 before deadlineMs.
   ASSERT_TRUE(send_udp(x.ports["dogstatsd"], "ext.late:5|c"));

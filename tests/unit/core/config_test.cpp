@@ -135,8 +135,7 @@ TEST(Config, DdTagsAndBaseTags) {
                      {"DD_VERSION", "1.2"},
                      {"DD_API_KEY", "k"}});
   EXPECT_EQ(c.common.tags, (std::vector<std::string>{"team:a", "tier:1"}));
-  EXPECT_EQ(c.common.base_tags, (std::vector<std::string>{"env:prod", "service:checkout",
-                                                          "version:1.2", "team:a", "tier:1"}));
+  EXPECT_EQ(c.common.env, "Prod");  // lower-cased in the tag (core/tag_sets.h), not here
 }
 
 TEST(Config, UrlOverrides) {

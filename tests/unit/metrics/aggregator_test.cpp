@@ -273,19 +273,23 @@ TEST(AggregatorTest, HostTagAndDefaultHost) {
 }
 
 TEST(AggregatorTest, BaseTagsAppendedAfterSortedContextTags) {
-  AggregatorConfig c;
-  c.base_tags = {"env:prod", "a:1", "service:api"};
-  Harness f(c);
-  f.send("x:1|g|#z:1,a:1");
-  f.send("d:1|d|#z:1");
-  auto out = f.flush();
+  TagSets tags;
+  tags.set("env", "prod");
+  tags.set_user_tags({"a:1"});
+  tags.set("service", "api");  // lastcall's own tags come before the user tags
+  lc::fakes::FakeClock clock(kT0);
+  SelfMetrics self;
+  DogStatsdServer f({}, {}, self, clock, tags);
+  f.handle_datagram("x:1|g|#z:1,a:1");
+  f.handle_datagram("d:1|d|#z:1");
+  auto out = f.flush(FlushScope::kAll);
   ASSERT_EQ(out.size(), 2u);
   auto s = decode_series_v2(out[0].body);
   ASSERT_EQ(s.size(), 1u);
   EXPECT_THAT(s[0].tags, ElementsAre("a:1", "z:1", "env:prod", "service:api"));
   auto sk = decode_sketches(out[1].body);
   ASSERT_EQ(sk.size(), 1u);
-  EXPECT_THAT(sk[0].tags, ElementsAre("z:1", "env:prod", "a:1", "service:api"));
+  EXPECT_THAT(sk[0].tags, ElementsAre("z:1", "env:prod", "service:api", "a:1"));
 }
 
 TEST(AggregatorTest, HistogramAlgorithmUnitWeights) {
@@ -436,7 +440,6 @@ TEST(AggregatorConfigTest, FromFinalConfigPerMode) {
   cfg.mode = Mode::kSidecar;
   cfg.common.hostname = "box-1";
   cfg.metrics.use_v2_series = true;
-  cfg.common.base_tags = {"env:dev"};
   cfg.metrics.histogram_aggregates = {"max", "count"};
   cfg.metrics.histogram_percentiles = {0.5};
   cfg.metrics.histogram_copy_to_distribution = true;
@@ -445,7 +448,7 @@ TEST(AggregatorConfigTest, FromFinalConfigPerMode) {
   EXPECT_EQ(c.default_host, "box-1");
   EXPECT_EQ(c.series_format, SeriesFormat::kV2Protobuf);
   EXPECT_EQ(c.sketch_output, SketchOutput::kSketchPayload);
-  EXPECT_EQ(c.base_tags, std::vector<std::string>{"env:dev"});
+  EXPECT_EQ(c.tag_set, TagSetId::kCustomMetrics);
   EXPECT_EQ(c.histogram_aggregates, (std::vector<std::string>{"max", "count"}));
   EXPECT_EQ(c.histogram_percentiles, std::vector<double>{0.5});
   EXPECT_TRUE(c.histogram_copy_to_distribution);

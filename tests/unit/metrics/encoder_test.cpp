@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 
+#include "core/tag_sets.h"
 #include "metrics/series_encoder.h"
 #include "metrics/sketch_encoder.h"
 #include "metrics_test_util.h"
@@ -50,7 +51,7 @@ TEST(EncoderTest, MergeTags) {
 
 TEST(EncoderTest, V1AlwaysWritesHostAndTagsAndEscapes) {
   SelfMetrics self;
-  SeriesEncoder enc({}, {}, self);
+  SeriesEncoder enc({}, TagSets::none(), TagSetId::kCustomMetrics, self);
   Series s = gauge("we\"ird\\name", {{kNow, 1.5}}, {"k:\x01"});
   s.host = "h";
   auto out = enc.encode_v1({s}, kNow);
@@ -63,7 +64,9 @@ TEST(EncoderTest, V1AlwaysWritesHostAndTagsAndEscapes) {
 
 TEST(EncoderTest, V2DecodesBack) {
   SelfMetrics self;
-  SeriesEncoder enc({}, {"env:dev"}, self);
+  TagSets tags;
+  tags.set("env", "dev");
+  SeriesEncoder enc({}, tags, TagSetId::kCustomMetrics, self);
   Series s = gauge("m", {{kNow - 20, 0}, {kNow - 10, -2.5}}, {"a:b"});
   s.host = "h1";
   Series r = s;
@@ -88,7 +91,7 @@ TEST(EncoderTest, V2DecodesBack) {
 
 TEST(EncoderTest, AcceptanceWindowDropsTooOldAndTooFarInFuture) {
   SelfMetrics self;
-  SeriesEncoder enc({}, {}, self);
+  SeriesEncoder enc({}, TagSets::none(), TagSetId::kCustomMetrics, self);
   auto out = enc.encode_v2(
       {gauge("a", {{kNow - 3601, 1}, {kNow - 3600, 2}, {kNow + 600, 3}, {kNow + 601, 4}}),
        gauge("b", {{kNow - 4000, 1}})},
@@ -101,7 +104,7 @@ TEST(EncoderTest, AcceptanceWindowDropsTooOldAndTooFarInFuture) {
   EXPECT_EQ(d[0].points[1].value, 3);
   EXPECT_EQ(self.dropped_count("metrics", "too_old"), 3u);
 
-  SketchEncoder sk({}, {}, self);
+  SketchEncoder sk({}, TagSets::none(), TagSetId::kCustomMetrics, self);
   SketchSeries old;
   old.name = "s";
   old.points.push_back({kNow - 4000, {}});
@@ -114,7 +117,7 @@ TEST(EncoderTest, V2SplitsAtPointLimit) {
   SelfMetrics self;
   EncoderLimits limits;
   limits.series_v2_points = 3;
-  SeriesEncoder enc(limits, {}, self);
+  SeriesEncoder enc(limits, TagSets::none(), TagSetId::kCustomMetrics, self);
   std::vector<Series> in;
   for (int i = 0; i < 5; ++i) in.push_back(gauge("m" + std::to_string(i), {{kNow, double(i)}}));
   in.push_back(gauge("two", {{kNow - 10, 1}, {kNow, 2}}));
@@ -139,7 +142,7 @@ TEST(EncoderTest, V2SplitsAtByteLimitAndDropsItemTooBig) {
   SelfMetrics self;
   EncoderLimits limits;
   limits.series_v2_bytes = 200;
-  SeriesEncoder enc(limits, {}, self);
+  SeriesEncoder enc(limits, TagSets::none(), TagSetId::kCustomMetrics, self);
   std::vector<Series> in;
   for (int i = 0; i < 20; ++i)
     in.push_back(gauge("metric.number." + std::to_string(i), {{kNow, 1}}));
@@ -161,7 +164,9 @@ TEST(EncoderTest, V1SplitsIntoValidJsonDocuments) {
   SelfMetrics self;
   EncoderLimits limits;
   limits.series_v1_bytes = 400;
-  SeriesEncoder enc(limits, {"env:x"}, self);
+  TagSets tags;
+  tags.set("env", "x");
+  SeriesEncoder enc(limits, tags, TagSetId::kCustomMetrics, self);
   std::vector<Series> in;
   for (int i = 0; i < 30; ++i) in.push_back(gauge("m" + std::to_string(i), {{kNow, 0.5}}));
   auto out = enc.encode_v1(in, kNow);
@@ -180,7 +185,7 @@ TEST(EncoderTest, SketchesSplitAtByteLimit) {
   SelfMetrics self;
   EncoderLimits limits;
   limits.sketch_bytes = 300;
-  SketchEncoder enc(limits, {}, self);
+  SketchEncoder enc(limits, TagSets::none(), TagSetId::kCustomMetrics, self);
   std::vector<SketchSeries> in;
   for (int i = 0; i < 10; ++i) {
     SketchSeries s;
@@ -203,6 +208,76 @@ TEST(EncoderTest, SketchesSplitAtByteLimit) {
     }
   }
   EXPECT_EQ(total, 10u);
+}
+
+// The tags of the one series of a v1 JSON body.
+std::vector<std::string> v1_tags(const std::string& body) {
+  std::vector<std::string> out;
+  const auto doc = boost::json::parse(body);
+  const auto& series = doc.at("series").as_array();
+  EXPECT_EQ(series.size(), 1u);
+  if (series.empty()) return out;
+  for (const auto& t : series[0].at("tags").as_array()) out.emplace_back(t.as_string());
+  return out;
+}
+
+// Tags are read when a payload is built, not when the encoder is: a tag set afterwards (the
+// account id of the register reply, the runtime after the first /next) is in the next payload,
+// and a replaced value replaces the old one in place.
+TEST(EncoderTest, TagSetAfterConstructionIsInTheNextPayload) {
+  SelfMetrics self;
+  TagSets tags;
+  tags.set("env", "prod");
+  SeriesEncoder series(EncoderLimits{}, tags, TagSetId::kCustomMetrics, self);
+  SketchEncoder sketches(EncoderLimits{}, tags, TagSetId::kCustomMetrics, self);
+  const Series s = gauge("m", {{kNow, 1}}, {"a:1"});
+  SketchSeries d;
+  d.name = "d";
+  d.tags = {"a:1"};
+  d.points.push_back({kNow, {}});
+  d.points.back().sketch.insert(1);
+
+  auto before = decode_series_v2(series.encode_v2({s}, kNow).at(0).body);
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_THAT(before[0].tags, ElementsAre("a:1", "env:prod"));
+
+  tags.set("account_id", "123456789012");
+  tags.set("runtime", "nodejs20.x");
+  auto v2 = decode_series_v2(series.encode_v2({s}, kNow).at(0).body);
+  ASSERT_EQ(v2.size(), 1u);
+  EXPECT_THAT(v2[0].tags,
+              ElementsAre("a:1", "env:prod", "account_id:123456789012", "runtime:nodejs20.x"));
+  EXPECT_THAT(v1_tags(series.encode_v1({s}, kNow).at(0).body),
+              ElementsAre("a:1", "env:prod", "account_id:123456789012", "runtime:nodejs20.x"));
+  auto sk = decode_sketches(sketches.encode({d}, kNow).at(0).body);
+  ASSERT_EQ(sk.size(), 1u);
+  EXPECT_THAT(sk[0].tags,
+              ElementsAre("a:1", "env:prod", "account_id:123456789012", "runtime:nodejs20.x"));
+
+  tags.set("env", "staging");  // replaced in place: one value, same position
+  tags.remove("runtime");
+  auto after = decode_series_v2(series.encode_v2({s}, kNow).at(0).body);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_THAT(after[0].tags, ElementsAre("a:1", "env:staging", "account_id:123456789012"));
+}
+
+// The encoder reads the set it was given: custom metrics lose the excluded keys, enhanced metrics
+// keep them (lambda-agent.md §3.5).
+TEST(EncoderTest, EachEncoderReadsItsOwnSet) {
+  SelfMetrics self;
+  TagSets tags;
+  tags.set("functionname", "my-fn");
+  tags.set("memorysize", "1024");
+  tags.set_custom_metrics_excluded_keys({"memorysize"});
+  SeriesEncoder custom(EncoderLimits{}, tags, TagSetId::kCustomMetrics, self);
+  SeriesEncoder enhanced(EncoderLimits{}, tags, TagSetId::kEnhancedMetrics, self);
+  const Series s = gauge("m", {{kNow, 1}});
+  auto c = decode_series_v2(custom.encode_v2({s}, kNow).at(0).body);
+  auto e = decode_series_v2(enhanced.encode_v2({s}, kNow).at(0).body);
+  ASSERT_EQ(c.size(), 1u);
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_THAT(c[0].tags, ElementsAre("functionname:my-fn"));
+  EXPECT_THAT(e[0].tags, ElementsAre("functionname:my-fn", "memorysize:1024"));
 }
 
 TEST(EncoderTest, FallbackSeriesFromSketch) {

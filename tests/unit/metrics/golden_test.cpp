@@ -247,13 +247,14 @@ TEST(GoldenTest, CreateFromFinalConfig) {
   cfg.common.hostname = "ignored-in-lambda";
   cfg.metrics.use_v2_series = false;
   cfg.metrics.sketch_fallback_series = true;
-  cfg.common.base_tags = {"env:prod"};
+  cfg.common.env = "prod";
   cfg.metrics.statsd_namespace = "ns.";
   cfg.metrics.histogram_aggregates = {"max"};
   cfg.metrics.histogram_percentiles = {};
   lc::fakes::FakeClock clock;
   SelfMetrics self;
-  auto server = DogStatsdServer::create(cfg.metrics, cfg.common, cfg.mode, self, clock);
+  TagSets tags(cfg.common, cfg.lambda);
+  auto server = DogStatsdServer::create(cfg.metrics, cfg.common, tags, cfg.mode, self, clock);
   server->handle_datagram("h:1|h|#host:h9\nd:2|d");
   auto out = server->flush(FlushScope::kAll);
   ASSERT_EQ(out.size(), 1u);
