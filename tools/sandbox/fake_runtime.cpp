@@ -3,9 +3,19 @@
 //    "log_prefix":"managed"|"bare", "respond":<any>, "error":"Type"|{"errorType","errorMessage"},
 //    "exit":<code>|"SIGKILL", "oom":"node"|..., "stream_chunks":3, "stream_error":"Type",
 //    "http":[{"method":"GET","url":"http://127.0.0.1:8124/lambda/hello","body":""}],
-//    "ignore_sigterm":true}
+//    "ignore_sigterm":true,
+//    "statsd":["a:1|c","b:2|g\nc:3|h"], "flush":true|{"timeout_ms":3000},
+//    "steps":[{"statsd":[...]},{"flush":true},{"sleep_ms":100}]}
+// One step runs, in this order: http, log, stderr, statsd, flush, sleep_ms. The payload itself is
+// the first step; each element of `steps` is one more, in order; then oom, exit and the response.
+// `statsd` sends each string as one UDP datagram to 127.0.0.1:$DD_DOGSTATSD_PORT; `flush` posts
+// /lambda/flush to 127.0.0.1:$LASTCALL_LOCAL_API_PORT and waits for the answer (or the timeout)
+// before the next instruction. Both write one line on stderr saying what happened.
 // Anything that is not an object is echoed back as the response.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -141,6 +151,76 @@ void do_http_calls(const boost::json::array& calls) {
   }
 }
 
+// Where the function's telemetry goes: the extension's DogStatsD and local API ports, from the
+// same variables the extension reads (the sandbox passes both with --env).
+struct AgentPorts {
+  std::int64_t dogstatsd = 8125;
+  std::int64_t local_api = 8124;
+};
+
+void do_statsd(const boost::json::array& datagrams, std::int64_t port) {
+  if (port <= 0) {
+    write_line(2, fmt::format("fake-runtime: statsd: DD_DOGSTATSD_PORT={} is not a port", port));
+    return;
+  }
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    write_line(2, "fake-runtime: statsd: no UDP socket");
+    return;
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::size_t sent = 0;
+  for (const auto& d : datagrams) {
+    if (!d.is_string()) continue;
+    const auto& text = d.get_string();
+    const ssize_t n = ::sendto(fd, text.data(), text.size(), 0,
+                               reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+    if (n == static_cast<ssize_t>(text.size())) ++sent;
+  }
+  ::close(fd);
+  write_line(2, fmt::format("fake-runtime: statsd {}/{} datagrams -> 127.0.0.1:{}", sent,
+                            datagrams.size(), port));
+}
+
+void do_flush(const boost::json::value& how, std::int64_t port) {
+  if (how.is_bool() && !how.get_bool()) return;
+  BlockingRequest req("POST", "/lambda/flush", {{"Content-Type", "application/json"}}, "{}");
+  req.timeout_ms = 3000;  // datadog-lambda-go's limit; lastcall answers within 90 ms
+  if (const auto* o = how.if_object()) {
+    req.timeout_ms = static_cast<int>(get_int(*o, "timeout_ms").value_or(req.timeout_ms));
+  }
+  if (port <= 0 || port > 65535) {
+    write_line(2,
+               fmt::format("fake-runtime: flush: LASTCALL_LOCAL_API_PORT={} is not a port", port));
+    return;
+  }
+  auto r = http_call("127.0.0.1", static_cast<std::uint16_t>(port), req);
+  write_line(2, fmt::format("fake-runtime: flush -> {}",
+                            r ? std::to_string(r->status) : r.error().message));
+}
+
+// One step of an invocation (see the top of this file for the order).
+void run_step(const boost::json::object& ins, const LogStyle& style, const std::string& request_id,
+              const AgentPorts& ports) {
+  if (const auto* h = ins.if_contains("http"); h && h->is_array()) do_http_calls(h->get_array());
+  if (const auto* l = ins.if_contains("log"); l && l->is_array()) {
+    for (const auto& line : l->get_array()) log_line(1, style, request_id, "INFO", as_text(line));
+  }
+  if (const auto* l = ins.if_contains("stderr"); l && l->is_array()) {
+    for (const auto& line : l->get_array()) log_line(2, style, request_id, "ERROR", as_text(line));
+  }
+  if (const auto* d = ins.if_contains("statsd"); d && d->is_array()) {
+    do_statsd(d->get_array(), ports.dogstatsd);
+  }
+  if (const auto* f = ins.if_contains("flush"); f && !f->is_null()) do_flush(*f, ports.local_api);
+  if (auto ms = get_int(ins, "sleep_ms"); ms && *ms > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(*ms));
+  }
+}
+
 }  // namespace
 
 int fake_runtime_main(const std::vector<std::string>& args) {
@@ -164,6 +244,8 @@ int fake_runtime_main(const std::vector<std::string>& args) {
   }
   const auto [host, port] = *hp;
   LogStyle default_style;
+  const AgentPorts ports{env_value(env, tool_var::kDdDogstatsdPort),
+                         env_value(env, tool_var::kLastcallLocalApiPort)};
   if (iequals(env_value(env, tool_var::kAwsLambdaLogFormat), "JSON")) default_style.json = true;
   signal(SIGPIPE, SIG_IGN);
 
@@ -203,16 +285,11 @@ int fake_runtime_main(const std::vector<std::string>& args) {
     if (const auto* it = ins.if_contains("ignore_sigterm"); it && it->is_bool() && it->get_bool()) {
       signal(SIGTERM, SIG_IGN);
     }
-    if (const auto* h = ins.if_contains("http"); h && h->is_array()) do_http_calls(h->get_array());
-    if (const auto* l = ins.if_contains("log"); l && l->is_array()) {
-      for (const auto& line : l->get_array()) log_line(1, style, request_id, "INFO", as_text(line));
-    }
-    if (const auto* l = ins.if_contains("stderr"); l && l->is_array()) {
-      for (const auto& line : l->get_array())
-        log_line(2, style, request_id, "ERROR", as_text(line));
-    }
-    if (auto ms = get_int(ins, "sleep_ms"); ms && *ms > 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(*ms));
+    run_step(ins, style, request_id, ports);
+    if (const auto* steps = ins.if_contains("steps"); steps && steps->is_array()) {
+      for (const auto& step : steps->get_array()) {
+        if (step.is_object()) run_step(step.get_object(), style, request_id, ports);
+      }
     }
     std::string oom_error;
     if (auto f = get_string(ins, "oom")) oom_error = do_oom(std::string(*f), request_id, style);

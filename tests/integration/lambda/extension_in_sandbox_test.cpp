@@ -4,32 +4,22 @@
 // deliveries 200), received every event, exited before the deadline (issue: lastcall-sandbox).
 #include <gtest/gtest.h>
 
-#include "../sandbox/sandbox_harness.h"
-#include "support/process.h"
+#include <algorithm>
 
-namespace lc::sandbox::testing {
+#include "support/lambda_rig.h"
+
+namespace lc::test {
 namespace {
 
-namespace json = boost::json;
-
-// lastcall installed in the extensions dir as datadog-agent, ports ephemeral on loopback.
-SandboxSetup with_lastcall(std::vector<std::string> sandbox_args = {}) {
-  SandboxSetup setup;
-  setup.binaries["datadog-agent"] = lc::test::built_binary("lastcall");
-  for (const char* env :
-       {"LASTCALL_BIND_HOST=127.0.0.1", "LASTCALL_LOCAL_API_PORT=0", "LASTCALL_TELEMETRY_PORT=0",
-        "DD_DOGSTATSD_PORT=0", "DD_APM_RECEIVER_PORT=0", "DD_API_KEY=sandbox-test-key-0123456789",
-        "DD_LOG_LEVEL=debug"}) {
-    setup.args.push_back("--env");
-    setup.args.push_back(env);
-  }
-  setup.args.insert(setup.args.end(), sandbox_args.begin(), sandbox_args.end());
-  return setup;
-}
+using sandbox::testing::count_entries;
+using sandbox::testing::find_entry;
+using sandbox::testing::in_order;
+using sandbox::testing::str;
 
 TEST(ExtensionInSandbox, ColdStartThreeInvokesShutdownWithFreeze) {
-  SandboxHarness sb(with_lastcall());
-  ASSERT_TRUE(sb.started());
+  LambdaRig rig;
+  ASSERT_TRUE(rig.started()) << rig.diagnostics();
+  auto& sb = rig.sandbox();
   ASSERT_TRUE(sb.wait("frozen", 1)) << sb.output();  // init done: everyone parked in next
   const std::vector<std::string> ids = {"req-1", "req-2", "req-3"};
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -38,18 +28,19 @@ TEST(ExtensionInSandbox, ColdStartThreeInvokesShutdownWithFreeze) {
     EXPECT_EQ(r.body, R"({"n":)" + std::to_string(i) + "}");
     ASSERT_TRUE(sb.wait("frozen", static_cast<int>(i) + 2)) << sb.output();
   }
-  auto down = sb.control("POST", "/shutdown");
-  ASSERT_EQ(down.status, 200) << down.body;
-  bool saw = false;
-  const json::value summary = json::parse(down.body);
-  for (const auto& p : summary.at("processes").as_array()) {
-    if (str(p.at("name")) != "datadog-agent") continue;
-    saw = true;
-    EXPECT_EQ(p.at("exit_code").to_number<int>(), 0) << sb.output();
-    EXPECT_FALSE(p.at("sigkilled").as_bool());
-    EXPECT_TRUE(p.at("exited_before_deadline").as_bool());
-  }
-  EXPECT_TRUE(saw) << down.body;
+  const LastcallExit down = rig.shutdown();
+  ASSERT_EQ(down.status, 200) << down.summary;
+  EXPECT_TRUE(down.seen) << down.summary;
+  EXPECT_EQ(down.exit_code, 0) << rig.diagnostics();
+  EXPECT_FALSE(down.sigkilled);
+  EXPECT_TRUE(down.exited_before_deadline);
+  ASSERT_TRUE(down.ms_before_deadline) << down.summary;
+  EXPECT_GT(*down.ms_before_deadline, 0.0);
+  // Its own lines on stdout, with the extension-mode prefix (conventions.md §21).
+  const auto out = rig.lastcall_output();
+  ASSERT_FALSE(out.empty());
+  for (const auto& line : out) EXPECT_EQ(line.rfind("DD_EXTENSION | ", 0), 0u) << line;
+  EXPECT_EQ(rig.listening().at("local_api"), rig.local_api_port()) << rig.listening_line();
 
   const auto tl = sb.timeline();
   const int reg =
@@ -77,8 +68,9 @@ TEST(ExtensionInSandbox, ColdStartThreeInvokesShutdownWithFreeze) {
 }
 
 TEST(ExtensionInSandbox, LmiRegistersShutdownOnly) {
-  SandboxHarness sb(with_lastcall({"--mode", "lmi"}));
-  ASSERT_TRUE(sb.started());
+  LambdaRig rig({.sandbox_args = {"--mode", "lmi"}});
+  ASSERT_TRUE(rig.started()) << rig.diagnostics();
+  auto& sb = rig.sandbox();
   ASSERT_TRUE(sb.wait("init.done", 1)) << sb.output();
   EXPECT_EQ(sb.invoke(R"({"respond":{"ok":true}})", "lmi-1").status, 200);
   EXPECT_EQ(sb.control("POST", "/shutdown").status, 200);
@@ -93,5 +85,24 @@ TEST(ExtensionInSandbox, LmiRegistersShutdownOnly) {
   EXPECT_TRUE(in_order({shutdown, find_entry(tl, "exit", {{"name", "datadog-agent"}}, shutdown)}));
 }
 
+// The rig gives lastcall and the function the same local API port: the function's `flush`
+// instruction reaches lastcall's /lambda/flush (answered 200) and the invocation goes on. Without
+// freeze, lastcall also answers the test between invocations.
+TEST(ExtensionInSandbox, FunctionFlushReachesLastcallsLocalApi) {
+  LambdaRig rig({.sandbox_args = {"--no-freeze"}});
+  ASSERT_TRUE(rig.started()) << rig.diagnostics();
+  const auto r = rig.invoke(R"({"flush":true,"respond":"flushed"})", "flush-1");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "flushed");
+  const auto lines = rig.runtime_output("stderr");
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "fake-runtime: flush -> 200"), lines.end())
+      << rig.diagnostics();
+  // The test reaches it too.
+  const auto direct = rig.flush();
+  ASSERT_TRUE(direct) << direct.error().message;
+  EXPECT_EQ(direct->status, 200);
+  EXPECT_EQ(rig.shutdown().exit_code, 0) << rig.diagnostics();
+}
+
 }  // namespace
-}  // namespace lc::sandbox::testing
+}  // namespace lc::test

@@ -1,7 +1,7 @@
 // Bad requests to every API get the documented status and errorType, and the sandbox keeps going.
 #include <gtest/gtest.h>
 
-#include "sandbox_harness.h"
+#include "support/sandbox_harness.h"
 
 namespace lc::sandbox::testing {
 namespace {

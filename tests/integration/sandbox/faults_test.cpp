@@ -2,7 +2,7 @@
 // timeline and from what a scripted extension received.
 #include <gtest/gtest.h>
 
-#include "sandbox_harness.h"
+#include "support/sandbox_harness.h"
 
 namespace lc::sandbox::testing {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "sandbox_harness.h"
+#include "support/sandbox_harness.h"
 
 namespace lc::sandbox::testing {
 namespace {

@@ -1,4 +1,4 @@
-// tests/integration/sandbox/sandbox_harness.h — runs the real lastcall-sandbox binary for a test:
+// tests/support/sandbox_harness.h — runs the real lastcall-sandbox binary for a test:
 // a temporary extensions dir holding the binary under the names a test wants (it then acts as the
 // scripted fake-extension), the scripted fake-runtime, the control interface, the timeline, and
 // the telemetry batches each fake extension received (decoded from its record file).
@@ -27,6 +27,8 @@ struct SandboxSetup {
   std::map<std::string, boost::json::object> extensions;
   std::vector<std::string> args;          // extra sandbox options (before --runtime)
   std::vector<std::string> runtime_args;  // after "fake-runtime"
+  // Another runtime command instead of `lastcall-sandbox fake-runtime` (runtime_args follow it).
+  std::vector<std::string> runtime = {};
   // extension file name → another executable installed under that name (e.g. the real lastcall).
   std::map<std::string, std::string> binaries = {};
 };
@@ -40,6 +42,9 @@ class SandboxHarness {
   std::uint16_t api_port() const { return api_port_; }
   std::uint16_t control_port() const { return control_port_; }
   std::string output() const;
+  // Every line the sandbox's child `name` (an extension's file name, or the runtime) wrote to one
+  // stream, as the timeline recorded them ("log" entries), in order.
+  std::vector<std::string> lines_of(const std::string& name, std::string_view stream = "stdout");
 
   BlockingResponse control(const std::string& method, const std::string& target,
                            const std::string& body = "", net::Headers headers = {});

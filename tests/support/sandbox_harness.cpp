@@ -1,8 +1,9 @@
-#include "sandbox_harness.h"
+#include "support/sandbox_harness.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -42,8 +43,12 @@ SandboxHarness::SandboxHarness(SandboxSetup setup) {
               "LASTCALL_FAKE_EXTENSIONS=" + boost::json::serialize(scripts)};
   opt.argv.insert(opt.argv.end(), setup.args.begin(), setup.args.end());
   opt.argv.push_back("--runtime");
-  opt.argv.push_back(bin);
-  opt.argv.push_back("fake-runtime");
+  if (setup.runtime.empty()) {
+    opt.argv.push_back(bin);
+    opt.argv.push_back("fake-runtime");
+  } else {
+    opt.argv.insert(opt.argv.end(), setup.runtime.begin(), setup.runtime.end());
+  }
   opt.argv.insert(opt.argv.end(), setup.runtime_args.begin(), setup.runtime_args.end());
   std::string error;
   proc_ = lc::test::ChildProcess::start(opt, &error);
@@ -102,11 +107,31 @@ BlockingResponse SandboxHarness::api(const std::string& method, const std::strin
   return call(api_port_, 10000, method, target, body, std::move(headers));
 }
 
+namespace {
+
+// A query-string value: unreserved characters as they are, everything else %XX.
+std::string query_escape(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const unsigned char c : s) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 bool SandboxHarness::wait(const std::string& event, int count,
                           const std::map<std::string, std::string>& filters, int timeout_ms) {
   std::string target = "/wait?event=" + event + "&count=" + std::to_string(count) +
                        "&timeout_ms=" + std::to_string(timeout_ms);
-  for (const auto& [k, v] : filters) target += "&" + k + "=" + v;
+  for (const auto& [k, v] : filters) target += "&" + query_escape(k) + "=" + query_escape(v);
   auto r = control("GET", target);
   return r.status == 200;
 }
@@ -128,6 +153,20 @@ std::vector<boost::json::object> SandboxHarness::timeline() {
     auto v = boost::json::parse(line, ec);
     EXPECT_FALSE(ec) << line;
     if (!ec && v.is_object()) out.push_back(v.as_object());
+  }
+  return out;
+}
+
+std::vector<std::string> SandboxHarness::lines_of(const std::string& name,
+                                                  std::string_view stream) {
+  std::vector<std::string> out;
+  for (const auto& e : timeline()) {
+    if (str(e.at("event")) != "log") continue;
+    const auto* n = e.if_contains("name");
+    const auto* s = e.if_contains("stream");
+    const auto* l = e.if_contains("line");
+    if (n == nullptr || s == nullptr || l == nullptr) continue;
+    if (str(*n) == name && str(*s) == stream) out.push_back(str(*l));
   }
   return out;
 }
