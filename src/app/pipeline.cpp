@@ -83,7 +83,17 @@ void Pipeline::stop_receivers() {
 }
 
 void Pipeline::request_forced(std::function<void()> done) {
-  scheduler_->request(FlushKind::kForced, Deadline::after(clock_, flush_timeout_), std::move(done));
+  // lambda-agent.md §7.1: a metric emitted just before /lambda/flush is in it. The receive thread
+  // may not have read it yet: the request is made once every datagram sent so far was handled.
+  auto request = [this, done = std::move(done)]() mutable {
+    scheduler_->request(FlushKind::kForced, Deadline::after(clock_, flush_timeout_),
+                        std::move(done));
+  };
+  if (receiver_) {
+    receiver_->sync(std::move(request));
+  } else {
+    request();
+  }
 }
 
 void Pipeline::final_flush(Deadline deadline, std::function<void()> done) {

@@ -70,6 +70,7 @@ struct UdpReceiver::Shared {
   std::vector<std::unique_ptr<Chunk>> all LC_GUARDED_BY(mu);  // every chunk ever made
   std::vector<Chunk*> free_list LC_GUARDED_BY(mu);
   std::deque<Chunk*> queued LC_GUARDED_BY(mu);  // posted, not yet handled, in order
+  std::vector<std::function<void()>> barriers LC_GUARDED_BY(mu);  // sync() waiting for a drain
 
   Chunk* acquire(std::size_t bytes, std::size_t datagrams) {
     Chunk* c = nullptr;
@@ -148,6 +149,8 @@ Error os_error(std::string_view what, int err = errno) {
 Expected<void> UdpReceiver::open() {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) return os_error("eventfd");
+  sync_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (sync_fd_ < 0) return os_error("eventfd");
 
   if (!options_.host.empty() && options_.port >= 0) {
     addrinfo hints{};
@@ -228,6 +231,7 @@ UdpReceiver::~UdpReceiver() {
   stop();
   shared_->detached.store(true);
   if (wake_fd_ >= 0) ::close(wake_fd_);
+  if (sync_fd_ >= 0) ::close(sync_fd_);
 }
 
 void UdpReceiver::start() {
@@ -272,12 +276,36 @@ void UdpReceiver::stop() {
   for (Chunk* c : rest) {
     shared_->handler(std::span<const ReceivedDatagram>(c->views.data(), c->count));
   }
+  release_barriers();  // every datagram is handled: a pending sync() is satisfied
   if (udp_fd_ >= 0) ::close(udp_fd_);
   udp_fd_ = -1;
   if (unix_fd_ >= 0) ::close(unix_fd_);
   if (unix_bound_) ::unlink(options_.unix_path.c_str());
   unix_bound_ = false;
   unix_fd_ = -1;
+}
+
+void UdpReceiver::sync(std::function<void()> then) {
+  if (!started_ || stopped_ || !thread_.joinable()) {
+    shared_->poster(std::move(then));
+    return;
+  }
+  {
+    MutexLock lock(shared_->mu);
+    shared_->barriers.push_back(std::move(then));
+  }
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto n = ::write(sync_fd_, &one, sizeof one);
+}
+
+void UdpReceiver::release_barriers() {
+  std::vector<std::function<void()>> due;
+  {
+    MutexLock lock(shared_->mu);
+    due.swap(shared_->barriers);
+  }
+  // Posted after the batches drain() posted, so each runs once those were handled.
+  for (auto& then : due) shared_->poster(std::move(then));
 }
 
 std::uint64_t UdpReceiver::datagrams_received() const { return shared_->received.load(); }
@@ -291,9 +319,10 @@ std::string UdpReceiver::describe() const {
 }
 
 void UdpReceiver::run() {
-  pollfd fds[3];
+  pollfd fds[4];
   nfds_t n = 0;
   fds[n++] = {wake_fd_, POLLIN, 0};
+  fds[n++] = {sync_fd_, POLLIN, 0};
   if (udp_fd_ >= 0) fds[n++] = {udp_fd_, POLLIN, 0};
   if (unix_fd_ >= 0) fds[n++] = {unix_fd_, POLLIN, 0};
   for (;;) {
@@ -304,9 +333,16 @@ void UdpReceiver::run() {
       return;
     }
     if (fds[0].revents != 0) return;  // stop() drains what is left
-    for (nfds_t i = 1; i < n; ++i) {
-      if (fds[i].revents & (POLLIN | POLLERR)) drain(fds[i].fd);
+    const bool sync = fds[1].revents != 0;
+    if (sync) {
+      std::uint64_t requests = 0;
+      [[maybe_unused]] const auto r = ::read(sync_fd_, &requests, sizeof requests);
     }
+    for (nfds_t i = 2; i < n; ++i) {
+      // A sync drains every socket: a datagram sent before it may sit in one poll did not report.
+      if (sync || (fds[i].revents & (POLLIN | POLLERR))) drain(fds[i].fd);
+    }
+    if (sync) release_barriers();
   }
 }
 

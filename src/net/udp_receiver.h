@@ -86,6 +86,13 @@ class UdpReceiver {
   // only recycle buffers; after the receiver is destroyed they never call the handler.
   void stop();
 
+  // A barrier for flushes that must hold "everything sent before now" (lambda-agent.md §7.1: a
+  // metric emitted just before /lambda/flush is in it): the receive thread reads what the kernel
+  // holds, hands it to the loop, and only then posts `then`, so `then` runs after the handler saw
+  // every datagram sent before sync() was called. Runs `then` through the poster at once when the
+  // receive thread is not running. Call on the loop thread.
+  void sync(std::function<void()> then);
+
   std::uint64_t datagrams_received() const;
   // One small JSON object for the start-up line (conventions.md §20).
   std::string describe() const;
@@ -98,6 +105,7 @@ class UdpReceiver {
   Expected<void> open();
   void run();
   void drain(int fd);
+  void release_barriers();
   void count_kernel_drops(int fd, std::uint32_t cumulative);
 
   Options options_;
@@ -109,6 +117,7 @@ class UdpReceiver {
   int udp_fd_ = -1;
   int unix_fd_ = -1;
   int wake_fd_ = -1;
+  int sync_fd_ = -1;  // sync() asks the receive thread for a drain + barrier
   bool unix_bound_ = false;
   std::uint16_t port_ = 0;
   std::thread thread_;

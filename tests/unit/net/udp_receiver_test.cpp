@@ -133,6 +133,51 @@ TEST(UdpReceiverTest, ReceivesOnEphemeralPort) {
   EXPECT_EQ(self.dropped_total(), 0u);
 }
 
+// The barrier a forced flush waits on: when sync()'s callback runs, the handler has seen every
+// datagram sent before sync() was called, in order, whatever the receive thread was doing.
+TEST(UdpReceiverTest, SyncRunsAfterEveryDatagramSentBeforeItWasHandled) {
+  SelfMetrics self;
+  TaskQueue loop;
+  Received got;
+  UdpReceiver::Options o;
+  auto rx = UdpReceiver::create(
+      o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+  ASSERT_TRUE(rx) << rx.error().message;
+  (*rx)->start();
+  Sender tx((*rx)->port());
+  for (int round = 0; round < 50; ++round) {
+    const std::size_t before = got.data.size();
+    for (int i = 0; i < 20; ++i) tx.send("m:" + std::to_string(round * 20 + i) + "|c");
+    std::size_t seen_at_barrier = 0;
+    bool ran = false;
+    (*rx)->sync([&] {
+      ran = true;
+      seen_at_barrier = got.data.size();
+    });
+    ASSERT_TRUE(loop.run_until([&] { return ran; })) << "round " << round;
+    ASSERT_EQ(seen_at_barrier, before + 20) << "round " << round;
+  }
+  EXPECT_EQ(got.data.back(), "m:999|c");
+  // A barrier asked before stop() still runs, after the datagrams stop() hands over.
+  tx.send("last:1|c");
+  bool ran = false;
+  std::size_t seen_at_barrier = 0;
+  (*rx)->sync([&] {
+    ran = true;
+    seen_at_barrier = got.data.size();
+  });
+  (*rx)->stop();
+  loop.run_all();
+  EXPECT_TRUE(ran);
+  EXPECT_EQ(seen_at_barrier, 1001u);
+  // After stop(), sync() posts at once.
+  bool after_stop = false;
+  (*rx)->sync([&] { after_stop = true; });
+  loop.run_all();
+  EXPECT_TRUE(after_stop);
+  EXPECT_EQ(self.dropped_total(), 0u);
+}
+
 TEST(UdpReceiverTest, TruncatedDatagramKeepsCompleteLinesOnly) {
   SelfMetrics self;
   lc::fakes::FakeClock clock;
