@@ -62,6 +62,10 @@ class MemoryBudget {
   }
   // Counts `n` refused samples/items: lastcall.dropped{kind,reason:memory_budget}.
   void refused(ValueClass c, std::string_view kind, std::uint64_t n = 1);
+  // The per-class tally only, for an owner that counts the drop in its own SelfMetrics.
+  void note_refused(ValueClass c, std::uint64_t n = 1) {
+    refusals_[index(c)].fetch_add(n, std::memory_order_relaxed);
+  }
 
   std::size_t total() const { return total_; }
   std::size_t limit(ValueClass c) const { return limits_[index(c)]; }

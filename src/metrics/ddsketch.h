@@ -67,6 +67,8 @@ class DDSketch {
   std::vector<SketchBin> bins() const;
   std::uint64_t bin_total() const;  // of bins()
 
+  // What a key not yet held costs, amortized (the entry and its share of the vector's growth).
+  static constexpr std::size_t kNewKeyBytes = 64;
   // Whether inserting v needs no new memory (its key is already counted or in the dense window).
   bool holds(double v) const;
   std::size_t key_count() const;

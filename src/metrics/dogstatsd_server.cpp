@@ -16,17 +16,19 @@ ParserOptions DogStatsdServer::parser_options(const MetricsConfig& metrics, Mode
 }
 
 DogStatsdServer::DogStatsdServer(ParserOptions parser_options, AggregatorConfig aggregator_config,
-                                 SelfMetrics& self, const Clock& clock)
+                                 SelfMetrics& self, const Clock& clock, MemoryBudget* budget)
     : self_(self),
       clock_(clock),
       parser_(std::move(parser_options), self),
-      aggregator_(std::move(aggregator_config), self, clock) {}
+      aggregator_(std::move(aggregator_config), self, clock, budget) {}
 
 std::unique_ptr<DogStatsdServer> DogStatsdServer::create(const MetricsConfig& metrics,
                                                          const CommonConfig& common, Mode mode,
-                                                         SelfMetrics& self, const Clock& clock) {
-  return std::make_unique<DogStatsdServer>(
-      parser_options(metrics, mode), AggregatorConfig::from(metrics, common, mode), self, clock);
+                                                         SelfMetrics& self, const Clock& clock,
+                                                         MemoryBudget* budget) {
+  return std::make_unique<DogStatsdServer>(parser_options(metrics, mode),
+                                           AggregatorConfig::from(metrics, common, mode), self,
+                                           clock, budget);
 }
 
 void DogStatsdServer::handle_datagram(std::string_view packet, bool truncated) {

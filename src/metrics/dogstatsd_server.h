@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/common_config.h"
+#include "core/memory_budget.h"
 #include "core/metrics_config.h"
 #include "core/mode.h"
 #include "core/pipeline.h"
@@ -22,12 +23,14 @@ namespace lc::metrics {
 
 class DogStatsdServer final : private DogStatsdVisitor {
  public:
+  // `budget`: what the aggregator charges (null: unlimited); outlives the server.
   DogStatsdServer(ParserOptions parser_options, AggregatorConfig aggregator_config,
-                  SelfMetrics& self, const Clock& clock);
+                  SelfMetrics& self, const Clock& clock, MemoryBudget* budget = nullptr);
   // Parser and aggregator settings from the finalized configuration (mode decides Lambda rules).
   static std::unique_ptr<DogStatsdServer> create(const MetricsConfig& metrics,
                                                  const CommonConfig& common, Mode mode,
-                                                 SelfMetrics& self, const Clock& clock);
+                                                 SelfMetrics& self, const Clock& clock,
+                                                 MemoryBudget* budget = nullptr);
   static ParserOptions parser_options(const MetricsConfig& metrics, Mode mode);
 
   // One datagram (or an HTTP /dogstatsd body); `truncated` when the receive buffer cut it.

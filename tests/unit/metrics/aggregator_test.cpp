@@ -6,10 +6,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <map>
+#include <random>
 
 #include "core/config.h"
 #include "core/logger.h"
+#include "core/memory_budget.h"
 #include "fakes/fake_clock.h"
 #include "metrics/dogstatsd_server.h"
 #include "metrics_test_util.h"
@@ -367,30 +372,210 @@ TEST(AggregatorTest, TinyRatesAndOverflowingSumsStayBounded) {
   EXPECT_EQ(sk[0].dogsketches[0].n.size(), 16u);  // 1e6 = 15·65535 + 16975
 }
 
-TEST(AggregatorTest, HistogramAndSetMemoryCaps) {
+TEST(AggregatorTest, SetCapCountsRefusedMembersAndHistogramCapDropsNothing) {
   AggregatorConfig c;
   c.max_histogram_samples = 3;
-  c.max_histogram_samples_total = 5;
   c.max_set_members = 2;
-  c.max_set_members_total = 3;
   Harness f(c);
-  f.send("h:1:2:3:4|h\ng:1:2:3|h\nk:1|h");             // h keeps 3, g gets 2 (total 5), k none
-  f.send("s:a|s\ns:b|s\ns:c|s\ns:a|s\nt:x|s\nt:y|s");  // s keeps a,b; t keeps x
-  EXPECT_EQ(f.self.dropped_count("dogstatsd", "histogram_full"), 3u);  // one per line
-  EXPECT_EQ(f.self.dropped_count("dogstatsd", "set_full"), 2u);
+  f.send("h:1:2:3:4|h\ng:1:2:3|h\nk:1|h");             // past 3 samples: a sketch, nothing lost
+  f.send("s:a|s\ns:b|s\ns:c|s\ns:a|s\nt:x|s\nt:y|s");  // s keeps a,b; c refused
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "set_full"), 1u);
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), 0u);
   std::map<std::string, double> v;
   for (const auto& s : f.series()) v[s.metric] = s.points[0].value;
-  EXPECT_EQ(v["h.count"], 0.3);
-  EXPECT_EQ(v["g.count"], 0.2);
-  EXPECT_EQ(v.count("k.count"), 0u);
+  EXPECT_EQ(v["h.count"], 0.4);
+  EXPECT_EQ(v["h.max"], 4);
+  EXPECT_EQ(v["h.avg"], 2.5);
+  EXPECT_EQ(v["g.count"], 0.3);
+  EXPECT_EQ(v["k.count"], 0.1);
   EXPECT_EQ(v["s"], 2);
-  EXPECT_EQ(v["t"], 1);
-  // The totals are released at flush: there is room again.
-  f.send("k:1|h\nu:z|s");
-  std::map<std::string, double> w;
-  for (const auto& s : f.series()) w[s.metric] = s.points[0].value;
-  EXPECT_EQ(w["k.count"], 0.1);
-  EXPECT_EQ(w["u"], 1);
+  EXPECT_EQ(v["t"], 2);
+}
+
+// §2.4 on the exact samples (the reference for the sketched percentiles).
+double exact_rank(std::vector<double> sorted, double target) {
+  std::sort(sorted.begin(), sorted.end());
+  double w = 0;
+  for (const double v : sorted) {
+    w += 1;
+    if (w > target) return v;
+  }
+  return sorted.back();
+}
+
+TEST(AggregatorTest, HistogramPastItsSampleCapAnswersFromASketch) {
+  AggregatorConfig c;
+  c.max_histogram_samples = 1000;
+  c.histogram_aggregates = {"max", "min", "median", "avg", "sum", "count"};
+  c.histogram_percentiles = {0.5, 0.95, 0.99};
+  Harness f(c);
+  std::mt19937_64 rng(7);
+  std::lognormal_distribution<double> dist(3.0, 1.2);
+  std::vector<double> values;
+  std::string datagram;
+  double sum = 0;
+  for (int i = 0; i < 60000; ++i) {
+    const std::string text = fmt::format("{:.6g}", dist(rng));
+    const double v = std::strtod(text.c_str(), nullptr);
+    values.push_back(v);
+    sum += v;
+    datagram += (i % 2 ? "lat:" : "tim:") + text + (i % 2 ? "|h\n" : "|ms\n");
+    if (datagram.size() > 4000) {
+      f.send(datagram);
+      datagram.clear();
+    }
+  }
+  f.send(datagram);
+  std::vector<double> lat, tim;
+  double lat_sum = 0;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i % 2) {
+      lat.push_back(values[i]);
+      lat_sum += values[i];
+    } else {
+      tim.push_back(values[i]);
+    }
+  }
+  std::map<std::string, double> v;
+  for (const auto& s : f.series()) v[s.metric] = s.points.at(0).value;
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), 0u);
+  // Exact: count, sum, min, max, avg.
+  EXPECT_EQ(v["lat.count"], 30000 / 10.0);
+  EXPECT_DOUBLE_EQ(v["lat.sum"], lat_sum);
+  EXPECT_DOUBLE_EQ(v["lat.avg"], lat_sum / 30000);
+  EXPECT_EQ(v["lat.max"], *std::max_element(lat.begin(), lat.end()));
+  EXPECT_EQ(v["lat.min"], *std::min_element(lat.begin(), lat.end()));
+  EXPECT_EQ(v["tim.count"], 30000 / 10.0);
+  // Within 1 %: median and percentiles against §2.4 on the exact values.
+  for (const auto* name : {"lat", "tim"}) {
+    const auto& xs = std::string(name) == "lat" ? lat : tim;
+    const double n = static_cast<double>(xs.size());
+    const std::string m(name);
+    EXPECT_NEAR(v[m + ".median"] / exact_rank(xs, (n - 1) / 2), 1.0, 0.01) << m;
+    EXPECT_NEAR(v[m + ".50percentile"] / exact_rank(xs, (50 * n - 1) / 100), 1.0, 0.01) << m;
+    EXPECT_NEAR(v[m + ".95percentile"] / exact_rank(xs, (95 * n - 1) / 100), 1.0, 0.01) << m;
+    EXPECT_NEAR(v[m + ".99percentile"] / exact_rank(xs, (99 * n - 1) / 100), 1.0, 0.01) << m;
+  }
+  (void)sum;
+}
+
+TEST(AggregatorTest, TinySampleRateDistributionStaysSmallAndExact) {
+  // The loop-stall input: ten ~4 KB datagrams of packed `@0.000001` distribution samples (weight
+  // 10⁶ each). One count per key while building; at most 4096 bins when encoded; the summary
+  // exact.
+  Harness f;
+  std::uint64_t n = 0;
+  double sum = 0;
+  for (int d = 0; d < 10; ++d) {
+    std::string datagram;
+    while (datagram.size() < 4000) {
+      std::string line = "stall.dist";
+      for (int i = 0; i < 40; ++i) {
+        const int v = 1 + static_cast<int>((n + d) % 97);
+        line += fmt::format(":{}", v);
+        sum += 1e6 * v;
+        ++n;
+      }
+      datagram += line + "|d|@0.000001\n";
+    }
+    f.send(datagram);
+  }
+  auto sk = f.sketches();
+  ASSERT_EQ(sk.size(), 1u);
+  ASSERT_EQ(sk[0].dogsketches.size(), 1u);
+  const auto& d = sk[0].dogsketches[0];
+  EXPECT_EQ(d.cnt, static_cast<std::int64_t>(n) * 1000000);
+  EXPECT_DOUBLE_EQ(d.sum, sum);
+  EXPECT_EQ(d.min, 1);
+  EXPECT_EQ(d.max, 97);
+  EXPECT_LE(d.n.size(), DDSketch::kBinLimit);
+  EXPECT_EQ(d.k.size(), d.n.size());
+  EXPECT_TRUE(std::is_sorted(d.k.begin(), d.k.end()));
+  EXPECT_EQ(d.k.back(), DDSketch::key(97));
+}
+
+TEST(AggregatorTest, OverBudgetRefusesNewMemoryAndUpdatesInPlace) {
+  MemoryBudget budget(64 * 1024);
+  Harness f({}, {}, kT0, &budget);
+  f.send("g:1|g\nc:1|c\ns:a|s\nd:1|d\nh:1|h");
+  EXPECT_GT(budget.used(), 0u);
+  EXPECT_EQ(budget.used(), f.server.aggregator().charged_bytes());
+  // Unique contexts until the budget refuses them.
+  int i = 0;
+  while (f.self.dropped_count("dogstatsd", "memory_budget") == 0 && i < 100000) {
+    f.send(fmt::format("u{}:1|g|#k:v{}", i, i));
+    ++i;
+  }
+  ASSERT_LT(i, 100000);
+  EXPECT_FALSE(budget.admits(ValueClass::kMetrics, 256));
+  const std::size_t used = budget.used();
+  std::uint64_t refused = 1;
+  EXPECT_EQ(budget.refusals(ValueClass::kMetrics), refused);
+  // In place: accepted, nothing more charged.
+  f.send("g:5|g\nc:2|c\ns:a|s\nd:2|d");
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), refused);
+  // New memory: a context, a set member, a sketch key far from the others, a bucket.
+  f.send("new.context:1|g");
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), ++refused);
+  f.send("s:b|s");
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), ++refused);
+  f.send("d:1000000|d");
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), ++refused);
+  f.send(fmt::format("g:9|g|T{}", kB - 100));  // an older window: a new bucket
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), ++refused);
+  f.send("d:1:2:1000000:2000000|d");  // refusals count values, not lines
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), refused += 2);
+  EXPECT_EQ(budget.used(), used);
+
+  std::map<std::string, double> v;
+  for (const auto& s : f.series()) v[s.metric] = s.points.at(0).value;
+  EXPECT_EQ(v["g"], 5);
+  EXPECT_EQ(v["c"], 0.3);
+  EXPECT_EQ(v["s"], 1);
+  EXPECT_EQ(v["h.count"], 0.1);
+  EXPECT_EQ(v.count("new.context"), 0u);
+  // Flushed: the buckets are released; the contexts stay for their submission record ...
+  EXPECT_LT(budget.used(), used);
+  EXPECT_GT(budget.used(), 0u);
+  EXPECT_EQ(budget.used(), f.server.aggregator().charged_bytes());
+  // ... and there is room again for new contexts.
+  f.send("new.context:1|g");
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), refused);
+  (void)f.flush();
+  // Once the records expire, everything is released.
+  f.at(kB + 400);
+  (void)f.flush();
+  EXPECT_EQ(f.server.aggregator().tracked_contexts(), 0u);
+  EXPECT_EQ(f.server.aggregator().charged_bytes(), 0u);
+  EXPECT_EQ(budget.used(), 0u);
+}
+
+TEST(AggregatorTest, AccountingReturnsToZeroAfterEverythingIsFlushed) {
+  MemoryBudget budget(64u << 20);
+  {
+    AggregatorConfig c;
+    c.max_histogram_samples = 50;
+    Harness f(c, {}, kT0, &budget);
+    for (int r = 0; r < 3; ++r) {
+      std::string d;
+      for (int i = 0; i < 200; ++i) {
+        d += fmt::format(
+            "c{}:1|c|#a:{}\nh:{}|h\nd:{}|d|@0.25\ns:member-{}-long-enough-to-allocate|s\n", i % 20,
+            i, i, i * 1.5, i);
+      }
+      f.send(d);
+      f.send(fmt::format("g:1|g|T{}", kB - 600 - 10 * r));
+      f.at(kB + 10 * r);
+    }
+    EXPECT_GT(budget.used(), 0u);
+    (void)f.flush();
+    f.at(kB + 1000);
+    (void)f.flush();
+    EXPECT_EQ(budget.used(), 0u);
+    f.send("x:1|g");
+    EXPECT_GT(budget.used(), 0u);
+  }
+  EXPECT_EQ(budget.used(), 0u);  // the aggregator releases what it holds when destroyed
 }
 
 TEST(AggregatorTest, CountRateIsNotTruncated) {
