@@ -8,12 +8,15 @@
 
 namespace lc::app {
 
-SelfReport::SelfReport(SelfMetrics& self, bool send)
+SelfReport::SelfReport(SelfMetrics& self, bool send, const MemoryBudget* budget)
     : self_(self),
       send_(send),
+      budget_(budget),
       flush_ms_(self.gauge(kFlushDurationMs)),
       queue_payloads_(self.gauge(kRetryQueuePayloads)),
-      queue_bytes_(self.gauge(kRetryQueueBytes)) {}
+      queue_bytes_(self.gauge(kRetryQueueBytes)) {
+  if (budget_ != nullptr) budget_used_ = self.gauge(kMemoryBudgetUsed);
+}
 
 void SelfReport::absorb_bugs() {
   for (const auto& [where, count] : bug_counts()) {
@@ -50,11 +53,15 @@ std::string SelfReport::flush_done(const forward::FlushSummary& summary, Millis 
   flush_ms_.set(static_cast<std::uint64_t>(took.count() < 0 ? 0 : took.count()));
   queue_payloads_.set(summary.retry_queue_payloads);
   queue_bytes_.set(summary.retry_queue_bytes);
+  if (budget_ != nullptr) budget_used_.set(budget_->used());
   const auto delta = self_.take_delta(logged_);
   std::uint64_t total = 0;
   std::string drops = SelfMetrics::drops_text(delta, &total);
   if (!drops.empty()) {
     drops = fmt::format("dropped since the last flush: {} ({} in total)", drops, total);
+    if (budget_ != nullptr && drops.find(MemoryBudget::kDropReason) != std::string::npos) {
+      drops += "; memory budget " + budget_->describe();
+    }
     LC_WARN("{}", drops);
   }
   if (Logger::instance().enabled(LogLevel::kDebug)) {

@@ -12,6 +12,7 @@
 #include "app/startup.h"
 #include "core/config.h"
 #include "core/logger.h"
+#include "core/memory_budget.h"
 #include "core/self_metrics.h"
 #include "core/version.h"
 #include "forward/forward_stage.h"
@@ -39,14 +40,15 @@ int run_sidecar(const Environment& env) {
   SystemClock& clock = SystemClock::instance();
   EventLoop loop;
   SelfMetrics self;
+  MemoryBudget budget(static_cast<std::size_t>(config.common.memory_budget_bytes), &self);
   Listeners listeners;
   listeners.self_metrics = &self;
   // Installed before any port is announced, so a SIGTERM right after start is a clean final flush.
   boost::asio::signal_set signals(loop.io(), SIGTERM, SIGINT);
 
   // Receivers first: bind, then announce the ports (serverless-init.md §2, §9).
-  auto dogstatsd =
-      metrics::DogStatsdServer::create(config.metrics, config.common, config.mode, self, clock);
+  auto dogstatsd = metrics::DogStatsdServer::create(config.metrics, config.common, config.mode,
+                                                    self, clock, &budget);
   net::UdpReceiver::Options udp;
   udp.host = config.metrics.dogstatsd_host;
   udp.port = config.metrics.dogstatsd_port;
@@ -80,11 +82,12 @@ int run_sidecar(const Environment& env) {
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   forward::ForwardStage stage = forward::make_forward_stage(
-      config.forward, config.common, *http, clock, loop, self, [&] { return uniform(rng); });
+      config.forward, config.common, *http, clock, loop, self, [&] { return uniform(rng); },
+      &budget);
   LC_DEBUG("lastcall {} sidecar: {} {}", kVersion, dogstatsd->describe(), stage.describe());
 
   bool final_flush = false;
-  SelfReport report(self, config.common.self_metrics);
+  SelfReport report(self, config.common.self_metrics, &budget);
   auto flush_started = clock.steady_now();
   FlushScheduler scheduler(
       clock, loop, Millis(config.init.flush_interval_ms),
