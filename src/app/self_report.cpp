@@ -42,7 +42,7 @@ std::size_t SelfReport::feed(metrics::MetricAggregator& aggregator, std::int64_t
                                                  : metrics::MetricType::kCount;
     s.values = std::span<const double>(&value, 1);
     s.tags = tags;
-    aggregator.add(s, now_s);
+    aggregator.add_reserved(s, now_s);
     ++added;
   }
   return added;

@@ -311,6 +311,12 @@ void MetricAggregator::add(const MetricSample& sample, std::int64_t now_s) {
   }
 }
 
+void MetricAggregator::add_reserved(const MetricSample& sample, std::int64_t now_s) {
+  reserved_ = true;
+  add(sample, now_s);
+  reserved_ = false;
+}
+
 MetricAggregator::Context* MetricAggregator::find_or_create(Kind kind, std::string_view name,
                                                             const MetricSample& sample,
                                                             std::string_view host,

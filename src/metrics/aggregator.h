@@ -85,6 +85,9 @@ class MetricAggregator final : public MetricSink {
   // One parsed line; never throws, never blocks. Time is the clock's wall time at the call.
   void add(const MetricPoint& sample) override;
   void add(const MetricSample& sample, std::int64_t now_s);
+  // For lastcall's own bounded set of self-metrics: charged like any sample but never refused by
+  // the memory budget (the drops it reports must reach the intake when the budget is full).
+  void add_reserved(const MetricSample& sample, std::int64_t now_s);
 
   // Takes the buckets the scope selects and returns them as series and sketches (context tags
   // only; base tags are the encoders' job). Buckets held back by the b+9 rule stay.
@@ -143,7 +146,9 @@ class MetricAggregator final : public MetricSink {
     budget_.release(ValueClass::kMetrics, bytes);
     charged_ -= bytes;
   }
-  bool admits(std::size_t bytes) const { return budget_.admits(ValueClass::kMetrics, bytes); }
+  bool admits(std::size_t bytes) const {
+    return reserved_ || budget_.admits(ValueClass::kMetrics, bytes);
+  }
   void to_sketch(Aggregate& agg);
   void release_context(Context& ctx);
   template <typename AddPoint>
@@ -169,6 +174,7 @@ class MetricAggregator final : public MetricSink {
   LogLimiter drop_log_;  // one debug line per reason per 10 s, with the count held back
   MemoryBudget& budget_;
   std::size_t charged_ = 0;
+  bool reserved_ = false;  // inside add_reserved()
   ThreadOwner loop_thread_;
 };
 

@@ -121,8 +121,10 @@ void DDSketch::insert(double v) {
 void DDSketch::flush_pending() const {
   if (!dense_dirty_) return;
   dense_dirty_ = false;
+  std::size_t fresh = 0;  // window keys not in keys_ yet (an upper bound: keys_ may hold some)
+  for (const std::uint32_t c : dense_) fresh += c != 0 ? 1 : 0;
   std::vector<KeyCount> out;
-  out.reserve(keys_.size() + dense_.size());
+  out.reserve(std::min(keys_.size() + fresh, kBinLimit + fresh));
   std::size_t i = 0;
   const auto n = static_cast<std::int32_t>(dense_.size());
   for (std::int32_t d = 0; d < n; ++d) {

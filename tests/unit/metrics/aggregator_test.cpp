@@ -526,6 +526,15 @@ TEST(AggregatorTest, OverBudgetRefusesNewMemoryAndUpdatesInPlace) {
   f.send("d:1:2:1000000:2000000|d");  // refusals count values, not lines
   EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), refused += 2);
   EXPECT_EQ(budget.used(), used);
+  // lastcall's own self-metrics are never refused (the drops must reach the intake).
+  const double one = 1;
+  MetricSample self_sample;
+  self_sample.name = "lastcall.dropped";
+  self_sample.type = MetricType::kCount;
+  self_sample.values = std::span<const double>(&one, 1);
+  f.server.aggregator().add_reserved(self_sample, kB + 3);
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), refused);
+  EXPECT_GT(budget.used(), used);
 
   std::map<std::string, double> v;
   for (const auto& s : f.series()) v[s.metric] = s.points.at(0).value;
@@ -534,6 +543,7 @@ TEST(AggregatorTest, OverBudgetRefusesNewMemoryAndUpdatesInPlace) {
   EXPECT_EQ(v["s"], 1);
   EXPECT_EQ(v["h.count"], 0.1);
   EXPECT_EQ(v.count("new.context"), 0u);
+  EXPECT_EQ(v["lastcall.dropped"], 0.1);
   // Flushed: the buckets are released; the contexts stay for their submission record ...
   EXPECT_LT(budget.used(), used);
   EXPECT_GT(budget.used(), 0u);
