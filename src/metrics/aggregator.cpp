@@ -150,6 +150,9 @@ struct MetricAggregator::Context {
   std::uint64_t hash = 0;        // ContextKey::hash of this context
   std::size_t charged = 0;       // bytes charged for the context itself (not its buckets)
   std::size_t used_charged = 0;  // part of `charged`: the capacity of `used`
+  // Set by collect(): forgotten after this flush; its tags were moved into out.series[i].
+  bool forget = false;
+  std::size_t tags_moved_to = SIZE_MAX;
   Kind kind = Kind::kGauge;
   std::string name, host;
   std::vector<std::string> tags;
@@ -577,7 +580,14 @@ void MetricAggregator::emit(Context& ctx, std::int64_t ts, Aggregate& agg, Flush
       Series s;
       s.name = ctx.name;
       s.name.append(suffix);
-      s.tags = ctx.tags;
+      if (ctx.tags_moved_to != SIZE_MAX) {
+        s.tags = out.series[ctx.tags_moved_to].tags;
+      } else if (ctx.forget) {
+        s.tags = std::move(ctx.tags);
+        ctx.tags_moved_to = out.series.size();
+      } else {
+        s.tags = ctx.tags;
+      }
       s.host = ctx.host;
       s.type = type;
       s.interval = kBucketSeconds;
@@ -644,7 +654,7 @@ void MetricAggregator::emit(Context& ctx, std::int64_t ts, Aggregate& agg, Flush
       if (sketch_index == SIZE_MAX) {
         SketchSeries ss;
         ss.name = ctx.name;
-        ss.tags = ctx.tags;
+        ss.tags = ctx.forget ? std::move(ctx.tags) : ctx.tags;  // one sketch series per context
         ss.host = ctx.host;
         sketch_index = out.sketches.size();
         out.sketches.push_back(std::move(ss));
@@ -661,12 +671,21 @@ FlushBatch MetricAggregator::collect(FlushScope scope, std::int64_t now_s) {
   LC_ASSERT_ON_LOOP(loop_thread_);
   FlushBatch out;
   std::vector<std::size_t> series_index;
-  for (const auto& ctx_ptr : contexts_) {
-    Context& ctx = *ctx_ptr;
-    if (ctx.buckets.empty()) continue;
+  // Under memory pressure (a quarter of the budget left), a context whose every window is closed
+  // is forgotten as it is flushed, its tag strings moved into the output instead of copied: the
+  // flush does not double the largest part of what it holds. (As with prune_history, a late `T`
+  // sample for such a window then starts again at its first second.)
+  const bool pressure = !admits(budget_.total() / 4);
+  for (auto cit = contexts_.begin(); cit != contexts_.end();) {
+    Context& ctx = **cit;
+    if (ctx.buckets.empty()) {
+      ++cit;
+      continue;
+    }
     series_index.clear();
     std::size_t sketch_index = SIZE_MAX;
     const bool rule = uses_timestamp_rule(ctx.kind);
+    ctx.forget = pressure && ctx.buckets.rbegin()->first + kBucketSeconds <= now_s;
     for (auto it = ctx.buckets.begin(); it != ctx.buckets.end();) {
       const std::int64_t b = it->first;
       const bool closed = b + kBucketSeconds <= now_s;
@@ -689,6 +708,12 @@ FlushBatch MetricAggregator::collect(FlushScope scope, std::int64_t now_s) {
       it = ctx.buckets.erase(it);
     }
     if (ctx.buckets.empty()) --live_contexts_;
+    if (ctx.forget) {
+      recent_.fill(nullptr);
+      release(ctx.charged);
+      cit = contexts_.erase(cit);
+      continue;
+    }
     // The submission record grows by a window now and then: its capacity is the context's.
     const std::size_t used_bytes =
         ctx.used.capacity() * sizeof(ctx.used[0]) + (ctx.used.capacity() > 0 ? kAlloc : 0);
@@ -697,6 +722,7 @@ FlushBatch MetricAggregator::collect(FlushScope scope, std::int64_t now_s) {
       ctx.charged += used_bytes - ctx.used_charged;
       ctx.used_charged = used_bytes;
     }
+    ++cit;
   }
   prune_history(now_s);
 

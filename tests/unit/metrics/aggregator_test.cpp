@@ -507,15 +507,18 @@ TEST(AggregatorTest, OverBudgetRefusesNewMemoryAndUpdatesInPlace) {
     ++i;
   }
   ASSERT_LT(i, 100000);
+  // Another owner (say the retry queue) takes what is left.
+  const std::size_t other = budget.headroom(ValueClass::kMetrics);
+  budget.charge(ValueClass::kMetrics, other);
   EXPECT_FALSE(budget.admits(ValueClass::kMetrics, 256));
   const std::size_t used = budget.used();
-  std::uint64_t refused = 1;
+  std::uint64_t refused = f.self.dropped_count("dogstatsd", "memory_budget");
   EXPECT_EQ(budget.refusals(ValueClass::kMetrics), refused);
   // In place: accepted, nothing more charged.
   f.send("g:5|g\nc:2|c\ns:a|s\nd:2|d");
   EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), refused);
   // New memory: a context, a set member, a sketch key far from the others, a bucket.
-  f.send("new.context:1|g");
+  f.send("new.ctx:1|g");
   EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), ++refused);
   f.send("s:b|s");
   EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), ++refused);
@@ -542,14 +545,15 @@ TEST(AggregatorTest, OverBudgetRefusesNewMemoryAndUpdatesInPlace) {
   EXPECT_EQ(v["c"], 0.3);
   EXPECT_EQ(v["s"], 1);
   EXPECT_EQ(v["h.count"], 0.1);
-  EXPECT_EQ(v.count("new.context"), 0u);
+  EXPECT_EQ(v.count("new.ctx"), 0u);
   EXPECT_EQ(v["lastcall.dropped"], 0.1);
+  budget.release(ValueClass::kMetrics, other);
   // Flushed: the buckets are released; the contexts stay for their submission record ...
-  EXPECT_LT(budget.used(), used);
+  EXPECT_LT(budget.used(), used - other);
   EXPECT_GT(budget.used(), 0u);
   EXPECT_EQ(budget.used(), f.server.aggregator().charged_bytes());
   // ... and there is room again for new contexts.
-  f.send("new.context:1|g");
+  f.send("new.ctx:1|g");
   EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), refused);
   (void)f.flush();
   // Once the records expire, everything is released.
@@ -558,6 +562,40 @@ TEST(AggregatorTest, OverBudgetRefusesNewMemoryAndUpdatesInPlace) {
   EXPECT_EQ(f.server.aggregator().tracked_contexts(), 0u);
   EXPECT_EQ(f.server.aggregator().charged_bytes(), 0u);
   EXPECT_EQ(budget.used(), 0u);
+}
+
+TEST(AggregatorTest, UnderMemoryPressureClosedContextsAreForgottenAsTheyAreFlushed) {
+  MemoryBudget budget(64 * 1024);
+  Harness f({}, {}, kT0, &budget);
+  int i = 0;
+  while (f.self.dropped_count("dogstatsd", "memory_budget") == 0 && i < 100000) {
+    f.send(fmt::format("u{}:{}|g|#k:v{},long:{:040d}", i, i, i, i));
+    f.send(fmt::format("h{}:{}|h|#k:v{}", i, i, i));
+    ++i;
+  }
+  ASSERT_LT(i, 100000);
+  f.at(kB + 10);  // every window closed
+  const auto series = f.series(FlushScope::kClosedBuckets);
+  // Every accepted context is sent with its own tags (moved, not copied), then forgotten.
+  std::size_t gauges = 0;
+  for (const auto& s : series) {
+    if (s.metric[0] == 'u') {
+      ++gauges;
+      const std::string id = s.metric.substr(1);
+      ASSERT_EQ(s.tags.size(), 2u) << s.metric;
+      EXPECT_EQ(s.tags[0], "k:v" + id);
+      EXPECT_EQ(s.tags[1], fmt::format("long:{:040d}", std::stoi(id)));
+      EXPECT_EQ(s.points.at(0).value, std::stoi(id));
+    } else if (s.metric.ends_with(".max")) {
+      ASSERT_EQ(s.tags.size(), 1u) << s.metric;  // a histogram's series all carry the tags
+      EXPECT_EQ(s.tags[0], "k:v" + s.metric.substr(1, s.metric.size() - 5));
+    }
+  }
+  EXPECT_GE(gauges, static_cast<std::size_t>(i - 1));
+  EXPECT_EQ(f.server.aggregator().tracked_contexts(), 0u);
+  EXPECT_EQ(budget.used(), 0u);
+  f.send("u0:7|g|#k:v0");
+  EXPECT_EQ(f.series().at(0).points.at(0).value, 7);
 }
 
 TEST(AggregatorTest, AccountingReturnsToZeroAfterEverythingIsFlushed) {
