@@ -3,7 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <unordered_set>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <fmt/format.h>
 
@@ -774,12 +779,61 @@ void MetricAggregator::prune_history(std::int64_t now_s) {
   }
 }
 
+namespace {
+
+// What a series holds in strings and points (the bulk of a large flush), for slicing.
+std::size_t held_bytes(const Series& s) {
+  std::size_t n = sizeof(Series) + s.name.size() + s.host.size() + s.points.size() * 16;
+  for (const auto& t : s.tags) n += sizeof(std::string) + t.size();
+  return n;
+}
+std::size_t held_bytes(const SketchSeries& s) {
+  std::size_t n = sizeof(SketchSeries) + s.name.size() + s.host.size();
+  for (const auto& t : s.tags) n += sizeof(std::string) + t.size();
+  for (const auto& p : s.points) n += sizeof(SketchPoint) + p.sketch.heap_bytes();
+  return n;
+}
+
+// Encodes `items` in slices of about `slice_bytes`, each slice freed (and its pages handed back)
+// once encoded: a flush larger than one payload does not hold all of its input and all of its
+// output at once (lambda-agent.md §6.4). A flush within one slice is encoded in one call, as
+// before; a larger one may take one more payload per slice.
+template <typename Item, typename Encode>
+void encode_in_slices(std::vector<Item>& items, std::size_t slice_bytes, Encode encode,
+                      std::vector<Payload>& out) {
+  std::size_t start = 0;
+  while (start < items.size()) {
+    std::size_t end = start, bytes = 0;
+    while (end < items.size() && (end == start || bytes + held_bytes(items[end]) <= slice_bytes)) {
+      bytes += held_bytes(items[end++]);
+    }
+    if (start == 0 && end == items.size()) {
+      for (auto& p : encode(items)) out.push_back(std::move(p));
+      return;
+    }
+    {
+      const std::vector<Item> slice(
+          std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(start)),
+          std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(end)));
+      for (auto& p : encode(slice)) out.push_back(std::move(p));
+    }
+#if defined(__GLIBC__)
+    malloc_trim(0);  // the slice's strings were many small blocks: return their pages now
+#endif
+    start = end;
+  }
+}
+
+}  // namespace
+
 std::vector<Payload> MetricAggregator::flush(FlushScope scope) {
   const std::int64_t now_s = clock_.wall_s();
   FlushBatch batch = collect(scope, now_s);
   std::vector<Payload> out;
   if (config_.series_format == SeriesFormat::kV2Protobuf) {
-    out = series_encoder_.encode_v2(batch.series, now_s);
+    encode_in_slices(
+        batch.series, config_.limits.series_v2_bytes,
+        [&](const std::vector<Series>& s) { return series_encoder_.encode_v2(s, now_s); }, out);
   } else {
     if (config_.sketch_output == SketchOutput::kV1SeriesFallback) {
       for (const auto& sk : batch.sketches) {
@@ -787,7 +841,9 @@ std::vector<Payload> MetricAggregator::flush(FlushScope scope) {
       }
       batch.sketches.clear();
     }
-    out = series_encoder_.encode_v1(batch.series, now_s);
+    encode_in_slices(
+        batch.series, config_.limits.series_v1_bytes,
+        [&](const std::vector<Series>& s) { return series_encoder_.encode_v1(s, now_s); }, out);
   }
   if (!batch.sketches.empty()) {
     if (config_.sketch_output == SketchOutput::kDrop) {
@@ -801,8 +857,10 @@ std::vector<Payload> MetricAggregator::flush(FlushScope scope) {
       for (const auto& sk : batch.sketches) n += sk.points.size();
       self_.dropped(SeriesEncoder::kDropKind, "no_sketch_endpoint", n);
     } else {
-      auto sk = sketch_encoder_.encode(batch.sketches, now_s);
-      for (auto& p : sk) out.push_back(std::move(p));
+      encode_in_slices(
+          batch.sketches, config_.limits.sketch_bytes,
+          [&](const std::vector<SketchSeries>& s) { return sketch_encoder_.encode(s, now_s); },
+          out);
     }
   }
   return out;

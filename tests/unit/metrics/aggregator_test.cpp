@@ -598,6 +598,46 @@ TEST(AggregatorTest, UnderMemoryPressureClosedContextsAreForgottenAsTheyAreFlush
   EXPECT_EQ(f.series().at(0).points.at(0).value, 7);
 }
 
+TEST(AggregatorTest, AFlushLargerThanOnePayloadIsEncodedInSlicesWithNothingLost) {
+  AggregatorConfig c;
+  c.limits.series_v2_bytes = 4000;
+  c.limits.sketch_bytes = 4000;
+  Harness f(c);
+  std::string d;
+  for (int i = 0; i < 300; ++i) {
+    d += fmt::format("g{}:{}|g|#tag:{:060d}\nd{}:{}|d|#tag:{:060d}\n", i, i, i, i, i, i);
+    if (d.size() > 3000) {
+      f.send(d);
+      d.clear();
+    }
+  }
+  f.send(d);
+  const auto payloads = f.flush();
+  std::map<std::string, double> gauges;
+  std::map<std::string, double> sketches;
+  std::size_t series_payloads = 0;
+  for (const auto& p : payloads) {
+    if (p.kind == PayloadKind::kSeriesV2) {
+      ++series_payloads;
+      EXPECT_LE(p.body.size(), 4000u);
+      for (const auto& s : decode_series_v2(p.body)) {
+        EXPECT_TRUE(gauges.emplace(s.metric, s.points.at(0).value).second) << s.metric;
+      }
+    } else if (p.kind == PayloadKind::kSketches) {
+      for (const auto& s : decode_sketches(p.body)) {
+        EXPECT_TRUE(sketches.emplace(s.metric, s.dogsketches.at(0).sum).second) << s.metric;
+      }
+    }
+  }
+  EXPECT_GT(series_payloads, 5u);
+  ASSERT_EQ(gauges.size(), 300u);
+  ASSERT_EQ(sketches.size(), 300u);
+  for (int i = 0; i < 300; ++i) {
+    EXPECT_EQ(gauges[fmt::format("g{}", i)], i);
+    EXPECT_EQ(sketches[fmt::format("d{}", i)], i);
+  }
+}
+
 TEST(AggregatorTest, AccountingReturnsToZeroAfterEverythingIsFlushed) {
   MemoryBudget budget(64u << 20);
   {
