@@ -545,7 +545,7 @@ std::string percentile_suffix(double p) {
 }  // namespace
 
 template <typename AddPoint>
-void MetricAggregator::emit_sketched_histogram(const Context& /*ctx*/, const HistogramSketch& h,
+void MetricAggregator::emit_sketched_histogram(const HistogramSketch& h,
                                                AddPoint& add_point) const {
   // Past the exact-sample cap: count, sum, min, max and avg are exact; the median and the
   // percentiles come from the sketch (§3.1 bound), clamped to the exact min and max.
@@ -615,7 +615,7 @@ void MetricAggregator::emit(Context& ctx, std::int64_t ts, Aggregate& agg, Flush
       break;
     case Kind::kHistogram: {
       if (agg.hsketch) {
-        emit_sketched_histogram(ctx, *agg.hsketch, add_point);
+        emit_sketched_histogram(*agg.hsketch, add_point);
         break;
       }
       auto& s = agg.samples;

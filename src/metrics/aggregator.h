@@ -78,7 +78,7 @@ class MetricAggregator final : public MetricSink {
   // over it (reason memory_budget); null: MemoryBudget::unlimited(). `budget` outlives this.
   MetricAggregator(AggregatorConfig config, SelfMetrics& self, const Clock& clock,
                    MemoryBudget* budget = nullptr);
-  ~MetricAggregator();
+  ~MetricAggregator() override;
   MetricAggregator(const MetricAggregator&) = delete;
   MetricAggregator& operator=(const MetricAggregator&) = delete;
 
@@ -152,8 +152,7 @@ class MetricAggregator final : public MetricSink {
   void to_sketch(Aggregate& agg);
   void release_context(Context& ctx);
   template <typename AddPoint>
-  void emit_sketched_histogram(const Context& ctx, const HistogramSketch& h,
-                               AddPoint& add_point) const;
+  void emit_sketched_histogram(const HistogramSketch& h, AddPoint& add_point) const;
   void emit(Context& ctx, std::int64_t ts, Aggregate& agg, FlushBatch& out,
             std::vector<std::size_t>& series_index, std::size_t& sketch_index);
   void prune_history(std::int64_t now_s);

@@ -203,7 +203,7 @@ std::vector<SketchBin> DDSketch::bins() const {
   std::vector<std::uint64_t> counts(nk);
   constexpr std::uint64_t kCapacity = kBinLimit * kMaxBinCount;
   if (total > kCapacity) {
-    const double scale = static_cast<double>(kCapacity / 2) / static_cast<double>(total);
+    const double scale = static_cast<double>(kCapacity) / 2.0 / static_cast<double>(total);
     for (std::size_t i = 0; i < nk; ++i) {
       const auto c = static_cast<std::uint64_t>(static_cast<double>(keys_[i].n) * scale);
       counts[i] = std::max<std::uint64_t>(1, c);
