@@ -200,31 +200,31 @@ std::vector<SketchBin> DDSketch::bins() const {
     return (c + DDSketch::kMaxBinCount - 1) / DDSketch::kMaxBinCount;
   };
   // Counts as laid out: scaled down when no kBinLimit u16 bins could carry the total.
-  std::vector<std::uint64_t> counts(nk);
+  std::vector<std::uint64_t> scaled;
   constexpr std::uint64_t kCapacity = kBinLimit * kMaxBinCount;
   if (total > kCapacity) {
     const double scale = static_cast<double>(kCapacity) / 2.0 / static_cast<double>(total);
+    scaled.resize(nk);
     for (std::size_t i = 0; i < nk; ++i) {
       const auto c = static_cast<std::uint64_t>(static_cast<double>(keys_[i].n) * scale);
-      counts[i] = std::max<std::uint64_t>(1, c);
+      scaled[i] = std::max<std::uint64_t>(1, c);
     }
-  } else {
-    for (std::size_t i = 0; i < nk; ++i) counts[i] = keys_[i].n;
   }
+  const auto count = [&](std::size_t i) { return scaled.empty() ? keys_[i].n : scaled[i]; };
   // The lowest floor index f such that keys ≤ f collapsed into key f, with the u16 rule, fit.
   std::uint64_t above = 0;  // bins of keys above f
-  for (std::size_t i = 1; i < nk; ++i) above += bins_for(counts[i]);
+  for (std::size_t i = 1; i < nk; ++i) above += bins_for(count(i));
   std::size_t f = 0;
-  std::uint64_t floor_total = counts[0];
+  std::uint64_t floor_total = count(0);
   while (f + 1 < nk && bins_for(floor_total) + above > kBinLimit) {
     ++f;
-    floor_total += counts[f];
-    above -= bins_for(counts[f]);
+    floor_total += count(f);
+    above -= bins_for(count(f));
   }
   out.reserve(
       static_cast<std::size_t>(std::min<std::uint64_t>(bins_for(floor_total) + above, kBinLimit)));
   append_bins(out, keys_[f].k, floor_total);
-  for (std::size_t i = f + 1; i < nk; ++i) append_bins(out, keys_[i].k, counts[i]);
+  for (std::size_t i = f + 1; i < nk; ++i) append_bins(out, keys_[i].k, count(i));
   return out;
 }
 
