@@ -8,7 +8,7 @@
 
 namespace lc::app {
 
-SelfReport::SelfReport(SelfMetrics& self, bool send, const MemoryBudget* budget)
+SelfReport::SelfReport(SelfMetrics& self, bool send, MemoryBudget* budget)
     : self_(self),
       send_(send),
       budget_(budget),
@@ -53,6 +53,7 @@ std::string SelfReport::flush_done(const forward::FlushSummary& summary, Millis 
   flush_ms_.set(static_cast<std::uint64_t>(took.count() < 0 ? 0 : took.count()));
   queue_payloads_.set(summary.retry_queue_payloads);
   queue_bytes_.set(summary.retry_queue_bytes);
+  const std::size_t budget_peak = budget_ != nullptr ? budget_->take_peak() : 0;
   if (budget_ != nullptr) budget_used_.set(budget_->used());
   const auto delta = self_.take_delta(logged_);
   std::uint64_t total = 0;
@@ -60,7 +61,9 @@ std::string SelfReport::flush_done(const forward::FlushSummary& summary, Millis 
   if (!drops.empty()) {
     drops = fmt::format("dropped since the last flush: {} ({} in total)", drops, total);
     if (budget_ != nullptr && drops.find(MemoryBudget::kDropReason) != std::string::npos) {
-      drops += "; memory budget " + budget_->describe();
+      drops +=
+          fmt::format("; memory budget: peak {:.1f} MiB since the last flush, now {}",
+                      static_cast<double>(budget_peak) / (1024.0 * 1024.0), budget_->describe());
     }
     LC_WARN("{}", drops);
   }

@@ -30,7 +30,7 @@ class SelfReport {
 
   // send: LASTCALL_SELF_METRICS. `budget` (optional): its use is a gauge, and named in the drop
   // line when something was refused for it.
-  SelfReport(SelfMetrics& self, bool send, const MemoryBudget* budget = nullptr);
+  SelfReport(SelfMetrics& self, bool send, MemoryBudget* budget = nullptr);
 
   // At the start of a flush, before the aggregator is flushed: with `send`, adds what changed
   // since the previous feed to the aggregator at now_s. Returns the number of samples added.
@@ -49,7 +49,7 @@ class SelfReport {
 
   SelfMetrics& self_;
   bool send_;
-  const MemoryBudget* budget_;
+  MemoryBudget* budget_;
   SelfMetrics::Gauge flush_ms_, queue_payloads_, queue_bytes_, budget_used_;
   SelfMetrics::Cursor fed_;                         // what the intake has been given
   SelfMetrics::Cursor logged_;                      // what the flush lines have said

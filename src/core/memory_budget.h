@@ -48,6 +48,8 @@ class MemoryBudget {
 
   void charge(ValueClass c, std::size_t bytes) {
     used_[index(c)].fetch_add(bytes, std::memory_order_relaxed);
+    const std::size_t now = used();
+    if (now > peak_.load(std::memory_order_relaxed)) peak_.store(now, std::memory_order_relaxed);
   }
   void release(ValueClass c, std::size_t bytes) {
     used_[index(c)].fetch_sub(bytes, std::memory_order_relaxed);
@@ -81,7 +83,10 @@ class MemoryBudget {
     return refusals(ValueClass::kMetrics) + refusals(ValueClass::kLogs) +
            refusals(ValueClass::kTraces);
   }
-  // "12.0 MiB of 24.0 MiB (metrics 11.5 MiB, logs 0 B, traces 0.5 MiB)"
+  // Highest used() since construction or the last take_peak(); take_peak() restarts it at used().
+  std::size_t peak() const { return peak_.load(std::memory_order_relaxed); }
+  std::size_t take_peak() { return peak_.exchange(used(), std::memory_order_relaxed); }
+  // "12.0 MiB of 24.0 MiB (metrics 11.5 MiB, logs 0.0 MiB, traces 0.5 MiB)"
   std::string describe() const;
 
   // Heap bytes of a string beyond its inline buffer (0 for short strings).
@@ -100,6 +105,7 @@ class MemoryBudget {
   std::array<std::size_t, kValueClasses> limits_{};
   std::array<std::atomic<std::size_t>, kValueClasses> used_{};
   std::array<std::atomic<std::uint64_t>, kValueClasses> refusals_{};
+  std::atomic<std::size_t> peak_{0};
   SelfMetrics* self_;
 };
 

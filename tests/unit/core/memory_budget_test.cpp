@@ -88,6 +88,20 @@ TEST(MemoryBudgetTest, StringEstimates) {
   EXPECT_EQ(MemoryBudget::heap_bytes(100), 100u + 1 + MemoryBudget::kAllocOverhead);
 }
 
+TEST(MemoryBudgetTest, PeakIsTheHighWaterMarkSinceItWasLastTaken) {
+  MemoryBudget b(1000);
+  b.charge(ValueClass::kMetrics, 600);
+  b.release(ValueClass::kMetrics, 500);
+  b.charge(ValueClass::kLogs, 100);
+  EXPECT_EQ(b.peak(), 600u);
+  EXPECT_EQ(b.take_peak(), 600u);
+  EXPECT_EQ(b.peak(), 200u);  // restarts at what is in use
+  b.release(ValueClass::kMetrics, 100);
+  b.release(ValueClass::kLogs, 100);
+  EXPECT_EQ(b.take_peak(), 200u);
+  EXPECT_EQ(b.peak(), 0u);
+}
+
 TEST(MemoryBudgetTest, DescribeNamesUseAndTotal) {
   MemoryBudget b(24u << 20);
   b.charge(ValueClass::kMetrics, 12u << 20);
