@@ -26,15 +26,16 @@ Pipeline::Pipeline(const FinalConfig& config, EventLoop& loop, const Clock& cloc
       clock_(clock),
       self_(self),
       flush_timeout_(Millis(config.forward.flush_timeout_s * 1000)),
+      budget_(static_cast<std::size_t>(config.common.memory_budget_bytes), &self),
       tags_(config.common, config.lambda),
       dogstatsd_(metrics::DogStatsdServer::create(config.metrics, config.common, tags_, config.mode,
-                                                  self, clock)),
+                                                  self, clock, &budget_)),
       http_(net::make_http_client(loop.io(), clock, loop, intake_http_options(config.forward))),
       rng_(std::random_device{}()),
       stage_(forward::make_forward_stage(
           config.forward, config.common, *http_, clock, loop, self,
-          [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); })),
-      report_(self, config.common.self_metrics),
+          [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }, &budget_)),
+      report_(self, config.common.self_metrics, &budget_),
       flush_started_(clock.steady_now()) {
   scheduler_ = std::make_unique<FlushScheduler>(
       clock, loop, Millis(config.init.flush_interval_ms), flush_timeout_,

@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/event_loop.h"
+#include "core/memory_budget.h"
 #include "core/self_metrics.h"
 #include "core/tag_sets.h"
 #include "forward/forward_stage.h"
@@ -71,7 +72,10 @@ class Pipeline {
   const Clock& clock_;
   SelfMetrics& self_;
   Millis flush_timeout_;
-  TagSets tags_;  // before the aggregators: their encoders read it
+  // LASTCALL_MEMORY_BUDGET_BYTES (lambda-agent.md §6.4): the aggregators and the retry queue charge
+  // it. Before them, like the tags their encoders read.
+  MemoryBudget budget_;
+  TagSets tags_;
   std::unique_ptr<metrics::DogStatsdServer> dogstatsd_;
   std::unique_ptr<net::UdpReceiver> receiver_;  // after dogstatsd_: its handler feeds it
   std::unique_ptr<net::HttpClient> http_;

@@ -8,12 +8,15 @@
 
 namespace lc::app {
 
-SelfReport::SelfReport(SelfMetrics& self, bool send)
+SelfReport::SelfReport(SelfMetrics& self, bool send, MemoryBudget* budget)
     : self_(self),
       send_(send),
+      budget_(budget),
       flush_ms_(self.gauge(kFlushDurationMs)),
       queue_payloads_(self.gauge(kRetryQueuePayloads)),
-      queue_bytes_(self.gauge(kRetryQueueBytes)) {}
+      queue_bytes_(self.gauge(kRetryQueueBytes)) {
+  if (budget_ != nullptr) budget_used_ = self.gauge(kMemoryBudgetUsed);
+}
 
 void SelfReport::absorb_bugs() {
   for (const auto& [where, count] : bug_counts()) {
@@ -39,7 +42,7 @@ std::size_t SelfReport::feed(metrics::MetricAggregator& aggregator, std::int64_t
                                                  : metrics::MetricType::kCount;
     s.values = std::span<const double>(&value, 1);
     s.tags = tags;
-    aggregator.add(s, now_s);
+    aggregator.add_reserved(s, now_s);
     ++added;
   }
   return added;
@@ -50,11 +53,18 @@ std::string SelfReport::flush_done(const forward::FlushSummary& summary, Millis 
   flush_ms_.set(static_cast<std::uint64_t>(took.count() < 0 ? 0 : took.count()));
   queue_payloads_.set(summary.retry_queue_payloads);
   queue_bytes_.set(summary.retry_queue_bytes);
+  const std::size_t budget_peak = budget_ != nullptr ? budget_->take_peak() : 0;
+  if (budget_ != nullptr) budget_used_.set(budget_->used());
   const auto delta = self_.take_delta(logged_);
   std::uint64_t total = 0;
   std::string drops = SelfMetrics::drops_text(delta, &total);
   if (!drops.empty()) {
     drops = fmt::format("dropped since the last flush: {} ({} in total)", drops, total);
+    if (budget_ != nullptr && drops.find(MemoryBudget::kDropReason) != std::string::npos) {
+      drops +=
+          fmt::format("; memory budget: peak {:.1f} MiB since the last flush, now {}",
+                      static_cast<double>(budget_peak) / (1024.0 * 1024.0), budget_->describe());
+    }
     LC_WARN("{}", drops);
   }
   if (Logger::instance().enabled(LogLevel::kDebug)) {

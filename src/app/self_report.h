@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/clock.h"
+#include "core/memory_budget.h"
 #include "core/self_metrics.h"
 #include "forward/forwarder.h"
 #include "metrics/aggregator.h"
@@ -25,9 +26,11 @@ class SelfReport {
   static constexpr std::string_view kRetryQueueBytes = "lastcall.forward.retry_queue_bytes";
   // LC_BUG sites reached (core/assert.h), counted as lastcall.bug{where:file:line}.
   static constexpr std::string_view kBug = "lastcall.bug";
+  static constexpr std::string_view kMemoryBudgetUsed = "lastcall.memory_budget.used_bytes";
 
-  // send: LASTCALL_SELF_METRICS.
-  SelfReport(SelfMetrics& self, bool send);
+  // send: LASTCALL_SELF_METRICS. `budget` (optional): its use is a gauge, and named in the drop
+  // line when something was refused for it.
+  SelfReport(SelfMetrics& self, bool send, MemoryBudget* budget = nullptr);
 
   // At the start of a flush, before the aggregator is flushed: with `send`, adds what changed
   // since the previous feed to the aggregator at now_s. Returns the number of samples added.
@@ -46,7 +49,8 @@ class SelfReport {
 
   SelfMetrics& self_;
   bool send_;
-  SelfMetrics::Gauge flush_ms_, queue_payloads_, queue_bytes_;
+  MemoryBudget* budget_;
+  SelfMetrics::Gauge flush_ms_, queue_payloads_, queue_bytes_, budget_used_;
   SelfMetrics::Cursor fed_;                         // what the intake has been given
   SelfMetrics::Cursor logged_;                      // what the flush lines have said
   std::map<std::string, std::uint64_t> bugs_seen_;  // per LC_BUG site, already absorbed

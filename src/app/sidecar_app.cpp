@@ -27,6 +27,7 @@ int run_sidecar(const Environment& env) {
   SystemClock& clock = SystemClock::instance();
   EventLoop loop;
   SelfMetrics self;
+  MemoryBudget budget(static_cast<std::size_t>(config.common.memory_budget_bytes), &self);
   Listeners listeners;
   listeners.self_metrics = &self;
   // Installed before any port is announced, so a SIGTERM right after start is a clean final flush.

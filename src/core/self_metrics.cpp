@@ -27,7 +27,7 @@ constexpr std::pair<std::string_view, std::string_view> kKnownDrops[] = {
     {"dogstatsd", "unsupported"},   {"dogstatsd", "queue_full"},
     {"dogstatsd", "kernel_buffer"}, {"dogstatsd", "too_old"},
     {"dogstatsd", "item_too_big"},  {"dogstatsd", "no_sketch_endpoint"},
-    {"dogstatsd", "context_limit"}, {"dogstatsd", "histogram_full"},
+    {"dogstatsd", "context_limit"}, {"dogstatsd", "memory_budget"},
     {"dogstatsd", "set_full"},      {"dogstatsd", "window_full"},
     {"dogstatsd", "overflow"},      {"telemetry", "too_large"},
     {"telemetry", "malformed"},

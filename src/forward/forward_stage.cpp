@@ -14,7 +14,7 @@ std::string ForwardStage::describe() const {
 
 ForwardStage make_forward_stage(const ForwardConfig& forward, const CommonConfig& common,
                                 net::HttpClient& client, const Clock& clock, TimerService& timers,
-                                SelfMetrics& self, Forwarder::Rng rng) {
+                                SelfMetrics& self, Forwarder::Rng rng, MemoryBudget* budget) {
   ForwardStage stage;
   const HttpExporterOptions exporter_options = HttpExporterOptions::from_config(forward);
   std::vector<Route> routes;
@@ -26,9 +26,10 @@ ForwardStage make_forward_stage(const ForwardConfig& forward, const CommonConfig
         std::move(endpoint), exporter,
         [exporter](const std::shared_ptr<const Payload>& p) { return exporter->compact(p); }});
   }
-  stage.forwarder =
-      std::make_unique<Forwarder>(std::move(routes), ForwarderOptions::from_config(forward, common),
-                                  clock, timers, self, std::move(rng), &client);
+  ForwarderOptions options = ForwarderOptions::from_config(forward, common);
+  options.memory_budget = budget;
+  stage.forwarder = std::make_unique<Forwarder>(std::move(routes), options, clock, timers, self,
+                                                std::move(rng), &client);
   return stage;
 }
 

@@ -26,9 +26,11 @@ struct ForwardStage {
   std::string describe() const;
 };
 
-// `client`, `clock`, `timers` and `self` must outlive the stage. `rng` as in Forwarder.
+// `client`, `clock`, `timers`, `self` and `budget` must outlive the stage. `rng` as in Forwarder.
+// `budget`: the memory budget the retry queue charges (null: unlimited).
 ForwardStage make_forward_stage(const ForwardConfig& forward, const CommonConfig& common,
                                 net::HttpClient& client, const Clock& clock, TimerService& timers,
-                                SelfMetrics& self, Forwarder::Rng rng = {});
+                                SelfMetrics& self, Forwarder::Rng rng = {},
+                                MemoryBudget* budget = nullptr);
 
 }  // namespace lc::forward

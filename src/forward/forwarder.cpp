@@ -88,7 +88,7 @@ Forwarder::Forwarder(std::vector<Route> routes, ForwarderOptions options, const 
       self_(self),
       rng_(std::move(rng)),
       client_(client),
-      queue_(options.retry_queue_bytes) {
+      queue_(options.retry_queue_bytes, options.memory_budget) {
   if (!rng_) {
     auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
     rng_ = [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); };

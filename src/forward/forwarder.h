@@ -37,6 +37,7 @@ struct ForwarderOptions {
   Millis backoff_base{100};
   Millis backoff_cap{2000};
   std::size_t max_in_flight = 4;  // requests at once, across routes (lambda-agent.md §6.5 step 5)
+  MemoryBudget* memory_budget = nullptr;  // charged by the retry queue; null: unlimited
 
   static ForwarderOptions from_config(const ForwardConfig& forward, const CommonConfig& common);
 };

@@ -16,6 +16,17 @@ int value_class(PayloadKind kind) {
   }
 }
 
+RetryQueue::~RetryQueue() {
+  for (const auto& q : routes_) {
+    for (const auto& e : q) release(e);
+  }
+}
+
+std::size_t RetryQueue::charge_of(const QueuedPayload& e) {
+  return e.bytes() + sizeof(Payload) + sizeof(QueuedPayload) + 2 * MemoryBudget::kAllocOverhead +
+         32;
+}
+
 std::size_t RetryQueue::size() const {
   std::size_t n = 0;
   for (const auto& q : routes_) n += q.size();
@@ -31,7 +42,9 @@ std::vector<QueuedPayload> RetryQueue::push(QueuedPayload entry) {
   }
   if (routes_.size() <= entry.route) routes_.resize(entry.route + 1);
   const int entry_class = value_class(entry.payload->kind);
-  while (bytes_ + need > budget_) {
+  const ValueClass memory_class = value_class_of(entry.payload->kind);
+  const std::size_t charge = charge_of(entry);
+  while (bytes_ + need > budget_ || !memory_.admits(memory_class, charge)) {
     // The oldest entry of the lowest-value class present, the incoming one included.
     std::deque<QueuedPayload>* victim_q = nullptr;
     std::size_t victim_i = 0;
@@ -53,10 +66,12 @@ std::vector<QueuedPayload> RetryQueue::push(QueuedPayload entry) {
       return evicted;
     }
     bytes_ -= (*victim_q)[victim_i].bytes();
+    release((*victim_q)[victim_i]);
     evicted.push_back(std::move((*victim_q)[victim_i]));
     victim_q->erase(victim_q->begin() + static_cast<std::ptrdiff_t>(victim_i));
   }
   bytes_ += need;
+  memory_.charge(memory_class, charge);
   auto& q = routes_[entry.route];
   // FIFO by age: an entry coming back from a flush goes behind older ones of its route.
   auto pos = std::upper_bound(q.begin(), q.end(), entry.id,
@@ -69,7 +84,10 @@ std::vector<QueuedPayload> RetryQueue::take_all() {
   std::vector<QueuedPayload> out;
   out.reserve(size());
   for (auto& q : routes_) {
-    for (auto& e : q) out.push_back(std::move(e));
+    for (auto& e : q) {
+      release(e);
+      out.push_back(std::move(e));
+    }
     q.clear();
   }
   bytes_ = 0;
@@ -83,6 +101,7 @@ bool RetryQueue::remove(std::uint64_t id) {
     for (auto it = q.begin(); it != q.end(); ++it) {
       if (it->id == id) {
         bytes_ -= it->bytes();
+        release(*it);
         q.erase(it);
         return true;
       }

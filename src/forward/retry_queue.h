@@ -1,7 +1,9 @@
 // forward/retry_queue.h — payloads not acknowledged in a flush, kept for the next one
 // (lambda-agent.md §6.4): one byte budget shared by every route (additional endpoints included),
 // FIFO per route, overflow evicting the oldest payload of the lowest-value kind (traces, then
-// logs, then metrics). Owned by the Forwarder, used on the loop thread only.
+// logs, then metrics). The queue is one of the charges against the memory budget (§6.4): what it
+// holds is charged to the MemoryBudget, and a payload the budget cannot take (per its value class)
+// evicts like an overflow. Owned by the Forwarder, used on the loop thread only.
 #pragma once
 
 #include <cstddef>
@@ -10,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/memory_budget.h"
 #include "core/pipeline.h"
 
 namespace lc::forward {
@@ -28,7 +31,16 @@ struct QueuedPayload {
 
 class RetryQueue {
  public:
-  explicit RetryQueue(std::size_t budget_bytes) : budget_(budget_bytes) {}
+  // `memory` (optional, outlives the queue): charged with every queued entry.
+  explicit RetryQueue(std::size_t budget_bytes, MemoryBudget* memory = nullptr)
+      : budget_(budget_bytes), memory_(memory != nullptr ? *memory : MemoryBudget::unlimited()) {}
+  ~RetryQueue();
+  RetryQueue(const RetryQueue&) = delete;
+  RetryQueue& operator=(const RetryQueue&) = delete;
+
+  // What an entry is charged to the memory budget: its bytes plus the Payload, its control
+  // block and the queue slot.
+  static std::size_t charge_of(const QueuedPayload& e);
 
   // Appends to the entry's route FIFO, evicting until the budget holds it. The entry itself is
   // the victim when it is the oldest of the lowest-value kind present (or alone over budget).
@@ -46,7 +58,12 @@ class RetryQueue {
   std::size_t budget() const { return budget_; }
 
  private:
+  void release(const QueuedPayload& e) {
+    memory_.release(value_class_of(e.payload->kind), charge_of(e));
+  }
+
   std::size_t budget_;
+  MemoryBudget& memory_;
   std::size_t bytes_ = 0;
   std::vector<std::deque<QueuedPayload>> routes_;  // index = route
 };

@@ -3,7 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <unordered_set>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <fmt/format.h>
 
@@ -103,15 +108,55 @@ class KeyHasher {
 
 }  // namespace
 
+// A histogram bucket past its exact-sample cap: exact count, sum, min and max, quantiles from
+// the sketch.
+struct MetricAggregator::HistogramSketch {
+  DDSketch sketch;
+  double n = 0, sum = 0, min = 0, max = 0;
+  void add(double v, double w) {
+    if (n == 0 || v < min) min = v;
+    if (n == 0 || v > max) max = v;
+    n += w;
+    sum += v * w;
+    if (w > 1.0) {
+      sketch.insert(v, w);
+    } else {
+      sketch.insert(v);
+    }
+  }
+};
+
 struct MetricAggregator::Aggregate {
   double value = 0;                                // count sum, gauge last
   std::unique_ptr<MemberSet> members;              // set
-  std::vector<std::pair<double, double>> samples;  // histogram (value, weight)
+  std::vector<std::pair<double, double>> samples;  // histogram (value, weight), exact
   std::unique_ptr<DDSketch> sketch;                // distribution
+  std::unique_ptr<HistogramSketch> hsketch;        // histogram past max_histogram_samples
+  std::size_t charged = 0;                         // bytes charged for this bucket
 };
 
+namespace {
+
+// Estimates of what the containers hold (lambda-agent.md §6.4), allocation overhead included.
+constexpr std::size_t kAlloc = MemoryBudget::kAllocOverhead;
+// An unordered_set<std::string> node (next pointer, string, cached hash) and its share of the
+// bucket array (load factor ≤ 1, array up to twice the element count).
+constexpr std::size_t kMemberNodeBytes = 8 + sizeof(std::string) + 8 + kAlloc + 16;
+constexpr std::size_t kSampleBytes = sizeof(std::pair<double, double>);
+
+std::size_t member_bytes(std::string_view m) {
+  return kMemberNodeBytes + MemoryBudget::heap_bytes(m.size());
+}
+
+}  // namespace
+
 struct MetricAggregator::Context {
-  std::uint64_t hash = 0;  // ContextKey::hash of this context
+  std::uint64_t hash = 0;        // ContextKey::hash of this context
+  std::size_t charged = 0;       // bytes charged for the context itself (not its buckets)
+  std::size_t used_charged = 0;  // part of `charged`: the capacity of `used`
+  // Set by collect(): forgotten after this flush; its tags were moved into out.series[i].
+  bool forget = false;
+  std::size_t tags_moved_to = SIZE_MAX;
   Kind kind = Kind::kGauge;
   std::string name, host;
   std::vector<std::string> tags;
@@ -196,20 +241,27 @@ bool MetricAggregator::ContextEq::operator()(const std::unique_ptr<Context>& a,
 }
 
 MetricAggregator::MetricAggregator(AggregatorConfig config, SelfMetrics& self, const Clock& clock,
-                                   const TagSets& tags)
+                                   const TagSets& tags, MemoryBudget* budget)
     : config_(std::move(config)),
       self_(self),
       clock_(clock),
       tags_(tags),
       series_encoder_(config_.limits, tags, config_.tag_set, self),
       sketch_encoder_(config_.limits, tags, config_.tag_set, self),
-      drop_log_(clock, std::chrono::seconds(10)) {}
+      drop_log_(clock, std::chrono::seconds(10)),
+      budget_(budget != nullptr ? *budget : MemoryBudget::unlimited()) {}
 
-MetricAggregator::~MetricAggregator() = default;
+MetricAggregator::~MetricAggregator() {
+  // Everything held goes with the aggregator.
+  budget_.release(ValueClass::kMetrics, charged_);
+}
 
-void MetricAggregator::drop(std::string_view reason, std::string_view name) {
-  self_.dropped(kDropKind, reason);
-  ++drops_;
+void MetricAggregator::drop(std::string_view reason, std::string_view name, std::uint64_t values) {
+  if (reason == MemoryBudget::kDropReason) {
+    budget_.note_refused(ValueClass::kMetrics, values);
+  }
+  self_.dropped(kDropKind, reason, values);
+  drops_ += values;
   // A client with a skewed clock or a replayed buffer can send nothing but too-old points: one line
   // per reason per interval, saying how many were not logged.
   if (const auto d = drop_log_.allow(reason)) {
@@ -267,9 +319,16 @@ void MetricAggregator::add(const MetricSample& sample, std::int64_t now_s) {
   }
 }
 
+void MetricAggregator::add_reserved(const MetricSample& sample, std::int64_t now_s) {
+  reserved_ = true;
+  add(sample, now_s);
+  reserved_ = false;
+}
+
 MetricAggregator::Context* MetricAggregator::find_or_create(Kind kind, std::string_view name,
                                                             const MetricSample& sample,
-                                                            std::string_view host) {
+                                                            std::string_view host,
+                                                            std::string_view& reason) {
   ContextKey key;
   key.kind = kind;
   key.name = name;
@@ -291,18 +350,36 @@ MetricAggregator::Context* MetricAggregator::find_or_create(Kind kind, std::stri
   }
   if (ctx != nullptr) {
     if (ctx->buckets.empty()) {
-      if (live_contexts_ >= config_.max_contexts) return nullptr;
+      if (live_contexts_ >= config_.max_contexts) {
+        reason = "context_limit";
+        return nullptr;
+      }
       ++live_contexts_;
     }
     return ctx;
   }
-  if (live_contexts_ >= config_.max_contexts) return nullptr;
+  if (live_contexts_ >= config_.max_contexts) {
+    reason = "context_limit";
+    return nullptr;
+  }
+  // The context object, its set node and bucket-array share, its strings and tag vector.
+  std::size_t bytes = sizeof(Context) + kAlloc + 8 + 8 + 8 + kAlloc + 8 +
+                      MemoryBudget::heap_bytes(name.size()) +
+                      MemoryBudget::heap_bytes(host.size()) +
+                      (sample.tags.empty() ? 0 : sample.tags.size() * sizeof(std::string) + kAlloc);
+  for (const auto& t : sample.tags) bytes += MemoryBudget::heap_bytes(t.size());
+  if (!admits(bytes)) {
+    reason = MemoryBudget::kDropReason;
+    return nullptr;
+  }
   auto created = std::make_unique<Context>();
   created->hash = key.hash;
   created->kind = kind;
   created->name.assign(name);
   created->host.assign(host);
   created->tags.assign(sample.tags.begin(), sample.tags.end());
+  created->charged = bytes;
+  charge(bytes);
   Context* raw = created.get();
   contexts_.insert(std::move(created));
   recent = raw;
@@ -312,21 +389,38 @@ MetricAggregator::Context* MetricAggregator::find_or_create(Kind kind, std::stri
 
 void MetricAggregator::add_to(Kind kind, std::string_view name, const MetricSample& sample,
                               std::string_view host, std::int64_t bucket) {
-  Context* ctx = find_or_create(kind, name, sample, host);
+  const std::uint64_t nvalues =
+      kind == Kind::kSet ? 1 : std::max<std::size_t>(1, sample.values.size());
+  std::string_view reason;
+  Context* ctx = find_or_create(kind, name, sample, host, reason);
   if (ctx == nullptr) {
-    drop("context_limit", name);
+    drop(reason, name, nvalues);
     return;
   }
   if (uses_timestamp_rule(kind)) {
     const std::uint8_t* u = ctx->find_used(bucket);
     if (u != nullptr && *u >= kBucketSeconds) {
       // All ten seconds of this window were already submitted; another point would overwrite one.
-      drop("window_full", name);
+      drop("window_full", name, nvalues);
       if (ctx->buckets.empty()) --live_contexts_;
       return;
     }
   }
-  Aggregate& agg = ctx->buckets[bucket];
+  auto it = ctx->buckets.lower_bound(bucket);
+  if (it == ctx->buckets.end() || it->first != bucket) {
+    // A new bucket is new memory: refused over the budget (an existing one is updated in place).
+    constexpr std::size_t kBucketBytes =
+        sizeof(std::pair<const std::int64_t, Aggregate>) + 32 + kAlloc;
+    if (!admits(kBucketBytes)) {
+      drop(MemoryBudget::kDropReason, name, nvalues);
+      if (ctx->buckets.empty()) --live_contexts_;
+      return;
+    }
+    it = ctx->buckets.emplace_hint(it, bucket, Aggregate{});
+    it->second.charged = kBucketBytes;
+    charge(kBucketBytes);
+  }
+  Aggregate& agg = it->second;
   const double weight = 1.0 / sample.rate;
   switch (kind) {
     case Kind::kCount:
@@ -335,41 +429,101 @@ void MetricAggregator::add_to(Kind kind, std::string_view name, const MetricSamp
     case Kind::kGauge:
       if (!sample.values.empty()) agg.value = sample.values.back();
       break;
-    case Kind::kSet:
-      if (!agg.members) {
-        agg.members = std::make_unique<MemberSet>();
-      }
-      if (agg.members->find(sample.set_member) != agg.members->end()) break;
-      if (agg.members->size() >= config_.max_set_members ||
-          set_members_total_ >= config_.max_set_members_total) {
+    case Kind::kSet: {
+      if (agg.members && agg.members->find(sample.set_member) != agg.members->end()) break;
+      if (agg.members && agg.members->size() >= config_.max_set_members) {
         drop("set_full", name);
         break;
       }
+      const std::size_t bytes =
+          member_bytes(sample.set_member) + (agg.members ? 0 : sizeof(MemberSet) + kAlloc);
+      if (!admits(bytes)) {
+        drop(MemoryBudget::kDropReason, name);
+        break;
+      }
+      if (!agg.members) agg.members = std::make_unique<MemberSet>();
       agg.members->emplace(sample.set_member);
-      ++set_members_total_;
+      agg.charged += bytes;
+      charge(bytes);
       break;
+    }
     case Kind::kHistogram:
       for (const double v : sample.values) {
-        if (agg.samples.size() >= config_.max_histogram_samples ||
-            histogram_samples_total_ >= config_.max_histogram_samples_total) {
-          drop("histogram_full", name);
-          break;
+        if (agg.hsketch) {
+          if (!admits(DDSketch::kNewKeyBytes) && !agg.hsketch->sketch.holds(v)) {
+            drop(MemoryBudget::kDropReason, name);
+            continue;
+          }
+          const std::size_t before = agg.hsketch->sketch.heap_bytes();
+          agg.hsketch->add(v, weight);
+          const std::size_t after = agg.hsketch->sketch.heap_bytes();
+          if (after != before) {
+            agg.charged += after - before;
+            charge(after - before);
+          }
+          continue;
+        }
+        if (agg.samples.size() == agg.samples.capacity()) {
+          if (agg.samples.size() >= config_.max_histogram_samples) {
+            to_sketch(agg);  // frees the samples; the values go on in the sketch
+            agg.hsketch->add(v, weight);
+            continue;
+          }
+          const std::size_t grow = std::max<std::size_t>(agg.samples.capacity(), 4) * kSampleBytes;
+          if (!admits(grow)) {
+            drop(MemoryBudget::kDropReason, name);
+            continue;
+          }
+          const std::size_t before = agg.samples.capacity();
+          agg.samples.emplace_back(v, weight);
+          const std::size_t added =
+              (agg.samples.capacity() - before) * kSampleBytes + (before == 0 ? kAlloc : 0);
+          agg.charged += added;
+          charge(added);
+          continue;
         }
         agg.samples.emplace_back(v, weight);
-        ++histogram_samples_total_;
       }
       break;
     case Kind::kDistribution:
-      if (!agg.sketch) agg.sketch = std::make_unique<DDSketch>();
+      if (!agg.sketch) {
+        agg.sketch = std::make_unique<DDSketch>();
+        agg.charged += sizeof(DDSketch) + kAlloc;
+        charge(sizeof(DDSketch) + kAlloc);
+      }
       for (const double v : sample.values) {
+        // A value of a key the sketch already counts updates in place; a new key is new memory.
+        if (!admits(DDSketch::kNewKeyBytes) && !agg.sketch->holds(v)) {
+          drop(MemoryBudget::kDropReason, name);
+          continue;
+        }
+        const std::size_t before = agg.sketch->heap_bytes();
         if (sample.rate < 1.0) {
           agg.sketch->insert(v, weight);
         } else {
           agg.sketch->insert(v);
         }
+        const std::size_t after = agg.sketch->heap_bytes();
+        if (after != before) {  // capacities only grow while a bucket is open
+          agg.charged += after - before;
+          charge(after - before);
+        }
       }
       break;
   }
+}
+
+void MetricAggregator::to_sketch(Aggregate& agg) {
+  auto h = std::make_unique<HistogramSketch>();
+  for (const auto& [v, w] : agg.samples) h->add(v, w);
+  const std::size_t freed =
+      agg.samples.capacity() * kSampleBytes + (agg.samples.capacity() > 0 ? kAlloc : 0);
+  std::vector<std::pair<double, double>>().swap(agg.samples);
+  const std::size_t taken = sizeof(HistogramSketch) + kAlloc + h->sketch.heap_bytes();
+  agg.hsketch = std::move(h);
+  agg.charged = agg.charged - freed + taken;
+  release(freed);
+  charge(taken);
 }
 
 namespace {
@@ -390,6 +544,34 @@ std::string percentile_suffix(double p) {
 
 }  // namespace
 
+template <typename AddPoint>
+void MetricAggregator::emit_sketched_histogram(const HistogramSketch& h,
+                                               AddPoint& add_point) const {
+  // Past the exact-sample cap: count, sum, min, max and avg are exact; the median and the
+  // percentiles come from the sketch (§3.1 bound), clamped to the exact min and max.
+  if (h.n <= 0) return;
+  const auto q = [&](double p) { return std::clamp(h.sketch.quantile(p), h.min, h.max); };
+  std::size_t slot = 0;
+  for (const auto& a : config_.histogram_aggregates) {
+    if (a == "max")
+      add_point(slot, ".max", SeriesType::kGauge, h.max);
+    else if (a == "min")
+      add_point(slot, ".min", SeriesType::kGauge, h.min);
+    else if (a == "median")
+      add_point(slot, ".median", SeriesType::kGauge, q(0.5));
+    else if (a == "avg")
+      add_point(slot, ".avg", SeriesType::kGauge, h.sum / h.n);
+    else if (a == "sum")
+      add_point(slot, ".sum", SeriesType::kGauge, h.sum);
+    else if (a == "count")
+      add_point(slot, ".count", SeriesType::kRate, h.n / static_cast<double>(kBucketSeconds));
+    ++slot;
+  }
+  for (const double p : config_.histogram_percentiles) {
+    add_point(slot++, percentile_suffix(p), SeriesType::kGauge, q(std::round(p * 100) / 100));
+  }
+}
+
 void MetricAggregator::emit(Context& ctx, std::int64_t ts, Aggregate& agg, FlushBatch& out,
                             std::vector<std::size_t>& series_index, std::size_t& sketch_index) {
   // series_index holds, per output slot of this context, the index in out.series (or SIZE_MAX).
@@ -403,7 +585,14 @@ void MetricAggregator::emit(Context& ctx, std::int64_t ts, Aggregate& agg, Flush
       Series s;
       s.name = ctx.name;
       s.name.append(suffix);
-      s.tags = ctx.tags;
+      if (ctx.tags_moved_to != SIZE_MAX) {
+        s.tags = out.series[ctx.tags_moved_to].tags;
+      } else if (ctx.forget) {
+        s.tags = std::move(ctx.tags);
+        ctx.tags_moved_to = out.series.size();
+      } else {
+        s.tags = ctx.tags;
+      }
       s.host = ctx.host;
       s.type = type;
       s.interval = kBucketSeconds;
@@ -425,6 +614,10 @@ void MetricAggregator::emit(Context& ctx, std::int64_t ts, Aggregate& agg, Flush
                 agg.members ? static_cast<double>(agg.members->size()) : 0.0);
       break;
     case Kind::kHistogram: {
+      if (agg.hsketch) {
+        emit_sketched_histogram(*agg.hsketch, add_point);
+        break;
+      }
       auto& s = agg.samples;
       if (s.empty()) break;
       std::stable_sort(s.begin(), s.end(),
@@ -466,7 +659,7 @@ void MetricAggregator::emit(Context& ctx, std::int64_t ts, Aggregate& agg, Flush
       if (sketch_index == SIZE_MAX) {
         SketchSeries ss;
         ss.name = ctx.name;
-        ss.tags = ctx.tags;
+        ss.tags = ctx.forget ? std::move(ctx.tags) : ctx.tags;  // one sketch series per context
         ss.host = ctx.host;
         sketch_index = out.sketches.size();
         out.sketches.push_back(std::move(ss));
@@ -483,12 +676,21 @@ FlushBatch MetricAggregator::collect(FlushScope scope, std::int64_t now_s) {
   LC_ASSERT_ON_LOOP(loop_thread_);
   FlushBatch out;
   std::vector<std::size_t> series_index;
-  for (const auto& ctx_ptr : contexts_) {
-    Context& ctx = *ctx_ptr;
-    if (ctx.buckets.empty()) continue;
+  // Under memory pressure (a quarter of the budget left), a context whose every window is closed
+  // is forgotten as it is flushed, its tag strings moved into the output instead of copied: the
+  // flush does not double the largest part of what it holds. (As with prune_history, a late `T`
+  // sample for such a window then starts again at its first second.)
+  const bool pressure = !admits(budget_.total() / 4);
+  for (auto cit = contexts_.begin(); cit != contexts_.end();) {
+    Context& ctx = **cit;
+    if (ctx.buckets.empty()) {
+      ++cit;
+      continue;
+    }
     series_index.clear();
     std::size_t sketch_index = SIZE_MAX;
     const bool rule = uses_timestamp_rule(ctx.kind);
+    ctx.forget = pressure && ctx.buckets.rbegin()->first + kBucketSeconds <= now_s;
     for (auto it = ctx.buckets.begin(); it != ctx.buckets.end();) {
       const std::int64_t b = it->first;
       const bool closed = b + kBucketSeconds <= now_s;
@@ -507,11 +709,25 @@ FlushBatch MetricAggregator::collect(FlushScope scope, std::int64_t now_s) {
         ++used;
       }
       emit(ctx, ts, it->second, out, series_index, sketch_index);
-      histogram_samples_total_ -= it->second.samples.size();
-      if (it->second.members) set_members_total_ -= it->second.members->size();
+      release(it->second.charged);
       it = ctx.buckets.erase(it);
     }
     if (ctx.buckets.empty()) --live_contexts_;
+    if (ctx.forget) {
+      recent_.fill(nullptr);
+      release(ctx.charged);
+      cit = contexts_.erase(cit);
+      continue;
+    }
+    // The submission record grows by a window now and then: its capacity is the context's.
+    const std::size_t used_bytes =
+        ctx.used.capacity() * sizeof(ctx.used[0]) + (ctx.used.capacity() > 0 ? kAlloc : 0);
+    if (used_bytes > ctx.used_charged) {
+      charge(used_bytes - ctx.used_charged);
+      ctx.charged += used_bytes - ctx.used_charged;
+      ctx.used_charged = used_bytes;
+    }
+    ++cit;
   }
   prune_history(now_s);
 
@@ -539,6 +755,7 @@ void MetricAggregator::prune_history(std::int64_t now_s) {
       ctx.used.erase(ctx.used.begin(), ctx.used.begin() + static_cast<std::ptrdiff_t>(old));
     if (ctx.buckets.empty() && ctx.used.empty()) {
       recent_.fill(nullptr);
+      release(ctx.charged);
       it = contexts_.erase(it);
     } else {
       ++it;
@@ -546,12 +763,14 @@ void MetricAggregator::prune_history(std::int64_t now_s) {
   }
   // Bound the memory of contexts kept only for their submission record: beyond four times the
   // live limit, forget the records of closed windows (late `T` samples for them then start at b).
-  if (contexts_.size() > 4 * config_.max_contexts) {
+  // The same when a quarter of the memory budget is all that is left: live data comes first.
+  if (contexts_.size() > 4 * config_.max_contexts || !admits(budget_.total() / 4)) {
     for (auto it = contexts_.begin(); it != contexts_.end();) {
       Context& ctx = **it;
       if (ctx.buckets.empty() && !ctx.used.empty() &&
           ctx.used.back().first + kBucketSeconds <= now_s) {
         recent_.fill(nullptr);
+        release(ctx.charged);
         it = contexts_.erase(it);
       } else {
         ++it;
@@ -560,12 +779,61 @@ void MetricAggregator::prune_history(std::int64_t now_s) {
   }
 }
 
+namespace {
+
+// What a series holds in strings and points (the bulk of a large flush), for slicing.
+std::size_t held_bytes(const Series& s) {
+  std::size_t n = sizeof(Series) + s.name.size() + s.host.size() + s.points.size() * 16;
+  for (const auto& t : s.tags) n += sizeof(std::string) + t.size();
+  return n;
+}
+std::size_t held_bytes(const SketchSeries& s) {
+  std::size_t n = sizeof(SketchSeries) + s.name.size() + s.host.size();
+  for (const auto& t : s.tags) n += sizeof(std::string) + t.size();
+  for (const auto& p : s.points) n += sizeof(SketchPoint) + p.sketch.heap_bytes();
+  return n;
+}
+
+// Encodes `items` in slices of about `slice_bytes`, each slice freed (and its pages handed back)
+// once encoded: a flush larger than one payload does not hold all of its input and all of its
+// output at once (lambda-agent.md §6.4). A flush within one slice is encoded in one call, as
+// before; a larger one may take one more payload per slice.
+template <typename Item, typename Encode>
+void encode_in_slices(std::vector<Item>& items, std::size_t slice_bytes, Encode encode,
+                      std::vector<Payload>& out) {
+  std::size_t start = 0;
+  while (start < items.size()) {
+    std::size_t end = start, bytes = 0;
+    while (end < items.size() && (end == start || bytes + held_bytes(items[end]) <= slice_bytes)) {
+      bytes += held_bytes(items[end++]);
+    }
+    if (start == 0 && end == items.size()) {
+      for (auto& p : encode(items)) out.push_back(std::move(p));
+      return;
+    }
+    {
+      const std::vector<Item> slice(
+          std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(start)),
+          std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(end)));
+      for (auto& p : encode(slice)) out.push_back(std::move(p));
+    }
+#if defined(__GLIBC__)
+    malloc_trim(0);  // the slice's strings were many small blocks: return their pages now
+#endif
+    start = end;
+  }
+}
+
+}  // namespace
+
 std::vector<Payload> MetricAggregator::flush(FlushScope scope) {
   const std::int64_t now_s = clock_.wall_s();
   FlushBatch batch = collect(scope, now_s);
   std::vector<Payload> out;
   if (config_.series_format == SeriesFormat::kV2Protobuf) {
-    out = series_encoder_.encode_v2(batch.series, now_s);
+    encode_in_slices(
+        batch.series, config_.limits.series_v2_bytes,
+        [&](const std::vector<Series>& s) { return series_encoder_.encode_v2(s, now_s); }, out);
   } else {
     if (config_.sketch_output == SketchOutput::kV1SeriesFallback) {
       for (const auto& sk : batch.sketches) {
@@ -573,7 +841,9 @@ std::vector<Payload> MetricAggregator::flush(FlushScope scope) {
       }
       batch.sketches.clear();
     }
-    out = series_encoder_.encode_v1(batch.series, now_s);
+    encode_in_slices(
+        batch.series, config_.limits.series_v1_bytes,
+        [&](const std::vector<Series>& s) { return series_encoder_.encode_v1(s, now_s); }, out);
   }
   if (!batch.sketches.empty()) {
     if (config_.sketch_output == SketchOutput::kDrop) {
@@ -587,8 +857,10 @@ std::vector<Payload> MetricAggregator::flush(FlushScope scope) {
       for (const auto& sk : batch.sketches) n += sk.points.size();
       self_.dropped(SeriesEncoder::kDropKind, "no_sketch_endpoint", n);
     } else {
-      auto sk = sketch_encoder_.encode(batch.sketches, now_s);
-      for (auto& p : sk) out.push_back(std::move(p));
+      encode_in_slices(
+          batch.sketches, config_.limits.sketch_bytes,
+          [&](const std::vector<SketchSeries>& s) { return sketch_encoder_.encode(s, now_s); },
+          out);
     }
   }
   return out;

@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/common_config.h"
 #include "core/log_limiter.h"
+#include "core/memory_budget.h"
 #include "core/metric_sink.h"
 #include "core/metrics_config.h"
 #include "core/mode.h"
@@ -48,13 +49,14 @@ struct AggregatorConfig {
   bool histogram_copy_to_distribution = false;
   std::string histogram_copy_prefix;
   std::size_t max_contexts = 10240;
-  // Memory caps (conventions.md §9): beyond them samples are dropped, counted histogram_full /
-  // set_full. Totals are across all unflushed buckets (16 B per histogram sample).
-  std::size_t max_histogram_samples = 1u << 18;        // per context and bucket
-  std::size_t max_histogram_samples_total = 1u << 20;  // all contexts
-  std::size_t max_set_members = 1u << 16;              // per context and bucket
-  std::size_t max_set_members_total = 1u << 18;        // all contexts
-  std::int64_t max_sample_age_s = 3600;                // older `T` → too_old
+  // Exact histogram samples kept per context and bucket (16 B each). Beyond, the bucket keeps
+  // exact count, sum, min and max and answers the median and percentiles from a DDSketch
+  // (≤ 1 % relative error): no value is dropped for this cap.
+  std::size_t max_histogram_samples = 8192;
+  // Set members per context and bucket; beyond, members are refused (set_full, one per member).
+  // Memory across all contexts is bounded by the MemoryBudget.
+  std::size_t max_set_members = 1u << 16;
+  std::int64_t max_sample_age_s = 3600;  // older `T` → too_old
   // How long a context remembers which seconds of a sent window it used (§2.1). A `T` sample for
   // a window sent longer ago than this starts again at the window's first second.
   std::int64_t history_s = 300;
@@ -76,8 +78,10 @@ class MetricAggregator final : public MetricSink {
   static constexpr std::int64_t kBucketSeconds = 10;
 
   // `tags` outlives the aggregator; its config.tag_set is read at every flush (no tags by default).
+  // Charges its state to `budget` (class metrics) and refuses samples that need new memory when
+  // over it (reason memory_budget); null: MemoryBudget::unlimited(). `budget` outlives this.
   MetricAggregator(AggregatorConfig config, SelfMetrics& self, const Clock& clock,
-                   const TagSets& tags = TagSets::none());
+                   const TagSets& tags = TagSets::none(), MemoryBudget* budget = nullptr);
   ~MetricAggregator() override;
   MetricAggregator(const MetricAggregator&) = delete;
   MetricAggregator& operator=(const MetricAggregator&) = delete;
@@ -85,6 +89,9 @@ class MetricAggregator final : public MetricSink {
   // One parsed line; never throws, never blocks. Time is the clock's wall time at the call.
   void add(const MetricPoint& sample) override;
   void add(const MetricSample& sample, std::int64_t now_s);
+  // For lastcall's own bounded set of self-metrics: charged like any sample but never refused by
+  // the memory budget (the drops it reports must reach the intake when the budget is full).
+  void add_reserved(const MetricSample& sample, std::int64_t now_s);
 
   // Takes the buckets the scope selects and returns them as series and sketches (context tags
   // only; base tags are the encoders' job). Buckets held back by the b+9 rule stay.
@@ -98,11 +105,14 @@ class MetricAggregator final : public MetricSink {
   std::size_t tracked_contexts() const { return contexts_.size(); }
   const AggregatorConfig& config() const { return config_; }
   const std::vector<std::string>& base_tags() const { return tags_.tags(config_.tag_set); }
+  // Bytes this aggregator has charged to its budget (what it holds, estimated).
+  std::size_t charged_bytes() const { return charged_; }
 
  private:
   enum class Kind : std::uint8_t { kCount, kGauge, kSet, kHistogram, kDistribution };
   struct Aggregate;
   struct Context;
+  struct HistogramSketch;
   // A context as looked up on the hot path: views into the sample plus a hash computed once over
   // them (no key string is built for a context that already exists).
   struct ContextKey {
@@ -126,12 +136,28 @@ class MetricAggregator final : public MetricSink {
     }
   };
 
+  // nullptr when refused; `reason` says why (context_limit or memory_budget).
   Context* find_or_create(Kind kind, std::string_view name, const MetricSample& sample,
-                          std::string_view host);
+                          std::string_view host, std::string_view& reason);
   void add_to(Kind kind, std::string_view name, const MetricSample& sample, std::string_view host,
               std::int64_t bucket);
   bool uses_timestamp_rule(Kind kind) const;
-  void drop(std::string_view reason, std::string_view name);
+  void drop(std::string_view reason, std::string_view name, std::uint64_t values = 1);
+  void charge(std::size_t bytes) {
+    budget_.charge(ValueClass::kMetrics, bytes);
+    charged_ += bytes;
+  }
+  void release(std::size_t bytes) {
+    budget_.release(ValueClass::kMetrics, bytes);
+    charged_ -= bytes;
+  }
+  bool admits(std::size_t bytes) const {
+    return reserved_ || budget_.admits(ValueClass::kMetrics, bytes);
+  }
+  void to_sketch(Aggregate& agg);
+  void release_context(Context& ctx);
+  template <typename AddPoint>
+  void emit_sketched_histogram(const HistogramSketch& h, AddPoint& add_point) const;
   void emit(Context& ctx, std::int64_t ts, Aggregate& agg, FlushBatch& out,
             std::vector<std::size_t>& series_index, std::size_t& sketch_index);
   void prune_history(std::int64_t now_s);
@@ -151,8 +177,9 @@ class MetricAggregator final : public MetricSink {
   bool no_sketch_logged_ = false;
   std::uint64_t drops_ = 0;
   LogLimiter drop_log_;  // one debug line per reason per 10 s, with the count held back
-  std::size_t histogram_samples_total_ = 0;
-  std::size_t set_members_total_ = 0;
+  MemoryBudget& budget_;
+  std::size_t charged_ = 0;
+  bool reserved_ = false;  // inside add_reserved()
   ThreadOwner loop_thread_;
 };
 

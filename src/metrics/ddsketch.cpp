@@ -10,10 +10,6 @@ const double kGamma = 1.0 + 2.0 / 128.0;
 const double kLnGamma = std::log1p(2.0 / 128.0);
 const double kNormMin = std::pow(kGamma, 1.0 - DDSketch::kBias);
 
-struct KeyLess {
-  bool operator()(const SketchBin& b, std::int16_t k) const { return b.k < k; }
-  bool operator()(std::int16_t k, const SketchBin& b) const { return k < b.k; }
-};
 }  // namespace
 
 void SketchSummary::merge(const SketchSummary& o) {
@@ -64,10 +60,22 @@ void append_bins(std::vector<SketchBin>& out, std::int16_t k, std::uint64_t tota
 }
 
 std::uint64_t DDSketch::bin_total() const {
-  flush_pending();
   std::uint64_t t = 0;
-  for (const auto& b : bins_) t += b.n;
+  for (const auto& b : bins()) t += b.n;
   return t;
+}
+
+std::size_t DDSketch::key_count() const {
+  flush_pending();
+  return keys_.size();
+}
+
+bool DDSketch::holds(double v) const {
+  const std::int32_t k = key(v);
+  if (static_cast<std::uint32_t>(k - dense_lo_) < dense_.size()) return true;
+  const auto it = std::lower_bound(keys_.begin(), keys_.end(), k,
+                                   [](const KeyCount& e, std::int32_t x) { return e.k < x; });
+  return it != keys_.end() && it->k == k;
 }
 
 void DDSketch::insert(double v) {
@@ -84,7 +92,7 @@ void DDSketch::insert(double v) {
     dense_dirty_ = true;
     return;
   }
-  // Outside the window: widen it while the span stays small, else count straight into the bins.
+  // Outside the window: widen it while the span stays small, else count straight into the keys.
   const std::int32_t lo = dense_.empty() ? k : std::min(dense_lo_, k);
   const std::int32_t hi =
       dense_.empty() ? k : std::max(dense_lo_ + static_cast<std::int32_t>(dense_.size()) - 1, k);
@@ -113,23 +121,28 @@ void DDSketch::insert(double v) {
 void DDSketch::flush_pending() const {
   if (!dense_dirty_) return;
   dense_dirty_ = false;
-  std::vector<SketchBin> out;
-  out.reserve(bins_.size() + dense_.size());
+  std::size_t fresh = 0;  // window keys not in keys_ yet (an upper bound: keys_ may hold some)
+  for (const std::uint32_t c : dense_) fresh += c != 0 ? 1 : 0;
+  std::vector<KeyCount> out;
+  out.reserve(std::min(keys_.size() + fresh, kBinLimit + fresh));
   std::size_t i = 0;
   const auto n = static_cast<std::int32_t>(dense_.size());
-  for (std::int32_t d = 0; d <= n; ++d) {
-    // Keys of bins_ below the next dense key (or all remaining at the end) pass through.
-    const std::int32_t k = d < n ? dense_lo_ + d : kInfKey + 1;
-    if (d < n && dense_[static_cast<std::size_t>(d)] == 0) continue;
-    while (i < bins_.size() && bins_[i].k < k) out.push_back(bins_[i++]);
-    if (d == n) break;
-    std::uint64_t total = dense_[static_cast<std::size_t>(d)];
+  for (std::int32_t d = 0; d < n; ++d) {
+    const std::uint32_t c = dense_[static_cast<std::size_t>(d)];
+    if (c == 0) continue;
     dense_[static_cast<std::size_t>(d)] = 0;
-    while (i < bins_.size() && bins_[i].k == k) total += bins_[i++].n;
-    append_bins(out, static_cast<std::int16_t>(k), total);
+    const std::int32_t k = dense_lo_ + d;
+    while (i < keys_.size() && keys_[i].k < k) out.push_back(keys_[i++]);
+    if (i < keys_.size() && keys_[i].k == k) {
+      out.push_back({keys_[i].k, keys_[i].n + c});
+      ++i;
+    } else {
+      out.push_back({static_cast<std::int16_t>(k), c});
+    }
   }
-  bins_ = std::move(out);
-  trim_left();
+  out.insert(out.end(), keys_.begin() + static_cast<std::ptrdiff_t>(i), keys_.end());
+  keys_ = std::move(out);
+  limit_keys();
 }
 
 void DDSketch::insert(double v, double n) {
@@ -144,94 +157,116 @@ void DDSketch::insert(double v, double n) {
   s.sum = n * v;
   s.min = s.max = s.avg = v;
   summary_.merge(s);
-  flush_pending();
-  add_to_key(key(v), static_cast<std::uint64_t>(tn));
+  const std::int32_t k = key(v);
+  const auto offset = static_cast<std::uint32_t>(k - dense_lo_);
+  if (offset < dense_.size() && dense_[offset] <= 0xffffffffu - tn) {
+    dense_[offset] += static_cast<std::uint32_t>(tn);
+    dense_dirty_ = true;
+    return;
+  }
+  add_to_key(static_cast<std::int16_t>(k), static_cast<std::uint64_t>(tn));
 }
 
 void DDSketch::add_to_key(std::int16_t k, std::uint64_t count) const {
-  auto [lo, hi] = std::equal_range(bins_.begin(), bins_.end(), k, KeyLess{});
-  if (lo != hi && lo->n + count < kMaxBinCount) {
-    // lo is the remainder bin (or the only bin) of k: the layout stays the same.
-    lo->n = static_cast<std::uint16_t>(lo->n + count);
+  auto it = std::lower_bound(keys_.begin(), keys_.end(), k,
+                             [](const KeyCount& e, std::int16_t x) { return e.k < x; });
+  if (it != keys_.end() && it->k == k) {
+    it->n += count;
     return;
   }
-  std::uint64_t total = count;
-  for (auto it = lo; it != hi; ++it) total += it->n;
-  const auto pos = lo - bins_.begin();
-  bins_.erase(lo, hi);
-  SketchBin tmp[4];
-  std::size_t ntmp = 0;
-  if (total <= 3ULL * kMaxBinCount) {
-    const std::uint64_t rem = total % kMaxBinCount;
-    if (rem != 0) tmp[ntmp++] = {k, static_cast<std::uint16_t>(rem)};
-    for (std::uint64_t i = total / kMaxBinCount; i > 0; --i) {
-      tmp[ntmp++] = {k, static_cast<std::uint16_t>(kMaxBinCount)};
-    }
-    bins_.insert(bins_.begin() + pos, tmp, tmp + ntmp);
-  } else {
-    std::vector<SketchBin> more;
-    append_bins(more, k, total);
-    bins_.insert(bins_.begin() + pos, more.begin(), more.end());
-  }
-  if (bins_.size() > kBinLimit) trim_left();
+  keys_.insert(it, KeyCount{k, count});
+  if (keys_.size() > kBinLimit) limit_keys();
 }
 
-void DDSketch::trim_left() const {
-  if (bins_.size() <= kBinLimit) return;
-  const std::size_t m = bins_.size() - kBinLimit;
+void DDSketch::limit_keys() const {
+  // The Agent's trim, on keys: the lowest keys collapse into the lowest one kept. Order of inserts
+  // does not matter (the kept keys are always the kBinLimit highest seen).
+  if (keys_.size() <= kBinLimit) return;
+  const std::size_t m = keys_.size() - kBinLimit;
   std::uint64_t missing = 0;
-  for (std::size_t i = 0; i <= m; ++i) missing += bins_[i].n;
-  if (missing <= kMaxBinCount) {  // the usual case: one bin, done in place
-    bins_[m].n = static_cast<std::uint16_t>(missing);
-    bins_.erase(bins_.begin(), bins_.begin() + static_cast<std::ptrdiff_t>(m));
-    return;
-  }
+  for (std::size_t i = 0; i < m; ++i) missing += keys_[i].n;
+  keys_[m].n += missing;
+  keys_.erase(keys_.begin(), keys_.begin() + static_cast<std::ptrdiff_t>(m));
+}
+
+std::vector<SketchBin> DDSketch::bins() const {
+  flush_pending();
   std::vector<SketchBin> out;
-  out.reserve(bins_.size() - m + missing / kMaxBinCount + 1);
-  append_bins(out, bins_[m].k, missing);
-  out.insert(out.end(), bins_.begin() + static_cast<std::ptrdiff_t>(m) + 1, bins_.end());
-  bins_ = std::move(out);
+  if (keys_.empty()) return out;
+  const std::size_t nk = keys_.size();
+  std::uint64_t total = 0;
+  for (const auto& e : keys_) total += e.n;
+  const auto bins_for = [](std::uint64_t c) -> std::uint64_t {
+    return (c + DDSketch::kMaxBinCount - 1) / DDSketch::kMaxBinCount;
+  };
+  // Counts as laid out: scaled down when no kBinLimit u16 bins could carry the total.
+  std::vector<std::uint64_t> scaled;
+  constexpr std::uint64_t kCapacity = kBinLimit * kMaxBinCount;
+  if (total > kCapacity) {
+    const double scale = static_cast<double>(kCapacity) / 2.0 / static_cast<double>(total);
+    scaled.resize(nk);
+    for (std::size_t i = 0; i < nk; ++i) {
+      const auto c = static_cast<std::uint64_t>(static_cast<double>(keys_[i].n) * scale);
+      scaled[i] = std::max<std::uint64_t>(1, c);
+    }
+  }
+  const auto count = [&](std::size_t i) { return scaled.empty() ? keys_[i].n : scaled[i]; };
+  // The lowest floor index f such that keys ≤ f collapsed into key f, with the u16 rule, fit.
+  std::uint64_t above = 0;  // bins of keys above f
+  for (std::size_t i = 1; i < nk; ++i) above += bins_for(count(i));
+  std::size_t f = 0;
+  std::uint64_t floor_total = count(0);
+  while (f + 1 < nk && bins_for(floor_total) + above > kBinLimit) {
+    ++f;
+    floor_total += count(f);
+    above -= bins_for(count(f));
+  }
+  out.reserve(
+      static_cast<std::size_t>(std::min<std::uint64_t>(bins_for(floor_total) + above, kBinLimit)));
+  append_bins(out, keys_[f].k, floor_total);
+  for (std::size_t i = f + 1; i < nk; ++i) append_bins(out, keys_[i].k, count(i));
+  return out;
 }
 
 void DDSketch::merge(const DDSketch& other) {
   other.flush_pending();
   flush_pending();
-  if (other.summary_.cnt == 0 && other.bins_.empty()) return;
+  if (other.summary_.cnt == 0 && other.keys_.empty()) return;
   summary_.merge(other.summary_);
-  std::vector<SketchBin> out;
-  out.reserve(bins_.size() + other.bins_.size());
+  std::vector<KeyCount> out;
+  out.reserve(keys_.size() + other.keys_.size());
   std::size_t i = 0, j = 0;
-  while (i < bins_.size() || j < other.bins_.size()) {
-    std::int16_t k;
-    if (j >= other.bins_.size() || (i < bins_.size() && bins_[i].k < other.bins_[j].k)) {
-      k = bins_[i].k;
+  while (i < keys_.size() || j < other.keys_.size()) {
+    if (j >= other.keys_.size() || (i < keys_.size() && keys_[i].k < other.keys_[j].k)) {
+      out.push_back(keys_[i++]);
+    } else if (i >= keys_.size() || other.keys_[j].k < keys_[i].k) {
+      out.push_back(other.keys_[j++]);
     } else {
-      k = other.bins_[j].k;
+      out.push_back({keys_[i].k, keys_[i].n + other.keys_[j].n});
+      ++i;
+      ++j;
     }
-    std::uint64_t total = 0;
-    while (i < bins_.size() && bins_[i].k == k) total += bins_[i++].n;
-    while (j < other.bins_.size() && other.bins_[j].k == k) total += other.bins_[j++].n;
-    append_bins(out, k, total);
   }
-  bins_ = std::move(out);
-  trim_left();
+  keys_ = std::move(out);
+  limit_keys();
 }
 
 double DDSketch::quantile(double q) const {
   flush_pending();
-  const std::uint64_t n = bin_total();
+  std::uint64_t n = 0;
+  for (const auto& e : keys_) n += e.n;
   if (n == 0) return 0;
   q = std::clamp(q, 0.0, 1.0);
   const double rank = std::nearbyint(q * static_cast<double>(n - 1));
   std::uint64_t cum = 0;
-  for (const auto& b : bins_) {
-    cum += b.n;
+  for (const auto& e : keys_) {
+    cum += e.n;
     if (static_cast<double>(cum) > rank) {
-      if (b.k == 0) return 0;
-      const double lo = std::fabs(lower_bound(b.k));
-      const double hi = std::fabs(upper_bound(b.k));
+      if (e.k == 0) return 0;
+      const double lo = std::fabs(lower_bound(e.k));
+      const double hi = std::fabs(upper_bound(e.k));
       const double est = 2 * lo * hi / (lo + hi);
-      return b.k < 0 ? -est : est;
+      return e.k < 0 ? -est : est;
     }
   }
   return summary_.max;

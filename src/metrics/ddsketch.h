@@ -1,9 +1,16 @@
 // metrics/ddsketch.h — DDSketch exactly as the Datadog Agent builds it (datadog-wire.md §3):
 // γ = 1 + 2/128, key = roundHalfEven(ln v / ln γ) + 1338, uint16 bins with the overflow rule, and a
-// 4096-bin limit that collapses the lowest bins. Used by MetricAggregator for `d` samples and by
-// the sketch encoder. Owns its bins and summary; a plain value type, not thread-safe.
+// 4096-bin limit that collapses the lowest bins. Used by MetricAggregator for `d` samples (and for
+// histograms past their exact-sample cap) and by the sketch encoder. Owns its counts and summary;
+// a plain value type, not thread-safe.
+//
+// While building, the sketch keeps one 64-bit count per key (at most kBinLimit keys; lower keys
+// collapse into the lowest kept one, which is what the Agent's trim converges to). The u16
+// overflow rule and the bin limit are applied by bins(), when the sketch is encoded: a weighted
+// insert costs O(log keys) whatever its weight, and the encoded bins never exceed kBinLimit.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -41,33 +48,49 @@ class DDSketch {
   static double upper_bound(std::int16_t k);
 
   void insert(double v);
-  // Sample-rate weighted insert, n = 1/rate ≥ 1: the bin gets trunc(n), the summary cnt trunc(n)
+  // Sample-rate weighted insert, n = 1/rate ≥ 1: the key gets trunc(n), the summary cnt trunc(n)
   // and sum n·v (§3.3 — the mismatch is the Agent's).
   void insert(double v, double n);
   void merge(const DDSketch& other);
 
-  // Estimate of quantile q in [0, 1] from the bins (the §3.1 quantile check); 0 when empty.
+  // Estimate of quantile q in [0, 1] from the per-key counts (the §3.1 quantile check); 0 when
+  // empty.
   double quantile(double q) const;
 
   bool empty() const { return summary_.cnt == 0; }
   const SketchSummary& summary() const { return summary_; }
-  const std::vector<SketchBin>& bins() const {
-    flush_pending();
-    return bins_;
+  // The bins as encoded (§3.5): ascending keys, the u16 overflow rule, at most kBinLimit bins
+  // (the lowest keys collapse upward until they fit). A total above kBinLimit·65535 is first
+  // scaled down proportionally (every key keeps at least 1): no u16 layout can carry it, and
+  // the quantiles the intake reads are those of the proportions; cnt/sum/min/max stay exact in
+  // the summary.
+  std::vector<SketchBin> bins() const;
+  std::uint64_t bin_total() const;  // of bins()
+
+  // What a key not yet held costs, amortized (the entry and its share of the vector's growth).
+  static constexpr std::size_t kNewKeyBytes = 64;
+  // Whether inserting v needs no new memory (its key is already counted or in the dense window).
+  bool holds(double v) const;
+  std::size_t key_count() const;
+  // Heap bytes held (capacities), for the memory budget.
+  std::size_t heap_bytes() const {
+    return keys_.capacity() * sizeof(KeyCount) + dense_.capacity() * sizeof(std::uint32_t);
   }
-  std::uint64_t bin_total() const;
 
  private:
+  struct KeyCount {
+    std::int16_t k = 0;
+    std::uint64_t n = 0;
+  };
   // Unit inserts count into a small dense window of keys first (one increment instead of a
-  // search); the window is folded into bins_ before any read, like the Agent's key buffer (§3.3:
-  // the final bins are the same as inserting one by one). At most kDenseKeys counters.
+  // search); the window is folded into keys_ before any read. At most kDenseKeys counters.
   static constexpr std::int32_t kDenseKeys = 512;
   void flush_pending() const;
   void add_to_key(std::int16_t k, std::uint64_t count) const;
-  void trim_left() const;
+  void limit_keys() const;
 
   SketchSummary summary_;
-  mutable std::vector<SketchBin> bins_;  // ascending key; a key repeats only via the u16 rule
+  mutable std::vector<KeyCount> keys_;  // ascending, unique, at most kBinLimit
   mutable std::vector<std::uint32_t> dense_;
   mutable std::int32_t dense_lo_ = 0;  // key of dense_[0]
   mutable bool dense_dirty_ = false;

@@ -16,19 +16,21 @@ ParserOptions DogStatsdServer::parser_options(const MetricsConfig& metrics, Mode
 }
 
 DogStatsdServer::DogStatsdServer(ParserOptions parser_options, AggregatorConfig aggregator_config,
-                                 SelfMetrics& self, const Clock& clock, const TagSets& tags)
+                                 SelfMetrics& self, const Clock& clock, const TagSets& tags,
+                                 MemoryBudget* budget)
     : self_(self),
       clock_(clock),
       parser_(std::move(parser_options), self),
-      aggregator_(std::move(aggregator_config), self, clock, tags) {}
+      aggregator_(std::move(aggregator_config), self, clock, tags, budget) {}
 
 std::unique_ptr<DogStatsdServer> DogStatsdServer::create(const MetricsConfig& metrics,
                                                          const CommonConfig& common,
                                                          const TagSets& tags, Mode mode,
-                                                         SelfMetrics& self, const Clock& clock) {
+                                                         SelfMetrics& self, const Clock& clock,
+                                                         MemoryBudget* budget) {
   return std::make_unique<DogStatsdServer>(parser_options(metrics, mode),
                                            AggregatorConfig::from(metrics, common, mode), self,
-                                           clock, tags);
+                                           clock, tags, budget);
 }
 
 void DogStatsdServer::handle_datagram(std::string_view packet, bool truncated) {

@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/common_config.h"
+#include "core/memory_budget.h"
 #include "core/metrics_config.h"
 #include "core/mode.h"
 #include "core/pipeline.h"
@@ -24,13 +25,16 @@ namespace lc::metrics {
 class DogStatsdServer final : private DogStatsdVisitor {
  public:
   // `tags` outlives the server; the aggregator reads its aggregator_config.tag_set at each flush.
+  // `budget`: what the aggregator charges (null: unlimited); outlives the server.
   DogStatsdServer(ParserOptions parser_options, AggregatorConfig aggregator_config,
-                  SelfMetrics& self, const Clock& clock, const TagSets& tags = TagSets::none());
+                  SelfMetrics& self, const Clock& clock, const TagSets& tags = TagSets::none(),
+                  MemoryBudget* budget = nullptr);
   // Parser and aggregator settings from the finalized configuration (mode decides Lambda rules);
   // series and sketches carry the custom-metrics set of `tags` (app/ owns it).
   static std::unique_ptr<DogStatsdServer> create(const MetricsConfig& metrics,
                                                  const CommonConfig& common, const TagSets& tags,
-                                                 Mode mode, SelfMetrics& self, const Clock& clock);
+                                                 Mode mode, SelfMetrics& self, const Clock& clock,
+                                                 MemoryBudget* budget = nullptr);
   static ParserOptions parser_options(const MetricsConfig& metrics, Mode mode);
 
   // One datagram (or an HTTP /dogstatsd body); `truncated` when the receive buffer cut it.

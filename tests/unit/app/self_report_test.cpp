@@ -125,5 +125,21 @@ TEST_F(SelfReportTest, OneWarnLinePerFlushWithNewDropsOnly) {
       "lastcall | WARN | dropped since the last flush: dogstatsd/queue_full 1 (1 in total)\n");
 }
 
+TEST_F(SelfReportTest, MemoryBudgetRefusalsNameTheBudgetInTheWarnLine) {
+  MemoryBudget budget(24u << 20, &self);
+  SelfReport report(self, false, &budget);
+  budget.charge(ValueClass::kMetrics, 24u << 20);
+  budget.refused(ValueClass::kMetrics, "dogstatsd", 7);
+  budget.release(ValueClass::kMetrics, 12u << 20);
+  report.flush_done({}, Millis(5));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0],
+            "lastcall | WARN | dropped since the last flush: dogstatsd/memory_budget 7 (7 in "
+            "total); memory budget: peak 24.0 MiB since the last flush, now 12.0 MiB of 24.0 MiB "
+            "(metrics 12.0 MiB, logs 0.0 MiB, traces 0.0 MiB)\n");
+  EXPECT_EQ(self.gauge(SelfReport::kMemoryBudgetUsed).value(), 12u << 20);
+  budget.release(ValueClass::kMetrics, 12u << 20);
+}
+
 }  // namespace
 }  // namespace lc::app

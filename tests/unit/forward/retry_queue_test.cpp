@@ -72,5 +72,49 @@ TEST(RetryQueue, RemoveById) {
   EXPECT_EQ(ids(q.take_all()), (std::vector<std::uint64_t>{2}));
 }
 
+// lambda-agent.md §6.4: the queue is part of the memory budget, charged per entry and released
+// when an entry leaves; memory the rest of lastcall holds leaves less room for it.
+TEST(RetryQueue, ChargesTheMemoryBudget) {
+  MemoryBudget budget(1u << 20);
+  {
+    RetryQueue q(1u << 20, &budget);
+    const auto a = entry(1, 0, PayloadKind::kSeriesV2, 1000);
+    const auto b = entry(2, 1, PayloadKind::kLogs, 500);
+    const std::size_t ca = RetryQueue::charge_of(a), cb = RetryQueue::charge_of(b);
+    EXPECT_GT(ca, 1000u);
+    ASSERT_TRUE(q.push(a).empty());
+    ASSERT_TRUE(q.push(b).empty());
+    EXPECT_EQ(budget.used(ValueClass::kMetrics), ca);
+    EXPECT_EQ(budget.used(ValueClass::kLogs), cb);
+    EXPECT_TRUE(q.remove(2));
+    EXPECT_EQ(budget.used(ValueClass::kLogs), 0u);
+    ASSERT_TRUE(q.push(entry(3, 0, PayloadKind::kSeriesV2, 10)).empty());
+    (void)q.take_all();
+    EXPECT_EQ(budget.used(), 0u);
+    ASSERT_TRUE(q.push(entry(4, 0, PayloadKind::kSeriesV2, 10)).empty());
+    EXPECT_GT(budget.used(), 0u);
+  }
+  EXPECT_EQ(budget.used(), 0u);  // released with the queue
+}
+
+TEST(RetryQueue, MemoryBudgetEvictsLowestValueFirst) {
+  // 8000-byte budget: traces may use 6000, logs 7000, metrics 8000. The aggregators hold 4000.
+  MemoryBudget budget(8000);
+  budget.charge(ValueClass::kMetrics, 4000);
+  RetryQueue q(1u << 20, &budget);  // the queue's own cap is not what binds here
+  ASSERT_TRUE(q.push(entry(1, 2, PayloadKind::kTraces, 1500)).empty());
+  // Another trace payload would take traces past their 6000: the incoming one (newest) stays
+  // out only if older traces are gone first — the oldest trace is evicted for it.
+  EXPECT_EQ(ids(q.push(entry(2, 2, PayloadKind::kTraces, 1500))), (std::vector<std::uint64_t>{1}));
+  // A metrics payload evicts the queued trace (lower value) to fit.
+  EXPECT_EQ(ids(q.push(entry(3, 0, PayloadKind::kSeriesV2, 2500))),
+            (std::vector<std::uint64_t>{2}));
+  // With nothing of lower value left and no room, the incoming payload itself is refused.
+  EXPECT_EQ(ids(q.push(entry(4, 1, PayloadKind::kLogs, 2000))), (std::vector<std::uint64_t>{4}));
+  EXPECT_EQ(ids(q.take_all()), (std::vector<std::uint64_t>{3}));
+  budget.release(ValueClass::kMetrics, 4000);
+  EXPECT_EQ(budget.used(), 0u);
+}
+
 }  // namespace
 }  // namespace lc::forward

@@ -6,10 +6,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <map>
+#include <random>
 
 #include "core/config.h"
 #include "core/logger.h"
+#include "core/memory_budget.h"
 #include "fakes/fake_clock.h"
 #include "metrics/dogstatsd_server.h"
 #include "metrics_test_util.h"
@@ -371,30 +376,298 @@ TEST(AggregatorTest, TinyRatesAndOverflowingSumsStayBounded) {
   EXPECT_EQ(sk[0].dogsketches[0].n.size(), 16u);  // 1e6 = 15·65535 + 16975
 }
 
-TEST(AggregatorTest, HistogramAndSetMemoryCaps) {
+TEST(AggregatorTest, SetCapCountsRefusedMembersAndHistogramCapDropsNothing) {
   AggregatorConfig c;
   c.max_histogram_samples = 3;
-  c.max_histogram_samples_total = 5;
   c.max_set_members = 2;
-  c.max_set_members_total = 3;
   Harness f(c);
-  f.send("h:1:2:3:4|h\ng:1:2:3|h\nk:1|h");             // h keeps 3, g gets 2 (total 5), k none
-  f.send("s:a|s\ns:b|s\ns:c|s\ns:a|s\nt:x|s\nt:y|s");  // s keeps a,b; t keeps x
-  EXPECT_EQ(f.self.dropped_count("dogstatsd", "histogram_full"), 3u);  // one per line
-  EXPECT_EQ(f.self.dropped_count("dogstatsd", "set_full"), 2u);
+  f.send("h:1:2:3:4|h\ng:1:2:3|h\nk:1|h");             // past 3 samples: a sketch, nothing lost
+  f.send("s:a|s\ns:b|s\ns:c|s\ns:a|s\nt:x|s\nt:y|s");  // s keeps a,b; c refused
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "set_full"), 1u);
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), 0u);
   std::map<std::string, double> v;
   for (const auto& s : f.series()) v[s.metric] = s.points[0].value;
-  EXPECT_EQ(v["h.count"], 0.3);
-  EXPECT_EQ(v["g.count"], 0.2);
-  EXPECT_EQ(v.count("k.count"), 0u);
+  EXPECT_EQ(v["h.count"], 0.4);
+  EXPECT_EQ(v["h.max"], 4);
+  EXPECT_EQ(v["h.avg"], 2.5);
+  EXPECT_EQ(v["g.count"], 0.3);
+  EXPECT_EQ(v["k.count"], 0.1);
   EXPECT_EQ(v["s"], 2);
-  EXPECT_EQ(v["t"], 1);
-  // The totals are released at flush: there is room again.
-  f.send("k:1|h\nu:z|s");
-  std::map<std::string, double> w;
-  for (const auto& s : f.series()) w[s.metric] = s.points[0].value;
-  EXPECT_EQ(w["k.count"], 0.1);
-  EXPECT_EQ(w["u"], 1);
+  EXPECT_EQ(v["t"], 2);
+}
+
+// §2.4 on the exact samples (the reference for the sketched percentiles).
+double exact_rank(std::vector<double> sorted, double target) {
+  std::sort(sorted.begin(), sorted.end());
+  double w = 0;
+  for (const double v : sorted) {
+    w += 1;
+    if (w > target) return v;
+  }
+  return sorted.back();
+}
+
+TEST(AggregatorTest, HistogramPastItsSampleCapAnswersFromASketch) {
+  AggregatorConfig c;
+  c.max_histogram_samples = 1000;
+  c.histogram_aggregates = {"max", "min", "median", "avg", "sum", "count"};
+  c.histogram_percentiles = {0.5, 0.95, 0.99};
+  Harness f(c);
+  std::mt19937_64 rng(7);
+  std::lognormal_distribution<double> dist(3.0, 1.2);
+  std::vector<double> values;
+  std::string datagram;
+  double sum = 0;
+  for (int i = 0; i < 60000; ++i) {
+    const std::string text = fmt::format("{:.6g}", dist(rng));
+    const double v = std::strtod(text.c_str(), nullptr);
+    values.push_back(v);
+    sum += v;
+    datagram += (i % 2 ? "lat:" : "tim:") + text + (i % 2 ? "|h\n" : "|ms\n");
+    if (datagram.size() > 4000) {
+      f.send(datagram);
+      datagram.clear();
+    }
+  }
+  f.send(datagram);
+  std::vector<double> lat, tim;
+  double lat_sum = 0;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i % 2) {
+      lat.push_back(values[i]);
+      lat_sum += values[i];
+    } else {
+      tim.push_back(values[i]);
+    }
+  }
+  std::map<std::string, double> v;
+  for (const auto& s : f.series()) v[s.metric] = s.points.at(0).value;
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), 0u);
+  // Exact: count, sum, min, max, avg.
+  EXPECT_EQ(v["lat.count"], 30000 / 10.0);
+  EXPECT_DOUBLE_EQ(v["lat.sum"], lat_sum);
+  EXPECT_DOUBLE_EQ(v["lat.avg"], lat_sum / 30000);
+  EXPECT_EQ(v["lat.max"], *std::max_element(lat.begin(), lat.end()));
+  EXPECT_EQ(v["lat.min"], *std::min_element(lat.begin(), lat.end()));
+  EXPECT_EQ(v["tim.count"], 30000 / 10.0);
+  // Within 1 %: median and percentiles against §2.4 on the exact values.
+  for (const auto* name : {"lat", "tim"}) {
+    const auto& xs = std::string(name) == "lat" ? lat : tim;
+    const double n = static_cast<double>(xs.size());
+    const std::string m(name);
+    EXPECT_NEAR(v[m + ".median"] / exact_rank(xs, (n - 1) / 2), 1.0, 0.01) << m;
+    EXPECT_NEAR(v[m + ".50percentile"] / exact_rank(xs, (50 * n - 1) / 100), 1.0, 0.01) << m;
+    EXPECT_NEAR(v[m + ".95percentile"] / exact_rank(xs, (95 * n - 1) / 100), 1.0, 0.01) << m;
+    EXPECT_NEAR(v[m + ".99percentile"] / exact_rank(xs, (99 * n - 1) / 100), 1.0, 0.01) << m;
+  }
+  (void)sum;
+}
+
+TEST(AggregatorTest, TinySampleRateDistributionStaysSmallAndExact) {
+  // The loop-stall input: ten ~4 KB datagrams of packed `@0.000001` distribution samples (weight
+  // 10⁶ each). One count per key while building; at most 4096 bins when encoded; the summary
+  // exact.
+  Harness f;
+  std::uint64_t n = 0;
+  double sum = 0;
+  for (int d = 0; d < 10; ++d) {
+    std::string datagram;
+    while (datagram.size() < 4000) {
+      std::string line = "stall.dist";
+      for (int i = 0; i < 40; ++i) {
+        const int v = 1 + static_cast<int>((n + d) % 97);
+        line += fmt::format(":{}", v);
+        sum += 1e6 * v;
+        ++n;
+      }
+      datagram += line + "|d|@0.000001\n";
+    }
+    f.send(datagram);
+  }
+  auto sk = f.sketches();
+  ASSERT_EQ(sk.size(), 1u);
+  ASSERT_EQ(sk[0].dogsketches.size(), 1u);
+  const auto& d = sk[0].dogsketches[0];
+  EXPECT_EQ(d.cnt, static_cast<std::int64_t>(n) * 1000000);
+  EXPECT_DOUBLE_EQ(d.sum, sum);
+  EXPECT_EQ(d.min, 1);
+  EXPECT_EQ(d.max, 97);
+  EXPECT_LE(d.n.size(), DDSketch::kBinLimit);
+  EXPECT_EQ(d.k.size(), d.n.size());
+  EXPECT_TRUE(std::is_sorted(d.k.begin(), d.k.end()));
+  EXPECT_EQ(d.k.back(), DDSketch::key(97));
+}
+
+TEST(AggregatorTest, OverBudgetRefusesNewMemoryAndUpdatesInPlace) {
+  MemoryBudget budget(64 * 1024);
+  Harness f({}, {}, kT0, &budget);
+  f.send("g:1|g\nc:1|c\ns:a|s\nd:1|d\nh:1|h");
+  EXPECT_GT(budget.used(), 0u);
+  EXPECT_EQ(budget.used(), f.server.aggregator().charged_bytes());
+  // Unique contexts until the budget refuses them.
+  int i = 0;
+  while (f.self.dropped_count("dogstatsd", "memory_budget") == 0 && i < 100000) {
+    f.send(fmt::format("u{}:1|g|#k:v{}", i, i));
+    ++i;
+  }
+  ASSERT_LT(i, 100000);
+  // Another owner (say the retry queue) takes what is left.
+  const std::size_t other = budget.headroom(ValueClass::kMetrics);
+  budget.charge(ValueClass::kMetrics, other);
+  EXPECT_FALSE(budget.admits(ValueClass::kMetrics, 256));
+  const std::size_t used = budget.used();
+  std::uint64_t refused = f.self.dropped_count("dogstatsd", "memory_budget");
+  EXPECT_EQ(budget.refusals(ValueClass::kMetrics), refused);
+  // In place: accepted, nothing more charged.
+  f.send("g:5|g\nc:2|c\ns:a|s\nd:2|d");
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), refused);
+  // New memory: a context, a set member, a sketch key far from the others, a bucket.
+  f.send("new.ctx:1|g");
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), ++refused);
+  f.send("s:b|s");
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), ++refused);
+  f.send("d:1000000|d");
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), ++refused);
+  f.send(fmt::format("g:9|g|T{}", kB - 100));  // an older window: a new bucket
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), ++refused);
+  f.send("d:1:2:1000000:2000000|d");  // refusals count values, not lines
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), refused += 2);
+  EXPECT_EQ(budget.used(), used);
+  // lastcall's own self-metrics are never refused (the drops must reach the intake).
+  const double one = 1;
+  MetricSample self_sample;
+  self_sample.name = "lastcall.dropped";
+  self_sample.type = MetricType::kCount;
+  self_sample.values = std::span<const double>(&one, 1);
+  f.server.aggregator().add_reserved(self_sample, kB + 3);
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), refused);
+  EXPECT_GT(budget.used(), used);
+
+  std::map<std::string, double> v;
+  for (const auto& s : f.series()) v[s.metric] = s.points.at(0).value;
+  EXPECT_EQ(v["g"], 5);
+  EXPECT_EQ(v["c"], 0.3);
+  EXPECT_EQ(v["s"], 1);
+  EXPECT_EQ(v["h.count"], 0.1);
+  EXPECT_EQ(v.count("new.ctx"), 0u);
+  EXPECT_EQ(v["lastcall.dropped"], 0.1);
+  budget.release(ValueClass::kMetrics, other);
+  // Flushed: the buckets are released; the contexts stay for their submission record ...
+  EXPECT_LT(budget.used(), used - other);
+  EXPECT_GT(budget.used(), 0u);
+  EXPECT_EQ(budget.used(), f.server.aggregator().charged_bytes());
+  // ... and there is room again for new contexts.
+  f.send("new.ctx:1|g");
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "memory_budget"), refused);
+  (void)f.flush();
+  // Once the records expire, everything is released.
+  f.at(kB + 400);
+  (void)f.flush();
+  EXPECT_EQ(f.server.aggregator().tracked_contexts(), 0u);
+  EXPECT_EQ(f.server.aggregator().charged_bytes(), 0u);
+  EXPECT_EQ(budget.used(), 0u);
+}
+
+TEST(AggregatorTest, UnderMemoryPressureClosedContextsAreForgottenAsTheyAreFlushed) {
+  MemoryBudget budget(64 * 1024);
+  Harness f({}, {}, kT0, &budget);
+  int i = 0;
+  while (f.self.dropped_count("dogstatsd", "memory_budget") == 0 && i < 100000) {
+    f.send(fmt::format("u{}:{}|g|#k:v{},long:{:040d}", i, i, i, i));
+    f.send(fmt::format("h{}:{}|h|#k:v{}", i, i, i));
+    ++i;
+  }
+  ASSERT_LT(i, 100000);
+  f.at(kB + 10);  // every window closed
+  const auto series = f.series(FlushScope::kClosedBuckets);
+  // Every accepted context is sent with its own tags (moved, not copied), then forgotten.
+  std::size_t gauges = 0;
+  for (const auto& s : series) {
+    if (s.metric[0] == 'u') {
+      ++gauges;
+      const std::string id = s.metric.substr(1);
+      ASSERT_EQ(s.tags.size(), 2u) << s.metric;
+      EXPECT_EQ(s.tags[0], "k:v" + id);
+      EXPECT_EQ(s.tags[1], fmt::format("long:{:040d}", std::stoi(id)));
+      EXPECT_EQ(s.points.at(0).value, std::stoi(id));
+    } else if (s.metric.ends_with(".max")) {
+      ASSERT_EQ(s.tags.size(), 1u) << s.metric;  // a histogram's series all carry the tags
+      EXPECT_EQ(s.tags[0], "k:v" + s.metric.substr(1, s.metric.size() - 5));
+    }
+  }
+  EXPECT_GE(gauges, static_cast<std::size_t>(i - 1));
+  EXPECT_EQ(f.server.aggregator().tracked_contexts(), 0u);
+  EXPECT_EQ(budget.used(), 0u);
+  f.send("u0:7|g|#k:v0");
+  EXPECT_EQ(f.series().at(0).points.at(0).value, 7);
+}
+
+TEST(AggregatorTest, AFlushLargerThanOnePayloadIsEncodedInSlicesWithNothingLost) {
+  AggregatorConfig c;
+  c.limits.series_v2_bytes = 4000;
+  c.limits.sketch_bytes = 4000;
+  Harness f(c);
+  std::string d;
+  for (int i = 0; i < 300; ++i) {
+    d += fmt::format("g{}:{}|g|#tag:{:060d}\nd{}:{}|d|#tag:{:060d}\n", i, i, i, i, i, i);
+    if (d.size() > 3000) {
+      f.send(d);
+      d.clear();
+    }
+  }
+  f.send(d);
+  const auto payloads = f.flush();
+  std::map<std::string, double> gauges;
+  std::map<std::string, double> sketches;
+  std::size_t series_payloads = 0;
+  for (const auto& p : payloads) {
+    if (p.kind == PayloadKind::kSeriesV2) {
+      ++series_payloads;
+      EXPECT_LE(p.body.size(), 4000u);
+      for (const auto& s : decode_series_v2(p.body)) {
+        EXPECT_TRUE(gauges.emplace(s.metric, s.points.at(0).value).second) << s.metric;
+      }
+    } else if (p.kind == PayloadKind::kSketches) {
+      for (const auto& s : decode_sketches(p.body)) {
+        EXPECT_TRUE(sketches.emplace(s.metric, s.dogsketches.at(0).sum).second) << s.metric;
+      }
+    }
+  }
+  EXPECT_GT(series_payloads, 5u);
+  ASSERT_EQ(gauges.size(), 300u);
+  ASSERT_EQ(sketches.size(), 300u);
+  for (int i = 0; i < 300; ++i) {
+    EXPECT_EQ(gauges[fmt::format("g{}", i)], i);
+    EXPECT_EQ(sketches[fmt::format("d{}", i)], i);
+  }
+}
+
+TEST(AggregatorTest, AccountingReturnsToZeroAfterEverythingIsFlushed) {
+  MemoryBudget budget(64u << 20);
+  {
+    AggregatorConfig c;
+    c.max_histogram_samples = 50;
+    Harness f(c, {}, kT0, &budget);
+    for (int r = 0; r < 3; ++r) {
+      std::string d;
+      for (int i = 0; i < 200; ++i) {
+        d += fmt::format(
+            "c{}:1|c|#a:{}\nh:{}|h\nd:{}|d|@0.25\ns:member-{}-long-enough-to-allocate|s\n", i % 20,
+            i, i, i * 1.5, i);
+      }
+      f.send(d);
+      f.send(fmt::format("g:1|g|T{}", kB - 600 - 10 * r));
+      f.at(kB + 10 * r);
+    }
+    EXPECT_GT(budget.used(), 0u);
+    (void)f.flush();
+    f.at(kB + 1000);
+    (void)f.flush();
+    EXPECT_EQ(budget.used(), 0u);
+    f.send("x:1|g");
+    EXPECT_GT(budget.used(), 0u);
+  }
+  EXPECT_EQ(budget.used(), 0u);  // the aggregator releases what it holds when destroyed
 }
 
 TEST(AggregatorTest, CountRateIsNotTruncated) {

@@ -169,17 +169,63 @@ TEST(DDSketchTest, MergeOverflowAndTrimOf4096Bins) {
     b.insert(std::pow(DDSketch::gamma(), i + 10), 40000);
   }
   a.merge(b);
-  // Keys 1338..5443 after the merge: the 4086 shared keys hold 80000 = 14465 + 65535 (two bins
-  // each), the 20 others 40000 (one bin): 8192 bins. The trim folds the lowest 4097 bins
-  // (10·40000 + 2043·80000 + 14465 = 163854465) into key 3391, which takes 2500 full bins plus one
-  // of 16965: 2501 bins, followed by the 4095 untouched ones.
-  EXPECT_EQ(a.bins().size(), 2501u + 4095u);
-  EXPECT_EQ(a.bins().front().k, 1338 + 2053);
-  EXPECT_EQ(a.bins().front().n, 16965u);
-  EXPECT_EQ(a.bin_total(), 2u * 4096 * 40000);
-  EXPECT_EQ(a.bins().back().k, 1338 + 4105);
-  EXPECT_TRUE(std::is_sorted(a.bins().begin(), a.bins().end(),
+  // Keys 1338..5443 after the merge; the 10 lowest collapse into 1348 while building (4096 keys
+  // kept). The total 2·4096·40000 exceeds what 4096 u16 bins can carry (4096·65535), so the
+  // encoded counts are scaled to half that capacity, then the lowest keys collapse until the
+  // u16 layout fits in 4096 bins.
+  EXPECT_EQ(a.key_count(), 4096u);
+  EXPECT_EQ(a.summary().cnt, 2LL * 4096 * 40000);
+  const auto bins = a.bins();
+  EXPECT_LE(bins.size(), DDSketch::kBinLimit);
+  EXPECT_EQ(bins.back().k, 1338 + 4105);
+  EXPECT_TRUE(std::is_sorted(bins.begin(), bins.end(),
                              [](const SketchBin& x, const SketchBin& y) { return x.k < y.k; }));
+  const std::uint64_t half = DDSketch::kBinLimit * DDSketch::kMaxBinCount / 2;
+  EXPECT_LE(a.bin_total(), half);
+  EXPECT_GE(a.bin_total(), half - 4096);
+  // The proportions hold: the median stays within the §3.1 bound.
+  EXPECT_NEAR(a.quantile(0.5) / std::pow(DDSketch::gamma(), 2053), 1.0, 0.008);
+}
+
+TEST(DDSketchTest, EncodedBinsNeverExceedTheLimit) {
+  // 3000 keys, each just over one u16 bin: the u16 layout alone would need 6000 bins. The lowest
+  // keys collapse (the floor key takes their counts with the u16 rule) until 4096 bins remain:
+  // keys ≤ 1338+1904 into one key of 1905·65536 (1906 bins), then 1095 keys of 2 bins each.
+  DDSketch s;
+  for (int i = 0; i < 3000; ++i) s.insert(std::pow(DDSketch::gamma(), i), 65536);
+  const auto bins = s.bins();
+  EXPECT_EQ(bins.size(), DDSketch::kBinLimit);
+  EXPECT_EQ(s.bin_total(), 3000u * 65536u);
+  EXPECT_EQ(bins.front().k, 1338 + 1904);
+  EXPECT_EQ(bins[1906].k, 1338 + 1905);
+  EXPECT_EQ(bins.back().k, 1338 + 2999);
+  EXPECT_EQ(bins.back().n, 65535);
+  // The layout above the floor key is untouched: remainder bin then the full one.
+  EXPECT_EQ(bins[bins.size() - 2], (SketchBin{1338 + 2999, 1}));
+}
+
+TEST(DDSketchTest, TinySampleRateIsOneCountPerKey) {
+  // The loop stall input: 10 datagrams × 4 KB of `@0.000001` samples (weight 10⁶ each), packed
+  // values over a few keys. One count per key while building; the u16 layout and the limit
+  // only when encoding.
+  DDSketch s;
+  std::uint64_t n = 0;
+  double sum = 0;
+  for (int i = 0; i < 10000; ++i) {
+    const double v = 1 + i % 7;
+    s.insert(v, 1e6);
+    ++n;
+    sum += 1e6 * v;
+  }
+  EXPECT_EQ(s.key_count(), 7u);
+  EXPECT_EQ(s.summary().cnt, static_cast<std::int64_t>(n) * 1000000);
+  EXPECT_EQ(s.summary().sum, sum);
+  EXPECT_EQ(s.summary().min, 1);
+  EXPECT_EQ(s.summary().max, 7);
+  const auto bins = s.bins();
+  EXPECT_LE(bins.size(), DDSketch::kBinLimit);
+  EXPECT_GE(bins.size(), 2000u);  // scaled to half the u16 capacity, proportionally
+  EXPECT_NEAR(s.quantile(0.5) / 4.0, 1.0, 0.008);
 }
 
 TEST(DDSketchTest, BinsMatchAKeyCountReferenceUnderAnyInsertOrder) {

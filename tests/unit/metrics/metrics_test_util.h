@@ -168,8 +168,9 @@ inline constexpr std::int64_t kT0 = 1700000003000;  // ms
 
 struct Harness {
   explicit Harness(AggregatorConfig config = {}, ParserOptions parser = {},
-                   std::int64_t wall_ms = kT0)
-      : clock(wall_ms), server(std::move(parser), std::move(config), self, clock) {}
+                   std::int64_t wall_ms = kT0, MemoryBudget* budget = nullptr)
+      : clock(wall_ms),
+        server(std::move(parser), std::move(config), self, clock, TagSets::none(), budget) {}
 
   void send(std::string_view datagram) { server.handle_datagram(datagram); }
   void at(std::int64_t epoch_s) { clock.set_wall_ms(epoch_s * 1000); }
