@@ -1,5 +1,6 @@
 #include "app/flush_scheduler.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "core/logger.h"
@@ -118,14 +119,29 @@ void FlushScheduler::request_final(Deadline deadline, Done done) {
     *p = Pending{};
   }
   timer_due_ = false;
+  final_deadline_ = deadline;
+  final_first_ = std::move(waiters);
+  if (!running_) {
+    start_final();
+    return;
+  }
+  final_waiting_ = true;
+  const Millis grace = std::min(kCutGrace, deadline.remaining(clock_) / 8);
+  cut_timer_ = timers_.schedule_after(grace, [this] { start_final(); });
+}
+
+void FlushScheduler::start_final() {
+  final_waiting_ = false;
+  cut_timer_.cancel();
   if (running_) {
-    // Not waited for: its completion now only answers its own waiters.
+    // Not waited for any longer: its completion now only answers its own waiters.
     LC_DEBUG("final flush: cutting the running {} flush", flush_kind_name(running_kind_));
     current_ = 0;
     running_ = false;
     if (cut_) cut_();
   }
-  run(FlushKind::kFinal, deadline, std::move(waiters));
+  run(FlushKind::kFinal, final_deadline_, std::move(final_first_));
+  final_first_.clear();
 }
 
 void FlushScheduler::run_next() {
@@ -171,7 +187,12 @@ void FlushScheduler::run(FlushKind kind, Deadline deadline, std::vector<Done> wa
           if (kind == FlushKind::kFinal) final_done_ = true;
           answer(waiters);
           if (kind == FlushKind::kFinal) answer(final_waiters_);
-          if (current) run_next();
+          if (!current) return;
+          if (final_waiting_) {
+            start_final();  // the running flush ended within the grace: nothing to cut
+          } else {
+            run_next();
+          }
         });
 }
 

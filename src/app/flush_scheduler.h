@@ -57,9 +57,15 @@ class FlushScheduler {
   // completed. kPeriodic runs now, or once after the running flush when one is running (a
   // forced-kind flush pending or starting first serves it). kFinal is request_final().
   void request(FlushKind kind, Deadline deadline, Done done = {});
-  // The final flush: stops the timer, cuts a running flush and starts now; requests pending join
-  // it, and requests made after it are answered when it completes (at once once it completed).
+  // The final flush: stops the timer and starts now, or, when a flush is running, as soon as that
+  // one completes but no later than a short grace (kCutGrace, at most an eighth of the final
+  // budget), when the running flush is cut. The grace lets answers that already arrived — a
+  // sandbox thawed for SHUTDOWN finds the intake's replies in its sockets — complete their
+  // requests instead of sending them again. Requests pending join the final flush, and requests
+  // made after it are answered when it completes (at once once it completed).
   void request_final(Deadline deadline, Done done);
+
+  static constexpr Millis kCutGrace{100};
 
   bool flushing() const { return running_; }
   bool final_started() const { return final_started_; }
@@ -76,6 +82,7 @@ class FlushScheduler {
   void arm();
   void run_next();
   void run(FlushKind kind, Deadline deadline, std::vector<Done> waiters);
+  void start_final();
   static void join(Pending& pending, FlushKind kind, Deadline deadline, Done done);
   static void answer(std::vector<Done>& waiters);
 
@@ -97,6 +104,10 @@ class FlushScheduler {
   bool final_started_ = false;
   bool final_done_ = false;
   std::vector<Done> final_waiters_;  // requests made while the final flush runs
+  bool final_waiting_ = false;       // requested, waiting for the running flush (or the grace)
+  Deadline final_deadline_;
+  std::vector<Done> final_first_;  // the waiters the final flush answers when it completes
+  Timer cut_timer_;
   ThreadOwner loop_thread_;
 };
 

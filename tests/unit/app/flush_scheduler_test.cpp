@@ -224,6 +224,12 @@ TEST_F(FlushSchedulerTest, FinalCutsTheRunningFlushAndStartsAtOnceWithItsOwnDead
   clock.advance(Millis(200));
   const Deadline final_deadline = in(Millis(1500));
   scheduler.request_final(final_deadline, waiter("final"));
+  // A grace for answers already on their way, then the cut.
+  EXPECT_EQ(cuts, 0);
+  EXPECT_EQ(collected.size(), 1u);
+  clock.advance(FlushScheduler::kCutGrace - Millis(1));
+  EXPECT_EQ(cuts, 0);
+  clock.advance(Millis(1));
   EXPECT_EQ(cuts, 1);
   ASSERT_EQ(collected.size(), 2u) << "the final flush did not wait for the running one";
   EXPECT_EQ(collected[1].kind, FlushKind::kFinal);
@@ -260,12 +266,46 @@ TEST_F(FlushSchedulerTest, FinalStartsAfterACutThatCompletesTheRunningFlushAtOnc
   cut_completes = true;
   scheduler.request(FlushKind::kPeriodic, in(kTimeout), waiter("running"));
   scheduler.request_final(in(Millis(1000)), waiter("final"));
+  clock.advance(FlushScheduler::kCutGrace);
   EXPECT_EQ(cuts, 1);
   EXPECT_EQ(answers, std::vector<std::string>{"running"});
   ASSERT_EQ(collected.size(), 2u);
   EXPECT_EQ(collected[1].kind, FlushKind::kFinal);
   complete(1);
   EXPECT_EQ(answers, (std::vector<std::string>{"running", "final"}));
+}
+
+// A SHUTDOWN thaws a sandbox whose intake answers already sit in lastcall's sockets: the running
+// flush completes within the grace, nothing is cut (so nothing is sent twice), and the final flush
+// starts right after it.
+TEST_F(FlushSchedulerTest, FinalWaitsAGraceAndDoesNotCutAFlushThatCompletesWithinIt) {
+  scheduler.request(FlushKind::kForced, in(kTimeout), waiter("running"));
+  const Deadline final_deadline = in(Millis(1600));
+  scheduler.request_final(final_deadline, waiter("final"));
+  EXPECT_EQ(collected.size(), 1u);
+  clock.advance(Millis(30));
+  complete(0);
+  EXPECT_EQ(cuts, 0);
+  EXPECT_EQ(answers, std::vector<std::string>{"running"});
+  ASSERT_EQ(collected.size(), 2u);
+  EXPECT_EQ(collected[1].kind, FlushKind::kFinal);
+  EXPECT_EQ(collected[1].deadline.at, final_deadline.at);
+  clock.advance(FlushScheduler::kCutGrace);  // the grace timer is gone
+  EXPECT_EQ(cuts, 0);
+  EXPECT_EQ(collected.size(), 2u);
+  complete(1);
+  EXPECT_EQ(answers, (std::vector<std::string>{"running", "final"}));
+}
+
+// The grace is never more than an eighth of what the final flush has.
+TEST_F(FlushSchedulerTest, TheCutGraceShrinksWithAShortFinalBudget) {
+  scheduler.request(FlushKind::kForced, in(kTimeout), waiter("running"));
+  scheduler.request_final(in(Millis(400)), waiter("final"));
+  clock.advance(Millis(49));
+  EXPECT_EQ(cuts, 0);
+  clock.advance(Millis(1));
+  EXPECT_EQ(cuts, 1);
+  EXPECT_EQ(collected.size(), 2u);
 }
 
 TEST_F(FlushSchedulerTest, ASecondFinalRequestJoinsTheFirst) {
@@ -352,6 +392,8 @@ TEST(FlushSchedulerWithForwarder, FinalCutsAHungFlushResendsItsPayloadAndEndsByI
   bool final_done = false;
   const SteadyTime final_at = clock.steady_now() + Millis(1500);
   scheduler.request_final(Deadline{final_at}, [&] { final_done = true; });
+  EXPECT_FALSE(forced_done) << "a grace for an answer already on its way";
+  clock.advance(FlushScheduler::kCutGrace);
   EXPECT_TRUE(forced_done) << "the cut flush answered its waiter at once";
   ASSERT_EQ(summaries.size(), 1u);
   EXPECT_TRUE(summaries[0].aborted);
@@ -361,7 +403,7 @@ TEST(FlushSchedulerWithForwarder, FinalCutsAHungFlushResendsItsPayloadAndEndsByI
   ASSERT_EQ(exporter.sends.size(), 3u);
   EXPECT_EQ(exporter.sends[1].payload->body, "b2");
   EXPECT_EQ(exporter.sends[2].payload->body, "b1");
-  clock.advance(Millis(1499));
+  clock.advance(Millis(1499) - FlushScheduler::kCutGrace);
   EXPECT_FALSE(final_done);
   clock.advance(Millis(1));
   EXPECT_TRUE(final_done) << "the final flush ends by its own deadline, not the cut one's";
