@@ -272,9 +272,12 @@ void MetricAggregator::drop(std::string_view reason, std::string_view name, std:
   }
 }
 
-bool MetricAggregator::uses_timestamp_rule(Kind kind) const {
-  // Sketches merge at the intake; distributions sent as v1 series need the rule like any series.
-  return kind != Kind::kDistribution || config_.sketch_output == SketchOutput::kV1SeriesFallback;
+bool MetricAggregator::uses_timestamp_rule(Kind /*kind*/) const {
+  // Every kind, sketches included. datadog-wire.md §2.1 says the sketch intake merges two sketches
+  // of one (context, timestamp), but a receiver that replaces them instead (lastcall-fakeintake
+  // does, clarifications.md "fakeintake") would lose the first; a later second of the same window
+  // is read the same by both.
+  return true;
 }
 
 void MetricAggregator::add(const MetricSample& sample) { add(sample, clock_.wall_s()); }

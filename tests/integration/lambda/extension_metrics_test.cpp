@@ -198,10 +198,8 @@ TEST(ExtensionMetrics, FlushDeliversExactValuesWhileTheInvocationIsOpenAndShutdo
   // distribution. These reach the intake at SHUTDOWN at the latest.
   json::array after = {
       datagram({"fn.requests:3|c|#route:/home", "fn.late:7|c"}, ts),
-      // Its own context: lastcall sends a later sketch of an already-sent window with the same
-      // timestamp (datadog-wire.md §2.1: the sketch intake merges them), which
-      // lastcall-fakeintake does not merge but replaces and counts as a duplicate.
-      datagram({"fn.size:10|d|#phase:after"}, ts),
+      // The same context: its later sketch of the already-sent window takes the next second.
+      datagram({"fn.size:10|d"}, ts),
   };
   json::object payload;
   payload["statsd"] = before;
@@ -261,8 +259,9 @@ TEST(ExtensionMetrics, FlushDeliversExactValuesWhileTheInvocationIsOpenAndShutdo
   // lastcall has exited, so its final flush is over; poll briefly for the intake's bookkeeping.
   const std::vector<Expectation> final_state = {
       count_of("fn.requests", 9),  // the 3 sent after the flush added, no point sent twice
-      count_of("fn.late", 7),         sketch_of("fn.size", 6, 22, 1, 10),  // both contexts
-      gauge_of("fn.latency.max", 50),  // sent once, not again at SHUTDOWN
+      count_of("fn.late", 7),
+      sketch_of("fn.size", 6, 22, 1, 10),  // both parts, no duplicate
+      gauge_of("fn.latency.max", 50),      // sent once, not again at SHUTDOWN
       gauge_of("fn.users", 2),
   };
   EXPECT_TRUE(intake_holds(intake, final_state, 2s)) << rig.diagnostics();
