@@ -420,12 +420,12 @@ void Forwarder::to_queue(Work work) {
   const auto kind = payload_drop_kind(work.payload->kind);
   const auto& compact = routes_[work.route].compact;
   if (compact) work.payload = compact(work.payload);
-  auto evicted =
-      queue_.push(QueuedPayload{work.id, work.route, std::move(work.payload), work.first_seen_ms});
+  auto evicted = queue_.push(
+      QueuedPayload{work.id, work.route, std::move(work.payload), work.first_seen_ms, {}});
   bool kept = true;
   for (auto& e : evicted) {
     kept = kept && e.id != id;
-    drop(Work{e.id, e.route, std::move(e.payload), e.first_seen_ms, 0, true}, "retry_queue_full");
+    drop(Work{e.id, e.route, std::move(e.payload), e.first_seen_ms, 0, true}, e.evicted_for);
   }
   if (kept && cycle_) {
     cycle_->summary.queued.payloads += 1;

@@ -33,10 +33,16 @@ std::size_t RetryQueue::size() const {
   return n;
 }
 
+namespace {
+constexpr std::string_view kQueueFull = "retry_queue_full";
+constexpr std::string_view kMemoryBudget = "memory_budget";
+}  // namespace
+
 std::vector<QueuedPayload> RetryQueue::push(QueuedPayload entry) {
   std::vector<QueuedPayload> evicted;
   const std::size_t need = entry.bytes();
   if (need > budget_) {
+    entry.evicted_for = kQueueFull;
     evicted.push_back(std::move(entry));
     return evicted;
   }
@@ -45,6 +51,7 @@ std::vector<QueuedPayload> RetryQueue::push(QueuedPayload entry) {
   const ValueClass memory_class = value_class_of(entry.payload->kind);
   const std::size_t charge = charge_of(entry);
   while (bytes_ + need > budget_ || !memory_.admits(memory_class, charge)) {
+    const std::string_view reason = bytes_ + need > budget_ ? kQueueFull : kMemoryBudget;
     // The oldest entry of the lowest-value class present, the incoming one included.
     std::deque<QueuedPayload>* victim_q = nullptr;
     std::size_t victim_i = 0;
@@ -62,11 +69,13 @@ std::vector<QueuedPayload> RetryQueue::push(QueuedPayload entry) {
       }
     }
     if (victim_q == nullptr) {  // the incoming entry is the one to go
+      entry.evicted_for = reason;
       evicted.push_back(std::move(entry));
       return evicted;
     }
     bytes_ -= (*victim_q)[victim_i].bytes();
     release((*victim_q)[victim_i]);
+    (*victim_q)[victim_i].evicted_for = reason;
     evicted.push_back(std::move((*victim_q)[victim_i]));
     victim_q->erase(victim_q->begin() + static_cast<std::ptrdiff_t>(victim_i));
   }

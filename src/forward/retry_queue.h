@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "core/memory_budget.h"
@@ -25,6 +26,9 @@ struct QueuedPayload {
   std::size_t route = 0;  // index into the Forwarder's routes
   std::shared_ptr<const Payload> payload;
   std::int64_t first_seen_ms = 0;  // wall clock when the Forwarder first took it (too_old check)
+  // Set on an entry push() returns: why it had to go — "retry_queue_full" (the queue's own cap)
+  // or "memory_budget" (the cap held, the memory budget did not; lambda-agent.md §6.4).
+  std::string_view evicted_for;
 
   std::size_t bytes() const { return payload ? payload->body.size() + payload->path.size() : 0; }
 };
@@ -44,7 +48,7 @@ class RetryQueue {
 
   // Appends to the entry's route FIFO, evicting until the budget holds it. The entry itself is
   // the victim when it is the oldest of the lowest-value kind present (or alone over budget).
-  // Returns the evicted entries for the caller to count (reason retry_queue_full).
+  // Returns the evicted entries for the caller to count (by their evicted_for reason).
   std::vector<QueuedPayload> push(QueuedPayload entry);
 
   // Empties the queue: every entry, oldest (lowest id) first.

@@ -9,7 +9,7 @@ QueuedPayload entry(std::uint64_t id, std::size_t route, PayloadKind kind, std::
   auto p = std::make_shared<Payload>();
   p->kind = kind;
   p->body.assign(bytes, 'x');  // path empty: bytes() == body size
-  return QueuedPayload{id, route, p, 0};
+  return QueuedPayload{id, route, p, 0, {}};
 }
 
 std::vector<std::uint64_t> ids(const std::vector<QueuedPayload>& v) {
@@ -58,7 +58,10 @@ TEST(RetryQueue, IncomingLowValuePayloadIsTheVictimWhenOnlyMetricsAreQueued) {
 TEST(RetryQueue, EntryOverTheWholeBudgetIsRefused) {
   RetryQueue q(50);
   ASSERT_TRUE(q.push(entry(1, 0, PayloadKind::kSeriesV2, 10)).empty());
-  EXPECT_EQ(ids(q.push(entry(2, 0, PayloadKind::kSeriesV2, 51))), (std::vector<std::uint64_t>{2}));
+  const auto refused = q.push(entry(2, 0, PayloadKind::kSeriesV2, 51));
+  EXPECT_EQ(ids(refused), (std::vector<std::uint64_t>{2}));
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].evicted_for, "retry_queue_full");
   EXPECT_EQ(q.size(), 1u);
 }
 
@@ -109,8 +112,12 @@ TEST(RetryQueue, MemoryBudgetEvictsLowestValueFirst) {
   // A metrics payload evicts the queued trace (lower value) to fit.
   EXPECT_EQ(ids(q.push(entry(3, 0, PayloadKind::kSeriesV2, 2500))),
             (std::vector<std::uint64_t>{2}));
-  // With nothing of lower value left and no room, the incoming payload itself is refused.
-  EXPECT_EQ(ids(q.push(entry(4, 1, PayloadKind::kLogs, 2000))), (std::vector<std::uint64_t>{4}));
+  // With nothing of lower value left and no room, the incoming payload itself is refused, and
+  // the reason is the memory budget, not the queue's own cap.
+  const auto refused = q.push(entry(4, 1, PayloadKind::kLogs, 2000));
+  EXPECT_EQ(ids(refused), (std::vector<std::uint64_t>{4}));
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].evicted_for, "memory_budget");
   EXPECT_EQ(ids(q.take_all()), (std::vector<std::uint64_t>{3}));
   budget.release(ValueClass::kMetrics, 4000);
   EXPECT_EQ(budget.used(), 0u);
