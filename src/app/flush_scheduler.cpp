@@ -81,6 +81,15 @@ void FlushScheduler::answer(std::vector<Done>& waiters) {
   }
 }
 
+void FlushScheduler::wait_for_final(Done done) {
+  if (!done) return;
+  if (final_done_) {
+    done();
+  } else {
+    final_waiters_.push_back(std::move(done));
+  }
+}
+
 void FlushScheduler::request(FlushKind kind, Deadline deadline, Done done) {
   LC_ASSERT_ON_LOOP(loop_thread_);
   if (kind == FlushKind::kFinal) {
@@ -89,11 +98,7 @@ void FlushScheduler::request(FlushKind kind, Deadline deadline, Done done) {
   }
   if (final_started_) {
     // The final flush sends everything there is: it serves this request too.
-    if (final_done_) {
-      if (done) done();
-    } else if (done) {
-      final_waiters_.push_back(std::move(done));
-    }
+    wait_for_final(std::move(done));
     return;
   }
   join(kind == FlushKind::kPeriodic ? periodic_ : after_, kind, deadline, std::move(done));
@@ -104,11 +109,7 @@ void FlushScheduler::request_final(Deadline deadline, Done done) {
   LC_ASSERT_ON_LOOP(loop_thread_);
   stop();
   if (final_started_) {
-    if (final_done_) {
-      if (done) done();
-    } else if (done) {
-      final_waiters_.push_back(std::move(done));
-    }
+    wait_for_final(std::move(done));
     return;
   }
   final_started_ = true;

@@ -83,6 +83,8 @@ class FlushScheduler {
   void run_next();
   void run(FlushKind kind, Deadline deadline, std::vector<Done> waiters);
   void start_final();
+  // A request once the final flush has started: done runs when it ends (at once if it has).
+  void wait_for_final(Done done);
   static void join(Pending& pending, FlushKind kind, Deadline deadline, Done done);
   static void answer(std::vector<Done>& waiters);
 

@@ -1,7 +1,8 @@
 // tests/fakes/fake_metric_sink.h — a MetricSink that records an owned copy of every point it is
 // given (the views of a MetricPoint die with the add() call). For unit tests of metric producers
 // (the DogStatsD parser, lambda/ enhanced metrics, init/ cloud metrics, microvm/ lifecycle
-// metrics): assert on what was emitted, by name.
+// metrics): assert on what was emitted, by name. Its OwnedMetricPoint is also what the metrics
+// tests' CollectingVisitor keeps of each parsed sample.
 #pragma once
 
 #include <cstddef>
@@ -15,33 +16,20 @@
 
 namespace lc::fakes {
 
-class FakeMetricSink final : public MetricSink {
- public:
-  struct Point {
-    std::string name;
-    MetricType type = MetricType::kGauge;
-    std::vector<double> values;
-    std::string set_member;
-    double rate = 1.0;
-    std::int64_t timestamp = 0;
-    std::vector<std::string> tags;
-    std::string host;
-    bool has_host = false;
+// An owned copy of a MetricPoint (whose views die with the call that gave it).
+struct OwnedMetricPoint {
+  std::string name;
+  MetricType type = MetricType::kGauge;
+  std::vector<double> values;
+  std::string set_member;
+  double rate = 1.0;
+  std::int64_t timestamp = 0;
+  std::vector<std::string> tags;
+  std::string host;
+  bool has_host = false;
 
-    bool has_tag(std::string_view tag) const {
-      for (const auto& t : tags) {
-        if (t == tag) return true;
-      }
-      return false;
-    }
-    // The single value of a one-value point (NaN when it has none or several).
-    double value() const {
-      return values.size() == 1 ? values[0] : std::numeric_limits<double>::quiet_NaN();
-    }
-  };
-
-  void add(const MetricPoint& p) override {
-    Point copy;
+  static OwnedMetricPoint copy_of(const MetricPoint& p) {
+    OwnedMetricPoint copy;
     copy.name = std::string(p.name);
     copy.type = p.type;
     copy.values.assign(p.values.begin(), p.values.end());
@@ -52,8 +40,26 @@ class FakeMetricSink final : public MetricSink {
     for (const auto t : p.tags) copy.tags.emplace_back(t);
     if (p.has_host) copy.host = std::string(p.host);
     copy.has_host = p.has_host;
-    points_.push_back(std::move(copy));
+    return copy;
   }
+
+  bool has_tag(std::string_view tag) const {
+    for (const auto& t : tags) {
+      if (t == tag) return true;
+    }
+    return false;
+  }
+  // The single value of a one-value point (NaN when it has none or several).
+  double value() const {
+    return values.size() == 1 ? values[0] : std::numeric_limits<double>::quiet_NaN();
+  }
+};
+
+class FakeMetricSink final : public MetricSink {
+ public:
+  using Point = OwnedMetricPoint;
+
+  void add(const MetricPoint& p) override { points_.push_back(OwnedMetricPoint::copy_of(p)); }
 
   const std::vector<Point>& points() const { return points_; }
   std::size_t size() const { return points_.size(); }

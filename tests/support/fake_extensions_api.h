@@ -1,8 +1,10 @@
 // tests/support/fake_extensions_api.h — the one in-process Extensions API (register, next,
 // telemetry subscribe) on 127.0.0.1:0 for tests and benchmarks: serves scripted events, records
 // every request with its arrival time, and parks /next when no event is queued. Runs its own loop
-// thread. Header-only (lc_net), so the benchmarks use it without the test targets. Used by the
-// extension integration tests and bench/lambda/cold_start_bench; lastcall-sandbox covers the rest.
+// thread. Events are scripted before the binary starts or pushed while it runs (push() answers a
+// parked /next). Header-only (lc_net), so the benchmarks use it without the test targets. Used by
+// the extension integration tests and bench/lambda/cold_start_bench; lastcall-sandbox covers the
+// rest.
 #pragma once
 
 #include <chrono>
@@ -50,16 +52,15 @@ class FakeExtensionsApi {
                      MutexLock lock(mu_);
                      r->respond(telemetry_response);
                    });
-    server_->route("GET", "/2020-01-01/extension/event/next",
+    server_->route("GET", std::string(kNextPath),
                    [this](net::HttpRequest& req, std::shared_ptr<net::Responder> r) {
                      record(req);
                      MutexLock lock(mu_);
                      if (events.empty()) {
-                       parked_.push_back(r);  // long poll: never answered
+                       parked_.push_back(r);  // long poll: answered by a later push()
                        return;
                      }
-                     r->respond(net::HttpResponse::json(200, events.front())
-                                    .with_header("Lambda-Extension-Event-Identifier", "ev-1"));
+                     answer(*r, events.front());
                      events.pop_front();
                    });
     server_->start();
@@ -110,7 +111,35 @@ class FakeExtensionsApi {
     }
   }
 
-  // Scripted answers; set before the binary starts.
+  // An event for the binary while it runs: answers the /next waiting for one (the latest), or is
+  // queued for the next /next.
+  void push(std::string event) {
+    loop_.post([this, event = std::move(event)]() mutable {
+      MutexLock lock(mu_);
+      if (parked_.empty()) {
+        events.push_back(std::move(event));
+        return;
+      }
+      answer(*parked_.back(), event);
+      parked_.pop_back();
+    });
+  }
+
+  // How many times /next has been called; wait_for_next_calls waits until it was at least n.
+  int next_calls() {
+    MutexLock lock(mu_);
+    return next_calls_locked();
+  }
+  bool wait_for_next_calls(int n, std::chrono::milliseconds timeout) {
+    MutexLock lock(mu_);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (bool in_time = true;; in_time = lock.wait_until(cv_, deadline)) {
+      if (next_calls_locked() >= n) return true;
+      if (!in_time) return false;
+    }
+  }
+
+  // Scripted answers; set before the binary starts (events: or push() them while it runs).
   net::HttpResponse register_response =
       net::HttpResponse::json(200, R"({"functionName":"my-fn","functionVersion":"$LATEST",)"
                                    R"("handler":"index.handler","accountId":"123456789012"})")
@@ -119,6 +148,19 @@ class FakeExtensionsApi {
   std::deque<std::string> events;
 
  private:
+  static constexpr std::string_view kNextPath = "/2020-01-01/extension/event/next";
+
+  static void answer(net::Responder& r, const std::string& event) {
+    r.respond(net::HttpResponse::json(200, event)
+                  .with_header("Lambda-Extension-Event-Identifier", "ev-1"));
+  }
+
+  int next_calls_locked() LC_REQUIRES(mu_) {
+    int n = 0;
+    for (const auto& r : requests_) n += r.path == kNextPath ? 1 : 0;
+    return n;
+  }
+
   void record(const net::HttpRequest& req) {
     MutexLock lock(mu_);
     requests_.push_back(

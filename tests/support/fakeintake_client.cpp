@@ -5,8 +5,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <boost/json.hpp>
 
+#include <cctype>
 #include <thread>
 
 #include "core/strings.h"
@@ -43,12 +46,12 @@ bool FakeIntakeClient::send(std::string method, std::string target, std::string 
   return resp && resp->status == 200;
 }
 
-namespace {
-std::string query_escape(std::string_view s) {
+std::string query_escape(std::string_view s, std::string_view keep) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+  for (const unsigned char c : s) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~' ||
+        keep.find(static_cast<char>(c)) != std::string_view::npos) {
       out += static_cast<char>(c);
     } else {
       out += '%';
@@ -58,14 +61,13 @@ std::string query_escape(std::string_view s) {
   }
   return out;
 }
-}  // namespace
 
 json::value FakeIntakeClient::metrics(std::string_view name) const {
-  return get("/fakeintake/metrics?name=" + query_escape(name));
+  return get("/fakeintake/metrics?name=" + query_escape(name, "/"));
 }
 json::value FakeIntakeClient::payloads(std::string_view endpoint) const {
   return get("/fakeintake/payloads" +
-             (endpoint.empty() ? std::string() : "?endpoint=" + query_escape(endpoint)));
+             (endpoint.empty() ? std::string() : "?endpoint=" + query_escape(endpoint, "/")));
 }
 json::value FakeIntakeClient::logs() const { return get("/fakeintake/logs"); }
 json::value FakeIntakeClient::traces() const { return get("/fakeintake/traces"); }
@@ -75,6 +77,18 @@ bool FakeIntakeClient::set_fault(std::string_view json_body) const {
   return send("POST", "/fakeintake/faults", std::string(json_body));
 }
 bool FakeIntakeClient::clear_faults() const { return send("DELETE", "/fakeintake/faults", ""); }
+
+std::size_t FakeIntakeClient::rejections(std::string_view endpoint, std::string_view reason) const {
+  const json::value answer = payloads(endpoint);
+  const auto* o = answer.if_object();
+  const auto* rej = o ? o->if_contains("rejections") : nullptr;
+  if (rej == nullptr || !rej->is_array()) return 0;
+  std::size_t n = 0;
+  for (const auto& r : rej->as_array()) {
+    if (r.at("reason").as_string() == reason) ++n;
+  }
+  return n;
+}
 
 std::optional<json::value> FakeIntakeClient::wait_for_metric(
     std::string_view name, const std::function<bool(const json::value&)>& pred,
@@ -141,6 +155,13 @@ bool send_udp(int port, std::string_view datagram) {
                              reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   ::close(fd);
   return n == static_cast<ssize_t>(datagram.size());
+}
+
+void expect_lambda_flush(int port) {
+  auto r = http_request(static_cast<std::uint16_t>(port), {"POST", "/lambda/flush", {}, ""});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "{}");
 }
 
 std::vector<boost::json::object> json_object_lines(std::string_view text) {

@@ -37,6 +37,13 @@ Expected<BlockingResponse> http_request(
 // Sends one UDP datagram to 127.0.0.1:port; false when the kernel refused it.
 bool send_udp(int port, std::string_view datagram);
 
+// POST /lambda/flush to lastcall's local API on 127.0.0.1:port (a forced flush), expecting it
+// answered 200 with "{}" (failures are reported through gtest).
+void expect_lambda_flush(int port);
+
+// A query-string value: unreserved characters (and those in `keep`) as they are, the rest %XX.
+std::string query_escape(std::string_view s, std::string_view keep = {});
+
 // Every line of `text` that parses as a JSON object (JSON-lines answers: /timeline,
 // /api/v1/export).
 std::vector<boost::json::object> json_object_lines(std::string_view text);
@@ -57,6 +64,8 @@ class FakeIntakeClient {
   // body: {"endpoint":"/api/v2/series","statuses":[503,503],"delay_ms":0,...}
   bool set_fault(std::string_view json_body) const;
   bool clear_faults() const;
+  // How many requests to endpoint were rejected with that reason (e.g. "fault: hang").
+  std::size_t rejections(std::string_view endpoint, std::string_view reason) const;
 
   // Polls metrics(name) until pred holds or the time limit passes; the last answer that held.
   std::optional<boost::json::value> wait_for_metric(

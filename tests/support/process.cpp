@@ -172,4 +172,12 @@ std::string built_binary(std::string_view name) {
   return std::string(dir ? dir : ".") + "/bin/" + std::string(name);
 }
 
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::int64_t wall_s() { return wall_ms() / 1000; }
+
 }  // namespace lc::test

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -74,5 +75,10 @@ std::map<std::string, int> parse_listening_line(std::string_view line);
 
 // Path of a built executable: $LASTCALL_BINARY_DIR/bin/<name>.
 std::string built_binary(std::string_view name);
+
+// The real wall clock, as the binaries under test see it: milliseconds and seconds since the Unix
+// epoch (Lambda deadlineMs, DogStatsD |T timestamps).
+std::int64_t wall_ms();
+std::int64_t wall_s();
 
 }  // namespace lc::test

@@ -8,6 +8,8 @@
 #include <random>
 #include <sstream>
 
+#include "support/fakeintake_client.h"
+
 namespace lc::sandbox::testing {
 
 namespace fs = std::filesystem;
@@ -107,31 +109,12 @@ BlockingResponse SandboxHarness::api(const std::string& method, const std::strin
   return call(api_port_, 10000, method, target, body, std::move(headers));
 }
 
-namespace {
-
-// A query-string value: unreserved characters as they are, everything else %XX.
-std::string query_escape(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const unsigned char c : s) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 bool SandboxHarness::wait(const std::string& event, int count,
                           const std::map<std::string, std::string>& filters, int timeout_ms) {
   std::string target = "/wait?event=" + event + "&count=" + std::to_string(count) +
                        "&timeout_ms=" + std::to_string(timeout_ms);
-  for (const auto& [k, v] : filters) target += "&" + query_escape(k) + "=" + query_escape(v);
+  for (const auto& [k, v] : filters)
+    target += "&" + lc::test::query_escape(k) + "=" + lc::test::query_escape(v);
   auto r = control("GET", target);
   return r.status == 200;
 }

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <string>
 
+#include "support/extension_process.h"
 #include "support/fake_extensions_api.h"
 #include "support/process.h"
 
@@ -18,12 +19,6 @@ namespace lc::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 TEST(ExtensionClosedStdout, KeepsServingTheLifecycleAndExitsZero) {
   const auto fifo =
@@ -35,24 +30,10 @@ TEST(ExtensionClosedStdout, KeepsServingTheLifecycleAndExitsZero) {
 
   FakeExtensionsApi api;
   const std::int64_t now = wall_ms();
-  api.events = {
-      R"({"eventType":"INVOKE","deadlineMs":)" + std::to_string(now + 5000) +
-          R"(,"requestId":"3da1f2dc-3222-475e-9205-e2e6c6318895","invokedFunctionArn":"arn:aws:lambda:us-east-1:123456789012:function:my-fn"})",
-      R"({"eventType":"SHUTDOWN","shutdownReason":"spindown","deadlineMs":)" +
-          std::to_string(now + 10000) + "}"};
+  api.events = {invoke_event(now + 5000), shutdown_event(now + 10000)};
   ProcessOptions o;
   o.argv = {"/bin/sh", "-c", "exec \"$0\" >\"$1\"", built_binary("lastcall"), fifo.string()};
-  o.env = {{"AWS_LAMBDA_RUNTIME_API", api.address()},
-           {"LASTCALL_BIND_HOST", "127.0.0.1"},
-           {"LASTCALL_LOCAL_API_PORT", "0"},
-           {"LASTCALL_TELEMETRY_PORT", "0"},
-           {"DD_DOGSTATSD_PORT", "0"},
-           {"DD_APM_RECEIVER_PORT", "0"},
-           {"DD_API_KEY", "0123456789abcdef0123456789abcdef"},
-           {"DD_LOG_LEVEL", "debug"},
-           {"LAMBDA_TASK_ROOT", "/nonexistent"},
-           {"AWS_REGION", "us-east-1"},
-           {"AWS_LAMBDA_FUNCTION_NAME", "my-fn"}};
+  o.env = extension_env(api);
   std::string error;
   auto child = ChildProcess::start(o, &error);
   ASSERT_NE(child, nullptr) << error;

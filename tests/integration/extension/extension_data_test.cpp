@@ -9,16 +9,13 @@
 #include <boost/json/value.hpp>
 
 #include <chrono>
-#include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
-#include <vector>
 
-#include "core/event_loop.h"
-#include "core/mutex.h"
-#include "net/http_server.h"
+#include "support/extension_process.h"
+#include "support/fake_extensions_api.h"
 #include "support/fakeintake_client.h"
 #include "support/process.h"
 
@@ -27,113 +24,6 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace json = boost::json;
-
-constexpr const char* kApiKey = "0123456789abcdef0123456789abcdef";
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// An Extensions API whose events the test pushes while lastcall runs: a parked /next is answered
-// by the next push. Counts the /next calls. Its own loop thread on 127.0.0.1:0.
-class LiveExtensionsApi {
- public:
-  LiveExtensionsApi() {
-    auto server = net::HttpServer::create(loop_.io(), SystemClock::instance(), loop_,
-                                          net::HttpServerOptions{});
-    if (!server) return;
-    server_ = std::move(server).value();
-    server_->route("POST", "/2020-01-01/extension/register",
-                   [](net::HttpRequest&, const std::shared_ptr<net::Responder>& r) {
-                     r->respond(net::HttpResponse::json(200, R"({"functionName":"my-fn",)"
-                                                             R"("accountId":"123456789012"})")
-                                    .with_header("Lambda-Extension-Identifier", "ext-1"));
-                   });
-    server_->route("PUT", "/2022-07-01/telemetry",
-                   [](net::HttpRequest&, const std::shared_ptr<net::Responder>& r) {
-                     r->respond(net::HttpResponse::json(200, "\"OK\""));
-                   });
-    server_->route("GET", "/2020-01-01/extension/event/next",
-                   [this](net::HttpRequest&, const std::shared_ptr<net::Responder>& r) {
-                     MutexLock lock(mu_);
-                     ++next_calls_;
-                     cv_.notify_all();
-                     if (events_.empty()) {
-                       parked_ = r;
-                       return;
-                     }
-                     answer(r, events_.front());
-                     events_.pop_front();
-                   });
-    server_->start();
-    thread_ = std::thread([this] { loop_.run(); });
-  }
-  ~LiveExtensionsApi() {
-    if (!server_) return;
-    loop_.post([this] {
-      server_->stop();
-      parked_.reset();
-      loop_.stop();
-    });
-    thread_.join();
-  }
-
-  bool started() const { return server_ != nullptr; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(server_->port()); }
-
-  void push(std::string event) {
-    loop_.post([this, event = std::move(event)] {
-      MutexLock lock(mu_);
-      if (parked_) {
-        answer(parked_, event);
-        parked_.reset();
-      } else {
-        events_.push_back(event);
-      }
-    });
-  }
-
-  // Waits until /next has been called at least n times.
-  bool wait_for_next_calls(int n, std::chrono::milliseconds timeout) {
-    MutexLock lock(mu_);
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (bool in_time = true;; in_time = lock.wait_until(cv_, deadline)) {
-      if (next_calls_ >= n) return true;
-      if (!in_time) return false;
-    }
-  }
-  int next_calls() {
-    MutexLock lock(mu_);
-    return next_calls_;
-  }
-
- private:
-  static void answer(const std::shared_ptr<net::Responder>& r, const std::string& event) {
-    r->respond(
-        net::HttpResponse::json(200, event).with_header("Lambda-Extension-Event-Identifier", "ev"));
-  }
-
-  EventLoop loop_;
-  std::unique_ptr<net::HttpServer> server_;
-  std::thread thread_;
-  Mutex mu_;
-  CondVar cv_;
-  std::deque<std::string> events_ LC_GUARDED_BY(mu_);
-  std::shared_ptr<net::Responder> parked_;  // loop thread only
-  int next_calls_ LC_GUARDED_BY(mu_) = 0;
-};
-
-std::string invoke_event(std::int64_t deadline_ms) {
-  return R"({"eventType":"INVOKE","deadlineMs":)" + std::to_string(deadline_ms) +
-         R"(,"requestId":"3da1f2dc-3222-475e-9205-e2e6c6318895","invokedFunctionArn":"arn:aws:lambda:us-east-1:123456789012:function:my-fn"})";
-}
-
-std::string shutdown_event(std::int64_t deadline_ms) {
-  return R"({"eventType":"SHUTDOWN","shutdownReason":"spindown","deadlineMs":)" +
-         std::to_string(deadline_ms) + "}";
-}
 
 double number(const json::value& v, std::string_view key) {
   const auto* o = v.if_object();
@@ -148,20 +38,12 @@ bool has_points(const json::value& v) {
 }
 
 std::size_t hung_requests(const FakeIntakeClient& intake) {
-  const auto answer = intake.payloads("/api/v2/series");
-  const auto* o = answer.if_object();
-  const auto* rej = o ? o->if_contains("rejections") : nullptr;
-  if (rej == nullptr || !rej->is_array()) return 0;
-  std::size_t n = 0;
-  for (const auto& r : rej->as_array()) {
-    if (r.at("reason").as_string() == "fault: hang") ++n;
-  }
-  return n;
+  return intake.rejections("/api/v2/series", "fault: hang");
 }
 
 // lastcall as /opt/extensions/datadog-agent, sending to a fresh lastcall-fakeintake.
 struct Extension {
-  LiveExtensionsApi api;
+  FakeExtensionsApi api;
   std::unique_ptr<FakeIntakeProcess> intake;
   std::unique_ptr<ChildProcess> agent;
   std::map<std::string, int> ports;
@@ -170,25 +52,10 @@ struct Extension {
     std::string error;
     intake = FakeIntakeProcess::start({}, &error);
     EXPECT_NE(intake, nullptr) << error;
-    EXPECT_TRUE(api.started());
+    EXPECT_TRUE(api.started()) << api.error();
     if (!intake || !api.started()) return false;
-    ProcessOptions o;
-    o.argv = {built_binary("lastcall")};
-    o.argv0_override = "/opt/extensions/datadog-agent";
-    o.env = {{"AWS_LAMBDA_RUNTIME_API", api.address()},
-             {"LASTCALL_BIND_HOST", "127.0.0.1"},
-             {"LASTCALL_LOCAL_API_PORT", "0"},
-             {"LASTCALL_TELEMETRY_PORT", "0"},
-             {"DD_DOGSTATSD_PORT", "0"},
-             {"DD_APM_RECEIVER_PORT", "0"},
-             {"DD_API_KEY", kApiKey},
-             {"DD_DD_URL", "http://127.0.0.1:" + std::to_string(intake->port())},
-             {"DD_LOG_LEVEL", "debug"},
-             {"LAMBDA_TASK_ROOT", "/nonexistent"},
-             {"AWS_REGION", "us-east-1"},
-             {"AWS_LAMBDA_FUNCTION_NAME", "my-fn"}};
-    agent = ChildProcess::start(o, &error);
-    EXPECT_NE(agent, nullptr) << error;
+    agent =
+        start_extension(api, {{"DD_DD_URL", "http://127.0.0.1:" + std::to_string(intake->port())}});
     if (!agent) return false;
     auto line = agent->wait_for_line_containing("DD_EXTENSION | INFO | listening:", 10s);
     EXPECT_TRUE(line) << agent->output(ChildProcess::Stream::kStdout);
@@ -201,13 +68,7 @@ struct Extension {
     return ports["dogstatsd"] > 0 && ports["local_api"] > 0;
   }
 
-  void flush() const {
-    auto r = http_request(static_cast<std::uint16_t>(ports.at("local_api")),
-                          {"POST", "/lambda/flush", {}, ""});
-    ASSERT_TRUE(r);
-    EXPECT_EQ(r->status, 200);
-    EXPECT_EQ(r->body, "{}");
-  }
+  void flush() const { expect_lambda_flush(ports.at("local_api")); }
 
   std::string out() const { return agent ? agent->output(ChildProcess::Stream::kStdout) : ""; }
 };

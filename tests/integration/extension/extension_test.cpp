@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "support/extension_process.h"
 #include "support/fake_extensions_api.h"
 #include "support/process.h"
 
@@ -13,48 +14,6 @@ namespace lc::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-constexpr const char* kApiKey = "0123456789abcdef0123456789abcdef";
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::unique_ptr<ChildProcess> start_extension(const FakeExtensionsApi& api,
-                                              std::map<std::string, std::string> extra = {}) {
-  EXPECT_TRUE(api.started()) << api.error();
-  ProcessOptions o;
-  o.argv = {built_binary("lastcall")};
-  o.argv0_override = "/opt/extensions/datadog-agent";
-  o.env = {{"AWS_LAMBDA_RUNTIME_API", api.address()},
-           {"LASTCALL_BIND_HOST", "127.0.0.1"},
-           {"LASTCALL_LOCAL_API_PORT", "0"},
-           {"LASTCALL_TELEMETRY_PORT", "0"},
-           {"DD_DOGSTATSD_PORT", "0"},
-           {"DD_APM_RECEIVER_PORT", "0"},
-           {"DD_API_KEY", kApiKey},
-           {"DD_LOG_LEVEL", "debug"},
-           {"LAMBDA_TASK_ROOT", "/nonexistent"},
-           {"AWS_REGION", "us-east-1"},
-           {"AWS_LAMBDA_FUNCTION_NAME", "my-fn"}};
-  for (auto& [k, v] : extra) o.env[k] = v;
-  std::string error;
-  auto child = ChildProcess::start(o, &error);
-  EXPECT_NE(child, nullptr) << error;
-  return child;
-}
-
-std::string invoke_event(std::int64_t deadline_ms) {
-  return R"({"eventType":"INVOKE","deadlineMs":)" + std::to_string(deadline_ms) +
-         R"(,"requestId":"3da1f2dc-3222-475e-9205-e2e6c6318895","invokedFunctionArn":"arn:aws:lambda:us-east-1:123456789012:function:my-fn"})";
-}
-
-std::string shutdown_event(std::int64_t deadline_ms, const char* reason = "spindown") {
-  return R"({"eventType":"SHUTDOWN","shutdownReason":")" + std::string(reason) +
-         R"(","deadlineMs":)" + std::to_string(deadline_ms) + "}";
-}
 
 TEST(ExtensionIntegration, RegistersUnderInstalledNameSubscribesAndExitsOnShutdown) {
   FakeExtensionsApi api2;
@@ -99,7 +58,7 @@ TEST(ExtensionIntegration, RegistersUnderInstalledNameSubscribesAndExitsOnShutdo
   EXPECT_EQ(sub.at("destination").at("URI").as_string(),
             "http://sandbox.localdomain:" + std::to_string(ports.at("telemetry")) + "/");
   // Own lines carry the extension prefix and never the API key.
-  EXPECT_EQ(out.find(kApiKey), std::string::npos);
+  EXPECT_EQ(out.find(kExtensionApiKey), std::string::npos);
   for (const auto& line : second->lines()) {
     if (line.stream == ChildProcess::Stream::kStdout) {
       EXPECT_EQ(line.text.rfind("DD_EXTENSION | ", 0), 0u) << line.text;

@@ -23,12 +23,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-std::int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // lastcall (sidecar mode) sending to a fresh lastcall-fakeintake.
 struct Sidecar {
   std::unique_ptr<FakeIntakeProcess> intake;
@@ -53,12 +47,7 @@ struct Sidecar {
     return s;
   }
 
-  void flush() const {
-    auto r = http_request(static_cast<std::uint16_t>(local_api), {"POST", "/lambda/flush", {}, ""});
-    ASSERT_TRUE(r);
-    EXPECT_EQ(r->status, 200);
-    EXPECT_EQ(r->body, "{}");
-  }
+  void flush() const { expect_lambda_flush(local_api); }
 };
 
 // A numeric member of a query answer; NaN when absent or not a number (the metric has no points
@@ -79,7 +68,7 @@ TEST(SidecarIntegration, GoldenValuesReachTheIntakeDecoded) {
   auto s = Sidecar::start();
   ASSERT_TRUE(s.agent && s.dogstatsd);
   // Stamped into a closed bucket so the burst never splits across windows (conventions.md §16a).
-  const std::int64_t ts = now_s() - 30;
+  const std::int64_t ts = wall_s() - 30;
   const std::int64_t bucket = ts - ts % 10;
   const std::string t = "|T" + std::to_string(ts);
   ASSERT_TRUE(send_udp(s.dogstatsd, "page.views:1|c" + t + "\npage.views:1|c" + t +
@@ -148,7 +137,7 @@ TEST(SidecarIntegration, GoldenValuesReachTheIntakeDecoded) {
 TEST(SidecarIntegration, IntakeFailing503TwiceLosesNothing) {
   auto s = Sidecar::start({"--fault", "/api/v2/series=503,503"});
   ASSERT_TRUE(s.agent && s.dogstatsd);
-  const std::string t = "|T" + std::to_string(now_s() - 30);
+  const std::string t = "|T" + std::to_string(wall_s() - 30);
   ASSERT_TRUE(send_udp(s.dogstatsd, "jobs:1|c" + t + "\njobs:4|c" + t));
   auto intake = s.intake->client();
   std::optional<json::value> jobs;
@@ -202,15 +191,7 @@ TEST(SidecarIntegration, FinalFlushAgainstAFailingIntakeSaysWhatWasNotSent) {
 }
 
 std::size_t hung_requests(const FakeIntakeClient& intake) {
-  const auto answer = intake.payloads("/api/v2/series");
-  const auto* o = answer.if_object();
-  const auto* rej = o ? o->if_contains("rejections") : nullptr;
-  if (rej == nullptr || !rej->is_array()) return 0;
-  std::size_t n = 0;
-  for (const auto& r : rej->as_array()) {
-    if (r.at("reason").as_string() == "fault: hang") ++n;
-  }
-  return n;
+  return intake.rejections("/api/v2/series", "fault: hang");
 }
 
 // architecture.md "Layout": the final flush does not wait for a running flush. Here a forced flush
@@ -252,7 +233,7 @@ TEST(SidecarIntegration, SigtermCutsAFlushHungOnTheIntakeAndExitsByTheFinalDeadl
 TEST(SidecarIntegration, V1SeriesWithDeflateForVictoriaMetricsStyleIntakes) {
   auto s = Sidecar::start({}, {{"DD_USE_V2_API_SERIES", "false"}});
   ASSERT_TRUE(s.agent && s.dogstatsd);
-  const std::string t = "|T" + std::to_string(now_s() - 30);
+  const std::string t = "|T" + std::to_string(wall_s() - 30);
   ASSERT_TRUE(send_udp(s.dogstatsd, "v1.count:2|c|#a:1" + t + "\nv1.dist:4|d" + t));
   auto intake = s.intake->client();
   std::optional<json::value> count;
@@ -284,7 +265,7 @@ TEST(SidecarIntegration, V1SeriesWithDeflateForVictoriaMetricsStyleIntakes) {
 TEST(SidecarIntegration, UnparsableProxyIsReportedOnceAndIntakeTrafficGoesDirect) {
   auto s = Sidecar::start({}, {{"HTTPS_PROXY", "socks5://user:hunter2pass@proxy.invalid:1080"}});
   ASSERT_TRUE(s.agent && s.dogstatsd);
-  const std::string t = "|T" + std::to_string(now_s() - 30);
+  const std::string t = "|T" + std::to_string(wall_s() - 30);
   ASSERT_TRUE(send_udp(s.dogstatsd, "direct.count:3|c" + t));
   auto intake = s.intake->client();
   std::optional<json::value> m;

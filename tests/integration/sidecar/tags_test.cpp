@@ -23,12 +23,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-std::int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::vector<std::string> tags_of(const json::value& item) {
   std::vector<std::string> out;
   const auto* o = item.if_object();
@@ -59,7 +53,7 @@ TEST(SidecarTags, DdEnvWinsOverTheEnvItemOfDdTags) {
       {{"DD_LOG_LEVEL", "debug"}, {"DD_ENV", "prod"}, {"DD_TAGS", "env:dev,team:a"}});
   ASSERT_TRUE(agent.started());
   // Stamped into a closed bucket so the burst never splits across windows (conventions.md §16a).
-  const std::string t = "|T" + std::to_string(now_s() - 30);
+  const std::string t = "|T" + std::to_string(wall_s() - 30);
   ASSERT_TRUE(send_udp(agent.dogstatsd, "tags.count:1|c|#z:1" + t + "\ntags.dist:2|d|#z:1" + t));
 
   const auto client = intake->client();

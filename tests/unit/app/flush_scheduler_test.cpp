@@ -346,22 +346,36 @@ class HoldingExporter final : public Exporter {
   std::vector<Open> sends;
 };
 
+// A Forwarder with one metrics route to a HoldingExporter, on a FakeClock (logging off).
+struct ForwarderRig {
+  explicit ForwarderRig(const forward::ForwarderOptions& options = {})
+      : fwd({forward::Route{endpoint(), &exporter, {}}}, options, clock, clock, self,
+            [] { return 0.5; }) {
+    Logger::instance().set_level(LogLevel::kOff);
+  }
+  static forward::Endpoint endpoint() {
+    return {"metrics",
+            "http://intake.test",
+            "0123456789abcdef0123456789abcdef",
+            {PayloadKind::kSeriesV2},
+            false,
+            true};
+  }
+
+  FakeClock clock;
+  SelfMetrics self;
+  HoldingExporter exporter;
+  forward::Forwarder fwd;
+};
+
 // The wiring app/pipeline uses, against an intake that never answers: a SIGTERM during a forced
 // flush must not wait for that flush's 30 s deadline. The final flush cuts it, resends its
 // payload (from the retry queue) with the open bucket's, and ends by its own deadline.
 TEST(FlushSchedulerWithForwarder, FinalCutsAHungFlushResendsItsPayloadAndEndsByItsDeadline) {
-  Logger::instance().set_level(LogLevel::kOff);
-  FakeClock clock;
-  SelfMetrics self;
-  HoldingExporter exporter;
-  forward::Endpoint endpoint{"metrics",
-                             "http://intake.test",
-                             "0123456789abcdef0123456789abcdef",
-                             {PayloadKind::kSeriesV2},
-                             false,
-                             true};
-  forward::Forwarder fwd({forward::Route{endpoint, &exporter, {}}}, forward::ForwarderOptions{},
-                         clock, clock, self, [] { return 0.5; });
+  ForwarderRig rig;
+  FakeClock& clock = rig.clock;
+  HoldingExporter& exporter = rig.exporter;
+  forward::Forwarder& fwd = rig.fwd;
   int batch = 0;
   std::vector<forward::FlushSummary> summaries;
   FlushScheduler scheduler(
@@ -414,20 +428,12 @@ TEST(FlushSchedulerWithForwarder, FinalCutsAHungFlushResendsItsPayloadAndEndsByI
 // A late acknowledgement of the request the cut abandoned unschedules the copy still waiting in
 // the final flush, so the intake does not get it twice.
 TEST(FlushSchedulerWithForwarder, LateAckOfTheCutRequestUnschedulesItsWaitingCopy) {
-  Logger::instance().set_level(LogLevel::kOff);
-  FakeClock clock;
-  SelfMetrics self;
-  HoldingExporter exporter;
-  forward::Endpoint endpoint{"metrics",
-                             "http://intake.test",
-                             "0123456789abcdef0123456789abcdef",
-                             {PayloadKind::kSeriesV2},
-                             false,
-                             true};
   forward::ForwarderOptions options;
   options.max_in_flight = 1;
-  forward::Forwarder fwd({forward::Route{endpoint, &exporter, {}}}, options, clock, clock, self,
-                         [] { return 0.5; });
+  ForwarderRig rig(options);
+  FakeClock& clock = rig.clock;
+  HoldingExporter& exporter = rig.exporter;
+  forward::Forwarder& fwd = rig.fwd;
   fwd.flush({payload("old")}, Deadline::after(clock, kTimeout),
             [](const forward::FlushSummary&) {});
   clock.advance(Millis(0));

@@ -14,23 +14,14 @@
 #include <vector>
 
 #include "fakes/fake_clock.h"
+#include "fakes/fake_metric_sink.h"
 #include "metrics/dogstatsd_parser.h"
 #include "metrics/dogstatsd_server.h"
 #include "tools/fakeintake/decoders.h"
 
 namespace lc::metrics::testing {
 
-struct OwnedSample {
-  std::string name;
-  MetricType type = MetricType::kGauge;
-  std::vector<double> values;
-  std::string set_member;
-  double rate = 1;
-  std::int64_t timestamp = 0;
-  std::vector<std::string> tags;
-  std::string host;
-  bool has_host = false;
-};
+using OwnedSample = fakes::OwnedMetricPoint;
 
 struct OwnedEvent {
   std::string title, text, host, aggregation_key, source_type, priority, alert_type;
@@ -48,17 +39,7 @@ struct OwnedCheck {
 class CollectingVisitor : public DogStatsdVisitor {
  public:
   void on_metric(const MetricSample& s) override {
-    OwnedSample o;
-    o.name = std::string(s.name);
-    o.type = s.type;
-    o.values.assign(s.values.begin(), s.values.end());
-    o.set_member = std::string(s.set_member);
-    o.rate = s.rate;
-    o.timestamp = s.timestamp;
-    for (auto t : s.tags) o.tags.emplace_back(t);
-    o.host = std::string(s.host);
-    o.has_host = s.has_host;
-    samples.push_back(std::move(o));
+    samples.push_back(fakes::OwnedMetricPoint::copy_of(s));
   }
   void on_event(const EventMessage& e) override {
     OwnedEvent o{std::string(e.title),

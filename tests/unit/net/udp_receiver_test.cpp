@@ -105,13 +105,22 @@ UdpReceiver::Handler collect_into(Received& r) {
   };
 }
 
-TEST(UdpReceiverTest, ReceivesOnEphemeralPort) {
+// Each test's receiver posts to `loop` (the test thread plays the loop thread) and collects what
+// it hands over into `got`.
+class UdpReceiverTest : public ::testing::Test {
+ protected:
+  Expected<std::unique_ptr<UdpReceiver>> create(UdpReceiver::Options o = {}) {
+    return UdpReceiver::create(
+        std::move(o), self, [this](auto t) { loop.post(std::move(t)); }, collect_into(got));
+  }
+
   SelfMetrics self;
   TaskQueue loop;
   Received got;
-  UdpReceiver::Options o;
-  auto rx = UdpReceiver::create(
-      o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+};
+
+TEST_F(UdpReceiverTest, ReceivesOnEphemeralPort) {
+  auto rx = create();
   ASSERT_TRUE(rx) << rx.error().message;
   ASSERT_NE((*rx)->port(), 0);
   (*rx)->start();
@@ -135,13 +144,8 @@ TEST(UdpReceiverTest, ReceivesOnEphemeralPort) {
 
 // The barrier a forced flush waits on: when sync()'s callback runs, the handler has seen every
 // datagram sent before sync() was called, in order, whatever the receive thread was doing.
-TEST(UdpReceiverTest, SyncRunsAfterEveryDatagramSentBeforeItWasHandled) {
-  SelfMetrics self;
-  TaskQueue loop;
-  Received got;
-  UdpReceiver::Options o;
-  auto rx = UdpReceiver::create(
-      o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+TEST_F(UdpReceiverTest, SyncRunsAfterEveryDatagramSentBeforeItWasHandled) {
+  auto rx = create();
   ASSERT_TRUE(rx) << rx.error().message;
   (*rx)->start();
   Sender tx((*rx)->port());
@@ -178,11 +182,9 @@ TEST(UdpReceiverTest, SyncRunsAfterEveryDatagramSentBeforeItWasHandled) {
   EXPECT_EQ(self.dropped_total(), 0u);
 }
 
-TEST(UdpReceiverTest, TruncatedDatagramKeepsCompleteLinesOnly) {
-  SelfMetrics self;
+TEST_F(UdpReceiverTest, TruncatedDatagramKeepsCompleteLinesOnly) {
   lc::fakes::FakeClock clock;
   metrics::DogStatsdServer server({}, {}, self, clock);
-  TaskQueue loop;
   std::size_t handled = 0;
   UdpReceiver::Options o;
   o.buffer_size = 64;
@@ -214,14 +216,10 @@ TEST(UdpReceiverTest, TruncatedDatagramKeepsCompleteLinesOnly) {
   EXPECT_EQ(series[2].metric, "third");
 }
 
-TEST(UdpReceiverTest, QueuedBytesAreBoundedToo) {
-  SelfMetrics self;
-  TaskQueue loop;
-  Received got;
+TEST_F(UdpReceiverTest, QueuedBytesAreBoundedToo) {
   UdpReceiver::Options o;
   o.max_queued_bytes = 3000;  // room for three 1000-byte datagrams
-  auto rx = UdpReceiver::create(
-      o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+  auto rx = create(o);
   ASSERT_TRUE(rx) << rx.error().message;
   (*rx)->start();
   Sender tx((*rx)->port());
@@ -234,15 +232,11 @@ TEST(UdpReceiverTest, QueuedBytesAreBoundedToo) {
   loop.run_all();
 }
 
-TEST(UdpReceiverTest, QueueFullDropsNewestAndCounts) {
-  SelfMetrics self;
-  TaskQueue loop;
-  Received got;
+TEST_F(UdpReceiverTest, QueueFullDropsNewestAndCounts) {
   UdpReceiver::Options o;
   o.queue_datagrams = 4;
   o.batch_size = 2;
-  auto rx = UdpReceiver::create(
-      o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+  auto rx = create(o);
   ASSERT_TRUE(rx) << rx.error().message;
   (*rx)->start();
   Sender tx((*rx)->port());
@@ -266,18 +260,14 @@ TEST(UdpReceiverTest, QueueFullDropsNewestAndCounts) {
   loop.run_all();
 }
 
-TEST(UdpReceiverTest, UnixDatagramSocket) {
-  SelfMetrics self;
-  TaskQueue loop;
-  Received got;
+TEST_F(UdpReceiverTest, UnixDatagramSocket) {
   const auto path = std::filesystem::temp_directory_path() /
                     ("lastcall-dsd-" + std::to_string(::getpid()) + ".sock");
   UdpReceiver::Options o;
   o.host.clear();
   o.port = -1;
   o.unix_path = path.string();
-  auto rx = UdpReceiver::create(
-      o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+  auto rx = create(o);
   ASSERT_TRUE(rx) << rx.error().message;
   EXPECT_EQ((*rx)->port(), 0);
   (*rx)->start();
@@ -297,12 +287,8 @@ TEST(UdpReceiverTest, UnixDatagramSocket) {
   EXPECT_FALSE(std::filesystem::exists(path));
 }
 
-TEST(UdpReceiverTest, StopDeliversQueuedDatagramsOnceAndIsIdempotent) {
-  SelfMetrics self;
-  TaskQueue loop;
-  Received got;
-  auto rx = UdpReceiver::create(
-      {}, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+TEST_F(UdpReceiverTest, StopDeliversQueuedDatagramsOnceAndIsIdempotent) {
+  auto rx = create();
   ASSERT_TRUE(rx) << rx.error().message;
   (*rx)->start();
   Sender tx((*rx)->port());
@@ -320,12 +306,8 @@ TEST(UdpReceiverTest, StopDeliversQueuedDatagramsOnceAndIsIdempotent) {
   EXPECT_EQ(got.data.size(), 1u);
 }
 
-TEST(UdpReceiverTest, StopTakesDatagramsStillInTheSocketBuffer) {
-  SelfMetrics self;
-  TaskQueue loop;
-  Received got;
-  auto rx = UdpReceiver::create(
-      {}, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+TEST_F(UdpReceiverTest, StopTakesDatagramsStillInTheSocketBuffer) {
+  auto rx = create();
   ASSERT_TRUE(rx) << rx.error().message;
   Sender tx((*rx)->port());
   for (int i = 0; i < 3; ++i) tx.send("buffered" + std::to_string(i) + ":1|c");
@@ -338,8 +320,7 @@ TEST(UdpReceiverTest, StopTakesDatagramsStillInTheSocketBuffer) {
   EXPECT_EQ(got.data.size(), 3u);
 }
 
-TEST(UdpReceiverTest, NeverRemovesAFileItDidNotCreate) {
-  SelfMetrics self;
+TEST_F(UdpReceiverTest, NeverRemovesAFileItDidNotCreate) {
   const auto path =
       std::filesystem::temp_directory_path() / ("lastcall-dsd-plain-" + std::to_string(::getpid()));
   {
@@ -356,8 +337,7 @@ TEST(UdpReceiverTest, NeverRemovesAFileItDidNotCreate) {
   std::filesystem::remove(path);
 }
 
-TEST(UdpReceiverTest, BindErrorsAreReported) {
-  SelfMetrics self;
+TEST_F(UdpReceiverTest, BindErrorsAreReported) {
   UdpReceiver::Options o;
   o.host = "not-an-address";
   auto rx = UdpReceiver::create(
@@ -418,15 +398,11 @@ TEST(KernelDropCounterTest, ReadsTheCountFromTheControlMessage) {
 // arrive, so the kernel keeps what fits its smallest buffer and drops the rest. Once the reader
 // runs, a marker datagram carries the drop count: every datagram sent is either received or
 // counted kernel_buffer, exactly.
-TEST(UdpReceiverTest, KernelBufferDropsAreCountedExactly) {
-  SelfMetrics self;
-  TaskQueue loop;
-  Received got;
+TEST_F(UdpReceiverTest, KernelBufferDropsAreCountedExactly) {
   UdpReceiver::Options o;
   o.so_rcvbuf = 1;  // raised by the kernel to its minimum: a few datagrams
   o.queue_datagrams = 100000;
-  auto rx = UdpReceiver::create(
-      o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+  auto rx = create(o);
   ASSERT_TRUE(rx) << rx.error().message;
   Sender tx((*rx)->port());
   constexpr int kBurst = 200;
@@ -454,15 +430,11 @@ TEST(UdpReceiverTest, KernelBufferDropsAreCountedExactly) {
 }
 
 // Drops after the last datagram read carry no control message; stop() asks the socket.
-TEST(UdpReceiverTest, KernelDropsAfterTheLastDatagramAreCountedAtStop) {
-  SelfMetrics self;
-  TaskQueue loop;
-  Received got;
+TEST_F(UdpReceiverTest, KernelDropsAfterTheLastDatagramAreCountedAtStop) {
   UdpReceiver::Options o;
   o.so_rcvbuf = 1;
   o.queue_datagrams = 100000;
-  auto rx = UdpReceiver::create(
-      o, self, [&](auto t) { loop.post(std::move(t)); }, collect_into(got));
+  auto rx = create(o);
   ASSERT_TRUE(rx) << rx.error().message;
   Sender tx((*rx)->port());
   constexpr int kBurst = 200;
