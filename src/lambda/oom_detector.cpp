@@ -241,9 +241,7 @@ void OomDetector::unattributed(std::int64_t time_ms) {
   const SteadyTime now = clock_.steady_now();
   if (window_ && now < window_->start + kParkWindow) return;  // collapses into the open window
   settle_window();  // a window whose timer is due but has not run yet
-  window_.emplace();
-  window_->start = now;
-  window_->first_time_ms = time_ms;
+  window_.emplace(now, time_ms);
   if (attributed_recently(now)) {
     window_->settled = true;
     LC_DEBUG("oom: unattributed hit absorbed by an attributed one in the last {} ms",

@@ -128,8 +128,9 @@ class OomDetector {
 
   // Unattributed LMI hits of one 5 s window, from its first hit.
   struct Window {
+    Window(SteadyTime start_at, std::int64_t first_ms) : start(start_at), first_time_ms(first_ms) {}
     SteadyTime start;
-    std::int64_t first_time_ms = 0;
+    std::int64_t first_time_ms;
     bool settled = false;  // absorbed or emitted: later hits of the window add nothing
     Timer timer;
   };
