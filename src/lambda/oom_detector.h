@@ -46,6 +46,15 @@ std::optional<std::string_view> managed_runtime_request_id(std::string_view line
 // (Java).
 std::optional<std::string_view> object_record_request_id(const boost::json::object& record);
 
+// Emission (§4.3): a hit with a request id is emitted iff the id is not in the dedup set (then
+// inserted). Without one: on-demand the last-invoked id owns it; before the first INVOKE it is the
+// one sandbox-level point of the process. In LMI it is counted (lastcall.lambda.oom_unattributed),
+// logged at debug and parked: a window opens at the first such hit and lasts kParkWindow; every
+// hit inside it shares its fate. The window is absorbed when attributed evidence (P1 with an id,
+// P2) was seen at most kParkWindow before its first hit or arrives before the window expires —
+// evidence for an id already counted absorbs too, since the platform attributed that failure
+// itself; otherwise its one sandbox-level point is emitted when it expires (or at SHUTDOWN).
+// Not thread-safe: the loop thread only.
 class OomDetector {
  public:
   struct Hit {
@@ -92,7 +101,8 @@ class OomDetector {
   void on_record(const TelemetryEvent& event);
 
   // platform.runtimeDone: P2. On-demand, also remembers that the id had a runtimeDone, so its
-  // report is not tested for P2.
+  // report is not tested for P2. Here and in on_report an empty request_id (a record without one)
+  // is resolved like an id-less log line.
   void on_runtime_done(std::string_view request_id, std::string_view status,
                        std::string_view error_type, std::int64_t time_ms);
 
