@@ -1,15 +1,29 @@
 // fuzz/telemetry — one Telemetry API batch body (lambda-platform.md §4.4–4.5) through
 // process_telemetry_batch, with a sink that reads the typed view the way consumers do: the fields
 // of every platform record type, the string and object log records and their text prefix
-// (`<time>\t<requestId>\t<LEVEL>\t`), the own-record flag. The raw bytes also go to the event-time
-// parser. Nothing may crash, hang or allocate without bound.
+// (`<time>\t<requestId>\t<LEVEL>\t`), the own-record flag. Every event also goes through two
+// OomDetectors (on-demand and LMI; lambda-agent.md §4): log records to the P1 matcher, start as the
+// INVOKE, runtimeDone and report to P2/P3, time stepping one second per event so parked windows
+// expire; a request id emitted twice (while the dedup set still held it) or a second on-demand
+// sandbox-level point is a crash. The raw bytes also go to the event-time parser and the matcher.
+// Nothing may crash, hang or allocate without bound.
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 
+#include "core/clock.h"
 #include "core/json.h"
 #include "core/logger.h"
 #include "core/self_metrics.h"
+#include "lambda/oom_detector.h"
 #include "lambda/telemetry.h"
 
 namespace {
@@ -129,6 +143,103 @@ void read_event(const TelemetryEvent& e) {
   }
 }
 
+// Time for the detectors: advance() runs due timers in order, like tests/fakes/fake_clock.h
+// (which the fuzz build does not reach).
+class StepClock final : public lc::Clock, public lc::TimerService {
+ public:
+  lc::WallTime wall_now() const override {
+    return lc::WallTime(lc::Millis(1760227430000)) +
+           std::chrono::duration_cast<lc::Millis>(now_ - lc::SteadyTime());
+  }
+  lc::SteadyTime steady_now() const override { return now_; }
+  void advance(lc::Millis d) {
+    const lc::SteadyTime target = now_ + d;
+    while (!timers_.empty() && timers_.begin()->first.first <= target) {
+      auto node = timers_.extract(timers_.begin());
+      now_ = node.key().first;
+      due_.erase(node.key().second);
+      node.mapped()();
+    }
+    now_ = target;
+  }
+
+ protected:
+  TimerId arm(lc::Millis delay, std::function<void()> callback) override {
+    const TimerId id = next_id_++;
+    const lc::SteadyTime at = now_ + std::max(delay, lc::Millis(0));
+    timers_.emplace(std::make_pair(at, id), std::move(callback));
+    due_.emplace(id, at);
+    return id;
+  }
+  void disarm(TimerId id) override {
+    auto it = due_.find(id);
+    if (it == due_.end()) return;
+    timers_.erase(std::make_pair(it->second, id));
+    due_.erase(it);
+  }
+  bool pending(TimerId id) const override { return due_.count(id) != 0; }
+
+ private:
+  lc::SteadyTime now_{lc::Millis(1000000)};
+  TimerId next_id_ = 1;
+  std::map<std::pair<lc::SteadyTime, TimerId>, std::function<void()>> timers_;
+  std::unordered_map<TimerId, lc::SteadyTime> due_;
+};
+
+// What a detector emitted: an id twice while fewer ids than the dedup set holds were emitted is
+// the one bug this target looks for beyond crashes, and so is a second on-demand init point.
+struct Emitted {
+  std::set<std::string> ids;
+  std::size_t attributed = 0;
+  std::size_t cold_start_points = 0;
+  void add(const lc::lambda::OomDetector::Hit& hit) {
+    if (hit.request_id.empty()) {
+      if (hit.cold_start && ++cold_start_points > 1) __builtin_trap();
+      return;
+    }
+    ++attributed;
+    if (!ids.insert(hit.request_id).second &&
+        attributed <= lc::lambda::OomDetector::kDedupCapacity) {
+      __builtin_trap();
+    }
+  }
+};
+
+void feed_oom(lc::lambda::OomDetector& detector, const TelemetryEvent& e, bool lmi) {
+  const std::int64_t time_ms = e.time_ms.value_or(0);
+  const auto* r = e.record_object();
+  switch (e.type) {
+    case TelemetryType::kFunction:
+    case TelemetryType::kExtension:
+      detector.on_record(e);
+      break;
+    case TelemetryType::kStart:
+      if (r != nullptr && !lmi) {
+        detector.on_invoke(json::string_member(*r, "requestId").value_or(std::string_view()));
+      }
+      break;
+    case TelemetryType::kRuntimeDone:
+    case TelemetryType::kReport: {
+      if (r == nullptr) break;
+      const auto id = json::string_member(*r, "requestId").value_or(std::string_view());
+      const auto status = json::string_member(*r, "status").value_or(std::string_view());
+      const auto error_type = json::string_member(*r, "errorType").value_or(std::string_view());
+      if (e.type == TelemetryType::kRuntimeDone) {
+        detector.on_runtime_done(id, status, error_type, time_ms);
+        break;
+      }
+      const auto* m = json::object_member(*r, "metrics");
+      detector.on_report(id, status, error_type,
+                         m != nullptr ? json::int64_member(*m, "maxMemoryUsedMB") : std::nullopt,
+                         m != nullptr ? json::int64_member(*m, "memorySizeMB") : std::nullopt,
+                         time_ms);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -140,8 +251,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   static lc::SelfMetrics self;  // one for the process: the counters' keys are registered once
   static const lc::lambda::TelemetryCounters counters(self);
-  (void)lc::lambda::process_telemetry_batch(body, counters, read_event);
+  StepClock clock;
+  Emitted on_demand_hits, lmi_hits;
+  lc::lambda::OomDetector on_demand(false, clock, clock, self,
+                                    [&](const auto& hit) { on_demand_hits.add(hit); });
+  lc::lambda::OomDetector lmi(true, clock, clock, self,
+                              [&](const auto& hit) { lmi_hits.add(hit); });
+  (void)lc::lambda::process_telemetry_batch(body, counters, [&](const TelemetryEvent& e) {
+    read_event(e);
+    feed_oom(on_demand, e, false);
+    feed_oom(lmi, e, true);
+    clock.advance(lc::Millis(1000));
+  });
+  lmi.on_shutdown();
+  on_demand.on_shutdown();
+  clock.advance(lc::Millis(10000));
   (void)lc::lambda::parse_event_time_ms(body);
   (void)lc::lambda::is_own_log_line(body);
+  touch(lc::lambda::match_oom_pattern(body));
+  touch(lc::lambda::managed_runtime_request_id(body));
   return 0;
 }
