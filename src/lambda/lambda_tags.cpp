@@ -86,7 +86,7 @@ std::string runtime_from_environ(std::string_view environ) {
     const std::size_t nul = environ.find('\0');
     const std::string_view entry = environ.substr(0, nul);
     if (starts_with(entry, kExecutionEnvPrefix)) {
-      const std::string value = unquote(entry.substr(kExecutionEnvPrefix.size()));
+      std::string value = unquote(entry.substr(kExecutionEnvPrefix.size()));
       if (!value.empty()) return value;
     }
     if (nul == std::string_view::npos) break;

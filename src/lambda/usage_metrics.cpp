@@ -206,11 +206,11 @@ void UsageMetrics::emit_utilization(const CpuCounters& from, const CpuCounters& 
   double max_idle = 0;
   double total_idle = 0;
   int cores = 0;
-  for (const auto& [name, idle_end] : to.core_idle_ms) {
+  for (const auto& core : to.core_idle_ms) {
     const auto it = std::find_if(from.core_idle_ms.begin(), from.core_idle_ms.end(),
-                                 [&](const auto& c) { return c.first == name; });
+                                 [&](const auto& c) { return c.first == core.first; });
     if (it == from.core_idle_ms.end()) continue;
-    const double idle = std::clamp(idle_end - it->second, 0.0, std::max(uptime, 0.0));
+    const double idle = std::clamp(core.second - it->second, 0.0, std::max(uptime, 0.0));
     min_idle = std::min(min_idle, idle);
     max_idle = std::max(max_idle, idle);
     total_idle += idle;
