@@ -1,5 +1,7 @@
 #include "app/extension_app.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -10,9 +12,11 @@
 #include "core/config.h"
 #include "core/event_loop.h"
 #include "core/logger.h"
+#include "core/proc_reader.h"
 #include "core/self_metrics.h"
 #include "core/version.h"
 #include "lambda/extensions_client.h"
+#include "lambda/lambda_tags.h"
 #include "lambda/local_api.h"
 #include "lambda/telemetry.h"
 #include "net/http_client.h"
@@ -31,6 +35,9 @@ class ExtensionApp {
     // function may send DogStatsD during its init.
     listeners_.self_metrics = &self_;
     pipeline_ = std::make_unique<Pipeline>(config_, loop_, clock_, self_);
+    // lambda-agent.md §3.5: the environment's base tags now; account and runtime arrive later.
+    lambda_tags_ = std::make_unique<lambda::LambdaTags>(config_.lambda, proc_, etc_,
+                                                        pipeline_->tags(), ::getpid());
     telemetry_server_ = bind_http(loop_, "telemetry", config_.lambda.telemetry_host,
                                   config_.lambda.telemetry_port, listeners_);
     pipeline_->bind_receivers(listeners_);
@@ -73,12 +80,8 @@ class ExtensionApp {
           }
           LC_DEBUG("registered as {} (id {}), function={} account={}", name_, reply->extension_id,
                    reply->function_name, reply->account_id.empty() ? "-" : reply->account_id);
-          // lambda-agent.md §3.5: the account arrives late, with the register reply; encoders read
-          // the tag sets at every flush, so points already aggregated carry it too.
-          if (!reply->account_id.empty()) {
-            pipeline_->tags().set("account_id", reply->account_id);
-            pipeline_->tags().set("aws_account", reply->account_id);
-          }
+          // Encoders read the tag sets at every flush: points already aggregated carry it too.
+          lambda_tags_->set_account(reply->account_id);
           subscribe(false, 0, [this, t0] {
             LC_DEBUG("ready in {} ms",
                      std::chrono::duration_cast<Millis>(clock_.steady_now() - t0).count());
@@ -140,9 +143,11 @@ class ExtensionApp {
         }
         return;
       }
+      lambda_tags_->resolve_runtime();  // once, after the first /next returned (§3.5)
       switch (event->type) {
         case lambda::ExtensionEvent::Type::kInvoke:
           LC_DEBUG("invoke {}", event->request_id);
+          lambda_tags_->note_function_arn(event->invoked_function_arn);
           // No flush strategy yet: closed buckets go out at each INVOKE, without waiting for
           // them before /next (lambda-agent.md §1.2, no-telemetry mode bound).
           pipeline_->scheduler().request(FlushKind::kPeriodic, invoke_flush_deadline(*event));
@@ -197,7 +202,10 @@ class ExtensionApp {
   EventLoop loop_;
   SelfMetrics self_;
   Listeners listeners_;
+  SystemProcReader proc_{"/proc"};
+  SystemProcReader etc_{"/etc"};  // /etc/os-release, the runtime tag's fallback
   std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<lambda::LambdaTags> lambda_tags_;
   std::unique_ptr<net::HttpServer> telemetry_server_;
   std::unique_ptr<lambda::LocalApi> local_api_;
   std::unique_ptr<lambda::TelemetryListener> telemetry_;

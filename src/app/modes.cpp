@@ -10,7 +10,9 @@
 #include "app/sidecar_app.h"
 #include "app/startup.h"
 #include "core/config.h"
+#include "core/proc_reader.h"
 #include "core/version.h"
+#include "lambda/lambda_tags.h"
 
 namespace lc::app {
 namespace {
@@ -96,7 +98,12 @@ int run_main(int argc, char** argv, const Environment& env) {
         std::fprintf(stderr, "%s | ERROR | %s\n", name.c_str(), config.error().message.c_str());
         return 1;
       }
-      const std::string text = render_check_config(*config);
+      std::string text = render_check_config(*config);
+      if (mode == Mode::kExtension) {
+        const auto u = SystemProcReader().uname();
+        text += lambda::render_lambda_tags_for_check_config(config->common, config->lambda,
+                                                            u ? u->machine : std::string());
+      }
       std::fwrite(text.data(), 1, text.size(), stdout);
       // A missing API key is reported, but it is not a rejected value.
       return config->rejected_values ? 1 : 0;

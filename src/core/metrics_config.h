@@ -3,6 +3,7 @@
 // no field carries a default of its own.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@ struct MetricsConfig {
   bool sketch_fallback_series{};  // LASTCALL_SKETCH_FALLBACK (v1 series only)
   bool enhanced_metrics{};
   bool proc_enhanced_metrics{};
+  std::int64_t usage_sample_ms{};  // LASTCALL_USAGE_SAMPLE_MS (lambda-agent.md §3.2)
   std::string dogstatsd_host;
   int dogstatsd_port{};
   std::string dogstatsd_socket;
