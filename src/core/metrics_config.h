@@ -13,6 +13,10 @@ struct MetricsConfig {
   bool sketch_fallback_series{};  // LASTCALL_SKETCH_FALLBACK (v1 series only)
   bool enhanced_metrics{};
   bool proc_enhanced_metrics{};
+  // LASTCALL_PRICE_PER_GB_SECOND / LASTCALL_PRICE_PER_REQUEST (lambda-agent.md §3.4); 0 = unset,
+  // the price table applies.
+  double price_per_gb_second{};
+  double price_per_request{};
   std::string dogstatsd_host;
   int dogstatsd_port{};
   std::string dogstatsd_socket;
