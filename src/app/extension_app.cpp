@@ -146,6 +146,7 @@ class ExtensionApp {
                                                            const std::string& body) mutable {
           if (status == 200) {
             LC_DEBUG("subscribed to the Telemetry API");
+            subscribed_ = true;
           } else if (status == 202 || status == 404) {
             LC_INFO(
                 "the Telemetry API is not supported here (status {}); running without "
@@ -236,7 +237,7 @@ class ExtensionApp {
   // batch arrived for 50 ms; `until` bounds the whole step. Polls on the loop, which also serves
   // the telemetry listener.
   void wait_for_reports(Deadline until, std::function<void()> then) {
-    if (!telemetry_) {
+    if (!telemetry_ || !subscribed_) {  // no report will come
       then();
       return;
     }
@@ -278,6 +279,7 @@ class ExtensionApp {
   Listeners listeners_;
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<lambda::InvocationProcessor> invocations_;
+  bool subscribed_ = false;  // the Telemetry API accepted the subscription
   // §6.5 step 2 state.
   Deadline wait_until_;
   std::function<void()> wait_then_;
