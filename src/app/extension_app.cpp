@@ -16,6 +16,7 @@
 #include "core/self_metrics.h"
 #include "core/version.h"
 #include "lambda/extensions_client.h"
+#include "lambda/invocation_processor.h"
 #include "lambda/lambda_tags.h"
 #include "lambda/local_api.h"
 #include "lambda/telemetry.h"
@@ -23,6 +24,33 @@
 
 namespace lc::app {
 namespace {
+
+// §6.5 step 2: the trailing quiet interval after the last report, and how often the wait looks.
+constexpr Millis kTrailingQuiet{50};
+constexpr Millis kWaitTick{5};
+
+// lambda-agent.md §3.4: the architecture at run time, from uname; x86_64 when unknown.
+std::string run_time_architecture(const ProcReader& proc) {
+  auto info = proc.uname();
+  const std::string arch = info ? lambda::normalize_architecture(info->machine) : "";
+  return arch == "arm64" ? arch : "x86_64";
+}
+
+lambda::InvocationProcessorOptions invocation_options(const FinalConfig& config,
+                                                      const ProcReader& proc,
+                                                      std::int64_t start_ms) {
+  lambda::InvocationProcessorOptions o;
+  o.enhanced_metrics = config.metrics.enhanced_metrics;
+  o.lmi = config.lambda.lmi;
+  o.architecture = run_time_architecture(proc);
+  if (config.metrics.price_per_gb_second > 0) {
+    o.price_per_gb_second = config.metrics.price_per_gb_second;
+  }
+  if (config.metrics.price_per_request > 0) o.price_per_request = config.metrics.price_per_request;
+  o.start_ms = start_ms;
+  o.init_type = config.lambda.initialization_type;
+  return o;
+}
 
 class ExtensionApp {
  public:
@@ -38,12 +66,34 @@ class ExtensionApp {
     // lambda-agent.md §3.5: the environment's base tags now; account and runtime arrive later.
     lambda_tags_ = std::make_unique<lambda::LambdaTags>(config_.lambda, proc_, etc_,
                                                         pipeline_->tags(), ::getpid());
+    invocations_ = std::make_unique<lambda::InvocationProcessor>(
+        invocation_options(config_, proc_, clock_.wall_ms()), pipeline_->enhanced_metrics(), clock_,
+        self_);
+    // lambda-agent.md §4: exactly one out_of_memory per failed invocation. The processor feeds
+    // the detector what it parses; a hit comes back as the processor's point, with the
+    // invocation's tags while its context is known.
+    oom_late_ = self_.counter("lastcall.lambda.oom_late");
+    oom_ = std::make_unique<lambda::OomDetector>(
+        config_.lambda.lmi, clock_, loop_, self_, [this](const lambda::OomDetector::Hit& hit) {
+          const auto where =
+              invocations_->emit_out_of_memory(hit.request_id, hit.time_ms, hit.cold_start);
+          if (where == lambda::InvocationProcessor::OomAttribution::kContextGone) {
+            oom_late_.add();
+            LC_DEBUG("oom: {} emitted after its context was gone (base tags only)", hit.request_id);
+          }
+        });
+    invocations_->attach_oom_detector(oom_.get());
+    // A flush that takes the open bucket is a flush decision: the held first invocation goes
+    // with it (lambda-agent.md §3.2 note a).
+    pipeline_->on_collect([this](const FlushStart& start) {
+      if (start.scope == metrics::FlushScope::kAll) invocations_->release_held_invocation();
+    });
     telemetry_server_ = bind_http(loop_, "telemetry", config_.lambda.telemetry_host,
                                   config_.lambda.telemetry_port, listeners_);
     pipeline_->bind_receivers(listeners_);
     listeners_.bind_local_api(loop_, config_);
     listeners_.announce();
-    LC_DEBUG("pipeline: {}", pipeline_->describe());
+    LC_DEBUG("pipeline: {} invocations: {}", pipeline_->describe(), invocations_->describe());
     if (listeners_.local_api) {
       local_api_ = std::make_unique<lambda::LocalApi>(
           *listeners_.local_api, loop_, self_,
@@ -51,7 +101,8 @@ class ExtensionApp {
     }
     if (telemetry_server_) {
       telemetry_ = std::make_unique<lambda::TelemetryListener>(
-          *telemetry_server_, self_, [](const lambda::TelemetryEvent&) {});
+          *telemetry_server_, self_,
+          [this](const lambda::TelemetryEvent& event) { invocations_->on_telemetry(event); });
     }
     listeners_.start_all();
     if (telemetry_server_) telemetry_server_->start();
@@ -111,6 +162,7 @@ class ExtensionApp {
                                                            const std::string& body) mutable {
           if (status == 200) {
             LC_DEBUG("subscribed to the Telemetry API");
+            subscribed_ = true;
           } else if (status == 202 || status == 404) {
             LC_INFO(
                 "the Telemetry API is not supported here (status {}); running without "
@@ -148,6 +200,7 @@ class ExtensionApp {
         case lambda::ExtensionEvent::Type::kInvoke:
           LC_DEBUG("invoke {}", event->request_id);
           lambda_tags_->note_function_arn(event->invoked_function_arn);
+          invocations_->on_extension_event(*event);
           // No flush strategy yet: closed buckets go out at each INVOKE, without waiting for
           // them before /next (lambda-agent.md §1.2, no-telemetry mode bound).
           pipeline_->scheduler().request(FlushKind::kPeriodic, invoke_flush_deadline(*event));
@@ -176,19 +229,59 @@ class ExtensionApp {
     return deadline;
   }
 
-  // lambda-agent.md §6.5: stop receiving, then the final flush by D = deadlineMs − margin, then
-  // exit 0 before deadlineMs.
+  // lambda-agent.md §6.5: step 1 (shutdowns, unused_init, the held invocation), step 2 (the
+  // telemetry listener stays open for the reports still due), then stop receiving and the final
+  // flush by D = deadlineMs − margin, then exit 0 before deadlineMs.
   void shutdown(const lambda::ExtensionEvent& event) {
     const std::int64_t t_s = clock_.wall_ms();
     const Millis to_d =
         final_flush_budget(event.deadline_ms, t_s, config_.lambda.shutdown_margin_ms);
-    LC_DEBUG("shutdown ({}): final flush within {} ms", event.shutdown_reason, to_d.count());
-    if (listeners_.local_api) listeners_.local_api->stop();
-    pipeline_->final_flush(Deadline::after(clock_, to_d), [this] {
-      const std::string all = self_.summary();
-      if (!all.empty()) LC_DEBUG("self-metrics at exit: {}", all);
-      finish(0);
+    const Deadline final_deadline = Deadline::after(clock_, to_d);
+    invocations_->on_extension_event(event);
+    const Millis wait = shutdown_report_wait(to_d);
+    LC_DEBUG("shutdown ({}): waiting up to {} ms for {} report(s), final flush within {} ms",
+             event.shutdown_reason, wait.count(), invocations_->awaiting_reports(), to_d.count());
+    wait_for_reports(Deadline::after(clock_, wait), [this, final_deadline] {
+      if (listeners_.local_api) listeners_.local_api->stop();
+      pipeline_->final_flush(final_deadline, [this] {
+        const std::string all = self_.summary();
+        if (!all.empty()) LC_DEBUG("self-metrics at exit: {}", all);
+        finish(0);
+      });
     });
+  }
+
+  // §6.5 step 2: until every context that saw INVOKE has its report, then until no telemetry
+  // batch arrived for 50 ms; `until` bounds the whole step. Polls on the loop, which also serves
+  // the telemetry listener.
+  void wait_for_reports(Deadline until, std::function<void()> then) {
+    if (!telemetry_ || !subscribed_) {  // no report will come
+      then();
+      return;
+    }
+    wait_until_ = until;
+    wait_then_ = std::move(then);
+    wait_batches_ = telemetry_->batches();
+    wait_quiet_since_ = clock_.steady_now();
+    wait_tick();
+  }
+
+  void wait_tick() {
+    const SteadyTime now = clock_.steady_now();
+    if (telemetry_->batches() != wait_batches_) {
+      wait_batches_ = telemetry_->batches();
+      wait_quiet_since_ = now;
+    }
+    const std::size_t missing = invocations_->awaiting_reports();
+    const bool quiet = now - wait_quiet_since_ >= kTrailingQuiet;
+    if (!wait_until_.expired(clock_) && (missing > 0 || !quiet)) {
+      wait_timer_ = loop_.schedule_after(kWaitTick, [this] { wait_tick(); });
+      return;
+    }
+    if (missing > 0) LC_DEBUG("shutdown: {} report(s) still missing after the wait", missing);
+    auto then = std::move(wait_then_);
+    wait_then_ = nullptr;
+    then();
   }
 
   void finish(int code) {
@@ -206,6 +299,16 @@ class ExtensionApp {
   SystemProcReader etc_{"/etc"};  // /etc/os-release, the runtime tag's fallback
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<lambda::LambdaTags> lambda_tags_;
+  std::unique_ptr<lambda::InvocationProcessor> invocations_;
+  std::unique_ptr<lambda::OomDetector> oom_;  // fed by invocations_, emits through it
+  SelfMetrics::Counter oom_late_;             // lastcall.lambda.oom_late, registered in run()
+  bool subscribed_ = false;                   // the Telemetry API accepted the subscription
+  // §6.5 step 2 state.
+  Deadline wait_until_;
+  std::function<void()> wait_then_;
+  std::uint64_t wait_batches_ = 0;
+  SteadyTime wait_quiet_since_;
+  Timer wait_timer_;
   std::unique_ptr<net::HttpServer> telemetry_server_;
   std::unique_ptr<lambda::LocalApi> local_api_;
   std::unique_ptr<lambda::TelemetryListener> telemetry_;
@@ -215,6 +318,11 @@ class ExtensionApp {
 };
 
 }  // namespace
+
+Millis shutdown_report_wait(Millis to_d) {
+  const Millis bound = std::min(kShutdownReportWait, to_d - kShutdownFlushReserve);
+  return bound < Millis(0) ? Millis(0) : bound;
+}
 
 Millis final_flush_budget(std::int64_t deadline_ms, std::int64_t t_s, std::int64_t margin_ms) {
   constexpr std::int64_t kFallbackMs = 1500;

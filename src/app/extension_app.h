@@ -16,6 +16,12 @@ namespace lc::app {
 // or more than 10 s after t_s, 1500 ms and a warning. Never negative.
 Millis final_flush_budget(std::int64_t deadline_ms, std::int64_t t_s, std::int64_t margin_ms);
 
+// §6.5 step 2 bound: min(t_s + 800 ms, D − 600 ms) − t_s for a final flush budget `to_d` = D − t_s;
+// never negative.
+inline constexpr Millis kShutdownReportWait{800};
+inline constexpr Millis kShutdownFlushReserve{600};
+Millis shutdown_report_wait(Millis to_d);
+
 // Returns the process exit status: 0 after SHUTDOWN, 1 when registration failed.
 int run_extension(const std::string& name, const Environment& env);
 

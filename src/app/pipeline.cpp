@@ -17,6 +17,15 @@ net::HttpClientOptions intake_http_options(const ForwardConfig& forward) {
   return o;
 }
 
+// The enhanced metrics' aggregator: the DogStatsD one's encoding, its own context cap, the
+// enhanced-metrics tag set (clarifications.md "aggregation").
+metrics::AggregatorConfig enhanced_aggregator_config(const FinalConfig& config) {
+  auto c = metrics::AggregatorConfig::from(config.metrics, config.common, config.mode);
+  c.tag_set = TagSetId::kEnhancedMetrics;
+  c.max_contexts = Pipeline::kEnhancedMaxContexts;
+  return c;
+}
+
 }  // namespace
 
 Pipeline::Pipeline(const FinalConfig& config, EventLoop& loop, const Clock& clock,
@@ -30,6 +39,8 @@ Pipeline::Pipeline(const FinalConfig& config, EventLoop& loop, const Clock& cloc
       tags_(config.common, config.lambda),
       dogstatsd_(metrics::DogStatsdServer::create(config.metrics, config.common, tags_, config.mode,
                                                   self, clock, &budget_)),
+      enhanced_(std::make_unique<metrics::MetricAggregator>(enhanced_aggregator_config(config),
+                                                            self, clock, tags_, &budget_)),
       http_(net::make_http_client(loop.io(), clock, loop, intake_http_options(config.forward))),
       rng_(std::random_device{}()),
       stage_(forward::make_forward_stage(
@@ -106,8 +117,11 @@ void Pipeline::final_flush(Deadline deadline, std::function<void()> done) {
 std::vector<Payload> Pipeline::collect(const FlushStart& start) {
   flush_started_ = clock_.steady_now();
   // lastcall.* go out like any series (LASTCALL_SELF_METRICS), in the bucket of now.
+  if (on_collect_) on_collect_(start);
   report_.feed(dogstatsd_->aggregator(), clock_.wall_s());
-  return dogstatsd_->flush(start.scope);
+  std::vector<Payload> payloads = dogstatsd_->flush(start.scope);
+  for (auto& p : enhanced_->flush(start.scope)) payloads.push_back(std::move(p));
+  return payloads;
 }
 
 void Pipeline::send(std::vector<Payload> payloads, const FlushStart& start,
@@ -134,6 +148,8 @@ void Pipeline::send(std::vector<Payload> payloads, const FlushStart& start,
 
 std::string Pipeline::describe() const {
   return "{\"dogstatsd\":" + dogstatsd_->describe() +
+         ",\"enhanced\":{\"max_contexts\":" + std::to_string(enhanced_->config().max_contexts) +
+         ",\"tag_set\":\"" + std::string(tag_set_name(enhanced_->config().tag_set)) + "\"}" +
          ",\"receiver\":" + (receiver_ ? receiver_->describe() : std::string("null")) +
          ",\"forward\":" + stage_.describe() + "}";
 }

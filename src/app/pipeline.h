@@ -1,10 +1,11 @@
 // app/pipeline.h — one wiring for every mode (architecture.md "Layout"): the receivers (DogStatsD
 // UDP + unix datagram socket; later traces on 8126), the DogStatsD server and its aggregator, the
-// forward stage (HTTP client, exporters, forwarder), SelfReport, and the FlushScheduler whose
-// collect/send/cut run through them. Built once by a composition root (sidecar, extension, next
-// the init wrapper), which binds and announces the listeners, starts them, and decides when to
-// flush. Building it does no network I/O: TLS and DNS wait for the first flush (lambda-agent.md
-// §1.2). Used and destroyed on the loop thread; the loop, clock and self-metrics outlive it.
+// enhanced-metrics aggregator (its own context cap, the enhanced tag set), the forward stage (HTTP
+// client, exporters, forwarder), SelfReport, and the FlushScheduler whose collect/send/cut run
+// through them. Built once by a composition root (sidecar, extension, next the init wrapper), which
+// binds and announces the listeners, starts them, and decides when to flush. Building it does no
+// network I/O: TLS and DNS wait for the first flush (lambda-agent.md §1.2). Used and destroyed on
+// the loop thread; the loop, clock and self-metrics outlive it.
 #pragma once
 
 #include <functional>
@@ -19,9 +20,11 @@
 #include "core/config.h"
 #include "core/event_loop.h"
 #include "core/memory_budget.h"
+#include "core/metric_sink.h"
 #include "core/self_metrics.h"
 #include "core/tag_sets.h"
 #include "forward/forward_stage.h"
+#include "metrics/aggregator.h"
 #include "metrics/dogstatsd_server.h"
 #include "net/http_client.h"
 #include "net/udp_receiver.h"
@@ -30,6 +33,10 @@ namespace lc::app {
 
 class Pipeline {
  public:
+  // The enhanced-metrics aggregator's own cap on live contexts (datadog-wire.md §2.2 per
+  // aggregator); lastcall's own names and tags keep it far below.
+  static constexpr std::size_t kEnhancedMaxContexts = 10240;
+
   Pipeline(const FinalConfig& config, EventLoop& loop, const Clock& clock, SelfMetrics& self);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
@@ -50,8 +57,16 @@ class Pipeline {
   // (open bucket, retry queue) goes out fresh data first; done() once it ended.
   void final_flush(Deadline deadline, std::function<void()> done);
 
+  // Called at the start of every flush's collect, before the aggregators are drained: a mode
+  // releases what it holds back until a flush decision (lambda-agent.md §3.2 note a).
+  void on_collect(std::function<void(const FlushStart&)> hook) { on_collect_ = std::move(hook); }
+
   FlushScheduler& scheduler() { return *scheduler_; }
   metrics::DogStatsdServer& dogstatsd() { return *dogstatsd_; }
+  // Where lastcall's own enhanced metrics go (aws.lambda.enhanced.*, cloud and lifecycle metrics):
+  // an aggregator of its own, flushed with the DogStatsD one in every flush.
+  MetricSink& enhanced_metrics() { return *enhanced_; }
+  metrics::MetricAggregator& enhanced_aggregator() { return *enhanced_; }
   // The tags every encoder reads at flush; late tags (account id, runtime, ...) are set here.
   TagSets& tags() { return tags_; }
   forward::Forwarder& forwarder() { return *stage_.forwarder; }
@@ -77,6 +92,8 @@ class Pipeline {
   MemoryBudget budget_;
   TagSets tags_;
   std::unique_ptr<metrics::DogStatsdServer> dogstatsd_;
+  std::unique_ptr<metrics::MetricAggregator> enhanced_;
+  std::function<void(const FlushStart&)> on_collect_;
   std::unique_ptr<net::UdpReceiver> receiver_;  // after dogstatsd_: its handler feeds it
   std::unique_ptr<net::HttpClient> http_;
   std::mt19937_64 rng_;

@@ -453,6 +453,8 @@ void finalize_metrics(Finalizer& f, FinalConfig& out, const std::string& bind_ho
   c.enhanced_metrics = f.get(var::kDdEnhancedMetrics);
   c.proc_enhanced_metrics = f.get(var::kDdLambdaProcEnhancedMetrics);
   c.usage_sample_ms = f.get(var::kLastcallUsageSampleMs);
+  c.price_per_gb_second = f.get(var::kLastcallPricePerGbSecond);
+  c.price_per_request = f.get(var::kLastcallPricePerRequest);
   const bool non_local = f.get(var::kDdDogstatsdNonLocalTraffic) || f.mode() == Mode::kExtension;
   c.dogstatsd_host = !bind_host.empty() ? bind_host : (non_local ? "0.0.0.0" : "127.0.0.1");
   c.dogstatsd_port = as_int(f.get(var::kDdDogstatsdPort));

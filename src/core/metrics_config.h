@@ -15,6 +15,10 @@ struct MetricsConfig {
   bool enhanced_metrics{};
   bool proc_enhanced_metrics{};
   std::int64_t usage_sample_ms{};  // LASTCALL_USAGE_SAMPLE_MS (lambda-agent.md §3.2)
+  // LASTCALL_PRICE_PER_GB_SECOND / LASTCALL_PRICE_PER_REQUEST (lambda-agent.md §3.4); 0 = unset,
+  // the price table applies.
+  double price_per_gb_second{};
+  double price_per_request{};
   std::string dogstatsd_host;
   int dogstatsd_port{};
   std::string dogstatsd_socket;

@@ -47,4 +47,11 @@ TEST_F(FinalFlushBudgetTest, MissingPastOrFarDeadlineGives1500MsAndAWarning) {
 }
 
 }  // namespace
+// §6.5 step 2 ends by min(t_s + 800 ms, D − 600 ms).
+TEST(ShutdownReportWait, EightHundredMsOrSixHundredBeforeD) {
+  EXPECT_EQ(shutdown_report_wait(Millis(1800)), Millis(800));
+  EXPECT_EQ(shutdown_report_wait(Millis(1300)), Millis(700));
+  EXPECT_EQ(shutdown_report_wait(Millis(500)), Millis(0));
+}
+
 }  // namespace lc::app

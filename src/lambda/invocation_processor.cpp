@@ -1,0 +1,475 @@
+#include "lambda/invocation_processor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "core/json.h"
+#include "core/logger.h"
+#include "core/tags.h"
+
+namespace lc::lambda {
+namespace {
+
+namespace bj = boost::json;
+
+// §3.4 table.
+constexpr double kRequestPrice = 0.0000002;
+constexpr double kGbSecondX86 = 0.0000166667;
+constexpr double kGbSecondArm = 0.0000133334;
+
+std::optional<std::string_view> request_id_of(const bj::object& record) {
+  auto id = json::string_member(record, "requestId");
+  if (!id || id->empty()) return std::nullopt;
+  return id;
+}
+
+std::optional<double> metric_of(const bj::object& record, std::string_view key) {
+  const bj::object* metrics = json::object_member(record, "metrics");
+  if (metrics == nullptr) return std::nullopt;
+  auto v = json::double_member(*metrics, key);
+  if (!v || !std::isfinite(*v)) return std::nullopt;
+  return v;
+}
+
+// status ∈ {error, failure, timeout}: the invocation failed (§3.2 errors).
+bool is_error_status(std::string_view status) {
+  return status == "error" || status == "failure" || status == "timeout";
+}
+
+}  // namespace
+
+double estimated_cost_usd(double billed_duration_ms, double memory_size_mb,
+                          std::string_view architecture, std::optional<double> price_per_gb_second,
+                          std::optional<double> price_per_request) {
+  const double per_gb_s =
+      price_per_gb_second.value_or(architecture == "arm64" ? kGbSecondArm : kGbSecondX86);
+  const double per_request = price_per_request.value_or(kRequestPrice);
+  const double gb_seconds = (billed_duration_ms / 1000.0) * (memory_size_mb / 1024.0);
+  const double cost = per_request + gb_seconds * per_gb_s;
+  return std::round(cost * 1e12) / 1e12;
+}
+
+InvocationProcessor::InvocationProcessor(InvocationProcessorOptions options, MetricSink& sink,
+                                         const Clock& clock, SelfMetrics& self)
+    : options_(std::move(options)),
+      sink_(sink),
+      clock_(clock),
+      buffer_(options_.capacity, clock, self),
+      orphans_(self.counter("lastcall.lambda.orphan_events")),
+      first_ref_ms_(options_.start_ms != 0 ? options_.start_ms : clock.wall_ms()) {}
+
+// --- /next ------------------------------------------------------------------------------------
+
+void InvocationProcessor::on_extension_event(const ExtensionEvent& event) {
+  switch (event.type) {
+    case ExtensionEvent::Type::kInvoke:
+      on_invoke(event.request_id, event.deadline_ms);
+      return;
+    case ExtensionEvent::Type::kShutdown:
+      on_shutdown();
+      return;
+    case ExtensionEvent::Type::kUnknown:
+      return;
+  }
+}
+
+void InvocationProcessor::on_invoke(std::string_view request_id, std::int64_t deadline_ms) {
+  if (request_id.empty()) {
+    orphans_.add();
+    LC_DEBUG("invocations: INVOKE without requestId ignored");
+    return;
+  }
+  if (oom_ != nullptr) oom_->on_invoke(request_id);
+  InvocationContext* found = context_for(request_id);
+  if (found == nullptr) return;  // a repeat for an invocation already reported
+  InvocationContext& ctx = *found;
+  if (ctx.invoke_seen) return;
+  const std::int64_t now = clock_.wall_ms();
+  ctx.invoke_seen = true;
+  ctx.invoke_ms = now;
+  if (deadline_ms > 0) ctx.deadline_ms = deadline_ms;
+  assign_cold_start(ctx, now);
+  // On-demand the invocation is counted from INVOKE (§3.2).
+  if (!options_.lmi) count_invocation(ctx, now);
+}
+
+void InvocationProcessor::on_shutdown() {
+  if (shutdown_seen_) return;
+  shutdown_seen_ = true;
+  const std::int64_t now = clock_.wall_ms();
+  if (oom_ != nullptr) oom_->on_shutdown();  // §6.5 step 1: parked LMI hits resolved now
+  release_held_invocation();
+  emit("shutdowns", 1, now, dynamic_tags(nullptr));
+  if (invocations_seen_ == 0) emit("unused_init", 1, now, dynamic_tags(nullptr));
+}
+
+void InvocationProcessor::on_invocation_error(std::string_view request_id, std::int64_t time_ms) {
+  if (request_id.empty()) return;
+  InvocationContext* found = context_for(request_id);
+  if (found == nullptr) return;  // a repeat for an invocation already reported
+  InvocationContext& ctx = *found;
+  if (ctx.error_sent) return;
+  ctx.error_sent = true;
+  emit("errors", 1, time_ms != 0 ? time_ms : clock_.wall_ms(), dynamic_tags(&ctx.tags));
+}
+
+void InvocationProcessor::release_held_invocation() {
+  if (!held_) return;
+  Held held = std::move(*held_);
+  held_.reset();
+  emit("invocations", 1, held.time_ms, dynamic_tags(&held.tags));
+}
+
+// --- telemetry --------------------------------------------------------------------------------
+
+void InvocationProcessor::on_telemetry(const TelemetryEvent& event) {
+  switch (event.type) {
+    case TelemetryType::kInitStart:
+      on_init_start(event);
+      return;
+    case TelemetryType::kInitReport:
+      on_init_report(event);
+      return;
+    case TelemetryType::kRestoreStart:
+      on_restore_start(event);
+      return;
+    case TelemetryType::kRestoreReport:
+      on_restore_report(event);
+      return;
+    case TelemetryType::kStart:
+      on_start(event);
+      return;
+    case TelemetryType::kRuntimeDone:
+      on_runtime_done(event);
+      return;
+    case TelemetryType::kReport:
+      on_report(event);
+      return;
+    // Log records carry no metric of this processor: the OOM detector reads them (P1). It is
+    // fed before anything could make a context for their request id.
+    case TelemetryType::kFunction:
+    case TelemetryType::kExtension:
+      if (oom_ != nullptr) oom_->on_record(event);
+      return;
+    // The other platform events change nothing here.
+    default:
+      return;
+  }
+}
+
+void InvocationProcessor::on_init_start(const TelemetryEvent& event) {
+  init_start_seen_ = true;
+  if (const auto* record = event.record_object()) {
+    auto version = json::string_member(*record, "runtimeVersion");
+    if (version && version->find("DurableFunction") != std::string_view::npos) durable_ = true;
+  }
+  // §3.2 note (a): durable_function is known now.
+  release_held_invocation();
+}
+
+void InvocationProcessor::on_init_report(const TelemetryEvent& event) {
+  const auto* record = event.record_object();
+  if (record == nullptr) return;
+  auto duration = metric_of(*record, "durationMs");
+  if (!duration) return;
+  auto type = json::string_member(*record, "initializationType");
+  emit_init_duration(*duration, type && !type->empty() ? *type : options_.init_type,
+                     event_ms(event));
+}
+
+void InvocationProcessor::on_restore_start(const TelemetryEvent& event) {
+  // §2.4: after a SnapStart restore the next invocation is the first again, and proactive init
+  // counts from the restore.
+  first_pending_ = true;
+  first_ref_ms_ = event_ms(event);
+}
+
+void InvocationProcessor::on_restore_report(const TelemetryEvent& event) {
+  if (options_.lmi) return;
+  const auto* record = event.record_object();
+  if (record == nullptr) return;
+  if (auto duration = metric_of(*record, "durationMs")) {
+    emit("snapstart_restore_duration", *duration / 1000.0, event_ms(event), dynamic_tags(nullptr));
+  }
+}
+
+void InvocationProcessor::on_start(const TelemetryEvent& event) {
+  const auto* record = event.record_object();
+  auto id = record != nullptr ? request_id_of(*record) : std::nullopt;
+  if (!id) {
+    orphans_.add();
+    return;
+  }
+  InvocationContext* found = context_for(*id);
+  if (found == nullptr) return;  // a repeat for an invocation already reported
+  InvocationContext& ctx = *found;
+  if (ctx.start_seen) return;
+  ctx.start_seen = true;
+  const std::int64_t t = event_ms(event);
+  if (ctx.invoke_ms == 0) ctx.invoke_ms = t;
+  // On-demand, platform.start may come before the INVOKE it belongs to (lambda-platform.md §4.6).
+  assign_cold_start(ctx, t);
+  if (options_.lmi) count_invocation(ctx, t);
+}
+
+void InvocationProcessor::on_runtime_done(const TelemetryEvent& event) {
+  const auto* record = event.record_object();
+  auto id = record != nullptr ? request_id_of(*record) : std::nullopt;
+  if (!id) {
+    orphans_.add();
+    return;
+  }
+  if (oom_ != nullptr) {  // P2 (§4.1); the detector deduplicates repeats itself
+    oom_->on_runtime_done(*id, json::string_member(*record, "status").value_or(""),
+                          json::string_member(*record, "errorType").value_or(""), event_ms(event));
+  }
+  InvocationContext* found = context_for(*id);
+  if (found == nullptr) return;  // a repeat for an invocation already reported
+  InvocationContext& ctx = *found;
+  if (ctx.runtime_done_seen) return;  // duplicate delivery
+  ctx.runtime_done_seen = true;
+  const std::int64_t t = event_ms(event);
+  const auto status = json::string_member(*record, "status").value_or("");
+  auto duration = metric_of(*record, "durationMs");
+  if (duration) ctx.runtime_duration_ms = *duration;
+  status_metrics(ctx, status, t);
+  if (!ctx.runtime_metrics_sent) {
+    ctx.runtime_metrics_sent = true;
+    if (duration) emit("runtime_duration", *duration, t, dynamic_tags(&ctx.tags));
+    span_metrics(ctx, *record, t);
+    if (auto bytes = metric_of(*record, "producedBytes")) {
+      emit("produced_bytes", *bytes, t, dynamic_tags(&ctx.tags));
+    }
+  }
+  if (held_ && held_->request_id == ctx.request_id) release_held_invocation();
+}
+
+void InvocationProcessor::on_report(const TelemetryEvent& event) {
+  const auto* record = event.record_object();
+  auto id = record != nullptr ? request_id_of(*record) : std::nullopt;
+  if (!id) {
+    orphans_.add();
+    return;
+  }
+  if (oom_ != nullptr) {  // P2 without runtimeDone, P3 (§4.1)
+    auto mb = [&](std::string_view key) -> std::optional<std::int64_t> {
+      auto v = metric_of(*record, key);
+      if (!v) return std::nullopt;
+      return static_cast<std::int64_t>(*v);
+    };
+    oom_->on_report(*id, json::string_member(*record, "status").value_or(""),
+                    json::string_member(*record, "errorType").value_or(""), mb("maxMemoryUsedMB"),
+                    mb("memorySizeMB"), event_ms(event));
+  }
+  // No platform.start / INVOKE before it (lost batch): the report makes the context (§2.3).
+  InvocationContext* found = context_for(*id);
+  if (found == nullptr) return;  // a repeat for an invocation already reported
+  InvocationContext& ctx = *found;
+  if (ctx.report_seen) return;
+  ctx.report_seen = true;
+  const std::int64_t t = event_ms(event);
+  const auto tags = [&] { return dynamic_tags(&ctx.tags); };
+
+  // LMI counts from the report when platform.start was lost.
+  if (options_.lmi && !ctx.invocations_sent) count_invocation(ctx, t);
+  // Without runtimeDone (LMI, crash), what it would have given comes from the report (§2.3).
+  if (!ctx.runtime_done_seen) {
+    status_metrics(ctx, json::string_member(*record, "status").value_or(""), t);
+    if (!ctx.runtime_metrics_sent) {
+      ctx.runtime_metrics_sent = true;
+      auto spans = span_metrics(ctx, *record, t);
+      auto runtime = spans;
+      if (!runtime && options_.lmi) runtime = metric_of(*record, "durationMs");
+      if (runtime) emit("runtime_duration", *runtime, t, tags());
+    }
+  }
+  if (!ctx.report_metrics_sent) {
+    ctx.report_metrics_sent = true;
+    auto duration = metric_of(*record, "durationMs");
+    if (duration) emit("duration", *duration / 1000.0, t, tags());
+    // LMI reports carry only durationMs: nothing else is synthesized (§3.2).
+    if (!options_.lmi) {
+      auto billed = metric_of(*record, "billedDurationMs");
+      auto memory = metric_of(*record, "memorySizeMB");
+      auto used = metric_of(*record, "maxMemoryUsedMB");
+      if (billed) emit("billed_duration", *billed / 1000.0, t, tags());
+      if (used) emit("max_memory_used", *used, t, tags());
+      if (memory) emit("memorysize", *memory, t, tags());
+      if (billed && memory) {
+        emit("estimated_cost",
+             estimated_cost_usd(*billed, *memory, options_.architecture,
+                                options_.price_per_gb_second, options_.price_per_request),
+             t, tags());
+      }
+      if (duration && ctx.runtime_duration_ms) {
+        emit("post_runtime_duration", std::max(0.0, *duration - *ctx.runtime_duration_ms), t,
+             tags());
+      }
+    }
+    if (auto init = metric_of(*record, "initDurationMs")) {
+      emit_init_duration(*init, options_.init_type, t);
+    }
+  }
+  if (held_ && held_->request_id == ctx.request_id) release_held_invocation();
+  buffer_.release(ctx.request_id);
+}
+
+InvocationContext* InvocationProcessor::context_for(std::string_view id) {
+  if (auto* open = buffer_.find(id)) return open;
+  std::optional<DynamicTags> remembered;
+  if (const auto* gone = buffer_.released(id)) {
+    if (gone->done) return nullptr;
+    remembered = gone->tags;  // evicted before its report: it keeps its tags
+  }
+  InvocationContext& ctx = buffer_.get_or_create(id);
+  if (remembered) ctx.tags = *remembered;
+  return &ctx;
+}
+
+// --- OOM --------------------------------------------------------------------------------------
+
+InvocationProcessor::OomAttribution InvocationProcessor::emit_out_of_memory(
+    std::string_view request_id, std::int64_t time_ms, bool init_crash) {
+  const std::int64_t t = time_ms != 0 ? time_ms : clock_.wall_ms();
+  if (request_id.empty()) {
+    auto tags = dynamic_tags(nullptr);
+    if (init_crash) tags.emplace_back("cold_start:true");
+    emit("out_of_memory", 1, t, std::move(tags));
+    return OomAttribution::kSandbox;
+  }
+  if (const auto* ctx = buffer_.find(request_id)) {
+    emit("out_of_memory", 1, t, dynamic_tags(&ctx->tags));
+    return OomAttribution::kInvocation;
+  }
+  if (const auto* gone = buffer_.released(request_id)) {
+    emit("out_of_memory", 1, t, dynamic_tags(&gone->tags));
+    return gone->done ? OomAttribution::kReleased : OomAttribution::kContextGone;
+  }
+  emit("out_of_memory", 1, t, dynamic_tags(nullptr));
+  return OomAttribution::kContextGone;
+}
+
+// --- helpers ----------------------------------------------------------------------------------
+
+void InvocationProcessor::assign_cold_start(InvocationContext& ctx, std::int64_t invoke_ms) {
+  if (ctx.tags.assigned) return;
+  if (!first_pending_) {
+    // An invocation after the first: warm, unless LMI (no cold-start tags at all).
+    ctx.tags.assigned = !options_.lmi;
+    return;
+  }
+  first_pending_ = false;
+  if (options_.lmi) return;  // §2.4: LMI attaches neither tag
+  ctx.tags.assigned = true;
+  ctx.tags.proactive_init = invoke_ms - first_ref_ms_ > kProactiveInitMs;
+  ctx.tags.cold_start = !ctx.tags.proactive_init;
+}
+
+void InvocationProcessor::count_invocation(InvocationContext& ctx, std::int64_t time_ms) {
+  if (ctx.invocations_sent) return;
+  ctx.invocations_sent = true;
+  ++invocations_seen_;
+  // §3.2 note (a): the first on-demand invocation waits for initStart (durable_function).
+  if (!options_.lmi && invocations_seen_ == 1 && !init_start_seen_ && !shutdown_seen_) {
+    held_ = Held{ctx.request_id, time_ms, ctx.tags};
+    return;
+  }
+  emit("invocations", 1, time_ms, dynamic_tags(&ctx.tags));
+}
+
+void InvocationProcessor::status_metrics(InvocationContext& ctx, std::string_view status,
+                                         std::int64_t time_ms) {
+  if (is_error_status(status) && !ctx.error_sent) {
+    ctx.error_sent = true;
+    emit("errors", 1, time_ms, dynamic_tags(&ctx.tags));
+  }
+  // §4.5: a timeout is one errors and one timeouts point.
+  if (status == "timeout" && !ctx.timeout_sent) {
+    ctx.timeout_sent = true;
+    emit("timeouts", 1, time_ms, dynamic_tags(&ctx.tags));
+  }
+}
+
+std::optional<double> InvocationProcessor::span_metrics(const InvocationContext& ctx,
+                                                        const bj::object& record,
+                                                        std::int64_t time_ms) {
+  const bj::array* spans = json::array_member(record, "spans");
+  if (spans == nullptr) return std::nullopt;
+  std::optional<double> latency, duration;
+  for (const auto& span : *spans) {
+    const auto* o = span.if_object();
+    if (o == nullptr) continue;
+    auto name = json::string_member(*o, "name");
+    auto ms = json::double_member(*o, "durationMs");
+    if (!name || !ms || !std::isfinite(*ms)) continue;
+    if (*name == "responseLatency" && !latency) latency = *ms;
+    if (*name == "responseDuration" && !duration) duration = *ms;
+  }
+  if (latency) emit("response_latency", *latency, time_ms, dynamic_tags(&ctx.tags));
+  if (duration) emit("response_duration", *duration, time_ms, dynamic_tags(&ctx.tags));
+  if (latency && duration) return *latency + *duration;
+  return std::nullopt;
+}
+
+void InvocationProcessor::emit_init_duration(double duration_ms, std::string_view init_type,
+                                             std::int64_t time_ms) {
+  if (init_duration_sent_) return;
+  init_duration_sent_ = true;
+  auto tags = dynamic_tags(nullptr);
+  if (!init_type.empty()) tags.push_back(fmt::format("init_type:{}", init_type));
+  emit("init_duration", duration_ms / 1000.0, time_ms, std::move(tags));
+}
+
+std::vector<std::string> InvocationProcessor::dynamic_tags(const DynamicTags* invocation) const {
+  std::vector<std::string> tags;
+  if (invocation != nullptr && invocation->assigned) {
+    tags.emplace_back(invocation->cold_start ? "cold_start:true" : "cold_start:false");
+    // Never sent as false (§2.4).
+    if (invocation->proactive_init) tags.emplace_back("proactive_initialization:true");
+  }
+  if (durable_) tags.emplace_back("durable_function:true");
+  return tags;
+}
+
+void InvocationProcessor::emit(std::string_view name, double value, std::int64_t time_ms,
+                               std::vector<std::string> tags) {
+  if (!options_.enhanced_metrics) return;
+  name_buf_.assign(kPrefix);
+  name_buf_.append(name);
+  std::vector<std::string_view> views(tags.begin(), tags.end());
+  sort_unique_tags(views);
+  const double values[1] = {value};
+  MetricPoint point;
+  point.name = name_buf_;
+  point.type = MetricType::kDistribution;
+  point.values = values;
+  // §3.1: the event's own time, never the flush's.
+  point.timestamp = time_ms / 1000;
+  point.tags = views;
+  sink_.add(point);
+}
+
+std::int64_t InvocationProcessor::event_ms(const TelemetryEvent& event) const {
+  return event.time_ms.value_or(clock_.wall_ms());
+}
+
+std::size_t InvocationProcessor::awaiting_reports() const {
+  std::size_t n = 0;
+  buffer_.for_each([&n](const InvocationContext& c) {
+    if (c.invoke_seen && !c.report_seen) ++n;
+  });
+  return n;
+}
+
+std::string InvocationProcessor::describe() const {
+  return fmt::format(
+      R"({{"enhanced_metrics":{},"lmi":{},"architecture":"{}","capacity":{},"price_per_gb_second":{},"price_per_request":{}}})",
+      options_.enhanced_metrics, options_.lmi, options_.architecture, buffer_.capacity(),
+      options_.price_per_gb_second ? fmt::format("{}", *options_.price_per_gb_second) : "null",
+      options_.price_per_request ? fmt::format("{}", *options_.price_per_request) : "null");
+}
+
+}  // namespace lc::lambda
