@@ -19,7 +19,9 @@
 #include "lambda/invocation_processor.h"
 #include "lambda/lambda_tags.h"
 #include "lambda/local_api.h"
+#include "lambda/oom_detector.h"
 #include "lambda/telemetry.h"
+#include "lambda/usage_metrics.h"
 #include "net/http_client.h"
 
 namespace lc::app {
@@ -83,6 +85,11 @@ class ExtensionApp {
           }
         });
     invocations_->attach_oom_detector(oom_.get());
+    // §3.2 usage metrics from /proc, driven by the invocations' lifecycle.
+    usage_ = std::make_unique<lambda::UsageMetrics>(
+        lambda::UsageOptions::from(config_.metrics, config_.lambda), proc_,
+        pipeline_->enhanced_metrics(), loop_);
+    invocations_->attach_usage_metrics(usage_.get());
     // A flush that takes the open bucket is a flush decision: the held first invocation goes
     // with it (lambda-agent.md §3.2 note a).
     pipeline_->on_collect([this](const FlushStart& start) {
@@ -300,9 +307,10 @@ class ExtensionApp {
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<lambda::LambdaTags> lambda_tags_;
   std::unique_ptr<lambda::InvocationProcessor> invocations_;
-  std::unique_ptr<lambda::OomDetector> oom_;  // fed by invocations_, emits through it
-  SelfMetrics::Counter oom_late_;             // lastcall.lambda.oom_late, registered in run()
-  bool subscribed_ = false;                   // the Telemetry API accepted the subscription
+  std::unique_ptr<lambda::OomDetector> oom_;     // fed by invocations_, emits through it
+  std::unique_ptr<lambda::UsageMetrics> usage_;  // driven by invocations_
+  SelfMetrics::Counter oom_late_;                // lastcall.lambda.oom_late, registered in run()
+  bool subscribed_ = false;                      // the Telemetry API accepted the subscription
   // §6.5 step 2 state.
   Deadline wait_until_;
   std::function<void()> wait_then_;

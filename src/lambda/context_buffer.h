@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "core/self_metrics.h"
+#include "lambda/usage_metrics.h"
 
 namespace lc::lambda {
 
@@ -28,6 +29,7 @@ struct DynamicTags {
 
 struct InvocationContext {
   std::string request_id;
+  UsageSnapshot usage;          // the /proc counters when it started (usage_metrics.h)
   std::int64_t created_ms = 0;  // wall clock when the context was made
   bool invoke_seen = false, start_seen = false, runtime_done_seen = false, report_seen = false;
   std::int64_t invoke_ms = 0;    // INVOKE receipt (on-demand) or platform.start time (LMI)

@@ -90,6 +90,9 @@ void InvocationProcessor::on_invoke(std::string_view request_id, std::int64_t de
   const std::int64_t now = clock_.wall_ms();
   ctx.invoke_seen = true;
   ctx.invoke_ms = now;
+  if (usage_ != nullptr && !options_.lmi && !ctx.usage.started) {
+    ctx.usage = usage_->invocation_started();
+  }
   if (deadline_ms > 0) ctx.deadline_ms = deadline_ms;
   assign_cold_start(ctx, now);
   // On-demand the invocation is counted from INVOKE (§3.2).
@@ -101,6 +104,9 @@ void InvocationProcessor::on_shutdown() {
   shutdown_seen_ = true;
   const std::int64_t now = clock_.wall_ms();
   if (oom_ != nullptr) oom_->on_shutdown();  // §6.5 step 1: parked LMI hits resolved now
+  if (usage_ != nullptr) {
+    with_tag_views(nullptr, [&](PointTags tags) { usage_->shutdown(now / 1000, tags); });
+  }
   release_held_invocation();
   emit("shutdowns", 1, now, dynamic_tags(nullptr));
   if (invocations_seen_ == 0) emit("unused_init", 1, now, dynamic_tags(nullptr));
@@ -210,6 +216,9 @@ void InvocationProcessor::on_start(const TelemetryEvent& event) {
   ctx.start_seen = true;
   const std::int64_t t = event_ms(event);
   if (ctx.invoke_ms == 0) ctx.invoke_ms = t;
+  if (usage_ != nullptr && options_.lmi && !ctx.usage.started) {
+    ctx.usage = usage_->invocation_started();
+  }
   // On-demand, platform.start may come before the INVOKE it belongs to (lambda-platform.md §4.6).
   assign_cold_start(ctx, t);
   if (options_.lmi) count_invocation(ctx, t);
@@ -232,6 +241,10 @@ void InvocationProcessor::on_runtime_done(const TelemetryEvent& event) {
   if (ctx.runtime_done_seen) return;  // duplicate delivery
   ctx.runtime_done_seen = true;
   const std::int64_t t = event_ms(event);
+  if (usage_ != nullptr && ctx.usage.started) {
+    with_tag_views(&ctx.tags,
+                   [&](PointTags tags) { usage_->runtime_done(ctx.usage, t / 1000, tags); });
+  }
   const auto status = json::string_member(*record, "status").value_or("");
   auto duration = metric_of(*record, "durationMs");
   if (duration) ctx.runtime_duration_ms = *duration;
@@ -312,6 +325,9 @@ void InvocationProcessor::on_report(const TelemetryEvent& event) {
     if (auto init = metric_of(*record, "initDurationMs")) {
       emit_init_duration(*init, options_.init_type, t);
     }
+  }
+  if (usage_ != nullptr && ctx.usage.started) {
+    with_tag_views(&ctx.tags, [&](PointTags tags) { usage_->report(ctx.usage, t / 1000, tags); });
   }
   if (held_ && held_->request_id == ctx.request_id) release_held_invocation();
   buffer_.release(ctx.request_id);
@@ -421,6 +437,14 @@ void InvocationProcessor::emit_init_duration(double duration_ms, std::string_vie
   auto tags = dynamic_tags(nullptr);
   if (!init_type.empty()) tags.push_back(fmt::format("init_type:{}", init_type));
   emit("init_duration", duration_ms / 1000.0, time_ms, std::move(tags));
+}
+
+template <typename F>
+void InvocationProcessor::with_tag_views(const DynamicTags* tags, F&& f) const {
+  const std::vector<std::string> owned = dynamic_tags(tags);
+  std::vector<std::string_view> views(owned.begin(), owned.end());
+  sort_unique_tags(views);
+  f(PointTags(views));
 }
 
 std::vector<std::string> InvocationProcessor::dynamic_tags(const DynamicTags* invocation) const {

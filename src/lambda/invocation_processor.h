@@ -20,6 +20,7 @@
 #include "lambda/extension_events.h"
 #include "lambda/oom_detector.h"
 #include "lambda/telemetry.h"
+#include "lambda/usage_metrics.h"
 
 namespace lc::lambda {
 
@@ -85,6 +86,10 @@ class InvocationProcessor {
   // records, runtimeDone, report, SHUTDOWN. Its hits come back through emit_out_of_memory (the
   // composition root connects both). Outlives this processor; null: no OOM detection.
   void attach_oom_detector(OomDetector* detector) { oom_ = detector; }
+  // The /proc usage metrics (§3.2) this processor drives: started at INVOKE (LMI: platform.start),
+  // emitted at runtimeDone and report with the invocation's tags, totals at SHUTDOWN. Outlives
+  // this processor; null: none.
+  void attach_usage_metrics(UsageMetrics* usage) { usage_ = usage; }
 
   // --- state for the final flush (§6.5 step 2) ---------------------------------------------
   // Contexts that saw INVOKE and whose report was not processed yet.
@@ -128,6 +133,10 @@ class InvocationProcessor {
   const Clock& clock_;
   ContextBuffer buffer_;
   OomDetector* oom_ = nullptr;
+  UsageMetrics* usage_ = nullptr;
+  // Calls f(tags as views) with the dynamic tags of `tags` (null: sandbox-level).
+  template <typename F>
+  void with_tag_views(const DynamicTags* tags, F&& f) const;
   SelfMetrics::Counter orphans_;  // events without a usable requestId
 
   bool first_pending_ = true;  // the next invocation is the first of the process (or restore)

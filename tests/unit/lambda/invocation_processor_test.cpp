@@ -12,10 +12,13 @@
 
 #include <fmt/format.h>
 
+#include "core/proc_reader.h"
 #include "core/self_metrics.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_metric_sink.h"
 #include "lambda/telemetry.h"
+#include "lambda/usage_metrics.h"
+#include "test_paths.h"
 
 namespace lc::lambda {
 namespace {
@@ -538,6 +541,38 @@ TEST_F(InvocationProcessorTest, AttachedOomDetectorGivesOnePointForAllThreePaths
   // SHUTDOWN reaches the detector too, and nothing more is emitted.
   processor_->on_shutdown();
   EXPECT_EQ(count("out_of_memory"), 1u);
+}
+
+}  // namespace
+}  // namespace lc::lambda
+
+namespace lc::lambda {
+namespace {
+
+// The processor drives attached usage metrics through the invocation's lifecycle (§3.2): the
+// runtimeDone points (fds, threads, cpu utilization) and the report points (cpu times, network)
+// carry the invocation's tags and timestamps, read through a ProcReader on the fixture tree.
+TEST_F(InvocationProcessorTest, AttachedUsageMetricsFollowTheInvocation) {
+  const SystemProcReader proc(std::string(LC_TEST_SOURCE_DIR) +
+                              "/tests/fixtures/proc/lambda_node20");
+  UsageMetrics usage(UsageOptions{}, proc, sink_, clock_);
+  processor_->attach_usage_metrics(&usage);
+  batch({ev("platform.initStart", kT0 - 500, R"({"initializationType":"on-demand"})")});
+  invoke("r1", kT0 + 100);
+  EXPECT_TRUE(usage.sampling());
+  batch({ev("platform.start", kT0 + 100, R"({"requestId":"r1"})"),
+         ev("platform.runtimeDone", kT0 + 2000, R"({"requestId":"r1","status":"success"})")});
+  const auto& fds = one("fd_max");
+  EXPECT_EQ(fds.timestamp, (kT0 + 2000) / 1000);
+  EXPECT_EQ(fds.tags, Tags{"cold_start:true"});
+  EXPECT_EQ(count("threads_use"), 1u);
+  batch({ev("platform.report", kT0 + 3000,
+            R"({"requestId":"r1","status":"success","metrics":{"durationMs":1900}})")});
+  const auto& rx = one("rx_bytes");
+  EXPECT_EQ(rx.timestamp, (kT0 + 3000) / 1000);
+  EXPECT_EQ(rx.tags, Tags{"cold_start:true"});
+  EXPECT_EQ(count("cpu_total_time"), 1u);
+  EXPECT_FALSE(usage.sampling()) << "no invocation is active after its report";
 }
 
 }  // namespace
