@@ -45,6 +45,7 @@ const ContextBuffer::Released* ContextBuffer::released(std::string_view id) cons
 }
 
 void ContextBuffer::evict_oldest() {
+  if (on_evict_) on_evict_(contexts_.front());
   const InvocationContext& old = contexts_.front();
   ++evicted_total_;
   evicted_.add();

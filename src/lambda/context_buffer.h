@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <list>
 #include <optional>
 #include <string>
@@ -64,6 +65,10 @@ class ContextBuffer {
   // The memory of `id`, nullptr when it is not remembered (or still open).
   const Released* released(std::string_view id) const;
 
+  // Called with a context about to be evicted (its owner lets go of what it holds, e.g. the
+  // usage metrics' snapshot).
+  void on_evict(std::function<void(InvocationContext&)> f) { on_evict_ = std::move(f); }
+
   std::size_t size() const { return contexts_.size(); }
   std::size_t capacity() const { return capacity_; }
   std::uint64_t evicted() const { return evicted_total_; }
@@ -78,6 +83,7 @@ class ContextBuffer {
 
   std::size_t capacity_;
   const Clock& clock_;
+  std::function<void(InvocationContext&)> on_evict_;
   SelfMetrics::Counter evicted_, evicted_open_;
   std::uint64_t evicted_total_ = 0;
   std::list<InvocationContext> contexts_;  // oldest first

@@ -61,6 +61,14 @@ InvocationProcessor::InvocationProcessor(InvocationProcessorOptions options, Met
       orphans_(self.counter("lastcall.lambda.orphan_events")),
       first_ref_ms_(options_.start_ms != 0 ? options_.start_ms : clock.wall_ms()) {}
 
+void InvocationProcessor::attach_usage_metrics(UsageMetrics* usage) {
+  usage_ = usage;
+  // An evicted context never gets its report: its snapshot stops counting as active.
+  buffer_.on_evict([this](InvocationContext& ctx) {
+    if (usage_ != nullptr && ctx.usage.started) usage_->discard(ctx.usage);
+  });
+}
+
 // --- /next ------------------------------------------------------------------------------------
 
 void InvocationProcessor::on_extension_event(const ExtensionEvent& event) {

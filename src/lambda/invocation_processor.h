@@ -89,7 +89,7 @@ class InvocationProcessor {
   // The /proc usage metrics (§3.2) this processor drives: started at INVOKE (LMI: platform.start),
   // emitted at runtimeDone and report with the invocation's tags, totals at SHUTDOWN. Outlives
   // this processor; null: none.
-  void attach_usage_metrics(UsageMetrics* usage) { usage_ = usage; }
+  void attach_usage_metrics(UsageMetrics* usage);
 
   // --- state for the final flush (§6.5 step 2) ---------------------------------------------
   // Contexts that saw INVOKE and whose report was not processed yet.

@@ -575,5 +575,23 @@ TEST_F(InvocationProcessorTest, AttachedUsageMetricsFollowTheInvocation) {
   EXPECT_FALSE(usage.sampling()) << "no invocation is active after its report";
 }
 
+// A context evicted before its report lets go of its usage snapshot: sampling stops with the
+// last active invocation instead of running on for the process's life.
+TEST_F(InvocationProcessorTest, EvictedContextStopsCountingForUsageSampling) {
+  InvocationProcessorOptions o;
+  o.capacity = 1;
+  make(o);
+  const SystemProcReader proc(std::string(LC_TEST_SOURCE_DIR) +
+                              "/tests/fixtures/proc/lambda_node20");
+  UsageMetrics usage(UsageOptions{}, proc, sink_, clock_);
+  processor_->attach_usage_metrics(&usage);
+  invoke("r1", kT0 + 100);
+  invoke("r2", kT0 + 5000);  // evicts r1, never reported
+  EXPECT_TRUE(usage.sampling());
+  batch({ev("platform.report", kT0 + 6000,
+            R"({"requestId":"r2","status":"success","metrics":{"durationMs":900}})")});
+  EXPECT_FALSE(usage.sampling());
+}
+
 }  // namespace
 }  // namespace lc::lambda
