@@ -112,9 +112,14 @@ const Flavour kFlavours[] = {
     {"go", {1, 1, 0}},   {"memory_only", {1, 1, 1}},
 };
 
-TEST(Oom, OnDemandEveryFlavourGivesExactlyOnePointForTheOomInvocation) {
+// Each flavour in turn in one sandbox. `faults`: the sandbox's fault knobs, "" for none.
+void every_flavour(const std::string& faults) {
   LambdaRigOptions options;
   options.sandbox_args = {"--memory-mb", "256"};
+  if (!faults.empty()) {
+    options.sandbox_args.push_back("--faults");
+    options.sandbox_args.push_back(faults);
+  }
   LambdaRig rig(options);
   ASSERT_TRUE(rig.started()) << rig.diagnostics();
   ASSERT_TRUE(rig.wait("init.done")) << rig.diagnostics();
@@ -137,7 +142,7 @@ TEST(Oom, OnDemandEveryFlavourGivesExactlyOnePointForTheOomInvocation) {
     ++resets;
     ASSERT_TRUE(rig.wait("shutdown.done", resets)) << rig.diagnostics();
     await_invocations(rig, 2);
-    if (HasFatalFailure()) return;
+    if (::testing::Test::HasFatalFailure()) return;
 
     expect_row(rig, flavour.row);
     // The point is the OOM invocation's (a warm one), not the normal cold start's.
@@ -146,6 +151,14 @@ TEST(Oom, OnDemandEveryFlavourGivesExactlyOnePointForTheOomInvocation) {
     EXPECT_EQ(count_with(metric(intake, "invocations")), 2);
     ASSERT_TRUE(intake.reset());
   }
+}
+
+TEST(Oom, OnDemandEveryFlavourGivesExactlyOnePointForTheOomInvocation) { every_flavour(""); }
+
+// The reports (P3's only source, and memory_only's only evidence) are held until after SHUTDOWN:
+// the final flush waits for them (§6.5 step 2) and no total changes.
+TEST(Oom, OnDemandReportsAfterShutdownChangeNoTotal) {
+  every_flavour(R"({"late_report":"at_shutdown"})");
 }
 
 // ---- LMI ----------------------------------------------------------------------------------------
@@ -184,7 +197,7 @@ TEST(Oom, LmiAttributedRowsGiveOnePointPerRequest) {
   ASSERT_TRUE(exit.seen) << rig.diagnostics();
   EXPECT_EQ(exit.exit_code, 0) << rig.diagnostics();
   await_invocations(rig, 5);
-  if (HasFatalFailure()) return;
+  if (::testing::Test::HasFatalFailure()) return;
 
   // L1 1 + L5 2; errors: L1, L5 ×2, L7; timeouts: L7.
   expect_row(rig, {3, 4, 1});
@@ -210,7 +223,7 @@ TEST(Oom, LmiUnattributedLinesGiveOneSandboxLevelPointPerWindow) {
     ASSERT_TRUE(exit.seen) << rig.diagnostics();
     EXPECT_EQ(exit.exit_code, 0) << rig.diagnostics();
     await_invocations(rig, 2);
-    if (HasFatalFailure()) return;
+    if (::testing::Test::HasFatalFailure()) return;
     expect_row(rig, {2, 2, 0});
     EXPECT_EQ(unattributed_lines(rig), 2u) << rig.diagnostics();
     ASSERT_TRUE(intake.reset());
@@ -227,7 +240,7 @@ TEST(Oom, LmiUnattributedLinesGiveOneSandboxLevelPointPerWindow) {
     ASSERT_TRUE(exit.seen) << rig.diagnostics();
     EXPECT_EQ(exit.exit_code, 0) << rig.diagnostics();
     await_invocations(rig, 1);
-    if (HasFatalFailure()) return;
+    if (::testing::Test::HasFatalFailure()) return;
     expect_row(rig, {1, 0, 0});
     EXPECT_EQ(unattributed_lines(rig), before + 4) << rig.diagnostics();
     ASSERT_TRUE(intake.reset());
@@ -244,7 +257,7 @@ TEST(Oom, LmiUnattributedLinesGiveOneSandboxLevelPointPerWindow) {
     ++shutdowns;
     ASSERT_TRUE(rig.wait("shutdown.done", shutdowns)) << rig.diagnostics();
     await_invocations(rig, 1);
-    if (HasFatalFailure()) return;
+    if (::testing::Test::HasFatalFailure()) return;
     expect_row(rig, {1, 1, 0});
     EXPECT_GE(unattributed_lines(rig), before + 1) << rig.diagnostics();
     ASSERT_TRUE(intake.reset());
