@@ -67,6 +67,10 @@ void cold_and_warm_invocations(const std::string& faults) {
     auto answer = rig.invoke(R"({"sleep_ms":20,"respond":{"ok":true}})", id);
     ASSERT_EQ(answer.status, 200) << id << "\n" << rig.diagnostics();
   }
+  // The function answered; the invocation ends when lastcall calls /next again. A SHUTDOWN
+  // before that would end the last invocation without its platform.report (not what Lambda does:
+  // it sends SHUTDOWN to an idle sandbox).
+  ASSERT_TRUE(rig.wait("invoke.end", static_cast<int>(ids.size()))) << rig.diagnostics();
   const auto exit = rig.shutdown();
   ASSERT_TRUE(exit.seen) << rig.diagnostics();
   EXPECT_EQ(exit.exit_code, 0) << rig.diagnostics();
@@ -131,6 +135,7 @@ TEST(EnhancedMetrics, DisabledSendsNoEnhancedMetric) {
   // A custom metric in the same flush shows the final flush did reach the intake.
   ASSERT_EQ(rig.invoke(R"({"statsd":["fn.done:1|c"],"respond":{"ok":true}})", "r-1").status, 200)
       << rig.diagnostics();
+  ASSERT_TRUE(rig.wait("invoke.end")) << rig.diagnostics();
   const auto exit = rig.shutdown();
   ASSERT_TRUE(exit.seen) << rig.diagnostics();
   const auto intake = rig.intake();
