@@ -57,6 +57,15 @@ struct LambdaRigOptions {
   std::map<std::string, boost::json::object> fake_extensions = {};
   // Install lastcall under this file name (the name it registers under).
   std::string extension_name = "datadog-agent";
+
+  // The sandbox's fault knobs (`--faults`, lambda-platform.md §7.6); "" adds nothing.
+  LambdaRigOptions& with_faults(const std::string& faults) {
+    if (!faults.empty()) {
+      sandbox_args.push_back("--faults");
+      sandbox_args.push_back(faults);
+    }
+    return *this;
+  }
 };
 
 // How lastcall ended at a SHUTDOWN, from the sandbox's answer and its timeline.

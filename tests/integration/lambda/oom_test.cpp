@@ -116,11 +116,7 @@ const Flavour kFlavours[] = {
 void every_flavour(const std::string& faults) {
   LambdaRigOptions options;
   options.sandbox_args = {"--memory-mb", "256"};
-  if (!faults.empty()) {
-    options.sandbox_args.push_back("--faults");
-    options.sandbox_args.push_back(faults);
-  }
-  LambdaRig rig(options);
+  LambdaRig rig(options.with_faults(faults));
   ASSERT_TRUE(rig.started()) << rig.diagnostics();
   ASSERT_TRUE(rig.wait("init.done")) << rig.diagnostics();
   const auto intake = rig.intake();
