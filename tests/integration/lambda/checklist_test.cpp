@@ -238,5 +238,29 @@ TEST(Checklist, StreamedResponseGivesProducedBytesAndBothSpans) {
   expect_count(rig, "errors", 0);
 }
 
+// Item 27: the init fails (timeout) and runs again in the invoke phase (`phase:"invoke"`) at the
+// first INVOKE, with a fresh lastcall. lambda-agent.md §2.4: the rules do not change, so that
+// invocation is the cold start and the initReport still gives init_duration.
+TEST(Checklist, SuppressedInitKeepsColdStartAndInitDuration) {
+  LambdaRig rig(with_faults(R"({"suppressed_init":true})"));
+  ASSERT_TRUE(rig.started()) << rig.diagnostics();
+  ASSERT_TRUE(rig.wait("fault", 1, {{"knob", "suppressed_init"}})) << rig.diagnostics();
+  ASSERT_EQ(rig.invoke(R"({"log":["first"],"respond":{"ok":true}})", "cold-1").status, 200)
+      << rig.diagnostics();
+  ASSERT_EQ(rig.invoke(R"({"respond":{"ok":true}})", "warm-2").status, 200) << rig.diagnostics();
+  ASSERT_TRUE(rig.wait("invoke.end", 2)) << rig.diagnostics();
+  const auto exit = rig.shutdown();
+  ASSERT_TRUE(exit.seen) << rig.diagnostics();
+  EXPECT_EQ(exit.exit_code, 0) << rig.diagnostics();
+
+  await_invocations(rig, 2);
+  if (::testing::Test::HasFatalFailure()) return;
+  expect_count(rig, "invocations", 1, "cold_start:true");
+  expect_count(rig, "invocations", 1, "cold_start:false");
+  expect_count(rig, "errors", 0);
+  const auto init = metric(rig.intake(), "init_duration");
+  EXPECT_GE(count_with(init), 1) << json::serialize(init) << "\n" << rig.diagnostics();
+}
+
 }  // namespace
 }  // namespace lc::test
