@@ -16,6 +16,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <future>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -123,6 +124,32 @@ TEST(Checklist, InvokeTimeoutIsOneTimeoutAndTheShutdownTimeoutIsHandled) {
   expect_count(rig, "errors", 1);
   expect_count(rig, "timeouts", 1);
   expect_count(rig, "errors", 1, "cold_start:false");  // the timed-out (warm) invocation's
+  expect_count(rig, "timeouts", 1, "cold_start:false");
+  expect_count(rig, "shutdowns", 1);
+}
+
+// Item 16: the SHUTDOWN `timeout` comes while the function still runs and no runtimeDone (nor
+// report) is ever sent for it: the request that was running is the one that timed out
+// (lambda-platform.md §3.5), one errors and one timeouts point.
+TEST(Checklist, ShutdownTimeoutWithoutRuntimeDoneCountsTheRunningRequestOnce) {
+  LambdaRig rig(with_faults("", {"--function-timeout-ms", "10000"}));
+  ASSERT_TRUE(rig.started()) << rig.diagnostics();
+  ASSERT_TRUE(rig.wait("init.done")) << rig.diagnostics();
+  ASSERT_EQ(rig.invoke(R"({"respond":{"ok":true}})", "ok-1").status, 200) << rig.diagnostics();
+  auto running = std::async(std::launch::async, [&rig] {
+    return rig.invoke(R"({"sleep_ms":5000,"respond":{"ok":true}})", "stuck-2").status;
+  });
+  ASSERT_TRUE(rig.wait("event.invoke", 2)) << rig.diagnostics();
+  ASSERT_TRUE(rig.wait("runtime.next", 2)) << rig.diagnostics();
+  const auto exit = rig.shutdown("timeout");
+  ASSERT_TRUE(exit.seen) << rig.diagnostics();
+  EXPECT_EQ(exit.exit_code, 0) << rig.diagnostics();
+  EXPECT_EQ(running.get(), 200);
+
+  await_invocations(rig, 2);
+  if (::testing::Test::HasFatalFailure()) return;
+  expect_count(rig, "errors", 1);
+  expect_count(rig, "timeouts", 1);
   expect_count(rig, "timeouts", 1, "cold_start:false");
   expect_count(rig, "shutdowns", 1);
 }

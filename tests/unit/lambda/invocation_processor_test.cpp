@@ -415,6 +415,67 @@ TEST_F(InvocationProcessorTest, TimeoutWithoutRuntimeDoneComesFromTheReport) {
   EXPECT_EQ(one("max_memory_used").value(), 128);
 }
 
+// lambda-platform.md §8 item 16 / §3.5: SHUTDOWN `timeout` while r2 runs and neither its
+// runtimeDone nor its report ever came: r2 (the last INVOKE, not the finished r1) is one errors
+// and one timeouts point; a runtimeDone/report arriving after all adds nothing.
+TEST_F(InvocationProcessorTest, ShutdownTimeoutWithoutRuntimeDoneCountsTheRunningRequestOnce) {
+  batch({ev("platform.initStart", kT0, R"({"initializationType":"on-demand","phase":"init"})")});
+  invoke("r1", kT0 + 100);
+  batch({ev("platform.runtimeDone", kT0 + 200, R"({"requestId":"r1","status":"success"})")});
+  invoke("r2", kT0 + 1000);
+  clock_.set_wall_ms(kT0 + 4000);
+  ExtensionEvent shutdown;
+  shutdown.type = ExtensionEvent::Type::kShutdown;
+  shutdown.shutdown_reason = "timeout";
+  processor_->on_extension_event(shutdown);
+  processor_->on_extension_event(shutdown);  // a repeat changes nothing
+  EXPECT_EQ(one("errors").tags, Tags{"cold_start:false"});
+  EXPECT_EQ(one("timeouts").timestamp, (kT0 + 4000) / 1000);
+  batch({ev("platform.runtimeDone", kT0 + 4100, R"({"requestId":"r2","status":"timeout"})"),
+         ev("platform.report", kT0 + 4100,
+            R"({"requestId":"r2","status":"timeout","metrics":{"durationMs":3000}})")});
+  EXPECT_EQ(count("errors"), 1u);
+  EXPECT_EQ(count("timeouts"), 1u);
+  EXPECT_EQ(count("shutdowns"), 1u);
+}
+
+// The running invocation's runtimeDone came first (sandbox timeout): SHUTDOWN `timeout` adds
+// nothing; another reason never counts a timeout.
+TEST_F(InvocationProcessorTest, ShutdownTimeoutAfterTheRuntimeDoneOrOtherReasonsAddNothing) {
+  batch({ev("platform.initStart", kT0, R"({"initializationType":"on-demand","phase":"init"})")});
+  invoke("r1", kT0 + 100);
+  batch({ev("platform.runtimeDone", kT0 + 3100, R"({"requestId":"r1","status":"timeout"})")});
+  ExtensionEvent shutdown;
+  shutdown.type = ExtensionEvent::Type::kShutdown;
+  shutdown.shutdown_reason = "timeout";
+  processor_->on_extension_event(shutdown);
+  EXPECT_EQ(count("errors"), 1u);
+  EXPECT_EQ(count("timeouts"), 1u);
+
+  make();
+  invoke("s1", kT0 + 5000);
+  shutdown.shutdown_reason = "spindown";
+  processor_->on_extension_event(shutdown);
+  EXPECT_EQ(count("timeouts"), 1u);  // still only r1's
+}
+
+// §8 item 35: a streamed response whose error came in the trailers (runtimeDone status error)
+// is an error invocation and still gives produced_bytes and both response spans.
+TEST_F(InvocationProcessorTest, StreamedResponseWithAnErrorTrailerIsAnErrorInvocation) {
+  batch({ev("platform.initStart", kT0, R"({"initializationType":"on-demand","phase":"init"})")});
+  invoke("r1", kT0 + 100);
+  batch({ev(
+      "platform.runtimeDone", kT0 + 900,
+      fmt::format(
+          R"({{"requestId":"r1","status":"error","errorType":"Stream.Broken","metrics":{{"durationMs":800,"producedBytes":24}},"spans":[{{"name":"responseLatency","start":"{}","durationMs":120.5}},{{"name":"responseDuration","start":"{}","durationMs":679.5}}]}})",
+          iso(kT0 + 100), iso(kT0 + 220)))});
+  EXPECT_EQ(count("errors"), 1u);
+  EXPECT_EQ(count("timeouts"), 0u);
+  EXPECT_EQ(one("produced_bytes").value(), 24);
+  EXPECT_EQ(one("response_latency").value(), 120.5);
+  EXPECT_EQ(one("response_duration").value(), 679.5);
+}
+
 TEST_F(InvocationProcessorTest, ErrorStatusesAndOutsideEvidenceGiveOneErrorsPoint) {
   batch({ev("platform.initStart", kT0, R"({"initializationType":"on-demand","phase":"init"})")});
   invoke("r1", kT0 + 100);
