@@ -77,6 +77,7 @@ void InvocationProcessor::on_extension_event(const ExtensionEvent& event) {
       on_invoke(event.request_id, event.deadline_ms);
       return;
     case ExtensionEvent::Type::kShutdown:
+      if (event.shutdown_reason == "timeout") on_shutdown_timeout();
       on_shutdown();
       return;
     case ExtensionEvent::Type::kUnknown:
@@ -118,6 +119,24 @@ void InvocationProcessor::on_shutdown() {
   release_held_invocation();
   emit("shutdowns", 1, now, dynamic_tags(nullptr));
   if (invocations_seen_ == 0) emit("unused_init", 1, now, dynamic_tags(nullptr));
+}
+
+// lambda-platform.md §3.5: SHUTDOWN `timeout` names the request whose deadline passed, the last
+// one INVOKEd on-demand. Without its runtimeDone and report it is counted as a timeout here; one
+// arriving later finds errors/timeouts already sent (once per invocation, §3.2).
+void InvocationProcessor::on_shutdown_timeout() {
+  if (options_.lmi || shutdown_seen_) return;
+  std::string running;
+  std::int64_t latest = 0;
+  buffer_.for_each([&](const InvocationContext& c) {
+    if (c.invoke_seen && !c.runtime_done_seen && !c.report_seen && c.invoke_ms >= latest) {
+      latest = c.invoke_ms;
+      running = c.request_id;
+    }
+  });
+  if (running.empty()) return;
+  InvocationContext* ctx = context_for(running);
+  if (ctx != nullptr) status_metrics(*ctx, "timeout", clock_.wall_ms());
 }
 
 void InvocationProcessor::on_invocation_error(std::string_view request_id, std::int64_t time_ms) {

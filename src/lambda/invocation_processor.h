@@ -61,6 +61,8 @@ class InvocationProcessor {
   // §6.5 step 1: shutdowns, unused_init (no invocation seen), the held invocations point.
   // Idempotent.
   void on_shutdown();
+  // SHUTDOWN `timeout` (on-demand): the running invocation without runtimeDone/report timed out.
+  void on_shutdown_timeout();
   // Every telemetry event (platform.*, function, extension).
   void on_telemetry(const TelemetryEvent& event);
   // Error evidence from outside the telemetry (end-invocation error header, 5xx statusCode):

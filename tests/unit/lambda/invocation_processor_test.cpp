@@ -187,6 +187,69 @@ TEST_F(InvocationProcessorTest, ColdStartIsHeldUntilInitStartAndCarriesDurableAn
             (Tags{"cold_start:false", "durable_function:true"}));
 }
 
+// lambda-platform.md §8 item 26: initStart names the runtime with runtimeVersionArn or with
+// runtimeArn; both are an initStart (the held cold start goes out at once, durable detected).
+TEST_F(InvocationProcessorTest, InitStartWithRuntimeVersionArnOrRuntimeArnIsAccepted) {
+  for (const char* arn_key : {"runtimeVersionArn", "runtimeArn"}) {
+    SCOPED_TRACE(arn_key);
+    make();
+    sink_.clear();
+    invoke("r1", kT0 + 300);
+    batch({ev(
+        "platform.initStart", kT0 + 10,
+        fmt::format(
+            R"({{"initializationType":"on-demand","phase":"init","runtimeVersion":"nodejs:20.DurableFunction.v1","{}":"arn:aws:lambda:us-east-1::runtime:abc"}})",
+            arn_key))});
+    EXPECT_EQ(one("invocations").tags, (Tags{"cold_start:true", "durable_function:true"}));
+  }
+}
+
+// §8 item 27 (lambda-agent.md §2.4): a suppressed init (init events with phase "invoke") changes
+// no rule: the first invocation is the cold start and the initReport gives init_duration.
+TEST_F(InvocationProcessorTest, SuppressedInitPhaseInvokeKeepsColdStartAndInitDuration) {
+  batch({ev(
+      "platform.initStart", kT0 + 10,
+      R"({"initializationType":"on-demand","phase":"invoke","runtimeVersion":"python:3.13.v1"})")});
+  invoke("r1", kT0 + 2000);
+  batch(
+      {ev("platform.initRuntimeDone", kT0 + 2400,
+          R"({"initializationType":"on-demand","phase":"invoke","status":"success"})"),
+       ev("platform.initReport", kT0 + 2400,
+          R"({"initializationType":"on-demand","phase":"invoke","metrics":{"durationMs":390.0}})"),
+       ev("platform.start", kT0 + 2400, R"({"requestId":"r1"})"),
+       ev("platform.runtimeDone", kT0 + 2600, R"({"requestId":"r1","status":"success"})")});
+  EXPECT_EQ(one("invocations").tags, Tags{"cold_start:true"});
+  EXPECT_NEAR(one("init_duration").value(), 0.39, 1e-12);
+  EXPECT_EQ(count("errors"), 0u);
+}
+
+// §8 item 24: initRuntimeDone without phase, runtimeDone without metrics or spans, errorType ""
+// and an unknown event type are accepted; the report still gives its metrics, nothing fails.
+TEST_F(InvocationProcessorTest, OmittedOptionalFieldsAndUnknownTypesAreAccepted) {
+  batch({ev("platform.initStart", kT0, R"({"initializationType":"on-demand","phase":"init"})"),
+         ev("platform.initRuntimeDone", kT0 + 200,
+            R"({"initializationType":"on-demand","status":"success"})"),
+         ev("platform.futureThing", kT0 + 250, R"({"requestId":"r1","whatever":[1,2]})")});
+  invoke("r1", kT0 + 300);
+  batch(
+      {ev("platform.start", kT0 + 300, R"({"requestId":"r1","version":"$LATEST","extra":{}})"),
+       ev("platform.runtimeDone", kT0 + 800,
+          R"({"requestId":"r1","status":"success","errorType":""})"),
+       ev("platform.report", kT0 + 900,
+          R"({"requestId":"r1","status":"success","errorType":"","metrics":{"durationMs":600,"billedDurationMs":600,"memorySizeMB":128,"maxMemoryUsedMB":70}})")});
+  EXPECT_EQ(one("invocations").tags, Tags{"cold_start:true"});
+  EXPECT_EQ(count("errors"), 0u);
+  EXPECT_EQ(count("runtime_duration"), 0u);  // no metrics on runtimeDone
+  EXPECT_EQ(count("response_latency"), 0u);  // no spans anywhere
+  EXPECT_NEAR(one("duration").value(), 0.6, 1e-12);
+  EXPECT_EQ(one("max_memory_used").value(), 70);
+  // An error status with an empty errorType is still one error.
+  invoke("r2", kT0 + 5000);
+  batch({ev("platform.runtimeDone", kT0 + 5100,
+            R"({"requestId":"r2","status":"error","errorType":""})")});
+  EXPECT_EQ(count("errors"), 1u);
+}
+
 TEST_F(InvocationProcessorTest, HeldInvocationGoesOutAtRuntimeDoneFlushOrShutdown) {
   invoke("r1", kT0 + 100);
   EXPECT_EQ(count("invocations"), 0u);
@@ -413,6 +476,67 @@ TEST_F(InvocationProcessorTest, TimeoutWithoutRuntimeDoneComesFromTheReport) {
   EXPECT_EQ(count("post_runtime_duration"), 0u);  // no runtimeDone for this id
   EXPECT_EQ(count("runtime_duration"), 0u);
   EXPECT_EQ(one("max_memory_used").value(), 128);
+}
+
+// lambda-platform.md §8 item 16 / §3.5: SHUTDOWN `timeout` while r2 runs and neither its
+// runtimeDone nor its report ever came: r2 (the last INVOKE, not the finished r1) is one errors
+// and one timeouts point; a runtimeDone/report arriving after all adds nothing.
+TEST_F(InvocationProcessorTest, ShutdownTimeoutWithoutRuntimeDoneCountsTheRunningRequestOnce) {
+  batch({ev("platform.initStart", kT0, R"({"initializationType":"on-demand","phase":"init"})")});
+  invoke("r1", kT0 + 100);
+  batch({ev("platform.runtimeDone", kT0 + 200, R"({"requestId":"r1","status":"success"})")});
+  invoke("r2", kT0 + 1000);
+  clock_.set_wall_ms(kT0 + 4000);
+  ExtensionEvent shutdown;
+  shutdown.type = ExtensionEvent::Type::kShutdown;
+  shutdown.shutdown_reason = "timeout";
+  processor_->on_extension_event(shutdown);
+  processor_->on_extension_event(shutdown);  // a repeat changes nothing
+  EXPECT_EQ(one("errors").tags, Tags{"cold_start:false"});
+  EXPECT_EQ(one("timeouts").timestamp, (kT0 + 4000) / 1000);
+  batch({ev("platform.runtimeDone", kT0 + 4100, R"({"requestId":"r2","status":"timeout"})"),
+         ev("platform.report", kT0 + 4100,
+            R"({"requestId":"r2","status":"timeout","metrics":{"durationMs":3000}})")});
+  EXPECT_EQ(count("errors"), 1u);
+  EXPECT_EQ(count("timeouts"), 1u);
+  EXPECT_EQ(count("shutdowns"), 1u);
+}
+
+// The running invocation's runtimeDone came first (sandbox timeout): SHUTDOWN `timeout` adds
+// nothing; another reason never counts a timeout.
+TEST_F(InvocationProcessorTest, ShutdownTimeoutAfterTheRuntimeDoneOrOtherReasonsAddNothing) {
+  batch({ev("platform.initStart", kT0, R"({"initializationType":"on-demand","phase":"init"})")});
+  invoke("r1", kT0 + 100);
+  batch({ev("platform.runtimeDone", kT0 + 3100, R"({"requestId":"r1","status":"timeout"})")});
+  ExtensionEvent shutdown;
+  shutdown.type = ExtensionEvent::Type::kShutdown;
+  shutdown.shutdown_reason = "timeout";
+  processor_->on_extension_event(shutdown);
+  EXPECT_EQ(count("errors"), 1u);
+  EXPECT_EQ(count("timeouts"), 1u);
+
+  make();
+  invoke("s1", kT0 + 5000);
+  shutdown.shutdown_reason = "spindown";
+  processor_->on_extension_event(shutdown);
+  EXPECT_EQ(count("timeouts"), 1u);  // still only r1's
+}
+
+// §8 item 35: a streamed response whose error came in the trailers (runtimeDone status error)
+// is an error invocation and still gives produced_bytes and both response spans.
+TEST_F(InvocationProcessorTest, StreamedResponseWithAnErrorTrailerIsAnErrorInvocation) {
+  batch({ev("platform.initStart", kT0, R"({"initializationType":"on-demand","phase":"init"})")});
+  invoke("r1", kT0 + 100);
+  batch({ev(
+      "platform.runtimeDone", kT0 + 900,
+      fmt::format(
+          R"({{"requestId":"r1","status":"error","errorType":"Stream.Broken","metrics":{{"durationMs":800,"producedBytes":24}},"spans":[{{"name":"responseLatency","start":"{}","durationMs":120.5}},{{"name":"responseDuration","start":"{}","durationMs":679.5}}]}})",
+          iso(kT0 + 100), iso(kT0 + 220)))});
+  EXPECT_EQ(count("errors"), 1u);
+  EXPECT_EQ(count("timeouts"), 0u);
+  EXPECT_EQ(one("produced_bytes").value(), 24);
+  EXPECT_EQ(one("response_latency").value(), 120.5);
+  EXPECT_EQ(one("response_duration").value(), 679.5);
 }
 
 TEST_F(InvocationProcessorTest, ErrorStatusesAndOutsideEvidenceGiveOneErrorsPoint) {
