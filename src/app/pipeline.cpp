@@ -23,6 +23,7 @@ metrics::AggregatorConfig enhanced_aggregator_config(const FinalConfig& config) 
   auto c = metrics::AggregatorConfig::from(config.metrics, config.common, config.mode);
   c.tag_set = TagSetId::kEnhancedMetrics;
   c.max_contexts = Pipeline::kEnhancedMaxContexts;
+  c.drop_kind = "enhanced";  // its refusals are not the app's DogStatsD traffic
   return c;
 }
 

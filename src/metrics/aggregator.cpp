@@ -260,7 +260,7 @@ void MetricAggregator::drop(std::string_view reason, std::string_view name, std:
   if (reason == MemoryBudget::kDropReason) {
     budget_.note_refused(ValueClass::kMetrics, values);
   }
-  self_.dropped(kDropKind, reason, values);
+  self_.dropped(config_.drop_kind, reason, values);
   drops_ += values;
   // A client with a skewed clock or a replayed buffer can send nothing but too-old points: one line
   // per reason per interval, saying how many were not logged.

@@ -49,6 +49,9 @@ struct AggregatorConfig {
   bool histogram_copy_to_distribution = false;
   std::string histogram_copy_prefix;
   std::size_t max_contexts = 10240;
+  // The `kind` of lastcall.dropped for what this aggregator refuses: "dogstatsd" for the DogStatsD
+  // aggregator, "enhanced" for lastcall's enhanced metrics.
+  std::string drop_kind = "dogstatsd";
   // Exact histogram samples kept per context and bucket (16 B each). Beyond, the bucket keeps
   // exact count, sum, min and max and answers the median and percentiles from a DDSketch
   // (≤ 1 % relative error): no value is dropped for this cap.
@@ -74,7 +77,6 @@ struct AggregatorConfig {
 
 class MetricAggregator final : public MetricSink {
  public:
-  static constexpr std::string_view kDropKind = "dogstatsd";
   static constexpr std::int64_t kBucketSeconds = 10;
 
   // `tags` outlives the aggregator; its config.tag_set is read at every flush (no tags by default).

@@ -788,3 +788,21 @@ TEST(AggregatorTest, TooOldPointsAreLoggedOncePerInterval) {
 
 }  // namespace
 }  // namespace lc::metrics
+
+namespace lc::metrics {
+namespace {
+
+// An aggregator counts its refusals under its own drop kind (the enhanced metrics' aggregator is
+// not the app's DogStatsD traffic).
+TEST(AggregatorTest, RefusalsAreCountedUnderTheConfiguredDropKind) {
+  AggregatorConfig c;
+  c.max_contexts = 1;
+  c.drop_kind = "enhanced";
+  Harness f(c);
+  f.send("a:1|c\nb:1|c");
+  EXPECT_EQ(f.self.dropped_count("enhanced", "context_limit"), 1u);
+  EXPECT_EQ(f.self.dropped_count("dogstatsd", "context_limit"), 0u);
+}
+
+}  // namespace
+}  // namespace lc::metrics
