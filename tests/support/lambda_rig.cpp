@@ -39,12 +39,6 @@ std::uint16_t pick_free_port(int socket_type) {
   return port;
 }
 
-std::int64_t wall_now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 double json_number(const json::value& v, std::string_view key) {
   const auto* o = v.if_object();
   const auto* m = o != nullptr ? o->if_contains(key) : nullptr;
@@ -259,6 +253,40 @@ std::string LambdaRig::diagnostics() {
   }
   if (sandbox_) out += "--- lastcall-sandbox:\n" + sandbox_->output() + "\n";
   return out;
+}
+
+bool context_has_tag(const json::object& context, std::string_view tag) {
+  const auto* tags = context.if_contains("tags");
+  if (tags == nullptr || !tags->is_array()) return false;
+  for (const auto& t : tags->get_array()) {
+    if (t.is_string() && t.get_string() == tag) return true;
+  }
+  return false;
+}
+
+double sketch_count(const json::value& metric, std::string_view tag) {
+  const auto* o = metric.if_object();
+  const auto* contexts = o != nullptr ? o->if_contains("contexts") : nullptr;
+  if (contexts == nullptr || !contexts->is_array()) return 0;
+  double n = 0;
+  for (const auto& c : contexts->get_array()) {
+    if (!c.is_object()) continue;
+    if (tag.empty() || context_has_tag(c.get_object(), tag)) n += json_number(c, "cnt");
+  }
+  return n;
+}
+
+json::value enhanced_metric(const FakeIntakeClient& intake, std::string_view name) {
+  return intake.metrics(std::string(kEnhancedPrefix) + std::string(name));
+}
+
+void await_enhanced_invocations(LambdaRig& rig, double n) {
+  const auto intake = rig.intake();
+  const auto got = intake.wait_for_metric(
+      std::string(kEnhancedPrefix) + "invocations",
+      [n](const json::value& m) { return sketch_count(m) >= n; }, std::chrono::seconds(10));
+  ASSERT_TRUE(got.has_value()) << json::serialize(enhanced_metric(intake, "invocations")) << "\n"
+                               << rig.diagnostics();
 }
 
 }  // namespace lc::test

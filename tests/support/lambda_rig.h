@@ -149,12 +149,21 @@ class LambdaRig {
 // 0 when the kernel refused. See the race note above.
 std::uint16_t pick_free_port(int socket_type);
 
-// Current wall-clock epoch seconds: for `|T` stamps (conventions.md §16a).
-std::int64_t wall_now_s();
-
 // A numeric member of a JSON object; NaN when absent or not a number.
 double json_number(const boost::json::value& v, std::string_view key);
 // The tags of every point (series) or context (sketch) of a /fakeintake/metrics answer.
 std::vector<std::vector<std::string>> point_tags(const boost::json::value& metric);
+
+// ---- lastcall's enhanced metrics at the fake intake (distributions → merged sketch contexts)
+inline constexpr std::string_view kEnhancedPrefix = "aws.lambda.enhanced.";
+// True when a sketch context of a /fakeintake/metrics answer carries `tag`.
+bool context_has_tag(const boost::json::object& context, std::string_view tag);
+// The merged sketch count of the contexts of `metric` carrying `tag` ("" = every context).
+double sketch_count(const boost::json::value& metric, std::string_view tag = "");
+// /fakeintake/metrics of aws.lambda.enhanced.<name>.
+boost::json::value enhanced_metric(const FakeIntakeClient& intake, std::string_view name);
+// Waits (10 s) until the intake holds `n` invocations points — the final flush of the lastcall
+// process that saw them arrived; a gtest failure (fatal) otherwise.
+void await_enhanced_invocations(LambdaRig& rig, double n);
 
 }  // namespace lc::test

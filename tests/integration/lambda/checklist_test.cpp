@@ -29,59 +29,17 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-constexpr std::string_view kPrefix = "aws.lambda.enhanced.";
-
-bool has_tag(const json::object& context, std::string_view tag) {
-  const auto* tags = context.if_contains("tags");
-  if (tags == nullptr || !tags->is_array()) return false;
-  for (const auto& t : tags->get_array()) {
-    if (t.is_string() && t.get_string() == tag) return true;
-  }
-  return false;
-}
-
-// The merged sketch count of the contexts of `metric` carrying `tag` ("" = every context).
-double count_with(const json::value& metric, std::string_view tag = "") {
-  const auto* o = metric.if_object();
-  const auto* contexts = o != nullptr ? o->if_contains("contexts") : nullptr;
-  if (contexts == nullptr || !contexts->is_array()) return 0;
-  double n = 0;
-  for (const auto& c : contexts->get_array()) {
-    if (!c.is_object()) continue;
-    if (tag.empty() || has_tag(c.get_object(), tag)) n += json_number(c, "cnt");
-  }
-  return n;
-}
-
-json::value metric(const FakeIntakeClient& intake, std::string_view name) {
-  return intake.metrics(std::string(kPrefix) + std::string(name));
-}
-
-// Waits until the intake holds `n` invocation points (the final flush arrived).
-void await_invocations(LambdaRig& rig, double n) {
-  const auto intake = rig.intake();
-  const auto got = intake.wait_for_metric(
-      std::string(kPrefix) + "invocations",
-      [n](const json::value& m) { return count_with(m) >= n; }, 10s);
-  ASSERT_TRUE(got.has_value()) << json::serialize(metric(intake, "invocations")) << "\n"
-                               << rig.diagnostics();
-}
-
 void expect_count(LambdaRig& rig, std::string_view name, double want, std::string_view tag = "") {
-  const auto m = metric(rig.intake(), name);
-  EXPECT_EQ(count_with(m, tag), want) << name << " " << tag << ": " << json::serialize(m) << "\n"
-                                      << rig.diagnostics();
+  const auto m = enhanced_metric(rig.intake(), name);
+  EXPECT_EQ(sketch_count(m, tag), want) << name << " " << tag << ": " << json::serialize(m) << "\n"
+                                        << rig.diagnostics();
   EXPECT_EQ(json_number(m, "duplicates"), 0) << name << ": " << json::serialize(m);
 }
 
 LambdaRigOptions with_faults(const std::string& faults, std::vector<std::string> args = {}) {
   LambdaRigOptions options;
   options.sandbox_args = std::move(args);
-  if (!faults.empty()) {
-    options.sandbox_args.push_back("--faults");
-    options.sandbox_args.push_back(faults);
-  }
-  return options;
+  return std::move(options.with_faults(faults));
 }
 
 // The sandbox's telemetry.delivered entries, one a line (failure messages).
@@ -118,7 +76,7 @@ TEST(Checklist, InvokeTimeoutIsOneTimeoutAndTheShutdownTimeoutIsHandled) {
   }
   EXPECT_TRUE(clean_exit) << rig.diagnostics();
 
-  await_invocations(rig, 2);
+  await_enhanced_invocations(rig, 2);
   if (::testing::Test::HasFatalFailure()) return;
   expect_count(rig, "invocations", 2);
   expect_count(rig, "errors", 1);
@@ -146,7 +104,7 @@ TEST(Checklist, ShutdownTimeoutWithoutRuntimeDoneCountsTheRunningRequestOnce) {
   EXPECT_EQ(exit.exit_code, 0) << rig.diagnostics();
   EXPECT_EQ(running.get(), 200);
 
-  await_invocations(rig, 2);
+  await_enhanced_invocations(rig, 2);
   if (::testing::Test::HasFatalFailure()) return;
   expect_count(rig, "errors", 1);
   expect_count(rig, "timeouts", 1);
@@ -177,7 +135,7 @@ TEST(Checklist, ListenerErrorsDuplicateBatchesCountNothingTwice) {
   // Both injected failures happened: lastcall's listener saw those batches twice.
   EXPECT_TRUE(rig.wait("telemetry.delivered", 2, {{"status", "503"}}, 5000)) << deliveries(rig);
 
-  await_invocations(rig, 3);
+  await_enhanced_invocations(rig, 3);
   if (::testing::Test::HasFatalFailure()) return;
   for (const char* name : {"invocations", "duration", "billed_duration", "runtime_duration"}) {
     expect_count(rig, name, 3);
@@ -213,7 +171,7 @@ TEST_P(ChecklistShapes, TotalsAndColdStartDoNotDependOnTheRecordShape) {
   ASSERT_TRUE(exit.seen) << rig.diagnostics();
   EXPECT_EQ(exit.exit_code, 0) << rig.diagnostics();
 
-  await_invocations(rig, 2);
+  await_enhanced_invocations(rig, 2);
   if (::testing::Test::HasFatalFailure()) return;
   for (const char* name : {"invocations", "duration", "billed_duration", "max_memory_used"}) {
     expect_count(rig, name, 2);
@@ -254,13 +212,13 @@ TEST(Checklist, StreamedResponseGivesProducedBytesAndBothSpans) {
   const auto exit = rig.shutdown();
   ASSERT_TRUE(exit.seen) << rig.diagnostics();
 
-  await_invocations(rig, 1);
+  await_enhanced_invocations(rig, 1);
   if (::testing::Test::HasFatalFailure()) return;
   for (const char* name : {"produced_bytes", "response_latency", "response_duration"}) {
     expect_count(rig, name, 1);
   }
   // "chunk-0;chunk-1;chunk-2;" = 24 bytes.
-  const auto bytes = metric(rig.intake(), "produced_bytes");
+  const auto bytes = enhanced_metric(rig.intake(), "produced_bytes");
   EXPECT_EQ(json_number(bytes.at("sketch"), "max"), 24) << json::serialize(bytes);
   expect_count(rig, "errors", 0);
 }
@@ -280,13 +238,13 @@ TEST(Checklist, SuppressedInitKeepsColdStartAndInitDuration) {
   ASSERT_TRUE(exit.seen) << rig.diagnostics();
   EXPECT_EQ(exit.exit_code, 0) << rig.diagnostics();
 
-  await_invocations(rig, 2);
+  await_enhanced_invocations(rig, 2);
   if (::testing::Test::HasFatalFailure()) return;
   expect_count(rig, "invocations", 1, "cold_start:true");
   expect_count(rig, "invocations", 1, "cold_start:false");
   expect_count(rig, "errors", 0);
-  const auto init = metric(rig.intake(), "init_duration");
-  EXPECT_GE(count_with(init), 1) << json::serialize(init) << "\n" << rig.diagnostics();
+  const auto init = enhanced_metric(rig.intake(), "init_duration");
+  EXPECT_GE(sketch_count(init), 1) << json::serialize(init) << "\n" << rig.diagnostics();
 }
 
 }  // namespace

@@ -23,30 +23,6 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::string_view kPrefix = "aws.lambda.enhanced.";
-
-bool has_tag(const json::object& context, std::string_view tag) {
-  const auto* tags = context.if_contains("tags");
-  if (tags == nullptr || !tags->is_array()) return false;
-  for (const auto& t : tags->get_array()) {
-    if (t.is_string() && t.get_string() == tag) return true;
-  }
-  return false;
-}
-
-// The merged sketch count of the contexts of `metric` carrying `tag` ("" = every context).
-double count_with(const json::value& metric, std::string_view tag) {
-  const auto* o = metric.if_object();
-  const auto* contexts = o != nullptr ? o->if_contains("contexts") : nullptr;
-  if (contexts == nullptr || !contexts->is_array()) return 0;
-  double n = 0;
-  for (const auto& c : contexts->get_array()) {
-    if (!c.is_object()) continue;
-    if (tag.empty() || has_tag(c.get_object(), tag)) n += json_number(c, "cnt");
-  }
-  return n;
-}
-
 double duplicates(const json::value& metric) { return json_number(metric, "duplicates"); }
 
 // A cold start and two warm invocations, SHUTDOWN, then the full set at the intake. `faults`: the
@@ -73,9 +49,7 @@ void cold_and_warm_invocations(const std::string& faults) {
   EXPECT_TRUE(exit.exited_before_deadline) << rig.diagnostics();
 
   const auto intake = rig.intake();
-  auto metric = [&](std::string_view name) {
-    return intake.metrics(std::string(kPrefix) + std::string(name));
-  };
+  auto metric = [&](std::string_view name) { return enhanced_metric(intake, name); };
 
   // One point per invocation, each invocation's points tagged by its own cold start: the last
   // report arrived after SHUTDOWN and is in the final flush.
@@ -84,9 +58,9 @@ void cold_and_warm_invocations(const std::string& faults) {
                            "estimated_cost", "response_latency", "response_duration"}) {
     SCOPED_TRACE(name);
     const auto m = metric(name);
-    EXPECT_EQ(count_with(m, ""), 3) << json::serialize(m) << "\n" << rig.diagnostics();
-    EXPECT_EQ(count_with(m, "cold_start:true"), 1) << json::serialize(m);
-    EXPECT_EQ(count_with(m, "cold_start:false"), 2) << json::serialize(m);
+    EXPECT_EQ(sketch_count(m, ""), 3) << json::serialize(m) << "\n" << rig.diagnostics();
+    EXPECT_EQ(sketch_count(m, "cold_start:true"), 1) << json::serialize(m);
+    EXPECT_EQ(sketch_count(m, "cold_start:false"), 2) << json::serialize(m);
     EXPECT_EQ(duplicates(m), 0) << json::serialize(m);
   }
 
@@ -100,10 +74,11 @@ void cold_and_warm_invocations(const std::string& faults) {
   EXPECT_LT(min_s, 5.0) << json::serialize(duration);
 
   // Sandbox-level points: one init_duration, one shutdowns, no unused_init, no failures.
-  EXPECT_EQ(count_with(metric("init_duration"), ""), 1) << json::serialize(metric("init_duration"));
-  EXPECT_EQ(count_with(metric("shutdowns"), ""), 1) << json::serialize(metric("shutdowns"));
+  EXPECT_EQ(sketch_count(metric("init_duration"), ""), 1)
+      << json::serialize(metric("init_duration"));
+  EXPECT_EQ(sketch_count(metric("shutdowns"), ""), 1) << json::serialize(metric("shutdowns"));
   for (const char* absent : {"unused_init", "errors", "timeouts", "out_of_memory"}) {
-    EXPECT_EQ(count_with(metric(absent), ""), 0)
+    EXPECT_EQ(sketch_count(metric(absent), ""), 0)
         << absent << ": " << json::serialize(metric(absent));
   }
 }
@@ -141,8 +116,8 @@ TEST(EnhancedMetrics, DisabledSendsNoEnhancedMetric) {
       << json::serialize(intake.metrics("fn.done")) << "\n"
       << rig.diagnostics();
   for (const char* name : {"invocations", "duration", "shutdowns"}) {
-    const auto m = intake.metrics(std::string(kPrefix) + name);
-    EXPECT_EQ(count_with(m, ""), 0) << name << ": " << json::serialize(m);
+    const auto m = enhanced_metric(intake, name);
+    EXPECT_EQ(sketch_count(m, ""), 0) << name << ": " << json::serialize(m);
   }
 }
 

@@ -179,7 +179,7 @@ TEST(ExtensionMetrics, FlushDeliversExactValuesWhileTheInvocationIsOpenAndShutdo
   // step 2), and named in the one listening: line.
   ASSERT_TRUE(rig.listening().contains("dogstatsd")) << rig.listening_line();
   EXPECT_EQ(rig.listening().at("dogstatsd"), rig.dogstatsd_port()) << rig.listening_line();
-  const std::int64_t ts = wall_now_s() - 30;
+  const std::int64_t ts = wall_s() - 30;
   const std::int64_t bucket = ts - ts % 10;
 
   // Before the flush: counts with a sample rate, packed values, h, ms, s, d.
@@ -270,7 +270,7 @@ TEST(ExtensionMetrics, FlushDeliversExactValuesWhileTheInvocationIsOpenAndShutdo
 TEST(ExtensionMetrics, DedicatedEnvWinsOverDdTags) {
   LambdaRig rig(metrics_rig({{"DD_ENV", "prod"}, {"DD_TAGS", "env:dev,team:a"}}));
   ASSERT_TRUE(rig.started()) << rig.diagnostics();
-  const std::int64_t ts = wall_now_s() - 30;
+  const std::int64_t ts = wall_s() - 30;
   json::object payload;
   payload["statsd"] = json::array{datagram({"fn.tagged:1|c|#route:/x"}, ts),
                                   datagram({"fn.tagged.dist:4|d|#route:/x"}, ts)};

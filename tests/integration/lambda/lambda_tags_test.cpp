@@ -47,7 +47,7 @@ TEST(LambdaTags, CustomMetricsCarryTheBaseTagsWithoutTheExcludedKeys) {
   o.sandbox_args = {"--memory-mb", "256", "--function-name", "Tags-Fn"};
   LambdaRig rig(o);
   ASSERT_TRUE(rig.started()) << rig.diagnostics();
-  const std::int64_t ts = wall_now_s() - 30;
+  const std::int64_t ts = wall_s() - 30;
   json::object payload;
   payload["statsd"] = json::array{"fn.tagged:1|c|#route:/x|T" + std::to_string(ts),
                                   "fn.tagged.dist:4|d|T" + std::to_string(ts)};

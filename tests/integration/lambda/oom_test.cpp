@@ -30,46 +30,8 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-constexpr std::string_view kPrefix = "aws.lambda.enhanced.";
 constexpr std::string_view kUnattributedLine =
     "oom: pattern seen without requestId in LMI; not attributed to any invocation";
-
-bool has_tag(const json::object& context, std::string_view tag) {
-  const auto* tags = context.if_contains("tags");
-  if (tags == nullptr || !tags->is_array()) return false;
-  for (const auto& t : tags->get_array()) {
-    if (t.is_string() && t.get_string() == tag) return true;
-  }
-  return false;
-}
-
-// The merged sketch count of the contexts of `metric` carrying `tag` ("" = every context).
-double count_with(const json::value& metric, std::string_view tag = "") {
-  const auto* o = metric.if_object();
-  const auto* contexts = o != nullptr ? o->if_contains("contexts") : nullptr;
-  if (contexts == nullptr || !contexts->is_array()) return 0;
-  double n = 0;
-  for (const auto& c : contexts->get_array()) {
-    if (!c.is_object()) continue;
-    if (tag.empty() || has_tag(c.get_object(), tag)) n += json_number(c, "cnt");
-  }
-  return n;
-}
-
-json::value metric(const FakeIntakeClient& intake, std::string_view name) {
-  return intake.metrics(std::string(kPrefix) + std::string(name));
-}
-
-// Waits until the intake holds `invocations` invocation points (the final flush of the lastcall
-// process that saw them arrived), then returns nothing; failures go through gtest.
-void await_invocations(LambdaRig& rig, double invocations) {
-  const auto intake = rig.intake();
-  const auto got = intake.wait_for_metric(
-      std::string(kPrefix) + "invocations",
-      [invocations](const json::value& m) { return count_with(m) >= invocations; }, 10s);
-  ASSERT_TRUE(got.has_value()) << json::serialize(metric(intake, "invocations")) << "\n"
-                               << rig.diagnostics();
-}
 
 std::size_t unattributed_lines(LambdaRig& rig) {
   const auto lines = rig.lastcall_output();
@@ -90,9 +52,9 @@ void expect_row(LambdaRig& rig, const Row& row) {
        {std::pair<const char*, double>{"out_of_memory", row.out_of_memory},
         {"errors", row.errors},
         {"timeouts", row.timeouts}}) {
-    const auto m = metric(intake, name);
-    EXPECT_EQ(count_with(m), want) << name << ": " << json::serialize(m) << "\n"
-                                   << rig.diagnostics();
+    const auto m = enhanced_metric(intake, name);
+    EXPECT_EQ(sketch_count(m), want) << name << ": " << json::serialize(m) << "\n"
+                                     << rig.diagnostics();
     EXPECT_EQ(json_number(m, "duplicates"), 0) << name << ": " << json::serialize(m);
   }
 }
@@ -137,14 +99,14 @@ void every_flavour(const std::string& faults) {
     // The OOM run resets the environment: SHUTDOWN `failure`, lastcall's final flush and exit.
     ++resets;
     ASSERT_TRUE(rig.wait("shutdown.done", resets)) << rig.diagnostics();
-    await_invocations(rig, 2);
+    await_enhanced_invocations(rig, 2);
     if (::testing::Test::HasFatalFailure()) return;
 
     expect_row(rig, flavour.row);
     // The point is the OOM invocation's (a warm one), not the normal cold start's.
-    const auto m = metric(intake, "out_of_memory");
-    EXPECT_EQ(count_with(m, "cold_start:false"), 1) << json::serialize(m);
-    EXPECT_EQ(count_with(metric(intake, "invocations")), 2);
+    const auto m = enhanced_metric(intake, "out_of_memory");
+    EXPECT_EQ(sketch_count(m, "cold_start:false"), 1) << json::serialize(m);
+    EXPECT_EQ(sketch_count(enhanced_metric(intake, "invocations")), 2);
     ASSERT_TRUE(intake.reset());
   }
 }
@@ -192,7 +154,7 @@ TEST(Oom, LmiAttributedRowsGiveOnePointPerRequest) {
   const auto exit = rig.shutdown();
   ASSERT_TRUE(exit.seen) << rig.diagnostics();
   EXPECT_EQ(exit.exit_code, 0) << rig.diagnostics();
-  await_invocations(rig, 5);
+  await_enhanced_invocations(rig, 5);
   if (::testing::Test::HasFatalFailure()) return;
 
   // L1 1 + L5 2; errors: L1, L5 ×2, L7; timeouts: L7.
@@ -218,7 +180,7 @@ TEST(Oom, LmiUnattributedLinesGiveOneSandboxLevelPointPerWindow) {
     const auto exit = rig.shutdown();
     ASSERT_TRUE(exit.seen) << rig.diagnostics();
     EXPECT_EQ(exit.exit_code, 0) << rig.diagnostics();
-    await_invocations(rig, 2);
+    await_enhanced_invocations(rig, 2);
     if (::testing::Test::HasFatalFailure()) return;
     expect_row(rig, {2, 2, 0});
     EXPECT_EQ(unattributed_lines(rig), 2u) << rig.diagnostics();
@@ -235,7 +197,7 @@ TEST(Oom, LmiUnattributedLinesGiveOneSandboxLevelPointPerWindow) {
     const auto exit = rig.shutdown();
     ASSERT_TRUE(exit.seen) << rig.diagnostics();
     EXPECT_EQ(exit.exit_code, 0) << rig.diagnostics();
-    await_invocations(rig, 1);
+    await_enhanced_invocations(rig, 1);
     if (::testing::Test::HasFatalFailure()) return;
     expect_row(rig, {1, 0, 0});
     EXPECT_EQ(unattributed_lines(rig), before + 4) << rig.diagnostics();
@@ -252,7 +214,7 @@ TEST(Oom, LmiUnattributedLinesGiveOneSandboxLevelPointPerWindow) {
     EXPECT_TRUE(r.header("X-Amz-Function-Error").has_value()) << rig.diagnostics();
     ++shutdowns;
     ASSERT_TRUE(rig.wait("shutdown.done", shutdowns)) << rig.diagnostics();
-    await_invocations(rig, 1);
+    await_enhanced_invocations(rig, 1);
     if (::testing::Test::HasFatalFailure()) return;
     expect_row(rig, {1, 1, 0});
     EXPECT_GE(unattributed_lines(rig), before + 1) << rig.diagnostics();
