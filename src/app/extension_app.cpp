@@ -31,20 +31,15 @@ namespace {
 constexpr Millis kTrailingQuiet{50};
 constexpr Millis kWaitTick{5};
 
-// lambda-agent.md §3.4: the architecture at run time, from uname; x86_64 when unknown.
-std::string run_time_architecture(const ProcReader& proc) {
-  auto info = proc.uname();
-  const std::string arch = info ? lambda::normalize_architecture(info->machine) : "";
-  return arch == "arm64" ? arch : "x86_64";
-}
-
+// `architecture`: the run-time one LambdaTags read from uname (lambda-agent.md §3.4 prices
+// arm64 and x86_64; anything else is priced as x86_64).
 lambda::InvocationProcessorOptions invocation_options(const FinalConfig& config,
-                                                      const ProcReader& proc,
+                                                      std::string_view architecture,
                                                       std::int64_t start_ms) {
   lambda::InvocationProcessorOptions o;
   o.enhanced_metrics = config.metrics.enhanced_metrics;
   o.lmi = config.lambda.lmi;
-  o.architecture = run_time_architecture(proc);
+  o.architecture = architecture == "arm64" ? "arm64" : "x86_64";
   if (config.metrics.price_per_gb_second > 0) {
     o.price_per_gb_second = config.metrics.price_per_gb_second;
   }
@@ -69,8 +64,8 @@ class ExtensionApp {
     lambda_tags_ = std::make_unique<lambda::LambdaTags>(config_.lambda, proc_, etc_,
                                                         pipeline_->tags(), ::getpid());
     invocations_ = std::make_unique<lambda::InvocationProcessor>(
-        invocation_options(config_, proc_, clock_.wall_ms()), pipeline_->enhanced_metrics(), clock_,
-        self_);
+        invocation_options(config_, pipeline_->tags().value("architecture"), clock_.wall_ms()),
+        pipeline_->enhanced_metrics(), clock_, self_);
     // lambda-agent.md §4: exactly one out_of_memory per failed invocation. The processor feeds
     // the detector what it parses; a hit comes back as the processor's point, with the
     // invocation's tags while its context is known.
