@@ -22,7 +22,12 @@ find_path(PROTOZERO_INCLUDE_DIR protozero/pbf_writer.hpp REQUIRED)
 find_path(MSGPUCK_INCLUDE_DIR msgpuck.h REQUIRED)
 find_library(MSGPUCK_LIBRARY NAMES libmsgpuck.a msgpuck REQUIRED)
 find_path(FMT_INCLUDE_DIR fmt/format.h REQUIRED)
-find_library(RE2_LIBRARY NAMES re2 REQUIRED)
+if(LASTCALL_STATIC)
+  find_library(RE2_LIBRARY NAMES libre2.a REQUIRED)
+else()
+  find_library(RE2_LIBRARY NAMES re2 REQUIRED)
+endif()
+find_path(RE2_INCLUDE_DIR re2/re2.h REQUIRED)
 
 add_library(lc_deps_boost INTERFACE)
 target_link_libraries(lc_deps_boost INTERFACE Boost::headers Boost::json Threads::Threads)
@@ -50,3 +55,8 @@ endif()
 
 add_library(lc_deps_yaml INTERFACE)
 target_link_libraries(lc_deps_yaml INTERFACE ${YAML_CPP_LIBRARY})
+
+# Log processing rules (lambda-agent.md §5.5): user patterns run in linear time.
+add_library(lc_deps_re2 INTERFACE)
+target_include_directories(lc_deps_re2 SYSTEM INTERFACE ${RE2_INCLUDE_DIR})
+target_link_libraries(lc_deps_re2 INTERFACE ${RE2_LIBRARY} Threads::Threads)

@@ -349,6 +349,60 @@ void finalize_proxy(Finalizer& f, FinalConfig& out, ProxyConfig& proxy) {
   }
 }
 
+// datadog-wire.md §5.2: DD_LOGS_CONFIG_ADDITIONAL_ENDPOINTS, a JSON array of
+// {"api_key","Host","Port","is_reliable","use_ssl"}. Host may carry a scheme (used as is);
+// otherwise use_ssl (default: not DD_LOGS_CONFIG_LOGS_NO_SSL) picks https:// or http://. A value
+// that is not such an array is reported once and no additional logs endpoint is used.
+void finalize_logs_endpoints(Finalizer& f, ForwardConfig& c, bool logs_no_ssl) {
+  const auto t = f.text(var::kDdLogsConfigAdditionalEndpoints);
+  if (!t) {
+    f.get(var::kDdLogsConfigAdditionalEndpoints);  // records the default
+    return;
+  }
+  const auto v = parse_json(*t);
+  bool ok = v && v->is_array();
+  if (ok) {
+    for (const auto& item : v->as_array()) {
+      const auto* o = item.if_object();
+      const auto key = o != nullptr ? json::string_member(*o, "api_key") : std::nullopt;
+      const auto host = o != nullptr ? json::string_member(*o, "Host") : std::nullopt;
+      if (key == std::nullopt || host == std::nullopt || trim(*host).empty()) {
+        ok = false;
+        break;
+      }
+      std::string url(trim(*host));
+      if (url.find("://") == std::string::npos) {
+        const bool ssl = json::bool_member(*o, "use_ssl").value_or(!logs_no_ssl);
+        url = (ssl ? "https://" : "http://") + url;
+        if (const auto port = json::int64_member(*o, "Port"); port && *port > 0) {
+          url += ":" + std::to_string(*port);
+        }
+      }
+      auto u = normalise_url(url);
+      if (!u) {
+        ok = false;
+        break;
+      }
+      c.additional_logs_endpoints.push_back(
+          {*u, std::string(trim(*key)), json::bool_member(*o, "is_reliable").value_or(true)});
+    }
+  }
+  if (!ok) {
+    c.additional_logs_endpoints.clear();
+    f.bad(var::kDdLogsConfigAdditionalEndpoints, *t,
+          "expected JSON [{\"api_key\":\"k\",\"Host\":\"h\",\"Port\":443,\"is_reliable\":true}]",
+          "");
+    f.record(var::kDdLogsConfigAdditionalEndpoints, "", false);
+    return;
+  }
+  std::string shown;
+  for (const auto& e : c.additional_logs_endpoints) {
+    shown += (shown.empty() ? "" : " ") + e.url + "=" + mask_secret(e.api_key) +
+             (e.reliable ? "" : "(unreliable)");
+  }
+  f.record(var::kDdLogsConfigAdditionalEndpoints, shown, true);
+}
+
 void finalize_forward(Finalizer& f, FinalConfig& out, bool use_v2_series) {
   ForwardConfig& c = out.forward;
   c.api_key = f.get(var::kDdApiKey);
@@ -415,6 +469,8 @@ void finalize_forward(Finalizer& f, FinalConfig& out, bool use_v2_series) {
   } else {
     f.get(var::kDdAdditionalEndpoints);  // records the default
   }
+
+  finalize_logs_endpoints(f, c, logs_no_ssl);
 
   if (use_v2_series || f.is_set(var::kDdSerializerCompressorKind)) {
     const std::string k = f.get(var::kDdSerializerCompressorKind);
@@ -518,7 +574,7 @@ void finalize_logs(Finalizer& f, LogsConfig& c) {
                          logs_set ? (logs ? "true" : "false") : "unset (counts as false)",
                          c.enabled ? "true" : "false"));
   }
-  c.additional_endpoints_json = f.get(var::kDdLogsConfigAdditionalEndpoints);
+  c.processing_rules_json = f.get(var::kDdLogsConfigProcessingRules);
 }
 
 void finalize_init(Finalizer& f, InitConfig& c) {
@@ -609,6 +665,7 @@ std::vector<std::string> config_secrets(const FinalConfig& config) {
   if (!config.forward.api_key.empty()) out.push_back(config.forward.api_key);
   if (!config.forward.proxy.password.empty()) out.push_back(config.forward.proxy.password);
   for (const auto& e : config.forward.additional_metrics_endpoints) out.push_back(e.api_key);
+  for (const auto& e : config.forward.additional_logs_endpoints) out.push_back(e.api_key);
   return out;
 }
 

@@ -18,6 +18,8 @@ std::string_view compressor_name(Compressor c);  // "zstd", "zlib", "gzip", "non
 struct AdditionalEndpoint {
   std::string url;      // normalised base URL
   std::string api_key;  // secret
+  // false: failures are counted, never retried nor queued (logs `"is_reliable": false`).
+  bool reliable = true;
 };
 
 struct ForwardConfig {
@@ -27,6 +29,9 @@ struct ForwardConfig {
   std::string logs_url;
   std::string apm_url;
   std::vector<AdditionalEndpoint> additional_metrics_endpoints;
+  // DD_LOGS_CONFIG_ADDITIONAL_ENDPOINTS (datadog-wire.md §5.2): every logs payload also goes to
+  // each of these.
+  std::vector<AdditionalEndpoint> additional_logs_endpoints;
   Compressor metrics_compressor{};
   int metrics_compression_level{};
   int logs_compression_level{};

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/value.hpp>
+
 namespace lc {
 
 // The statuses of the logs intake (datadog-wire.md logs; lambda-agent.md §5.3 maps inputs to
@@ -17,10 +19,17 @@ enum class LogStatus : std::uint8_t { kTrace, kDebug, kInfo, kWarn, kError, kCri
 std::string_view log_status_name(LogStatus status);  // "trace", "debug", "info", "warn", ...
 
 struct LogRecord {
+  // The line as text. Empty when `object` holds the message.
   std::string message;
+  // The line as a parsed JSON object when it arrived as one (a JSON-format `function` record):
+  // lambda-agent.md §5.3 forbids serializing it to text and parsing it again, so the parsed object
+  // travels as is. Null otherwise. A text message that looks like JSON is parsed by the sink.
+  boost::json::value object;
   std::int64_t timestamp_ms = 0;  // epoch ms of the line (the record's time, not arrival)
+  // The status the producer gives the line (info, or error for a synthesized timeout/failure
+  // line); a JSON message's own `level`/`status` wins over it (§5.3).
   LogStatus status = LogStatus::kInfo;
-  std::string request_id;         // empty when the line has none (yet)
+  std::string request_id;         // empty when the line has none
   std::string source;             // "lambda", "stdout", "stderr", ...
   std::vector<std::string> tags;  // extra ddtags of this record, on top of the TagSets logs set
 };

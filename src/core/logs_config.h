@@ -8,7 +8,9 @@ namespace lc {
 
 struct LogsConfig {
   bool enabled{};
-  std::string additional_endpoints_json;  // secret; DD_LOGS_CONFIG_ADDITIONAL_ENDPOINTS as given
+  // DD_LOGS_CONFIG_PROCESSING_RULES (datadog.yaml logs_config.processing_rules) as given: a JSON
+  // array the log processor compiles once (lambda-agent.md §5.5). Empty when unset.
+  std::string processing_rules_json;
 };
 
 }  // namespace lc

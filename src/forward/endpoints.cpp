@@ -40,6 +40,16 @@ std::vector<Endpoint> resolve_endpoints(const ForwardConfig& forward) {
                    true,
                    true});
   }
+  n = 0;
+  for (const auto& extra : forward.additional_logs_endpoints) {
+    // datadog-wire.md §5.2: the same logs batches to each; is_reliable:false is never retried.
+    out.push_back({"logs+" + std::to_string(++n),
+                   normalize_base_url(extra.url),
+                   extra.api_key,
+                   {K::kLogs},
+                   true,
+                   extra.reliable});
+  }
   return out;
 }
 

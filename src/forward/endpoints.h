@@ -1,5 +1,6 @@
 // forward/endpoints.h — the intakes a configuration sends to: the metrics, logs and APM base URLs
-// of datadog-wire.md §5 plus every (url, key) pair of DD_ADDITIONAL_ENDPOINTS. Called once by the
+// of datadog-wire.md §5 plus every (url, key) pair of DD_ADDITIONAL_ENDPOINTS and every entry of
+// DD_LOGS_CONFIG_ADDITIONAL_ENDPOINTS. Called once by the
 // composition root to build one HttpExporter and one Forwarder route per Endpoint. Plain values.
 #pragma once
 
@@ -25,7 +26,8 @@ struct Endpoint {
 };
 
 // Primary metrics (series v1/v2, sketches, events, service checks), logs, APM (traces, stats),
-// then one endpoint per additional (url, key) pair receiving series and sketches only.
+// then one endpoint per additional (url, key) pair receiving series and sketches only, then one per
+// additional logs endpoint receiving logs only.
 std::vector<Endpoint> resolve_endpoints(const ForwardConfig& forward);
 
 // Drops a trailing '/' (and repeated ones) from a base URL.

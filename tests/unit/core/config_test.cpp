@@ -1,4 +1,5 @@
 #include "core/config.h"
+#include "core/json.h"
 
 #include <gtest/gtest.h>
 
@@ -199,6 +200,57 @@ TEST(Config, CheckConfigMasksSecrets) {
   ASSERT_EQ(c.forward.additional_metrics_endpoints.size(), 1u);
   EXPECT_EQ(c.forward.additional_metrics_endpoints[0].url, "https://app.datadoghq.eu");
   EXPECT_EQ(config_secrets(c).size(), 3u);
+}
+
+TEST(Config, LogsAdditionalEndpoints) {
+  auto c = finalize(
+      {{"DD_LOGS_CONFIG_ADDITIONAL_ENDPOINTS",
+        R"([{"api_key":"logskey12345","Host":"logs.example.com","Port":10516,"is_reliable":true},
+            {"api_key":"other67890","Host":"127.0.0.1","Port":9,"is_reliable":false,"use_ssl":false},
+            {"api_key":"k3","Host":"http://10.0.0.1:8080"}])"}});
+  ASSERT_EQ(c.forward.additional_logs_endpoints.size(), 3u);
+  EXPECT_EQ(c.forward.additional_logs_endpoints[0].url, "https://logs.example.com:10516");
+  EXPECT_TRUE(c.forward.additional_logs_endpoints[0].reliable);
+  EXPECT_EQ(c.forward.additional_logs_endpoints[1].url, "http://127.0.0.1:9");
+  EXPECT_FALSE(c.forward.additional_logs_endpoints[1].reliable);
+  EXPECT_EQ(c.forward.additional_logs_endpoints[2].url, "http://10.0.0.1:8080");
+  const std::string text = render_check_config(c);
+  EXPECT_EQ(text.find("logskey12345"), std::string::npos);
+  EXPECT_EQ(text.find("other67890"), std::string::npos);
+
+  // NO_SSL turns the default scheme to http://; a value that is not the array is reported.
+  auto n = finalize(
+      {{"DD_LOGS_CONFIG_LOGS_NO_SSL", "true"},
+       {"DD_LOGS_CONFIG_ADDITIONAL_ENDPOINTS", R"([{"api_key":"k","Host":"logs.internal"}])"}});
+  ASSERT_EQ(n.forward.additional_logs_endpoints.size(), 1u);
+  EXPECT_EQ(n.forward.additional_logs_endpoints[0].url, "http://logs.internal");
+  auto bad = finalize({{"DD_LOGS_CONFIG_ADDITIONAL_ENDPOINTS", R"({"Host":"h"})"}});
+  EXPECT_TRUE(bad.forward.additional_logs_endpoints.empty());
+  EXPECT_FALSE(bad.warnings.empty());
+}
+
+TEST(Config, ProcessingRulesFromEnvironment) {
+  const std::string rules =
+      R"([{"type":"exclude_at_match","name":"drop_platform","pattern":"^START"}])";
+  auto c = finalize({{"DD_LOGS_CONFIG_PROCESSING_RULES", rules}});
+  EXPECT_EQ(c.logs.processing_rules_json, rules);
+  // datadog.yaml's logs_config.processing_rules is a YAML list of mappings: it reaches the
+  // processor as the same JSON array.
+  const std::string yaml = write_yaml(
+      "logs_config:\n  processing_rules:\n    - type: mask_sequences\n      name: mask_keys\n"
+      "      pattern: \"api_key=[A-Za-z0-9]+\"\n      replace_placeholder: "
+      "\"api_key=[REDACTED]\"\n");
+  auto y = finalize({}, Mode::kExtension, yaml);
+  const auto parsed = parse_json(y.logs.processing_rules_json);
+  ASSERT_TRUE(parsed && parsed->is_array()) << y.logs.processing_rules_json;
+  const auto& rule = parsed->as_array().at(0).as_object();
+  EXPECT_EQ(rule.at("type").as_string(), "mask_sequences");
+  EXPECT_EQ(rule.at("pattern").as_string(), "api_key=[A-Za-z0-9]+");
+  EXPECT_EQ(rule.at("replace_placeholder").as_string(), "api_key=[REDACTED]");
+  std::filesystem::remove(yaml);
+  auto bad = finalize({{"DD_LOGS_CONFIG_PROCESSING_RULES", "[not json"}});
+  EXPECT_TRUE(bad.logs.processing_rules_json.empty());
+  EXPECT_FALSE(bad.warnings.empty());
 }
 
 TEST(Config, ModeDefaults) {

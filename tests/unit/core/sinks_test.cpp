@@ -125,9 +125,9 @@ TEST(FakeMetricSink, SetsHostlessPointsAndLookupByName) {
 TEST(FakeLogSink, KeepsRecordsInOrder) {
   fakes::FakeLogSink sink;
   LogSink& as_sink = sink;
-  as_sink.add(LogRecord{"START RequestId: r1", 1000, LogStatus::kInfo, "r1", "lambda", {}});
-  as_sink.add(LogRecord{"boom", 1001, LogStatus::kError, "r1", "lambda", {"team:a"}});
-  as_sink.add(LogRecord{"orphan", 1002, LogStatus::kInfo, "", "stdout", {}});
+  as_sink.add(LogRecord{"START RequestId: r1", {}, 1000, LogStatus::kInfo, "r1", "lambda", {}});
+  as_sink.add(LogRecord{"boom", {}, 1001, LogStatus::kError, "r1", "lambda", {"team:a"}});
+  as_sink.add(LogRecord{"orphan", {}, 1002, LogStatus::kInfo, "", "stdout", {}});
 
   EXPECT_THAT(sink.messages(), ElementsAre("START RequestId: r1", "boom", "orphan"));
   ASSERT_NE(sink.find("boo"), nullptr);

@@ -38,6 +38,26 @@ TEST(Endpoints, PrimaryIntakesAndAdditionalMetricsEndpoints) {
   EXPECT_FALSE(eps[4].accepts(PayloadKind::kLogs));
 }
 
+TEST(Endpoints, AdditionalLogsEndpointsReceiveLogsOnly) {
+  ForwardConfig forward;
+  forward.metrics_url = "https://api.datadoghq.com";
+  forward.logs_url = "https://http-intake.logs.datadoghq.com";
+  forward.apm_url = "https://trace.agent.datadoghq.com";
+  forward.additional_logs_endpoints = {{"https://logs.example.com:10516/", "lk1", true},
+                                       {"http://127.0.0.1:9", "lk2", false}};
+  const auto eps = resolve_endpoints(forward);
+  ASSERT_EQ(eps.size(), 5u);
+  EXPECT_EQ(eps[3].name, "logs+1");
+  EXPECT_EQ(eps[3].base_url, "https://logs.example.com:10516");
+  EXPECT_EQ(eps[3].api_key, "lk1");
+  EXPECT_TRUE(eps[3].additional);
+  EXPECT_TRUE(eps[3].reliable);
+  EXPECT_TRUE(eps[3].accepts(PayloadKind::kLogs));
+  EXPECT_FALSE(eps[3].accepts(PayloadKind::kSeriesV2));
+  EXPECT_EQ(eps[4].name, "logs+2");
+  EXPECT_FALSE(eps[4].reliable);
+}
+
 TEST(Endpoints, NormalizeDropsTrailingSlashes) {
   EXPECT_EQ(normalize_base_url("https://a.b//"), "https://a.b");
   EXPECT_EQ(normalize_base_url("https://a.b/x"), "https://a.b/x");
