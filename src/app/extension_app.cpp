@@ -21,6 +21,7 @@
 #include "lambda/local_api.h"
 #include "lambda/oom_detector.h"
 #include "lambda/telemetry.h"
+#include "lambda/telemetry_logs.h"
 #include "lambda/usage_metrics.h"
 #include "net/http_client.h"
 
@@ -85,10 +86,20 @@ class ExtensionApp {
         lambda::UsageOptions::from(config_.metrics, config_.lambda), proc_,
         pipeline_->enhanced_metrics(), loop_);
     invocations_->attach_usage_metrics(usage_.get());
+    // lambda-agent.md §5: function, extension and platform records as log lines, when logs are
+    // on (off, the subscription still carries function records for OOM detection, §1.3).
+    if (pipeline_->logs() != nullptr) {
+      lambda::TelemetryLogsOptions logs_options;
+      logs_options.lmi = config_.lambda.lmi;
+      telemetry_logs_ = std::make_unique<lambda::TelemetryLogs>(logs_options, *pipeline_->logs(),
+                                                                clock_, self_);
+    }
     // A flush that takes the open bucket is a flush decision: the held first invocation goes
-    // with it (lambda-agent.md §3.2 note a).
+    // with it (lambda-agent.md §3.2 note a). The final flush (after SHUTDOWN's wait for reports)
+    // sends the log lines that never got a request id without one (§5.4).
     pipeline_->on_collect([this](const FlushStart& start) {
       if (start.scope == metrics::FlushScope::kAll) invocations_->release_held_invocation();
+      if (start.kind == FlushKind::kFinal && telemetry_logs_) telemetry_logs_->release_orphans();
     });
     telemetry_server_ = bind_http(loop_, "telemetry", config_.lambda.telemetry_host,
                                   config_.lambda.telemetry_port, listeners_);
@@ -104,7 +115,10 @@ class ExtensionApp {
     if (telemetry_server_) {
       telemetry_ = std::make_unique<lambda::TelemetryListener>(
           *telemetry_server_, self_,
-          [this](const lambda::TelemetryEvent& event) { invocations_->on_telemetry(event); });
+          [this](const lambda::TelemetryEvent& event) {
+            invocations_->on_telemetry(event);
+            if (telemetry_logs_) telemetry_logs_->on_telemetry(event);
+          });
     }
     listeners_.start_all();
     if (telemetry_server_) telemetry_server_->start();
@@ -158,6 +172,7 @@ class ExtensionApp {
     options.port = telemetry_server_->port();
     options.alternate_schema = alternate;
     options.enhanced_metrics = config_.metrics.enhanced_metrics;
+    options.logs_enabled = config_.logs.enabled;
     client_->subscribe_telemetry(
         lambda::telemetry_subscription_body(options),
         [this, alternate, attempt, then = std::move(then)](int status,
@@ -304,6 +319,7 @@ class ExtensionApp {
   std::unique_ptr<lambda::InvocationProcessor> invocations_;
   std::unique_ptr<lambda::OomDetector> oom_;     // fed by invocations_, emits through it
   std::unique_ptr<lambda::UsageMetrics> usage_;  // driven by invocations_
+  std::unique_ptr<lambda::TelemetryLogs> telemetry_logs_;  // null when logs are off
   SelfMetrics::Counter oom_late_;                // lastcall.lambda.oom_late, registered in run()
   bool subscribed_ = false;                      // the Telemetry API accepted the subscription
   // §6.5 step 2 state.

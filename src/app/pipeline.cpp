@@ -42,6 +42,11 @@ Pipeline::Pipeline(const FinalConfig& config, EventLoop& loop, const Clock& cloc
                                                   self, clock, &budget_)),
       enhanced_(std::make_unique<metrics::MetricAggregator>(enhanced_aggregator_config(config),
                                                             self, clock, tags_, &budget_)),
+      logs_(config.logs.enabled
+                ? std::make_unique<logs::LogProcessor>(
+                      logs::LogProcessorOptions::from(config.logs, config.common, config.mode),
+                      self, tags_, &budget_)
+                : nullptr),
       http_(net::make_http_client(loop.io(), clock, loop, intake_http_options(config.forward))),
       rng_(std::random_device{}()),
       stage_(forward::make_forward_stage(
@@ -122,6 +127,10 @@ std::vector<Payload> Pipeline::collect(const FlushStart& start) {
   report_.feed(dogstatsd_->aggregator(), clock_.wall_s());
   std::vector<Payload> payloads = dogstatsd_->flush(start.scope);
   for (auto& p : enhanced_->flush(start.scope)) payloads.push_back(std::move(p));
+  // Log lines have no buckets: every flush, periodic ones too, takes all that is buffered.
+  if (logs_) {
+    for (auto& p : logs_->flush()) payloads.push_back(std::move(p));
+  }
   return payloads;
 }
 
@@ -151,6 +160,7 @@ std::string Pipeline::describe() const {
   return "{\"dogstatsd\":" + dogstatsd_->describe() +
          ",\"enhanced\":{\"max_contexts\":" + std::to_string(enhanced_->config().max_contexts) +
          ",\"tag_set\":\"" + std::string(tag_set_name(enhanced_->config().tag_set)) + "\"}" +
+         ",\"logs\":" + (logs_ ? logs_->describe() : std::string("null")) +
          ",\"receiver\":" + (receiver_ ? receiver_->describe() : std::string("null")) +
          ",\"forward\":" + stage_.describe() + "}";
 }

@@ -1,6 +1,7 @@
 // app/pipeline.h — one wiring for every mode (architecture.md "Layout"): the receivers (DogStatsD
 // UDP + unix datagram socket; later traces on 8126), the DogStatsD server and its aggregator, the
-// enhanced-metrics aggregator (its own context cap, the enhanced tag set), the forward stage (HTTP
+// enhanced-metrics aggregator (its own context cap, the enhanced tag set), the log processor (when
+// logs are on), the forward stage (HTTP
 // client, exporters, forwarder), SelfReport, and the FlushScheduler whose collect/send/cut run
 // through them. Built once by a composition root (sidecar, extension, next the init wrapper), which
 // binds and announces the listeners, starts them, and decides when to flush. Building it does no
@@ -24,6 +25,7 @@
 #include "core/self_metrics.h"
 #include "core/tag_sets.h"
 #include "forward/forward_stage.h"
+#include "logs/log_processor.h"
 #include "metrics/aggregator.h"
 #include "metrics/dogstatsd_server.h"
 #include "net/http_client.h"
@@ -67,6 +69,9 @@ class Pipeline {
   // an aggregator of its own, flushed with the DogStatsD one in every flush.
   MetricSink& enhanced_metrics() { return *enhanced_; }
   metrics::MetricAggregator& enhanced_aggregator() { return *enhanced_; }
+  // Where log lines go (telemetry records, the child's output): null when logs are off
+  // (lambda-agent.md §5.1, serverless-init.md §4.1). Every flush takes all it buffered.
+  logs::LogProcessor* logs() { return logs_.get(); }
   // The tags every encoder reads at flush; late tags (account id, runtime, ...) are set here.
   TagSets& tags() { return tags_; }
   forward::Forwarder& forwarder() { return *stage_.forwarder; }
@@ -93,6 +98,7 @@ class Pipeline {
   TagSets tags_;
   std::unique_ptr<metrics::DogStatsdServer> dogstatsd_;
   std::unique_ptr<metrics::MetricAggregator> enhanced_;
+  std::unique_ptr<logs::LogProcessor> logs_;  // null when logs are off
   std::function<void(const FlushStart&)> on_collect_;
   std::unique_ptr<net::UdpReceiver> receiver_;  // after dogstatsd_: its handler feeds it
   std::unique_ptr<net::HttpClient> http_;
