@@ -5,7 +5,11 @@
 // OomDetectors (on-demand and LMI; lambda-agent.md §4): log records to the P1 matcher, start as the
 // INVOKE, runtimeDone and report to P2/P3, time stepping one second per event so parked windows
 // expire; a request id emitted twice (while the dedup set still held it) or a second on-demand
-// sandbox-level point is a crash. The raw bytes also go to the event-time parser and the matcher.
+// sandbox-level point is a crash. Every event also goes through two TelemetryLogs (on-demand with
+// small orphan caps, and LMI; lambda-agent.md §5.2, §5.4) into a counting LogSink: after SHUTDOWN
+// each must have handed over exactly one line per log record and per synthesized platform line
+// (none dropped, none twice), never held more orphans than its caps, and in LMI none at all.
+// The raw bytes also go to the event-time parser, the matcher and the text prefix parser.
 // Nothing may crash, hang or allocate without bound.
 #include <algorithm>
 #include <chrono>
@@ -21,10 +25,12 @@
 
 #include "core/clock.h"
 #include "core/json.h"
+#include "core/log_sink.h"
 #include "core/logger.h"
 #include "core/self_metrics.h"
 #include "lambda/oom_detector.h"
 #include "lambda/telemetry.h"
+#include "lambda/telemetry_logs.h"
 
 namespace {
 
@@ -240,6 +246,38 @@ void feed_oom(lc::lambda::OomDetector& detector, const TelemetryEvent& e, bool l
   }
 }
 
+// Counts what a TelemetryLogs hands over and reads each record the way the logs processor would.
+class CountingLogSink final : public lc::LogSink {
+ public:
+  void add(lc::LogRecord record) override {
+    ++count;
+    touch(std::string_view(record.message));
+    touch(std::string_view(record.request_id));
+    if (const auto* o = record.object.if_object()) g_sink = g_sink + o->size();
+  }
+  std::size_t count = 0;
+};
+
+// The lines a TelemetryLogs owes for one event: one per log record (string or object), one per
+// synthesized platform line (lambda-agent.md §5.2).
+std::size_t lines_owed(const TelemetryEvent& e) {
+  switch (e.type) {
+    case TelemetryType::kFunction:
+    case TelemetryType::kExtension:
+      return e.record_text() != nullptr || e.record_object() != nullptr ? 1 : 0;
+    case TelemetryType::kInitStart:
+    case TelemetryType::kStart:
+    case TelemetryType::kRuntimeDone:
+    case TelemetryType::kReport:
+      return e.record_object() != nullptr ? 1 : 0;
+    default:
+      return 0;
+  }
+}
+
+constexpr lc::lambda::TelemetryLogsOptions kOnDemandLogs{false, 8, 4096};
+constexpr lc::lambda::TelemetryLogsOptions kLmiLogs{true, 8, 4096};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -257,18 +295,32 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                     [&](const auto& hit) { on_demand_hits.add(hit); });
   lc::lambda::OomDetector lmi(true, clock, clock, self,
                               [&](const auto& hit) { lmi_hits.add(hit); });
+  CountingLogSink on_demand_sink, lmi_sink;
+  lc::lambda::TelemetryLogs on_demand_logs(kOnDemandLogs, on_demand_sink, clock, self);
+  lc::lambda::TelemetryLogs lmi_logs(kLmiLogs, lmi_sink, clock, self);
+  std::size_t owed = 0;
   (void)lc::lambda::process_telemetry_batch(body, counters, [&](const TelemetryEvent& e) {
     read_event(e);
     feed_oom(on_demand, e, false);
     feed_oom(lmi, e, true);
+    owed += lines_owed(e);
+    on_demand_logs.on_telemetry(e);
+    lmi_logs.on_telemetry(e);
+    if (on_demand_logs.orphans() > kOnDemandLogs.orphan_max_entries) __builtin_trap();
+    if (lmi_logs.orphans() != 0 || !lmi_logs.active_request_id().empty()) __builtin_trap();
     clock.advance(lc::Millis(1000));
   });
   lmi.on_shutdown();
   on_demand.on_shutdown();
+  on_demand_logs.release_orphans();
+  lmi_logs.release_orphans();
+  if (on_demand_logs.orphans() != 0) __builtin_trap();
+  if (on_demand_sink.count != owed || lmi_sink.count != owed) __builtin_trap();
   clock.advance(lc::Millis(10000));
   (void)lc::lambda::parse_event_time_ms(body);
   (void)lc::lambda::is_own_log_line(body);
   touch(lc::lambda::match_oom_pattern(body));
   touch(lc::lambda::managed_runtime_request_id(body));
+  if (auto m = lc::lambda::parse_managed_line(body)) touch(m->message);
   return 0;
 }

@@ -10,6 +10,7 @@
 #include "core/json.h"
 #include "core/logger.h"
 #include "core/strings.h"
+#include "lambda/telemetry_logs.h"
 
 namespace lc::lambda {
 namespace {
@@ -38,25 +39,6 @@ constexpr std::size_t kLongestPattern = [] {
 }();
 
 constexpr std::size_t kChunk = 4096;  // serialized record bytes tested per step
-
-bool is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-bool is_uuid(std::string_view s) {
-  if (s.size() != 36) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !is_hex(s[i])) return false;
-  }
-  return true;
-}
-
-bool is_level(std::string_view s) {
-  if (s.empty() || s.size() > 16) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); });
-}
 
 }  // namespace
 
@@ -99,19 +81,8 @@ std::optional<std::string_view> match_oom_pattern(const boost::json::object& rec
 }
 
 std::optional<std::string_view> managed_runtime_request_id(std::string_view line) {
-  const std::size_t tab1 = line.find('\t');
-  if (tab1 == std::string_view::npos || !parse_event_time_ms(line.substr(0, tab1))) {
-    return std::nullopt;
-  }
-  const std::size_t tab2 = line.find('\t', tab1 + 1);
-  if (tab2 == std::string_view::npos) return std::nullopt;
-  const std::string_view id = line.substr(tab1 + 1, tab2 - tab1 - 1);
-  const std::size_t tab3 = line.find('\t', tab2 + 1);
-  if (tab3 == std::string_view::npos || !is_uuid(id) ||
-      !is_level(line.substr(tab2 + 1, tab3 - tab2 - 1))) {
-    return std::nullopt;
-  }
-  return id;
+  if (auto managed = parse_managed_line(line)) return managed->request_id;
+  return std::nullopt;
 }
 
 std::optional<std::string_view> object_record_request_id(const boost::json::object& record) {

@@ -39,7 +39,8 @@ std::optional<std::string_view> match_oom_pattern(std::string_view text);
 std::optional<std::string_view> match_oom_pattern(const boost::json::object& record);
 
 // The <uuid> of a managed-runtime text line "<ISO time>\t<uuid>\t<LEVEL>\t…" (lambda-platform.md
-// §4.5); nullopt when the line does not start with that prefix.
+// §4.5); nullopt when the line does not start with that prefix. parse_managed_line
+// (lambda/telemetry_logs.h) is the parser.
 std::optional<std::string_view> managed_runtime_request_id(std::string_view line);
 
 // The request id an object log record names: a non-empty string `requestId`, else `AWSRequestId`

@@ -16,6 +16,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+
+#include <boost/json/object.hpp>
 
 #include "core/clock.h"
 #include "core/log_sink.h"
@@ -57,7 +60,20 @@ class TelemetryLogs {
   std::string_view active_request_id() const { return active_; }
 
  private:
-  LogRecord& park(LogRecord record);  // into the orphan buffer (overflow handled)
+  // On-demand ids whose runtimeDone durationMs was seen, for the REPORT line's Runtime Duration.
+  // A report follows its runtimeDone before the next invocation's ends, so a few suffice.
+  static constexpr std::size_t kRuntimeDoneCapacity = 64;
+
+  void on_log_record(const TelemetryEvent& event);
+  void on_start(const boost::json::object& record, std::int64_t time_ms);
+  void on_runtime_done(const boost::json::object& record, std::int64_t time_ms);
+  void on_report(const boost::json::object& record, std::int64_t time_ms);
+  void on_logs_dropped(const boost::json::object& record);
+  // A line with no id of its own: the active id, else parked (on-demand) or sent as is (LMI).
+  void route(LogRecord record);
+  void emit(std::string message, std::int64_t time_ms, LogStatus status, std::string_view id);
+  void park(LogRecord record);  // into the orphan buffer (overflow handled)
+  std::optional<double> runtime_done_ms(std::string_view request_id) const;
 
   TelemetryLogsOptions options_;
   LogSink& sink_;
@@ -67,7 +83,9 @@ class TelemetryLogs {
   SelfMetrics::Counter orphan_overflow_;  // lastcall.logs.orphan_overflow
   std::string active_;
   std::deque<LogRecord> orphans_;
+  std::deque<std::size_t> orphan_sizes_;  // the bytes each orphan was charged, same order
   std::size_t orphan_bytes_ = 0;
+  std::deque<std::pair<std::string, double>> runtime_done_;  // oldest first
 };
 
 }  // namespace lc::lambda
