@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,11 @@ namespace lc {
 // these).
 enum class LogStatus : std::uint8_t { kTrace, kDebug, kInfo, kWarn, kError, kCritical };
 std::string_view log_status_name(LogStatus status);  // "trace", "debug", "info", "warn", ...
+// A level word as the status it names (lambda-agent.md §5.3's table, case-insensitive: FATAL and
+// CRITICAL → critical, ERROR and ERR → error, WARN and WARNING → warn, INFO and INFORMATION →
+// info, DEBUG, TRACE); nullopt for anything else. JSON `level`/`status` values, managed-runtime
+// prefixes and lastcall's own `DD_EXTENSION | <LEVEL> |` lines all go through it.
+std::optional<LogStatus> log_status_from_level(std::string_view level);
 
 struct LogRecord {
   // The line as text. Empty when `object` holds the message.

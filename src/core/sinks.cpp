@@ -42,6 +42,23 @@ std::string_view log_status_name(LogStatus status) {
   return "info";
 }
 
+std::optional<LogStatus> log_status_from_level(std::string_view level) {
+  if (level.size() > 11) return std::nullopt;  // longer than "INFORMATION": none of the names
+  char buf[12];
+  for (std::size_t i = 0; i < level.size(); ++i) {
+    const char c = level[i];
+    buf[i] = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+  }
+  const std::string_view upper(buf, level.size());
+  if (upper == "FATAL" || upper == "CRITICAL") return LogStatus::kCritical;
+  if (upper == "ERROR" || upper == "ERR") return LogStatus::kError;
+  if (upper == "WARN" || upper == "WARNING") return LogStatus::kWarn;
+  if (upper == "INFO" || upper == "INFORMATION") return LogStatus::kInfo;
+  if (upper == "DEBUG") return LogStatus::kDebug;
+  if (upper == "TRACE") return LogStatus::kTrace;
+  return std::nullopt;
+}
+
 void sort_unique_tags(std::vector<std::string_view>& tags) {
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());

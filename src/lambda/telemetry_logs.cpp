@@ -1,7 +1,6 @@
 #include "lambda/telemetry_logs.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <utility>
 
@@ -45,27 +44,13 @@ std::string_view strip_newline(std::string_view text) {
   return text;
 }
 
-// lambda-agent.md §5.3's level table; nullopt for anything else.
-std::optional<LogStatus> status_of_level(std::string_view level) {
-  std::string upper(level);
-  std::transform(upper.begin(), upper.end(), upper.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  if (upper == "FATAL" || upper == "CRITICAL") return LogStatus::kCritical;
-  if (upper == "ERROR" || upper == "ERR") return LogStatus::kError;
-  if (upper == "WARN" || upper == "WARNING") return LogStatus::kWarn;
-  if (upper == "INFO" || upper == "INFORMATION") return LogStatus::kInfo;
-  if (upper == "DEBUG") return LogStatus::kDebug;
-  if (upper == "TRACE") return LogStatus::kTrace;
-  return std::nullopt;
-}
-
 // The status of one of lastcall's own lines, "DD_EXTENSION | <LEVEL> | …" (lambda-agent.md §1.3).
 LogStatus own_line_status(std::string_view line) {
   if (line.substr(0, kOwnPrefix.size()) != kOwnPrefix) return LogStatus::kInfo;
   line.remove_prefix(kOwnPrefix.size());
   const std::size_t bar = line.find(" | ");
   if (bar == std::string_view::npos) return LogStatus::kInfo;
-  return status_of_level(line.substr(0, bar)).value_or(LogStatus::kInfo);
+  return log_status_from_level(line.substr(0, bar)).value_or(LogStatus::kInfo);
 }
 
 // What an object record is charged in the orphan buffer: about its JSON size, counted without

@@ -122,6 +122,22 @@ TEST(FakeMetricSink, SetsHostlessPointsAndLookupByName) {
   EXPECT_EQ(sink.size(), 0u);
 }
 
+TEST(LogStatus, EveryLevelWordOfTheTableAnyCase) {
+  const std::pair<std::string_view, LogStatus> rows[] = {
+      {"FATAL", LogStatus::kCritical}, {"critical", LogStatus::kCritical},
+      {"Error", LogStatus::kError},    {"ERR", LogStatus::kError},
+      {"warn", LogStatus::kWarn},      {"WARNING", LogStatus::kWarn},
+      {"INFO", LogStatus::kInfo},      {"Information", LogStatus::kInfo},
+      {"debug", LogStatus::kDebug},    {"TRACE", LogStatus::kTrace}};
+  for (const auto& [word, status] : rows) {
+    ASSERT_TRUE(log_status_from_level(word).has_value()) << word;
+    EXPECT_EQ(*log_status_from_level(word), status) << word;
+  }
+  for (const std::string_view other : {"", "NOTICE", "information!", "INFORMATIONAL", "inf"}) {
+    EXPECT_FALSE(log_status_from_level(other).has_value()) << other;
+  }
+}
+
 TEST(FakeLogSink, KeepsRecordsInOrder) {
   fakes::FakeLogSink sink;
   LogSink& as_sink = sink;
