@@ -179,6 +179,39 @@ TEST(ExtensionLogs, FunctionLinesArriveOnceWithIdsStatusesTagsAndMasking) {
   EXPECT_EQ(rig.intake().rejections("/api/v2/logs", "injected fault: status 503"), 2u) << rig.diagnostics();
 }
 
+// DD_LOGS_CONFIG_ADDITIONAL_ENDPOINTS (datadog-wire.md §5.2): the same batches also go to a
+// second intake, with that endpoint's own API key; an unreliable endpoint that fails is not
+// retried and does not hold the primary back.
+TEST(ExtensionLogs, AdditionalLogsEndpointsGetTheSameBatches) {
+  std::string error;
+  auto second = FakeIntakeProcess::start({"--fault", "/api/v2/logs=503"}, &error);
+  ASSERT_NE(second, nullptr) << error;
+  auto third = FakeIntakeProcess::start({"--fault", "/api/v2/logs=503"}, &error);
+  ASSERT_NE(third, nullptr) << error;
+  LambdaRigOptions o;
+  o.env = {{"DD_LOGS_CONFIG_ADDITIONAL_ENDPOINTS",
+            R"([{"api_key":"second-key-0000","Host":"127.0.0.1","Port":)" +
+                std::to_string(second->port()) +
+                R"(,"use_ssl":false,"is_reliable":true},)"
+                R"({"api_key":"third-key-0000","Host":"127.0.0.1","Port":)" +
+                std::to_string(third->port()) + R"(,"use_ssl":false,"is_reliable":false}])"}};
+  LambdaRig rig(o);
+  ASSERT_TRUE(rig.started()) << rig.diagnostics();
+  rig.invoke(R"({"log":["to every intake"]})", "req-extra-1");
+  ASSERT_TRUE(rig.wait("invoke.end", 1)) << rig.diagnostics();
+  ASSERT_TRUE(rig.shutdown().seen) << rig.diagnostics();
+
+  ASSERT_EQ(containing(entries_of(rig.intake()), "to every intake").size(), 1u)
+      << rig.diagnostics();
+  // The reliable one answered 503 once and got the batch again.
+  const auto at_second = containing(entries_of(second->client()), "to every intake");
+  ASSERT_EQ(at_second.size(), 1u) << rig.diagnostics();
+  EXPECT_EQ(at_second[0]->request_id(), "req-extra-1");
+  EXPECT_EQ(second->client().rejections("/api/v2/logs", "injected fault: status 503"), 1u);
+  // The unreliable one answered 503 to its first batch, which is never sent again.
+  EXPECT_EQ(third->client().rejections("/api/v2/logs", "injected fault: status 503"), 1u);
+}
+
 TEST(ExtensionLogs, LogsOffSendsNoLogsButKeepsOomDetection) {
   LambdaRigOptions o;
   o.env = {{"DD_SERVERLESS_LOGS_ENABLED", "false"}};
