@@ -371,7 +371,10 @@ void LogProcessor::add(LogRecord record) {
       return;
     }
     // A masked object that is no longer one is shipped as text: the secret stays hidden.
-    if (outcome.masked && is_object) ship_as_object = parse_json(text, kMessageParse).has_value();
+    if (outcome.masked && is_object) {
+      const auto masked = parse_json(text, kMessageParse);
+      ship_as_object = masked && masked->is_object();  // then `text` is its JSON as it is
+    }
   }
   object = nullptr;
 
@@ -381,13 +384,11 @@ void LogProcessor::add(LogRecord record) {
                                options_.hostname.size() * 6 +
                                tags_.joined(TagSetId::kLogs).size() * 6 + entry.extra_tags.size() +
                                entry.request_id.size() * 6;
+  // An object over the limit is cut as text.
+  if (ship_as_object && text.size() + overhead > options_.max_entry_bytes) ship_as_object = false;
   if (ship_as_object) {
-    if (text.size() + overhead > options_.max_entry_bytes)
-      ship_as_object = false;  // cut as text
-    else
-      entry.message_json = std::move(text);
-  }
-  if (!ship_as_object) {
+    entry.message_json = std::move(text);
+  } else {
     std::string& out = entry.message_json;
     const std::size_t room =
         options_.max_entry_bytes > overhead + 2 ? options_.max_entry_bytes - overhead - 2 : 0;

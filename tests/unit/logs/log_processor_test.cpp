@@ -358,6 +358,13 @@ TEST_F(LogProcessorTest, MaskThatBreaksTheObjectShipsText) {
   EXPECT_EQ(str(inner(e), "message"), R"({"user":"bob",<token>})");
 }
 
+TEST_F(LogProcessorTest, MaskThatLeavesAnotherJsonValueShipsText) {
+  const auto e = one(
+      object_record(R"({"token":"s3cr3t"})"),
+      R"j([{"type":"mask_sequences","name":"all","pattern":"^\\{.*\\}$","replace_placeholder":"[1]"}])j");
+  EXPECT_EQ(str(inner(e), "message"), "[1]");
+}
+
 TEST_F(LogProcessorTest, EveryRuleProblemIsWarnedOnceNamingTheRule) {
   std::vector<std::string> lines;
   Logger::instance().set_sink([&](std::string_view line) { lines.emplace_back(line); });
