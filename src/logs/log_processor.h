@@ -77,7 +77,7 @@ class LogProcessor final : public LogSink {
   std::vector<Payload> flush();
 
   std::size_t buffered() const { return entries_.size(); }
-  std::size_t buffered_bytes() const { return buffered_bytes_; }
+  std::size_t buffered_bytes() const { return buffered_bytes_; }  // as charged to the budget
   const ProcessingRules& rules() const { return rules_; }
   const LogProcessorOptions& options() const { return options_; }
   // One JSON object: shape, service, source, rules by name, limits.

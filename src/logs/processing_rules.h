@@ -22,7 +22,8 @@ enum class RuleType : std::uint8_t { kExcludeAtMatch, kIncludeAtMatch, kMaskSequ
 struct ProcessingRule {
   RuleType type = RuleType::kExcludeAtMatch;
   std::string name;
-  std::string placeholder;       // mask_sequences only
+  std::string placeholder;       // mask_sequences only, as given
+  std::string rewrite;           // the placeholder as an RE2 rewrite: every `\` doubled (literal)
   std::shared_ptr<re2::RE2> re;  // compiled once
 };
 
