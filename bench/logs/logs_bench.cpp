@@ -79,17 +79,18 @@ std::string make_batch(std::size_t target_bytes) {
                        {"cart", {{"items", i % 9}, {"total", 12.5 * i}}}};
         break;
       default:
-        e["record"] = R"({"level":"ERROR","message":"payment retry )" + std::to_string(i) +
-                      " " + filler + R"(","ddtags":"team:payments"})";
+        e["record"] = R"({"level":"ERROR","message":"payment retry )" + std::to_string(i) + " " +
+                      filler + R"(","ddtags":"team:payments"})";
         break;
     }
     bytes += boost::json::serialize(e).size();
     batch.push_back(std::move(e));
   }
-  batch.push_back({{"time", "2026-12-05T10:00:01.000Z"},
-                   {"type", "platform.runtimeDone"},
-                   {"record",
-                    {{"requestId", id}, {"status", "success"}, {"metrics", {{"durationMs", 900.5}}}}}});
+  batch.push_back(
+      {{"time", "2026-12-05T10:00:01.000Z"},
+       {"type", "platform.runtimeDone"},
+       {"record",
+        {{"requestId", id}, {"status", "success"}, {"metrics", {{"durationMs", 900.5}}}}}});
   batch.push_back({{"time", "2026-12-05T10:00:01.001Z"},
                    {"type", "platform.report"},
                    {"record",
@@ -221,8 +222,8 @@ Beside run_beside(const std::string& batch, double rate, double seconds, bool wi
   const auto t0 = Steady::now();
   const auto n = static_cast<std::uint64_t>(rate * seconds);
   for (std::uint64_t i = 0; i < n; ++i) {
-    std::this_thread::sleep_until(t0 + std::chrono::duration_cast<Steady::duration>(
-                                           std::chrono::duration<double>(i / rate)));
+    std::this_thread::sleep_until(
+        t0 + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(i / rate)));
     const std::string& l = lines[i % lines.size()];
     if (::send(fd, l.data(), l.size(), 0) > 0) ++res.sent;
   }
@@ -251,13 +252,17 @@ int main(int argc, char** argv) {
   std::size_t sink = 0;
   LogsChain warm;
   sink += warm.run(batch);
-  const double real = best_seconds(reps, [&] { return warm.run(batch); }, sink);
-  const double floor = best_seconds(reps, [&] { return floor_run(batch); }, sink);
+  const double real = best_seconds(
+      reps, [&] { return warm.run(batch); }, sink);
+  const double floor = best_seconds(
+      reps, [&] { return floor_run(batch); }, sink);
   std::printf("batch: %zu bytes of telemetry\n", batch.size());
-  std::printf("lastcall chain (parse → lines → rules → encode → batch → zstd-3): %.2f ms (%.0f MiB/s)\n",
-              real * 1e3, batch.size() / real / (1 << 20));
-  std::printf("floor (JSON DOM parse + zstd-3 of the same bytes):               %.2f ms (%.0f MiB/s)\n",
-              floor * 1e3, batch.size() / floor / (1 << 20));
+  std::printf(
+      "lastcall chain (parse → lines → rules → encode → batch → zstd-3): %.2f ms (%.0f MiB/s)\n",
+      real * 1e3, batch.size() / real / (1 << 20));
+  std::printf(
+      "floor (JSON DOM parse + zstd-3 of the same bytes):               %.2f ms (%.0f MiB/s)\n",
+      floor * 1e3, batch.size() / floor / (1 << 20));
   std::printf("ratio real/floor: %.2f (goal <= 3)\n", real / floor);
 
   const double seconds = 2.0;

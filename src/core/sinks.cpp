@@ -2,6 +2,7 @@
 
 #include "core/log_sink.h"
 #include "core/metric_sink.h"
+#include "core/strings.h"
 #include "core/tags.h"
 
 namespace lc {
@@ -43,19 +44,20 @@ std::string_view log_status_name(LogStatus status) {
 }
 
 std::optional<LogStatus> log_status_from_level(std::string_view level) {
-  if (level.size() > 11) return std::nullopt;  // longer than "INFORMATION": none of the names
-  char buf[12];
-  for (std::size_t i = 0; i < level.size(); ++i) {
-    const char c = level[i];
-    buf[i] = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+  struct Row {
+    std::string_view name;
+    LogStatus status;
+  };
+  static constexpr Row kRows[] = {
+      {"fatal", LogStatus::kCritical}, {"critical", LogStatus::kCritical},
+      {"error", LogStatus::kError},    {"err", LogStatus::kError},
+      {"warn", LogStatus::kWarn},      {"warning", LogStatus::kWarn},
+      {"info", LogStatus::kInfo},      {"information", LogStatus::kInfo},
+      {"debug", LogStatus::kDebug},    {"trace", LogStatus::kTrace},
+  };
+  for (const Row& row : kRows) {
+    if (iequals(level, row.name)) return row.status;
   }
-  const std::string_view upper(buf, level.size());
-  if (upper == "FATAL" || upper == "CRITICAL") return LogStatus::kCritical;
-  if (upper == "ERROR" || upper == "ERR") return LogStatus::kError;
-  if (upper == "WARN" || upper == "WARNING") return LogStatus::kWarn;
-  if (upper == "INFO" || upper == "INFORMATION") return LogStatus::kInfo;
-  if (upper == "DEBUG") return LogStatus::kDebug;
-  if (upper == "TRACE") return LogStatus::kTrace;
   return std::nullopt;
 }
 

@@ -231,7 +231,7 @@ void take_ddtags(boost::json::object& o, std::string& escaped_tags) {
 // §5.3 rule 3: the first string among `level`, `status`, mapped.
 std::optional<LogStatus> status_of(const boost::json::object& o) {
   for (const char* key : {"level", "status"}) {
-    if (auto v = json::string_member(o, key)) return map_log_status(*v);
+    if (auto v = json::string_member(o, key)) return log_status_from_level(*v);
   }
   return std::nullopt;
 }
@@ -251,24 +251,6 @@ constexpr std::size_t kArnRoom = 256;
 constexpr JsonParseOptions kMessageParse{64, false};
 
 }  // namespace
-
-std::optional<LogStatus> map_log_status(std::string_view level) {
-  struct Row {
-    std::string_view name;
-    LogStatus status;
-  };
-  static constexpr Row kRows[] = {
-      {"fatal", LogStatus::kCritical}, {"critical", LogStatus::kCritical},
-      {"error", LogStatus::kError},    {"err", LogStatus::kError},
-      {"warn", LogStatus::kWarn},      {"warning", LogStatus::kWarn},
-      {"info", LogStatus::kInfo},      {"information", LogStatus::kInfo},
-      {"debug", LogStatus::kDebug},    {"trace", LogStatus::kTrace},
-  };
-  for (const Row& row : kRows) {
-    if (iequals(level, row.name)) return row.status;
-  }
-  return std::nullopt;
-}
 
 LogProcessorOptions LogProcessorOptions::from(const LogsConfig& logs, const CommonConfig& common,
                                               Mode mode) {

@@ -53,10 +53,6 @@ struct LogProcessorOptions {
   static LogProcessorOptions from(const LogsConfig& logs, const CommonConfig& common, Mode mode);
 };
 
-// The status of a JSON `level`/`status` value (§5.3 table, case-insensitive); nullopt for
-// anything else.
-std::optional<LogStatus> map_log_status(std::string_view level);
-
 class LogProcessor final : public LogSink {
  public:
   // `self`, `tags` and `budget` outlive the processor. The rules are compiled here; each problem

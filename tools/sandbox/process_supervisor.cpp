@@ -30,43 +30,60 @@ constexpr std::size_t kMaxLine = 256 * 1024;  // longer lines are split
 
 class PosixSupervisor;
 
-// Reads one pipe on the loop and cuts it into lines.
+// Reads one pipe on the loop and cuts it into lines. It waits for readiness and reads itself (no
+// async_read_some, whose reactor reads ahead into a queued completion), so what the child wrote is
+// either still in the pipe or already handed on: drain_now() then sees all of it.
 struct PipeReader : std::enable_shared_from_this<PipeReader> {
   PipeReader(boost::asio::io_context& io, int fd, pid_t pid, bool is_stderr,
              ProcessSupervisor::LineFn* on_line)
-      : sd(io, fd), pid(pid), is_stderr(is_stderr), on_line(on_line) {}
+      : sd(io, fd), pid(pid), is_stderr(is_stderr), on_line(on_line) {
+    boost::system::error_code ignore;
+    sd.native_non_blocking(true, ignore);
+  }
 
   void start() { read_more(); }
 
   void read_more() {
     auto self = shared_from_this();
-    sd.async_read_some(boost::asio::buffer(buf), [self](boost::system::error_code ec, size_t n) {
-      if (n > 0) self->consume(std::string_view(self->buf.data(), n));
-      if (ec) {
-        self->flush_partial();
-        self->closed = true;
-        boost::system::error_code ignore;
-        self->sd.close(ignore);
-        return;
-      }
-      self->read_more();
-    });
+    sd.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                  [self](boost::system::error_code ec) {
+                    if (!ec && !self->closed && self->read_available()) {
+                      self->read_more();
+                      return;
+                    }
+                    self->finish();
+                  });
   }
 
-  // Reads whatever is already in the pipe without blocking (before reporting an exit, so the last
-  // lines come first in the timeline).
+  // Reads until the pipe is empty; false at end of file or on a read error.
+  bool read_available() {
+    const int fd = sd.native_handle();
+    for (;;) {
+      const ssize_t n = ::read(fd, buf.data(), buf.size());
+      if (n > 0) {
+        consume(std::string_view(buf.data(), static_cast<size_t>(n)));
+        continue;
+      }
+      if (n == 0) return false;
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+  }
+
+  void finish() {
+    if (closed) return;
+    flush_partial();
+    closed = true;
+    boost::system::error_code ignore;
+    sd.close(ignore);
+  }
+
+  // Reads whatever is already in the pipe without blocking: before reporting an exit (so the last
+  // lines come first in the timeline) and before a runtimeDone (what the runtime printed before it
+  // answered comes first).
   void drain_now() {
     if (closed || !sd.is_open()) return;
-    const int fd = sd.native_handle();
-    const int flags = fcntl(fd, F_GETFL);
-    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-    std::array<char, 8192> tmp;
-    for (;;) {
-      const ssize_t n = ::read(fd, tmp.data(), tmp.size());
-      if (n <= 0) break;
-      consume(std::string_view(tmp.data(), static_cast<size_t>(n)));
-    }
-    fcntl(fd, F_SETFL, flags);
+    read_available();  // end of file is seen by the pending wait, which closes
   }
 
   void consume(std::string_view data) {
@@ -147,6 +164,13 @@ class PosixSupervisor final : public ProcessSupervisor {
   bool running(pid_t pid) const override {
     auto it = children_.find(pid);
     return it != children_.end() && !it->second.exited;
+  }
+
+  void drain_output(pid_t pid) override {
+    auto it = children_.find(pid);
+    if (it == children_.end()) return;
+    if (it->second.out) it->second.out->drain_now();
+    if (it->second.err) it->second.err->drain_now();
   }
 
   void kill_all() override {

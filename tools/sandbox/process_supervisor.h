@@ -49,6 +49,10 @@ class ProcessSupervisor {
   // kill(-pgid, sig); false when the group is gone.
   virtual bool signal_group(pid_t pgid, int sig) = 0;
   virtual bool running(pid_t pid) const = 0;
+  // Reads what the child already wrote to its stdout/stderr pipes, without blocking, and hands
+  // the complete lines to LineFn now: what a runtime printed before it answered comes before the
+  // answer's runtimeDone (as on Lambda, where the platform reads the output in order).
+  virtual void drain_output(pid_t pid) = 0;
   // SIGKILLs every running group (sandbox exit).
   virtual void kill_all() = 0;
 };

@@ -1029,6 +1029,15 @@ void Sandbox::on_process_exit(pid_t pid, ExitStatus status) {
   begin_shutdown("failure", nullptr);
 }
 
+void Sandbox::drain_runtime_output() {
+  if (!procs_sup_) return;
+  std::vector<pid_t> runtimes;
+  for (const auto& [pid, p] : procs_) {
+    if (p.runtime && !p.exited) runtimes.push_back(pid);
+  }
+  for (const pid_t pid : runtimes) procs_sup_->drain_output(pid);
+}
+
 void Sandbox::on_line(pid_t pid, bool is_stderr, std::string_view line) {
   auto it = procs_.find(pid);
   const std::string name = it == procs_.end() ? fmt::format("pid-{}", pid) : it->second.name;

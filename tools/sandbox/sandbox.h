@@ -138,6 +138,8 @@ class Sandbox {
   void finish_shutdown();
   void on_process_exit(pid_t pid, ExitStatus status);
   void on_line(pid_t pid, bool is_stderr, std::string_view line);
+  // The runtime processes' pending output lines, handled now (before a runtimeDone).
+  void drain_runtime_output();
   void check_freeze();
   void on_telemetry_progress();
   void thaw_then(std::function<void()> fn);

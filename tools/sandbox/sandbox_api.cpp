@@ -368,6 +368,8 @@ void Sandbox::on_runtime_invocation(net::HttpRequest& req, ResponderPtr r) {
   }
   if (inv.oom == "memory_only") inv.status = "timeout";
   apply_oom_knob(inv);
+  // What the runtime printed before answering is delivered before its runtimeDone.
+  drain_runtime_output();
   if (inv.oom_from_knob && inv.status == "error") function_error = true;
   inv.responded = true;
   inv.response_at = clock_.steady_now();

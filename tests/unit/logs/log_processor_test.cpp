@@ -236,7 +236,7 @@ class StatusMapping : public LogProcessorTest, public ::testing::WithParamInterf
 
 TEST_P(StatusMapping, LevelAndStatusMapCaseInsensitively) {
   const StatusRow row = GetParam();
-  EXPECT_EQ(map_log_status(row.input), row.status);
+  EXPECT_EQ(log_status_from_level(row.input), row.status);
   const std::string name(log_status_name(row.status));
   for (const char* key : {"level", "status"}) {
     const auto e = one(text_record(fmt::format(R"({{"{}":"{}"}})", key, row.input)));
@@ -258,8 +258,8 @@ INSTANTIATE_TEST_SUITE_P(
         StatusRow{"trace", LogStatus::kTrace}));
 
 TEST_F(LogProcessorTest, UnknownOrAbsentLevelKeepsTheRecordStatus) {
-  EXPECT_EQ(map_log_status("notice"), std::nullopt);
-  EXPECT_EQ(map_log_status(""), std::nullopt);
+  EXPECT_EQ(log_status_from_level("notice"), std::nullopt);
+  EXPECT_EQ(log_status_from_level(""), std::nullopt);
   for (const char* text : {R"({"level":"notice"})", R"({"level":30})", R"({"msg":"x"})",
                            "END RequestId: r1 Task timed out after 3.00 seconds"}) {
     const auto e = one(text_record(text, "r1", LogStatus::kError));
