@@ -500,7 +500,8 @@ std::vector<Payload> LogProcessor::flush() {
   std::uint32_t items = 0;
   const auto start_batch = [&](std::size_t from) {
     std::size_t estimate = 2;
-    for (std::size_t i = from; i < entries_.size() && estimate < options_.max_batch_bytes; ++i) {
+    const std::size_t end = std::min(entries_.size(), from + options_.max_batch_entries);
+    for (std::size_t i = from; i < end && estimate < options_.max_batch_bytes; ++i) {
       const Entry& e = entries_[i];
       estimate += e.message_json.size() + e.extra_tags.size() + e.request_id.size() + per_entry;
     }
