@@ -91,8 +91,8 @@ class ExtensionApp {
     if (pipeline_->logs() != nullptr) {
       lambda::TelemetryLogsOptions logs_options;
       logs_options.lmi = config_.lambda.lmi;
-      telemetry_logs_ = std::make_unique<lambda::TelemetryLogs>(logs_options, *pipeline_->logs(),
-                                                                clock_, self_);
+      telemetry_logs_ =
+          std::make_unique<lambda::TelemetryLogs>(logs_options, *pipeline_->logs(), clock_, self_);
     }
     // A flush that takes the open bucket is a flush decision: the held first invocation goes
     // with it (lambda-agent.md §3.2 note a). The final flush (after SHUTDOWN's wait for reports)
@@ -114,8 +114,7 @@ class ExtensionApp {
     }
     if (telemetry_server_) {
       telemetry_ = std::make_unique<lambda::TelemetryListener>(
-          *telemetry_server_, self_,
-          [this](const lambda::TelemetryEvent& event) {
+          *telemetry_server_, self_, [this](const lambda::TelemetryEvent& event) {
             invocations_->on_telemetry(event);
             if (telemetry_logs_) telemetry_logs_->on_telemetry(event);
           });
@@ -317,11 +316,11 @@ class ExtensionApp {
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<lambda::LambdaTags> lambda_tags_;
   std::unique_ptr<lambda::InvocationProcessor> invocations_;
-  std::unique_ptr<lambda::OomDetector> oom_;     // fed by invocations_, emits through it
-  std::unique_ptr<lambda::UsageMetrics> usage_;  // driven by invocations_
+  std::unique_ptr<lambda::OomDetector> oom_;               // fed by invocations_, emits through it
+  std::unique_ptr<lambda::UsageMetrics> usage_;            // driven by invocations_
   std::unique_ptr<lambda::TelemetryLogs> telemetry_logs_;  // null when logs are off
-  SelfMetrics::Counter oom_late_;                // lastcall.lambda.oom_late, registered in run()
-  bool subscribed_ = false;                      // the Telemetry API accepted the subscription
+  SelfMetrics::Counter oom_late_;  // lastcall.lambda.oom_late, registered in run()
+  bool subscribed_ = false;        // the Telemetry API accepted the subscription
   // §6.5 step 2 state.
   Deadline wait_until_;
   std::function<void()> wait_then_;

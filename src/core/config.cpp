@@ -373,7 +373,7 @@ void finalize_logs_endpoints(Finalizer& f, ForwardConfig& c, bool logs_no_ssl) {
       std::string url(trim(*host));
       if (url.find("://") == std::string::npos) {
         const bool ssl = json::bool_member(*o, "use_ssl").value_or(!logs_no_ssl);
-        url = (ssl ? "https://" : "http://") + url;
+        url.insert(0, ssl ? "https://" : "http://");
         if (const auto port = json::int64_member(*o, "Port"); port && *port > 0) {
           url += ":" + std::to_string(*port);
         }
