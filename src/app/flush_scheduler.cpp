@@ -131,9 +131,25 @@ void FlushScheduler::request_final(Deadline deadline, Done done) {
   cut_timer_ = timers_.schedule_after(grace, [this] { start_final(); });
 }
 
+void FlushScheduler::cut_running_after(Millis wait) {
+  LC_ASSERT_ON_LOOP(loop_thread_);
+  running_cut_timer_.cancel();
+  if (!running_ || final_started_) return;
+  const std::uint64_t token = current_;
+  running_cut_timer_ = timers_.schedule_after(std::max(wait, Millis(0)), [this, token] {
+    if (!running_ || current_ != token || final_started_) return;
+    LC_DEBUG("cutting the running {} flush", flush_kind_name(running_kind_));
+    current_ = 0;
+    running_ = false;
+    if (cut_) cut_();
+    run_next();
+  });
+}
+
 void FlushScheduler::start_final() {
   final_waiting_ = false;
   cut_timer_.cancel();
+  running_cut_timer_.cancel();
   if (running_) {
     // Not waited for any longer: its completion now only answers its own waiters.
     LC_DEBUG("final flush: cutting the running {} flush", flush_kind_name(running_kind_));

@@ -67,6 +67,12 @@ class FlushScheduler {
 
   static constexpr Millis kCutGrace{100};
 
+  // lambda-agent.md §6.3 "in-flight flush at runtimeDone": a running flush still running `wait`
+  // from now is cut (its unsent payloads go back to the retry queue) and what is pending starts.
+  // Nothing happens when no flush is running, when it ends first, or once the final flush
+  // started. A later call replaces an earlier one.
+  void cut_running_after(Millis wait);
+
   bool flushing() const { return running_; }
   bool final_started() const { return final_started_; }
   std::uint64_t flushes_started() const { return started_; }
@@ -110,6 +116,7 @@ class FlushScheduler {
   Deadline final_deadline_;
   std::vector<Done> final_first_;  // the waiters the final flush answers when it completes
   Timer cut_timer_;
+  Timer running_cut_timer_;  // cut_running_after()
   ThreadOwner loop_thread_;
 };
 

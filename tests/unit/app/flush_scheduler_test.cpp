@@ -165,6 +165,40 @@ TEST_F(FlushSchedulerTest, ForcedRequestDuringARunningFlushStartsAfterIt) {
   EXPECT_EQ(answered("forced"), 1);
 }
 
+TEST_F(FlushSchedulerTest, CutRunningAfterCutsAStuckFlushAndStartsThePendingOne) {
+  scheduler.request(FlushKind::kPeriodic, in(kTimeout), waiter("periodic"));
+  scheduler.request(FlushKind::kEndOfInvocation, in(kTimeout), waiter("end"));
+  scheduler.cut_running_after(Millis(50));
+  clock.advance(Millis(49));
+  EXPECT_EQ(cuts, 0);
+  ASSERT_EQ(collected.size(), 1u);
+  clock.advance(Millis(1));
+  EXPECT_EQ(cuts, 1);
+  ASSERT_EQ(collected.size(), 2u) << "the pending end-of-invocation flush starts after the cut";
+  EXPECT_EQ(collected[1].kind, FlushKind::kEndOfInvocation);
+  EXPECT_EQ(collected[1].scope, FlushScope::kAll);
+  complete(1);
+  EXPECT_EQ(answered("end"), 1);
+  complete(0);  // the cut flush's own late completion answers only its own waiter
+  EXPECT_EQ(answered("periodic"), 1);
+  EXPECT_EQ(collected.size(), 2u);
+}
+
+TEST_F(FlushSchedulerTest, CutRunningAfterDoesNothingWhenTheFlushEndsFirst) {
+  scheduler.request(FlushKind::kPeriodic, in(kTimeout));
+  scheduler.request(FlushKind::kEndOfInvocation, in(kTimeout), waiter("end"));
+  scheduler.cut_running_after(Millis(50));
+  complete(0);
+  ASSERT_EQ(collected.size(), 2u);
+  clock.advance(Millis(100));
+  EXPECT_EQ(cuts, 0) << "the end-of-invocation flush that followed is not cut";
+  complete(1);
+  EXPECT_EQ(answered("end"), 1);
+  scheduler.cut_running_after(Millis(0));  // nothing running: nothing to cut
+  clock.advance(Millis(1));
+  EXPECT_EQ(cuts, 0);
+}
+
 TEST_F(FlushSchedulerTest, RequestsWhileOneIsPendingJoinItAndTheEarliestDeadlineWins) {
   scheduler.request(FlushKind::kForced, in(kTimeout), waiter("running"));
   scheduler.request(FlushKind::kForced, in(Millis(9000)), waiter("a"));
