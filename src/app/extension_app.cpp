@@ -11,11 +11,13 @@
 #include "app/startup.h"
 #include "core/config.h"
 #include "core/event_loop.h"
+#include "core/json.h"
 #include "core/logger.h"
 #include "core/proc_reader.h"
 #include "core/self_metrics.h"
 #include "core/version.h"
 #include "lambda/extensions_client.h"
+#include "lambda/flush_control.h"
 #include "lambda/invocation_processor.h"
 #include "lambda/lambda_tags.h"
 #include "lambda/local_api.h"
@@ -47,6 +49,15 @@ lambda::InvocationProcessorOptions invocation_options(const FinalConfig& config,
   if (config.metrics.price_per_request > 0) o.price_per_request = config.metrics.price_per_request;
   o.start_ms = start_ms;
   o.init_type = config.lambda.initialization_type;
+  return o;
+}
+
+lambda::FlushControlOptions flush_control_options(const FinalConfig& config) {
+  lambda::FlushControlOptions o;
+  o.strategy = config.lambda.flush_strategy;
+  o.lmi = config.lambda.lmi;
+  o.flush_timeout = Millis(config.forward.flush_timeout_s * 1000);
+  o.shutdown_margin = Millis(config.lambda.shutdown_margin_ms);
   return o;
 }
 
@@ -100,7 +111,17 @@ class ExtensionApp {
     pipeline_->on_collect([this](const FlushStart& start) {
       if (start.scope == metrics::FlushScope::kAll) invocations_->release_held_invocation();
       if (start.kind == FlushKind::kFinal && telemetry_logs_) telemetry_logs_->release_orphans();
+      flush_control_->flush_started();
     });
+    pipeline_->on_flush_done([this](const FlushStart& start) {
+      flush_control_->flush_finished();
+      // Nothing older than this stays buffered after a flush that took every bucket: the age
+      // cap of §6.3 counts from here.
+      if (start.scope == metrics::FlushScope::kAll) last_full_flush_ms_ = clock_.wall_ms();
+    });
+    // lambda-agent.md §6: when to flush, decided per event; executed through the scheduler.
+    flush_control_ = std::make_unique<lambda::FlushControl>(clock_, flush_control_options(config_));
+    last_full_flush_ms_ = clock_.wall_ms();
     telemetry_server_ = bind_http(loop_, "telemetry", config_.lambda.telemetry_host,
                                   config_.lambda.telemetry_port, listeners_);
     pipeline_->bind_receivers(listeners_);
@@ -117,6 +138,7 @@ class ExtensionApp {
           *telemetry_server_, self_, [this](const lambda::TelemetryEvent& event) {
             invocations_->on_telemetry(event);
             if (telemetry_logs_) telemetry_logs_->on_telemetry(event);
+            on_flush_point(event);
           });
     }
     listeners_.start_all();
@@ -151,6 +173,7 @@ class ExtensionApp {
           subscribe(false, 0, [this, t0] {
             LC_DEBUG("ready in {} ms",
                      std::chrono::duration_cast<Millis>(clock_.steady_now() - t0).count());
+            arm_lmi_timer();
             next();
           });
         });
@@ -214,13 +237,9 @@ class ExtensionApp {
       lambda_tags_->resolve_runtime();  // once, after the first /next returned (§3.5)
       switch (event->type) {
         case lambda::ExtensionEvent::Type::kInvoke:
-          LC_DEBUG("invoke {}", event->request_id);
           lambda_tags_->note_function_arn(event->invoked_function_arn);
           invocations_->on_extension_event(*event);
-          // No flush strategy yet: closed buckets go out at each INVOKE, without waiting for
-          // them before /next (lambda-agent.md §1.2, no-telemetry mode bound).
-          pipeline_->scheduler().request(FlushKind::kPeriodic, invoke_flush_deadline(*event));
-          next();
+          on_invoke(*event);
           return;
         case lambda::ExtensionEvent::Type::kShutdown:
           shutdown(*event);
@@ -231,6 +250,132 @@ class ExtensionApp {
           return;
       }
     });
+  }
+
+  // lambda-agent.md §6.3 at INVOKE: the strategy's flush (Periodic: before /next; Continuous: in
+  // the background); End: /next waits for this invocation's runtimeDone and its flush.
+  void on_invoke(const lambda::ExtensionEvent& event) {
+    if (!telemetry_ || !subscribed_) {
+      // No runtimeDone will come: closed buckets go out at each INVOKE, without waiting for them
+      // before /next (lambda-agent.md §1.2, no-telemetry mode bound).
+      LC_DEBUG("invoke {} (no telemetry)", event.request_id);
+      pipeline_->scheduler().request(FlushKind::kPeriodic, invoke_flush_deadline(event));
+      next();
+      return;
+    }
+    cancel_invocation_timers();
+    const lambda::InvokeDecision d = flush_control_->on_invoke(event.request_id, event.deadline_ms);
+    LC_DEBUG("invoke {}: {}", event.request_id, flush_control_->describe());
+    if (d.flush && d.blocking) {
+      pipeline_->scheduler().request(FlushKind::kPeriodic, Deadline::after(clock_, d.flush_bound),
+                                     [this] { next_frozen_safe(); });
+    } else if (d.flush) {
+      pipeline_->scheduler().request(FlushKind::kPeriodic, Deadline::after(clock_, d.flush_bound));
+    }
+    if (d.mode != lambda::FlushMode::kEnd) {
+      if (!(d.flush && d.blocking)) next_frozen_safe();
+      return;
+    }
+    // End: /next after runtimeDone and the end-of-invocation flush.
+    next_deferred_ = true;
+    if (d.race_timer) arm_race_timer(*d.race_timer);
+    if (d.pre_timeout_in) {
+      pre_timeout_timer_ = loop_.schedule_after(*d.pre_timeout_in, [this] { on_pre_timeout(); });
+    }
+    // Never later than deadlineMs − margin: a lost runtimeDone must not turn the invocation into
+    // a timeout.
+    if (event.deadline_ms > 0) {
+      const std::int64_t left =
+          event.deadline_ms - config_.lambda.shutdown_margin_ms - clock_.wall_ms();
+      give_up_timer_ = loop_.schedule_after(Millis(left < 0 ? 0 : left), [this] {
+        if (!next_deferred_) return;
+        LC_DEBUG("no runtimeDone by deadlineMs - margin: calling /next");
+        end_of_invocation(true, std::nullopt);
+      });
+    }
+  }
+
+  void arm_race_timer(Millis period) {
+    race_timer_ = loop_.schedule_after(period, [this, period] {
+      if (!next_deferred_) return;
+      if (flush_control_->on_race_timer()) {
+        pipeline_->scheduler().request(FlushKind::kPeriodic,
+                                       Deadline::after(clock_, flush_control_->flush_bound()));
+      }
+      arm_race_timer(period);
+    });
+  }
+
+  void on_pre_timeout() {
+    const lambda::PreTimeoutDecision p = flush_control_->on_pre_timeout();
+    if (p.flush) {
+      LC_DEBUG("pre-timeout flush: runtimeDone has not arrived");
+      pipeline_->scheduler().request(FlushKind::kEarly, Deadline::after(clock_, p.bound));
+    }
+  }
+
+  void arm_lmi_timer() {
+    const auto period = flush_control_->lmi_timer_period();
+    if (!period) return;
+    lmi_timer_ = loop_.schedule_after(*period, [this] {
+      if (flush_control_->on_lmi_timer()) {
+        pipeline_->scheduler().request(FlushKind::kPeriodic,
+                                       Deadline::after(clock_, flush_control_->flush_bound()));
+      }
+      arm_lmi_timer();
+    });
+  }
+
+  void cancel_invocation_timers() {
+    race_timer_.cancel();
+    pre_timeout_timer_.cancel();
+    give_up_timer_.cancel();
+  }
+
+  // Telemetry events that are flush decision points (§6.3): the current invocation's
+  // runtimeDone; a logsDropped while /next waits for it (the runtimeDone may have been dropped).
+  void on_flush_point(const lambda::TelemetryEvent& event) {
+    if (event.type == lambda::TelemetryType::kLogsDropped && next_deferred_) {
+      LC_DEBUG("the platform dropped telemetry while /next waits for runtimeDone: flushing now");
+      end_of_invocation(true, std::nullopt);
+      return;
+    }
+    if (event.type != lambda::TelemetryType::kRuntimeDone) return;
+    const auto* record = event.record_object();
+    const auto id = record != nullptr ? json::string_member(*record, "requestId") : std::nullopt;
+    if (!id) return;
+    const lambda::RuntimeDoneDecision r = flush_control_->on_runtime_done(*id, last_full_flush_ms_);
+    if (!r.current) return;
+    if (!r.flush && !next_deferred_) return;
+    end_of_invocation(r.flush, r.wait_in_flight);
+  }
+
+  // runtimeDone (or giving up on it): what clients sent before it reaches the aggregators, then
+  // the end-of-invocation flush (open bucket) bounded as §6.3 says, then /next when it waited.
+  void end_of_invocation(bool flush, std::optional<Millis> wait_in_flight) {
+    cancel_invocation_timers();
+    const bool call_next = next_deferred_;
+    next_deferred_ = false;
+    if (!flush) {
+      if (call_next) next_frozen_safe();
+      return;
+    }
+    pipeline_->drain_receivers([this, call_next, wait_in_flight] {
+      pipeline_->scheduler().request(
+          FlushKind::kEndOfInvocation, Deadline::after(clock_, flush_control_->end_flush_bound()),
+          [this, call_next] {
+            if (call_next) next_frozen_safe();
+          });
+      if (wait_in_flight && pipeline_->scheduler().flushing()) {
+        pipeline_->scheduler().cut_running_after(*wait_in_flight);
+      }
+    });
+  }
+
+  // /next, with no intake connection left open across it (§6.3 freeze awareness).
+  void next_frozen_safe() {
+    if (!pipeline_->scheduler().flushing()) pipeline_->close_idle_intake_connections();
+    next();
   }
 
   // min(now + DD_FLUSH_TIMEOUT, deadlineMs − LASTCALL_SHUTDOWN_MARGIN_MS), on the steady clock.
@@ -249,6 +394,9 @@ class ExtensionApp {
   // telemetry listener stays open for the reports still due), then stop receiving and the final
   // flush by D = deadlineMs − margin, then exit 0 before deadlineMs.
   void shutdown(const lambda::ExtensionEvent& event) {
+    cancel_invocation_timers();
+    lmi_timer_.cancel();
+    next_deferred_ = false;
     const std::int64_t t_s = clock_.wall_ms();
     const Millis to_d =
         final_flush_budget(event.deadline_ms, t_s, config_.lambda.shutdown_margin_ms);
@@ -319,6 +467,13 @@ class ExtensionApp {
   std::unique_ptr<lambda::OomDetector> oom_;               // fed by invocations_, emits through it
   std::unique_ptr<lambda::UsageMetrics> usage_;            // driven by invocations_
   std::unique_ptr<lambda::TelemetryLogs> telemetry_logs_;  // null when logs are off
+  std::unique_ptr<lambda::FlushControl> flush_control_;
+  std::int64_t last_full_flush_ms_ = 0;  // wall ms of the last flush that took every bucket
+  bool next_deferred_ = false;  // End: /next waits for runtimeDone and the end-of-invocation flush
+  Timer race_timer_;
+  Timer pre_timeout_timer_;
+  Timer give_up_timer_;
+  Timer lmi_timer_;
   SelfMetrics::Counter oom_late_;  // lastcall.lambda.oom_late, registered in run()
   bool subscribed_ = false;        // the Telemetry API accepted the subscription
   // §6.5 step 2 state.

@@ -114,6 +114,16 @@ void Pipeline::request_forced(std::function<void()> done) {
   }
 }
 
+void Pipeline::drain_receivers(std::function<void()> done) {
+  if (receiver_) {
+    receiver_->sync(std::move(done));
+  } else {
+    done();
+  }
+}
+
+void Pipeline::close_idle_intake_connections() { http_->close_idle(); }
+
 void Pipeline::final_flush(Deadline deadline, std::function<void()> done) {
   // Stop receiving first so the final flush holds everything that arrived.
   stop_receivers();
@@ -140,7 +150,8 @@ void Pipeline::send(std::vector<Payload> payloads, const FlushStart& start,
   const SteadyTime started = flush_started_;
   stage_.forwarder->flush(
       std::move(payloads), start.deadline,
-      [this, is_final, started, done = std::move(done)](const forward::FlushSummary& summary) {
+      [this, is_final, started, start, done = std::move(done)](
+          const forward::FlushSummary& summary) {
         // What the final flush could not deliver leaves with the process: count it and say so
         // once (serverless-init.md §9, lambda-agent.md §6.5 step 6), never silently.
         if (is_final && summary.queued.payloads > 0) {
@@ -151,6 +162,7 @@ void Pipeline::send(std::vector<Payload> payloads, const FlushStart& start,
         }
         report_.flush_done(summary,
                            std::chrono::duration_cast<Millis>(clock_.steady_now() - started));
+        if (on_flush_done_) on_flush_done_(start);
         done();
       },
       is_final ? forward::FlushOrder::kFreshFirst : forward::FlushOrder::kRetryFirst);

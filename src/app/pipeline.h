@@ -62,6 +62,17 @@ class Pipeline {
   // Called at the start of every flush's collect, before the aggregators are drained: a mode
   // releases what it holds back until a flush decision (lambda-agent.md §3.2 note a).
   void on_collect(std::function<void(const FlushStart&)> hook) { on_collect_ = std::move(hook); }
+  // Called when a flush's send ended (completed, or cut and its payloads back in the retry queue).
+  void on_flush_done(std::function<void(const FlushStart&)> hook) {
+    on_flush_done_ = std::move(hook);
+  }
+
+  // Every DogStatsD datagram sent before this call reaches the aggregator, then done() runs (on
+  // the loop): what a client sent before runtimeDone is in the end-of-invocation flush.
+  void drain_receivers(std::function<void()> done);
+  // Closes the intake connections nothing is using (lambda-agent.md §6.3: none is kept across
+  // /next, where the sandbox may freeze for minutes and they go stale).
+  void close_idle_intake_connections();
 
   FlushScheduler& scheduler() { return *scheduler_; }
   metrics::DogStatsdServer& dogstatsd() { return *dogstatsd_; }
@@ -100,6 +111,7 @@ class Pipeline {
   std::unique_ptr<metrics::MetricAggregator> enhanced_;
   std::unique_ptr<logs::LogProcessor> logs_;  // null when logs are off
   std::function<void(const FlushStart&)> on_collect_;
+  std::function<void(const FlushStart&)> on_flush_done_;
   std::unique_ptr<net::UdpReceiver> receiver_;  // after dogstatsd_: its handler feeds it
   std::unique_ptr<net::HttpClient> http_;
   std::mt19937_64 rng_;
