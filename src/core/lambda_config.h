@@ -39,7 +39,7 @@ struct LambdaConfig {
   std::vector<std::string> custom_metrics_exclude_tags;  // keys (lambda-agent.md §3.5)
   // DD_SERVERLESS_FLUSH_STRATEGY; in LMI always kContinuously (a bad or other value is replaced
   // by continuously,30000, lambda-agent.md §6.1).
-  std::string flush_strategy;
+  FlushStrategy flush_strategy;
   std::int64_t shutdown_margin_ms{};
   std::string telemetry_host;
   int telemetry_port{};
