@@ -11,11 +11,11 @@
 //       §6.2). d.flush: request FlushKind::kPeriodic (closed buckets) by now + d.flush_bound;
 //       d.blocking tells Periodic (blocking: runs while the function runs) from Continuous
 //       (background: only proposed when no flush is in flight). d.race_timer: while this End
-//       invocation waits for runtimeDone, arm a repeating timer with that period and call
+//       invocation waits for runtimeDone, arm a one-shot timer after that delay and call
 //       on_race_timer() when it fires. d.pre_timeout_in: arm a one-shot timer; when it fires call
 //       on_pre_timeout(). Cancel both timers at runtimeDone (or the next INVOKE / SHUTDOWN).
-//   race timer fired             if (on_race_timer()) request FlushKind::kPeriodic by
-//                                now + flush_bound()
+//   race timer fired             t = on_race_timer(); if (t.flush) request FlushKind::kPeriodic
+//                                by now + flush_bound(); if (t.rearm_in) arm it again after that
 //   pre-timeout timer fired      p = on_pre_timeout(); if (p.flush) request FlushKind::kEarly
 //                                (open bucket) by now + p.bound, then keep waiting for runtimeDone
 //   runtimeDone (any id)         r = on_runtime_done(request_id, oldest_point_ms)
@@ -25,12 +25,15 @@
 //       r.flush: then a blocking FlushKind::kEndOfInvocation flush (open bucket) before /next,
 //       bounded by now + end_flush_bound() (read it when the flush starts, after any wait).
 //       Then /next.
-//   LMI                          arm a repeating timer of lmi_timer_period() (set only in LMI);
-//                                at each firing, if (on_lmi_timer()) request FlushKind::kPeriodic
-//                                by now + flush_bound()
+//   LMI                          arm a one-shot timer after lmi_timer_period() (set only in
+//                                LMI); when it fires t = on_lmi_timer(): if (t.flush) request
+//                                FlushKind::kPeriodic by now + flush_bound(); re-arm after
+//                                *t.rearm_in (always set in LMI)
 //   every flush, of any kind     flush_started() when it starts (FlushScheduler's collect) and
 //   (/lambda/flush, SHUTDOWN…)   flush_finished() when it completes or is cut, so "interval
-//                                elapsed" and "in flight" are known.
+//                                elapsed" and "in flight" are known. A decision that says
+//                                "flush" also counts as the start of the interval, so a late
+//                                flush_started() never lets two interval flushes through.
 //
 // /lambda/flush and SHUTDOWN are not decided here (§7.1, §6.5): the app runs them as always and
 // only notes them with flush_started()/flush_finished().
@@ -41,6 +44,7 @@
 // pre-timeout point exists).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -69,7 +73,7 @@ struct InvokeDecision {
   bool flush = false;     // start a flush now (FlushKind::kPeriodic)
   bool blocking = false;  // with flush: true for Periodic, false for Continuous (background)
   Millis flush_bound{0};  // with flush: min(DD_FLUSH_TIMEOUT, deadlineMs − margin − now), ≥ 0
-  std::optional<Millis> race_timer;      // End: period of the race timer; nullopt = none
+  std::optional<Millis> race_timer;      // End: first race-timer delay (its period); nullopt = none
   std::optional<Millis> pre_timeout_in;  // from now to deadlineMs − 500 ms (≥ 0); nullopt = none
 };
 
@@ -78,6 +82,14 @@ struct RuntimeDoneDecision {
   std::optional<Millis> wait_in_flight;  // a flush in flight: wait at most this, then cut it
   bool flush = false;    // an end-of-invocation flush before /next (FlushKind::kEndOfInvocation)
   bool age_cap = false;  // that flush is forced by the 10-minute age cap, not by End mode
+};
+
+// A timer fired (race timer, LMI timer): flush now or not, and when to fire next (nullopt: the
+// timer is done — the invocation it served is over). The next firing is one period after the last
+// flush started, so forced flushes in between push it back and a late timer never doubles up.
+struct TimerDecision {
+  bool flush = false;  // FlushKind::kPeriodic, by now + flush_bound()
+  std::optional<Millis> rearm_in;
 };
 
 struct PreTimeoutDecision {
@@ -105,12 +117,13 @@ class FlushControl {
                                       std::optional<std::int64_t> oldest_point_ms);
   // The race timer fired: flush if this End invocation still waits for runtimeDone, no flush is
   // in flight and the race period passed since the last flush started (wall clock).
-  bool on_race_timer();
+  TimerDecision on_race_timer();
   PreTimeoutDecision on_pre_timeout();
   // LMI: the background timer period (Continuous N); nullopt outside LMI.
   std::optional<Millis> lmi_timer_period() const;
-  // LMI timer fired: flush unless one is in flight.
-  bool on_lmi_timer();
+  // LMI timer fired: flush when the interval passed since the last flush started and none is in
+  // flight.
+  TimerDecision on_lmi_timer();
 
   void flush_started();
   void flush_finished();
@@ -132,7 +145,9 @@ class FlushControl {
  private:
   // The mode and interval for an INVOKE at now_s (Default: from the window, which includes it).
   void resolve(std::int64_t now_s);
-  bool elapsed(Millis interval, std::int64_t now_ms) const;
+  bool elapsed(Millis interval, std::int64_t now_ms) const;  // strictly more than interval
+  // The timers' rule (at least `period` since the last flush started, none in flight).
+  TimerDecision timer(Millis period, std::int64_t now_ms);
   Millis until_deadline(std::int64_t now_ms) const;  // deadlineMs − margin − now, ≥ 0
 
   const Clock& clock_;
