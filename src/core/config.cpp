@@ -78,6 +78,9 @@ class Finalizer {
     out_.rejected_values = true;
   }
 
+  // A warning of the finalizer's own (not about one rejected value).
+  void warn(std::string text) { out_.warnings.push_back(std::move(text)); }
+
   // A value rejected with its own warning: the default is used.
   template <VarType T>
   void reject(Handle<T> v) {
@@ -243,6 +246,36 @@ int as_int(std::int64_t v) { return static_cast<int>(v); }
 
 // --- one finalizer per area -------------------------------------------------------------------
 
+// lambda-agent.md §6.1: DD_SERVERLESS_FLUSH_STRATEGY, a bad value reported once (Default used);
+// in LMI anything but continuously,N becomes continuously,30000 (warned unless it was Default).
+void finalize_flush_strategy(Finalizer& f, LambdaConfig& c) {
+  const auto v = var::kDdServerlessFlushStrategy;
+  c.flush_strategy = FlushStrategy{};
+  if (const auto text = f.text(v)) {
+    std::string why;
+    if (const auto parsed = parse_flush_strategy(*text, &why)) {
+      c.flush_strategy = *parsed;
+      f.record(v, describe_flush_strategy(*parsed), true);
+    } else {
+      f.bad(v, *text, why, "\"default\" (adaptive)");
+    }
+  }
+  f.record(v, describe_flush_strategy(c.flush_strategy), false);  // no-op once recorded
+  if (!c.lmi || c.flush_strategy.kind == FlushStrategy::Kind::kContinuously) return;
+  const FlushStrategy forced{FlushStrategy::Kind::kContinuously, 30000};
+  const std::string was = describe_flush_strategy(c.flush_strategy);
+  if (c.flush_strategy.kind != FlushStrategy::Kind::kDefault) {
+    f.warn(fmt::format(
+        "config: {}={} is not used in Lambda Managed Instances; using {} (lambda-agent.md §6.1)",
+        f.from(v), was, describe_flush_strategy(forced)));
+  }
+  f.derive(v, describe_flush_strategy(forced),
+           fmt::format("lambda-agent.md §6.1: Lambda Managed Instances flush continuously; {} "
+                       "becomes {}",
+                       was, describe_flush_strategy(forced)));
+  c.flush_strategy = forced;
+}
+
 void finalize_lambda(Finalizer& f, LambdaConfig& c, const std::string& bind_host) {
   c.runtime_api = f.get(var::kAwsLambdaRuntimeApi);
   c.initialization_type = f.get(var::kAwsLambdaInitializationType);
@@ -253,7 +286,7 @@ void finalize_lambda(Finalizer& f, LambdaConfig& c, const std::string& bind_host
   c.memory_size_mb = as_int(f.get(var::kAwsLambdaFunctionMemorySize));
   c.task_root = f.get(var::kLambdaTaskRoot);
   c.custom_metrics_exclude_tags = f.get(var::kDdLambdaCustomerMetricsExcludeTags);
-  c.flush_strategy = f.get(var::kDdServerlessFlushStrategy);
+  finalize_flush_strategy(f, c);
   c.shutdown_margin_ms = f.get(var::kLastcallShutdownMarginMs);
   c.telemetry_host = !bind_host.empty() ? bind_host : "0.0.0.0";
   c.telemetry_port = as_int(f.get(var::kLastcallTelemetryPort));
@@ -586,6 +619,70 @@ void finalize_init(Finalizer& f, InitConfig& c) {
 void finalize_microvm(Finalizer& /*f*/, MicrovmConfig& /*c*/) {}
 
 }  // namespace
+
+std::string_view flush_strategy_kind_name(FlushStrategy::Kind kind) {
+  switch (kind) {
+    case FlushStrategy::Kind::kDefault:
+      return "default";
+    case FlushStrategy::Kind::kEnd:
+      return "end";
+    case FlushStrategy::Kind::kEndPeriodically:
+      return "end_periodically";
+    case FlushStrategy::Kind::kPeriodically:
+      return "periodically";
+    case FlushStrategy::Kind::kContinuously:
+      return "continuously";
+  }
+  return "default";
+}
+
+std::string describe_flush_strategy(const FlushStrategy& strategy) {
+  switch (strategy.kind) {
+    case FlushStrategy::Kind::kDefault:
+      return "default";
+    case FlushStrategy::Kind::kEnd:
+      return "end";
+    case FlushStrategy::Kind::kEndPeriodically:
+      return fmt::format("end,{}", strategy.interval_ms);
+    case FlushStrategy::Kind::kPeriodically:
+      return fmt::format("periodically,{}", strategy.interval_ms);
+    case FlushStrategy::Kind::kContinuously:
+      return fmt::format("continuously,{}", strategy.interval_ms);
+  }
+  return "default";
+}
+
+std::optional<FlushStrategy> parse_flush_strategy(std::string_view text, std::string* why) {
+  const auto fail = [why](std::string reason) -> std::optional<FlushStrategy> {
+    if (why != nullptr) *why = std::move(reason);
+    return std::nullopt;
+  };
+  const std::string_view t = trim(text);
+  const size_t comma = t.find(',');
+  const std::string word = to_lower(trim(t.substr(0, comma)));
+  std::optional<std::int64_t> n;
+  if (comma != std::string_view::npos) {
+    const std::string_view digits = trim(t.substr(comma + 1));
+    n = parse_int(digits);
+    if (!n || *n <= 0) {
+      return fail(
+          fmt::format("the interval \"{}\" is not a positive number of milliseconds", digits));
+    }
+  }
+  using Kind = FlushStrategy::Kind;
+  if (word == "default" || word == "end") {
+    if (word == "default") {
+      if (n) return fail("\"default\" takes no interval");
+      return FlushStrategy{};
+    }
+    return n ? FlushStrategy{Kind::kEndPeriodically, *n} : FlushStrategy{Kind::kEnd, 0};
+  }
+  if (word == "periodically" || word == "continuously") {
+    if (!n) return fail(fmt::format("\"{}\" needs an interval: {},N (N ms)", word, word));
+    return FlushStrategy{word == "periodically" ? Kind::kPeriodically : Kind::kContinuously, *n};
+  }
+  return fail("expected end, end,N, periodically,N, continuously,N or default");
+}
 
 std::string_view mode_name(Mode mode) {
   switch (mode) {

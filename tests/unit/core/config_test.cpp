@@ -43,7 +43,7 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.forward.apm_url, "https://trace.agent.datadoghq.com");
   EXPECT_EQ(c.metrics.dogstatsd_port, 8125);
   EXPECT_EQ(c.forward.flush_timeout_s, 30);
-  EXPECT_EQ(c.lambda.flush_strategy, "default");
+  EXPECT_EQ(c.lambda.flush_strategy, FlushStrategy{});
   EXPECT_TRUE(c.metrics.use_v2_series);
   EXPECT_EQ(c.forward.metrics_compressor, Compressor::kZstd);
   EXPECT_EQ(c.init.flush_interval_ms, 10000);
@@ -419,7 +419,7 @@ TEST(ConfigRegistry, FinalConfigFieldsHoldTheRowDefaults) {
     EXPECT_EQ(c.common.local_api_port, d(var::kLastcallLocalApiPort));
     EXPECT_EQ(c.traces.apm_receiver_port, d(var::kDdApmReceiverPort));
     EXPECT_EQ(c.traces.apm_host, d(var::kDdApmNonLocalTraffic) ? "0.0.0.0" : "127.0.0.1");
-    EXPECT_EQ(c.lambda.flush_strategy, d(var::kDdServerlessFlushStrategy));
+    EXPECT_EQ(describe_flush_strategy(c.lambda.flush_strategy), d(var::kDdServerlessFlushStrategy));
     EXPECT_EQ(c.lambda.shutdown_margin_ms, d(var::kLastcallShutdownMarginMs));
     EXPECT_EQ(c.lambda.telemetry_port, d(var::kLastcallTelemetryPort));
     EXPECT_EQ(c.lambda.task_root, d(var::kLambdaTaskRoot));
@@ -648,6 +648,111 @@ TEST(ConfigRegistry, DefaultFromFollowsTheVariableItNames) {
   EXPECT_FALSE(c.metrics.enhanced_metrics);
   c = finalize({{"DD_ENHANCED_METRICS_ENABLED", "false"}, {"DD_ENHANCED_METRICS", "true"}});
   EXPECT_TRUE(c.metrics.enhanced_metrics);
+}
+
+// lambda-agent.md §6.1: DD_SERVERLESS_FLUSH_STRATEGY parsed into a FlushStrategy.
+TEST(ConfigFlushStrategy, ParsesEveryForm) {
+  using K = FlushStrategy::Kind;
+  struct Row {
+    const char* text;
+    FlushStrategy want;
+  };
+  for (const Row& r :
+       {Row{"end", {K::kEnd, 0}}, Row{"end,5000", {K::kEndPeriodically, 5000}},
+        Row{"periodically,20000", {K::kPeriodically, 20000}},
+        Row{"continuously,1", {K::kContinuously, 1}}, Row{"default", {K::kDefault, 0}},
+        Row{" END , 250 ", {K::kEndPeriodically, 250}},
+        Row{"Continuously,60000", {K::kContinuously, 60000}}}) {
+    SCOPED_TRACE(r.text);
+    const FinalConfig c = finalize({{"DD_SERVERLESS_FLUSH_STRATEGY", r.text}}, Mode::kExtension);
+    EXPECT_EQ(c.lambda.flush_strategy, r.want);
+    EXPECT_TRUE(c.warnings.empty());
+    EXPECT_FALSE(c.rejected_values);
+    const auto* e = entry(c, "DD_SERVERLESS_FLUSH_STRATEGY");
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->display, describe_flush_strategy(r.want));
+    EXPECT_EQ(e->source, "env DD_SERVERLESS_FLUSH_STRATEGY");
+  }
+  // Unset: Default, from the row.
+  const FinalConfig unset = finalize({}, Mode::kExtension);
+  EXPECT_EQ(unset.lambda.flush_strategy, FlushStrategy{});
+  EXPECT_EQ(entry(unset, "DD_SERVERLESS_FLUSH_STRATEGY")->display, "default");
+  EXPECT_EQ(entry(unset, "DD_SERVERLESS_FLUSH_STRATEGY")->source, "default");
+  EXPECT_EQ(flush_strategy_kind_name(K::kEndPeriodically), "end_periodically");
+}
+
+TEST(ConfigFlushStrategy, BadValueReportedOnceAndDefaultUsed) {
+  for (const char* bad :
+       {"end,0", "end,-5", "end,abc", "end,", "periodically", "periodically,0", "continuously",
+        "continuously,1.5", "sometimes", "default,10", "end,10,20", ",100"}) {
+    SCOPED_TRACE(bad);
+    const FinalConfig c = finalize({{"DD_SERVERLESS_FLUSH_STRATEGY", bad}}, Mode::kExtension);
+    EXPECT_EQ(c.lambda.flush_strategy, FlushStrategy{});
+    ASSERT_EQ(c.warnings.size(), 1u);
+    EXPECT_NE(c.warnings[0].find("DD_SERVERLESS_FLUSH_STRATEGY=\"" + std::string(bad) + "\""),
+              std::string::npos)
+        << c.warnings[0];
+    EXPECT_NE(c.warnings[0].find("using default \"default\" (adaptive)"), std::string::npos)
+        << c.warnings[0];
+    EXPECT_TRUE(c.rejected_values);
+    const auto* e = entry(c, "DD_SERVERLESS_FLUSH_STRATEGY");
+    EXPECT_EQ(e->display, "default");
+    EXPECT_EQ(e->source, "default (DD_SERVERLESS_FLUSH_STRATEGY rejected)");
+  }
+}
+
+// LMI forces Continuous: continuously,N kept; anything else continuously,30000, warned once unless
+// it was Default; --check-config shows the rule.
+TEST(ConfigFlushStrategy, LmiForcesContinuous) {
+  using K = FlushStrategy::Kind;
+  const auto lmi = [](std::optional<std::string> value) {
+    std::map<std::string, std::string> env{
+        {"AWS_LAMBDA_INITIALIZATION_TYPE", "lambda-managed-instances"}};
+    if (value) env["DD_SERVERLESS_FLUSH_STRATEGY"] = *value;
+    return finalize(env, Mode::kExtension);
+  };
+  const FlushStrategy forced{K::kContinuously, 30000};
+  {
+    const FinalConfig c = lmi("continuously,5000");
+    ASSERT_TRUE(c.lambda.lmi);
+    EXPECT_EQ(c.lambda.flush_strategy, (FlushStrategy{K::kContinuously, 5000}));
+    EXPECT_TRUE(c.warnings.empty());
+    EXPECT_TRUE(entry(c, "DD_SERVERLESS_FLUSH_STRATEGY")->derived.empty());
+  }
+  for (const std::optional<std::string>& quiet :
+       {std::optional<std::string>{}, std::optional<std::string>{"default"}}) {
+    const FinalConfig c = lmi(quiet);
+    EXPECT_EQ(c.lambda.flush_strategy, forced);
+    EXPECT_TRUE(c.warnings.empty());
+    const auto* e = entry(c, "DD_SERVERLESS_FLUSH_STRATEGY");
+    EXPECT_EQ(e->display, "continuously,30000");
+    EXPECT_NE(e->derived.find("Lambda Managed Instances"), std::string::npos);
+    EXPECT_EQ(e->source, "derived (" + e->derived + ")");
+  }
+  for (const char* other : {"end", "end,1000", "periodically,20000"}) {
+    SCOPED_TRACE(other);
+    const FinalConfig c = lmi(other);
+    EXPECT_EQ(c.lambda.flush_strategy, forced);
+    ASSERT_EQ(c.warnings.size(), 1u);
+    EXPECT_NE(c.warnings[0].find("DD_SERVERLESS_FLUSH_STRATEGY=" + std::string(other)),
+              std::string::npos)
+        << c.warnings[0];
+    EXPECT_NE(c.warnings[0].find("using continuously,30000"), std::string::npos);
+    const auto* e = entry(c, "DD_SERVERLESS_FLUSH_STRATEGY");
+    EXPECT_EQ(e->display, "continuously,30000");
+    EXPECT_NE(check_config_line(c, "DD_SERVERLESS_FLUSH_STRATEGY").find("*derived: "),
+              std::string::npos)
+        << check_config_line(c, "DD_SERVERLESS_FLUSH_STRATEGY");
+  }
+  // A bad value is reported once (as bad), then forced without a second warning.
+  const FinalConfig bad = lmi("end,0");
+  EXPECT_EQ(bad.lambda.flush_strategy, forced);
+  EXPECT_EQ(bad.warnings.size(), 1u);
+  // Not LMI outside extension mode: the value is kept.
+  std::map<std::string, std::string> env{
+      {"AWS_LAMBDA_INITIALIZATION_TYPE", "lambda-managed-instances"},
+      {"DD_SERVERLESS_FLUSH_STRATEGY", "end"}};
+  EXPECT_EQ(finalize(env, Mode::kSidecar).lambda.flush_strategy, (FlushStrategy{K::kEnd, 0}));
 }
 
 }  // namespace
