@@ -295,14 +295,15 @@ class ExtensionApp {
     }
   }
 
-  void arm_race_timer(Millis period) {
-    race_timer_ = loop_.schedule_after(period, [this, period] {
+  void arm_race_timer(Millis after) {
+    race_timer_ = loop_.schedule_after(after, [this] {
       if (!next_deferred_) return;
-      if (flush_control_->on_race_timer()) {
+      const lambda::TimerDecision t = flush_control_->on_race_timer();
+      if (t.flush) {
         pipeline_->scheduler().request(FlushKind::kPeriodic,
                                        Deadline::after(clock_, flush_control_->flush_bound()));
       }
-      arm_race_timer(period);
+      if (t.rearm_in) arm_race_timer(*t.rearm_in);
     });
   }
 
@@ -315,14 +316,16 @@ class ExtensionApp {
   }
 
   void arm_lmi_timer() {
-    const auto period = flush_control_->lmi_timer_period();
-    if (!period) return;
-    lmi_timer_ = loop_.schedule_after(*period, [this] {
-      if (flush_control_->on_lmi_timer()) {
+    if (const auto period = flush_control_->lmi_timer_period()) arm_lmi_timer(*period);
+  }
+  void arm_lmi_timer(Millis after) {
+    lmi_timer_ = loop_.schedule_after(after, [this] {
+      const lambda::TimerDecision t = flush_control_->on_lmi_timer();
+      if (t.flush) {
         pipeline_->scheduler().request(FlushKind::kPeriodic,
                                        Deadline::after(clock_, flush_control_->flush_bound()));
       }
-      arm_lmi_timer();
+      if (t.rearm_in) arm_lmi_timer(*t.rearm_in);
     });
   }
 
