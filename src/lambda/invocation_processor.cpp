@@ -93,6 +93,7 @@ void InvocationProcessor::on_invoke(std::string_view request_id, std::int64_t de
     return;
   }
   if (oom_ != nullptr) oom_->on_invoke(request_id);
+  release_waits_over();
   InvocationContext* found = context_for(request_id);
   if (found == nullptr) return;  // a repeat for an invocation already reported
   InvocationContext& ctx = *found;
@@ -247,6 +248,10 @@ std::string InvocationProcessor::on_end_invocation(std::string_view header_id, E
     ctx->tracer_start.reset();
   }
   if (info.is_error()) on_invocation_error(id, info.time_ms);
+  // §2.2: a context held past its report for this end-invocation is released now.
+  if (const InvocationContext* ctx = buffer_.find(id); ctx != nullptr && ctx->report_seen) {
+    buffer_.release(id);
+  }
   done.end = std::move(info);
   if (tracer_sink_) tracer_sink_(std::move(done));
   return id;
@@ -467,7 +472,27 @@ void InvocationProcessor::on_report(const TelemetryEvent& event) {
     with_tag_views(&ctx.tags, [&](PointTags tags) { usage_->report(ctx.usage, t / 1000, tags); });
   }
   if (held_ && held_->request_id == ctx.request_id) release_held_invocation();
+  release_waits_over();
+  if (ctx.tracer_start && !options_.lmi) {
+    // §2.2 (on-demand): a tracer called start-invocation: released at its end-invocation, or 5 s
+    // from now.
+    awaiting_end_.push_back(AwaitingEnd{ctx.request_id, clock_.wall_ms() + kTracerEndWaitMs});
+    return;
+  }
   buffer_.release(ctx.request_id);
+}
+
+void InvocationProcessor::release_waits_over() {
+  const std::int64_t now = clock_.wall_ms();
+  while (!awaiting_end_.empty() && awaiting_end_.front().release_at_ms <= now) {
+    const std::string id = std::move(awaiting_end_.front().request_id);
+    awaiting_end_.pop_front();
+    const InvocationContext* ctx = buffer_.find(id);
+    if (ctx != nullptr && ctx->report_seen) {
+      LC_DEBUG("invocations: {} released without its end-invocation", id);
+      buffer_.release(id);
+    }
+  }
 }
 
 InvocationContext* InvocationProcessor::context_for(std::string_view id) {

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
@@ -52,6 +53,9 @@ class InvocationProcessor {
   static constexpr std::string_view kPrefix = "aws.lambda.enhanced.";
   // More than this between start (or restoreStart) and the first INVOKE: proactive init (§2.4).
   static constexpr std::int64_t kProactiveInitMs = 10000;
+  // On-demand, a context whose tracer called start-invocation stays open after its report until
+  // its end-invocation, at most this long (§2.2).
+  static constexpr std::int64_t kTracerEndWaitMs = 5000;
 
   InvocationProcessor(InvocationProcessorOptions options, MetricSink& sink, const Clock& clock,
                       SelfMetrics& self);
@@ -190,6 +194,14 @@ class InvocationProcessor {
   };
   std::optional<ParkedStart> parked_start_;  // an id-less start that came before its INVOKE
   bool lmi_unpaired_warned_ = false;
+  // Reported contexts held for their end-invocation (§2.2), oldest first; swept at INVOKE and
+  // report.
+  struct AwaitingEnd {
+    std::string request_id;
+    std::int64_t release_at_ms = 0;
+  };
+  std::deque<AwaitingEnd> awaiting_end_;
+  void release_waits_over();
   SelfMetrics& self_;
   std::string name_buf_;  // "aws.lambda.enhanced." + name, reused
 };

@@ -74,16 +74,20 @@ class LocalApiTest : public ::testing::Test {
   void invoke(std::string_view id) {
     loop_.call([&] { processor_->on_invoke(id, kT0 + 3000); });
   }
-  void runtime_done(std::string_view id, std::string_view status) {
+  // One platform.<type> record for `id` with that status, through the real batch parser.
+  void platform(std::string_view type, std::string_view id, std::string_view status) {
     loop_.call([&] {
-      const std::string batch =
-          R"([{"time":"2025-10-12T00:00:01.000Z","type":"platform.runtimeDone",)"
-          R"("record":{"requestId":")" +
-          std::string(id) + R"(","status":")" + std::string(status) + R"("}}])";
+      const std::string batch = R"([{"time":"2025-10-12T00:00:01.000Z","type":"platform.)" +
+                                std::string(type) + R"(","record":{"requestId":")" +
+                                std::string(id) + R"(","status":")" + std::string(status) +
+                                R"(","metrics":{"durationMs":10}}}])";
       const TelemetryCounters counters(self_);
       process_telemetry_batch(batch, counters,
                               [&](const TelemetryEvent& e) { processor_->on_telemetry(e); });
     });
+  }
+  void runtime_done(std::string_view id, std::string_view status) {
+    platform("runtimeDone", id, status);
   }
   std::size_t errors() {
     return loop_.call([&] { return sink_.count("aws.lambda.enhanced.errors"); });
@@ -160,6 +164,37 @@ TEST_F(LocalApiTest, StartBeforeItsInvokeMakesTheContextAndInvokeFillsItIn) {
     EXPECT_TRUE(tracer_[0].start.has_value());
   });
   EXPECT_EQ(loop_.call([&] { return processor_->open_contexts(); }), 1u);
+}
+
+// §2.2: with a tracer, the context outlives its report until end-invocation (at most 5 s).
+TEST_F(LocalApiTest, ContextWithATracerStartIsReleasedAtItsEndOrFiveSecondsAfterTheReport) {
+  serve();
+  invoke("r1");
+  post("/lambda/start-invocation", "{}", id_header("r1"));
+  platform("report", "r1", "success");
+  EXPECT_EQ(loop_.call([&] { return processor_->open_contexts(); }), 1u);
+  post("/lambda/end-invocation", R"({"statusCode":500})", id_header("r1"));
+  EXPECT_EQ(errors(), 1u);  // the end after the report still counts
+  EXPECT_EQ(loop_.call([&] { return processor_->open_contexts(); }), 0u);
+
+  invoke("r2");
+  post("/lambda/start-invocation", "{}", id_header("r2"));
+  platform("report", "r2", "success");
+  EXPECT_EQ(loop_.call([&] { return processor_->open_contexts(); }), 1u);
+  clock_.set_wall_ms(kT0 + InvocationProcessor::kTracerEndWaitMs - 1);
+  invoke("r3");
+  EXPECT_EQ(loop_.call([&] { return processor_->open_contexts(); }), 2u);
+  clock_.set_wall_ms(kT0 + InvocationProcessor::kTracerEndWaitMs + 1);
+  invoke("r4");
+  EXPECT_EQ(loop_.call([&] { return processor_->open_contexts(); }), 2u);  // r3, r4
+  // Its end past the wait: handed on without its start; no evidence counts for a released one.
+  post("/lambda/end-invocation", R"({"statusCode":500})", id_header("r2"));
+  EXPECT_EQ(errors(), 1u);
+  loop_.call([&] {
+    ASSERT_EQ(tracer_.size(), 2u);
+    EXPECT_EQ(tracer_[1].request_id, "r2");
+    EXPECT_FALSE(tracer_[1].start.has_value());
+  });
 }
 
 TEST_F(LocalApiTest, ErrorHeaderAndFiveHundredStatusCodeGiveExactlyOneErrorsPoint) {
