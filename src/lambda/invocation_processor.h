@@ -86,11 +86,14 @@ class InvocationProcessor {
   // replaces the first, counted dropped{kind:local_api, reason:unpaired}); an end pairs with the
   // invocation of the last start, else with a parked start, else with the last INVOKE still
   // running. In LMI an id-less call is accepted and not paired (one warning for the process).
-  // Returns the id the call was paired with; empty when none (yet).
+  // On-demand a context with a start stays open after its report until its end, at most
+  // kTracerEndWaitMs (§2.2). info.time_ms 0 = now. Returns the id the call was paired with;
+  // empty when none (yet: a parked start and an end that joined it go on at the next INVOKE).
   std::string on_start_invocation(std::string_view header_id, StartInvocation info);
   // End-invocation: error evidence (info.is_error()) goes to on_invocation_error for the paired
   // id; the start (when paired) and the end go on to the tracer sink, once per invocation (a
-  // repeated end for the same id is ignored).
+  // repeated end while the context is open is ignored; an end for a released id goes on without
+  // its start and counts no error).
   std::string on_end_invocation(std::string_view header_id, EndInvocation info);
   // Receives each TracerInvocation at its end-invocation (also an unpaired one, request_id
   // empty). The traces work builds the aws.lambda span from it; unset: nothing more is done.
