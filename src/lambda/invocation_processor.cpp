@@ -109,7 +109,8 @@ void InvocationProcessor::on_invoke(std::string_view request_id, std::int64_t de
   // On-demand the invocation is counted from INVOKE (§3.2).
   if (!options_.lmi) count_invocation(ctx, now);
   // §7.1: an id-less tracer start pairs FIFO with INVOKE.
-  if (!options_.lmi) {
+  // A start already paired by its header leaves nothing to claim.
+  if (!options_.lmi && !ctx.tracer_start) {
     if (parked_start_) {
       pair_parked_start(ctx);
     } else {
@@ -419,6 +420,7 @@ void InvocationProcessor::on_report(const TelemetryEvent& event) {
                     json::string_member(*record, "errorType").value_or(""), mb("maxMemoryUsedMB"),
                     mb("memorySizeMB"), event_ms(event));
   }
+  release_waits_over();
   // No platform.start / INVOKE before it (lost batch): the report makes the context (§2.3).
   InvocationContext* found = context_for(*id);
   if (found == nullptr) return;  // a repeat for an invocation already reported
@@ -472,7 +474,6 @@ void InvocationProcessor::on_report(const TelemetryEvent& event) {
     with_tag_views(&ctx.tags, [&](PointTags tags) { usage_->report(ctx.usage, t / 1000, tags); });
   }
   if (held_ && held_->request_id == ctx.request_id) release_held_invocation();
-  release_waits_over();
   if (ctx.tracer_start && !options_.lmi) {
     // §2.2 (on-demand): a tracer called start-invocation: released at its end-invocation, or 5 s
     // from now.
