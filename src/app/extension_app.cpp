@@ -131,7 +131,8 @@ class ExtensionApp {
     if (listeners_.local_api) {
       local_api_ = std::make_unique<lambda::LocalApi>(
           *listeners_.local_api, loop_, self_,
-          [this](std::function<void()> done) { pipeline_->request_forced(std::move(done)); });
+          [this](std::function<void()> done) { pipeline_->request_forced(std::move(done)); },
+          lambda::LocalApiOptions{invocations_.get()});
     }
     if (telemetry_server_) {
       telemetry_ = std::make_unique<lambda::TelemetryListener>(

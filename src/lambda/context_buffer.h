@@ -17,6 +17,7 @@
 
 #include "core/clock.h"
 #include "core/self_metrics.h"
+#include "lambda/tracer_calls.h"
 #include "lambda/usage_metrics.h"
 
 namespace lc::lambda {
@@ -40,6 +41,9 @@ struct InvocationContext {
   // Emission flags (§2.2): every handler is idempotent.
   bool invocations_sent = false, error_sent = false, timeout_sent = false;
   bool runtime_metrics_sent = false, report_metrics_sent = false;
+  // The tracer's start-invocation (§7.1), kept until its end-invocation hands it on.
+  std::optional<StartInvocation> tracer_start;
+  bool tracer_end_seen = false;
 };
 
 class ContextBuffer {

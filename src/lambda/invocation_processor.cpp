@@ -59,7 +59,8 @@ InvocationProcessor::InvocationProcessor(InvocationProcessorOptions options, Met
       clock_(clock),
       buffer_(options_.capacity, clock, self),
       orphans_(self.counter("lastcall.lambda.orphan_events")),
-      first_ref_ms_(options_.start_ms != 0 ? options_.start_ms : clock.wall_ms()) {}
+      first_ref_ms_(options_.start_ms != 0 ? options_.start_ms : clock.wall_ms()),
+      self_(self) {}
 
 void InvocationProcessor::attach_usage_metrics(UsageMetrics* usage) {
   usage_ = usage;
@@ -92,6 +93,7 @@ void InvocationProcessor::on_invoke(std::string_view request_id, std::int64_t de
     return;
   }
   if (oom_ != nullptr) oom_->on_invoke(request_id);
+  release_waits_over();
   InvocationContext* found = context_for(request_id);
   if (found == nullptr) return;  // a repeat for an invocation already reported
   InvocationContext& ctx = *found;
@@ -106,6 +108,15 @@ void InvocationProcessor::on_invoke(std::string_view request_id, std::int64_t de
   assign_cold_start(ctx, now);
   // On-demand the invocation is counted from INVOKE (§3.2).
   if (!options_.lmi) count_invocation(ctx, now);
+  // §7.1: an id-less tracer start pairs FIFO with INVOKE.
+  // A start already paired by its header leaves nothing to claim.
+  if (!options_.lmi && !ctx.tracer_start) {
+    if (parked_start_) {
+      pair_parked_start(ctx);
+    } else {
+      unclaimed_invoke_.assign(request_id);
+    }
+  }
 }
 
 void InvocationProcessor::on_shutdown() {
@@ -147,6 +158,111 @@ void InvocationProcessor::on_invocation_error(std::string_view request_id, std::
   if (ctx.error_sent) return;
   ctx.error_sent = true;
   emit("errors", 1, time_ms != 0 ? time_ms : clock_.wall_ms(), dynamic_tags(&ctx.tags));
+}
+
+// --- tracer calls (§7.1) ----------------------------------------------------------------------
+
+bool InvocationProcessor::running(std::string_view id) {
+  if (id.empty()) return false;
+  const InvocationContext* ctx = buffer_.find(id);
+  return ctx != nullptr && !ctx->runtime_done_seen && !ctx->report_seen;
+}
+
+std::string InvocationProcessor::on_start_invocation(std::string_view header_id,
+                                                     StartInvocation info) {
+  if (info.time_ms == 0) info.time_ms = clock_.wall_ms();
+  std::string id(header_id);
+  if (id.empty()) {
+    if (options_.lmi) {
+      if (!lmi_unpaired_warned_) {
+        lmi_unpaired_warned_ = true;
+        LC_WARN(
+            "tracer does not send lambda-runtime-aws-request-id; cannot pair under concurrency");
+      }
+      return {};
+    }
+    if (!running(unclaimed_invoke_)) {
+      // Its INVOKE is not processed yet: the next one claims this start.
+      unclaimed_invoke_.clear();
+      if (parked_start_) {
+        self_.dropped("local_api", "unpaired");
+        LC_DEBUG("local api: an id-less start-invocation never paired; replaced by a newer one");
+      }
+      parked_start_ = ParkedStart{std::move(info), std::nullopt};
+      tracer_active_.clear();
+      return {};
+    }
+    id = std::exchange(unclaimed_invoke_, std::string());
+  } else if (id == unclaimed_invoke_) {
+    unclaimed_invoke_.clear();
+  }
+  InvocationContext* ctx = context_for(id);
+  if (ctx == nullptr) return {};  // already reported: nothing to pair with
+  ctx->tracer_start = std::move(info);
+  ctx->tracer_end_seen = false;
+  if (!options_.lmi) tracer_active_ = id;
+  return id;
+}
+
+void InvocationProcessor::pair_parked_start(InvocationContext& ctx) {
+  ParkedStart parked = std::move(*parked_start_);
+  parked_start_.reset();
+  ctx.tracer_start = std::move(parked.start);
+  tracer_active_ = ctx.request_id;
+  if (parked.end) on_end_invocation(ctx.request_id, std::move(*parked.end));
+}
+
+std::string InvocationProcessor::on_end_invocation(std::string_view header_id, EndInvocation info) {
+  if (info.time_ms == 0) info.time_ms = clock_.wall_ms();
+  std::string id(header_id);
+  if (id.empty()) {
+    if (options_.lmi) {
+      if (!lmi_unpaired_warned_) {
+        lmi_unpaired_warned_ = true;
+        LC_WARN(
+            "tracer does not send lambda-runtime-aws-request-id; cannot pair under concurrency");
+      }
+      unpaired_end(std::move(info));
+      return {};
+    }
+    if (!tracer_active_.empty()) {
+      id = std::exchange(tracer_active_, std::string());
+    } else if (parked_start_ && !parked_start_->end) {
+      parked_start_->end = std::move(info);  // handed on when the INVOKE pairs the start
+      return {};
+    } else if (running(unclaimed_invoke_)) {
+      id = std::exchange(unclaimed_invoke_, std::string());
+    } else {
+      LC_DEBUG("local api: id-less end-invocation with no invocation to pair with");
+      unpaired_end(std::move(info));
+      return {};
+    }
+  } else if (id == tracer_active_) {
+    tracer_active_.clear();
+  }
+  TracerInvocation done;
+  done.request_id = id;
+  if (InvocationContext* ctx = context_for(id)) {
+    if (ctx->tracer_end_seen) return id;  // a repeated end: its evidence was used once
+    ctx->tracer_end_seen = true;
+    done.start = std::move(ctx->tracer_start);
+    ctx->tracer_start.reset();
+  }
+  if (info.is_error()) on_invocation_error(id, info.time_ms);
+  // §2.2: a context held past its report for this end-invocation is released now.
+  if (const InvocationContext* ctx = buffer_.find(id); ctx != nullptr && ctx->report_seen) {
+    buffer_.release(id);
+  }
+  done.end = std::move(info);
+  if (tracer_sink_) tracer_sink_(std::move(done));
+  return id;
+}
+
+void InvocationProcessor::unpaired_end(EndInvocation info) {
+  if (!tracer_sink_) return;
+  TracerInvocation done;
+  done.end = std::move(info);
+  tracer_sink_(std::move(done));
 }
 
 void InvocationProcessor::release_held_invocation() {
@@ -304,6 +420,7 @@ void InvocationProcessor::on_report(const TelemetryEvent& event) {
                     json::string_member(*record, "errorType").value_or(""), mb("maxMemoryUsedMB"),
                     mb("memorySizeMB"), event_ms(event));
   }
+  release_waits_over();
   // No platform.start / INVOKE before it (lost batch): the report makes the context (§2.3).
   InvocationContext* found = context_for(*id);
   if (found == nullptr) return;  // a repeat for an invocation already reported
@@ -357,7 +474,26 @@ void InvocationProcessor::on_report(const TelemetryEvent& event) {
     with_tag_views(&ctx.tags, [&](PointTags tags) { usage_->report(ctx.usage, t / 1000, tags); });
   }
   if (held_ && held_->request_id == ctx.request_id) release_held_invocation();
+  if (ctx.tracer_start && !options_.lmi) {
+    // §2.2 (on-demand): a tracer called start-invocation: released at its end-invocation, or 5 s
+    // from now.
+    awaiting_end_.push_back(AwaitingEnd{ctx.request_id, clock_.wall_ms() + kTracerEndWaitMs});
+    return;
+  }
   buffer_.release(ctx.request_id);
+}
+
+void InvocationProcessor::release_waits_over() {
+  const std::int64_t now = clock_.wall_ms();
+  while (!awaiting_end_.empty() && awaiting_end_.front().release_at_ms <= now) {
+    const std::string id = std::move(awaiting_end_.front().request_id);
+    awaiting_end_.pop_front();
+    const InvocationContext* ctx = buffer_.find(id);
+    if (ctx != nullptr && ctx->report_seen) {
+      LC_DEBUG("invocations: {} released without its end-invocation", id);
+      buffer_.release(id);
+    }
+  }
 }
 
 InvocationContext* InvocationProcessor::context_for(std::string_view id) {

@@ -8,6 +8,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +22,7 @@
 #include "lambda/extension_events.h"
 #include "lambda/oom_detector.h"
 #include "lambda/telemetry.h"
+#include "lambda/tracer_calls.h"
 #include "lambda/usage_metrics.h"
 
 namespace lc::lambda {
@@ -50,6 +53,9 @@ class InvocationProcessor {
   static constexpr std::string_view kPrefix = "aws.lambda.enhanced.";
   // More than this between start (or restoreStart) and the first INVOKE: proactive init (§2.4).
   static constexpr std::int64_t kProactiveInitMs = 10000;
+  // On-demand, a context whose tracer called start-invocation stays open after its report until
+  // its end-invocation, at most this long (§2.2).
+  static constexpr std::int64_t kTracerEndWaitMs = 5000;
 
   InvocationProcessor(InvocationProcessorOptions options, MetricSink& sink, const Clock& clock,
                       SelfMetrics& self);
@@ -70,6 +76,29 @@ class InvocationProcessor {
   void on_invocation_error(std::string_view request_id, std::int64_t time_ms);
   // A flush decision (§3.2 note a): the held first `invocations` point goes out now.
   void release_held_invocation();
+
+  // --- the tracer's 8124 calls (lambda-agent.md §7.1; LocalApi calls these on the loop thread) --
+  // `header_id` is the call's lambda-runtime-aws-request-id header, empty when absent.
+  // Pairing: with the header, the call belongs to that id (a start may come before its INVOKE: it
+  // makes the context, INVOKE fills it in later). Without it, on-demand (at most one invocation
+  // is active) a start pairs FIFO with INVOKE: the last INVOKEd invocation not yet claimed and
+  // still running, else the next INVOKE (the start is parked until then; a second parked start
+  // replaces the first, counted dropped{kind:local_api, reason:unpaired}); an end pairs with the
+  // invocation of the last start, else with a parked start, else with the last INVOKE still
+  // running. In LMI an id-less call is accepted and not paired (one warning for the process).
+  // On-demand a context with a start stays open after its report until its end, at most
+  // kTracerEndWaitMs (§2.2). info.time_ms 0 = now. Returns the id the call was paired with;
+  // empty when none (yet: a parked start and an end that joined it go on at the next INVOKE).
+  std::string on_start_invocation(std::string_view header_id, StartInvocation info);
+  // End-invocation: error evidence (info.is_error()) goes to on_invocation_error for the paired
+  // id; the start (when paired) and the end go on to the tracer sink, once per invocation (a
+  // repeated end while the context is open is ignored; an end for a released id goes on without
+  // its start and counts no error).
+  std::string on_end_invocation(std::string_view header_id, EndInvocation info);
+  // Receives each TracerInvocation at its end-invocation (also an unpaired one, request_id
+  // empty). The traces work builds the aws.lambda span from it; unset: nothing more is done.
+  using TracerSink = std::function<void(TracerInvocation&& invocation)>;
+  void on_tracer_invocation(TracerSink sink) { tracer_sink_ = std::move(sink); }
 
   // --- the OOM detector's way out (lambda/oom_detector.h emits through this) ---------------
   enum class OomAttribution : std::uint8_t {
@@ -155,6 +184,28 @@ class InvocationProcessor {
     DynamicTags tags;
   };
   std::optional<Held> held_;
+  // Tracer calls without the request-id header, on-demand (on_start_invocation).
+  void pair_parked_start(InvocationContext& ctx);
+  bool running(std::string_view id);
+  void unpaired_end(EndInvocation info);
+  TracerSink tracer_sink_;
+  std::string unclaimed_invoke_;  // the last INVOKE no id-less start claimed yet
+  std::string tracer_active_;     // the invocation of the last start whose end has not come
+  struct ParkedStart {
+    StartInvocation start;
+    std::optional<EndInvocation> end;  // an id-less end that came before the INVOKE as well
+  };
+  std::optional<ParkedStart> parked_start_;  // an id-less start that came before its INVOKE
+  bool lmi_unpaired_warned_ = false;
+  // Reported contexts held for their end-invocation (§2.2), oldest first; swept at INVOKE and
+  // report.
+  struct AwaitingEnd {
+    std::string request_id;
+    std::int64_t release_at_ms = 0;
+  };
+  std::deque<AwaitingEnd> awaiting_end_;
+  void release_waits_over();
+  SelfMetrics& self_;
   std::string name_buf_;  // "aws.lambda.enhanced." + name, reused
 };
 
