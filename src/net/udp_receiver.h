@@ -4,7 +4,8 @@
 // a caller-supplied post(), within a bounded queue (datagram count and bytes; full → newest
 // dropped, counted `queue_full`). Datagrams the kernel dropped because the socket's receive buffer
 // was full are counted `kernel_buffer` from the SO_RXQ_OVFL count each datagram carries (and, at
-// stop(), from SO_MEMINFO). Created by app/, whose handler runs on the loop thread.
+// drain_now() and stop(), from SO_MEMINFO). sync() and drain_now() give a flush everything sent
+// before them. Created by app/, whose handler runs on the loop thread.
 #pragma once
 
 #include <atomic>
