@@ -127,11 +127,14 @@ void Forwarder::flush(std::vector<Payload> payloads, Deadline deadline, OnDone o
 void Forwarder::abort() {
   LC_ASSERT_ON_LOOP(loop_thread_);
   if (cycle_ && !pumping_) {
-    finish(/*deadline_reached=*/false, /*aborted=*/true);
+    finish(/*deadline_reached=*/false, /*aborted=*/true);  // calls abort_all()
   } else if (cycle_) {
     // Called from inside a callback of ours: end at the next turn instead of under our feet.
+    abort_pending_ = true;
     cycle_->deadline = Deadline{clock_.steady_now()};
     arm_deadline();
+  } else if (client_ != nullptr) {
+    client_->abort_all();  // requests abandoned by an earlier flush
   }
 }
 
@@ -224,7 +227,7 @@ void Forwarder::pump() {
         finish_timer_ = timers_.schedule_after(Millis(0), [this] { pump(); });
     } else {
       pumping_ = false;  // finish() hands control to callers, who may flush() again
-      finish(is_expired && !idle, false);
+      finish(is_expired && !idle, abort_pending_);
       pumping_ = true;
     }
   } while (repump_);
@@ -453,6 +456,7 @@ void Forwarder::log_once(const Work& work, const SendOutcome& outcome) {
 }
 
 void Forwarder::finish(bool deadline_reached, bool aborted) {
+  abort_pending_ = false;
   Cycle& c = *cycle_;
   c.deadline_timer.cancel();
   finish_timer_.cancel();
@@ -496,7 +500,15 @@ void Forwarder::finish(bool deadline_reached, bool aborted) {
     LC_DEBUG("{}", line);
   }
 
-  if (client_ != nullptr) client_->close_idle();
+  // Before the waiters: a flush one of them starts must not be cut. The aborted exchanges answer
+  // at a later turn; their tokens are in abandoned_, so the answers only clear those entries.
+  if (client_ != nullptr) {
+    if (aborted) {
+      client_->abort_all();
+    } else {
+      client_->close_idle();
+    }
+  }
   auto waiters = std::move(c.waiters);
   const FlushSummary summary = c.summary;
   cycle_.reset();

@@ -91,7 +91,7 @@ class Forwarder {
   using OnDone = std::function<void(const FlushSummary&)>;
 
   // `rng` defaults to a seeded mt19937_64; `client` (may be null) gets close_idle() after every
-  // flush so no intake connection survives a Lambda freeze.
+  // flush and abort_all() at abort(), so no intake connection survives a Lambda freeze.
   Forwarder(std::vector<Route> routes, ForwarderOptions options, const Clock& clock,
             TimerService& timers, SelfMetrics& self, Rng rng = {},
             net::HttpClient* client = nullptr);
@@ -110,11 +110,15 @@ class Forwarder {
 
   // Ends the running flush now, as if its deadline had passed: the cut of lambda-agent.md §6.3 (a
   // flush still in flight at runtimeDone) and of the final flush (architecture.md: SIGTERM or
-  // SHUTDOWN does not wait for a running flush). Requests in flight are abandoned; their payloads,
-  // and those pending or backing off, go to the retry queue, which the next flush redrives; a late
-  // acknowledgement of an abandoned request unqueues (or unschedules) its copy. The waiters get the
+  // SHUTDOWN does not wait for a running flush). Payloads in flight, pending or backing off go to
+  // the retry queue, once each, which the next flush redrives. Then the client's abort_all() stops
+  // the exchanges for real and closes every intake connection (§6.3 "Freeze awareness": none is
+  // left open across /next); their "aborted" answers arrive at a later turn and change nothing.
+  // This happens before the waiters run, so a flush they start is not cut. The waiters get the
   // summary (aborted) before abort() returns, unless it is called from inside one of the
-  // Forwarder's own callbacks (then at the next turn of the loop). No-op when idle.
+  // Forwarder's own callbacks (then at the next turn of the loop). When idle it still calls
+  // abort_all(): requests abandoned at an earlier deadline stop too (their payloads are already
+  // queued, so a late success can no longer unqueue them). Loop thread.
   void abort();
 
   bool flushing() const { return cycle_ != nullptr; }
@@ -182,7 +186,8 @@ class Forwarder {
   bool pumping_ = false;
   bool repump_ = false;
   bool in_flush_call_ = false;
-  Timer finish_timer_;  // armed: pump() runs at the next turn of the loop
+  bool abort_pending_ = false;  // abort() from inside a callback: the next finish() is an abort
+  Timer finish_timer_;          // armed: pump() runs at the next turn of the loop
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   ThreadOwner loop_thread_;
 };

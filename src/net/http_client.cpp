@@ -170,6 +170,7 @@ struct ClientState {
   std::multimap<std::string, std::unique_ptr<Connection>> idle;
   std::map<std::uint64_t, std::weak_ptr<Exchange>> inflight;
   std::uint64_t next_id = 1;
+  bool destroyed = false;  // the client is gone: scheduled abort callbacks must not run
   std::unique_ptr<ssl::context> tls;
   std::optional<Error> tls_error;
 
@@ -284,6 +285,24 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     } else {
       connect();
     }
+  }
+
+  // abort_all(): stop now, close the connection, and answer "aborted" at the next turn of the loop
+  // (never inside the caller's stack). False when the exchange had already finished.
+  bool abort() {
+    if (finished_) return false;
+    finished_ = true;
+    timer_.cancel();
+    resolver_.cancel();
+    if (conn_) conn_->close();
+    Error error = make_error(ErrorCode::kNetwork,
+                             fmt::format("{} {} ({}): aborted before an answer (connection closed)",
+                                         req_.method, escape_for_log(req_.url, 200), phase_));
+    asio::post(st_->io, [st = st_, done = std::move(done_), error = std::move(error)]() mutable {
+      if (!st->destroyed && done) done(std::move(error));
+    });
+    done_ = nullptr;
+    return true;
   }
 
   // The client is going away: stop without calling back.
@@ -697,6 +716,7 @@ class HttpClientImpl final : public HttpClient {
       : st_(std::make_shared<ClientState>(io, clock, timers, std::move(options))) {}
 
   ~HttpClientImpl() override {
+    st_->destroyed = true;
     auto inflight = std::move(st_->inflight);
     for (auto& [id, weak] : inflight) {
       if (auto ex = weak.lock()) ex->abandon();
@@ -729,6 +749,18 @@ class HttpClientImpl final : public HttpClient {
   }
 
   void close_idle() override { st_->close_idle(); }
+
+  std::size_t abort_all() override {
+    auto inflight = std::move(st_->inflight);
+    st_->inflight.clear();
+    std::size_t stopped = 0;
+    for (auto& [id, weak] : inflight) {
+      if (auto ex = weak.lock(); ex && ex->abort()) ++stopped;
+    }
+    st_->close_idle();
+    if (stopped > 0) LC_DEBUG("http client: {} request(s) aborted", stopped);
+    return stopped;
+  }
 
   bool tls_initialized() const override { return st_->tls != nullptr; }
 

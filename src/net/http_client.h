@@ -1,8 +1,8 @@
 // net/http_client.h — outbound HTTP/1.1 over Boost.Beast: http:// and https:// (OpenSSL,
 // initialised lazily at the first https request), CONNECT through an HTTP proxy honouring NO_PROXY,
-// a deadline on every request (connect + write + read), optional keep-alive with close_idle() so no
-// connection survives a Lambda freeze. Used by forward/ (intakes) and lambda/ (Runtime/Extensions
-// API). Callbacks run on the loop thread.
+// a deadline on every request (connect + write + read), optional keep-alive with close_idle() and
+// abort_all() so no connection survives a Lambda freeze. Used by forward/ (intakes) and lambda/
+// (Runtime/Extensions API). Callbacks run on the loop thread.
 #pragma once
 
 #include <cstddef>
@@ -54,7 +54,8 @@ struct HttpClientOptions {
 bool no_proxy_matches(const std::vector<std::string>& no_proxy, std::string_view host,
                       std::uint16_t port);
 
-// Destroying the client aborts requests still in flight without calling their callbacks.
+// Destroying the client aborts requests still in flight without calling their callbacks (nor the
+// callbacks abort_all() scheduled that have not run yet).
 class HttpClient {
  public:
   using Callback = std::function<void(Expected<HttpClientResponse>)>;
@@ -66,8 +67,20 @@ class HttpClient {
   // open connection was reset or closed early, kProtocol for an unparsable response or one that
   // never got past interim (1xx) answers. Only kInvalidArgument can never succeed on a retry.
   virtual void request(HttpClientRequest request, Deadline deadline, Callback done) = 0;
-  // Closes every pooled connection (called after each flush cycle, before /next).
+  // Closes every pooled (idle keep-alive) connection; requests in flight go on. Called by the
+  // Forwarder after each flush, and by the app right before /next when no exchange may be running
+  // (lambda-agent.md §6.3 "Freeze awareness"). Loop thread.
   virtual void close_idle() = 0;
+  // The freeze cut (lambda-agent.md §6.3, §6.5 step 6): stops every exchange in flight (started
+  // or still queued to start) and closes every connection of this client, busy or idle, so none is
+  // left open across /next or into exit. Each stopped request's callback runs exactly once, later
+  // on the loop thread (never inside abort_all()), with ErrorCode::kNetwork and a message that
+  // says "aborted"; a request whose answer was already delivered is untouched. Requests made after
+  // abort_all() run normally. Returns how many exchanges were stopped. Called by
+  // forward::Forwarder::abort() (intake client) and by the app before /next. Loop thread.
+  //   close_idle(): only idle connections, nothing in flight is touched.
+  //   abort_all():  close_idle() plus every exchange in flight.
+  virtual std::size_t abort_all() = 0;
   // True once the TLS context exists: it is created at the first https request, not at start.
   virtual bool tls_initialized() const { return false; }
 };

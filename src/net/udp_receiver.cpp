@@ -124,18 +124,21 @@ Expected<std::unique_ptr<UdpReceiver>> UdpReceiver::create(Options options, Self
   s.queue_cap = r->options_.queue_datagrams;
   s.byte_budget =
       std::min(r->options_.queue_datagrams * r->options_.buffer_size, r->options_.max_queued_bytes);
-  r->batch_ = std::make_unique<Batch>();
-  auto& b = *r->batch_;
-  const std::size_t bs = r->options_.batch_size, size = r->options_.buffer_size;
-  b.arena = std::make_unique<char[]>(bs * size);
-  b.hdrs.resize(bs);
-  b.iov.resize(bs);
-  for (std::size_t i = 0; i < bs; ++i) {
-    b.iov[i].iov_base = b.arena.get() + i * size;
-    b.iov[i].iov_len = size;
+  {
+    MutexLock lock(r->read_mu_);  // uncontended: no thread yet; for the analysis
+    r->batch_ = std::make_unique<Batch>();
+    auto& b = *r->batch_;
+    const std::size_t bs = r->options_.batch_size, size = r->options_.buffer_size;
+    b.arena = std::make_unique<char[]>(bs * size);
+    b.hdrs.resize(bs);
+    b.iov.resize(bs);
+    for (std::size_t i = 0; i < bs; ++i) {
+      b.iov[i].iov_base = b.arena.get() + i * size;
+      b.iov[i].iov_len = size;
+    }
+    b.control_size = CMSG_SPACE(sizeof(std::uint32_t));
+    b.control = std::make_unique<char[]>(bs * b.control_size);
   }
-  b.control_size = CMSG_SPACE(sizeof(std::uint32_t));
-  b.control = std::make_unique<char[]>(bs * b.control_size);
   if (auto ok = r->open(); !ok) return ok.error();
   return r;
 }
@@ -251,31 +254,8 @@ void UdpReceiver::stop() {
   // Read what the kernel still holds for us (sent before the stop), then hand over everything
   // already received, now and in order, so a final flush right after stop() holds it. The queued
   // tasks then only recycle their chunks.
-  if (started_) {
-    if (udp_fd_ >= 0) drain(udp_fd_);
-    if (unix_fd_ >= 0) drain(unix_fd_);
-  }
-  // Drops after the last datagram read carry no control message: ask the socket once more.
-  if (udp_fd_ >= 0) {
-    std::uint32_t info[SK_MEMINFO_VARS] = {};
-    socklen_t len = sizeof info;
-    if (::getsockopt(udp_fd_, SOL_SOCKET, SO_MEMINFO, info, &len) == 0 &&
-        len > SK_MEMINFO_DROPS * sizeof(std::uint32_t)) {
-      count_kernel_drops(udp_fd_, info[SK_MEMINFO_DROPS]);
-    }
-  }
-  std::vector<Chunk*> rest;
-  {
-    MutexLock lock(shared_->mu);
-    for (Chunk* c : shared_->queued) {
-      c->consumed = true;
-      rest.push_back(c);
-    }
-    shared_->queued.clear();
-  }
-  for (Chunk* c : rest) {
-    shared_->handler(std::span<const ReceivedDatagram>(c->views.data(), c->count));
-  }
+  if (started_) take_everything();
+  hand_over_queued();
   release_barriers();  // every datagram is handled: a pending sync() is satisfied
   if (udp_fd_ >= 0) ::close(udp_fd_);
   udp_fd_ = -1;
@@ -296,6 +276,76 @@ void UdpReceiver::sync(std::function<void()> then) {
   }
   const std::uint64_t one = 1;
   [[maybe_unused]] const auto n = ::write(sync_fd_, &one, sizeof one);
+}
+
+std::size_t UdpReceiver::drain_now() {
+  if (!started_ || stopped_) return 0;
+  return take_everything();
+}
+
+std::size_t UdpReceiver::hand_over_queued() {
+  Shared& s = *shared_;
+  std::vector<Chunk*> taken;
+  {
+    MutexLock lock(s.mu);
+    for (Chunk* c : s.queued) {
+      c->consumed = true;
+      taken.push_back(c);
+    }
+    s.queued.clear();
+  }
+  std::size_t handed = 0;
+  for (Chunk* c : taken) {
+    // No longer waiting for the loop: room in the queue again, though the chunk's own task still
+    // holds it until it recycles it.
+    s.inflight.fetch_sub(c->count);
+    s.inflight_bytes.fetch_sub(c->charged);
+    s.handler(std::span<const ReceivedDatagram>(c->views.data(), c->count));
+    handed += c->count;
+  }
+  return handed;
+}
+
+// Nothing is handed over before the first batch is read, so the queue bound applies to it as to
+// any batch of the receive thread; after that reads and hand-overs alternate, so a long backlog
+// is not dropped as queue_full while this call handles it itself.
+// Per socket it reads at most what the receive buffer can hold (a datagram takes at least a few
+// hundred bytes of it, and the kernel reports twice the SO_RCVBUF that was asked for): a sender
+// flooding the socket cannot hold us here.
+std::size_t UdpReceiver::take_everything() {
+  std::size_t handed = 0;
+  for (const int fd : {udp_fd_, unix_fd_}) {
+    if (fd < 0) continue;
+    int rcvbuf = 0;
+    socklen_t len = sizeof rcvbuf;
+    if (::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len) != 0 || rcvbuf <= 0) {
+      rcvbuf = 4 << 20;
+    }
+    const std::size_t limit =
+        std::max<std::size_t>(static_cast<std::size_t>(rcvbuf) / 256, options_.batch_size);
+    std::size_t read = 0;
+    for (;;) {
+      std::size_t got = 0;
+      {
+        MutexLock lock(read_mu_);
+        got = read_batch(fd);
+      }
+      read += got;
+      handed += hand_over_queued();
+      if (got < options_.batch_size || read >= limit) break;
+    }
+  }
+  // Drops after the last datagram read carry no control message: ask the socket.
+  if (udp_fd_ >= 0) {
+    std::uint32_t info[SK_MEMINFO_VARS] = {};
+    socklen_t len = sizeof info;
+    if (::getsockopt(udp_fd_, SOL_SOCKET, SO_MEMINFO, info, &len) == 0 &&
+        len > SK_MEMINFO_DROPS * sizeof(std::uint32_t)) {
+      MutexLock lock(read_mu_);
+      count_kernel_drops(udp_fd_, info[SK_MEMINFO_DROPS]);
+    }
+  }
+  return handed;
 }
 
 void UdpReceiver::release_barriers() {
@@ -352,94 +402,103 @@ void UdpReceiver::count_kernel_drops(int fd, std::uint32_t cumulative) {
 }
 
 void UdpReceiver::drain(int fd) {
+  for (;;) {
+    MutexLock lock(read_mu_);
+    if (read_batch(fd) < options_.batch_size) return;  // socket drained
+  }
+}
+
+// One recvmmsg call: counts kernel drops, copies what the queue has room for into a chunk, queues
+// it and posts its task. Returns how many datagrams the socket gave.
+std::size_t UdpReceiver::read_batch(int fd) {
   Shared& s = *shared_;
   Batch& b = *batch_;
   const std::size_t batch_size = options_.batch_size;
-  for (;;) {
-    for (std::size_t i = 0; i < batch_size; ++i) {
-      std::memset(&b.hdrs[i], 0, sizeof(mmsghdr));
-      b.hdrs[i].msg_hdr.msg_iov = &b.iov[i];
-      b.hdrs[i].msg_hdr.msg_iovlen = 1;
-      b.hdrs[i].msg_hdr.msg_control = b.control.get() + i * b.control_size;
-      b.hdrs[i].msg_hdr.msg_controllen = b.control_size;
+  for (std::size_t i = 0; i < batch_size; ++i) {
+    std::memset(&b.hdrs[i], 0, sizeof(mmsghdr));
+    b.hdrs[i].msg_hdr.msg_iov = &b.iov[i];
+    b.hdrs[i].msg_hdr.msg_iovlen = 1;
+    b.hdrs[i].msg_hdr.msg_control = b.control.get() + i * b.control_size;
+    b.hdrs[i].msg_hdr.msg_controllen = b.control_size;
+  }
+  const int got =
+      ::recvmmsg(fd, b.hdrs.data(), static_cast<unsigned>(batch_size), MSG_DONTWAIT, nullptr);
+  if (got <= 0) {
+    if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      LC_DEBUG("dogstatsd: recvmmsg failed: {}", std::strerror(errno));
     }
-    const int got =
-        ::recvmmsg(fd, b.hdrs.data(), static_cast<unsigned>(batch_size), MSG_DONTWAIT, nullptr);
-    if (got <= 0) {
-      if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        LC_DEBUG("dogstatsd: recvmmsg failed: {}", std::strerror(errno));
-      }
-      return;
-    }
-    const auto received = static_cast<std::size_t>(got);
-    for (std::size_t i = 0; i < received; ++i) {
-      const std::int64_t dropped = rxq_ovfl_count(b.hdrs[i].msg_hdr);
-      if (dropped >= 0) count_kernel_drops(fd, static_cast<std::uint32_t>(dropped));
-    }
+    return 0;
+  }
+  const auto received = static_cast<std::size_t>(got);
+  for (std::size_t i = 0; i < received; ++i) {
+    const std::int64_t dropped = rxq_ovfl_count(b.hdrs[i].msg_hdr);
+    if (dropped >= 0) count_kernel_drops(fd, static_cast<std::uint32_t>(dropped));
+  }
 
-    // Drop newest when the queue is full: by datagram count, then by queued bytes.
-    const std::size_t inflight = s.inflight.load();
-    std::size_t keep = std::min(received, inflight >= s.queue_cap ? 0 : s.queue_cap - inflight);
-    std::size_t bytes = 0;
-    const std::size_t bytes_inflight = s.inflight_bytes.load();
+  // Drop newest when the queue is full: by datagram count, then by queued bytes.
+  const std::size_t inflight = s.inflight.load();
+  std::size_t keep = std::min(received, inflight >= s.queue_cap ? 0 : s.queue_cap - inflight);
+  std::size_t bytes = 0;
+  const std::size_t bytes_inflight = s.inflight_bytes.load();
+  for (std::size_t i = 0; i < keep; ++i) {
+    const std::size_t len = std::min<std::size_t>(b.hdrs[i].msg_len, options_.buffer_size);
+    if (bytes_inflight + bytes + len > s.byte_budget) {
+      keep = i;
+      break;
+    }
+    bytes += len;
+  }
+  if (keep < received) queue_full_.add(received - keep);
+  if (keep > 0) {
+    Chunk* c = s.acquire(bytes, keep);
     for (std::size_t i = 0; i < keep; ++i) {
       const std::size_t len = std::min<std::size_t>(b.hdrs[i].msg_len, options_.buffer_size);
-      if (bytes_inflight + bytes + len > s.byte_budget) {
-        keep = i;
-        break;
-      }
-      bytes += len;
+      c->data.append(static_cast<const char*>(b.iov[i].iov_base), len);
     }
-    if (keep < received) queue_full_.add(received - keep);
-    if (keep > 0) {
-      Chunk* c = s.acquire(bytes, keep);
-      for (std::size_t i = 0; i < keep; ++i) {
-        const std::size_t len = std::min<std::size_t>(b.hdrs[i].msg_len, options_.buffer_size);
-        c->data.append(static_cast<const char*>(b.iov[i].iov_base), len);
-      }
-      std::size_t off = 0;
-      for (std::size_t i = 0; i < keep; ++i) {
-        const std::size_t len = std::min<std::size_t>(b.hdrs[i].msg_len, options_.buffer_size);
-        c->views[i].data = std::string_view(c->data.data() + off, len);
-        c->views[i].truncated = (b.hdrs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-        off += len;
-      }
-      c->count = keep;
-      c->charged = bytes;
-      c->owner = shared_;
-      c->consumed = false;
-      s.inflight.fetch_add(keep);
-      s.inflight_bytes.fetch_add(bytes);
+    std::size_t off = 0;
+    for (std::size_t i = 0; i < keep; ++i) {
+      const std::size_t len = std::min<std::size_t>(b.hdrs[i].msg_len, options_.buffer_size);
+      c->views[i].data = std::string_view(c->data.data() + off, len);
+      c->views[i].truncated = (b.hdrs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+      off += len;
+    }
+    c->count = keep;
+    c->charged = bytes;
+    c->owner = shared_;
+    c->consumed = false;
+    s.inflight.fetch_add(keep);
+    s.inflight_bytes.fetch_add(bytes);
+    {
+      MutexLock lock(s.mu);
+      s.queued.push_back(c);
+    }
+    Shared* sp = &s;
+    // Two raw pointers: the task fits std::function's inline storage (no allocation here).
+    s.poster([sp, c] {
+      bool mine = false;
       {
-        MutexLock lock(s.mu);
-        s.queued.push_back(c);
+        MutexLock lock(sp->mu);
+        if (!c->consumed) {
+          c->consumed = mine = true;
+          // Tasks run in posting order, so this chunk is at the front.
+          auto it = std::find(sp->queued.begin(), sp->queued.end(), c);
+          if (it != sp->queued.end()) sp->queued.erase(it);
+        }
       }
-      Shared* sp = &s;
-      // Two raw pointers: the task fits std::function's inline storage (no allocation here).
-      s.poster([sp, c] {
-        bool mine = false;
-        {
-          MutexLock lock(sp->mu);
-          if (!c->consumed) {
-            c->consumed = mine = true;
-            // Tasks run in posting order, so this chunk is at the front.
-            auto it = std::find(sp->queued.begin(), sp->queued.end(), c);
-            if (it != sp->queued.end()) sp->queued.erase(it);
-          }
-        }
-        if (mine && !sp->detached.load()) {
-          sp->handler(std::span<const ReceivedDatagram>(c->views.data(), c->count));
-        }
+      if (mine) {  // otherwise stop() or drain_now() handed it over and uncounted it
         sp->inflight.fetch_sub(c->count);
         sp->inflight_bytes.fetch_sub(c->charged);
-        std::shared_ptr<Shared> keep_alive = std::move(c->owner);
-        sp->release(c);
-      });
-    }
-    // Counted last, so a reader that sees the count also sees the drops and posts above.
-    s.received.fetch_add(received);
-    if (received < batch_size) return;  // socket drained
+        if (!sp->detached.load()) {
+          sp->handler(std::span<const ReceivedDatagram>(c->views.data(), c->count));
+        }
+      }
+      std::shared_ptr<Shared> keep_alive = std::move(c->owner);
+      sp->release(c);
+    });
   }
+  // Counted last, so a reader that sees the count also sees the drops and posts above.
+  s.received.fetch_add(received);
+  return received;
 }
 
 }  // namespace lc::net

@@ -4,7 +4,8 @@
 // a caller-supplied post(), within a bounded queue (datagram count and bytes; full → newest
 // dropped, counted `queue_full`). Datagrams the kernel dropped because the socket's receive buffer
 // was full are counted `kernel_buffer` from the SO_RXQ_OVFL count each datagram carries (and, at
-// stop(), from SO_MEMINFO). Created by app/, whose handler runs on the loop thread.
+// drain_now() and stop(), from SO_MEMINFO). sync() and drain_now() give a flush everything sent
+// before them. Created by app/, whose handler runs on the loop thread.
 #pragma once
 
 #include <atomic>
@@ -17,6 +18,7 @@
 #include <thread>
 
 #include "core/expected.h"
+#include "core/mutex.h"
 #include "core/self_metrics.h"
 
 struct msghdr;
@@ -93,6 +95,22 @@ class UdpReceiver {
   // receive thread is not running. Call on the loop thread.
   void sync(std::function<void()> then);
 
+  // The same guarantee as sync(), synchronously: before drain_now() returns, the handler has run
+  // (on the calling thread) with every datagram the receive thread already read and every datagram
+  // the kernel still holds for the sockets, in order, so everything a client sent before the call.
+  // The receiver keeps running; returns how many datagrams were handed over by this call.
+  // Called by the app at runtimeDone before the end-of-invocation flush (what clients sent before
+  // runtimeDone is in it, lambda-agent.md §6.3 "Freeze awareness"), and at SHUTDOWN step 4 (§6.5;
+  // stop() then does the same one last time). Call on the loop thread, never from the handler.
+  //   sync(then):   asynchronous; the receive thread reads, the handler runs from the loop's task
+  //                 queue, `then` runs at a later turn; the loop never waits. For /lambda/flush.
+  //   drain_now():  synchronous; the loop thread reads the sockets itself (waiting at most for one
+  //                 recvmmsg batch of the receive thread) and runs the handler before returning;
+  //                 the flush can start on the next line. Bounded: it reads at most what the
+  //                 socket buffers can hold, so a flood cannot keep the loop in it. The tasks
+  //                 already posted for what it handed over only recycle buffers.
+  std::size_t drain_now();
+
   std::uint64_t datagrams_received() const;
   // One small JSON object for the start-up line (conventions.md §20).
   std::string describe() const;
@@ -105,15 +123,21 @@ class UdpReceiver {
   Expected<void> open();
   void run();
   void drain(int fd);
+  std::size_t read_batch(int fd) LC_REQUIRES(read_mu_);
+  std::size_t hand_over_queued();
+  std::size_t take_everything();
   void release_barriers();
-  void count_kernel_drops(int fd, std::uint32_t cumulative);
+  void count_kernel_drops(int fd, std::uint32_t cumulative) LC_REQUIRES(read_mu_);
 
   Options options_;
   SelfMetrics::Counter queue_full_;
   SelfMetrics::Counter kernel_buffer_;
-  KernelDropCounter udp_drops_, unix_drops_;  // receive thread (or stop() after the join)
+  // Held around each recvmmsg batch (read + queue): by the receive thread, and by drain_now() and
+  // stop() on the loop thread, so a batch is never half-read when the loop takes the queue.
+  Mutex read_mu_;
+  KernelDropCounter udp_drops_ LC_GUARDED_BY(read_mu_), unix_drops_ LC_GUARDED_BY(read_mu_);
   std::shared_ptr<Shared> shared_;
-  std::unique_ptr<Batch> batch_;  // the receive thread's recvmmsg buffers
+  std::unique_ptr<Batch> batch_ LC_PT_GUARDED_BY(read_mu_);  // the recvmmsg buffers
   int udp_fd_ = -1;
   int unix_fd_ = -1;
   int wake_fd_ = -1;

@@ -1,7 +1,8 @@
 // tests/fakes/fake_http_client.h — a net::HttpClient that records every request and answers from
 // a script (statuses, headers, bodies, transport errors, delays, hangs) on a FakeClock's timers.
-// For unit tests of anything that sends HTTP (forward/, lambda/). Answers always arrive
-// asynchronously, when the test advances the clock (advance(0ms) for an immediate answer).
+// For unit tests of anything that sends HTTP (forward/, lambda/). Answers (and the "aborted" errors
+// of abort_all()) always arrive asynchronously, when the test advances the clock (advance(0ms) for
+// an immediate answer).
 #pragma once
 
 #include <cctype>
@@ -56,6 +57,7 @@ class FakeHttpClient final : public net::HttpClient {
     Deadline deadline;
     SteadyTime sent_at;
     bool answered = false;
+    bool aborted = false;       // stopped by abort_all() before its answer
     std::optional<int> status;  // what it was answered with (nullopt: transport error / pending)
 
     const std::string& body() const { return *request.body; }
@@ -100,16 +102,18 @@ class FakeHttpClient final : public net::HttpClient {
     const Millis until_deadline = deadline.remaining(clock_);
     const bool times_out = reply.hang || (has_deadline && reply.delay >= until_deadline);
     ++in_flight_;
-    if (times_out && !has_deadline) {
-      never_answered_.push_back(std::move(done));  // hangs for good, like a stalled peer
-      return;
-    }
+    Pending& p = pending_[index];
+    p.done = std::move(done);
+    if (times_out && !has_deadline) return;  // hangs for good, like a stalled peer
     const Millis when = times_out ? until_deadline : reply.delay;
     auto alive = alive_;
-    answers_.push_back(
-        clock_.schedule_after(when, [this, alive, index, times_out, reply = std::move(reply),
-                                     done = std::move(done)]() mutable {
+    p.answer =
+        clock_.schedule_after(when, [this, alive, index, times_out, reply = std::move(reply)] {
           if (!*alive) return;
+          auto it = pending_.find(index);
+          if (it == pending_.end()) return;
+          Callback done = std::move(it->second.done);
+          pending_.erase(it);
           --in_flight_;
           requests_[index].answered = true;
           if (times_out) {
@@ -124,10 +128,28 @@ class FakeHttpClient final : public net::HttpClient {
             resp.body = reply.body;
             done(std::move(resp));
           }
-        }));
+        });
   }
 
   void close_idle() override { ++close_idle_calls_; }
+
+  // As the real client: every request not yet answered is stopped and gets kNetwork "aborted" at
+  // the next advance() (never inside abort_all()); its scripted answer never comes.
+  std::size_t abort_all() override {
+    ++abort_all_calls_;
+    auto stopped = std::move(pending_);
+    pending_.clear();
+    auto alive = alive_;
+    for (auto& [index, p] : stopped) {
+      p.answer.cancel();  // its scripted answer never comes
+      --in_flight_;
+      requests_[index].aborted = true;
+      aborts_.push_back(clock_.schedule_after(Millis(0), [alive, done = std::move(p.done)] {
+        if (*alive) done(Error{ErrorCode::kNetwork, "request aborted before an answer"});
+      }));
+    }
+    return stopped.size();
+  }
 
   const std::vector<Recorded>& requests() const { return requests_; }
   // Requests whose URL contains `url_part`.
@@ -140,6 +162,7 @@ class FakeHttpClient final : public net::HttpClient {
   }
   std::size_t in_flight() const { return in_flight_; }
   int close_idle_calls() const { return close_idle_calls_; }
+  int abort_all_calls() const { return abort_all_calls_; }
 
  private:
   Reply next_reply(const std::string& url) {
@@ -160,14 +183,20 @@ class FakeHttpClient final : public net::HttpClient {
 
   FakeClock& clock_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-  std::vector<Timer> answers_;  // one per answered request; destroying the client cancels them
+  struct Pending {
+    Callback done;
+    Timer answer;  // unarmed for a request that hangs for good
+  };
   std::deque<Reply> any_;
   std::map<std::string, std::deque<Reply>> by_url_;
   Reply default_;
   std::vector<Recorded> requests_;
-  std::vector<Callback> never_answered_;
+  // By request index, until answered or aborted; destroying the client cancels the timers.
+  std::map<std::size_t, Pending> pending_;
+  std::vector<Timer> aborts_;  // the "aborted" answers abort_all() scheduled
   std::size_t in_flight_ = 0;
   int close_idle_calls_ = 0;
+  int abort_all_calls_ = 0;
 };
 
 }  // namespace lc::fakes

@@ -379,6 +379,106 @@ TEST_F(ForwarderTest, EarlyAbortPutsInFlightWorkBackInTheQueue) {
   EXPECT_FALSE(fwd->flushing());
 }
 
+// Requests to `url_part` answered 2xx.
+std::size_t acknowledged(const FakeHttpClient& http, std::string_view url_part) {
+  std::size_t n = 0;
+  for (const auto* r : http.requests_to(url_part)) n += r->status && *r->status / 100 == 2;
+  return n;
+}
+
+// lambda-agent.md §6.3: a flush cut at runtimeDone stops its exchanges for real (no intake
+// connection across /next) and keeps each unacknowledged payload exactly once.
+TEST_F(ForwarderTest, AbortStopsTheClientsExchangesAndQueuesEachPayloadOnce) {
+  make({metrics(), logs_ep()});
+  http.set_default(Reply::hanging());
+  auto run = start({test::series_v2({"a", "b"}), test::logs({"l1", "l2", "l3"})}, Millis(10000));
+  clock.advance(Millis(10));
+  ASSERT_EQ(http.in_flight(), 2u);
+  fwd->abort();
+  ASSERT_TRUE(run->done);
+  EXPECT_TRUE(run->summary.aborted);
+  EXPECT_EQ(http.abort_all_calls(), 1);
+  EXPECT_EQ(http.in_flight(), 0u);
+  EXPECT_EQ(run->summary.abandoned_in_flight, 2u);
+  EXPECT_EQ(run->summary.queued.payloads, 2u);
+  EXPECT_EQ(run->summary.queued.items, 5u);
+  EXPECT_EQ(fwd->retry_queue_size(), 2u);
+  EXPECT_TRUE(http.requests()[0].aborted);
+  EXPECT_TRUE(http.requests()[1].aborted);
+
+  // The "aborted" answers arrive at the next turn: neither requeued, retried nor dropped.
+  clock.advance(Millis(0));
+  EXPECT_EQ(fwd->retry_queue_size(), 2u);
+  EXPECT_EQ(self.dropped_total(), 0u);
+  EXPECT_EQ(self.get("lastcall.forward.retries", {"kind:metrics", "reason:network"}), 0u);
+  EXPECT_EQ(self.get("lastcall.forward.retries", {"kind:logs", "reason:network"}), 0u);
+
+  http.set_default(Reply::with_status(202));
+  const auto next = flush({});
+  EXPECT_EQ(next.sent.payloads, 2u);
+  EXPECT_EQ(next.sent.items, 5u);
+  EXPECT_EQ(delivered_series(http, "metrics.test"), (Names{"a", "b"}));
+  EXPECT_EQ(acknowledged(http, "logs.test"), 1u);
+  EXPECT_EQ(http.requests().size(), 4u);
+  EXPECT_EQ(fwd->retry_queue_size(), 0u);
+  EXPECT_EQ(self.dropped_total(), 0u);
+}
+
+// The client is aborted before the waiters run: the final flush a waiter starts is not cut.
+TEST_F(ForwarderTest, AbortDoesNotCutTheFlushAWaiterStarts) {
+  make({metrics()});
+  http.set_default(Reply::hanging());
+  auto final_run = std::make_shared<Run>();
+  fwd->flush({test::series_v2({"a"})}, Deadline::after(clock, Millis(10000)),
+             [&](const FlushSummary&) {
+               http.set_default(Reply::with_status(202, Millis(5)));
+               fwd->flush(
+                   {test::series_v2({"fresh"})}, Deadline::after(clock, Millis(1000)),
+                   [final_run](const FlushSummary& s) {
+                     final_run->done = true;
+                     final_run->summary = s;
+                   },
+                   FlushOrder::kFreshFirst);
+             });
+  clock.advance(Millis(10));
+  fwd->abort();
+  EXPECT_EQ(http.abort_all_calls(), 1);
+  ASSERT_EQ(http.requests().size(), 3u);  // "a" (aborted), then "fresh" and "a" again
+  EXPECT_EQ(http.in_flight(), 2u);
+  clock.advance(Millis(1000));
+  ASSERT_TRUE(final_run->done);
+  EXPECT_FALSE(final_run->summary.aborted);
+  EXPECT_EQ(final_run->summary.sent.payloads, 2u);
+  EXPECT_EQ(delivered_series(http, "metrics.test"), (Names{"fresh", "a"}));
+  EXPECT_EQ(fwd->retry_queue_size(), 0u);
+  EXPECT_EQ(self.dropped_total(), 0u);
+}
+
+// Idle, abort() still stops what an earlier flush abandoned at its deadline; its copy stays queued
+// once and the next flush sends it once.
+TEST_F(ForwarderTest, AbortWhenIdleStopsRequestsAbandonedEarlier) {
+  make({metrics()});
+  http.set_default(Reply::hanging());
+  auto first = start({test::series_v2({"a"})}, Millis(5000));
+  clock.advance(Millis(100));
+  auto second = start({}, Millis(100));  // joins: the flush ends at 200 ms, "a" still in flight
+  clock.advance(Millis(100));
+  ASSERT_TRUE(first->done);
+  EXPECT_EQ(first->summary.abandoned_in_flight, 1u);
+  ASSERT_EQ(http.in_flight(), 1u);
+  EXPECT_FALSE(fwd->flushing());
+  fwd->abort();
+  EXPECT_EQ(http.abort_all_calls(), 1);
+  EXPECT_EQ(http.in_flight(), 0u);
+  clock.advance(Millis(0));
+  EXPECT_EQ(fwd->retry_queue_size(), 1u);
+  http.set_default(Reply::with_status(202));
+  flush({});
+  EXPECT_EQ(delivered_series(http, "metrics.test"), (Names{"a"}));
+  EXPECT_EQ(fwd->retry_queue_size(), 0u);
+  EXPECT_EQ(self.dropped_total(), 0u);
+}
+
 // lambda-agent.md §6.4 overflow: oldest payload of the lowest-value kind first, counted.
 TEST_F(ForwarderTest, QueueOverflowDropsTracesFirstAndCountsThem) {
   const Payload m = test::series_v2({"m1", "m2"});

@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <future>
+#include <numeric>
+#include <optional>
 #include <set>
 
 #include "fakes/fake_clock.h"
@@ -365,6 +369,216 @@ TEST_F(HttpClientTest, BodyUntilCloseIsRead) {
   auto r = fetch(c, get("http://127.0.0.1:" + std::to_string(server->port()) + "/"));
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->body, "all of it");
+}
+
+// An HTTP/1.1 peer on the loop thread that answers only requests whose target contains "/answer"
+// (keep-alive, "ok") and leaves every other one hanging, and records, per connection, how many
+// requests came and whether the client closed it. Used on the loop thread only.
+class RawServer {
+ public:
+  struct Conn {
+    explicit Conn(boost::asio::ip::tcp::socket s) : socket(std::move(s)) {}
+    boost::asio::ip::tcp::socket socket;
+    std::array<char, 4096> buf{};
+    std::string in;
+    int requests = 0;
+    bool closed_by_client = false;
+  };
+
+  explicit RawServer(boost::asio::io_context& io)
+      : acceptor_(io, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+    accept();
+  }
+  ~RawServer() {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    for (auto& c : conns) c->socket.close(ec);
+  }
+
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  int requests() const {
+    int n = 0;
+    for (const auto& c : conns) n += c->requests;
+    return n;
+  }
+  std::size_t closed() const {
+    return static_cast<std::size_t>(std::count_if(
+        conns.begin(), conns.end(), [](const auto& c) { return c->closed_by_client; }));
+  }
+
+  std::vector<std::shared_ptr<Conn>> conns;
+
+ private:
+  void accept() {
+    acceptor_.async_accept([this](boost::system::error_code ec, boost::asio::ip::tcp::socket s) {
+      if (ec) return;  // closed: `this` may be gone
+      conns.push_back(std::make_shared<Conn>(std::move(s)));
+      read(conns.back());
+      accept();
+    });
+  }
+
+  static void read(const std::shared_ptr<Conn>& c) {
+    c->socket.async_read_some(
+        boost::asio::buffer(c->buf), [c](boost::system::error_code ec, std::size_t n) {
+          if (ec) {
+            c->closed_by_client = ec != boost::asio::error::operation_aborted;
+            return;
+          }
+          c->in.append(c->buf.data(), n);
+          for (std::size_t end = c->in.find("\r\n\r\n"); end != std::string::npos;
+               end = c->in.find("\r\n\r\n")) {
+            const std::string head = c->in.substr(0, end);
+            c->in.erase(0, end + 4);
+            ++c->requests;
+            if (head.find("/answer") == std::string::npos) continue;
+            auto reply = std::make_shared<const std::string>(
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok");
+            boost::asio::async_write(c->socket, boost::asio::buffer(*reply),
+                                     [reply, c](boost::system::error_code, std::size_t) {});
+          }
+          read(c);
+        });
+  }
+
+  boost::asio::ip::tcp::acceptor acceptor_;
+};
+
+// Callbacks of requests started on the loop thread, counted per request (loop thread only).
+struct Answers {
+  std::vector<int> calls;
+  std::vector<std::optional<Expected<HttpClientResponse>>> results;
+  int total() const { return std::accumulate(calls.begin(), calls.end(), 0); }
+};
+
+class HttpClientAbortTest : public HttpClientTest {
+ protected:
+  void SetUp() override {
+    HttpClientTest::SetUp();
+    raw_ = loop_.call([&] { return std::make_unique<RawServer>(loop_.io()); });
+  }
+  void TearDown() override {
+    loop_.call([&] {
+      for (auto& c : clients_) c.reset();
+      raw_.reset();
+      return 0;
+    });
+    HttpClientTest::TearDown();
+  }
+  std::string raw_url(std::string_view path) const {
+    return "http://127.0.0.1:" + std::to_string(raw_->port()) + std::string(path);
+  }
+  // Call on the loop thread.
+  void send(HttpClient& c, std::string path, Millis timeout = Millis(30000)) {
+    const std::size_t i = answers_.calls.size();
+    answers_.calls.push_back(0);
+    answers_.results.emplace_back();
+    c.request(get(raw_url(path)), Deadline::after(clock_, timeout),
+              [this, i](Expected<HttpClientResponse> r) {
+                ++answers_.calls[i];
+                answers_.results[i] = std::move(r);
+              });
+  }
+  int answered() {
+    return loop_.call([&] { return answers_.total(); });
+  }
+
+  std::unique_ptr<RawServer> raw_;
+  Answers answers_;
+};
+
+// lambda-agent.md §6.3 "Freeze awareness": nothing of an intake exchange survives into /next.
+TEST_F(HttpClientAbortTest, AbortAllStopsEveryExchangeOnceAndClosesItsConnection) {
+  auto& c = client();
+  loop_.call([&] {
+    for (int i = 0; i < 3; ++i) send(c, "/hang");
+    return 0;
+  });
+  ASSERT_TRUE(loop_.wait_until([&] { return raw_->requests() == 3; }));
+  ASSERT_EQ(answered(), 0);
+  const auto [stopped, answered_inside] = loop_.call([&] {
+    const std::size_t n = c.abort_all();
+    return std::make_pair(n, answers_.total());
+  });
+  EXPECT_EQ(stopped, 3u);
+  EXPECT_EQ(answered_inside, 0) << "a callback ran inside abort_all()";
+  ASSERT_TRUE(loop_.wait_until([&] { return answers_.total() == 3; }));
+  loop_.call([&] {
+    for (std::size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(answers_.calls[i], 1);
+      const auto& r = *answers_.results[i];
+      EXPECT_FALSE(r);
+      if (r) continue;
+      EXPECT_EQ(r.error().code, ErrorCode::kNetwork);
+      EXPECT_NE(r.error().message.find("aborted"), std::string::npos) << r.error().message;
+      EXPECT_NE(r.error().message.find("/hang"), std::string::npos) << r.error().message;
+    }
+    return 0;
+  });
+  // The server sees every connection closed by the client.
+  EXPECT_TRUE(loop_.wait_until([&] { return raw_->closed() == 3; }));
+  EXPECT_EQ(loop_.call([&] { return raw_->conns.size(); }), 3u);
+  // The deadlines that were armed never answer a second time.
+  clock_.advance(Millis(60000));
+  EXPECT_EQ(answered(), 3);
+  EXPECT_EQ(loop_.call([&] { return c.abort_all(); }), 0u);  // nothing left to stop
+  // The client works normally afterwards.
+  auto r = fetch(c, get(raw_url("/answer")));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "ok");
+  EXPECT_EQ(answered(), 3);
+}
+
+// A request whose start is still queued on the loop never reaches the server.
+TEST_F(HttpClientAbortTest, AbortAllStopsARequestNotStartedYet) {
+  auto& c = client();
+  EXPECT_EQ(loop_.call([&] {
+    send(c, "/answer");
+    return c.abort_all();
+  }),
+            1u);
+  ASSERT_TRUE(loop_.wait_until([&] { return answers_.total() == 1; }));
+  loop_.call([&] {
+    EXPECT_EQ(answers_.calls[0], 1);
+    EXPECT_FALSE(*answers_.results[0]);
+    return 0;
+  });
+  auto r = fetch(c, get(raw_url("/answer")));  // one round trip later
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(loop_.call([&] { return raw_->requests(); }), 1);
+  EXPECT_EQ(answered(), 1);
+}
+
+// close_idle() closes pooled connections only; abort_all() closes pooled ones too.
+TEST_F(HttpClientAbortTest, CloseIdleLeavesExchangesInFlightAndAbortAllClosesPooledConnections) {
+  auto& c = client();
+  loop_.call([&] {
+    send(c, "/hang");
+    return 0;
+  });
+  ASSERT_TRUE(loop_.wait_until([&] { return raw_->requests() == 1; }));
+  ASSERT_TRUE(fetch(c, get(raw_url("/answer"))));
+  ASSERT_TRUE(fetch(c, get(raw_url("/answer"))));
+  ASSERT_EQ(loop_.call([&] { return raw_->conns.size(); }), 2u);  // one busy, one kept alive
+  loop_.call([&] {
+    c.close_idle();
+    return 0;
+  });
+  EXPECT_TRUE(loop_.wait_until([&] { return raw_->closed() == 1; }));
+  loop_.call([&] {
+    EXPECT_FALSE(raw_->conns[0]->closed_by_client) << "close_idle() closed a busy connection";
+    EXPECT_TRUE(raw_->conns[1]->closed_by_client);
+    EXPECT_EQ(answers_.total(), 0);
+    return 0;
+  });
+
+  // A pooled connection and one in flight: abort_all() closes both.
+  ASSERT_TRUE(fetch(c, get(raw_url("/answer"))));
+  ASSERT_EQ(loop_.call([&] { return raw_->conns.size(); }), 3u);
+  EXPECT_EQ(loop_.call([&] { return c.abort_all(); }), 1u);
+  EXPECT_TRUE(loop_.wait_until([&] { return raw_->closed() == 3; }));
+  ASSERT_TRUE(loop_.wait_until([&] { return answers_.total() == 1; }));
 }
 
 class HttpsClientTest : public HttpClientTest {

@@ -1,5 +1,6 @@
 // UdpReceiver over real sockets bound to port 0 on 127.0.0.1 (and a unix datagram socket): the
-// receive thread, MSG_TRUNC handling through to the parser, queue-full counting, clean stop.
+// receive thread, MSG_TRUNC handling through to the parser, queue-full counting, sync(), drain_now(),
+// clean stop.
 // The test thread plays the loop thread: it runs the tasks the receiver posts.
 #include "net/udp_receiver.h"
 
@@ -180,6 +181,86 @@ TEST_F(UdpReceiverTest, SyncRunsAfterEveryDatagramSentBeforeItWasHandled) {
   loop.run_all();
   EXPECT_TRUE(after_stop);
   EXPECT_EQ(self.dropped_total(), 0u);
+}
+
+// lambda-agent.md §6.3: at runtimeDone, what clients sent before it is in the end-of-invocation
+// flush. drain_now() hands it over synchronously (the "loop" never runs here), whatever the
+// receive thread was doing, and nothing is handed over twice when the posted tasks run later.
+TEST_F(UdpReceiverTest, DrainNowHandsOverEverythingSentBeforeItBeforeReturning) {
+  auto rx = create();
+  ASSERT_TRUE(rx) << rx.error().message;
+  (*rx)->start();
+  Sender tx((*rx)->port());
+  std::vector<std::string> sent;
+  for (int round = 0; round < 50; ++round) {
+    const std::size_t before = got.data.size();
+    for (int i = 0; i < 20; ++i) {
+      sent.push_back("m:" + std::to_string(round * 20 + i) + "|c");
+      tx.send(sent.back());
+    }
+    const std::size_t handed = (*rx)->drain_now();
+    ASSERT_EQ(got.data.size(), before + 20) << "round " << round;
+    EXPECT_EQ(handed, 20u) << "round " << round;
+    if (round % 2 == 0) loop.run_all();  // the tasks posted meanwhile only recycle
+  }
+  loop.run_all();
+  EXPECT_EQ(got.data, sent);  // each once, in order
+  EXPECT_EQ((*rx)->drain_now(), 0u);
+  // The receive thread goes on as before.
+  tx.send("after:1|c");
+  ASSERT_TRUE(loop.run_until([&] { return got.data.size() == sent.size() + 1; }));
+  EXPECT_EQ(got.data.back(), "after:1|c");
+  (*rx)->stop();
+  loop.run_all();
+  EXPECT_EQ(got.data.size(), sent.size() + 1);
+  EXPECT_EQ((*rx)->drain_now(), 0u);  // after stop(): nothing, and no crash
+  EXPECT_EQ(self.dropped_total(), 0u);
+}
+
+// Datagrams still in the kernel's socket buffer (sent before the receive thread ever polled) are
+// read by drain_now() itself, together with what the thread may have taken meanwhile.
+TEST_F(UdpReceiverTest, DrainNowTakesDatagramsStillInTheKernelBuffer) {
+  UdpReceiver::Options o;
+  o.batch_size = 4;  // several recvmmsg calls
+  auto rx = create(o);
+  ASSERT_TRUE(rx) << rx.error().message;
+  Sender tx((*rx)->port());
+  std::vector<std::string> sent;
+  for (int i = 0; i < 100; ++i) {
+    sent.push_back("k" + std::to_string(i) + ":1|c");
+    tx.send(sent.back());
+  }
+  (*rx)->start();
+  EXPECT_EQ((*rx)->drain_now(), 100u);
+  EXPECT_EQ(got.data, sent);
+  EXPECT_EQ((*rx)->datagrams_received(), 100u);
+  loop.run_all();
+  EXPECT_EQ(got.data.size(), 100u);
+  (*rx)->stop();
+  loop.run_all();
+  EXPECT_EQ(got.data.size(), 100u);
+  EXPECT_EQ(self.dropped_total(), 0u);
+}
+
+// What drain_now() hands over frees its room in the queue at once: a small queue is not "full"
+// of datagrams already handled whose tasks have not run yet.
+TEST_F(UdpReceiverTest, DrainNowFreesQueueRoomForWhatItHandedOver) {
+  UdpReceiver::Options o;
+  o.queue_datagrams = 4;
+  o.batch_size = 2;
+  auto rx = create(o);
+  ASSERT_TRUE(rx) << rx.error().message;
+  (*rx)->start();
+  Sender tx((*rx)->port());
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 3; ++i) tx.send("q" + std::to_string(round * 3 + i) + ":1|c");
+    EXPECT_EQ((*rx)->drain_now(), 3u) << "round " << round;  // the "loop" never runs
+  }
+  EXPECT_EQ(got.data.size(), 15u);
+  EXPECT_EQ(self.dropped_count("dogstatsd", "queue_full"), 0u);
+  (*rx)->stop();
+  loop.run_all();
+  EXPECT_EQ(got.data.size(), 15u);
 }
 
 TEST_F(UdpReceiverTest, TruncatedDatagramKeepsCompleteLinesOnly) {
