@@ -364,21 +364,20 @@ class ExtensionApp {
       if (call_next) next_frozen_safe();
       return;
     }
-    pipeline_->drain_receivers([this, call_next, wait_in_flight] {
-      pipeline_->scheduler().request(
-          FlushKind::kEndOfInvocation, Deadline::after(clock_, flush_control_->end_flush_bound()),
-          [this, call_next] {
-            if (call_next) next_frozen_safe();
-          });
-      if (wait_in_flight && pipeline_->scheduler().flushing()) {
-        pipeline_->scheduler().cut_running_after(*wait_in_flight);
-      }
-    });
+    pipeline_->drain_receivers();
+    pipeline_->scheduler().request(FlushKind::kEndOfInvocation,
+                                   Deadline::after(clock_, flush_control_->end_flush_bound()),
+                                   [this, call_next] {
+                                     if (call_next) next_frozen_safe();
+                                   });
+    if (wait_in_flight && pipeline_->scheduler().flushing()) {
+      pipeline_->scheduler().cut_running_after(*wait_in_flight);
+    }
   }
 
   // /next, with no intake connection left open across it (§6.3 freeze awareness).
   void next_frozen_safe() {
-    if (!pipeline_->scheduler().flushing()) pipeline_->close_idle_intake_connections();
+    pipeline_->close_intake_connections();
     next();
   }
 

@@ -114,15 +114,20 @@ void Pipeline::request_forced(std::function<void()> done) {
   }
 }
 
-void Pipeline::drain_receivers(std::function<void()> done) {
-  if (receiver_) {
-    receiver_->sync(std::move(done));
-  } else {
-    done();
-  }
+void Pipeline::drain_receivers() {
+  if (receiver_) receiver_->drain_now();
 }
 
-void Pipeline::close_idle_intake_connections() { http_->close_idle(); }
+void Pipeline::close_intake_connections() {
+  // A running flush keeps its exchanges (a request in flight when a freeze comes fails after the
+  // thaw and its payload goes back to the retry queue); otherwise nothing is left: not the idle
+  // connections, not the requests a flush left behind at its deadline.
+  if (scheduler_->flushing()) {
+    http_->close_idle();
+  } else {
+    http_->abort_all();
+  }
+}
 
 void Pipeline::final_flush(Deadline deadline, std::function<void()> done) {
   // Stop receiving first so the final flush holds everything that arrived.
@@ -158,7 +163,13 @@ void Pipeline::send(std::vector<Payload> payloads, const FlushStart& start,
           for (const auto& [kind, count] : summary.queued_by_kind) {
             self_.dropped(kind, "shutdown", count.items);
           }
-          LC_WARN("final flush ended with data not sent: {}", summary.not_sent_text());
+          LC_WARN("shutdown: {}; not sent: {}",
+                  summary.deadline_reached ? "deadline reached" : "final flush ended",
+                  summary.not_sent_text());
+        }
+        if (is_final) {
+          // One line at exit: what the final flush delivered, what it dropped and why.
+          LC_INFO("shutdown: final flush {}", summary.to_string());
         }
         report_.flush_done(summary,
                            std::chrono::duration_cast<Millis>(clock_.steady_now() - started));

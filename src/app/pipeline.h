@@ -67,12 +67,13 @@ class Pipeline {
     on_flush_done_ = std::move(hook);
   }
 
-  // Every DogStatsD datagram sent before this call reaches the aggregator, then done() runs (on
-  // the loop): what a client sent before runtimeDone is in the end-of-invocation flush.
-  void drain_receivers(std::function<void()> done);
-  // Closes the intake connections nothing is using (lambda-agent.md §6.3: none is kept across
-  // /next, where the sandbox may freeze for minutes and they go stale).
-  void close_idle_intake_connections();
+  // Every DogStatsD datagram sent before this call has reached the aggregator when it returns
+  // (UdpReceiver::drain_now): what a client sent before runtimeDone is in the end-of-invocation
+  // flush.
+  void drain_receivers();
+  // Right before /next (lambda-agent.md §6.3): no intake connection is kept across it, where the
+  // sandbox may freeze for minutes and connections go stale. A running flush keeps its exchanges.
+  void close_intake_connections();
 
   FlushScheduler& scheduler() { return *scheduler_; }
   metrics::DogStatsdServer& dogstatsd() { return *dogstatsd_; }

@@ -90,7 +90,12 @@ TEST(Checklist, InvokeTimeoutIsOneTimeoutAndTheShutdownTimeoutIsHandled) {
 // report) is ever sent for it: the request that was running is the one that timed out
 // (lambda-platform.md §3.5), one errors and one timeouts point.
 TEST(Checklist, ShutdownTimeoutWithoutRuntimeDoneCountsTheRunningRequestOnce) {
-  LambdaRig rig(with_faults("", {"--function-timeout-ms", "10000"}));
+  // The SHUTDOWN comes long before the invocation's deadlineMs here. Under the End strategy
+  // lastcall would hold /next for the runtimeDone until deadlineMs − 200 ms and meet the SHUTDOWN
+  // only then; Continuous waits in /next at once, which this test is about (the counting).
+  LambdaRigOptions options = with_faults("", {"--function-timeout-ms", "10000"});
+  options.env["DD_SERVERLESS_FLUSH_STRATEGY"] = "continuously,60000";
+  LambdaRig rig(options);
   ASSERT_TRUE(rig.started()) << rig.diagnostics();
   ASSERT_TRUE(rig.wait("init.done")) << rig.diagnostics();
   ASSERT_EQ(rig.invoke(R"({"respond":{"ok":true}})", "ok-1").status, 200) << rig.diagnostics();

@@ -181,7 +181,7 @@ TEST(SidecarIntegration, FinalFlushAgainstAFailingIntakeSaysWhatWasNotSent) {
   s.agent->signal(SIGTERM);
   // The final flush is bounded: lastcall exits 0 after its budget instead of retrying forever.
   ASSERT_EQ(s.agent->wait_exit(30s), 0) << s.agent->output(ChildProcess::Stream::kStderr);
-  auto warn = s.agent->wait_for_line_containing("final flush ended with data not sent", 1s);
+  auto warn = s.agent->wait_for_line_containing("; not sent: ", 1s);
   ASSERT_TRUE(warn) << s.agent->output(ChildProcess::Stream::kStderr);
   EXPECT_NE(warn->find("metrics 1 payload"), std::string::npos) << *warn;
   EXPECT_EQ(warn->rfind("lastcall | WARN |", 0), 0u) << *warn;
@@ -225,7 +225,7 @@ TEST(SidecarIntegration, SigtermCutsAFlushHungOnTheIntakeAndExitsByTheFinalDeadl
   // Order of events: the final flush sent the cut payload again (a new hung request) before the
   // process said what was not sent and exited.
   EXPECT_GT(hung_requests(intake), before);
-  auto warn = s.agent->wait_for_line_containing("final flush ended with data not sent", 1s);
+  auto warn = s.agent->wait_for_line_containing("; not sent: ", 1s);
   ASSERT_TRUE(warn) << s.agent->output(ChildProcess::Stream::kStderr);
   EXPECT_NE(warn->find("metrics 1 payload"), std::string::npos) << *warn;
 }
