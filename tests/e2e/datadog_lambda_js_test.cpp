@@ -33,6 +33,7 @@
 #include "support/ci.h"
 #include "support/lambda_rig.h"
 #include "support/opt_extensions.h"
+#include "support/process.h"
 #include "test_paths.h"
 
 namespace lc::test {
@@ -264,6 +265,40 @@ TEST(DatadogLambdaJsE2E, DistributionsEnhancedMetricsAndLogsReachTheIntake) {
   }
   EXPECT_FALSE(containing(logs, "Extension present: true").empty())
       << json::serialize(intake.logs());
+}
+
+// The helper itself: the path exists for the wrapped command (as an executable file, or a symlink
+// to the target), the command runs in the directory asked for, and nothing of it is visible
+// outside, during or after.
+TEST(OptExtensions, PathExistsOnlyForTheWrappedCommandAndNothingIsLeftBehind) {
+  const std::string name = "lastcall-opt-test-" + std::to_string(::getpid());
+  const std::string outside = "/opt/extensions/" + name;
+  std::filesystem::path scratch;
+  {
+    OptExtensions empty({.name = name});
+    if (!empty.available()) LC_SKIP_UNLESS_CI() << empty.missing();
+    scratch = empty.scratch_dir();
+    ProcessOptions p;
+    p.argv =
+        empty.wrap({"sh", "-c", R"(test -f "$0" && test -x "$0" && pwd)", empty.path()}, "/tmp");
+    std::string error;
+    auto child = ChildProcess::start(p, &error);
+    ASSERT_NE(child, nullptr) << error;
+    ASSERT_EQ(child->wait_exit(10s), 0) << child->output(ChildProcess::Stream::kStderr);
+    EXPECT_EQ(child->output(ChildProcess::Stream::kStdout), "/tmp");
+    EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(outside)));
+    EXPECT_TRUE(std::filesystem::is_empty(scratch));
+
+    OptExtensions linked({.name = name, .target = "/bin/sh"});
+    ASSERT_TRUE(linked.available()) << linked.missing();
+    p.argv = linked.wrap({"readlink", linked.path()});
+    child = ChildProcess::start(p, &error);
+    ASSERT_NE(child, nullptr) << error;
+    ASSERT_EQ(child->wait_exit(10s), 0) << child->output(ChildProcess::Stream::kStderr);
+    EXPECT_EQ(child->output(ChildProcess::Stream::kStdout), "/bin/sh");
+  }
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(outside)));
+  EXPECT_FALSE(std::filesystem::exists(scratch)) << scratch;
 }
 
 }  // namespace

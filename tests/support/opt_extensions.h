@@ -49,6 +49,8 @@ class OptExtensions {
 
   // The path the command sees: /opt/extensions/<name>.
   std::string path() const { return "/opt/extensions/" + options_.name; }
+  // The scratch directory the namespace mounts its tmpfs on (empty outside it; removed with this).
+  const std::filesystem::path& scratch_dir() const { return scratch_; }
 
  private:
   OptExtensionsOptions options_;
