@@ -14,7 +14,8 @@
 // invocation in lastcall's log (the library's /lambda/flush; the test never calls it), exactly
 // three aws.lambda.enhanced.invocations although the library sends its own (dropped,
 // lambda-agent.md §3.1), the report-based enhanced metrics of each invocation, and the handler's
-// log lines once each with their request ids.
+// log lines once each with their request ids. A second test checks the mount-namespace helper on
+// its own.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
