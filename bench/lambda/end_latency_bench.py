@@ -105,9 +105,10 @@ def main():
         print("  ratio      p50 %8.2f  p99 %8.2f   (goal p50 <= 1.10, p99 <= 1.50)"
               % (c50 / f50 if f50 else float("nan"), c99 / f99 if f99 else float("nan")))
         by_endpoint, names = intake_summary(rigs["lastcall"])
-        print("  lastcall sent to the intake: %s; metric names: %s"
+        names = names.get("names", []) if isinstance(names, dict) else []
+        print("  lastcall sent to the intake: %s; %d metric names (%s)"
               % (", ".join("%s x%d" % kv for kv in sorted(by_endpoint.items())) or "nothing",
-                 names))
+                 len(names), ", ".join(n.rsplit(".", 1)[-1] for n in names[:6]) + ", ..."))
         for k, rig in rigs.items():
             rig.shutdown()
     finally:
