@@ -141,7 +141,7 @@ void FlushScheduler::cut_running_after(Millis wait) {
     LC_DEBUG("cutting the running {} flush", flush_kind_name(running_kind_));
     current_ = 0;
     running_ = false;
-    if (cut_) cut_();
+    if (cut_) cut_(false);
     run_next();
   });
 }
@@ -155,7 +155,7 @@ void FlushScheduler::start_final() {
     LC_DEBUG("final flush: cutting the running {} flush", flush_kind_name(running_kind_));
     current_ = 0;
     running_ = false;
-    if (cut_) cut_();
+    if (cut_) cut_(true);
   }
   run(FlushKind::kFinal, final_deadline_, std::move(final_first_));
   final_first_.clear();

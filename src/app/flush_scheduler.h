@@ -41,9 +41,10 @@ class FlushScheduler {
   using Collect = std::function<std::vector<Payload>(const FlushStart& start)>;
   // send(payloads, start, done): forwards them and the retry queue by start.deadline; done() once.
   using Send = std::function<void(std::vector<Payload>, const FlushStart& start, Done done)>;
-  // cut(): ends the running send now (its done() follows, at once or soon); what it had not
-  // delivered goes back to the retry queue for the next send.
-  using Cut = std::function<void()>;
+  // cut(for_final): ends the running send now (its done() follows, at once or soon); what it had
+  // not delivered goes back to the retry queue for the next send. for_final: the final flush
+  // takes over (its exchanges may keep running so a late answer is not sent twice).
+  using Cut = std::function<void(bool for_final)>;
 
   // interval: the periodic timer (start()); request_timeout: the deadline of a periodic flush
   // the timer starts (DD_FLUSH_TIMEOUT).

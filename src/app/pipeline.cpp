@@ -61,7 +61,10 @@ Pipeline::Pipeline(const FinalConfig& config, EventLoop& loop, const Clock& cloc
         send(std::move(payloads), start, std::move(done));
       },
       // The final flush does not wait for a running one (architecture.md "Layout").
-      [this] { stage_.forwarder->abort(); });
+      [this](bool for_final) {
+        stage_.forwarder->abort(for_final ? forward::Forwarder::AbortMode::kKeepExchanges
+                                          : forward::Forwarder::AbortMode::kStopExchanges);
+      });
 }
 
 Pipeline::~Pipeline() {
@@ -155,8 +158,8 @@ void Pipeline::send(std::vector<Payload> payloads, const FlushStart& start,
   const SteadyTime started = flush_started_;
   stage_.forwarder->flush(
       std::move(payloads), start.deadline,
-      [this, is_final, started, start, done = std::move(done)](
-          const forward::FlushSummary& summary) {
+      [this, is_final, started, start,
+       done = std::move(done)](const forward::FlushSummary& summary) {
         // What the final flush could not deliver leaves with the process: count it and say so
         // once (serverless-init.md §9, lambda-agent.md §6.5 step 6), never silently.
         if (is_final && summary.queued.payloads > 0) {

@@ -124,8 +124,9 @@ void Forwarder::flush(std::vector<Payload> payloads, Deadline deadline, OnDone o
   in_flush_call_ = outer;
 }
 
-void Forwarder::abort() {
+void Forwarder::abort(AbortMode mode) {
   LC_ASSERT_ON_LOOP(loop_thread_);
+  abort_mode_ = mode;
   if (cycle_ && !pumping_) {
     finish(/*deadline_reached=*/false, /*aborted=*/true);  // calls abort_all()
   } else if (cycle_) {
@@ -133,7 +134,7 @@ void Forwarder::abort() {
     abort_pending_ = true;
     cycle_->deadline = Deadline{clock_.steady_now()};
     arm_deadline();
-  } else if (client_ != nullptr) {
+  } else if (client_ != nullptr && mode == AbortMode::kStopExchanges) {
     client_->abort_all();  // requests abandoned by an earlier flush
   }
 }
@@ -492,7 +493,11 @@ void Forwarder::finish(bool deadline_reached, bool aborted) {
     LC_WARN("no API key: dropped {}; telemetry is not sent until DD_API_KEY is set", what);
   }
   const std::string line = "flush: " + c.summary.to_string();
-  if (!c.summary.dropped.empty() || c.summary.abandoned_in_flight > 0) {
+  const bool handed_on = aborted && abort_mode_ == AbortMode::kKeepExchanges;
+  if (handed_on && c.summary.dropped.empty()) {
+    // Cut for the final flush, which sends what it left: nothing is lost here.
+    LC_DEBUG("{} (handed to the final flush)", line);
+  } else if (!c.summary.dropped.empty() || c.summary.abandoned_in_flight > 0) {
     LC_WARN("{}", line);
   } else if (c.summary.queued.payloads > 0 || c.summary.deadline_reached) {
     LC_INFO("{}", line);
@@ -503,12 +508,13 @@ void Forwarder::finish(bool deadline_reached, bool aborted) {
   // Before the waiters: a flush one of them starts must not be cut. The aborted exchanges answer
   // at a later turn; their tokens are in abandoned_, so the answers only clear those entries.
   if (client_ != nullptr) {
-    if (aborted) {
+    if (aborted && !handed_on) {
       client_->abort_all();
     } else {
       client_->close_idle();
     }
   }
+  abort_mode_ = AbortMode::kStopExchanges;
   auto waiters = std::move(c.waiters);
   const FlushSummary summary = c.summary;
   cycle_.reset();

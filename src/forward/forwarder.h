@@ -119,7 +119,12 @@ class Forwarder {
   // Forwarder's own callbacks (then at the next turn of the loop). When idle it still calls
   // abort_all(): requests abandoned at an earlier deadline stop too (their payloads are already
   // queued, so a late success can no longer unqueue them). Loop thread.
-  void abort();
+  // kKeepExchanges instead leaves the exchanges running (abandoned, as at a deadline): a late
+  // acknowledgement then drops the queued copy before it is sent again. The final flush's cut of a
+  // running flush uses it (a sandbox thawed for SHUTDOWN may hold the intake's answers); a cut
+  // before /next stops them.
+  enum class AbortMode { kStopExchanges, kKeepExchanges };
+  void abort(AbortMode mode = AbortMode::kStopExchanges);
 
   bool flushing() const { return cycle_ != nullptr; }
   std::size_t retry_queue_bytes() const { return queue_.bytes(); }
@@ -187,7 +192,8 @@ class Forwarder {
   bool repump_ = false;
   bool in_flush_call_ = false;
   bool abort_pending_ = false;  // abort() from inside a callback: the next finish() is an abort
-  Timer finish_timer_;          // armed: pump() runs at the next turn of the loop
+  AbortMode abort_mode_ = AbortMode::kStopExchanges;  // of the pending or current abort
+  Timer finish_timer_;  // armed: pump() runs at the next turn of the loop
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   ThreadOwner loop_thread_;
 };

@@ -55,7 +55,7 @@ class FlushSchedulerTest : public ::testing::Test {
                    FlushScheduler::Done done) {
               sends.push_back(Sent{start, std::move(payloads), std::move(done)});
             },
-            [this] {
+            [this](bool) {
               ++cuts;
               if (cut_completes && !sends.empty()) complete(sends.size() - 1);
             }) {}
@@ -427,7 +427,7 @@ TEST(FlushSchedulerWithForwarder, FinalCutsAHungFlushResendsItsPayloadAndEndsByI
             start.kind == FlushKind::kFinal ? forward::FlushOrder::kFreshFirst
                                             : forward::FlushOrder::kRetryFirst);
       },
-      [&] { fwd.abort(); });
+      [&](bool) { fwd.abort(); });
 
   bool forced_done = false;
   scheduler.request(FlushKind::kForced, Deadline::after(clock, kTimeout),
