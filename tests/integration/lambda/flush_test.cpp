@@ -50,8 +50,8 @@ LogHits log_hits(const FakeIntakeClient& intake, std::string_view part) {
     }
     ++hits.n;
     const auto* l = m->as_object().if_contains("lambda");
-    const auto* id = l != nullptr && l->is_object() ? l->as_object().if_contains("request_id")
-                                                    : nullptr;
+    const auto* id =
+        l != nullptr && l->is_object() ? l->as_object().if_contains("request_id") : nullptr;
     hits.request_id = id != nullptr && id->is_string() ? std::string(id->get_string()) : "";
   }
   return hits;
@@ -125,8 +125,7 @@ TEST(ExtensionFlush, SlowIntakeShutdownStillBeatsTheDeadline) {
   // One warning says what was not sent.
   std::size_t said = 0;
   for (const auto& line : rig.lastcall_output()) {
-    if (line.find("| WARN |") != std::string::npos &&
-        line.find("not sent") != std::string::npos) {
+    if (line.find("| WARN |") != std::string::npos && line.find("not sent") != std::string::npos) {
       ++said;
     }
   }

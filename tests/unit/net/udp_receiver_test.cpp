@@ -1,7 +1,7 @@
 // UdpReceiver over real sockets bound to port 0 on 127.0.0.1 (and a unix datagram socket): the
-// receive thread, MSG_TRUNC handling through to the parser, queue-full counting, sync(), drain_now(),
-// clean stop.
-// The test thread plays the loop thread: it runs the tasks the receiver posts.
+// receive thread, MSG_TRUNC handling through to the parser, queue-full counting, sync(),
+// drain_now(), clean stop. The test thread plays the loop thread: it runs the tasks the receiver
+// posts.
 #include "net/udp_receiver.h"
 
 #include <arpa/inet.h>
