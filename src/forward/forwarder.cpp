@@ -136,6 +136,7 @@ void Forwarder::abort(AbortMode mode) {
     arm_deadline();
   } else if (client_ != nullptr && mode == AbortMode::kStopExchanges) {
     client_->abort_all();  // requests abandoned by an earlier flush
+    forget_abandoned();
   }
 }
 
@@ -182,6 +183,13 @@ void Forwarder::add_work(std::vector<Payload> payloads, FlushOrder order, bool r
   };
   keyed(retry);
   keyed(fresh);
+  // A queued copy whose abandoned request still runs waits for that request's answer.
+  std::erase_if(retry, [&](Work& w) {
+    if (!abandoned_ids_.contains(w.id)) return false;
+    const std::uint64_t id = w.id;
+    c.held.emplace(id, std::move(w));
+    return true;
+  });
   auto& first = order == FlushOrder::kRetryFirst ? retry : fresh;
   auto& second = order == FlushOrder::kRetryFirst ? fresh : retry;
   for (auto& w : first) c.pending.push_back(std::move(w));
@@ -219,8 +227,10 @@ void Forwarder::pump() {
     }
     if (!cycle_) continue;
     const bool is_expired = expired();
-    const bool idle =
-        cycle_->pending.empty() && cycle_->in_flight.empty() && cycle_->backing_off.empty();
+    // Held copies keep a flush with a deadline open: their requests answer by their own deadline.
+    const bool idle = cycle_->pending.empty() && cycle_->in_flight.empty() &&
+                      cycle_->backing_off.empty() &&
+                      (cycle_->held.empty() || cycle_->deadline.at == SteadyTime::max());
     if (!is_expired && !idle) continue;
     if (in_flush_call_) {
       // on_done never runs inside flush(): finish at the next turn of the loop.
@@ -286,15 +296,28 @@ void Forwarder::on_late_outcome(std::uint64_t token, const SendOutcome& outcome)
   if (it == abandoned_.end()) return;
   const std::uint64_t id = it->second;
   abandoned_.erase(it);
-  if (outcome.kind != SendOutcome::Kind::kOk) return;
+  abandoned_ids_.erase(id);
+  if (outcome.kind != SendOutcome::Kind::kOk) {
+    release_held(id);  // the intake does not have it: the held copy goes out now
+    return;
+  }
   // Acknowledged after its flush gave up on it: no need to send the queued copy again.
   if (queue_.remove(id)) {
     LC_DEBUG("forward: a request abandoned at a deadline was acknowledged later; unqueued");
     return;
   }
+  if (!cycle_) return;
+  if (auto h = cycle_->held.find(id); h != cycle_->held.end()) {
+    cycle_->summary.sent.payloads += 1;
+    cycle_->summary.sent.items += h->second.payload->items;
+    cycle_->held.erase(h);
+    LC_DEBUG(
+        "forward: a request abandoned earlier was acknowledged late; its held copy is dropped");
+    pump();
+    return;
+  }
   // Its copy may already be redriven by the running flush (after a cut): unschedule it while it
   // waits. A copy already in flight cannot be called back.
-  if (!cycle_) return;
   auto& pending = cycle_->pending;
   auto it_p =
       std::find_if(pending.begin(), pending.end(), [id](const Work& w) { return w.id == id; });
@@ -314,6 +337,30 @@ void Forwarder::on_late_outcome(std::uint64_t token, const SendOutcome& outcome)
     pump();
     return;
   }
+}
+
+void Forwarder::release_held(std::uint64_t id) {
+  if (!cycle_) return;  // a queued copy is no longer held: the next flush sends it
+  auto h = cycle_->held.find(id);
+  if (h == cycle_->held.end()) return;
+  Work w = std::move(h->second);
+  cycle_->held.erase(h);
+  // At once, but not ahead of a higher value class still waiting.
+  auto& pending = cycle_->pending;
+  const int cls = value_class(w.payload->kind);
+  auto pos = std::find_if(pending.begin(), pending.end(),
+                          [cls](const Work& p) { return value_class(p.payload->kind) >= cls; });
+  pending.insert(pos, std::move(w));
+  pump();
+}
+
+void Forwarder::forget_abandoned() {
+  std::vector<std::uint64_t> ids;
+  ids.reserve(abandoned_ids_.size());
+  for (const auto& [id, token] : abandoned_ids_) ids.push_back(id);
+  abandoned_.clear();
+  abandoned_ids_.clear();
+  for (const auto id : ids) release_held(id);
 }
 
 void Forwarder::retry_later(Work work, const SendOutcome& outcome) {
@@ -463,11 +510,20 @@ void Forwarder::finish(bool deadline_reached, bool aborted) {
   finish_timer_.cancel();
   std::vector<Work> left;
   for (auto& [token, w] : c.in_flight) {
-    abandoned_.emplace(token, w.id);
+    if (auto old = abandoned_ids_.find(w.id); old != abandoned_ids_.end()) {
+      abandoned_.erase(old->second);  // one tracked request per payload: the latest
+    }
+    abandoned_[token] = w.id;
+    abandoned_ids_[w.id] = token;
     c.summary.abandoned_in_flight += 1;
     left.push_back(std::move(w));
   }
-  while (abandoned_.size() > kMaxAbandonedTracked) abandoned_.erase(abandoned_.begin());
+  while (abandoned_.size() > kMaxAbandonedTracked) {
+    // The oldest is forgotten: its copy is no longer held back (it is queued below or already).
+    abandoned_ids_.erase(abandoned_.begin()->second);
+    abandoned_.erase(abandoned_.begin());
+  }
+  for (auto& [id, w] : c.held) left.push_back(std::move(w));  // still held: stays queued
   for (auto& [key, b] : c.backing_off) {
     b.timer.cancel();
     left.push_back(std::move(b.work));
@@ -476,6 +532,7 @@ void Forwarder::finish(bool deadline_reached, bool aborted) {
   c.in_flight.clear();
   c.backing_off.clear();
   c.pending.clear();
+  c.held.clear();
   std::sort(left.begin(), left.end(), [](const Work& a, const Work& b) { return a.id < b.id; });
   for (auto& w : left) to_queue(std::move(w));
 
@@ -510,6 +567,7 @@ void Forwarder::finish(bool deadline_reached, bool aborted) {
   if (client_ != nullptr) {
     if (aborted && !handed_on) {
       client_->abort_all();
+      forget_abandoned();  // every abandoned request ends: none holds a copy back any more
     } else {
       client_->close_idle();
     }

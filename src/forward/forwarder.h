@@ -123,6 +123,13 @@ class Forwarder {
   // acknowledgement then drops the queued copy before it is sent again. The final flush's cut of a
   // running flush uses it (a sandbox thawed for SHUTDOWN may hold the intake's answers); a cut
   // before /next stops them.
+  // Never a payload twice while an earlier request may still deliver it: a flush holds back a
+  // queued payload whose abandoned request is still running (tracked up to a bound; an entry
+  // evicted from the tracking no longer holds its copy). That request's success drops the copy
+  // (counted as sent by the flush that holds it); its failure releases the copy, sent at once if
+  // the flush still runs. A flush with a deadline waits for held copies until it; what is still
+  // held when it ends stays queued. kStopExchanges (abort_all()) ends every abandoned request, so
+  // their copies are released then (queued, or sent by the flush a waiter starts).
   enum class AbortMode { kStopExchanges, kKeepExchanges };
   void abort(AbortMode mode = AbortMode::kStopExchanges);
 
@@ -151,6 +158,7 @@ class Forwarder {
     std::deque<Work> pending;
     std::map<std::uint64_t, Work> in_flight;       // by attempt token
     std::map<std::uint64_t, Backoff> backing_off;  // by backoff token
+    std::map<std::uint64_t, Work> held;            // by work id: its abandoned request still runs
     Timer deadline_timer;
     bool deadline_fired = false;  // the timer's word wins over ms rounding of the clock
     FlushSummary summary;
@@ -165,6 +173,8 @@ class Forwarder {
   void on_outcome(std::uint64_t token, const SendOutcome& outcome);
   void on_late_outcome(std::uint64_t token, const SendOutcome& outcome);
   void on_backoff_done(std::uint64_t key);
+  void release_held(std::uint64_t id);  // the abandoned request failed or is forgotten
+  void forget_abandoned();              // abort_all(): every abandoned request ends
   void retry_later(Work work, const SendOutcome& outcome);
   void split(Work work, const SendOutcome& outcome);
   void count_sent(const Work& work, const SendOutcome& outcome);  // lastcall.forward.*_sent
@@ -188,6 +198,7 @@ class Forwarder {
   std::uint64_t next_work_id_ = 1;
   std::uint64_t next_token_ = 1;
   std::map<std::uint64_t, std::uint64_t> abandoned_;  // attempt token → work id (late answers)
+  std::map<std::uint64_t, std::uint64_t> abandoned_ids_;  // work id → its abandoned token
   bool pumping_ = false;
   bool repump_ = false;
   bool in_flush_call_ = false;

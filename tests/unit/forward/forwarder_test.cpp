@@ -319,6 +319,182 @@ TEST_F(ForwarderTest, ExporterThatNeverAnswersCannotHoldTheFlushPastItsDeadline)
   EXPECT_EQ(self.dropped_total(), 0u);
 }
 
+// Never two copies in flight: a payload whose request a cut abandoned is held back by the next
+// flush while that request may still succeed.
+class ForwarderHoldTest : public ForwarderTest {
+ protected:
+  void make_manual(ForwarderOptions options = {}) {
+    fwd = std::make_unique<Forwarder>(
+        std::vector<Route>{Route{metrics(), &ex, {}}}, options, clock, clock, self,
+        [] { return 0.5; }, &http);
+  }
+  // A flush of `names` (one payload each) cut while every request is in flight, exchanges kept.
+  void cut_in_flight(const Names& names) {
+    std::vector<Payload> payloads;
+    for (const auto& n : names) payloads.push_back(test::series_v2({n}));
+    auto run = start(std::move(payloads), Millis(10000));
+    clock.advance(Millis(10));
+    ASSERT_EQ(ex.calls.size(), names.size());
+    fwd->abort(Forwarder::AbortMode::kKeepExchanges);
+    ASSERT_TRUE(run->done);
+    ASSERT_EQ(fwd->retry_queue_size(), names.size());
+  }
+  Names sent_names(std::size_t from = 0) const {
+    Names out;
+    for (std::size_t i = from; i < ex.calls.size(); ++i) {
+      const auto n = test::decode_series_v2(ex.calls[i].payload->body).names;
+      out.insert(out.end(), n.begin(), n.end());
+    }
+    return out;
+  }
+  ManualExporter ex;
+};
+
+TEST_F(ForwarderHoldTest, OriginalSucceedsSoTheHeldCopyIsDroppedAndCountedOnce) {
+  make_manual();
+  cut_in_flight({"a"});
+  auto next = start({}, Millis(1000));
+  clock.advance(Millis(0));
+  EXPECT_EQ(ex.calls.size(), 1u) << "the copy went out while the original ran";
+  EXPECT_FALSE(next->done);
+  ex.calls[0].done(outcome(SendOutcome::Kind::kOk, 202));
+  clock.advance(Millis(0));
+  ASSERT_TRUE(next->done);
+  EXPECT_EQ(ex.calls.size(), 1u);
+  EXPECT_EQ(next->summary.sent.payloads, 1u);
+  EXPECT_EQ(next->summary.sent.items, 1u);
+  EXPECT_EQ(next->summary.queued.payloads, 0u);
+  EXPECT_FALSE(next->summary.deadline_reached);
+  EXPECT_EQ(fwd->retry_queue_size(), 0u);
+  EXPECT_EQ(self.dropped_total(), 0u);
+}
+
+TEST_F(ForwarderHoldTest, OriginalFailsSoTheHeldCopyIsSentAtOnceAndOnce) {
+  make_manual();
+  cut_in_flight({"a", "b"});
+  auto next = start({test::series_v2({"fresh"})}, Millis(1000));
+  clock.advance(Millis(0));
+  EXPECT_EQ(sent_names(2), (Names{"fresh"}));
+  ex.calls[2].done(outcome(SendOutcome::Kind::kOk, 202));
+  ex.calls[1].done(outcome(SendOutcome::Kind::kRetry, 503));  // "b" failed: its copy goes now
+  EXPECT_EQ(sent_names(3), (Names{"b"}));
+  ex.calls[3].done(outcome(SendOutcome::Kind::kOk, 202));
+  ex.calls[0].done(outcome(SendOutcome::Kind::kOk, 202));  // "a" arrived: no copy
+  clock.advance(Millis(0));
+  ASSERT_TRUE(next->done);
+  EXPECT_EQ(ex.calls.size(), 4u);
+  EXPECT_EQ(next->summary.sent.payloads, 3u);
+  EXPECT_EQ(fwd->retry_queue_size(), 0u);
+  EXPECT_EQ(self.dropped_total(), 0u);
+}
+
+TEST_F(ForwarderHoldTest, CopyStillHeldAtTheDeadlineStaysQueued) {
+  make_manual();
+  cut_in_flight({"a", "b"});
+  auto next = start({}, Millis(1000));
+  clock.advance(Millis(1000));
+  ASSERT_TRUE(next->done);
+  EXPECT_EQ(ex.calls.size(), 2u);
+  EXPECT_TRUE(next->summary.deadline_reached);
+  EXPECT_EQ(next->summary.abandoned_in_flight, 0u);
+  EXPECT_EQ(next->summary.sent.payloads, 0u);
+  EXPECT_EQ(next->summary.queued.payloads, 2u);
+  EXPECT_EQ(fwd->retry_queue_size(), 2u);
+  // Late: "a" acknowledged (unqueued), "b" failed (stays queued, sent once by the next flush).
+  ex.calls[0].done(outcome(SendOutcome::Kind::kOk, 202));
+  ex.calls[1].done(outcome(SendOutcome::Kind::kRetry, 0));
+  EXPECT_EQ(fwd->retry_queue_size(), 1u);
+  auto last = start({}, Millis(1000));
+  clock.advance(Millis(0));
+  EXPECT_EQ(sent_names(2), (Names{"b"}));
+  ex.calls[2].done(outcome(SendOutcome::Kind::kOk, 202));
+  clock.advance(Millis(0));
+  ASSERT_TRUE(last->done);
+  EXPECT_EQ(last->summary.sent.payloads, 1u);
+  EXPECT_EQ(fwd->retry_queue_size(), 0u);
+  EXPECT_EQ(self.dropped_total(), 0u);
+}
+
+TEST_F(ForwarderHoldTest, FinalFlushSendsFreshDataAndHoldsTheCopies) {
+  make_manual();
+  cut_in_flight({"a"});
+  auto final_run = start({test::series_v2({"fresh"})}, Millis(1000), FlushOrder::kFreshFirst);
+  clock.advance(Millis(0));
+  EXPECT_EQ(sent_names(1), (Names{"fresh"}));
+  ex.calls[1].done(outcome(SendOutcome::Kind::kOk, 202));
+  clock.advance(Millis(0));
+  EXPECT_FALSE(final_run->done);  // waits for "a"'s answer, up to its deadline
+  ex.calls[0].done(outcome(SendOutcome::Kind::kOk, 202));
+  clock.advance(Millis(0));
+  ASSERT_TRUE(final_run->done);
+  EXPECT_EQ(ex.calls.size(), 2u);
+  EXPECT_EQ(final_run->summary.sent.payloads, 2u);
+  EXPECT_EQ(final_run->summary.not_sent_text(),
+            "metrics 0 payloads, logs 0 payloads, traces 0 payloads");
+  EXPECT_EQ(fwd->retry_queue_size(), 0u);
+}
+
+// abort_all() ends the abandoned requests: their copies are released (queued), never dropped.
+TEST_F(ForwarderTest, StopExchangesAbortReleasesHeldCopiesToTheQueue) {
+  make({metrics()});
+  http.set_default(Reply::hanging());
+  auto first = start({test::series_v2({"a"})}, Millis(10000));
+  clock.advance(Millis(10));
+  fwd->abort(Forwarder::AbortMode::kKeepExchanges);
+  ASSERT_TRUE(first->done);
+  EXPECT_EQ(http.abort_all_calls(), 0);
+  auto second = start({}, Millis(10000));
+  clock.advance(Millis(10));
+  EXPECT_EQ(http.requests().size(), 1u);  // the copy is held
+  fwd->abort();
+  ASSERT_TRUE(second->done);
+  EXPECT_TRUE(second->summary.aborted);
+  EXPECT_EQ(http.abort_all_calls(), 1);
+  clock.advance(Millis(0));  // the "aborted" answer
+  EXPECT_EQ(fwd->retry_queue_size(), 1u);
+  EXPECT_EQ(self.dropped_total(), 0u);
+  http.set_default(Reply::with_status(202));
+  const auto next = flush({});
+  EXPECT_EQ(next.sent.payloads, 1u);
+  EXPECT_EQ(delivered_series(http, "metrics.test"), (Names{"a"}));
+  EXPECT_EQ(http.requests().size(), 2u);
+  EXPECT_EQ(fwd->retry_queue_size(), 0u);
+}
+
+// A cut with exchanges kept, then abort_all() when idle: the next flush sends the copy at once.
+TEST_F(ForwarderHoldTest, IdleStopExchangesAbortReleasesTheCopies) {
+  make_manual();
+  cut_in_flight({"a"});
+  fwd->abort();
+  auto next = start({}, Millis(1000));
+  clock.advance(Millis(0));
+  EXPECT_EQ(sent_names(1), (Names{"a"}));
+  ex.calls[0].done(outcome(SendOutcome::Kind::kRetry, 0));  // "aborted": changes nothing
+  ex.calls[1].done(outcome(SendOutcome::Kind::kOk, 202));
+  clock.advance(Millis(0));
+  ASSERT_TRUE(next->done);
+  EXPECT_EQ(next->summary.sent.payloads, 1u);
+  EXPECT_EQ(fwd->retry_queue_size(), 0u);
+}
+
+// The tracking is bounded: a request no longer tracked does not hold its copy back.
+TEST_F(ForwarderHoldTest, CopyOfAnEvictedAbandonedRequestIsNotHeld) {
+  constexpr std::size_t kTracked = 4096;  // kMaxAbandonedTracked
+  ForwarderOptions o;
+  o.max_in_flight = kTracked + 1;
+  make_manual(o);
+  std::vector<Payload> payloads;
+  for (std::size_t i = 0; i <= kTracked; ++i) payloads.push_back(test::series_v2({"s"}));
+  payloads.front() = test::series_v2({"oldest"});
+  auto run = start(std::move(payloads), Millis(1000));
+  clock.advance(Millis(1000));
+  ASSERT_TRUE(run->done);
+  ASSERT_EQ(ex.calls.size(), kTracked + 1);
+  auto next = start({}, Millis(1000));
+  clock.advance(Millis(0));
+  EXPECT_EQ(sent_names(kTracked + 1), (Names{"oldest"}));
+}
+
 TEST_F(ForwarderTest, DestroyedWithRequestsInFlightIgnoresTheirAnswers) {
   ManualExporter ex;
   fwd = std::make_unique<Forwarder>(
