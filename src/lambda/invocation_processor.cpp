@@ -168,17 +168,19 @@ bool InvocationProcessor::running(std::string_view id) {
   return ctx != nullptr && !ctx->runtime_done_seen && !ctx->report_seen;
 }
 
+void InvocationProcessor::warn_unpaired_once() {
+  if (lmi_unpaired_warned_) return;
+  lmi_unpaired_warned_ = true;
+  LC_WARN("tracer does not send lambda-runtime-aws-request-id; cannot pair under concurrency");
+}
+
 std::string InvocationProcessor::on_start_invocation(std::string_view header_id,
                                                      StartInvocation info) {
   if (info.time_ms == 0) info.time_ms = clock_.wall_ms();
   std::string id(header_id);
   if (id.empty()) {
     if (options_.lmi) {
-      if (!lmi_unpaired_warned_) {
-        lmi_unpaired_warned_ = true;
-        LC_WARN(
-            "tracer does not send lambda-runtime-aws-request-id; cannot pair under concurrency");
-      }
+      warn_unpaired_once();
       return {};
     }
     if (!running(unclaimed_invoke_)) {
@@ -217,11 +219,7 @@ std::string InvocationProcessor::on_end_invocation(std::string_view header_id, E
   std::string id(header_id);
   if (id.empty()) {
     if (options_.lmi) {
-      if (!lmi_unpaired_warned_) {
-        lmi_unpaired_warned_ = true;
-        LC_WARN(
-            "tracer does not send lambda-runtime-aws-request-id; cannot pair under concurrency");
-      }
+      warn_unpaired_once();
       unpaired_end(std::move(info));
       return {};
     }

@@ -132,6 +132,9 @@ class InvocationProcessor {
   std::string describe() const;
 
  private:
+  // lambda-agent.md §7.1: in LMI a tracer call without the request-id header is not paired;
+  // said once.
+  void warn_unpaired_once();
   void on_init_start(const TelemetryEvent& event);
   void on_init_report(const TelemetryEvent& event);
   void on_restore_start(const TelemetryEvent& event);

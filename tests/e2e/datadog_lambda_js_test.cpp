@@ -60,49 +60,6 @@ bool port_free(int socket_type, int port) {
   return ok;
 }
 
-// One decoded log entry of /fakeintake/logs (Lambda shape: the line and its attributes under
-// `message`, the envelope around it).
-struct LogEntry {
-  json::object entry;
-  const json::object& inner() const { return entry.at("message").as_object(); }
-  std::string text() const {
-    const auto& m = inner().at("message");
-    return m.is_string() ? std::string(m.get_string()) : json::serialize(m);
-  }
-  std::string request_id() const {
-    const auto* l = inner().if_contains("lambda");
-    const auto* id =
-        l != nullptr && l->is_object() ? l->as_object().if_contains("request_id") : nullptr;
-    return id != nullptr && id->is_string() ? std::string(id->get_string()) : std::string();
-  }
-  std::string status() const {
-    const auto* s = inner().if_contains("status");
-    return s != nullptr && s->is_string() ? std::string(s->get_string()) : std::string();
-  }
-};
-
-std::vector<LogEntry> log_entries(const FakeIntakeClient& intake) {
-  std::vector<LogEntry> out;
-  const json::value logs = intake.logs();
-  const auto* arr = logs.is_object() ? logs.as_object().if_contains("entries") : nullptr;
-  if (arr == nullptr || !arr->is_array()) return out;
-  for (const auto& e : arr->get_array()) {
-    if (e.is_object() && e.as_object().contains("message") &&
-        e.as_object().at("message").is_object()) {
-      out.push_back({e.as_object()});
-    }
-  }
-  return out;
-}
-
-std::vector<const LogEntry*> containing(const std::vector<LogEntry>& all, std::string_view part) {
-  std::vector<const LogEntry*> out;
-  for (const auto& e : all) {
-    if (e.text().find(part) != std::string::npos) out.push_back(&e);
-  }
-  return out;
-}
-
 // The merged sketch of a /fakeintake/metrics answer ("sketch": cnt, sum, min, max).
 double sketch_field(const json::value& metric, std::string_view field) {
   const auto* o = metric.if_object();
@@ -253,18 +210,18 @@ TEST(DatadogLambdaJsE2E, DistributionsEnhancedMetricsAndLogsReachTheIntake) {
 
   // The function's logs: each handler line once, with its invocation's request id; and the
   // library's own debug line saying it found the extension (what the mount namespace provides).
-  const auto logs = log_entries(intake);
+  const auto logs = intake_log_entries(intake);
   for (const Call& c : calls) {
     const std::string line = "e2e-handler " + c.probe + " sent " + std::to_string(c.values.size()) +
                              " samples in " + c.id;
-    const auto found = containing(logs, line);
+    const auto found = entries_containing(logs, line);
     ASSERT_EQ(found.size(), 1u) << line << "\n"
                                 << json::serialize(intake.logs()) << "\n"
                                 << rig.diagnostics();
     EXPECT_EQ(found[0]->request_id(), c.id) << line;
     EXPECT_EQ(found[0]->status(), "info") << line;
   }
-  EXPECT_FALSE(containing(logs, "Extension present: true").empty())
+  EXPECT_FALSE(entries_containing(logs, "Extension present: true").empty())
       << json::serialize(intake.logs());
 }
 

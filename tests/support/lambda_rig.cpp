@@ -289,4 +289,49 @@ void await_enhanced_invocations(LambdaRig& rig, double n) {
                                << rig.diagnostics();
 }
 
+std::string IntakeLogEntry::text() const {
+  const auto& m = inner().at("message");
+  return m.is_string() ? std::string(m.get_string()) : json::serialize(m);
+}
+
+std::string IntakeLogEntry::request_id() const {
+  const auto* l = inner().if_contains("lambda");
+  const auto* id =
+      l != nullptr && l->is_object() ? l->as_object().if_contains("request_id") : nullptr;
+  return id != nullptr && id->is_string() ? std::string(id->get_string()) : std::string();
+}
+
+std::string IntakeLogEntry::status() const {
+  const auto* s = inner().if_contains("status");
+  return s != nullptr && s->is_string() ? std::string(s->get_string()) : std::string();
+}
+
+std::string IntakeLogEntry::str(std::string_view key) const {
+  const auto* v = entry.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::vector<IntakeLogEntry> intake_log_entries(const FakeIntakeClient& intake) {
+  std::vector<IntakeLogEntry> out;
+  const json::value logs = intake.logs();
+  const auto* arr = logs.is_object() ? logs.as_object().if_contains("entries") : nullptr;
+  if (arr == nullptr || !arr->is_array()) return out;
+  for (const auto& e : arr->get_array()) {
+    if (e.is_object() && e.as_object().contains("message") &&
+        e.as_object().at("message").is_object()) {
+      out.push_back({e.as_object()});
+    }
+  }
+  return out;
+}
+
+std::vector<const IntakeLogEntry*> entries_containing(const std::vector<IntakeLogEntry>& all,
+                                                      std::string_view part) {
+  std::vector<const IntakeLogEntry*> out;
+  for (const auto& e : all) {
+    if (e.text().find(part) != std::string::npos) out.push_back(&e);
+  }
+  return out;
+}
+
 }  // namespace lc::test

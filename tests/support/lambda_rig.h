@@ -162,6 +162,23 @@ bool context_has_tag(const boost::json::object& context, std::string_view tag);
 double sketch_count(const boost::json::value& metric, std::string_view tag = "");
 // /fakeintake/metrics of aws.lambda.enhanced.<name>.
 boost::json::value enhanced_metric(const FakeIntakeClient& intake, std::string_view name);
+// ---- log entries at the fake intake (Lambda shape: the line and its attributes under
+// `message`, the envelope around it; datadog-wire.md §4.5)
+struct IntakeLogEntry {
+  boost::json::object entry;
+  const boost::json::object& inner() const { return entry.at("message").as_object(); }
+  // The line: a string message as is, an object message serialized.
+  std::string text() const;
+  std::string request_id() const;               // message.lambda.request_id; "" when absent
+  std::string status() const;                   // message.status
+  std::string str(std::string_view key) const;  // an envelope string ("" when absent)
+};
+// Every Lambda-shaped entry of /fakeintake/logs, in arrival order.
+std::vector<IntakeLogEntry> intake_log_entries(const FakeIntakeClient& intake);
+// The entries whose line contains `part`.
+std::vector<const IntakeLogEntry*> entries_containing(const std::vector<IntakeLogEntry>& all,
+                                                      std::string_view part);
+
 // Waits (10 s) until the intake holds `n` invocations points — the final flush of the lastcall
 // process that saw them arrived; a gtest failure (fatal) otherwise.
 void await_enhanced_invocations(LambdaRig& rig, double n);

@@ -36,25 +36,9 @@ struct LogHits {
   std::string request_id;
 };
 LogHits log_hits(const FakeIntakeClient& intake, std::string_view part) {
-  LogHits hits;
-  const json::value logs = intake.logs();
-  const auto* arr = logs.is_object() ? logs.as_object().if_contains("entries") : nullptr;
-  if (arr == nullptr || !arr->is_array()) return hits;
-  for (const auto& e : arr->get_array()) {
-    const auto* m = e.is_object() ? e.as_object().if_contains("message") : nullptr;
-    if (m == nullptr || !m->is_object()) continue;
-    const auto* line = m->as_object().if_contains("message");
-    if (line == nullptr || !line->is_string() ||
-        std::string_view(line->get_string()).find(part) == std::string_view::npos) {
-      continue;
-    }
-    ++hits.n;
-    const auto* l = m->as_object().if_contains("lambda");
-    const auto* id =
-        l != nullptr && l->is_object() ? l->as_object().if_contains("request_id") : nullptr;
-    hits.request_id = id != nullptr && id->is_string() ? std::string(id->get_string()) : "";
-  }
-  return hits;
+  const auto all = intake_log_entries(intake);
+  const auto found = entries_containing(all, part);
+  return {found.size(), found.empty() ? std::string() : found.back()->request_id()};
 }
 
 std::string invocation_payload(int i) {

@@ -29,50 +29,6 @@ constexpr std::string_view kMaskRules =
     R"([{"type":"mask_sequences","name":"mask_keys","pattern":"api_key=[A-Za-z0-9]+",)"
     R"("replace_placeholder":"api_key=[REDACTED]"}])";
 
-// One decoded intake entry (Lambda shape): the line, its attributes and the envelope.
-struct Entry {
-  json::object entry;
-  const json::object& inner() const { return entry.at("message").as_object(); }
-  // The line as text: a string message as is, an object message serialized.
-  std::string text() const {
-    const auto& m = inner().at("message");
-    return m.is_string() ? std::string(m.get_string()) : json::serialize(m);
-  }
-  std::string request_id() const {
-    const auto* l = inner().if_contains("lambda");
-    const auto* id =
-        l != nullptr && l->is_object() ? l->as_object().if_contains("request_id") : nullptr;
-    return id != nullptr && id->is_string() ? std::string(id->get_string()) : std::string();
-  }
-  std::string status() const { return std::string(inner().at("status").as_string()); }
-  std::string str(std::string_view key) const {
-    const auto* v = entry.if_contains(key);
-    return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-  }
-};
-
-std::vector<Entry> entries_of(const FakeIntakeClient& intake) {
-  std::vector<Entry> out;
-  const json::value logs = intake.logs();
-  const auto* arr = logs.is_object() ? logs.as_object().if_contains("entries") : nullptr;
-  if (arr == nullptr || !arr->is_array()) return out;
-  for (const auto& e : arr->get_array()) {
-    if (e.is_object() && e.as_object().contains("message") &&
-        e.as_object().at("message").is_object()) {
-      out.push_back({e.as_object()});
-    }
-  }
-  return out;
-}
-
-std::vector<const Entry*> containing(const std::vector<Entry>& all, std::string_view part) {
-  std::vector<const Entry*> out;
-  for (const auto& e : all) {
-    if (e.text().find(part) != std::string::npos) out.push_back(&e);
-  }
-  return out;
-}
-
 // The total of a counter at the intake (/fakeintake/metrics `count`); 0 when absent.
 double count_of(const json::value& answer) {
   const auto* o = answer.if_object();
@@ -80,7 +36,7 @@ double count_of(const json::value& answer) {
   return c != nullptr && c->is_number() ? c->to_number<double>() : 0;
 }
 
-bool has_tag(const Entry& e, std::string_view tag) {
+bool has_tag(const IntakeLogEntry& e, std::string_view tag) {
   const std::string tags = "," + e.str("ddtags") + ",";
   return tags.find("," + std::string(tag) + ",") != std::string::npos;
 }
@@ -111,7 +67,7 @@ TEST(ExtensionLogs, FunctionLinesArriveOnceWithIdsStatusesTagsAndMasking) {
   EXPECT_EQ(exit.exit_code, 0) << rig.diagnostics();
 
   // lastcall exited after its final flush: the intake holds everything it will get.
-  const std::vector<Entry> all = entries_of(rig.intake());
+  const std::vector<IntakeLogEntry> all = intake_log_entries(rig.intake());
   ASSERT_FALSE(all.empty()) << rig.diagnostics();
 
   // Every function line exactly once, with its invocation's request id.
@@ -123,7 +79,7 @@ TEST(ExtensionLogs, FunctionLinesArriveOnceWithIdsStatusesTagsAndMasking) {
                {"big-line-", "req-json-2", "info"},
                {"about to fail", "req-err-3", "info"}};
   for (const auto& l : lines) {
-    const auto found = containing(all, l.part);
+    const auto found = entries_containing(all, l.part);
     ASSERT_EQ(found.size(), 1u) << l.part << "\n" << rig.diagnostics();
     EXPECT_EQ(found[0]->request_id(), l.id) << l.part;
     EXPECT_EQ(found[0]->status(), l.status) << l.part;
@@ -131,7 +87,7 @@ TEST(ExtensionLogs, FunctionLinesArriveOnceWithIdsStatusesTagsAndMasking) {
 
   // The envelope: the function ARN as hostname and lambda.arn, ddsource lambda, service
   // lower-cased, the logs tags.
-  const Entry& plain = *containing(all, "plain text line one")[0];
+  const IntakeLogEntry& plain = *entries_containing(all, "plain text line one")[0];
   EXPECT_EQ(plain.str("ddsource"), "lambda");
   EXPECT_EQ(plain.str("service"), "checkout");
   EXPECT_EQ(plain.str("hostname").rfind("arn:aws:lambda:", 0), 0u) << plain.str("hostname");
@@ -140,7 +96,7 @@ TEST(ExtensionLogs, FunctionLinesArriveOnceWithIdsStatusesTagsAndMasking) {
   EXPECT_GT(plain.inner().at("timestamp").to_number<std::int64_t>(), 1700000000000);
 
   // The JSON line: its ddtags joined the entry's and left the object; its level gave the status.
-  const Entry& warn = *containing(all, "inventory low")[0];
+  const IntakeLogEntry& warn = *entries_containing(all, "inventory low")[0];
   EXPECT_TRUE(has_tag(warn, "team:logs")) << warn.str("ddtags");
   EXPECT_TRUE(has_tag(warn, "tier:2")) << warn.str("ddtags");
   EXPECT_TRUE(has_tag(warn, "env:prod")) << warn.str("ddtags");
@@ -148,17 +104,17 @@ TEST(ExtensionLogs, FunctionLinesArriveOnceWithIdsStatusesTagsAndMasking) {
   EXPECT_FALSE(warn.inner().at("message").as_object().contains("ddtags")) << warn.text();
 
   // The 200 KiB line whole.
-  EXPECT_EQ(containing(all, "big-line-")[0]->text(), big);
+  EXPECT_EQ(entries_containing(all, "big-line-")[0]->text(), big);
 
   // The secret never reaches the intake; the masked line does.
-  EXPECT_TRUE(containing(all, "abc123SECRET").empty());
-  ASSERT_EQ(containing(all, "charge done api_key=[REDACTED] ok").size(), 1u);
+  EXPECT_TRUE(entries_containing(all, "abc123SECRET").empty());
+  ASSERT_EQ(entries_containing(all, "charge done api_key=[REDACTED] ok").size(), 1u);
 
   // START, END and REPORT of each invocation; the failed one's END and REPORT are errors.
   for (const std::string id : {"req-text-1", "req-json-2", "req-err-3"}) {
-    const auto start = containing(all, "START RequestId: " + id + " Version: ");
-    const auto end = containing(all, "END RequestId: " + id);
-    const auto report = containing(all, "REPORT RequestId: " + id + " Duration: ");
+    const auto start = entries_containing(all, "START RequestId: " + id + " Version: ");
+    const auto end = entries_containing(all, "END RequestId: " + id);
+    const auto report = entries_containing(all, "REPORT RequestId: " + id + " Duration: ");
     ASSERT_EQ(start.size(), 1u) << id << "\n" << rig.diagnostics();
     ASSERT_EQ(end.size(), 1u) << id;
     ASSERT_EQ(report.size(), 1u) << id;
@@ -175,7 +131,7 @@ TEST(ExtensionLogs, FunctionLinesArriveOnceWithIdsStatusesTagsAndMasking) {
     }
   }
   // Only the first invocation is a cold start: one REPORT carries the init duration.
-  EXPECT_EQ(containing(all, " Init Duration: ").size(), 1u);
+  EXPECT_EQ(entries_containing(all, " Init Duration: ").size(), 1u);
 
   // The two injected 503s were answered and the batches sent again.
   EXPECT_EQ(rig.intake().rejections("/api/v2/logs", "injected fault: status 503"), 2u)
@@ -204,11 +160,11 @@ TEST(ExtensionLogs, AdditionalLogsEndpointsGetTheSameBatches) {
   ASSERT_TRUE(rig.wait("invoke.end", 1)) << rig.diagnostics();
   ASSERT_TRUE(rig.shutdown().seen) << rig.diagnostics();
 
-  ASSERT_EQ(containing(entries_of(rig.intake()), "to every intake").size(), 1u)
+  ASSERT_EQ(entries_containing(intake_log_entries(rig.intake()), "to every intake").size(), 1u)
       << rig.diagnostics();
   // The reliable one answered 503 once and got the batch again.
-  const std::vector<Entry> second_entries = entries_of(second->client());
-  const auto at_second = containing(second_entries, "to every intake");
+  const std::vector<IntakeLogEntry> second_entries = intake_log_entries(second->client());
+  const auto at_second = entries_containing(second_entries, "to every intake");
   ASSERT_EQ(at_second.size(), 1u) << rig.diagnostics();
   EXPECT_EQ(at_second[0]->request_id(), "req-extra-1");
   EXPECT_EQ(second->client().rejections("/api/v2/logs", "injected fault: status 503"), 1u);
@@ -227,7 +183,7 @@ TEST(ExtensionLogs, LogsOffSendsNoLogsButKeepsOomDetection) {
   ASSERT_TRUE(exit.seen) << rig.diagnostics();
   // The enhanced metrics went out in the final flush; no log entry did.
   await_enhanced_invocations(rig, 1);
-  EXPECT_TRUE(entries_of(rig.intake()).empty());
+  EXPECT_TRUE(intake_log_entries(rig.intake()).empty());
   // The subscription kept `function` (OOM detection needs it) and dropped `extension`.
   bool subscribed = false;
   for (const auto& e : rig.timeline()) {
@@ -269,7 +225,7 @@ TEST(ExtensionLogs, DroppedBatchesBecomeAWarningAndCounters) {
   EXPECT_GT(count_of(records), 0.0) << json::serialize(records) << "\n" << rig.diagnostics();
   EXPECT_GT(count_of(bytes), count_of(records)) << json::serialize(bytes);
   // Later batches were still processed: lines of the last invocation arrived.
-  EXPECT_FALSE(entries_of(rig.intake()).empty()) << rig.diagnostics();
+  EXPECT_FALSE(intake_log_entries(rig.intake()).empty()) << rig.diagnostics();
 }
 
 }  // namespace
