@@ -8,6 +8,9 @@
 //   its own before deadlineMs and says what it could not send.
 // - (d) the last report delivered 100 ms after SHUTDOWN: its enhanced metrics still arrive.
 // (e), /lambda/flush during an open invocation, is tests/integration/lambda/extension_metrics_test.
+// Also lambda-platform.md §8 item 10 (a 3 s function and a stalled intake: the End flush gives up
+// by deadlineMs − 200 ms and the invocation is no timeout) and item 11 (SHUTDOWN reason in upper
+// case still gets the final flush).
 // Assertions read the intake right after the event they follow (no sleeps); polls have limits.
 #include <gtest/gtest.h>
 
@@ -114,6 +117,39 @@ TEST(ExtensionFlush, SlowIntakeShutdownStillBeatsTheDeadline) {
     }
   }
   EXPECT_EQ(said, 1u) << rig.diagnostics();
+}
+
+TEST(ExtensionFlush, StalledIntakeNeverTurnsAnInvocationIntoATimeout) {
+  LambdaRigOptions o;
+  o.env = {{"DD_SERVERLESS_FLUSH_STRATEGY", "end"}};
+  o.sandbox_args = {"--function-timeout-ms", "3000"};
+  LambdaRig rig(o);
+  ASSERT_TRUE(rig.started()) << rig.diagnostics();
+  ASSERT_TRUE(rig.intake().set_fault(R"({"endpoint":"*","hang":true})"));
+  const auto answer = rig.invoke(invocation_payload(1), "req-stalled-1");
+  EXPECT_EQ(answer.status, 200) << rig.diagnostics();
+  EXPECT_FALSE(answer.header("X-Amz-Function-Error").has_value()) << rig.diagnostics();
+  // lastcall called /next before deadlineMs: the invocation ended as a success, not a timeout.
+  ASSERT_TRUE(rig.wait("invoke.end", 1, {{"status", "success"}})) << rig.diagnostics();
+  const LastcallExit exit = rig.shutdown();
+  EXPECT_EQ(exit.exit_code, 0) << rig.diagnostics();
+  EXPECT_TRUE(exit.exited_before_deadline) << rig.diagnostics();
+}
+
+TEST(ExtensionFlush, UpperCaseShutdownReasonStillGetsTheFinalFlush) {
+  LambdaRigOptions o;
+  o.env = {{"DD_SERVERLESS_FLUSH_STRATEGY", "continuously,60000"}};
+  o.with_faults(R"({"shutdown_reason_case":"upper"})");
+  LambdaRig rig(o);
+  ASSERT_TRUE(rig.started()) << rig.diagnostics();
+  // Continuous at 60 s: nothing is flushed before SHUTDOWN, so the count can only come from the
+  // final flush.
+  rig.invoke(invocation_payload(1), "req-upper-1");
+  ASSERT_TRUE(rig.wait("invoke.end", 1)) << rig.diagnostics();
+  const LastcallExit exit = rig.shutdown("spindown");
+  EXPECT_EQ(exit.exit_code, 0) << rig.diagnostics();
+  EXPECT_NEAR(count_of(rig.intake().metrics("flush.end.count")), 1, 1e-9) << rig.diagnostics();
+  EXPECT_EQ(log_hits(rig.intake(), "line of invocation 1").n, 1u) << rig.diagnostics();
 }
 
 TEST(ExtensionFlush, LastReportAfterShutdownStillReachesTheIntake) {
