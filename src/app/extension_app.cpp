@@ -260,7 +260,9 @@ class ExtensionApp {
       // No runtimeDone will come: closed buckets go out at each INVOKE, without waiting for them
       // before /next (lambda-agent.md §1.2, no-telemetry mode bound).
       LC_DEBUG("invoke {} (no telemetry)", event.request_id);
-      pipeline_->scheduler().request(FlushKind::kPeriodic, invoke_flush_deadline(event));
+      pipeline_->scheduler().request(
+          FlushKind::kPeriodic,
+          Deadline::after(clock_, flush_control_->flush_bound_for(event.deadline_ms)));
       next();
       return;
     }
@@ -379,18 +381,6 @@ class ExtensionApp {
   void next_frozen_safe() {
     pipeline_->close_intake_connections();
     next();
-  }
-
-  // min(now + DD_FLUSH_TIMEOUT, deadlineMs − LASTCALL_SHUTDOWN_MARGIN_MS), on the steady clock.
-  Deadline invoke_flush_deadline(const lambda::ExtensionEvent& event) const {
-    Deadline deadline = Deadline::after(clock_, pipeline_->flush_timeout());
-    if (event.deadline_ms > 0) {
-      const std::int64_t left =
-          event.deadline_ms - config_.lambda.shutdown_margin_ms - clock_.wall_ms();
-      const Deadline by_invoke = Deadline::after(clock_, Millis(left < 0 ? 0 : left));
-      if (by_invoke.at < deadline.at) deadline = by_invoke;
-    }
-    return deadline;
   }
 
   // lambda-agent.md §6.5: step 1 (shutdowns, unused_init, the held invocation), step 2 (the

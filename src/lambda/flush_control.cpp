@@ -174,9 +174,12 @@ void FlushControl::flush_finished() {
   if (in_flight_ > 0) --in_flight_;
 }
 
-Millis FlushControl::flush_bound() const {
-  if (deadline_ms_ <= 0) return options_.flush_timeout;
-  return std::min(options_.flush_timeout, until_deadline(clock_.wall_ms()));
+Millis FlushControl::flush_bound() const { return flush_bound_for(deadline_ms_); }
+
+Millis FlushControl::flush_bound_for(std::int64_t deadline_ms) const {
+  if (deadline_ms <= 0) return options_.flush_timeout;
+  return std::min(options_.flush_timeout,
+                  non_negative(deadline_ms - options_.shutdown_margin.count() - clock_.wall_ms()));
 }
 
 bool FlushControl::elapsed(Millis interval, std::int64_t now_ms) const {

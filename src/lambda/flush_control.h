@@ -131,6 +131,9 @@ class FlushControl {
   // min(DD_FLUSH_TIMEOUT, deadlineMs − margin − now) for the current invocation, ≥ 0 (only
   // DD_FLUSH_TIMEOUT when its deadline is unknown or there is none).
   Millis flush_bound() const;
+  // The same bound for an invocation whose deadlineMs is `deadline_ms` (0 = unknown), whatever
+  // the current one is: the no-telemetry INVOKE flush uses it.
+  Millis flush_bound_for(std::int64_t deadline_ms) const;
   // The bound of the blocking end-of-invocation flush (same arithmetic as flush_bound()).
   Millis end_flush_bound() const { return flush_bound(); }
 
