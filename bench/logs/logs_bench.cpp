@@ -45,12 +45,6 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
-class WallClock final : public lc::Clock {
- public:
-  lc::WallTime wall_now() const override { return std::chrono::system_clock::now(); }
-  lc::SteadyTime steady_now() const override { return std::chrono::steady_clock::now(); }
-};
-
 constexpr std::string_view kRules =
     R"([{"type":"mask_sequences","name":"mask_keys","pattern":"api_key=[A-Za-z0-9]+",)"
     R"("replace_placeholder":"api_key=[REDACTED]"}])";
@@ -145,7 +139,7 @@ class LogsChain {
   }
 
   lc::SelfMetrics self_;
-  WallClock clock_;
+  lc::SystemClock clock_;
   lc::TagSets tags_;
   lc::logs::LogProcessor processor_;
   lc::lambda::TelemetryLogs telemetry_logs_;
@@ -187,7 +181,7 @@ enum class LogsWork { kNone, kOnLoop, kSplit, kOnWorker };
 // says.
 Beside run_beside(const std::string& batch, double rate, double seconds, LogsWork where) {
   lc::SelfMetrics self;
-  WallClock clock;
+  lc::SystemClock clock;
   lc::EventLoop loop;
   auto guard = boost::asio::make_work_guard(loop.io());
   lc::metrics::AggregatorConfig config;

@@ -155,15 +155,9 @@ Result run_floor(const std::vector<std::string>& payloads, std::uint64_t n) {
   return res;
 }
 
-class WallClock final : public lc::Clock {
- public:
-  lc::WallTime wall_now() const override { return std::chrono::system_clock::now(); }
-  lc::SteadyTime steady_now() const override { return std::chrono::steady_clock::now(); }
-};
-
 Result run_real(const std::vector<std::string>& payloads, std::uint64_t n, double rate = 0) {
   lc::SelfMetrics self;
-  WallClock clock;
+  lc::SystemClock clock;
   lc::EventLoop loop;
   auto guard = boost::asio::make_work_guard(loop.io());
   lc::metrics::AggregatorConfig config;
