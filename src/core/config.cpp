@@ -614,6 +614,42 @@ void finalize_init(Finalizer& f, InitConfig& c) {
   c.flush_interval_ms = std::max<std::int64_t>(
       1, static_cast<std::int64_t>(std::llround(f.get(var::kDdFlushInterval) * 1000)));
   c.shutdown_grace_ms = f.get(var::kLastcallShutdownGraceMs);
+  c.kill_reserve_ms = f.get(var::kLastcallKillReserveMs);
+  c.final_flush_ms = f.get(var::kLastcallFinalFlushMs);
+  c.signal_target =
+      f.get(var::kLastcallSignalTarget) == "child" ? SignalTarget::kChild : SignalTarget::kGroup;
+  c.log_line_max_bytes = f.get(var::kLastcallLogLineMaxBytes);
+  c.log_buffer_bytes = f.get(var::kLastcallLogBufferBytes);
+  c.logs_multiline_indent = f.get(var::kLastcallLogsMultiline) == "indent";
+  c.metadata_timeout_ms = f.get(var::kLastcallMetadataTimeoutMs);
+  c.cpu_sample_ms = f.get(var::kLastcallCpuSampleMs);
+  CloudEnv& e = c.cloud;
+  e.k_service = f.get(var::kKService);
+  e.k_revision = f.get(var::kKRevision);
+  e.k_configuration = f.get(var::kKConfiguration);
+  e.function_target = f.get(var::kFunctionTarget);
+  e.function_signature_type = f.get(var::kFunctionSignatureType);
+  e.cloud_run_job = f.get(var::kCloudRunJob);
+  e.cloud_run_execution = f.get(var::kCloudRunExecution);
+  e.cloud_run_task_index = f.get(var::kCloudRunTaskIndex);
+  e.cloud_run_task_attempt = f.get(var::kCloudRunTaskAttempt);
+  e.cloud_run_task_count = f.get(var::kCloudRunTaskCount);
+  e.container_app_name = f.get(var::kContainerAppName);
+  e.container_app_revision = f.get(var::kContainerAppRevision);
+  e.container_app_replica_name = f.get(var::kContainerAppReplicaName);
+  e.container_app_env_dns_suffix = f.get(var::kContainerAppEnvDnsSuffix);
+  e.azure_subscription_id = f.get(var::kDdAzureSubscriptionId);
+  e.azure_resource_group = f.get(var::kDdAzureResourceGroup);
+  e.website_stack = f.get(var::kWebsiteStack);
+  e.appsvc_run_zip = f.get(var::kAppsvcRunZip);
+  e.website_site_name = f.get(var::kWebsiteSiteName);
+  e.region_name = f.get(var::kRegionName);
+  e.website_resource_group = f.get(var::kWebsiteResourceGroup);
+  e.website_owner_name = f.get(var::kWebsiteOwnerName);
+  e.website_instance_id = f.get(var::kWebsiteInstanceId);
+  e.computername = f.get(var::kComputername);
+  e.dd_runtime = f.get(var::kDdRuntime);
+  e.gce_metadata_host = f.get(var::kGceMetadataHost);
 }
 
 void finalize_microvm(Finalizer& /*f*/, MicrovmConfig& /*c*/) {}
