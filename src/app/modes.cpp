@@ -9,6 +9,7 @@
 #include "app/extension_app.h"
 #include "app/sidecar_app.h"
 #include "app/startup.h"
+#include "app/wrapper_app.h"
 #include "core/config.h"
 #include "core/proc_reader.h"
 #include "core/version.h"
@@ -45,7 +46,13 @@ Selection select_mode(const std::vector<std::string>& args, const Environment& e
     const std::string& a1 = args[1];
     if (a1 == "--version") return {Command::kVersion, {}, {}};
     if (a1 == "--help") return {Command::kHelp, {}, {}};
-    if (a1 == "--check-config") return {Command::kCheckConfig, {}, {}};
+    if (a1 == "--check-config") {
+      // `--check-config -- cmd`: the wrapper's defaults (serverless-init.md §8); nothing is run.
+      Selection c{Command::kCheckConfig, {}, {}};
+      if (args.size() >= 3 && args[2] == "--") c.child_argv.assign(args.begin() + 3, args.end());
+      c.check_wrapper = args.size() >= 3 && args[2] == "--";
+      return c;
+    }
   }
   const auto runtime_api = env.get(var::kAwsLambdaRuntimeApi);
   if (runtime_api && !runtime_api->empty() && args.size() == 1) {
@@ -92,7 +99,9 @@ int run_main(int argc, char** argv, const Environment& env) {
       return 0;
     case Command::kCheckConfig: {
       const auto api = env.get(var::kAwsLambdaRuntimeApi);
-      const Mode mode = api && !api->empty() ? Mode::kExtension : Mode::kSidecar;
+      const Mode mode = sel.check_wrapper                ? Mode::kWrapper
+                        : api && !api->empty() ? Mode::kExtension
+                                               : Mode::kSidecar;
       auto config = load_config(env, mode);
       if (!config) {
         std::fprintf(stderr, "%s | ERROR | %s\n", name.c_str(), config.error().message.c_str());
@@ -116,10 +125,7 @@ int run_main(int argc, char** argv, const Environment& env) {
     case Command::kSidecar:
       return run_sidecar(env);
     case Command::kWrapper:
-      std::fprintf(stderr,
-                   "lastcall | ERROR | init-wrapper mode is not available in this version; "
-                   "run the command directly or use sidecar mode (no arguments)\n");
-      return 2;
+      return run_wrapper(sel.child_argv, env);
   }
   return 2;
 }

@@ -15,6 +15,7 @@ struct Selection {
   Command command = Command::kSidecar;
   std::vector<std::string> child_argv;  // wrapper mode: the command to run
   std::string error;                    // kUsageError: the message
+  bool check_wrapper = false;           // kCheckConfig: `--check-config -- ...` (wrapper mode)
 };
 
 Selection select_mode(const std::vector<std::string>& args, const Environment& env);

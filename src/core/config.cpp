@@ -652,7 +652,9 @@ void finalize_init(Finalizer& f, InitConfig& c) {
   e.gce_metadata_host = f.get(var::kGceMetadataHost);
 }
 
-void finalize_microvm(Finalizer& /*f*/, MicrovmConfig& /*c*/) {}
+void finalize_microvm(Finalizer& f, MicrovmConfig& c) {
+  c.image_arn = f.get(var::kAwsLambdaMicrovmImageArn);
+}
 
 }  // namespace
 

@@ -260,11 +260,15 @@ LogProcessorOptions LogProcessorOptions::from(const LogsConfig& logs, const Comm
   if (o.lambda_shape) {
     o.ddsource = "lambda";
   } else {
-    o.ddsource = common.source;
+    o.ddsource = to_lower(common.source);  // serverless-init.md §4.1: lower-cased
     if (!iequals(common.hostname, "none")) o.hostname = common.hostname;
   }
   o.processing_rules_json = logs.processing_rules_json;
   return o;
+}
+
+void LogProcessor::set_default_source(std::string_view source) {
+  if (options_.ddsource.empty()) options_.ddsource = to_lower(source);
 }
 
 LogProcessor::LogProcessor(LogProcessorOptions options, SelfMetrics& self, const TagSets& tags,

@@ -72,6 +72,10 @@ class LogProcessor final : public LogSink {
   // "application/json", path /api/v2/logs) within the batch limits; the buffer is empty after.
   std::vector<Payload> flush();
 
+  // The platform's ddsource (serverless-init.md §5.1: cloudrun, containerapp, ...), used when
+  // DD_SOURCE is unset; known only once init/ detected the cloud, after construction.
+  void set_default_source(std::string_view source);
+
   std::size_t buffered() const { return entries_.size(); }
   std::size_t buffered_bytes() const { return buffered_bytes_; }  // as charged to the budget
   const ProcessingRules& rules() const { return rules_; }
