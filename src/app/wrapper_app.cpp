@@ -49,6 +49,18 @@ void warn_if_under_shell() {
   }
 }
 
+// NAME=value in a child environment, replacing an earlier NAME.
+void set_env(std::vector<std::string>& env, std::string_view name, std::string_view value) {
+  const std::string entry = std::string(name) + "=" + std::string(value);
+  for (auto& e : env) {
+    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
+      e = entry;
+      return;
+    }
+  }
+  env.push_back(entry);
+}
+
 class WrapperApp {
  public:
   WrapperApp(const FinalConfig& config, const Environment& env, SteadyTime t0,
@@ -114,6 +126,13 @@ class WrapperApp {
     init::SpawnRequest request;
     request.argv = std::move(prepared.argv);
     request.env = init::child_environment(env_.all());
+    // An ephemeral DogStatsD port (DD_DOGSTATSD_PORT=0) is only known now: the child's client
+    // reads the variable, so it gets the port actually bound.
+    for (const auto& [name, port] : listeners_.bound) {
+      if (name == "dogstatsd" && config_.metrics.dogstatsd_port == 0) {
+        set_env(request.env, "DD_DOGSTATSD_PORT", std::to_string(port));
+      }
+    }
     request.child_mask = child_mask_;
     if (config_.logs.enabled) {
       init::CaptureOptions o;

@@ -4,6 +4,8 @@
 
 #include "test_paths.h"
 
+#include <boost/json/serialize.hpp>
+
 #include <chrono>
 #include <filesystem>
 
@@ -11,6 +13,7 @@
 #include "support/fakeintake_client.h"
 #include "support/process.h"
 #include "support/sidecar_process.h"
+#include "support/wrapper_process.h"
 
 namespace lc::test {
 namespace {
@@ -86,6 +89,33 @@ TEST(HotShotsE2E, EveryTypeDecodesExactly) {
   EXPECT_EQ(dist->at("sketch").at("sum").to_number<double>(), 4.0);
   EXPECT_EQ(dist->at("sketch").at("min").to_number<double>(), 1.0);
   EXPECT_EQ(dist->at("sketch").at("max").to_number<double>(), 3.0);
+}
+
+TEST(HotShotsE2E, FromTheWrappedChild) {
+  // The init wrapper (issue: init-wrapper mode): hot-shots runs as lastcall's child and finds the
+  // ephemeral DogStatsD port in DD_DOGSTATSD_PORT, which lastcall sets for it; the child exits,
+  // and the final flush (open bucket included) carries everything it sent.
+  const std::string node_dir = source_dir() + "/tests/e2e/node";
+  if (!std::filesystem::exists(node_dir + "/node_modules/hot-shots")) {
+    LC_SKIP_UNLESS_CI() << "npm package hot-shots is not installed (scripts/setup installs it)";
+  }
+  std::string error;
+  auto intake = FakeIntakeProcess::start({}, &error);
+  ASSERT_NE(intake, nullptr) << error;
+  WrapperOptions o;
+  o.command = {"/bin/sh", "-c", "exec node \"$0\" \"$DD_DOGSTATSD_PORT\"",
+               node_dir + "/hotshots_send.js"};
+  o.env = {{"PATH", std::getenv("PATH") != nullptr ? std::getenv("PATH") : "/usr/bin:/bin"}};
+  auto wrapper =
+      WrapperProcess::start("http://127.0.0.1:" + std::to_string(intake->port()), std::move(o));
+  ASSERT_TRUE(wrapper && wrapper->started());
+  ASSERT_EQ(wrapper->wait_exit(60s), 0) << wrapper->stderr_bytes();
+  auto client = intake->client();
+  const json::value counter = client.metrics("hs.counter");
+  EXPECT_NEAR(counter.at("count").to_number<double>(), 3.0, 1e-9) << wrapper->stderr_bytes();
+  const json::value dist = client.metrics("hs.dist");
+  ASSERT_TRUE(dist.as_object().contains("sketch")) << json::serialize(dist);
+  EXPECT_EQ(dist.at("sketch").at("cnt").to_number<int>(), 2);
 }
 
 }  // namespace
