@@ -17,8 +17,8 @@ struct CloudEnv {
   std::string container_app_name, container_app_revision, container_app_replica_name,
       container_app_env_dns_suffix;
   std::string azure_subscription_id, azure_resource_group;  // DD_AZURE_*
-  std::string website_stack, appsvc_run_zip, website_site_name, region_name,
-      website_resource_group, website_owner_name, website_instance_id, computername;
+  std::string website_stack, appsvc_run_zip, website_site_name, region_name, website_resource_group,
+      website_owner_name, website_instance_id, computername;
   std::string dd_runtime;
   std::string gce_metadata_host;  // GCE_METADATA_HOST
 };
@@ -31,9 +31,9 @@ struct InitConfig {
   std::int64_t kill_reserve_ms{};    // R: the final flush starts at t_term + G − R
   std::int64_t final_flush_ms{};     // F: the final flush after the child exits on its own
   SignalTarget signal_target{};
-  std::int64_t log_line_max_bytes{};  // L (§4.3)
-  std::int64_t log_buffer_bytes{};    // §4.6
-  bool logs_multiline_indent{};       // LASTCALL_LOGS_MULTILINE=indent (§4.5)
+  std::int64_t log_line_max_bytes{};   // L (§4.3)
+  std::int64_t log_buffer_bytes{};     // §4.6
+  bool logs_multiline_indent{};        // LASTCALL_LOGS_MULTILINE=indent (§4.5)
   std::int64_t metadata_timeout_ms{};  // per request (§5.2)
   std::int64_t cpu_sample_ms{};        // §5.5
   CloudEnv cloud;
