@@ -8,6 +8,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <utility>
 
 #include "app/listeners.h"
@@ -15,6 +16,7 @@
 #include "app/startup.h"
 #include "core/config.h"
 #include "core/logger.h"
+#include "core/proc_reader.h"
 #include "core/self_metrics.h"
 #include "core/strings.h"
 #include "core/version.h"
@@ -175,17 +177,23 @@ class WrapperApp {
   // must include everything wait in when_tags_ready().
   void start_cloud() {
     const bool microvm = env_.get(var::kAwsLambdaMicrovmImageArn).has_value();
-    const std::string& arn = config_.microvm.image_arn;
     const init::Platform platform = init::detect_platform(config_.init.cloud, microvm);
-    identity_ = init::cloud_identity(platform, config_.init.cloud, arn);
+    identity_ = init::cloud_identity(platform, config_.init.cloud, config_.microvm.image_arn);
     for (const auto& w : identity_.warnings) LC_WARN("{}", w);
-    if (platform == init::Platform::kLocal) LC_INFO("no supported serverless platform detected");
-    init::apply(identity_.tags, pipeline_->tags());
-    if (pipeline_->logs() != nullptr) pipeline_->logs()->set_default_source(identity_.ddsource_default);
-    cloud_metrics_ = std::make_unique<init::CloudMetrics>(
-        pipeline_->enhanced_metrics(), identity_, config_.metrics.enhanced_metrics);
-    cpu_ = std::make_unique<init::CpuCollector>(pipeline_->enhanced_metrics(), identity_,
-                                                config_.metrics.enhanced_metrics);
+    for (const auto& i : identity_.infos) LC_INFO("{}", i);
+    init::apply_tags(identity_.tags, pipeline_->tags());
+    if (pipeline_->logs() != nullptr) {
+      pipeline_->logs()->set_default_source(identity_.ddsource_default);
+    }
+    const bool enhanced = config_.metrics.enhanced_metrics;
+    cloud_metrics_ =
+        std::make_unique<init::CloudMetrics>(identity_, enhanced, pipeline_->enhanced_metrics());
+    cgroup_ = std::make_unique<SystemProcReader>("/sys/fs/cgroup");
+    cpu_ = std::make_unique<init::CpuCollector>(identity_, enhanced, *cgroup_,
+                                                pipeline_->enhanced_metrics(),
+                                                std::max(1u, std::thread::hardware_concurrency()));
+    // Step 6: the start metric with timestamp t0 (the legacy names wait for the metadata tags).
+    cloud_metrics_->emit_start(t0_wall_ms_ / 1000);
     if (!identity_.needs_metadata) {
       tags_ready();
     } else {
@@ -194,22 +202,20 @@ class WrapperApp {
       o.max_response_body = 4096;
       metadata_http_ = net::make_http_client(loop_.io(), clock_, loop_, o);
       metadata_ = std::make_unique<init::MetadataFetcher>(
-          *metadata_http_, clock_, loop_, config_.init.cloud.gce_metadata_host,
-          Millis(config_.init.metadata_timeout_ms));
+          init::MetadataOptions::from(config_.init), *metadata_http_, clock_, loop_);
       metadata_->start([this](const init::GcpMetadata& m) {
         const auto tags = init::metadata_tags(identity_.platform, config_.init.cloud, m);
-        init::apply(tags, pipeline_->tags());
-        cloud_metrics_->add_metadata(tags);
-        cpu_->add_metadata(tags);
+        init::apply_tags(tags, pipeline_->tags());
+        cloud_metrics_->add_tags(tags);
+        cpu_->add_tags(tags);
         tags_ready();
       });
     }
-    arm_cpu_sampler();
+    if (cpu_->active()) arm_cpu_sampler();
   }
 
   void tags_ready() {
     tags_ready_ = true;
-    cloud_metrics_->emit_start(t0_wall_ms_ / 1000);
     auto waiting = std::move(tag_waiters_);
     for (auto& w : waiting) w();
   }
@@ -224,7 +230,7 @@ class WrapperApp {
 
   void arm_cpu_sampler() {
     cpu_timer_ = loop_.schedule_after(Millis(config_.init.cpu_sample_ms), [this] {
-      cpu_->sample();
+      cpu_->sample(clock_.steady_now());
       arm_cpu_sampler();
     });
   }
@@ -304,7 +310,7 @@ class WrapperApp {
     const Deadline deadline = final_deadline();
     when_tags_ready([this, deadline] {
       // The shutdown metric (and the last CPU sample) are in this flush (§6.2).
-      cpu_->sample();
+      cpu_->sample(clock_.steady_now());
       cloud_metrics_->emit_shutdown();
       if (local_api_ != nullptr && listeners_.local_api) listeners_.local_api->stop();
       pipeline_->final_flush(deadline, [this] {
@@ -343,6 +349,7 @@ class WrapperApp {
   std::unique_ptr<lambda::LocalApi> local_api_;
   init::CloudIdentity identity_;
   std::unique_ptr<init::CloudMetrics> cloud_metrics_;
+  std::unique_ptr<SystemProcReader> cgroup_;
   std::unique_ptr<init::CpuCollector> cpu_;
   std::unique_ptr<net::HttpClient> metadata_http_;
   std::unique_ptr<init::MetadataFetcher> metadata_;
