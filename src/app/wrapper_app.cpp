@@ -66,13 +66,12 @@ void set_env(std::vector<std::string>& env, std::string_view name, std::string_v
 class WrapperApp {
  public:
   WrapperApp(const FinalConfig& config, const Environment& env, SteadyTime t0,
-             std::int64_t t0_wall_ms, const sigset_t& child_mask)
+             std::int64_t t0_wall_ms)
       : config_(config),
         env_(env),
         clock_(SystemClock::instance()),
         t0_(t0),
-        t0_wall_ms_(t0_wall_ms),
-        child_mask_(child_mask) {}
+        t0_wall_ms_(t0_wall_ms) {}
 
   ~WrapperApp() {
     // The logger must not write through the capture once it is gone.
@@ -135,7 +134,6 @@ class WrapperApp {
         set_env(request.env, "DD_DOGSTATSD_PORT", std::to_string(port));
       }
     }
-    request.child_mask = child_mask_;
     if (config_.logs.enabled) {
       init::CaptureOptions o;
       o.line_max_bytes = static_cast<std::size_t>(config_.init.log_line_max_bytes);
@@ -338,7 +336,6 @@ class WrapperApp {
   SystemClock& clock_;
   const SteadyTime t0_;
   const std::int64_t t0_wall_ms_;
-  const sigset_t child_mask_;
 
   EventLoop loop_;
   SelfMetrics self_;
@@ -377,12 +374,14 @@ int run_wrapper(const std::vector<std::string>& child_argv, const Environment& e
   // exists, so one that arrives before the child does is held and forwarded once it runs.
   const SteadyTime t0 = SystemClock::instance().steady_now();
   const std::int64_t t0_wall_ms = SystemClock::instance().wall_ms();
-  const sigset_t child_mask = init::block_signals();
+  // The child starts with an empty mask and default dispositions (spawn_child), whatever lastcall
+  // inherited.
+  init::block_signals();
   init::become_subreaper();
   auto finalized = start_mode(env, Mode::kWrapper);
   if (!finalized) return 1;  // never today: a bad value falls back to its default (§8)
   const FinalConfig config = std::move(finalized).value();
-  WrapperApp app(config, env, t0, t0_wall_ms, child_mask);
+  WrapperApp app(config, env, t0, t0_wall_ms);
   return app.run(child_argv);
 }
 
