@@ -103,7 +103,8 @@ std::size_t utf8_cut_point(std::string_view text, std::size_t limit) {
   return limit;
 }
 
-LineSplitter::LineSplitter(std::size_t max_bytes) : max_bytes_(std::max<std::size_t>(max_bytes, 4)) {
+LineSplitter::LineSplitter(std::size_t max_bytes)
+    : max_bytes_(std::max<std::size_t>(max_bytes, 4)) {
   pending_.reserve(std::min<std::size_t>(max_bytes_, 64 * 1024));
 }
 
@@ -118,7 +119,18 @@ void LineSplitter::feed(std::string_view bytes, std::int64_t now_ms, const Emit&
     // `\n` is one entry.
     while (!part.empty()) {
       if (pending_.size() == max_bytes_) {
+        // A `\r` right after L bytes may be the line's trailing one (removed, not a reason to
+        // cut): it is only noted until the next byte tells.
+        if (!cr_after_full_ && part.size() == 1 && part[0] == '\r') {
+          cr_after_full_ = true;
+          break;
+        }
         emit_chunk(utf8_cut_point(pending_, max_bytes_), false, now_ms, emit);
+        if (cr_after_full_) {
+          cr_after_full_ = false;
+          pending_.push_back('\r');
+          continue;
+        }
       }
       const std::size_t take = std::min(part.size(), max_bytes_ - pending_.size());
       pending_.append(part.data(), take);
@@ -131,28 +143,33 @@ void LineSplitter::feed(std::string_view bytes, std::int64_t now_ms, const Emit&
 }
 
 void LineSplitter::finish(std::int64_t now_ms, const Emit& emit) {
-  if (pending_.empty() && !continuation_) return;
+  if (pending_.empty() && !cr_after_full_) return;
   end_line(now_ms, emit);
 }
 
 void LineSplitter::end_line(std::int64_t now_ms, const Emit& emit) {
-  if (!pending_.empty() && pending_.back() == '\r') pending_.pop_back();
+  if (cr_after_full_) {
+    cr_after_full_ = false;  // the trailing `\r`, never stored
+  } else if (!pending_.empty() && pending_.back() == '\r') {
+    pending_.pop_back();
+  }
   emit_chunk(pending_.size(), true, now_ms, emit);
-  continuation_ = false;
+  continued_ = false;
 }
 
 void LineSplitter::emit_chunk(std::size_t n, bool last, std::int64_t now_ms, const Emit& emit) {
   const std::string_view content(pending_.data(), n);
-  // A whitespace-only chunk gives no entry, as a whitespace-only line does (§4.3).
-  if (!is_blank(content)) {
+  // A line that is whitespace so far gives no entry (§4.3). Once a chunk of the line went out,
+  // every later chunk does too, so each cut entry is followed by its continuation.
+  if (continued_ || !is_blank(content)) {
     std::string text;
     text.reserve(n + 2 * kTruncatedMarker.size() + 16);
-    if (continuation_) text.append(kTruncatedMarker);
+    if (continued_) text.append(kTruncatedMarker);
     append_sanitized_utf8(text, content);
     if (!last) text.append(kTruncatedMarker);
     emit(std::move(text), now_ms, !last);
+    continued_ = !last;
   }
-  if (!last) continuation_ = true;
   pending_.erase(0, n);
 }
 

@@ -43,7 +43,8 @@ class LineSplitter {
   // End of the stream: the line in progress (if any) is emitted as if it ended here (§4.3).
   void finish(std::int64_t now_ms, const Emit& emit);
 
-  // Bytes of the line in progress held (always ≤ max_bytes()).
+  // Bytes of the line in progress held (always ≤ max_bytes(); a noted `\r` after a full
+  // buffer is a flag, not a byte).
   std::size_t pending_bytes() const { return pending_.size(); }
   std::size_t max_bytes() const { return max_bytes_; }
 
@@ -53,8 +54,9 @@ class LineSplitter {
   void end_line(std::int64_t now_ms, const Emit& emit);
 
   std::size_t max_bytes_;
-  std::string pending_;        // raw bytes of the current line not yet emitted
-  bool continuation_ = false;  // an earlier chunk of the current line was cut off
+  std::string pending_;         // raw bytes of the current line not yet emitted (≤ L)
+  bool continued_ = false;      // an entry of the current line went out, ending with the marker
+  bool cr_after_full_ = false;  // a `\r` arrived with pending_ full: trailing, or cut after
 };
 
 }  // namespace lc::init

@@ -166,7 +166,8 @@ Expected<std::pair<int, int>> OutputCapture::open_pipes() {
     s->status = i == 0 ? LogStatus::kInfo : LogStatus::kError;
     s->source = i == 0 ? "stdout" : "stderr";
     const int size = ::fcntl(s->fd, F_GETPIPE_SZ);
-    if (size > 0) s->pipe_size = std::min<std::size_t>(static_cast<std::size_t>(size), kMaxPipeSize);
+    if (size > 0)
+      s->pipe_size = std::min<std::size_t>(static_cast<std::size_t>(size), kMaxPipeSize);
     Stream* raw = s.get();
     s->emit = [this, raw](std::string&& text, std::int64_t ts_ms, bool split) {
       if (split) {
@@ -269,7 +270,8 @@ CaptureStats OutputCapture::stats() const {
 std::string OutputCapture::describe() const {
   return fmt::format(
       "{{\"component\":\"output_capture\",\"line_max_bytes\":{},\"buffer_bytes\":{},"
-      "\"capture_logs\":{},\"passthrough\":{{\"stdout\":{},\"stderr\":{}}},\"partial_hold_ms\":{}}}",
+      "\"capture_logs\":{},\"passthrough\":{{\"stdout\":{},\"stderr\":{}}},\"partial_hold_ms\":{}}"
+      "}",
       options_.line_max_bytes, options_.buffer_bytes, options_.capture_logs,
       passthrough_on_[0].load(), passthrough_on_[1].load(), options_.partial_hold.count());
 }
@@ -326,9 +328,10 @@ void OutputCapture::write_passthrough(Stream& stream, std::string_view a, std::s
   }
   // Logged without out_mu_: the Logger's sink may be write_own_line().
   if (err != 0) {
-    LC_WARN("capture: writing the child's {} to fd {} failed ({}); passthrough of {} is off, "
-            "capture continues",
-            stream.source, stream.pass_fd, std::strerror(err), stream.source);
+    LC_WARN(
+        "capture: writing the child's {} to fd {} failed ({}); passthrough of {} is off, "
+        "capture continues",
+        stream.source, stream.pass_fd, std::strerror(err), stream.source);
   }
 }
 

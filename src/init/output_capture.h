@@ -30,7 +30,7 @@
 namespace lc::init {
 
 struct CaptureOptions {
-  std::size_t line_max_bytes = 262144;  // L (LASTCALL_LOG_LINE_MAX_BYTES, §4.3)
+  std::size_t line_max_bytes = 262144;   // L (LASTCALL_LOG_LINE_MAX_BYTES, §4.3)
   std::size_t buffer_bytes = 16u << 20;  // LASTCALL_LOG_BUFFER_BYTES: queued message bytes (§4.6)
   // false: passthrough only, no records. (When logs are off no pipes exist at all, §4.1, and no
   // OutputCapture is made.)
@@ -120,8 +120,8 @@ class OutputCapture {
 
   // Held around each read + passthrough + split step: by the reader thread and by drain_now().
   Mutex read_mu_;
-  std::unique_ptr<Stream> streams_[2] LC_PT_GUARDED_BY(read_mu_);
-  std::unique_ptr<char[]> buffer_ LC_PT_GUARDED_BY(read_mu_);
+  std::unique_ptr<Stream> streams_[2] LC_GUARDED_BY(read_mu_);
+  std::unique_ptr<char[]> buffer_ LC_GUARDED_BY(read_mu_);
   // Serialises writes to the passthrough fds: a child's line and an own line never interleave.
   Mutex out_mu_;
 

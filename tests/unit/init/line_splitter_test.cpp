@@ -81,8 +81,8 @@ TEST(LineSplitterTest, LineAcrossReadsTakesTheTimeOfItsTerminatingByte) {
 
 TEST(LineSplitterTest, Utf8Replacement) {
   EXPECT_EQ(sanitized("h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80"),
-            "h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80");  // valid 2/3/4-byte sequences
-  EXPECT_EQ(sanitized("\xC0\xAF"), kFffd + kFffd);            // overlong '/'
+            "h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80");      // valid 2/3/4-byte sequences
+  EXPECT_EQ(sanitized("\xC0\xAF"), kFffd + kFffd);              // overlong '/'
   EXPECT_EQ(sanitized("\xE0\x80\xAF"), kFffd + kFffd + kFffd);  // overlong 3-byte
   EXPECT_EQ(sanitized("\xED\xA0\x80"), kFffd + kFffd + kFffd);  // surrogate U+D800
   EXPECT_EQ(sanitized("\xF4\x90\x80\x80"), kFffd + kFffd + kFffd + kFffd);  // > U+10FFFF
@@ -117,7 +117,8 @@ TEST(LineSplitterTest, CutPointNeverInsideAValidSequence) {
 // Scenario 4: a 300 000-byte line without newline → 262 144 + 37 856 bytes of content.
 TEST(LineSplitterTest, LongLineSplitIntoChunksWithMarkers) {
   std::string line;
-  for (std::size_t i = 0; line.size() < 300000; ++i) line.push_back(static_cast<char>('a' + i % 26));
+  for (std::size_t i = 0; line.size() < 300000; ++i)
+    line.push_back(static_cast<char>('a' + i % 26));
   LineSplitter s(262144);
   Collector c;
   s.feed(line, 5, c.emit());
@@ -133,8 +134,8 @@ TEST(LineSplitterTest, LongLineSplitIntoChunksWithMarkers) {
   EXPECT_FALSE(c.entries[1].text.ends_with(kMarker));
   EXPECT_FALSE(c.entries[1].split);
   EXPECT_EQ(c.entries[1].ts, 6);  // ended by EOF
-  const std::string joined = c.entries[0].text.substr(0, 262144) +
-                             c.entries[1].text.substr(kMarker.size());
+  const std::string joined =
+      c.entries[0].text.substr(0, 262144) + c.entries[1].text.substr(kMarker.size());
   EXPECT_EQ(joined, line);
 }
 
@@ -149,6 +150,32 @@ TEST(LineSplitterTest, LineOfExactlyLBytesIsNotSplit) {
   EXPECT_THAT(split_all(std::string(10, 'x') + "\n", 10), ElementsAre(std::string(10, 'x')));
   EXPECT_THAT(split_all(std::string(10, 'x') + "\r\n", 11), ElementsAre(std::string(10, 'x')));
   EXPECT_THAT(split_all(std::string(10, 'x'), 10), ElementsAre(std::string(10, 'x')));
+}
+
+// A `\r\n` right after L bytes: the `\r` is the line's trailing one, not a reason to cut (found
+// by fuzz/init_lines: the cut left a marked entry with no continuation).
+TEST(LineSplitterTest, TrailingCrAfterAFullChunkIsNotACut) {
+  const std::string full(10, 'x');
+  EXPECT_THAT(split_all(full + "\r\n", 10), ElementsAre(full));
+  EXPECT_THAT(split_all(full + "\r", 10), ElementsAre(full));  // then EOF
+  EXPECT_THAT(split_all(full + "\rab\n", 10), ElementsAre(full + kMarker, kMarker + "\rab"));
+  EXPECT_THAT(split_all(full + "\r\r\n", 10), ElementsAre(full + kMarker, kMarker + "\r"));
+  // The same, one byte per read.
+  for (const std::string& input : {full + "\r\n", full + "\rab\n", full + "\r\r\n"}) {
+    LineSplitter whole(10), bytes(10);
+    Collector a, b;
+    whole.feed(input, 1, a.emit());
+    for (char ch : input) bytes.feed(std::string_view(&ch, 1), 1, b.emit());
+    EXPECT_EQ(a.entries, b.entries);
+  }
+}
+
+// Once a chunk of a line went out, its blank rest still does: every cut entry has a continuation.
+TEST(LineSplitterTest, BlankRestOfACutLineIsStillEmitted) {
+  EXPECT_THAT(split_all(std::string(10, 'x') + "   \n", 10),
+              ElementsAre(std::string(10, 'x') + kMarker, kMarker + "   "));
+  // A line blank up to the cut starts with its first non-blank chunk, unmarked.
+  EXPECT_THAT(split_all(std::string(10, ' ') + "ab\n", 10), ElementsAre("ab"));
 }
 
 TEST(LineSplitterTest, ChunksAreCutAtUtf8Boundaries) {
@@ -177,7 +204,8 @@ TEST(LineSplitterTest, ChunksAreCutAtUtf8Boundaries) {
 
 TEST(LineSplitterTest, ContentConcatenationEqualsInputForMixedText) {
   std::string line;
-  for (int i = 0; i < 500; ++i) line += (i % 3 == 0) ? "\xF0\x9F\x98\x80" : (i % 3 == 1 ? "ab" : "\xE2\x82\xAC");
+  for (int i = 0; i < 500; ++i)
+    line += (i % 3 == 0) ? "\xF0\x9F\x98\x80" : (i % 3 == 1 ? "ab" : "\xE2\x82\xAC");
   for (std::size_t max : {4u, 5u, 7u, 64u, 1000u}) {
     LineSplitter s(max);
     Collector c;

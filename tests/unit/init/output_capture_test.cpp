@@ -6,9 +6,9 @@
 #include "init/output_capture.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <fmt/format.h>
 #include <spawn.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -191,7 +191,9 @@ TEST_F(OutputCaptureTest, PassthroughIsByteIdenticalAndRecordsAreTheLines) {
   ASSERT_EQ(out.size(), 5u + 2000u + 1u);
   EXPECT_EQ(out[0], "plain line");
   EXPECT_EQ(out[1], "crlf line");
-  EXPECT_EQ(out[2], "bad \xEF\xBF\xBD\xEF\xBF\xBD" "A utf8");
+  EXPECT_EQ(out[2],
+            "bad \xEF\xBF\xBD\xEF\xBF\xBD"
+            "A utf8");
   EXPECT_EQ(out[3], std::string("nul\0inside", 10));
   EXPECT_EQ(out[4], "\xE2\x82\xAC euro");
   EXPECT_EQ(out[5], "line 0");
@@ -238,7 +240,8 @@ TEST_F(OutputCaptureTest, DrainNowDeliversWhatWasWrittenBeforeItWithoutTheLoop) 
 TEST_F(OutputCaptureTest, LongLineIsSplitAndCounted) {
   start();
   std::string line;
-  for (std::size_t i = 0; line.size() < 300000; ++i) line.push_back(static_cast<char>('a' + i % 26));
+  for (std::size_t i = 0; line.size() < 300000; ++i)
+    line.push_back(static_cast<char>('a' + i % 26));
   std::thread writer([&] {
     write_fd(child_out_, line);
     ::close(child_out_);
