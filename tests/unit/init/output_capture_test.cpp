@@ -336,6 +336,7 @@ TEST_F(OutputCaptureTest, OwnLinesNeverLandInsideAChildLine) {
   constexpr int kChildLines = 60;
   constexpr int kOwnLines = 500;
   std::vector<std::string> child_lines;
+  child_lines.reserve(kChildLines);
   for (int i = 0; i < kChildLines; ++i) {
     child_lines.push_back(fmt::format("child {:03} ", i) + std::string(100000 + i * 37, 'x'));
   }
