@@ -201,21 +201,19 @@ void OutputCapture::start() {
 void OutputCapture::drain(Millis quiet, Deadline deadline, std::function<void()> done) {
   if (drain_called_) return;
   drain_called_ = true;
-  if (!thread_.joinable()) {
-    std::shared_ptr<Shared> shared = shared_;
-    shared->post([shared, done = std::move(done)] {
-      if (shared->detached.load()) return;
-      shared->deliver();
-      if (done) done();
-    });
-    return;
-  }
+  bool reader_gone = false;
   {
     MutexLock lock(drain_mu_);
+    reader_gone = !thread_.joinable() || reader_gone_;
     drain_requested_ = true;
     drain_quiet_ = quiet;
     drain_deadline_ = deadline;
     drain_done_ = std::move(done);
+  }
+  if (reader_gone) {
+    // No reader (never started, or stopped on an error): end the streams here.
+    finish_drain();
+    return;
   }
   const std::uint64_t one = 1;
   [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
@@ -451,7 +449,14 @@ void OutputCapture::run() {
     if (rc < 0) {
       if (errno == EINTR) continue;
       LC_ERROR("capture: poll failed: {}; reading the child's output stops", std::strerror(errno));
-      if (draining) finish_drain();
+      bool drain_now_due = draining;
+      {
+        // From here drain() answers by itself; a request that came first is served below.
+        MutexLock lock(drain_mu_);
+        reader_gone_ = true;
+        drain_now_due = drain_now_due || drain_requested_;
+      }
+      if (drain_now_due) finish_drain();
       return;
     }
     if (fds[0].revents != 0) {

@@ -131,6 +131,7 @@ class OutputCapture {
   Millis drain_quiet_ LC_GUARDED_BY(drain_mu_){100};
   Deadline drain_deadline_ LC_GUARDED_BY(drain_mu_);
   std::function<void()> drain_done_ LC_GUARDED_BY(drain_mu_);
+  bool reader_gone_ LC_GUARDED_BY(drain_mu_) = false;  // the reader thread stopped on an error
 
   // Per stream ([0] stdout, [1] stderr): passthrough still on (off after EPIPE/EBADF, §4.2).
   std::atomic<bool> passthrough_on_[2] = {true, true};
