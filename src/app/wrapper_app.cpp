@@ -110,8 +110,7 @@ class WrapperApp {
     start_cloud();
     pipeline_->scheduler().start();
     LC_DEBUG("lastcall {} wrapper: platform={} child pid {} exec'd in {} us; {}", kVersion,
-             init::platform_name(identity_.platform), child_pid_, exec_us_,
-             pipeline_->describe());
+             init::platform_name(identity_.platform), child_pid_, exec_us_, pipeline_->describe());
     warn_if_under_shell();
 
     loop_.run();
@@ -159,8 +158,8 @@ class WrapperApp {
       return false;
     }
     child_pid_ = *pid;
-    exec_us_ = std::chrono::duration_cast<std::chrono::microseconds>(clock_.steady_now() - t0_)
-                   .count();
+    exec_us_ =
+        std::chrono::duration_cast<std::chrono::microseconds>(clock_.steady_now() - t0_).count();
     if (capture_) {
       capture_->start();
       // lastcall's own lines go through the same stderr writer: never inside a child's line.
@@ -199,8 +198,8 @@ class WrapperApp {
       o.keep_alive = false;
       o.max_response_body = 4096;
       metadata_http_ = net::make_http_client(loop_.io(), clock_, loop_, o);
-      metadata_ = std::make_unique<init::MetadataFetcher>(
-          init::MetadataOptions::from(config_.init), *metadata_http_, clock_, loop_);
+      metadata_ = std::make_unique<init::MetadataFetcher>(init::MetadataOptions::from(config_.init),
+                                                          *metadata_http_, clock_, loop_);
       metadata_->start([this](const init::GcpMetadata& m) {
         const auto tags = init::metadata_tags(identity_.platform, config_.init.cloud, m);
         init::apply_tags(tags, pipeline_->tags());
@@ -240,9 +239,8 @@ class WrapperApp {
 
   // /lambda/flush (§6.1): open bucket included, after the metadata tags are known.
   void forced_flush(std::function<void()> done) {
-    when_tags_ready([this, done = std::move(done)]() mutable {
-      pipeline_->request_forced(std::move(done));
-    });
+    when_tags_ready(
+        [this, done = std::move(done)]() mutable { pipeline_->request_forced(std::move(done)); });
   }
 
   // §3.2: SIGTERM (the first) starts the shutdown timeline of §3.5; the others were forwarded.
@@ -276,9 +274,7 @@ class WrapperApp {
 
   void on_child_exit(const init::ChildExit& e) {
     child_exit_ = e;
-    LC_DEBUG("child {} exited: status {}", child_pid_, e.exit_code);
-    cloud_metrics_->emit_task_end(e.exit_code,
-                                  std::chrono::duration_cast<Millis>(e.at - t0_));
+    cloud_metrics_->emit_task_end(e.exit_code, std::chrono::duration_cast<Millis>(e.at - t0_));
     if (final_started_) {
       maybe_finish();
       return;

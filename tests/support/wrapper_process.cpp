@@ -42,8 +42,7 @@ std::optional<std::string> wait_in_file(const fs::path& p, std::string_view need
 }  // namespace
 
 std::unique_ptr<WrapperProcess> WrapperProcess::start(const std::string& intake_url,
-                                                      WrapperOptions options,
-                                                      bool wait_listening) {
+                                                      WrapperOptions options, bool wait_listening) {
   std::unique_ptr<WrapperProcess> w(new WrapperProcess());
   char tmpl[] = "/tmp/lastcall-wrapper-XXXXXX";
   const char* dir = ::mkdtemp(tmpl);
@@ -98,12 +97,12 @@ WrapperProcess::~WrapperProcess() {
 std::string WrapperProcess::stdout_bytes() const { return read_file(dir_ / "stdout"); }
 std::string WrapperProcess::stderr_bytes() const { return read_file(dir_ / "stderr"); }
 
-std::optional<std::string> WrapperProcess::wait_for_stderr(std::string_view needle,
-                                                           std::chrono::milliseconds timeout) const {
+std::optional<std::string> WrapperProcess::wait_for_stderr(
+    std::string_view needle, std::chrono::milliseconds timeout) const {
   return wait_in_file(dir_ / "stderr", needle, timeout);
 }
-std::optional<std::string> WrapperProcess::wait_for_stdout(std::string_view needle,
-                                                           std::chrono::milliseconds timeout) const {
+std::optional<std::string> WrapperProcess::wait_for_stdout(
+    std::string_view needle, std::chrono::milliseconds timeout) const {
   return wait_in_file(dir_ / "stdout", needle, timeout);
 }
 

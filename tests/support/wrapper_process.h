@@ -27,13 +27,23 @@ struct WrapperOptions {
   std::vector<std::string> prefix;
 };
 
+// Options with the command and extra environment set (designated initializers would leave the other
+// members to -Wmissing-field-initializers).
+inline WrapperOptions wrapped(std::vector<std::string> command,
+                              std::map<std::string, std::string> env = {}) {
+  WrapperOptions o;
+  o.command = std::move(command);
+  o.env = std::move(env);
+  return o;
+}
+
 class WrapperProcess {
  public:
   // Defaults: a test API key, DD_DD_URL and DD_LOGS_CONFIG_LOGS_DD_URL = intake_url, ports 0,
   // LASTCALL_BIND_HOST=127.0.0.1, DD_LOGS_ENABLED=true, DD_LOG_LEVEL=debug. Waits (20 s) for the
   // `listening:` line unless wait_listening is false (exec failures print none).
-  static std::unique_ptr<WrapperProcess> start(const std::string& intake_url, WrapperOptions options,
-                                               bool wait_listening = true);
+  static std::unique_ptr<WrapperProcess> start(const std::string& intake_url,
+                                               WrapperOptions options, bool wait_listening = true);
   ~WrapperProcess();
 
   pid_t pid() const { return process_->pid(); }
@@ -69,9 +79,9 @@ class WrapperProcess {
 // ddsource, hostname, ddtags).
 std::vector<boost::json::object> intake_flat_logs(const FakeIntakeClient& intake);
 // Polls until at least n entries arrived (10 s); what arrived.
-std::vector<boost::json::object> wait_for_flat_logs(const FakeIntakeClient& intake, std::size_t n,
-                                                    std::chrono::milliseconds timeout =
-                                                        std::chrono::seconds(10));
+std::vector<boost::json::object> wait_for_flat_logs(
+    const FakeIntakeClient& intake, std::size_t n,
+    std::chrono::milliseconds timeout = std::chrono::seconds(10));
 std::string message_of(const boost::json::object& entry);
 
 }  // namespace lc::test

@@ -72,16 +72,15 @@ class FakeMetadataServer {
       ++requests_;
       const size_t sp1 = req.find(' ');
       const size_t sp2 = req.find(' ', sp1 + 1);
-      const std::string path =
-          sp1 == std::string::npos ? "" : req.substr(sp1 + 1, sp2 - sp1 - 1);
+      const std::string path = sp1 == std::string::npos ? "" : req.substr(sp1 + 1, sp2 - sp1 - 1);
       Answer a{404, "<html>not found</html>"};
       if (auto it = answers_.find(path); it != answers_.end()) a = it->second;
       const bool flavor = req.find("Metadata-Flavor: Google") != std::string::npos;
       if (!flavor) a = {403, "missing Metadata-Flavor"};
-      const std::string resp = "HTTP/1.1 " + std::to_string(a.status) +
-                               " X\r\nContent-Type: text/plain\r\nContent-Length: " +
-                               std::to_string(a.body.size()) + "\r\nConnection: close\r\n\r\n" +
-                               a.body;
+      const std::string resp =
+          "HTTP/1.1 " + std::to_string(a.status) +
+          " X\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(a.body.size()) +
+          "\r\nConnection: close\r\n\r\n" + a.body;
       [[maybe_unused]] const ssize_t w = ::write(c, resp.data(), resp.size());
       ::close(c);
     }
@@ -95,15 +94,19 @@ class FakeMetadataServer {
   std::thread thread_;
 };
 
+// The tags of a metric's first series point, or of its first sketch context (distributions).
 std::vector<std::string> point_tags(const json::value& answer) {
   std::vector<std::string> out;
   const auto* o = answer.if_object();
-  const auto* points = o ? o->if_contains("points") : nullptr;
-  if (points == nullptr || !points->is_array() || points->as_array().empty()) return out;
-  const auto& p = points->as_array().front();
+  if (o == nullptr) return out;
   const json::value* tags = nullptr;
-  if (p.is_object()) tags = p.as_object().if_contains("tags");
-  if (tags == nullptr && o->if_contains("tags")) tags = o->if_contains("tags");
+  for (const char* member : {"points", "contexts"}) {
+    const auto* list = o->if_contains(member);
+    if (tags == nullptr && list != nullptr && list->is_array() && !list->as_array().empty() &&
+        list->as_array().front().is_object()) {
+      tags = list->as_array().front().as_object().if_contains("tags");
+    }
+  }
   if (tags == nullptr || !tags->is_array()) return out;
   for (const auto& t : tags->as_array()) {
     if (t.is_string()) out.emplace_back(t.as_string());
@@ -129,8 +132,7 @@ struct Rig {
     r.intake = FakeIntakeProcess::start({}, &error);
     EXPECT_NE(r.intake, nullptr) << error;
     if (r.intake) {
-      r.wrapper =
-          WrapperProcess::start("http://127.0.0.1:" + std::to_string(r.intake->port()), o);
+      r.wrapper = WrapperProcess::start("http://127.0.0.1:" + std::to_string(r.intake->port()), o);
     }
     return r;
   }
@@ -153,15 +155,15 @@ std::vector<std::string> log_tags(const json::object& e) {
 
 TEST(WrapperCloud, CloudRunServiceTagsAndColdStart) {
   // §11.20.
-  FakeMetadataServer md({{"/computeMetadata/v1/instance/id", {200, "Container-ABC\n"}},
-                         {"/computeMetadata/v1/instance/region",
-                          {200, "projects/123/regions/us-central1"}},
-                         {"/computeMetadata/v1/project/project-id", {200, "p"}}});
-  auto r = Rig::start({.command = {"sh", "-c", "echo hello-cloud"},
-                       .env = {{"K_SERVICE", "web"},
-                               {"K_REVISION", "web-00042-abc"},
-                               {"K_CONFIGURATION", "web"},
-                               {"GCE_METADATA_HOST", md.host()}}});
+  FakeMetadataServer md(
+      {{"/computeMetadata/v1/instance/id", {200, "Container-ABC\n"}},
+       {"/computeMetadata/v1/instance/region", {200, "projects/123/regions/us-central1"}},
+       {"/computeMetadata/v1/project/project-id", {200, "p"}}});
+  auto r =
+      Rig::start(wrapped({"sh", "-c", "echo hello-cloud"}, {{"K_SERVICE", "web"},
+                                                            {"K_REVISION", "web-00042-abc"},
+                                                            {"K_CONFIGURATION", "web"},
+                                                            {"GCE_METADATA_HOST", md.host()}}));
   ASSERT_TRUE(r.wrapper);
   // A custom metric sent by a client while lastcall runs (hello-cloud exits at once, so send
   // it before the final flush could start: the child is quick, the UDP port stays bound until
@@ -177,8 +179,8 @@ TEST(WrapperCloud, CloudRunServiceTagsAndColdStart) {
   EXPECT_TRUE(has(tags, "origin:cloudrun")) << json::serialize(cold);
   EXPECT_FALSE(has_key(tags, "container_id")) << json::serialize(cold);
   const json::value legacy = client.metrics("gcp.run.enhanced.cold_start");
-  EXPECT_TRUE(has(point_tags(legacy),
-                  "gcr.resource_name:projects/p/locations/us-central1/services/web"))
+  EXPECT_TRUE(
+      has(point_tags(legacy), "gcr.resource_name:projects/p/locations/us-central1/services/web"))
       << json::serialize(legacy);
   EXPECT_TRUE(has(point_tags(legacy), "container_id:container-abc")) << json::serialize(legacy);
   const json::value shutdown = client.metrics("gcp.run.container.enhanced.shutdown");
@@ -195,15 +197,14 @@ TEST(WrapperCloud, CustomMetricsCarryNoContainerId) {
   FakeMetadataServer md({{"/computeMetadata/v1/instance/id", {200, "c1"}},
                          {"/computeMetadata/v1/instance/region", {200, "projects/1/regions/r"}},
                          {"/computeMetadata/v1/project/project-id", {200, "p"}}});
-  auto r = Rig::start({.command = {"sh", "-c", "echo ready; read x"},
-                       .env = {{"K_SERVICE", "web"}, {"GCE_METADATA_HOST", md.host()}}});
+  auto r = Rig::start(wrapped({"sh", "-c", "echo ready; exec sleep 60"},
+                              {{"K_SERVICE", "web"}, {"GCE_METADATA_HOST", md.host()}}));
   ASSERT_TRUE(r.wrapper && r.wrapper->started());
   ASSERT_TRUE(send_udp(r.wrapper->dogstatsd(), "app.hits:1|c|#route:a"));
   r.wrapper->flush();
   const auto client = r.intake->client();
   auto hits = client.wait_for_metric(
-      "app.hits", [](const json::value& v) { return v.at("count").to_number<double>() >= 1; },
-      10s);
+      "app.hits", [](const json::value& v) { return v.at("count").to_number<double>() >= 1; }, 10s);
   ASSERT_TRUE(hits);
   const auto tags = point_tags(*hits);
   EXPECT_TRUE(has(tags, "route:a")) << json::serialize(*hits);
@@ -219,8 +220,8 @@ TEST(WrapperCloud, UnreachableOrFailingMetadataIsUnknownNeverTheBody) {
     SCOPED_TRACE(black_hole ? "black hole" : "404 html");
     FakeMetadataServer md({}, /*answer=*/!black_hole);
     const auto t = std::chrono::steady_clock::now();
-    auto r = Rig::start({.command = {"sh", "-c", "echo x"},
-                         .env = {{"K_SERVICE", "web"}, {"GCE_METADATA_HOST", md.host()}}});
+    auto r = Rig::start(
+        wrapped({"sh", "-c", "echo x"}, {{"K_SERVICE", "web"}, {"GCE_METADATA_HOST", md.host()}}));
     ASSERT_TRUE(r.wrapper);
     EXPECT_EQ(r.wrapper->wait_exit(20s), 0);
     // Everything decided by the metadata deadline (1 s) plus slack, then the final flush.
@@ -240,10 +241,9 @@ TEST(WrapperCloud, CloudRunJobTaskMetrics) {
   FakeMetadataServer md({{"/computeMetadata/v1/instance/id", {200, "c1"}},
                          {"/computeMetadata/v1/instance/region", {200, "projects/1/regions/r"}},
                          {"/computeMetadata/v1/project/project-id", {200, "p"}}});
-  auto r = Rig::start({.command = {"sh", "-c", "sleep 0.3; exit 1"},
-                       .env = {{"CLOUD_RUN_JOB", "etl"},
-                               {"CLOUD_RUN_TASK_INDEX", "3"},
-                               {"GCE_METADATA_HOST", md.host()}}});
+  auto r = Rig::start(wrapped(
+      {"sh", "-c", "sleep 0.3; exit 1"},
+      {{"CLOUD_RUN_JOB", "etl"}, {"CLOUD_RUN_TASK_INDEX", "3"}, {"GCE_METADATA_HOST", md.host()}}));
   ASSERT_TRUE(r.wrapper);
   EXPECT_EQ(r.wrapper->wait_exit(20s), 1);
   const auto client = r.intake->client();
@@ -263,9 +263,9 @@ TEST(WrapperCloud, CloudRunJobTaskMetrics) {
 
 TEST(WrapperCloud, ContainerAppsWithMissingVariablesWarnsAndRuns) {
   // §11.22.
-  auto r = Rig::start({.command = {"sh", "-c", "echo aca; exit 9"},
-                       .env = {{"CONTAINER_APP_NAME", "app"},
-                               {"CONTAINER_APP_ENV_DNS_SUFFIX", "local"}}});
+  auto r = Rig::start(
+      wrapped({"sh", "-c", "echo aca; exit 9"},
+              {{"CONTAINER_APP_NAME", "app"}, {"CONTAINER_APP_ENV_DNS_SUFFIX", "local"}}));
   ASSERT_TRUE(r.wrapper);
   EXPECT_EQ(r.wrapper->wait_exit(20s), 9);
   const auto logs = wait_for_flat_logs(r.intake->client(), 1);
