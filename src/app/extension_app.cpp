@@ -4,14 +4,13 @@
 
 #include <chrono>
 #include <memory>
-#include <optional>
 
+#include "app/invocation_flow.h"
 #include "app/listeners.h"
 #include "app/pipeline.h"
 #include "app/startup.h"
 #include "core/config.h"
 #include "core/event_loop.h"
-#include "core/json.h"
 #include "core/logger.h"
 #include "core/proc_reader.h"
 #include "core/self_metrics.h"
@@ -122,6 +121,14 @@ class ExtensionApp {
     // lambda-agent.md §6: when to flush, decided per event; executed through the scheduler.
     flush_control_ = std::make_unique<lambda::FlushControl>(clock_, flush_control_options(config_));
     last_full_flush_ms_ = clock_.wall_ms();
+    InvocationFlowHooks hooks;
+    hooks.next = [this] { next(); };
+    hooks.drain_receivers = [this] { pipeline_->drain_receivers(); };
+    hooks.close_intake_connections = [this] { pipeline_->close_intake_connections(); };
+    hooks.last_full_flush_ms = [this] { return last_full_flush_ms_; };
+    flow_ = std::make_unique<InvocationFlow>(*flush_control_, pipeline_->scheduler(), clock_, loop_,
+                                             Millis(config_.lambda.shutdown_margin_ms),
+                                             std::move(hooks));
     telemetry_server_ = bind_http(loop_, "telemetry", config_.lambda.telemetry_host,
                                   config_.lambda.telemetry_port, listeners_);
     pipeline_->bind_receivers(listeners_);
@@ -139,7 +146,7 @@ class ExtensionApp {
           *telemetry_server_, self_, [this](const lambda::TelemetryEvent& event) {
             invocations_->on_telemetry(event);
             if (telemetry_logs_) telemetry_logs_->on_telemetry(event);
-            on_flush_point(event);
+            flow_->on_telemetry(event);
           });
     }
     listeners_.start_all();
@@ -174,7 +181,7 @@ class ExtensionApp {
           subscribe(false, 0, [this, t0] {
             LC_DEBUG("ready in {} ms",
                      std::chrono::duration_cast<Millis>(clock_.steady_now() - t0).count());
-            arm_lmi_timer();
+            flow_->start();
             next();
           });
         });
@@ -240,7 +247,7 @@ class ExtensionApp {
         case lambda::ExtensionEvent::Type::kInvoke:
           lambda_tags_->note_function_arn(event->invoked_function_arn);
           invocations_->on_extension_event(*event);
-          on_invoke(*event);
+          flow_->on_invoke(*event, telemetry_ != nullptr && subscribed_);
           return;
         case lambda::ExtensionEvent::Type::kShutdown:
           shutdown(*event);
@@ -253,143 +260,11 @@ class ExtensionApp {
     });
   }
 
-  // lambda-agent.md §6.3 at INVOKE: the strategy's flush (Periodic: before /next; Continuous: in
-  // the background); End: /next waits for this invocation's runtimeDone and its flush.
-  void on_invoke(const lambda::ExtensionEvent& event) {
-    if (!telemetry_ || !subscribed_) {
-      // No runtimeDone will come: closed buckets go out at each INVOKE, without waiting for them
-      // before /next (lambda-agent.md §1.2, no-telemetry mode bound).
-      LC_DEBUG("invoke {} (no telemetry)", event.request_id);
-      pipeline_->scheduler().request(
-          FlushKind::kPeriodic,
-          Deadline::after(clock_, flush_control_->flush_bound_for(event.deadline_ms)));
-      next();
-      return;
-    }
-    cancel_invocation_timers();
-    const lambda::InvokeDecision d = flush_control_->on_invoke(event.request_id, event.deadline_ms);
-    LC_DEBUG("invoke {}: {}", event.request_id, flush_control_->describe());
-    if (d.flush && d.blocking) {
-      pipeline_->scheduler().request(FlushKind::kPeriodic, Deadline::after(clock_, d.flush_bound),
-                                     [this] { next_frozen_safe(); });
-    } else if (d.flush) {
-      pipeline_->scheduler().request(FlushKind::kPeriodic, Deadline::after(clock_, d.flush_bound));
-    }
-    if (d.mode != lambda::FlushMode::kEnd) {
-      if (!(d.flush && d.blocking)) next_frozen_safe();
-      return;
-    }
-    // End: /next after runtimeDone and the end-of-invocation flush.
-    next_deferred_ = true;
-    if (d.race_timer) arm_race_timer(*d.race_timer);
-    if (d.pre_timeout_in) {
-      pre_timeout_timer_ = loop_.schedule_after(*d.pre_timeout_in, [this] { on_pre_timeout(); });
-    }
-    // Never later than deadlineMs − margin: a lost runtimeDone must not turn the invocation into
-    // a timeout.
-    if (event.deadline_ms > 0) {
-      const std::int64_t left =
-          event.deadline_ms - config_.lambda.shutdown_margin_ms - clock_.wall_ms();
-      give_up_timer_ = loop_.schedule_after(Millis(left < 0 ? 0 : left), [this] {
-        if (!next_deferred_) return;
-        LC_DEBUG("no runtimeDone by deadlineMs - margin: calling /next");
-        end_of_invocation(true, std::nullopt);
-      });
-    }
-  }
-
-  void arm_race_timer(Millis after) {
-    race_timer_ = loop_.schedule_after(after, [this] {
-      if (!next_deferred_) return;
-      const lambda::TimerDecision t = flush_control_->on_race_timer();
-      if (t.flush) {
-        pipeline_->scheduler().request(FlushKind::kPeriodic,
-                                       Deadline::after(clock_, flush_control_->flush_bound()));
-      }
-      if (t.rearm_in) arm_race_timer(*t.rearm_in);
-    });
-  }
-
-  void on_pre_timeout() {
-    const lambda::PreTimeoutDecision p = flush_control_->on_pre_timeout();
-    if (p.flush) {
-      LC_DEBUG("pre-timeout flush: runtimeDone has not arrived");
-      pipeline_->scheduler().request(FlushKind::kEarly, Deadline::after(clock_, p.bound));
-    }
-  }
-
-  void arm_lmi_timer() {
-    if (const auto period = flush_control_->lmi_timer_period()) arm_lmi_timer(*period);
-  }
-  void arm_lmi_timer(Millis after) {
-    lmi_timer_ = loop_.schedule_after(after, [this] {
-      const lambda::TimerDecision t = flush_control_->on_lmi_timer();
-      if (t.flush) {
-        pipeline_->scheduler().request(FlushKind::kPeriodic,
-                                       Deadline::after(clock_, flush_control_->flush_bound()));
-      }
-      if (t.rearm_in) arm_lmi_timer(*t.rearm_in);
-    });
-  }
-
-  void cancel_invocation_timers() {
-    race_timer_.cancel();
-    pre_timeout_timer_.cancel();
-    give_up_timer_.cancel();
-  }
-
-  // Telemetry events that are flush decision points (§6.3): the current invocation's
-  // runtimeDone; a logsDropped while /next waits for it (the runtimeDone may have been dropped).
-  void on_flush_point(const lambda::TelemetryEvent& event) {
-    if (event.type == lambda::TelemetryType::kLogsDropped && next_deferred_) {
-      LC_DEBUG("the platform dropped telemetry while /next waits for runtimeDone: flushing now");
-      end_of_invocation(true, std::nullopt);
-      return;
-    }
-    if (event.type != lambda::TelemetryType::kRuntimeDone) return;
-    const auto* record = event.record_object();
-    const auto id = record != nullptr ? json::string_member(*record, "requestId") : std::nullopt;
-    if (!id) return;
-    const lambda::RuntimeDoneDecision r = flush_control_->on_runtime_done(*id, last_full_flush_ms_);
-    if (!r.current) return;
-    if (!r.flush && !next_deferred_) return;
-    end_of_invocation(r.flush, r.wait_in_flight);
-  }
-
-  // runtimeDone (or giving up on it): what clients sent before it reaches the aggregators, then
-  // the end-of-invocation flush (open bucket) bounded as §6.3 says, then /next when it waited.
-  void end_of_invocation(bool flush, std::optional<Millis> wait_in_flight) {
-    cancel_invocation_timers();
-    const bool call_next = next_deferred_;
-    next_deferred_ = false;
-    if (!flush) {
-      if (call_next) next_frozen_safe();
-      return;
-    }
-    pipeline_->drain_receivers();
-    pipeline_->scheduler().request(FlushKind::kEndOfInvocation,
-                                   Deadline::after(clock_, flush_control_->end_flush_bound()),
-                                   [this, call_next] {
-                                     if (call_next) next_frozen_safe();
-                                   });
-    if (wait_in_flight && pipeline_->scheduler().flushing()) {
-      pipeline_->scheduler().cut_running_after(*wait_in_flight);
-    }
-  }
-
-  // /next, with no intake connection left open across it (§6.3 freeze awareness).
-  void next_frozen_safe() {
-    pipeline_->close_intake_connections();
-    next();
-  }
-
   // lambda-agent.md §6.5: step 1 (shutdowns, unused_init, the held invocation), step 2 (the
   // telemetry listener stays open for the reports still due), then stop receiving and the final
   // flush by D = deadlineMs − margin, then exit 0 before deadlineMs.
   void shutdown(const lambda::ExtensionEvent& event) {
-    cancel_invocation_timers();
-    lmi_timer_.cancel();
-    next_deferred_ = false;
+    flow_->stop();
     const std::int64_t t_s = clock_.wall_ms();
     const Millis to_d =
         final_flush_budget(event.deadline_ms, t_s, config_.lambda.shutdown_margin_ms);
@@ -461,14 +336,10 @@ class ExtensionApp {
   std::unique_ptr<lambda::UsageMetrics> usage_;            // driven by invocations_
   std::unique_ptr<lambda::TelemetryLogs> telemetry_logs_;  // null when logs are off
   std::unique_ptr<lambda::FlushControl> flush_control_;
-  std::int64_t last_full_flush_ms_ = 0;  // wall ms of the last flush that took every bucket
-  bool next_deferred_ = false;  // End: /next waits for runtimeDone and the end-of-invocation flush
-  Timer race_timer_;
-  Timer pre_timeout_timer_;
-  Timer give_up_timer_;
-  Timer lmi_timer_;
-  SelfMetrics::Counter oom_late_;  // lastcall.lambda.oom_late, registered in run()
-  bool subscribed_ = false;        // the Telemetry API accepted the subscription
+  std::int64_t last_full_flush_ms_ = 0;   // wall ms of the last flush that took every bucket
+  std::unique_ptr<InvocationFlow> flow_;  // §6.3 sequencing: the flushes around /next
+  SelfMetrics::Counter oom_late_;         // lastcall.lambda.oom_late, registered in run()
+  bool subscribed_ = false;               // the Telemetry API accepted the subscription
   // §6.5 step 2 state.
   Deadline wait_until_;
   std::function<void()> wait_then_;

@@ -62,6 +62,7 @@ Expected<std::unique_ptr<FakeIntakeServer>> FakeIntakeServer::create(EventLoop& 
   server_options.port = options.port;
   server_options.default_max_body = largest_request_body();
   server_options.name = "fakeintake";
+  server_options.idle_timeout = options.idle_timeout;
   auto server =
       net::HttpServer::create(loop.io(), SystemClock::instance(), loop, std::move(server_options));
   if (!server) return server.error().with_prefix("fakeintake: ");

@@ -5,6 +5,7 @@
 // server, the Intake and the --record file.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -25,6 +26,10 @@ struct FakeIntakeOptions {
   std::uint16_t port = 0;
   std::vector<std::pair<std::string, FaultPlan>> faults;  // from --fault
   std::string record_file;                                // --record; empty = none
+  // --idle-timeout-ms: a keep-alive connection that sends no new request within this is closed,
+  // the way the real intake and the load balancers in front of it drop idle connections while a
+  // Lambda sandbox is frozen (lambda-platform.md §3.3).
+  std::chrono::milliseconds idle_timeout{60000};
   IntakeLimits limits;
 };
 

@@ -17,11 +17,13 @@ namespace {
 
 constexpr std::string_view kUsage =
     "usage: lastcall-fakeintake [--host ADDR] [--port N] [--fault ENDPOINT=503,503,200]...\n"
-    "                           [--record FILE] [--log-level LEVEL]\n"
+    "                           [--record FILE] [--idle-timeout-ms N] [--log-level LEVEL]\n"
     "A strict fake Datadog intake: decodes series, sketches, logs, traces and stats, answers\n"
     "403/400/413 like the real intake, records everything, injects faults.\n"
     "Query API: GET /fakeintake/payloads?endpoint=PATH, /fakeintake/metrics?name=NAME,\n"
     "/fakeintake/logs, /fakeintake/traces; DELETE /fakeintake/payloads; POST /fakeintake/faults.\n"
+    "--idle-timeout-ms N closes a keep-alive connection idle for N ms (default 60000), like an\n"
+    "intake dropping idle connections while a Lambda sandbox is frozen.\n"
     "Prints {\"port\":N} on stdout once listening (port 0 = ephemeral, the default).\n";
 
 int usage_error(const std::string& message) {
@@ -65,6 +67,11 @@ int main(int argc, char** argv) {
       const char* v = value(arg);
       if (v == nullptr || *v == '\0') return usage_error("--record wants a file");
       options.record_file = v;
+    } else if (arg == "--idle-timeout-ms") {
+      const char* v = value(arg);
+      const auto ms = v ? lc::parse_int(v) : std::nullopt;
+      if (!ms || *ms < 1 || *ms > 3600000) return usage_error("--idle-timeout-ms wants 1..3600000");
+      options.idle_timeout = std::chrono::milliseconds(*ms);
     } else if (arg == "--log-level") {
       const char* v = value(arg);
       auto level = v ? lc::parse_log_level(v)
