@@ -99,7 +99,7 @@ int run_main(int argc, char** argv, const Environment& env) {
       return 0;
     case Command::kCheckConfig: {
       const auto api = env.get(var::kAwsLambdaRuntimeApi);
-      const Mode mode = sel.check_wrapper                ? Mode::kWrapper
+      const Mode mode = sel.check_wrapper      ? Mode::kWrapper
                         : api && !api->empty() ? Mode::kExtension
                                                : Mode::kSidecar;
       auto config = load_config(env, mode);

@@ -44,8 +44,8 @@ class EnvBuilder {
       : vars_(parent) {}
 
   std::pair<std::string, std::string>* find(std::string_view name) {
-    auto it = std::find_if(vars_.begin(), vars_.end(),
-                           [&](const auto& kv) { return kv.first == name; });
+    auto it =
+        std::find_if(vars_.begin(), vars_.end(), [&](const auto& kv) { return kv.first == name; });
     return it == vars_.end() ? nullptr : &*it;
   }
   void set_if_unset(std::string_view name, std::string_view value) {

@@ -31,7 +31,8 @@ PreparedCommand prepare_command(std::vector<std::string> argv);
 // (never replaced; the .NET ones only written when unset), then the defaults that are unset.
 // "Unset" means absent: a variable set to the empty string is the user's choice and is kept.
 std::vector<std::string> child_environment(
-    const std::vector<std::pair<std::string, std::string>>& parent, const PathPredicate& dir_exists);
+    const std::vector<std::pair<std::string, std::string>>& parent,
+    const PathPredicate& dir_exists);
 // The same, asking the real filesystem whether the tracer directories exist.
 std::vector<std::string> child_environment(
     const std::vector<std::pair<std::string, std::string>>& parent);

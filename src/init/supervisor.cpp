@@ -20,8 +20,8 @@
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 
-#include <cerrno>
 #include <fmt/format.h>
+#include <cerrno>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -35,7 +35,7 @@ namespace {
 // Synchronous faults: blocked, they would kill the process without any handler running.
 constexpr int kFaultSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
 
-constexpr int kForwarded[] = {SIGTERM, SIGINT,  SIGHUP,  SIGQUIT,
+constexpr int kForwarded[] = {SIGTERM, SIGINT,  SIGHUP,   SIGQUIT,
                               SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
 constexpr int kConsumed[] = {SIGTSTP, SIGTTIN, SIGTTOU};
 

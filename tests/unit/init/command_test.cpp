@@ -81,9 +81,12 @@ TEST(PrepareCommand, OneArgumentWithoutWhitespaceIsKept) {
 
 TEST(PrepareCommand, OnlyAsciiWhitespaceSplits) {
   // U+00A0 (no-break space, C2 A0 in UTF-8) is not ASCII whitespace.
-  const auto c = prepare_command({"a\xC2\xA0" "b"}, none());
+  const auto c = prepare_command({"a\xC2\xA0"
+                                  "b"},
+                                 none());
   EXPECT_FALSE(c.was_split);
-  EXPECT_THAT(c.argv, ElementsAre("a\xC2\xA0" "b"));
+  EXPECT_THAT(c.argv, ElementsAre("a\xC2\xA0"
+                                  "b"));
   EXPECT_THAT(prepare_command({"a\vb\fc\rd"}, none()).argv, ElementsAre("a", "b", "c", "d"));
 }
 
@@ -123,8 +126,8 @@ TEST(ChildEnvironment, DefaultsNeverOverrideUserValuesEvenEmptyOnes) {
                                       {"DD_REMOTE_CONFIGURATION_ENABLED", "true"},
                                       {"DD_INSTRUMENTATION_TELEMETRY_ENABLED", "true"}},
                                      none());
-  EXPECT_THAT(env, ElementsAre("DD_TRACE_ENABLED=false", "DD_APM_ENABLED=",
-                               "DD_REMOTE_CONFIGURATION_ENABLED=true",
+  EXPECT_THAT(env, ElementsAre("DD_TRACE_ENABLED=false",
+                               "DD_APM_ENABLED=", "DD_REMOTE_CONFIGURATION_ENABLED=true",
                                "DD_INSTRUMENTATION_TELEMETRY_ENABLED=true"));
 }
 
@@ -159,16 +162,17 @@ TEST(ChildEnvironment, NodeTracerExtendsExistingValuesInPlace) {
 
 TEST(ChildEnvironment, EmptyExistingValueGetsNoLeadingSeparator) {
   const auto env = child_environment({{"NODE_OPTIONS", ""}}, only({"/dd_tracer/node/"}));
-  EXPECT_THAT(tracer_vars(env), ElementsAre("NODE_OPTIONS=--require dd-trace/init",
-                                            "NODE_PATH=/dd_tracer/node/:/dd_tracer/node/node_modules"));
+  EXPECT_THAT(tracer_vars(env),
+              ElementsAre("NODE_OPTIONS=--require dd-trace/init",
+                          "NODE_PATH=/dd_tracer/node/:/dd_tracer/node/node_modules"));
 }
 
 TEST(ChildEnvironment, JavaTracerAppendsToJavaToolOptions) {
   EXPECT_THAT(tracer_vars(child_environment({}, only({"/dd_tracer/java/"}))),
               ElementsAre("JAVA_TOOL_OPTIONS=-javaagent:/dd_tracer/java/dd-java-agent.jar"));
-  EXPECT_THAT(tracer_vars(child_environment({{"JAVA_TOOL_OPTIONS", "-Xmx1g"}},
-                                            only({"/dd_tracer/java/"}))),
-              ElementsAre("JAVA_TOOL_OPTIONS=-Xmx1g -javaagent:/dd_tracer/java/dd-java-agent.jar"));
+  EXPECT_THAT(
+      tracer_vars(child_environment({{"JAVA_TOOL_OPTIONS", "-Xmx1g"}}, only({"/dd_tracer/java/"}))),
+      ElementsAre("JAVA_TOOL_OPTIONS=-Xmx1g -javaagent:/dd_tracer/java/dd-java-agent.jar"));
 }
 
 TEST(ChildEnvironment, DotnetTracerWritesOnlyUnsetVariables) {
@@ -178,21 +182,20 @@ TEST(ChildEnvironment, DotnetTracerWritesOnlyUnsetVariables) {
                   "CORECLR_PROFILER={846F5F1C-F9AE-4B07-969E-05C26BC060D8}",
                   "CORECLR_PROFILER_PATH=/dd_tracer/dotnet/Datadog.Trace.ClrProfiler.Native.so",
                   "DD_DOTNET_TRACER_HOME=/dd_tracer/dotnet/"));
-  EXPECT_THAT(
-      tracer_vars(child_environment(
-          {{"CORECLR_ENABLE_PROFILING", "0"}, {"CORECLR_PROFILER_PATH", "/mine.so"}},
-          only({"/dd_tracer/dotnet/"}))),
-      ElementsAre("CORECLR_ENABLE_PROFILING=0", "CORECLR_PROFILER_PATH=/mine.so",
-                  "CORECLR_PROFILER={846F5F1C-F9AE-4B07-969E-05C26BC060D8}",
-                  "DD_DOTNET_TRACER_HOME=/dd_tracer/dotnet/"));
+  EXPECT_THAT(tracer_vars(child_environment(
+                  {{"CORECLR_ENABLE_PROFILING", "0"}, {"CORECLR_PROFILER_PATH", "/mine.so"}},
+                  only({"/dd_tracer/dotnet/"}))),
+              ElementsAre("CORECLR_ENABLE_PROFILING=0", "CORECLR_PROFILER_PATH=/mine.so",
+                          "CORECLR_PROFILER={846F5F1C-F9AE-4B07-969E-05C26BC060D8}",
+                          "DD_DOTNET_TRACER_HOME=/dd_tracer/dotnet/"));
 }
 
 TEST(ChildEnvironment, PythonTracerIsPrependedToPythonPath) {
   EXPECT_THAT(tracer_vars(child_environment({}, only({"/dd_tracer/python/"}))),
               ElementsAre("PYTHONPATH=/dd_tracer/python/"));
-  EXPECT_THAT(tracer_vars(child_environment({{"PYTHONPATH", "/app"}},
-                                            only({"/dd_tracer/python/"}))),
-              ElementsAre("PYTHONPATH=/dd_tracer/python/:/app"));
+  EXPECT_THAT(
+      tracer_vars(child_environment({{"PYTHONPATH", "/app"}}, only({"/dd_tracer/python/"}))),
+      ElementsAre("PYTHONPATH=/dd_tracer/python/:/app"));
 }
 
 TEST(ChildEnvironment, OnlyTheFirstExistingTracerIsUsed) {
@@ -204,10 +207,12 @@ TEST(ChildEnvironment, OnlyTheFirstExistingTracerIsUsed) {
   EXPECT_THAT(tracer_vars(child_environment(
                   {}, only({"/dd_tracer/java/", "/dd_tracer/dotnet/", "/dd_tracer/python/"}))),
               ElementsAre("JAVA_TOOL_OPTIONS=-javaagent:/dd_tracer/java/dd-java-agent.jar"));
-  EXPECT_THAT(tracer_vars(child_environment({}, only({"/dd_tracer/dotnet/", "/dd_tracer/python/"}))),
-              ::testing::Contains("DD_DOTNET_TRACER_HOME=/dd_tracer/dotnet/"));
-  EXPECT_THAT(tracer_vars(child_environment({}, only({"/dd_tracer/dotnet/", "/dd_tracer/python/"}))),
-              ::testing::Not(::testing::Contains("PYTHONPATH=/dd_tracer/python/")));
+  EXPECT_THAT(
+      tracer_vars(child_environment({}, only({"/dd_tracer/dotnet/", "/dd_tracer/python/"}))),
+      ::testing::Contains("DD_DOTNET_TRACER_HOME=/dd_tracer/dotnet/"));
+  EXPECT_THAT(
+      tracer_vars(child_environment({}, only({"/dd_tracer/dotnet/", "/dd_tracer/python/"}))),
+      ::testing::Not(::testing::Contains("PYTHONPATH=/dd_tracer/python/")));
 }
 
 TEST(ChildEnvironment, DefaultsStillAddedWithATracer) {

@@ -124,8 +124,8 @@ class SignalsBlocked : public ::testing::Test {
     // Leave nothing pending for the next test in this process.
     sigset_t ours;
     sigemptyset(&ours);
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT,
-                    SIGCHLD, SIGTSTP, SIGTTIN, SIGTTOU}) {
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGCHLD,
+                    SIGTSTP, SIGTTIN, SIGTTOU}) {
       sigaddset(&ours, sig);
     }
     const timespec zero{};
@@ -247,9 +247,8 @@ TEST_F(Spawn, PathIsLookedUpInTheChildsEnvironment) {
   write_file(dir + "/lc-only-here", "#!/bin/sh\necho from-tool \"$@\"\n", 0755);
   {
     Pipe out;
-    auto pid = spawn_child({.argv = {"lc-only-here", "x"},
-                            .env = {"PATH=/nonexistent:" + dir},
-                            .stdout_fd = out.w});
+    auto pid = spawn_child(
+        {.argv = {"lc-only-here", "x"}, .env = {"PATH=/nonexistent:" + dir}, .stdout_fd = out.w});
     ASSERT_TRUE(pid.has_value()) << pid.error().message;
     out.close_write();
     EXPECT_EQ(out.read_all(), "from-tool x\n");
@@ -269,8 +268,8 @@ TEST_F(Spawn, PathSearchGoesOnAfterANonExecutableEntry) {
   write_file(b + "/lc-tool", "#!/bin/sh\necho from-b\n", 0755);
   {
     Pipe out;
-    auto pid = spawn_child(
-        {.argv = {"lc-tool"}, .env = {"PATH=" + a + ":" + b}, .stdout_fd = out.w});
+    auto pid =
+        spawn_child({.argv = {"lc-tool"}, .env = {"PATH=" + a + ":" + b}, .stdout_fd = out.w});
     ASSERT_TRUE(pid.has_value()) << pid.error().message;
     out.close_write();
     EXPECT_EQ(out.read_all(), "from-b\n");
@@ -414,7 +413,8 @@ TEST_F(SupervisorTest, EachForwardedSignalReachesTheChildOnce) {
     ASSERT_EQ(::kill(::getpid(), sig), 0);
     ASSERT_TRUE(run_until([&, &name = name] { return has_line(file, name); })) << name;
   }
-  EXPECT_THAT(lines_of(read_file(file)), ElementsAre("ready", "HUP", "INT", "QUIT", "USR1", "USR2"));
+  EXPECT_THAT(lines_of(read_file(file)),
+              ElementsAre("ready", "HUP", "INT", "QUIT", "USR1", "USR2"));
   EXPECT_THAT(signals_, ElementsAre(SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2));
   EXPECT_TRUE(sup->child_alive());
   EXPECT_TRUE(exits_.empty());
@@ -483,11 +483,11 @@ TEST_F(SupervisorTest, GroupDeliveryReachesAGrandchild) {
   const std::string file = dir + "/got";
   const pid_t pid = spawn_sh(kOuter, {file, kInner});
   auto sup = make(pid, SignalTarget::kGroup);
-  ASSERT_TRUE(run_until(
-      [&] { return has_line(file, "outer-ready") && has_line(file, "inner-ready"); }));
+  ASSERT_TRUE(
+      run_until([&] { return has_line(file, "outer-ready") && has_line(file, "inner-ready"); }));
   ASSERT_EQ(::kill(::getpid(), SIGUSR1), 0);
-  ASSERT_TRUE(run_until(
-      [&] { return has_line(file, "outer-usr1") && has_line(file, "inner-usr2"); }));
+  ASSERT_TRUE(
+      run_until([&] { return has_line(file, "outer-usr1") && has_line(file, "inner-usr2"); }));
   EXPECT_TRUE(has_line(file, "inner-usr1"));
   sup->kill_group();
   ASSERT_TRUE(run_until([&] { return !exits_.empty() && !sup->group_has_members(); }));
@@ -500,11 +500,11 @@ TEST_F(SupervisorTest, ChildTargetReachesOnlyTheDirectChild) {
   const std::string file = dir + "/got";
   const pid_t pid = spawn_sh(kOuter, {file, kInner});
   auto sup = make(pid, SignalTarget::kChild);
-  ASSERT_TRUE(run_until(
-      [&] { return has_line(file, "outer-ready") && has_line(file, "inner-ready"); }));
+  ASSERT_TRUE(
+      run_until([&] { return has_line(file, "outer-ready") && has_line(file, "inner-ready"); }));
   ASSERT_EQ(::kill(::getpid(), SIGUSR1), 0);
-  ASSERT_TRUE(run_until(
-      [&] { return has_line(file, "outer-usr1") && has_line(file, "inner-usr2"); }));
+  ASSERT_TRUE(
+      run_until([&] { return has_line(file, "outer-usr1") && has_line(file, "inner-usr2"); }));
   EXPECT_FALSE(has_line(file, "inner-usr1"));
   sup->kill_group();  // the end of grace kills the whole group whatever the target
   ASSERT_TRUE(run_until([&] { return !exits_.empty() && !sup->group_has_members(); }));
@@ -516,8 +516,7 @@ TEST_F(SupervisorTest, AdoptedOrphanIsReapedAndCounted) {
   // The grandchild blocks on a pipe we hold until its parent is gone: it outlives the child.
   Pipe gate;
   ASSERT_EQ(::fcntl(gate.r, F_SETFD, 0), 0);
-  const pid_t pid =
-      spawn_sh("(read x <&" + std::to_string(gate.r) + "; exit 5) & exit 0");
+  const pid_t pid = spawn_sh("(read x <&" + std::to_string(gate.r) + "; exit 5) & exit 0");
   gate.close_read();
   auto sup = make(pid);
   ASSERT_TRUE(run_until([&] { return !exits_.empty(); }));
