@@ -133,6 +133,9 @@ class WrapperApp {
         set_env(request.env, "DD_DOGSTATSD_PORT", std::to_string(port));
       }
     }
+    if (config_.logs.enabled && config_.init.logs_multiline_indent) {
+      LC_WARN("LASTCALL_LOGS_MULTILINE=indent is not supported yet: one entry per line");
+    }
     if (config_.logs.enabled) {
       init::CaptureOptions o;
       o.line_max_bytes = static_cast<std::size_t>(config_.init.log_line_max_bytes);
