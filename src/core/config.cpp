@@ -652,8 +652,47 @@ void finalize_init(Finalizer& f, InitConfig& c) {
   e.gce_metadata_host = f.get(var::kGceMetadataHost);
 }
 
-void finalize_microvm(Finalizer& f, MicrovmConfig& c) {
+void finalize_microvm(Finalizer& f, MicrovmConfig& c, const std::string& bind_host,
+                      FinalConfig& out) {
   c.image_arn = f.get(var::kAwsLambdaMicrovmImageArn);
+  c.lifecycle_host = bind_host.empty() ? "0.0.0.0" : bind_host;
+  // serverless-init.md §7.3: each earlier DD_SERVERLESS_MICROVM_* name is read first (it is the
+  // default of its DD_AWS_MICROVM_* name) and warns once when set.
+  const auto alias = [&](auto old_name, auto new_name) {
+    if (f.is_set(old_name)) {
+      out.warnings.push_back(
+          fmt::format("config: {} is deprecated; use {}", old_name.name(), new_name.name()));
+    }
+    (void)f.get(old_name);
+    return f.get(new_name);
+  };
+  c.lifecycle_port =
+      as_int(alias(var::kDdServerlessMicrovmLifecyclePort, var::kDdAwsMicrovmLifecyclePort));
+  c.user_app_port =
+      as_int(alias(var::kDdServerlessMicrovmUserAppPort, var::kDdAwsMicrovmUserAppPort));
+  c.enable[0] = alias(var::kDdServerlessMicrovmEnableReady, var::kDdAwsMicrovmEnableReady);
+  c.enable[1] = alias(var::kDdServerlessMicrovmEnableValidate, var::kDdAwsMicrovmEnableValidate);
+  c.enable[2] = alias(var::kDdServerlessMicrovmEnableRun, var::kDdAwsMicrovmEnableRun);
+  c.enable[3] = alias(var::kDdServerlessMicrovmEnableResume, var::kDdAwsMicrovmEnableResume);
+  c.enable[4] = alias(var::kDdServerlessMicrovmEnableSuspend, var::kDdAwsMicrovmEnableSuspend);
+  c.enable[5] = alias(var::kDdServerlessMicrovmEnableTerminate, var::kDdAwsMicrovmEnableTerminate);
+  c.forward_timeout_ms =
+      alias(var::kDdServerlessMicrovmForwardTimeoutMs, var::kDdAwsMicrovmForwardTimeoutMs);
+  c.ready_timeout_ms =
+      alias(var::kDdServerlessMicrovmReadyTimeoutMs, var::kDdAwsMicrovmReadyTimeoutMs);
+  c.validate_timeout_ms =
+      alias(var::kDdServerlessMicrovmValidateTimeoutMs, var::kDdAwsMicrovmValidateTimeoutMs);
+  c.send_run_signal =
+      alias(var::kDdServerlessMicrovmSendRunSignal, var::kDdAwsMicrovmSendRunSignal);
+  c.flush_timeout_ms = f.get(var::kLastcallMicrovmFlushTimeoutMs);
+  c.heartbeat_ms = f.get(var::kLastcallMicrovmHeartbeatMs);
+  if (c.user_app_port != 0 && c.user_app_port == c.lifecycle_port) {
+    out.rejected_values = true;
+    out.warnings.push_back(fmt::format(
+        "config: DD_AWS_MICROVM_USER_APP_PORT {} equals the lifecycle port; no hook is forwarded",
+        c.user_app_port));
+    c.user_app_port = 0;
+  }
 }
 
 }  // namespace
@@ -772,7 +811,7 @@ Expected<FinalConfig> finalize_config(const RawConfig& raw, Mode mode) {
   finalize_traces(f, c.traces, bind_host);
   finalize_logs(f, c.logs);
   finalize_init(f, c.init);
-  finalize_microvm(f, c.microvm);
+  finalize_microvm(f, c.microvm, bind_host, c);
 
   f.finish();
   return c;
