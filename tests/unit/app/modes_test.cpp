@@ -22,6 +22,11 @@ TEST(Modes, Selection) {
   EXPECT_EQ(select_mode({"datadog-agent"}, lambda).command, Command::kExtension);
   EXPECT_EQ(select_mode({"lastcall", "--version"}, lambda).command, Command::kVersion);
   EXPECT_EQ(select_mode({"lastcall", "--check-config"}, none).command, Command::kCheckConfig);
+  EXPECT_FALSE(select_mode({"lastcall", "--check-config"}, none).check_wrapper);
+  // `--check-config -- cmd`: the configuration as the init wrapper would use it; nothing runs.
+  auto c = select_mode({"lastcall", "--check-config", "--", "node", "server.js"}, none);
+  EXPECT_EQ(c.command, Command::kCheckConfig);
+  EXPECT_TRUE(c.check_wrapper);
   EXPECT_EQ(select_mode({"lastcall", "--"}, none).command, Command::kUsageError);
   auto w = select_mode({"lastcall", "--", "node", "server.js"}, lambda);
   EXPECT_EQ(w.command, Command::kWrapper);
