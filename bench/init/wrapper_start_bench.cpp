@@ -55,6 +55,8 @@ double run_once(const std::vector<std::string>& argv, const std::vector<std::str
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, p[1], 3);  // dup2 clears close-on-exec on fd 3
+  // lastcall's `listening:` line is printed at every level but off.
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
