@@ -230,8 +230,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   // §7.5: only Host, Content-Type (if any), an exact Content-Length and Connection: close.
   void build_head() {
-    head_ = fmt::format("POST {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n", hook_path(req_.hook),
-                        st_->port);
+    head_ =
+        fmt::format("POST {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n", hook_path(req_.hook), st_->port);
     if (!req_.content_type.empty() && header_safe(req_.content_type)) {
       head_.append("Content-Type: ").append(req_.content_type).append("\r\n");
     }
@@ -253,10 +253,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     parser_.emplace();
     parser_->header_limit(kMaxResponseHeader);
     parser_->body_limit(boost::none);  // the body's own cap decides (CappedBody)
-    http::async_read_header(socket_, buffer_, *parser_,
-                            [self = shared_from_this()](error_code ec, std::size_t) {
-                              self->on_header(ec);
-                            });
+    http::async_read_header(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(error_code ec) {
@@ -287,10 +286,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
     // §7.5: the body is read at once, within the same deadline, so the caller can hold it through
     // a flush without a socket whose deadline has passed.
-    http::async_read(socket_, buffer_, *parser_, [self = shared_from_this()](error_code bec,
-                                                                             std::size_t) {
-      self->on_body(bec);
-    });
+    http::async_read(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](error_code bec, std::size_t) { self->on_body(bec); });
   }
 
   void on_body(error_code ec) {
@@ -314,8 +312,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       case Phase::kConnecting:
       case Phase::kWriting:
       case Phase::kHeaders: {
-        const std::string why = fmt::format("no response headers within {} ms (after {} ms)",
-                                            timeout_.count(), waited);
+        const std::string why =
+            fmt::format("no response headers within {} ms (after {} ms)", timeout_.count(), waited);
         // §7.5: ready/validate answer 503 (the platform retries) where the others get 504.
         if (is_build_hook(req_.hook)) {
           fail_unreachable(why);
@@ -374,8 +372,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     close();
     st_->inflight.erase(id_);
     ++st_->forwarded;
-    LC_DEBUG("microvm: forwarded {}: {} ({}) in {} ms", target(), response.status,
-             response.outcome, elapsed_ms());
+    LC_DEBUG("microvm: forwarded {}: {} ({}) in {} ms", target(), response.status, response.outcome,
+             elapsed_ms());
     // Last: `done` may destroy the forwarder (this exchange is kept alive by the running handler).
     auto done = std::move(done_);
     done_ = nullptr;

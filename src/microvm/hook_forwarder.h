@@ -58,7 +58,7 @@ struct HookResponse {
   std::string content_type;  // only if the app sent one
   std::string body;          // ≤ 1 MiB
   bool truncated = false;    // app body > 1 MiB (first 1 MiB kept)
-  std::string outcome;       // "mirrored" | "503" | "504" — for lastcall.microvm.hook{hook,outcome}
+  std::string outcome;  // "mirrored" | "503" | "504" — for lastcall.microvm.hook{hook,outcome}
   // Why the answer is 503/504, or why a mirrored body is partial or cut; empty when the app
   // answered in full. Already logged at warn by the forwarder: for the caller's own lines only.
   std::string detail;

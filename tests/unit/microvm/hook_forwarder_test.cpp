@@ -262,8 +262,8 @@ class HookForwarderTest : public ::testing::Test {
 
   void make_forwarder(int port) {
     call([&] {
-      forwarder_ = std::make_unique<HookForwarder>(loop_.io(), SystemClock::instance(), loop_,
-                                                   port, self_);
+      forwarder_ =
+          std::make_unique<HookForwarder>(loop_.io(), SystemClock::instance(), loop_, port, self_);
     });
   }
 
@@ -274,15 +274,15 @@ class HookForwarderTest : public ::testing::Test {
     call([&] {
       const auto begin = steady_clock::now();
       auto returned = std::make_shared<bool>(false);
-      forwarder_->forward(std::move(request), timeout,
-                          [promise, begin, returned](HookResponse response) {
-                            Outcome o;
-                            o.response = std::move(response);
-                            o.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                steady_clock::now() - begin);
-                            o.returned_first = *returned;
-                            promise->set_value(std::move(o));
-                          });
+      forwarder_->forward(
+          std::move(request), timeout, [promise, begin, returned](HookResponse response) {
+            Outcome o;
+            o.response = std::move(response);
+            o.elapsed =
+                std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - begin);
+            o.returned_first = *returned;
+            promise->set_value(std::move(o));
+          });
       *returned = true;
     });
     return future;
@@ -320,7 +320,8 @@ TEST(HookNames, NamesAndPathsFollowThePlatformContract) {
   EXPECT_FALSE(is_build_hook(MicrovmHook::kSuspend));
 }
 
-// --- scenario 30: nobody listening -----------------------------------------------------------------
+// --- scenario 30: nobody listening
+// -----------------------------------------------------------------
 
 TEST_F(HookForwarderTest, AppNotListeningAnswers503WithAnEmptyBody) {
   make_forwarder(closed_port());
@@ -343,7 +344,8 @@ TEST_F(HookForwarderTest, AnInvalidAppPortAnswers503AfterForwardReturned) {
   EXPECT_TRUE(o.returned_first);
 }
 
-// --- scenario 31: timeouts -------------------------------------------------------------------------
+// --- scenario 31: timeouts
+// -------------------------------------------------------------------------
 
 TEST_F(HookForwarderTest, RunWithAHangingAppAnswers504AfterTheTimeout) {
   FakeApp app;
@@ -379,7 +381,8 @@ TEST_F(HookForwarderTest, ReadyWhoseConnectHangsAnswers503AtTheDialCheck) {
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = htons(static_cast<std::uint16_t>(app.port()));
-    ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    // Non-blocking: EINPROGRESS for the ones that wait in (or for) the full queue.
+    (void)::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
     fillers.push_back(fd);
   }
   make_forwarder(app.port());
@@ -422,15 +425,16 @@ TEST_F(HookForwarderTest, ReadyMirrorsTheAppsAnswer) {
   EXPECT_EQ(app.connections(), 2);
 }
 
-// --- scenario 32: mirroring ------------------------------------------------------------------------
+// --- scenario 32: mirroring
+// ------------------------------------------------------------------------
 
 TEST_F(HookForwarderTest, ARedirectIsMirroredNotFollowedAndOtherHeadersAreDropped) {
   FakeApp app;
   app.start();
   const std::string location = "http://127.0.0.1:" + std::to_string(app.port()) + "/elsewhere";
-  app.script({AppScript{answer(302, "Found", "Location: " + location + "\r\nX-Custom: yes\r\n",
-                               "moved")},
-              AppScript{answer(200, "OK", "", "followed")}});
+  app.script(
+      {AppScript{answer(302, "Found", "Location: " + location + "\r\nX-Custom: yes\r\n", "moved")},
+       AppScript{answer(200, "OK", "", "followed")}});
   make_forwarder(app.port());
   const Outcome o = run(hook(MicrovmHook::kResume));
   EXPECT_EQ(o.response.status, 302);
@@ -526,7 +530,8 @@ TEST_F(HookForwarderTest, AnInterimAnswerIsSkipped) {
   EXPECT_EQ(o.response.body, "final");
 }
 
-// --- scenario 33: the request on the wire ------------------------------------------------------------
+// --- scenario 33: the request on the wire
+// ------------------------------------------------------------
 
 std::vector<std::string> header_names(const std::string& head) {
   std::vector<std::string> names;
@@ -549,12 +554,12 @@ TEST_F(HookForwarderTest, EachForwardIsOneNewConnectionWithOnlyTheSpecifiedHeade
   EXPECT_EQ(app.connections(), 3);
   const auto requests = app.requests();
   ASSERT_EQ(requests.size(), 3u);
-  EXPECT_EQ(requests[0].head,
-            "POST /aws/lambda-microvms/runtime/v1/run HTTP/1.1\r\n" + host +
-                "Content-Type: application/json\r\nContent-Length: 21\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(
+      requests[0].head,
+      "POST /aws/lambda-microvms/runtime/v1/run HTTP/1.1\r\n" + host +
+          "Content-Type: application/json\r\nContent-Length: 21\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(requests[0].body, R"({"microvmId":"mvm-1"})");
-  EXPECT_THAT(header_names(requests[1].head),
-              ElementsAre("Host", "Content-Length", "Connection"));
+  EXPECT_THAT(header_names(requests[1].head), ElementsAre("Host", "Content-Length", "Connection"));
   EXPECT_THAT(requests[1].head, HasSubstr("\r\nContent-Length: 0\r\n"));
   EXPECT_THAT(header_names(requests[2].head),
               ElementsAre("Host", "Content-Type", "Content-Length", "Connection"));
@@ -572,8 +577,8 @@ TEST_F(HookForwarderTest, BodiesAreByteExactBothWays) {
   request_body += "\r\n\r\n0\r\n\r\n" + pattern(70000);
   const std::string response_body = pattern(100000) + std::string("\0\r\n", 3);
   FakeApp app;
-  app.script({AppScript{answer(200, "OK", "Content-Type: application/x-bin; v=1\r\n",
-                               response_body)}});
+  app.script(
+      {AppScript{answer(200, "OK", "Content-Type: application/x-bin; v=1\r\n", response_body)}});
   app.start();
   make_forwarder(app.port());
   const Outcome o = run(hook(MicrovmHook::kRun, request_body, "application/x-bin"));
@@ -586,7 +591,8 @@ TEST_F(HookForwarderTest, BodiesAreByteExactBothWays) {
   EXPECT_EQ(o.response.content_type, "application/x-bin; v=1");
 }
 
-// --- failures before and after the headers -----------------------------------------------------------
+// --- failures before and after the headers
+// -----------------------------------------------------------
 
 TEST_F(HookForwarderTest, AResetBeforeTheHeadersAnswers503) {
   FakeApp app;
@@ -618,8 +624,9 @@ TEST_F(HookForwarderTest, AMalformedAnswerOrAnEarlyCloseAnswers503) {
 
 TEST_F(HookForwarderTest, ABodyCutAfterTheHeadersKeepsTheStatusAndTheBytesRead) {
   FakeApp app;
-  app.script({AppScript{"HTTP/1.1 202 Accepted\r\nContent-Type: text/plain\r\n"
-                        "Content-Length: 100\r\n\r\nfirst forty bytes of a hundred.........."}});
+  app.script(
+      {AppScript{"HTTP/1.1 202 Accepted\r\nContent-Type: text/plain\r\n"
+                 "Content-Length: 100\r\n\r\nfirst forty bytes of a hundred.........."}});
   app.start();
   make_forwarder(app.port());
   const Outcome o = run(hook(MicrovmHook::kTerminate), Millis(5000));
@@ -648,7 +655,8 @@ TEST_F(HookForwarderTest, ABodyStalledAfterTheHeadersIsMirroredAtTheDeadline) {
   }
 }
 
-// --- lifetime --------------------------------------------------------------------------------------
+// --- lifetime
+// --------------------------------------------------------------------------------------
 
 TEST_F(HookForwarderTest, DestroyingTheForwarderCancelsWithoutCallingDone) {
   FakeApp app;
@@ -659,14 +667,15 @@ TEST_F(HookForwarderTest, DestroyingTheForwarderCancelsWithoutCallingDone) {
   call([&] {
     for (int i = 0; i < 2; ++i) {
       forwarder_->forward(hook(MicrovmHook::kSuspend), Millis(5000),
-                          [&calls](HookResponse) { ++calls; });
+                          [&calls](const HookResponse&) { ++calls; });
     }
     EXPECT_EQ(forwarder_->in_flight(), 2u);
   });
   ASSERT_TRUE(app.wait_for([&] { return app.requests().size() == 2; }));
   call([&] {
     // A third one that has not started yet when the forwarder goes.
-    forwarder_->forward(hook(MicrovmHook::kRun), Millis(5000), [&calls](HookResponse) { ++calls; });
+    forwarder_->forward(hook(MicrovmHook::kRun), Millis(5000),
+                        [&calls](const HookResponse&) { ++calls; });
     forwarder_.reset();
   });
   // Both connections are closed by the forwarder, which ends the app's hang.
