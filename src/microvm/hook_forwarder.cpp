@@ -22,6 +22,7 @@
 #include <optional>
 #include <utility>
 
+#include "core/log_limiter.h"
 #include "core/logger.h"
 #include "core/strings.h"
 
@@ -39,6 +40,9 @@ constexpr std::uint32_t kMaxResponseHeader = 64 * 1024;
 constexpr int kMaxInterimResponses = 8;  // 1xx answers skipped before giving up on a final one
 constexpr Millis kLongestTimeout = std::chrono::hours(24);  // keeps timer arithmetic finite
 constexpr std::string_view kPathPrefix = "/aws/lambda-microvms/runtime/v1/";
+// The platform retries a 503'd ready/validate until the app is up: one warn line per hook and
+// outcome per minute, with the count of the ones held back.
+constexpr Millis kWarnPeriod = std::chrono::minutes(1);
 
 bool header_safe(std::string_view s) {
   return std::none_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n' || c == 0; });
@@ -125,8 +129,6 @@ bool is_build_hook(MicrovmHook hook) {
   return hook == MicrovmHook::kReady || hook == MicrovmHook::kValidate;
 }
 
-class Exchange;
-
 struct HookForwarder::State {
   State(asio::io_context& io_in, const Clock& clock_in, TimerService& timers_in, int port_in,
         SelfMetrics& self)
@@ -134,22 +136,22 @@ struct HookForwarder::State {
         clock(clock_in),
         timers(timers_in),
         port(port_in),
-        truncated(self.counter(kResponseTruncated)) {}
+        truncated(self.counter(kResponseTruncated)),
+        warnings(clock_in, kWarnPeriod) {}
 
   asio::io_context& io;
   const Clock& clock;
   TimerService& timers;
   int port;
   SelfMetrics::Counter truncated;
+  LogLimiter warnings;
   std::map<std::uint64_t, std::weak_ptr<Exchange>> inflight;
   std::uint64_t next_id = 1;
   std::uint64_t forwarded = 0;  // answers delivered, for describe()
 };
 
-class Exchange : public std::enable_shared_from_this<Exchange> {
+class HookForwarder::Exchange : public std::enable_shared_from_this<Exchange> {
  public:
-  using State = HookForwarder::State;
-
   Exchange(std::shared_ptr<State> state, std::uint64_t id, HookRequest request, Millis timeout,
            std::function<void(HookResponse)> done)
       : st_(std::move(state)),
@@ -329,10 +331,18 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
   }
 
+  static std::string held_back(std::uint64_t suppressed) {
+    return suppressed == 0 ? std::string()
+                           : fmt::format(" ({} more like it not logged)", suppressed);
+  }
+
   void fail_unreachable(std::string why) { fail(503, std::move(why)); }
 
   void fail(int status, std::string why) {
-    LC_WARN("microvm: forwarding {}: {}; answering {}", target(), why, status);
+    if (const auto log = st_->warnings.allow(fmt::format("{}/{}", hook_name(req_.hook), status))) {
+      LC_WARN("microvm: forwarding {}: {}; answering {}{}", target(), why, status,
+              held_back(log.suppressed));
+    }
     HookResponse response;
     response.status = status;
     response.outcome = std::to_string(status);
@@ -359,8 +369,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
                             kMaxHookBody, kMaxHookBody);
     }
     if (!problem.empty()) {
-      LC_WARN("microvm: forwarding {}: {}; answering the app's {}", target(), problem,
-              response.status);
+      const auto log = st_->warnings.allow(
+          fmt::format("{}/{}", hook_name(req_.hook), response.truncated ? "truncated" : "partial"));
+      if (log) {
+        LC_WARN("microvm: forwarding {}: {}; answering the app's {}{}", target(), problem,
+                response.status, held_back(log.suppressed));
+      }
     }
     response.detail = std::move(problem);
     deliver(std::move(response));

@@ -13,8 +13,9 @@
 // dedicated client on Boost.Asio/Beast, on the loop's io_context.
 //
 // Threading: construct, call forward() and destroy on the loop thread (the io_context's one
-// thread). Borrows the io_context, the clock, the timer service and the self-metrics; all of them
-// must outlive the forwarder.
+// thread). Every 503/504 and every partial or cut body is logged here at warn (at most one line per
+// hook and outcome per minute), so the caller need not. Borrows the io_context, the clock, the
+// timer service and the self-metrics; all of them must outlive the forwarder.
 #pragma once
 
 #include <cstddef>
@@ -93,7 +94,8 @@ class HookForwarder final : public HookUpstream {
   std::size_t in_flight() const;
   std::string describe() const;
 
-  struct State;  // shared with the exchanges in flight; defined in the .cpp
+  struct State;    // shared with the exchanges in flight; defined in the .cpp
+  class Exchange;  // one forward in flight; defined in the .cpp
 
  private:
   std::shared_ptr<State> state_;

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "core/event_loop.h"
+#include "core/logger.h"
 #include "core/self_metrics.h"
 #include "core/strings.h"
 #include "microvm/hook_forwarder.h"
@@ -335,6 +336,25 @@ TEST_F(HookForwarderTest, AppNotListeningAnswers503WithAnEmptyBody) {
     EXPECT_TRUE(o.returned_first);
   }
   call([&] { EXPECT_EQ(forwarder_->in_flight(), 0u); });
+}
+
+// The platform retries a 503'd /ready until the app is up: that must not flood the log.
+TEST_F(HookForwarderTest, RepeatedFailuresAreLoggedOncePerHookAndOutcome) {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  Logger::instance().set_sink([&](std::string_view line) {
+    std::lock_guard lock(mu);
+    lines.emplace_back(line);
+  });
+  make_forwarder(closed_port());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(run(hook(MicrovmHook::kReady)).response.status, 503);
+  EXPECT_EQ(run(hook(MicrovmHook::kRun)).response.status, 503);
+  Logger::instance().set_sink(nullptr);
+  std::lock_guard lock(mu);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[0], HasSubstr("WARN | microvm: forwarding /ready to 127.0.0.1:"));
+  EXPECT_THAT(lines[0], HasSubstr("answering 503"));
+  EXPECT_THAT(lines[1], HasSubstr("forwarding /run"));
 }
 
 TEST_F(HookForwarderTest, AnInvalidAppPortAnswers503AfterForwardReturned) {
