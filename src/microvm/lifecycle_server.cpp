@@ -204,13 +204,14 @@ void LifecycleServer::start() {
       return too_large(hook, headers_only);
     };
     // Any method: another one than POST on a known path is a 405, not a 404 (§7.2).
-    server_.route("", hook_path(hook),
-                  [this, hook](net::HttpRequest& request, std::shared_ptr<net::Responder> r) {
-                    handle(hook, request, std::move(r));
-                  },
-                  std::move(options));
+    server_.route(
+        "", hook_path(hook),
+        [this, hook](net::HttpRequest& request, std::shared_ptr<net::Responder> r) {
+          handle(hook, request, std::move(r));
+        },
+        std::move(options));
   }
-  server_.set_fallback([](net::HttpRequest& request, std::shared_ptr<net::Responder> r) {
+  server_.set_fallback([](net::HttpRequest& request, const std::shared_ptr<net::Responder>& r) {
     r->respond(with_close(
         net::HttpResponse::text(404, fmt::format("no lifecycle hook at {}\n", request.path))));
   });
@@ -466,8 +467,7 @@ void LifecycleServer::start_heartbeat() {
   if (heartbeat_running_) {
     // Idempotent: no second point, but the period restarts from now (§7.9: timers re-armed from
     // the current clock after a snapshot).
-    heartbeat_timer_ =
-        loop_.schedule_after(Millis(config_.heartbeat_ms), [this] { beat(); });
+    heartbeat_timer_ = loop_.schedule_after(Millis(config_.heartbeat_ms), [this] { beat(); });
     return;
   }
   heartbeat_running_ = true;
@@ -481,8 +481,8 @@ void LifecycleServer::stop_heartbeat() {
 
 void LifecycleServer::beat() {
   // §7.10: `microvm_id`, not `lambda_microvm_id` (Go's key, kept for dashboards).
-  const std::string arn = fmt::format(
-      "microvm_image_arn:{}", config_.image_arn.empty() ? "unknown" : config_.image_arn);
+  const std::string arn = fmt::format("microvm_image_arn:{}",
+                                      config_.image_arn.empty() ? "unknown" : config_.image_arn);
   const std::string id =
       fmt::format("microvm_id:{}", microvm_id_.empty() ? "unknown" : microvm_id_);
   add_distribution(enhanced_, kHeartbeatMetric, clock_.wall_s(), {arn, id});

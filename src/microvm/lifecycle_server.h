@@ -35,8 +35,7 @@ inline constexpr std::string_view kResumeMetric = "aws.lambda.enhanced.microvm.r
 inline constexpr std::string_view kSuspendMetric = "aws.lambda.enhanced.microvm.suspend";
 inline constexpr std::string_view kTerminateMetric = "aws.lambda.enhanced.microvm.terminate";
 inline constexpr std::string_view kValidateMetric = "aws.lambda.enhanced.microvm.validate";
-inline constexpr std::string_view kHeartbeatMetric =
-    "aws.lambda.enhanced.microvm.active_instances";
+inline constexpr std::string_view kHeartbeatMetric = "aws.lambda.enhanced.microvm.active_instances";
 inline constexpr std::string_view kHookSelfMetric = "lastcall.microvm.hook";
 inline constexpr std::string_view kDuplicateSelfMetric = "lastcall.microvm.duplicate_hook";
 

@@ -24,7 +24,7 @@
 namespace lc::microvm {
 namespace {
 
-using Clock_ = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 using test::raw_exchange;
 using test::request_with_body;
 
@@ -94,7 +94,7 @@ class LifecycleServerTest : public ::testing::Test {
     if (forward) upstream_ = std::make_unique<FakeHookUpstream>(loop_, events_);
     LifecycleHooks hooks;
     hooks.child_alive = [this] { return child_alive_; };
-    hooks.flush = [this](Deadline deadline, std::function<void()> done) {
+    hooks.flush = [this](Deadline deadline, const std::function<void()>& done) {
       events_.push_back(fmt::format("flush-start metrics={}", metrics_.size()));
       flush_deadlines_.push_back(deadline);
       pending_flushes_.push_back(loop_.schedule_after(flush_duration_, [this, done] {
@@ -120,8 +120,8 @@ class LifecycleServerTest : public ::testing::Test {
   }
 
   bool wait_until(const std::function<bool()>& cond) {
-    const auto end = Clock_::now() + kBound;
-    while (Clock_::now() < end) {
+    const auto end = SteadyClock::now() + kBound;
+    while (SteadyClock::now() < end) {
       if (call([&] { return cond(); })) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
@@ -129,7 +129,8 @@ class LifecycleServerTest : public ::testing::Test {
   }
 
   // One hook on a fresh connection; "response" is recorded once its answer arrived.
-  Expected<sandbox::BlockingResponse> post(std::string_view hook_or_path, std::string_view body = "",
+  Expected<sandbox::BlockingResponse> post(std::string_view hook_or_path,
+                                           std::string_view body = "",
                                            std::string_view method = "POST",
                                            std::string_view extra_headers = "") {
     const std::string target = hook_or_path.starts_with("/")
@@ -331,11 +332,7 @@ TEST_F(LifecycleServerTest, HeartbeatRepeatsStopsOnSuspendAndRestartsOnResume) {
   ASSERT_TRUE(post("suspend"));
   EXPECT_FALSE(call([&] { return server_->heartbeat_running(); }));
   const std::size_t stopped_at = metric_count(kHeartbeatMetric);
-  // /resume starts it again with an immediate point; a second start does not add one.
-  auto resumed = call([&] {
-    return std::pair(server_->heartbeat_running(), metrics_.count(kHeartbeatMetric));
-  });
-  EXPECT_EQ(resumed.second, stopped_at);
+  // /resume starts it again with an immediate point.
   ASSERT_TRUE(post("resume"));
   EXPECT_TRUE(call([&] { return server_->heartbeat_running(); }));
   EXPECT_GE(metric_count(kHeartbeatMetric), stopped_at + 1);
@@ -365,8 +362,8 @@ TEST_F(LifecycleServerTest, ForwardedTerminateIsAppAnswerThenFlushThenResponse) 
     upstream_->delay = Millis(100);
     upstream_->response = {200, "application/json", R"({"ok":true})", false, "mirrored"};
   });
-  auto r = post("terminate", R"({"reason":"scale-in"})", "POST",
-                "Content-Type: application/json\r\n");
+  auto r =
+      post("terminate", R"({"reason":"scale-in"})", "POST", "Content-Type: application/json\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, R"({"ok":true})");
@@ -416,7 +413,9 @@ TEST_F(LifecycleServerTest, ForwardedSuspendFlushesInParallelAndAnswersAfterBoth
     upstream_->delay = Millis(0);
     flush_duration_ = Millis(250);
   });
+  const SteadyTime before = SystemClock::instance().steady_now();
   auto slow_flush = post("suspend");
+  const SteadyTime after = SystemClock::instance().steady_now();
   ASSERT_TRUE(slow_flush);
   EXPECT_EQ(slow_flush->status, 200);
   ev = events();
@@ -425,7 +424,11 @@ TEST_F(LifecycleServerTest, ForwardedSuspendFlushesInParallelAndAnswersAfterBoth
   // The flush deadline is its own: now + T_F at the hook.
   const auto deadlines = call([&] { return flush_deadlines_; });
   ASSERT_EQ(deadlines.size(), 2u);
-  EXPECT_LE(deadlines[1].at - SystemClock::instance().steady_now(), Millis(5000));
+  EXPECT_GE(deadlines[1].at, before + Millis(5000));
+  EXPECT_LE(deadlines[1].at, after + Millis(5000));
+  const std::string described = call([&] { return server_->describe(); });
+  EXPECT_NE(described.find(R"("forwarded":["suspend"])"), std::string::npos) << described;
+  EXPECT_NE(described.find(R"("flush_timeout_ms":5000)"), std::string::npos) << described;
 }
 
 TEST_F(LifecycleServerTest, ForwardedSuspendToAnAbsentAppIs503AfterTheFlush) {
@@ -448,9 +451,9 @@ TEST_F(LifecycleServerTest, BuiltInSuspendAnswers200WhenTheFlushHitsItsDeadline)
   config_.flush_timeout_ms = 200;
   flush_duration_ = std::chrono::hours(1);  // the flush never reports back
   start();
-  const auto t0 = Clock_::now();
+  const auto t0 = SteadyClock::now();
   auto r = post("suspend");
-  const auto took = Clock_::now() - t0;
+  const auto took = SteadyClock::now() - t0;
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_GE(took, Millis(200));
@@ -536,11 +539,11 @@ TEST_F(LifecycleServerTest, AnUpstreamThatNeverAnswersIsCutByTheBackstop) {
   start(/*forward=*/true);
   call([&] { upstream_->delay = std::chrono::hours(1); });
   const Millis backstop = handler_backstop(config_);
-  const auto t0 = Clock_::now();
+  const auto t0 = SteadyClock::now();
   auto r = post("run");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 504);
-  EXPECT_GE(Clock_::now() - t0, backstop);
+  EXPECT_GE(SteadyClock::now() - t0, backstop);
   EXPECT_EQ(hook_outcome("run", "504"), 1u);
 }
 

@@ -422,10 +422,10 @@ TEST_F(HttpServerTest, WriteTimeoutClosesAStalledAnswer) {
   o.first_byte_timeout = std::chrono::hours(1);
   make(o);
   // Far more than the loopback socket buffers hold, so the write stalls while nobody reads.
-  const std::size_t size = 64u * 1024 * 1024;
+  constexpr std::size_t kSize = 64u * 1024 * 1024;
   bool answered = false;  // loop thread
-  server_->route("GET", "/big", [size, &answered](HttpRequest&, std::shared_ptr<Responder> r) {
-    r->respond(HttpResponse::text(200, std::string(size, 'z')));
+  server_->route("GET", "/big", [&answered](HttpRequest&, const std::shared_ptr<Responder>& r) {
+    r->respond(HttpResponse::text(200, std::string(kSize, 'z')));
     answered = true;  // the write (and its timer) started inside respond()
   });
   run();
@@ -440,7 +440,7 @@ TEST_F(HttpServerTest, WriteTimeoutClosesAStalledAnswer) {
   std::string chunk(1 << 16, '\0');
   for (std::size_t n = 0; (n = c.read_some(chunk.data(), chunk.size())) > 0;) received += n;
   EXPECT_GT(received, 0u);
-  EXPECT_LT(received, size);  // cut short: the connection closed mid-answer
+  EXPECT_LT(received, kSize);  // cut short: the connection closed mid-answer
 }
 
 TEST_F(HttpServerTest, IdleTimeoutClosesConnection) {
