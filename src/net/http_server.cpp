@@ -436,7 +436,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void write_out(AfterWrite after) {
-    arm_timer(options().read_timeout, {});
+    const auto timeout = options().write_timeout > std::chrono::milliseconds(0)
+                             ? options().write_timeout
+                             : options().read_timeout;
+    arm_timer(timeout, {});
     asio::async_write(stream_, asio::buffer(out_),
                       [self = shared_from_this(), after](error_code ec, std::size_t) {
                         self->on_written(ec, after);

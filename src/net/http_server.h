@@ -56,6 +56,10 @@ struct HttpServerOptions {
   std::size_t max_header_bytes = 16 * 1024;       // beyond: 431, then close
   std::chrono::milliseconds read_timeout{10000};  // a started request must complete in this time
   std::chrono::milliseconds idle_timeout{60000};  // keep-alive connection without a request
+  // Writing one answer (or a 100 Continue) must complete in this time, or the connection closes
+  // (a peer that stopped reading). 0 = read_timeout. The microVM lifecycle server bounds its
+  // mirrored answers by 5 s (serverless-init.md §7.7) while it reads requests for 30 s.
+  std::chrono::milliseconds write_timeout{0};
   // A new connection must send its first byte within this, or it is closed (counted read_timeout).
   std::chrono::milliseconds first_byte_timeout{2000};
   // At the cap a new connection evicts the oldest idle one (waiting for a request; counted

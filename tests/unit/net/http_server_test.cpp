@@ -412,6 +412,37 @@ TEST_F(HttpServerTest, CloseMidResponseSendsHalfTheBody) {
   EXPECT_EQ(r->body, std::string(500, 'z'));
 }
 
+// A peer that stops reading an answer is cut when write_timeout passes, not at the (shorter)
+// read timeout the writes used before.
+TEST_F(HttpServerTest, WriteTimeoutClosesAStalledAnswer) {
+  HttpServerOptions o;
+  o.read_timeout = std::chrono::seconds(1);
+  o.write_timeout = std::chrono::seconds(5);
+  o.idle_timeout = std::chrono::hours(1);
+  o.first_byte_timeout = std::chrono::hours(1);
+  make(o);
+  // Far more than the loopback socket buffers hold, so the write stalls while nobody reads.
+  constexpr std::size_t kSize = 64u * 1024 * 1024;
+  bool answered = false;  // loop thread
+  server_->route("GET", "/big", [&answered](HttpRequest&, const std::shared_ptr<Responder>& r) {
+    r->respond(HttpResponse::text(200, std::string(kSize, 'z')));
+    answered = true;  // the write (and its timer) started inside respond()
+  });
+  run();
+  auto c = raw_connect(port());
+  ASSERT_TRUE(c.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(loop_.wait_until([&] { return answered; }));
+  clock_.advance(std::chrono::milliseconds(4999));  // well past the read timeout
+  EXPECT_TRUE(loop_.call([&] { return clock_.pending_timers() == 1; }));
+  clock_.advance(std::chrono::milliseconds(1));
+  EXPECT_TRUE(loop_.wait_until([&] { return clock_.pending_timers() == 0; }));
+  std::size_t received = 0;
+  std::string chunk(1 << 16, '\0');
+  for (std::size_t n = 0; (n = c.read_some(chunk.data(), chunk.size())) > 0;) received += n;
+  EXPECT_GT(received, 0u);
+  EXPECT_LT(received, kSize);  // cut short: the connection closed mid-answer
+}
+
 TEST_F(HttpServerTest, IdleTimeoutClosesConnection) {
   HttpServerOptions o;
   o.idle_timeout = std::chrono::seconds(5);
