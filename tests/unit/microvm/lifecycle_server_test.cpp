@@ -49,7 +49,7 @@ class FakeHookUpstream final : public HookUpstream {
   }
 
   Millis delay{0};
-  HookResponse response{200, "", "", false, "mirrored"};
+  HookResponse response{200, "", "", false, "mirrored", ""};
   std::vector<HookRequest> requests;
   std::vector<Millis> timeouts;
 
@@ -360,7 +360,7 @@ TEST_F(LifecycleServerTest, ForwardedTerminateIsAppAnswerThenFlushThenResponse) 
   start(/*forward=*/true);
   call([&] {
     upstream_->delay = Millis(100);
-    upstream_->response = {200, "application/json", R"({"ok":true})", false, "mirrored"};
+    upstream_->response = {200, "application/json", R"({"ok":true})", false, "mirrored", ""};
   });
   auto r =
       post("terminate", R"({"reason":"scale-in"})", "POST", "Content-Type: application/json\r\n");
@@ -436,7 +436,7 @@ TEST_F(LifecycleServerTest, ForwardedSuspendToAnAbsentAppIs503AfterTheFlush) {
   config_.enable[static_cast<std::size_t>(MicrovmHook::kSuspend)] = true;
   flush_duration_ = Millis(100);
   start(/*forward=*/true);
-  call([&] { upstream_->response = {503, "", "", false, "503"}; });
+  call([&] { upstream_->response = {503, "", "", false, "503", ""}; });
   auto r = post("suspend");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 503);
@@ -496,7 +496,7 @@ TEST_F(LifecycleServerTest, OnlyToggledHooksAreForwardedAndAForwardedRunSendsNoS
   config_.enable[static_cast<std::size_t>(MicrovmHook::kRun)] = true;
   config_.enable[static_cast<std::size_t>(MicrovmHook::kReady)] = true;
   start(/*forward=*/true);
-  call([&] { upstream_->response = {418, "text/plain", "teapot", false, "mirrored"}; });
+  call([&] { upstream_->response = {418, "text/plain", "teapot", false, "mirrored", ""}; });
   auto run = post("run", R"({"microvmId":"vm-1"})");
   ASSERT_TRUE(run);
   EXPECT_EQ(run->status, 418);
