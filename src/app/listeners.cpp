@@ -12,7 +12,15 @@ std::unique_ptr<net::HttpServer> bind_http(EventLoop& loop, const std::string& n
   options.port = static_cast<std::uint16_t>(port);
   options.name = name;
   options.default_max_body = default_max_body;
-  options.self_metrics = listeners.self_metrics;
+  return bind_http(loop, std::move(options), listeners);
+}
+
+std::unique_ptr<net::HttpServer> bind_http(EventLoop& loop, net::HttpServerOptions options,
+                                           Listeners& listeners) {
+  if (options.self_metrics == nullptr) options.self_metrics = listeners.self_metrics;
+  const std::string name = options.name;
+  const std::string host = options.host;
+  const int port = options.port;
   auto server =
       net::HttpServer::create(loop.io(), SystemClock::instance(), loop, std::move(options));
   if (!server) {

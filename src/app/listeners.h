@@ -33,5 +33,9 @@ struct Listeners {
 std::unique_ptr<net::HttpServer> bind_http(EventLoop& loop, const std::string& name,
                                            const std::string& host, int port, Listeners& listeners,
                                            std::size_t default_max_body = 64 * 1024);
+// The same with every option given (options.name is the listener's name; self_metrics is set
+// from `listeners` when empty).
+std::unique_ptr<net::HttpServer> bind_http(EventLoop& loop, net::HttpServerOptions options,
+                                           Listeners& listeners);
 
 }  // namespace lc::app

@@ -1,5 +1,7 @@
 #include "app/pipeline.h"
 
+#include <sys/random.h>
+
 #include <chrono>
 #include <span>
 #include <utility>
@@ -8,6 +10,18 @@
 
 namespace lc::app {
 namespace {
+
+// A seed from the kernel (getrandom): cheaper than std::random_device's start-up, and what a
+// microVM clone must reseed from (serverless-init.md §7.9).
+std::uint64_t kernel_seed() {
+  std::uint64_t seed = 0;
+  if (::getrandom(&seed, sizeof seed, 0) != static_cast<ssize_t>(sizeof seed)) {
+    // Not expected (the pool is initialised long before an app runs); the clock still differs
+    // between clones.
+    seed = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  }
+  return seed;
+}
 
 net::HttpClientOptions intake_http_options(const ForwardConfig& forward) {
   net::HttpClientOptions o;
@@ -48,7 +62,7 @@ Pipeline::Pipeline(const FinalConfig& config, EventLoop& loop, const Clock& cloc
                       self, tags_, &budget_)
                 : nullptr),
       http_(net::make_http_client(loop.io(), clock, loop, intake_http_options(config.forward))),
-      rng_(std::random_device{}()),
+      rng_(kernel_seed()),
       stage_(forward::make_forward_stage(
           config.forward, config.common, *http_, clock, loop, self,
           [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }, &budget_)),
@@ -72,8 +86,9 @@ Pipeline::~Pipeline() {
   receiver_.reset();
 }
 
-void Pipeline::bind_receivers(Listeners& listeners) {
-  const MetricsConfig& m = config_.metrics;
+BoundReceivers BoundReceivers::bind(const FinalConfig& config, EventLoop& loop, SelfMetrics& self,
+                                    Listeners& listeners) {
+  const MetricsConfig& m = config.metrics;
   net::UdpReceiver::Options udp;
   udp.host = m.dogstatsd_host;
   udp.port = m.dogstatsd_port;
@@ -81,18 +96,32 @@ void Pipeline::bind_receivers(Listeners& listeners) {
   udp.buffer_size = static_cast<std::size_t>(m.dogstatsd_buffer_size);
   udp.so_rcvbuf = m.dogstatsd_so_rcvbuf;
   udp.queue_datagrams = static_cast<std::size_t>(m.dogstatsd_queue_size);
+  BoundReceivers bound;
+  bound.target_ = std::make_shared<metrics::DogStatsdServer*>(nullptr);
   auto created = net::UdpReceiver::create(
-      udp, self_, [this](std::function<void()> task) { loop_.post(std::move(task)); },
-      [this](std::span<const net::ReceivedDatagram> batch) {
-        for (const auto& d : batch) dogstatsd_->handle_datagram(d.data, d.truncated);
+      udp, self, [&loop](std::function<void()> task) { loop.post(std::move(task)); },
+      [target = bound.target_](std::span<const net::ReceivedDatagram> batch) {
+        metrics::DogStatsdServer* server = *target;
+        for (const auto& d : batch) server->handle_datagram(d.data, d.truncated);
       });
   if (!created) {
     LC_ERROR("cannot listen for DogStatsD on {}:{}: {}; running without it", udp.host, udp.port,
              created.error().message);
-    return;
+    return bound;
   }
-  receiver_ = std::move(created).value();
-  listeners.add("dogstatsd", receiver_->port());
+  bound.dogstatsd_ = std::move(created).value();
+  listeners.add("dogstatsd", bound.dogstatsd_->port());
+  return bound;
+}
+
+void Pipeline::bind_receivers(Listeners& listeners) {
+  adopt_receivers(BoundReceivers::bind(config_, loop_, self_, listeners));
+}
+
+void Pipeline::adopt_receivers(BoundReceivers bound) {
+  if (!bound.dogstatsd_) return;
+  *bound.target_ = dogstatsd_.get();
+  receiver_ = std::move(bound.dogstatsd_);
 }
 
 void Pipeline::start_receivers() {
@@ -104,17 +133,35 @@ void Pipeline::stop_receivers() {
 }
 
 void Pipeline::request_forced(std::function<void()> done) {
-  // lambda-agent.md §7.1: a metric emitted just before /lambda/flush is in it. The receive thread
-  // may not have read it yet: the request is made once every datagram sent so far was handled.
-  auto request = [this, done = std::move(done)]() mutable {
-    scheduler_->request(FlushKind::kForced, Deadline::after(clock_, flush_timeout_),
-                        std::move(done));
+  request_with_receivers(FlushKind::kForced, Deadline::after(clock_, flush_timeout_),
+                         std::move(done));
+}
+
+void Pipeline::request_lifecycle(Deadline deadline, std::function<void()> done) {
+  request_with_receivers(FlushKind::kLifecycle, deadline, std::move(done));
+}
+
+void Pipeline::request_with_receivers(FlushKind kind, Deadline deadline,
+                                      std::function<void()> done) {
+  // lambda-agent.md §7.1: a metric emitted just before /lambda/flush (or a hook) is in it. The
+  // receive thread may not have read it yet: the request is made once every datagram sent so far
+  // was handled.
+  auto request = [this, kind, deadline, done = std::move(done)]() mutable {
+    scheduler_->request(kind, deadline, std::move(done));
   };
   if (receiver_) {
     receiver_->sync(std::move(request));
   } else {
     request();
   }
+}
+
+void Pipeline::snapshot_resumed() {
+  close_intake_connections();
+  // The clones of one snapshot must not draw the same retry jitter.
+  rng_.seed(kernel_seed());
+  scheduler_->stop();
+  scheduler_->start();
 }
 
 void Pipeline::drain_receivers() {

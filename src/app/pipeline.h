@@ -33,6 +33,25 @@
 
 namespace lc::app {
 
+// The DogStatsD sockets, bound before the Pipeline that will read them exists. The init wrapper
+// binds, spawns its child and only then builds the rest (serverless-init.md §2 steps 2–3): the child
+// never waits for aggregators or the forward stage, and the kernel queues what it sends until
+// Pipeline::start_receivers(). Other modes bind through Pipeline::bind_receivers().
+class BoundReceivers {
+ public:
+  // Binds the sockets of config.metrics and adds "dogstatsd" to `listeners` (call before
+  // announce()). A socket that cannot be bound is logged naming the port; the mode runs without
+  // it. The loop and the self-metrics must outlive the receivers.
+  static BoundReceivers bind(const FinalConfig& config, EventLoop& loop, SelfMetrics& self,
+                             Listeners& listeners);
+
+ private:
+  friend class Pipeline;
+  std::unique_ptr<net::UdpReceiver> dogstatsd_;
+  // Where the receiver hands datagrams: set by the Pipeline that adopts it, before it starts.
+  std::shared_ptr<metrics::DogStatsdServer*> target_;
+};
+
 class Pipeline {
  public:
   // The enhanced-metrics aggregator's own cap on live contexts (datadog-wire.md §2.2 per
@@ -47,6 +66,8 @@ class Pipeline {
   // Binds the DogStatsD sockets and adds "dogstatsd" to `listeners` (call before announce()). A
   // socket that cannot be bound is logged naming the port; the mode runs without it.
   void bind_receivers(Listeners& listeners);
+  // Takes sockets bound before this pipeline was built (the same config, loop and self-metrics).
+  void adopt_receivers(BoundReceivers bound);
   // Starts receiving (after the announcement).
   void start_receivers();
   // Stops receiving; datagrams already received reach the aggregator first, so a final flush
@@ -55,6 +76,12 @@ class Pipeline {
 
   // A forced flush (open bucket included) by now + DD_FLUSH_TIMEOUT: what /lambda/flush asks.
   void request_forced(std::function<void()> done);
+  // A lifecycle flush (microVM hooks, serverless-init.md §7.6): open bucket included, what every
+  // client sent before the call included, by `deadline`; done() once it ended or was cut.
+  void request_lifecycle(Deadline deadline, std::function<void()> done);
+  // A microVM clone started or resumed (serverless-init.md §7.9): no pooled intake connection is
+  // reused, the jitter RNG is reseeded from the kernel, the periodic timer is re-armed from now.
+  void snapshot_resumed();
   // Stops the receivers, then the final flush by `deadline`: a running flush is cut, everything
   // (open bucket, retry queue) goes out fresh data first; done() once it ended.
   void final_flush(Deadline deadline, std::function<void()> done);
@@ -97,6 +124,7 @@ class Pipeline {
 
  private:
   std::vector<Payload> collect(const FlushStart& start);
+  void request_with_receivers(FlushKind kind, Deadline deadline, std::function<void()> done);
   void send(std::vector<Payload> payloads, const FlushStart& start, std::function<void()> done);
 
   const FinalConfig& config_;

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "app/listeners.h"
+#include "app/microvm_lifecycle.h"
 #include "app/pipeline.h"
 #include "app/startup.h"
 #include "core/config.h"
@@ -27,7 +28,6 @@ int run_sidecar(const Environment& env) {
   SystemClock& clock = SystemClock::instance();
   EventLoop loop;
   SelfMetrics self;
-  MemoryBudget budget(static_cast<std::size_t>(config.common.memory_budget_bytes), &self);
   Listeners listeners;
   listeners.self_metrics = &self;
   // Installed before any port is announced, so a SIGTERM right after start is a clean final flush.
@@ -37,8 +37,10 @@ int run_sidecar(const Environment& env) {
   Pipeline pipeline(config, loop, clock, self);
   pipeline.bind_receivers(listeners);
   listeners.bind_local_api(loop, config);
+  // serverless-init.md §7: on a microVM the sidecar serves the hooks too (/ready: 200 once the
+  // receivers are bound; nothing to signal).
+  auto lifecycle = MicrovmLifecycle::bind(config, env, loop, self, listeners);
   listeners.announce();
-  LC_DEBUG("lastcall {} sidecar: {}", kVersion, pipeline.describe());
 
   std::unique_ptr<lambda::LocalApi> local_api;
   if (listeners.local_api) {
@@ -48,12 +50,16 @@ int run_sidecar(const Environment& env) {
   }
   listeners.start_all();
   pipeline.start_receivers();
+  if (lifecycle) lifecycle->start(pipeline, clock, {});
   pipeline.scheduler().start();
+  LC_DEBUG("lastcall {} sidecar: {}; microvm={}", kVersion, pipeline.describe(),
+           lifecycle ? lifecycle->describe() : std::string("null"));
 
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     LC_INFO("signal {}: final flush, then exit", sig);
     if (listeners.local_api) listeners.local_api->stop();
+    if (lifecycle) lifecycle->stop_heartbeat();
     // serverless-init.md §3.4: the final flush ends by t_term + G (LASTCALL_SHUTDOWN_GRACE_MS).
     pipeline.final_flush(Deadline::after(clock, Millis(config.init.shutdown_grace_ms)), [&] {
       const std::string all = self.summary();

@@ -35,7 +35,7 @@ void keep_standard_fds_open() {
 }
 
 Expected<FinalConfig> start_mode(const Environment& env, Mode mode) {
-  auto config = load_config(env, mode);
+  auto config = load_config(env, mode, ConfigDetail::kValues);
   const bool extension = mode == Mode::kExtension;
   Logger::instance().configure(
       extension ? "DD_EXTENSION" : "lastcall", extension ? 1 : 2,

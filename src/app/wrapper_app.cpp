@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "app/listeners.h"
+#include "app/microvm_lifecycle.h"
 #include "app/pipeline.h"
 #include "app/startup.h"
 #include "core/config.h"
@@ -79,15 +80,26 @@ class WrapperApp {
   }
 
   int run(const std::vector<std::string>& command) {
-    // Step 2 (serverless-init.md §2): bind every receiver, announce the ports.
+    // Step 2 (serverless-init.md §2): bind every receiver, announce the ports. Only the sockets:
+    // the pipeline that reads them is built after the spawn, so the child never waits for it.
     listeners_.self_metrics = &self_;
-    pipeline_ = std::make_unique<Pipeline>(config_, loop_, clock_, self_);
-    pipeline_->bind_receivers(listeners_);
+    BoundReceivers bound = BoundReceivers::bind(config_, loop_, self_, listeners_);
     listeners_.bind_local_api(loop_, config_);
+    lifecycle_ = MicrovmLifecycle::bind(config_, env_, loop_, self_, listeners_);
     listeners_.announce();
 
     // Step 3: the pipes (logs on only, §4.1), then the child.
     if (!spawn(command)) return exit_code_;
+
+    // The rest of the agent, while the child starts; the kernel holds what it sends meanwhile.
+    pipeline_ = std::make_unique<Pipeline>(config_, loop_, clock_, self_);
+    pipeline_->adopt_receivers(std::move(bound));
+    if (capture_) {
+      capture_->start(*pipeline_->logs());
+      // lastcall's own lines go through the same stderr writer: never inside a child's line.
+      Logger::instance().set_sink(
+          [capture = capture_.get()](std::string_view line) { capture->write_own_line(line); });
+    }
 
     // Step 4: signals that arrived during steps 1–3 are delivered now (the mask held them).
     supervisor_ = std::make_unique<init::Supervisor>(loop_, clock_, self_, child_pid_,
@@ -105,12 +117,14 @@ class WrapperApp {
     listeners_.start_all();
     pipeline_->start_receivers();
     pipeline_->on_collect([this](const FlushStart& start) { on_collect(start); });
+    if (lifecycle_) start_lifecycle();
 
     // Step 6: the cloud, from the environment at once; its metadata off the critical path.
     start_cloud();
     pipeline_->scheduler().start();
-    LC_DEBUG("lastcall {} wrapper: platform={} child pid {} exec'd in {} us; {}", kVersion,
-             init::platform_name(identity_.platform), child_pid_, exec_us_, pipeline_->describe());
+    LC_DEBUG("lastcall {} wrapper: platform={} child pid {} exec'd in {} us; {}; microvm={}",
+             kVersion, init::platform_name(identity_.platform), child_pid_, exec_us_,
+             pipeline_->describe(), lifecycle_ ? lifecycle_->describe() : std::string("null"));
     warn_if_under_shell();
 
     loop_.run();
@@ -141,8 +155,7 @@ class WrapperApp {
       o.line_max_bytes = static_cast<std::size_t>(config_.init.log_line_max_bytes);
       o.buffer_bytes = static_cast<std::size_t>(config_.init.log_buffer_bytes);
       capture_ = std::make_unique<init::OutputCapture>(
-          o, [this](std::function<void()> f) { loop_.post(std::move(f)); }, *pipeline_->logs(),
-          self_, clock_);
+          o, [this](std::function<void()> f) { loop_.post(std::move(f)); }, self_, clock_);
       auto fds = capture_->open_pipes();
       if (!fds) {
         // Capture is an extra; the app runs regardless, writing to lastcall's own fds.
@@ -163,21 +176,31 @@ class WrapperApp {
     child_pid_ = *pid;
     exec_us_ =
         std::chrono::duration_cast<std::chrono::microseconds>(clock_.steady_now() - t0_).count();
-    if (capture_) {
-      capture_->start();
-      // lastcall's own lines go through the same stderr writer: never inside a child's line.
-      Logger::instance().set_sink(
-          [capture = capture_.get()](std::string_view line) { capture->write_own_line(line); });
-    }
     return true;
+  }
+
+  // §7: the hooks see the child (built-in /ready, the run signal) and flush like /lambda/flush.
+  void start_lifecycle() {
+    MicrovmLifecycle::ModeHooks hooks;
+    hooks.child_alive = [this] { return child_pid_ > 0 && !child_exit_; };
+    // §7.8: the child pid only, never the group (an intermediate sh would die of SIGUSR2).
+    hooks.signal_run = [this] {
+      if (child_pid_ > 0 && !child_exit_) ::kill(child_pid_, SIGUSR2);
+    };
+    hooks.flush = [this](Deadline deadline, std::function<void()> done) {
+      when_tags_ready([this, deadline, done = std::move(done)]() mutable {
+        pipeline_->request_lifecycle(deadline, std::move(done));
+      });
+    };
+    lifecycle_->start(*pipeline_, clock_, std::move(hooks));
   }
 
   // §5: platform and tags from the environment; metadata (Cloud Run) asynchronously. Encoders
   // that need the metadata tags wait for them (at most the fetch's overall deadline): flushes that
   // must include everything wait in when_tags_ready().
   void start_cloud() {
-    const bool microvm = env_.get(var::kAwsLambdaMicrovmImageArn).has_value();
-    const init::Platform platform = init::detect_platform(config_.init.cloud, microvm);
+    const init::Platform platform =
+        init::detect_platform(config_.init.cloud, MicrovmLifecycle::on_microvm(env_));
     identity_ = init::cloud_identity(platform, config_.init.cloud, config_.microvm.image_arn);
     for (const auto& w : identity_.warnings) LC_WARN("{}", w);
     for (const auto& i : identity_.infos) LC_INFO("{}", i);
@@ -304,6 +327,7 @@ class WrapperApp {
     if (final_started_) return;
     final_started_ = true;
     final_timer_.cancel();
+    if (lifecycle_) lifecycle_->stop_heartbeat();  // §7.10
     const Deadline deadline = final_deadline();
     when_tags_ready([this, deadline] {
       // The shutdown metric (and the last CPU sample) are in this flush (§6.2).
@@ -343,6 +367,7 @@ class WrapperApp {
   std::unique_ptr<init::OutputCapture> capture_;
   std::unique_ptr<init::Supervisor> supervisor_;
   std::unique_ptr<lambda::LocalApi> local_api_;
+  std::unique_ptr<MicrovmLifecycle> lifecycle_;  // on a microVM only; uses pipeline_
   init::CloudIdentity identity_;
   std::unique_ptr<init::CloudMetrics> cloud_metrics_;
   std::unique_ptr<SystemProcReader> cgroup_;

@@ -23,8 +23,12 @@ using Handle = Var<LastcallVars, T>;
 // variable, the value used and every source that set it. Every default comes from the row.
 class Finalizer {
  public:
-  Finalizer(const RawConfig& raw, Mode mode, FinalConfig& out)
-      : raw_(raw), mode_(mode), out_(out), state_(all_variables().size()) {}
+  Finalizer(const RawConfig& raw, Mode mode, ConfigDetail detail, FinalConfig& out)
+      : raw_(raw),
+        mode_(mode),
+        sources_(detail == ConfigDetail::kSources),
+        out_(out),
+        state_(all_variables().size()) {}
 
   Mode mode() const { return mode_; }
 
@@ -140,8 +144,9 @@ class Finalizer {
         out_.warnings.push_back(
             fmt::format("config: {} is set but not supported yet; it is ignored", raw->from));
       }
-      record_spec(i, set ? std::string(trim(raw->value)) : default_text(spec), set);
+      if (sources_) record_spec(i, set ? std::string(trim(raw->value)) : default_text(spec), set);
     }
+    if (!sources_) return;
     std::sort(out_.entries.begin(), out_.entries.end(),
               [](const auto& a, const auto& b) { return a.name < b.name; });
   }
@@ -175,6 +180,7 @@ class Finalizer {
     const bool winner_raw = from_raw && !st.rejected;
     const bool used = st.overridden_by.empty();
     st.value = display;
+    if (!sources_) return;  // the typed values are complete; nobody will print the sources
     const auto masked = [&](std::string_view text) { return mask_value(spec, text); };
 
     FinalConfig::Entry e;
@@ -211,6 +217,7 @@ class Finalizer {
 
   const RawConfig& raw_;
   Mode mode_;
+  bool sources_;  // build FinalConfig::entries
   FinalConfig& out_;
   std::vector<State> state_;
 };
@@ -794,12 +801,12 @@ const FinalConfig::Entry* FinalConfig::entry(std::string_view name) const {
   return nullptr;
 }
 
-Expected<FinalConfig> finalize_config(const RawConfig& raw, Mode mode) {
+Expected<FinalConfig> finalize_config(const RawConfig& raw, Mode mode, ConfigDetail detail) {
   FinalConfig c;
   c.mode = mode;
   c.warnings = raw.problems;
   c.rejected_values = !raw.problems.empty();  // an unreadable datadog.yaml counts as rejected
-  Finalizer f(raw, mode, c);
+  Finalizer f(raw, mode, detail, c);
 
   // Own log level first, so later warnings can be judged against it.
   c.common.log_level = f.get(var::kDdLogLevel);
@@ -822,10 +829,10 @@ FinalConfig default_config(Mode mode) {
   return c ? std::move(*c) : FinalConfig{};
 }
 
-Expected<FinalConfig> load_config(const Environment& env, Mode mode) {
+Expected<FinalConfig> load_config(const Environment& env, Mode mode, ConfigDetail detail) {
   std::optional<std::string> yaml;
   if (mode == Mode::kExtension) yaml = env_value(env, var::kLambdaTaskRoot, mode) + "/datadog.yaml";
-  return finalize_config(load_raw_config(env, std::move(yaml)), mode);
+  return finalize_config(load_raw_config(env, std::move(yaml)), mode, detail);
 }
 
 std::string missing_api_key_message(const FinalConfig& config) {

@@ -64,7 +64,7 @@ struct FinalConfig {
     std::string derived;
     bool read = false;  // read by a finalize_<area>() (every row that is not later work is)
   };
-  std::vector<Entry> entries;
+  std::vector<Entry> entries;  // empty unless finalized with ConfigDetail::kSources
   std::vector<std::string> warnings;  // reported once at start
   bool rejected_values = false;       // a value was rejected (--check-config exits 1)
 
@@ -74,9 +74,17 @@ struct FinalConfig {
 // The one start-up line about a missing API key (lambda-agent.md §8.3), empty when a key is set.
 std::string missing_api_key_message(const FinalConfig& config);
 
+// How much finalize_config() records besides the typed values and the warnings.
+enum class ConfigDetail {
+  kSources,  // also FinalConfig::entries: every variable with its sources (--check-config, tests)
+  kValues,   // the values only: what a mode starts with (serverless-init.md §2 step 1 is on the
+             // child's critical path; the entries cost more than the values)
+};
+
 // Mode-specific defaults apply (serverless-init.md §8, lambda-agent.md §8.2), each from its row.
 // Never fails on a bad value; the Expected is for future hard failures (none today).
-Expected<FinalConfig> finalize_config(const RawConfig& raw, Mode mode);
+Expected<FinalConfig> finalize_config(const RawConfig& raw, Mode mode,
+                                      ConfigDetail detail = ConfigDetail::kSources);
 
 // The defaults of a mode, every one from its row: finalize_config() of an empty environment.
 FinalConfig default_config(Mode mode = Mode::kSidecar);
@@ -84,7 +92,8 @@ FinalConfig default_config(Mode mode = Mode::kSidecar);
 // The sources a mode reads, finalized: the environment, plus $LAMBDA_TASK_ROOT/datadog.yaml
 // (default /var/task) in extension mode only (clarifications: wrapper and sidecar read the
 // environment alone).
-Expected<FinalConfig> load_config(const Environment& env, Mode mode);
+Expected<FinalConfig> load_config(const Environment& env, Mode mode,
+                                  ConfigDetail detail = ConfigDetail::kSources);
 
 // Secrets to register with the logger (API keys, proxy password, additional endpoint keys).
 std::vector<std::string> config_secrets(const FinalConfig& config);

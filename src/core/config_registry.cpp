@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -58,12 +59,6 @@ void flatten_node(const YAML::Node& node, const std::string& prefix,
 }
 
 }  // namespace
-
-struct EnvironmentReader {
-  static std::optional<std::string> read(const Environment& env, std::string_view name) {
-    return env.lookup(name);
-  }
-};
 
 std::span<const VarSpec> all_variables() { return LastcallVars::kRows; }
 
@@ -150,8 +145,19 @@ RawConfig load_raw_config(const Environment& env, std::optional<std::string> yam
       }
     }
   }
+  // One pass over the environment, then a binary search per name: a getenv() per name and alias
+  // would scan the whole environment a few hundred times at start.
+  auto env_vars = env.all();
+  std::stable_sort(env_vars.begin(), env_vars.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  const auto read = [&env_vars](std::string_view name) -> const std::string* {
+    auto it = std::lower_bound(env_vars.begin(), env_vars.end(), name,
+                               [](const auto& e, std::string_view n) { return e.first < n; });
+    return it != env_vars.end() && it->first == name ? &it->second : nullptr;
+  };
+  std::string alt;
   for (const auto& spec : LastcallVars::kRows) {
-    const std::string name(spec.name);
+    const std::string_view name = spec.name;
     std::vector<RawValue> layers;  // lowest precedence first
     if (!spec.yaml_key.empty()) {
       if (auto v = yaml_to_env_key_value(yaml, spec.yaml_key)) {
@@ -160,15 +166,13 @@ RawConfig load_raw_config(const Environment& env, std::optional<std::string> yam
     }
     const bool dd = starts_with(name, "DD_");
     if (dd) {
-      const std::string alt = "DATADOG_" + name.substr(3);
-      if (auto v = EnvironmentReader::read(env, alt)) {
-        layers.push_back({*v, ConfigSource::kEnvDatadog, alt});
-      }
+      alt.assign("DATADOG_").append(name.substr(3));
+      if (const std::string* v = read(alt)) layers.push_back({*v, ConfigSource::kEnvDatadog, alt});
     }
-    if (auto v = EnvironmentReader::read(env, name)) {
-      layers.push_back({*v, dd ? ConfigSource::kEnvDd : ConfigSource::kEnv, name});
+    if (const std::string* v = read(name)) {
+      layers.push_back({*v, dd ? ConfigSource::kEnvDd : ConfigSource::kEnv, std::string(name)});
     }
-    if (!layers.empty()) raw.values[name] = std::move(layers);
+    if (!layers.empty()) raw.values[std::string(name)] = std::move(layers);
   }
   return raw;
 }

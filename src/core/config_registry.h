@@ -161,14 +161,12 @@ class Environment {
   std::optional<std::string> get(Var<Table, T> v) const {
     return lookup(v.name());
   }
-  // Every NAME=value pair (for the sandbox, which passes an environment on to its children).
+  // Every NAME=value pair, in environment order (the config loader reads them in one pass; the
+  // sandbox passes them on to its children).
   virtual std::vector<std::pair<std::string, std::string>> all() const = 0;
 
  protected:
   virtual std::optional<std::string> lookup(std::string_view name) const = 0;
-
- private:
-  friend struct EnvironmentReader;
 };
 
 // A declared variable's value from the environment alone, parsed, or the row's default for mode

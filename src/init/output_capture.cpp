@@ -101,7 +101,7 @@ struct OutputCapture::Stream {
   explicit Stream(std::size_t max_bytes) : splitter(max_bytes) {}
 };
 
-OutputCapture::OutputCapture(CaptureOptions options, Poster post, LogSink& sink, SelfMetrics& self,
+OutputCapture::OutputCapture(CaptureOptions options, Poster post, SelfMetrics& self,
                              const Clock& clock)
     : options_(options),
       clock_(clock),
@@ -110,7 +110,6 @@ OutputCapture::OutputCapture(CaptureOptions options, Poster post, LogSink& sink,
       shared_(std::make_shared<Shared>()) {
   options_.line_max_bytes = std::max<std::size_t>(options_.line_max_bytes, 4);
   shared_->post = std::move(post);
-  shared_->sink = &sink;
   shared_->cap = options_.buffer_bytes;
 }
 
@@ -157,7 +156,7 @@ Expected<std::pair<int, int>> OutputCapture::open_pipes() {
   if (wake_fd_ < 0) return fail("eventfd");
 
   MutexLock lock(read_mu_);
-  buffer_ = std::make_unique<char[]>(kReadBuffer);
+  buffer_ = std::make_unique_for_overwrite<char[]>(kReadBuffer);
   for (int i = 0; i < 2; ++i) {
     auto s = std::make_unique<Stream>(options_.line_max_bytes);
     s->index = i;
@@ -187,8 +186,9 @@ Expected<std::pair<int, int>> OutputCapture::open_pipes() {
   return std::pair<int, int>(write_ends_[0], write_ends_[1]);
 }
 
-void OutputCapture::start() {
+void OutputCapture::start(LogSink& sink) {
   if (started_ || wake_fd_ < 0) return;
+  shared_->sink = &sink;  // before the thread exists: it happens-before every hand-over
   started_ = true;
   // The child holds its own copies now: ours would keep the pipes open past its exit.
   for (int& fd : write_ends_) {

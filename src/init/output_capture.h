@@ -59,10 +59,9 @@ class OutputCapture {
 
   static constexpr std::size_t kReadBuffer = 64 * 1024;
 
-  // `post` hands a task to the loop thread (EventLoop::post; a queue in tests). The sink, self
-  // metrics and clock must outlive the capture.
-  OutputCapture(CaptureOptions options, Poster post, LogSink& sink, SelfMetrics& self,
-                const Clock& clock);
+  // `post` hands a task to the loop thread (EventLoop::post; a queue in tests). The self metrics
+  // and clock must outlive the capture.
+  OutputCapture(CaptureOptions options, Poster post, SelfMetrics& self, const Clock& clock);
   // Stops and joins the reader thread (it may still be finishing a blocking passthrough write),
   // closes every pipe end; hand-overs still queued on the loop do nothing afterwards.
   ~OutputCapture();
@@ -73,8 +72,9 @@ class OutputCapture {
   // fd 1 and 2, which clears the flag there). Returns the write ends {stdout, stderr}. Call once.
   Expected<std::pair<int, int>> open_pipes();
   // After the spawn: closes lastcall's copies of the write ends (so the child's exit means EOF)
-  // and starts the reader thread.
-  void start();
+  // and starts the reader thread. Records reach `sink` (which must outlive the capture) on the
+  // loop thread; it may be built after the child was spawned, so the child never waits for it.
+  void start(LogSink& sink);
   // The child exited (§3.5): read until EOF on both pipes, or until `quiet` passes without data
   // (a grandchild holding a pipe open), or `deadline`; then emit partial lines as ended. `done`
   // runs on the loop thread (through post) once every captured record has reached the sink. Call

@@ -1,18 +1,16 @@
-// Why fork() and not posix_spawnp() or vfork():
-// - glibc's posix_spawnp does report an exec failure as its return value and can set the process
-//   group, mask and default dispositions, but it looks PATH up in lastcall's own environment, not
-//   in the child's (§1.2 requires the child's, after the §3.1 additions), and it cannot make the
-//   child the terminal's foreground group before exec (done from the parent afterwards, a child
-//   that reads the terminal first is stopped by SIGTTIN). Doing the PATH walk ourselves and
-//   calling posix_spawn per candidate would add one clone per missing PATH entry.
-// - vfork/CLONE_VM would save copying page tables, but the child would then run our code and the
-//   sanitizer runtimes' interceptors in the parent's address space. lastcall is small when it
-//   spawns (a few MB mapped), so fork costs about 0.1 ms, well inside the 5 ms target of §2.
-// The child does only async-signal-safe system calls on data prepared before fork, so this is
-// correct even though the receivers' threads exist at step 3.
+// Spawning: posix_spawn(), once per PATH candidate. glibc runs its child with CLONE_VM|CLONE_VFORK
+// on a stack of its own and only raw system calls (no code of ours, no sanitizer interceptor, no
+// copy of lastcall's page tables), and returns the exec's errno, so no error pipe is needed. It
+// sets the process group, the default dispositions, the mask, the stdout/stderr dup2()s and the
+// terminal's foreground group (posix_spawn_file_actions_addtcsetpgrp_np, glibc 2.35; its child
+// runs with every signal blocked, so SIGTTOU cannot stop it) before exec. The PATH walk is ours:
+// §1.2 wants the child's PATH (after the §3.1 additions), posix_spawnp() would read lastcall's.
+// A candidate that does not exist is skipped without a spawn; the others are tried with execvp's
+// rules.
 #include "init/supervisor.h"
 
 #include <fcntl.h>
+#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -61,18 +59,6 @@ SpawnFailure failure_of(const std::string& command, int error_number) {
   return f;
 }
 
-// Everything the child reads, built before fork: after fork a multi-threaded process may only
-// make async-signal-safe calls (no allocation, no locks).
-struct ChildPlan {
-  std::vector<char*> argv;
-  std::vector<char*> envp;
-  std::vector<std::string> candidates;  // paths to try in order (execvp's PATH walk)
-  int stdout_fd = -1;
-  int stderr_fd = -1;
-  bool foreground = false;
-  sigset_t mask{};
-};
-
 std::vector<std::string> exec_candidates(const std::string& file,
                                          const std::vector<std::string>& env) {
   if (file.empty()) return {};
@@ -98,69 +84,73 @@ std::vector<std::string> exec_candidates(const std::string& file,
   return out;
 }
 
-[[noreturn]] void report_and_exit(int err_fd, int error_number) {
-  // A short write to a pipe of 4 bytes is atomic; nothing else can be done if it fails.
-  [[maybe_unused]] const ssize_t n = ::write(err_fd, &error_number, sizeof error_number);
-  ::_exit(127);
+// execvp's rules: keep searching after these; report EACCES if some entry had it and nothing ran.
+bool try_next_candidate(int error_number) {
+  switch (error_number) {
+    case EACCES:
+    case ENOENT:
+    case ENOTDIR:
+    case ESTALE:
+    case ENODEV:
+    case ETIMEDOUT:
+      return true;
+    default:
+      return false;
+  }
 }
 
-int redirect(int from, int to) {
-  if (from < 0) return 0;
-  if (from == to) {
-    return ::fcntl(to, F_SETFD, 0) == 0 ? 0 : errno;  // keep it open across exec
-  }
-  while (::dup2(from, to) < 0) {
-    if (errno != EINTR) return errno;
-  }
-  return 0;
-}
-
-// Runs in the forked child: async-signal-safe calls only.
-[[noreturn]] void exec_child(const ChildPlan& plan, int err_fd) {
-  if (::setpgid(0, 0) != 0) report_and_exit(err_fd, errno);
-  struct sigaction action {};
-  sigemptyset(&action.sa_mask);
-  if (plan.foreground) {
-    // We are a background group until tcsetpgrp returns; SIGTTOU would stop us (§3.1).
-    action.sa_handler = SIG_IGN;
-    ::sigaction(SIGTTOU, &action, nullptr);
-    ::tcsetpgrp(0, ::getpid());  // failing leaves the child in the background: not fatal
-  }
-  if (const int e = redirect(plan.stdout_fd, 1); e != 0) report_and_exit(err_fd, e);
-  if (const int e = redirect(plan.stderr_fd, 2); e != 0) report_and_exit(err_fd, e);
-  // Handlers are reset by exec anyway, but ignored signals (SIGPIPE) would be inherited (§3.1).
-  action.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    ::sigaction(sig, &action, nullptr);  // EINVAL for the libc-reserved real-time ones: fine
-  }
-  ::sigprocmask(SIG_SETMASK, &plan.mask, nullptr);
-
-  // execvp's rules: keep searching after ENOENT-like errors and EACCES; report EACCES if some
-  // entry had it and nothing ran; stop at any other error.
-  bool saw_eacces = false;
-  int last = ENOENT;
-  for (const auto& path : plan.candidates) {
-    ::execve(path.c_str(), plan.argv.data(), plan.envp.data());
-    const int e = errno;
-    switch (e) {
-      case EACCES:
-        saw_eacces = true;
-        last = e;
-        break;
-      case ENOENT:
-      case ENOTDIR:
-      case ESTALE:
-      case ENODEV:
-      case ETIMEDOUT:
-        last = e;
-        break;
-      default:
-        report_and_exit(err_fd, e);
+// posix_spawn's attributes and file actions for one SpawnRequest, destroyed with it.
+class SpawnPlan {
+ public:
+  explicit SpawnPlan(const SpawnRequest& request) {
+    ::posix_spawnattr_init(&attr_);
+    ::posix_spawn_file_actions_init(&actions_);
+    // Own process group (pgid = pid), every disposition default (lastcall ignores SIGPIPE; an
+    // inherited SIG_IGN must not reach the app either), the requested mask (§3.1).
+    sigset_t all;
+    sigfillset(&all);
+    ::posix_spawnattr_setpgroup(&attr_, 0);
+    ::posix_spawnattr_setsigdefault(&attr_, &all);
+    ::posix_spawnattr_setsigmask(&attr_, &request.child_mask);
+    ::posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
+                                           POSIX_SPAWN_SETSIGMASK);
+    // dup2 onto the same number clears FD_CLOEXEC (glibc ≥ 2.29), so an fd 1 or 2 that already
+    // is the pipe is kept open across exec.
+    if (request.stdout_fd >= 0) ::posix_spawn_file_actions_adddup2(&actions_, request.stdout_fd, 1);
+    if (request.stderr_fd >= 0) ::posix_spawn_file_actions_adddup2(&actions_, request.stderr_fd, 2);
+    if (::isatty(0) == 1) {
+      const pid_t foreground = ::tcgetpgrp(0);
+      // A failing tcsetpgrp would fail the spawn: only ask when lastcall is the foreground.
+      if (foreground > 0 && foreground == ::getpgrp()) {
+        ::posix_spawn_file_actions_addtcsetpgrp_np(&actions_, 0);
+      }
     }
+    argv_.reserve(request.argv.size() + 1);
+    // posix_spawn's prototype is not const-correct; it never writes through these pointers.
+    for (const auto& a : request.argv) argv_.push_back(const_cast<char*>(a.c_str()));
+    argv_.push_back(nullptr);
+    envp_.reserve(request.env.size() + 1);
+    for (const auto& e : request.env) envp_.push_back(const_cast<char*>(e.c_str()));
+    envp_.push_back(nullptr);
   }
-  report_and_exit(err_fd, saw_eacces ? EACCES : last);
-}
+  ~SpawnPlan() {
+    ::posix_spawn_file_actions_destroy(&actions_);
+    ::posix_spawnattr_destroy(&attr_);
+  }
+  SpawnPlan(const SpawnPlan&) = delete;
+  SpawnPlan& operator=(const SpawnPlan&) = delete;
+
+  // 0 and the pid, or the errno of the failed setup or exec (the child is gone then).
+  int spawn(const std::string& path, pid_t& pid) const {
+    return ::posix_spawn(&pid, path.c_str(), &actions_, &attr_, argv_.data(), envp_.data());
+  }
+
+ private:
+  posix_spawnattr_t attr_{};
+  posix_spawn_file_actions_t actions_{};
+  std::vector<char*> argv_;
+  std::vector<char*> envp_;
+};
 
 }  // namespace
 
@@ -192,50 +182,26 @@ Expected<pid_t, SpawnFailure> spawn_child(const SpawnRequest& request) {
   const std::string command = request.argv.empty() ? std::string() : request.argv[0];
   if (request.argv.empty()) return failure_of(command, ENOENT);
 
-  ChildPlan plan;
-  plan.argv.reserve(request.argv.size() + 1);
-  // execve's prototype is not const-correct; it never writes through these pointers.
-  for (const auto& a : request.argv) plan.argv.push_back(const_cast<char*>(a.c_str()));
-  plan.argv.push_back(nullptr);
-  plan.envp.reserve(request.env.size() + 1);
-  for (const auto& e : request.env) plan.envp.push_back(const_cast<char*>(e.c_str()));
-  plan.envp.push_back(nullptr);
-  plan.candidates = exec_candidates(command, request.env);
-  plan.stdout_fd = request.stdout_fd;
-  plan.stderr_fd = request.stderr_fd;
-  plan.mask = request.child_mask;
-  if (::isatty(0) == 1) {
-    const pid_t foreground = ::tcgetpgrp(0);
-    plan.foreground = foreground > 0 && foreground == ::getpgrp();
+  const SpawnPlan plan(request);
+  bool saw_eacces = false;
+  int last = ENOENT;
+  for (const auto& path : exec_candidates(command, request.env)) {
+    // Most PATH entries do not hold the command: find that out without a spawn.
+    if (::access(path.c_str(), F_OK) != 0) {
+      const int missing = errno;
+      if (missing != EACCES && try_next_candidate(missing)) {
+        last = missing;
+        continue;
+      }
+    }
+    pid_t pid = -1;
+    const int e = plan.spawn(path, pid);
+    if (e == 0) return pid;
+    if (!try_next_candidate(e)) return failure_of(command, e);
+    if (e == EACCES) saw_eacces = true;
+    last = e;
   }
-
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return failure_of(command, errno);
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    const int e = errno;
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return failure_of(command, e);
-  }
-  if (pid == 0) {
-    ::close(fds[0]);
-    exec_child(plan, fds[1]);
-  }
-  ::close(fds[1]);
-  // EOF: the write end was closed by a successful exec (or the child died before writing).
-  int child_errno = 0;
-  ssize_t n = 0;
-  do {
-    n = ::read(fds[0], &child_errno, sizeof child_errno);
-  } while (n < 0 && errno == EINTR);
-  ::close(fds[0]);
-  if (n != static_cast<ssize_t>(sizeof child_errno)) return pid;
-  // The failed child is ours to reap: no Supervisor will ever see it.
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return failure_of(command, child_errno);
+  return failure_of(command, saw_eacces ? EACCES : last);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -61,13 +61,13 @@ struct SpawnFailure {
   std::string message;  // "cannot execute 'foo': No such file or directory"
 };
 
-// Forks and execs the child (§3.1): own process group (pgid = pid), every disposition default and
+// Spawns the child (§3.1, posix_spawn): own process group (pgid = pid), every disposition default and
 // `child_mask` as mask, stdout/stderr from the given fds, PATH looked up in the child's `env`
 // (execvp's rules: EACCES on one entry keeps searching and is reported if nothing runs; no /bin/sh
 // fallback on ENOEXEC, §1.2 "no shell"). If fd 0 is a terminal whose foreground group is
 // lastcall's, the child's group becomes the foreground group before exec. Returns once the exec
-// succeeded or failed: a failure is reported through a close-on-exec pipe and the failed child is
-// reaped here. Safe in a multi-threaded process (the child only makes async-signal-safe calls).
+// succeeded or failed (posix_spawn reports the exec's errno; nothing is left to reap). Safe in a
+// multi-threaded process.
 Expected<pid_t, SpawnFailure> spawn_child(const SpawnRequest& request);
 
 struct ChildExit {

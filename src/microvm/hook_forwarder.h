@@ -35,8 +35,6 @@ class io_context;
 
 namespace lc::microvm {
 
-// Largest body kept in either direction (§7.2 inbound cap, §7.5 response cap).
-inline constexpr std::size_t kMaxHookBody = 1024 * 1024;
 // The reachability check that bounds ready/validate before their long forward (§7.5, §7.7).
 inline constexpr Millis kDialCheckTimeout{200};
 // Self-metric counting app answers cut at kMaxHookBody (§7.5, §9).

@@ -3,6 +3,7 @@
 // answer to mirror. microvm/hook_forwarder.* implements it; tests use a fake.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,9 @@
 #include "core/microvm_config.h"
 
 namespace lc::microvm {
+
+// Largest hook body kept in either direction (§7.2 inbound cap, §7.5 response cap).
+inline constexpr std::size_t kMaxHookBody = 1024 * 1024;
 
 // "ready", "validate", "run", "resume", "suspend", "terminate".
 std::string_view hook_name(MicrovmHook hook);

@@ -25,7 +25,6 @@
 namespace lc::microvm {
 
 inline constexpr std::string_view kHookPathPrefix = "/aws/lambda-microvms/runtime/v1/";
-inline constexpr std::size_t kMaxHookBody = 1024 * 1024;  // §7.2, every hook
 inline constexpr Millis kHookReadTimeout{30000};          // §7.2
 inline constexpr Millis kMirrorWriteTimeout{5000};        // §7.7
 inline constexpr Millis kReadyFlushBudget{2000};          // §7.9: flush before a 200 to /ready

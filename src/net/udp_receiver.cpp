@@ -129,7 +129,7 @@ Expected<std::unique_ptr<UdpReceiver>> UdpReceiver::create(Options options, Self
     r->batch_ = std::make_unique<Batch>();
     auto& b = *r->batch_;
     const std::size_t bs = r->options_.batch_size, size = r->options_.buffer_size;
-    b.arena = std::make_unique<char[]>(bs * size);
+    b.arena = std::make_unique_for_overwrite<char[]>(bs * size);  // touched by recvmmsg only
     b.hdrs.resize(bs);
     b.iov.resize(bs);
     for (std::size_t i = 0; i < bs; ++i) {
@@ -137,7 +137,7 @@ Expected<std::unique_ptr<UdpReceiver>> UdpReceiver::create(Options options, Self
       b.iov[i].iov_len = size;
     }
     b.control_size = CMSG_SPACE(sizeof(std::uint32_t));
-    b.control = std::make_unique<char[]>(bs * b.control_size);
+    b.control = std::make_unique_for_overwrite<char[]>(bs * b.control_size);
   }
   if (auto ok = r->open(); !ok) return ok.error();
   return r;

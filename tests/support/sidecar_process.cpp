@@ -33,6 +33,7 @@ SidecarProcess SidecarProcess::start(const std::string& intake_url,
   const auto ports = parse_listening_line(*line);
   s.dogstatsd = ports.count("dogstatsd") ? ports.at("dogstatsd") : 0;
   s.local_api = ports.count("local_api") ? ports.at("local_api") : 0;
+  s.microvm = ports.count("microvm") ? ports.at("microvm") : 0;
   return s;
 }
 

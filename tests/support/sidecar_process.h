@@ -17,6 +17,7 @@ struct SidecarProcess {
   std::string listening_line;  // as printed, e.g. "lastcall | INFO | listening: dogstatsd=… …"
   int dogstatsd = 0;
   int local_api = 0;
+  int microvm = 0;  // the microVM lifecycle port, when the listening line has one
 
   // env adds to (or overrides) the defaults: a test API key, DD_DD_URL=intake_url, ports 0,
   // LASTCALL_BIND_HOST=127.0.0.1. Check started() (failures are reported through gtest).

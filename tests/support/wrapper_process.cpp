@@ -85,6 +85,7 @@ std::unique_ptr<WrapperProcess> WrapperProcess::start(const std::string& intake_
   const auto ports = parse_listening_line(*line);
   w->dogstatsd_ = ports.count("dogstatsd") ? ports.at("dogstatsd") : 0;
   w->local_api_ = ports.count("local_api") ? ports.at("local_api") : 0;
+  w->microvm_ = ports.count("microvm") ? ports.at("microvm") : 0;
   return w;
 }
 

@@ -49,6 +49,8 @@ class WrapperProcess {
   pid_t pid() const { return process_->pid(); }
   int dogstatsd() const { return dogstatsd_; }
   int local_api() const { return local_api_; }
+  // The microVM lifecycle port from the `listening:` line; 0 when it has none (not a microVM).
+  int microvm() const { return microvm_; }
   bool started() const { return dogstatsd_ > 0 && local_api_ > 0; }
 
   // Everything lastcall wrote to its fd 1 / fd 2 so far, byte for byte.
@@ -73,6 +75,7 @@ class WrapperProcess {
   std::filesystem::path dir_;
   int dogstatsd_ = 0;
   int local_api_ = 0;
+  int microvm_ = 0;
 };
 
 // The flat log entries at the intake (serverless-init.md §4.1: message, status, service,

@@ -126,12 +126,12 @@ class OutputCaptureTest : public ::testing::Test {
   void start(CaptureOptions options = {}) {
     options.stdout_passthrough_fd = out_.fd();
     options.stderr_passthrough_fd = err_.fd();
-    capture_ = std::make_unique<OutputCapture>(options, loop_.poster(), sink_, self_, clock_);
+    capture_ = std::make_unique<OutputCapture>(options, loop_.poster(), self_, clock_);
     auto ends = capture_->open_pipes();
     ASSERT_TRUE(ends.has_value()) << ends.error().message;
     child_out_ = ::dup(ends->first);
     child_err_ = ::dup(ends->second);
-    capture_->start();
+    capture_->start(sink_);
   }
   void close_child() {
     if (child_out_ >= 0) ::close(child_out_);
@@ -401,12 +401,12 @@ TEST_F(OutputCaptureTest, BrokenPassthroughStopsPassthroughNotCapture) {
   CaptureOptions options;
   options.stdout_passthrough_fd = gone[1];
   options.stderr_passthrough_fd = err_.fd();
-  capture_ = std::make_unique<OutputCapture>(options, loop_.poster(), sink_, self_, clock_);
+  capture_ = std::make_unique<OutputCapture>(options, loop_.poster(), self_, clock_);
   auto ends = capture_->open_pipes();
   ASSERT_TRUE(ends.has_value());
   child_out_ = ::dup(ends->first);
   child_err_ = ::dup(ends->second);
-  capture_->start();
+  capture_->start(sink_);
   write_fd(child_out_, "one\n");
   write_fd(child_out_, "two\n");
   write_fd(child_err_, "three\n");
@@ -437,7 +437,7 @@ TEST_F(OutputCaptureTest, RealChild) {
   CaptureOptions options;
   options.stdout_passthrough_fd = out_.fd();
   options.stderr_passthrough_fd = err_.fd();
-  capture_ = std::make_unique<OutputCapture>(options, loop_.poster(), sink_, self_, clock_);
+  capture_ = std::make_unique<OutputCapture>(options, loop_.poster(), self_, clock_);
   auto ends = capture_->open_pipes();
   ASSERT_TRUE(ends.has_value());
   posix_spawn_file_actions_t actions;
@@ -448,7 +448,7 @@ TEST_F(OutputCaptureTest, RealChild) {
   pid_t pid = 0;
   ASSERT_EQ(posix_spawn(&pid, "/bin/sh", &actions, nullptr, const_cast<char**>(argv), environ), 0);
   posix_spawn_file_actions_destroy(&actions);
-  capture_->start();
+  capture_->start(sink_);
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   EXPECT_EQ(WEXITSTATUS(status), 3);
@@ -462,7 +462,7 @@ TEST_F(OutputCaptureTest, RealChild) {
 }
 
 TEST_F(OutputCaptureTest, DrainWithoutPipesCallsDone) {
-  OutputCapture capture({}, loop_.poster(), sink_, self_, clock_);
+  OutputCapture capture({}, loop_.poster(), self_, clock_);
   bool done = false;
   capture.drain(100ms, Deadline::none(), [&] { done = true; });
   ASSERT_TRUE(loop_.run_until([&] { return done; }));

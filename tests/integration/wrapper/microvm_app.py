@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""A user app behind lastcall's microVM lifecycle server (serverless-init.md §7), for the tests.
+
+Serves the six hooks on 127.0.0.1:<port>: writes one stdout line per hook first (a log entry
+through lastcall's capture), then answers 200 with {"hook": name} as application/json and an
+X-App header that must not reach the platform. /terminate answers after 200 ms.
+"""
+import http.server
+import json
+import sys
+import time
+
+
+class Hooks(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        hook = self.path.rsplit("/", 1)[-1]
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        print(f"app: hook {hook} body={body.decode(errors='replace')}", flush=True)
+        if hook == "terminate":
+            time.sleep(0.2)
+        out = json.dumps({"hook": hook}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.send_header("X-App", "1")
+        self.end_headers()
+        self.wfile.write(out)
+
+    def log_message(self, *args):
+        pass
+
+
+server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Hooks)
+print("app: listening", flush=True)
+server.serve_forever()
