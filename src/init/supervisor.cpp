@@ -99,6 +99,18 @@ bool try_next_candidate(int error_number) {
   }
 }
 
+// Every signal number in the set, glibc's two internal ones (32, 33) included. sigfillset() and
+// sigaddset() leave those out, and posix_spawn's child gives a signal outside its default set
+// that has a handler (glibc installs one for both) SIG_IGN, which the exec keeps: the app would
+// start with signals 32 and 33 ignored.
+sigset_t every_signal() {
+  sigset_t set;
+  sigfillset(&set);
+  constexpr std::size_t kBits = 8 * sizeof set.__val[0];
+  for (std::size_t bit = 0; bit < 64; ++bit) set.__val[bit / kBits] |= 1UL << (bit % kBits);
+  return set;
+}
+
 // posix_spawn's attributes and file actions for one SpawnRequest, destroyed with it.
 class SpawnPlan {
  public:
@@ -107,8 +119,7 @@ class SpawnPlan {
     ::posix_spawn_file_actions_init(&actions_);
     // Own process group (pgid = pid), every disposition default (lastcall ignores SIGPIPE; an
     // inherited SIG_IGN must not reach the app either), the requested mask (§3.1).
-    sigset_t all;
-    sigfillset(&all);
+    const sigset_t all = every_signal();
     ::posix_spawnattr_setpgroup(&attr_, 0);
     ::posix_spawnattr_setsigdefault(&attr_, &all);
     ::posix_spawnattr_setsigmask(&attr_, &request.child_mask);
