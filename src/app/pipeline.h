@@ -34,8 +34,8 @@
 namespace lc::app {
 
 // The DogStatsD sockets, bound before the Pipeline that will read them exists. The init wrapper
-// binds, spawns its child and only then builds the rest (serverless-init.md §2 steps 2–3): the child
-// never waits for aggregators or the forward stage, and the kernel queues what it sends until
+// binds, spawns its child and only then builds the rest (serverless-init.md §2 steps 2–3): the
+// child never waits for aggregators or the forward stage, and the kernel queues what it sends until
 // Pipeline::start_receivers(). Other modes bind through Pipeline::bind_receivers().
 class BoundReceivers {
  public:
