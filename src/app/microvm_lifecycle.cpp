@@ -33,8 +33,8 @@ void MicrovmLifecycle::start(Pipeline& pipeline, const Clock& clock, ModeHooks h
     any_forwarded = any_forwarded || m.forwarded(static_cast<MicrovmHook>(i));
   }
   if (any_forwarded) {
-    forwarder_ = std::make_unique<microvm::HookForwarder>(loop_.io(), clock, loop_,
-                                                          m.user_app_port, self_);
+    forwarder_ =
+        std::make_unique<microvm::HookForwarder>(loop_.io(), clock, loop_, m.user_app_port, self_);
   }
   std::function<void(Deadline, std::function<void()>)> run_flush = std::move(hooks.flush);
   if (!run_flush) {

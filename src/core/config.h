@@ -64,7 +64,7 @@ struct FinalConfig {
     std::string derived;
     bool read = false;  // read by a finalize_<area>() (every row that is not later work is)
   };
-  std::vector<Entry> entries;  // empty unless finalized with ConfigDetail::kSources
+  std::vector<Entry> entries;         // empty unless finalized with ConfigDetail::kSources
   std::vector<std::string> warnings;  // reported once at start
   bool rejected_values = false;       // a value was rejected (--check-config exits 1)
 

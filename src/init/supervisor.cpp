@@ -112,8 +112,8 @@ class SpawnPlan {
     ::posix_spawnattr_setpgroup(&attr_, 0);
     ::posix_spawnattr_setsigdefault(&attr_, &all);
     ::posix_spawnattr_setsigmask(&attr_, &request.child_mask);
-    ::posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-                                           POSIX_SPAWN_SETSIGMASK);
+    ::posix_spawnattr_setflags(
+        &attr_, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
     // dup2 onto the same number clears FD_CLOEXEC (glibc ≥ 2.29), so an fd 1 or 2 that already
     // is the pipe is kept open across exec.
     if (request.stdout_fd >= 0) ::posix_spawn_file_actions_adddup2(&actions_, request.stdout_fd, 1);

@@ -61,8 +61,8 @@ struct SpawnFailure {
   std::string message;  // "cannot execute 'foo': No such file or directory"
 };
 
-// Spawns the child (§3.1, posix_spawn): own process group (pgid = pid), every disposition default and
-// `child_mask` as mask, stdout/stderr from the given fds, PATH looked up in the child's `env`
+// Spawns the child (§3.1, posix_spawn): own process group (pgid = pid), every disposition default
+// and `child_mask` as mask, stdout/stderr from the given fds, PATH looked up in the child's `env`
 // (execvp's rules: EACCES on one entry keeps searching and is reported if nothing runs; no /bin/sh
 // fallback on ENOEXEC, §1.2 "no shell"). If fd 0 is a terminal whose foreground group is
 // lastcall's, the child's group becomes the foreground group before exec. Returns once the exec

@@ -25,9 +25,9 @@
 namespace lc::microvm {
 
 inline constexpr std::string_view kHookPathPrefix = "/aws/lambda-microvms/runtime/v1/";
-inline constexpr Millis kHookReadTimeout{30000};          // §7.2
-inline constexpr Millis kMirrorWriteTimeout{5000};        // §7.7
-inline constexpr Millis kReadyFlushBudget{2000};          // §7.9: flush before a 200 to /ready
+inline constexpr Millis kHookReadTimeout{30000};    // §7.2
+inline constexpr Millis kMirrorWriteTimeout{5000};  // §7.7
+inline constexpr Millis kReadyFlushBudget{2000};    // §7.9: flush before a 200 to /ready
 
 inline constexpr std::string_view kRunMetric = "aws.lambda.enhanced.microvm.run";
 inline constexpr std::string_view kResumeMetric = "aws.lambda.enhanced.microvm.resume";

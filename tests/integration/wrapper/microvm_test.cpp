@@ -19,8 +19,8 @@
 #include "support/fakeintake_client.h"
 #include "support/process.h"
 #include "support/sidecar_process.h"
-#include "test_paths.h"
 #include "support/wrapper_process.h"
+#include "test_paths.h"
 
 namespace lc::test {
 namespace {
@@ -132,8 +132,12 @@ TEST(WrapperMicrovm, SixHooksForwardedToTheAppInOrderWithEveryFlushAtTheIntake) 
   const auto client = intake->client();
 
   const std::vector<std::pair<std::string, std::string>> hooks = {
-      {"ready", ""},  {"validate", ""}, {"run", R"({"microvmId":"vm-1","meshIpv6Address":"fd00::12"})"},
-      {"resume", ""}, {"suspend", ""}, {"terminate", ""}};
+      {"ready", ""},
+      {"validate", ""},
+      {"run", R"({"microvmId":"vm-1","meshIpv6Address":"fd00::12"})"},
+      {"resume", ""},
+      {"suspend", ""},
+      {"terminate", ""}};
   for (const auto& [name, body] : hooks) {
     SCOPED_TRACE(name);
     auto r = hook(w->microvm(), name, body);
@@ -211,8 +215,9 @@ TEST(WrapperMicrovm, NotAMicrovmWithoutTheImageArn) {
   std::string error;
   auto intake = FakeIntakeProcess::start({}, &error);
   ASSERT_NE(intake, nullptr) << error;
-  auto w = WrapperProcess::start("http://127.0.0.1:" + std::to_string(intake->port()),
-                                 wrapped({"sleep", "60"}, {{"DD_AWS_MICROVM_LIFECYCLE_PORT", "0"}}));
+  auto w =
+      WrapperProcess::start("http://127.0.0.1:" + std::to_string(intake->port()),
+                            wrapped({"sleep", "60"}, {{"DD_AWS_MICROVM_LIFECYCLE_PORT", "0"}}));
   ASSERT_TRUE(w && w->started());
   EXPECT_EQ(w->microvm(), 0) << w->stderr_bytes();
   w->signal(SIGTERM);
@@ -225,9 +230,9 @@ TEST(SidecarMicrovm, BuiltInHooksTagTheRunAndFlushTheTerminateMetric) {
   std::string error;
   auto intake = FakeIntakeProcess::start({}, &error);
   ASSERT_NE(intake, nullptr) << error;
-  auto s = SidecarProcess::start("http://127.0.0.1:" + std::to_string(intake->port()),
-                                 {{"AWS_LAMBDA_MICROVM_IMAGE_ARN", kArn},
-                                  {"DD_AWS_MICROVM_LIFECYCLE_PORT", "0"}});
+  auto s = SidecarProcess::start(
+      "http://127.0.0.1:" + std::to_string(intake->port()),
+      {{"AWS_LAMBDA_MICROVM_IMAGE_ARN", kArn}, {"DD_AWS_MICROVM_LIFECYCLE_PORT", "0"}});
   ASSERT_TRUE(s.started());
   ASSERT_GT(s.microvm, 0) << s.listening_line;
   auto ready = hook(s.microvm, "ready");
