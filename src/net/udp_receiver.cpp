@@ -19,6 +19,8 @@
 
 #include "core/logger.h"
 #include "core/mutex.h"
+#include "core/proc_reader.h"
+#include "core/strings.h"
 
 namespace lc::net {
 
@@ -43,6 +45,20 @@ std::int64_t rxq_ovfl_count(const msghdr& message) {
     }
   }
   return -1;
+}
+
+ReceiveBufferRequest receive_buffer_request(int configured, std::int64_t rmem_max) {
+  if (configured > 0) return {configured, true};
+  if (rmem_max <= 0) return {UdpReceiver::kMaxDefaultRcvbuf, false};
+  return {static_cast<int>(std::min<std::int64_t>(rmem_max, UdpReceiver::kMaxDefaultRcvbuf)),
+          false};
+}
+
+std::int64_t read_rmem_max(const ProcReader& proc) {
+  const auto text = proc.read_file("sys/net/core/rmem_max", 64);
+  if (!text) return -1;
+  const auto v = parse_int(trim(*text));
+  return v && *v > 0 ? *v : -1;
 }
 
 // Datagrams copied compactly out of a Batch and queued for the loop thread. Recycled.
@@ -147,6 +163,32 @@ namespace {
 Error os_error(std::string_view what, int err = errno) {
   return make_error(ErrorCode::kIo, fmt::format("dogstatsd: {}: {}", what, std::strerror(err)));
 }
+
+// Asks for the receive buffer `request` names and returns what the kernel granted (getsockopt:
+// twice what it set, for its bookkeeping), 0 when it cannot be read. A grant below what was asked
+// (the kernel capped it at net.core.rmem_max) is logged once, at info: the wrapper's default level
+// hides it, the debug start line (describe()) always shows it.
+int apply_receive_buffer(int fd, const ReceiveBufferRequest& request, std::int64_t rmem_max,
+                         std::string_view socket) {
+  const int v = request.bytes;
+  const bool forced =
+      request.force && ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) == 0;
+  if (!forced && ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v) != 0) {
+    LC_WARN("dogstatsd: {} SO_RCVBUF={} not applied: {}", socket, v, std::strerror(errno));
+  }
+  int granted = 0;
+  socklen_t len = sizeof granted;
+  if (::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &len) != 0 || granted < 0) granted = 0;
+  if (static_cast<std::int64_t>(granted) < 2 * static_cast<std::int64_t>(v)) {
+    LC_INFO(
+        "dogstatsd: {}receive buffer {} bytes (asked {}, which the kernel counts as {}; "
+        "net.core.rmem_max {})",
+        socket == "UDP" ? "" : fmt::format("{} ", socket), granted, v,
+        2 * static_cast<std::int64_t>(v),
+        rmem_max > 0 ? std::to_string(rmem_max) : std::string("unknown"));
+  }
+  return granted;
+}
 }  // namespace
 
 Expected<void> UdpReceiver::open() {
@@ -154,6 +196,7 @@ Expected<void> UdpReceiver::open() {
   if (wake_fd_ < 0) return os_error("eventfd");
   sync_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (sync_fd_ < 0) return os_error("eventfd");
+  rcvbuf_ = receive_buffer_request(options_.so_rcvbuf, options_.rmem_max);
 
   if (!options_.host.empty() && options_.port >= 0) {
     addrinfo hints{};
@@ -173,12 +216,7 @@ Expected<void> UdpReceiver::open() {
       ::freeaddrinfo(res);
       return os_error("socket");
     }
-    if (options_.so_rcvbuf > 0) {
-      const int v = options_.so_rcvbuf;
-      if (::setsockopt(udp_fd_, SOL_SOCKET, SO_RCVBUF, &v, sizeof v) != 0) {
-        LC_WARN("dogstatsd: SO_RCVBUF={} not applied: {}", v, std::strerror(errno));
-      }
-    }
+    udp_rcvbuf_ = apply_receive_buffer(udp_fd_, rcvbuf_, options_.rmem_max, "UDP");
     // Each datagram then carries the kernel's count of datagrams it dropped on this socket.
     const int on = 1;
     if (::setsockopt(udp_fd_, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) != 0) {
@@ -214,10 +252,7 @@ Expected<void> UdpReceiver::open() {
     }
     unix_fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (unix_fd_ < 0) return os_error("unix socket");
-    if (options_.so_rcvbuf > 0) {
-      const int v = options_.so_rcvbuf;
-      (void)::setsockopt(unix_fd_, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
-    }
+    unix_rcvbuf_ = apply_receive_buffer(unix_fd_, rcvbuf_, options_.rmem_max, "unix socket");
     if (::bind(unix_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       const int err = errno;
       return os_error(fmt::format("bind {}", options_.unix_path), err);
@@ -316,11 +351,8 @@ std::size_t UdpReceiver::take_everything() {
   std::size_t handed = 0;
   for (const int fd : {udp_fd_, unix_fd_}) {
     if (fd < 0) continue;
-    int rcvbuf = 0;
-    socklen_t len = sizeof rcvbuf;
-    if (::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len) != 0 || rcvbuf <= 0) {
-      rcvbuf = 4 << 20;
-    }
+    int rcvbuf = fd == udp_fd_ ? udp_rcvbuf_ : unix_rcvbuf_;
+    if (rcvbuf <= 0) rcvbuf = 4 << 20;
     const std::size_t limit =
         std::max<std::size_t>(static_cast<std::size_t>(rcvbuf) / 256, options_.batch_size);
     std::size_t read = 0;
@@ -363,9 +395,11 @@ std::uint64_t UdpReceiver::datagrams_received() const { return shared_->received
 std::string UdpReceiver::describe() const {
   return fmt::format(
       "{{\"component\":\"dogstatsd_receiver\",\"udp\":\"{}:{}\",\"unix\":\"{}\",\"buffer_size\":{},"
-      "\"queue_datagrams\":{},\"batch_size\":{},\"so_rcvbuf\":{}}}",
+      "\"queue_datagrams\":{},\"batch_size\":{},\"so_rcvbuf\":{},\"so_rcvbuf_forced\":{},"
+      "\"rmem_max\":{},\"udp_rcvbuf_granted\":{},\"unix_rcvbuf_granted\":{}}}",
       udp_fd_ >= 0 || port_ != 0 ? options_.host : std::string(), port_, options_.unix_path,
-      options_.buffer_size, options_.queue_datagrams, options_.batch_size, options_.so_rcvbuf);
+      options_.buffer_size, options_.queue_datagrams, options_.batch_size, rcvbuf_.bytes,
+      rcvbuf_.force, options_.rmem_max, udp_rcvbuf_, unix_rcvbuf_);
 }
 
 void UdpReceiver::run() {
