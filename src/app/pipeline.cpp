@@ -121,6 +121,8 @@ void Pipeline::bind_receivers(Listeners& listeners, const ProcReader& proc) {
 
 void Pipeline::adopt_receivers(BoundReceivers bound) {
   if (!bound.dogstatsd_) return;
+  // Not started yet: the queue's datagrams are charged from the first one read.
+  bound.dogstatsd_->charge_to(budget_);
   *bound.target_ = dogstatsd_.get();
   receiver_ = std::move(bound.dogstatsd_);
 }

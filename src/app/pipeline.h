@@ -68,7 +68,8 @@ class Pipeline {
   // Binds the DogStatsD sockets and adds "dogstatsd" to `listeners` (call before announce()). A
   // socket that cannot be bound is logged naming the port; the mode runs without it.
   void bind_receivers(Listeners& listeners, const ProcReader& proc);
-  // Takes sockets bound before this pipeline was built (the same config, loop and self-metrics).
+  // Takes sockets bound before this pipeline was built (the same config, loop and self-metrics);
+  // their queued datagrams are charged to this pipeline's memory budget. Before start_receivers().
   void adopt_receivers(BoundReceivers bound);
   // Starts receiving (after the announcement).
   void start_receivers();

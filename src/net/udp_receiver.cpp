@@ -17,6 +17,7 @@
 #include <deque>
 #include <vector>
 
+#include "core/assert.h"
 #include "core/logger.h"
 #include "core/mutex.h"
 #include "core/proc_reader.h"
@@ -66,7 +67,8 @@ struct UdpReceiver::Chunk {
   std::string data;
   std::vector<ReceivedDatagram> views;
   std::size_t count = 0;
-  std::size_t charged = 0;        // bytes counted against the in-flight budget
+  std::size_t bytes = 0;          // datagram bytes, counted against the queue's byte cap
+  std::size_t charged = 0;        // charged to the memory budget
   std::shared_ptr<Shared> owner;  // set while queued: keeps the pool alive for the task
   bool consumed = false;          // handled (by its task or by stop()); guarded by Shared::mu
 };
@@ -74,8 +76,9 @@ struct UdpReceiver::Chunk {
 struct UdpReceiver::Shared {
   Poster poster;
   Handler handler;
-  std::size_t queue_cap = 0;          // datagrams
-  std::size_t byte_budget = 0;        // bytes held by queued chunks
+  std::size_t queue_cap = 0;    // datagrams
+  std::size_t byte_budget = 0;  // bytes held by queued chunks
+  MemoryBudget* budget = &MemoryBudget::unlimited();
   std::atomic<bool> detached{false};  // the receiver is gone: its handler may be gone too
   std::atomic<std::size_t> inflight{0};
   std::atomic<std::size_t> inflight_bytes{0};
@@ -108,6 +111,19 @@ struct UdpReceiver::Shared {
     return c;
   }
 
+  // What a chunk of `datagrams` holding `bytes` is charged to the memory budget: its bytes and
+  // views, and the two allocations holding them.
+  static std::size_t charge_of(std::size_t bytes, std::size_t datagrams) {
+    return bytes + datagrams * sizeof(ReceivedDatagram) + 2 * MemoryBudget::kAllocOverhead;
+  }
+
+  // A chunk leaves the queue (handed to the handler): room again, and its charge released.
+  void dequeued(const Chunk& c) {
+    inflight.fetch_sub(c.count);
+    inflight_bytes.fetch_sub(c.bytes);
+    budget->release(ValueClass::kMetrics, c.charged);
+  }
+
   void release(Chunk* c) {
     MutexLock lock(mu);
     if (free_list.size() >= kMaxPooled) {
@@ -121,6 +137,7 @@ struct UdpReceiver::Shared {
 UdpReceiver::UdpReceiver(Options options, SelfMetrics& self)
     : options_(std::move(options)),
       queue_full_(self.drop_counter(kDropKind, "queue_full")),
+      memory_budget_(self.drop_counter(kDropKind, MemoryBudget::kDropReason)),
       kernel_buffer_(self.drop_counter(kDropKind, "kernel_buffer")),
       shared_(std::make_shared<Shared>()) {}
 
@@ -157,6 +174,11 @@ Expected<std::unique_ptr<UdpReceiver>> UdpReceiver::create(Options options, Self
   }
   if (auto ok = r->open(); !ok) return ok.error();
   return r;
+}
+
+void UdpReceiver::charge_to(MemoryBudget& budget) {
+  LC_ASSERT(!started_, "charge_to() after start()");  // the receive thread reads it unlocked
+  shared_->budget = &budget;
 }
 
 namespace {
@@ -333,8 +355,7 @@ std::size_t UdpReceiver::hand_over_queued() {
   for (Chunk* c : taken) {
     // No longer waiting for the loop: room in the queue again, though the chunk's own task still
     // holds it until it recycles it.
-    s.inflight.fetch_sub(c->count);
-    s.inflight_bytes.fetch_sub(c->charged);
+    s.dequeued(*c);
     s.handler(std::span<const ReceivedDatagram>(c->views.data(), c->count));
     handed += c->count;
   }
@@ -469,20 +490,35 @@ std::size_t UdpReceiver::read_batch(int fd) {
     if (dropped >= 0) count_kernel_drops(fd, static_cast<std::uint32_t>(dropped));
   }
 
-  // Drop newest when the queue is full: by datagram count, then by queued bytes.
+  // Drop newest when the queue is full — by datagram count, then by queued bytes (queue_full) —
+  // or when the memory budget refuses the bytes (memory_budget, lambda-agent.md §6.4).
   const std::size_t inflight = s.inflight.load();
-  std::size_t keep = std::min(received, inflight >= s.queue_cap ? 0 : s.queue_cap - inflight);
+  const std::size_t room = std::min(received, inflight >= s.queue_cap ? 0 : s.queue_cap - inflight);
+  std::size_t keep = room;
   std::size_t bytes = 0;
+  bool refused = false;
   const std::size_t bytes_inflight = s.inflight_bytes.load();
+  const std::size_t headroom = s.budget->headroom(ValueClass::kMetrics);  // read once per batch
   for (std::size_t i = 0; i < keep; ++i) {
     const std::size_t len = std::min<std::size_t>(b.hdrs[i].msg_len, options_.buffer_size);
     if (bytes_inflight + bytes + len > s.byte_budget) {
       keep = i;
       break;
     }
+    if (Shared::charge_of(bytes + len, i + 1) > headroom) {
+      keep = i;
+      refused = true;
+      break;
+    }
     bytes += len;
   }
-  if (keep < received) queue_full_.add(received - keep);
+  if (refused) {
+    memory_budget_.add(room - keep);
+    s.budget->note_refused(ValueClass::kMetrics, room - keep);
+    if (room < received) queue_full_.add(received - room);
+  } else if (keep < received) {
+    queue_full_.add(received - keep);
+  }
   if (keep > 0) {
     Chunk* c = s.acquire(bytes, keep);
     for (std::size_t i = 0; i < keep; ++i) {
@@ -497,11 +533,13 @@ std::size_t UdpReceiver::read_batch(int fd) {
       off += len;
     }
     c->count = keep;
-    c->charged = bytes;
+    c->bytes = bytes;
+    c->charged = Shared::charge_of(bytes, keep);
     c->owner = shared_;
     c->consumed = false;
     s.inflight.fetch_add(keep);
     s.inflight_bytes.fetch_add(bytes);
+    s.budget->charge(ValueClass::kMetrics, c->charged);
     {
       MutexLock lock(s.mu);
       s.queued.push_back(c);
@@ -520,8 +558,7 @@ std::size_t UdpReceiver::read_batch(int fd) {
         }
       }
       if (mine) {  // otherwise stop() or drain_now() handed it over and uncounted it
-        sp->inflight.fetch_sub(c->count);
-        sp->inflight_bytes.fetch_sub(c->charged);
+        sp->dequeued(*c);
         if (!sp->detached.load()) {
           sp->handler(std::span<const ReceivedDatagram>(c->views.data(), c->count));
         }

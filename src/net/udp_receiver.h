@@ -2,11 +2,12 @@
 // construction, read by one dedicated thread with recvmmsg in batches (datadog-wire.md §1.1).
 // Received datagrams are copied compactly into pooled chunks and handed to the loop thread through
 // a caller-supplied post(), within a bounded queue (datagram count and bytes; full → newest
-// dropped, counted `queue_full`). Datagrams the kernel dropped because the socket's receive buffer
-// was full are counted `kernel_buffer` from the SO_RXQ_OVFL count each datagram carries (and, at
-// drain_now() and stop(), from SO_MEMINFO). The receive buffer is the largest the kernel allows
-// unless the user names one (lambda-agent.md §8.2). sync() and drain_now() give a flush everything
-// sent before them. Created by app/, whose handler runs on the loop thread.
+// dropped, counted `queue_full`) whose bytes are charged to the memory budget (refused → newest
+// dropped, counted `memory_budget`). Datagrams the kernel dropped because the socket's receive
+// buffer was full are counted `kernel_buffer` from the SO_RXQ_OVFL count each datagram carries
+// (and, at drain_now() and stop(), from SO_MEMINFO). The receive buffer is the largest the kernel
+// allows unless the user names one (lambda-agent.md §8.2). sync() and drain_now() give a flush
+// everything sent before them. Created by app/, whose handler runs on the loop thread.
 #pragma once
 
 #include <atomic>
@@ -19,6 +20,7 @@
 #include <thread>
 
 #include "core/expected.h"
+#include "core/memory_budget.h"
 #include "core/mutex.h"
 #include "core/self_metrics.h"
 
@@ -81,7 +83,7 @@ class UdpReceiver {
     std::size_t buffer_size = 8192;  // bytes per datagram (DD_DOGSTATSD_BUFFER_SIZE)
     int so_rcvbuf = 0;               // DD_DOGSTATSD_SO_RCVBUF, 0 = receive_buffer_request()'s rule
     std::int64_t rmem_max = -1;      // net.core.rmem_max (read_rmem_max()), -1 = unknown
-    std::size_t queue_datagrams = 1024;  // received but not yet handled (DD_DOGSTATSD_QUEUE_SIZE)
+    std::size_t queue_datagrams = 8192;  // received but not yet handled (DD_DOGSTATSD_QUEUE_SIZE)
     std::size_t batch_size = 32;         // datagrams per recvmmsg call (fewer for big buffers)
     std::size_t max_queued_bytes = 16u << 20;  // datagram bytes waiting for the loop thread
   };
@@ -109,6 +111,11 @@ class UdpReceiver {
   int udp_receive_buffer() const { return udp_rcvbuf_; }
   int unix_receive_buffer() const { return unix_rcvbuf_; }
   const ReceiveBufferRequest& receive_buffer_asked() const { return rcvbuf_; }
+
+  // Charges the queued datagrams to `budget` (class metrics; lambda-agent.md §6.4): a datagram
+  // the budget refuses is dropped, newest first, and counted `memory_budget`. Without a call:
+  // MemoryBudget::unlimited(). Call before start(); `budget` outlives the receiver.
+  void charge_to(MemoryBudget& budget);
 
   // Starts the receive thread. Call once.
   void start();
@@ -161,6 +168,7 @@ class UdpReceiver {
 
   Options options_;
   SelfMetrics::Counter queue_full_;
+  SelfMetrics::Counter memory_budget_;
   SelfMetrics::Counter kernel_buffer_;
   // Held around each recvmmsg batch (read + queue): by the receive thread, and by drain_now() and
   // stop() on the loop thread, so a batch is never half-read when the loop takes the queue.

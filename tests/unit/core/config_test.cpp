@@ -539,6 +539,8 @@ TEST(ConfigRegistry, CheckConfigShowsTheReceiveBufferRule) {
     EXPECT_EQ(e->source, "derived (" + e->derived + ")");
     const std::string line = check_config_line(c, "DD_DOGSTATSD_SO_RCVBUF");
     EXPECT_EQ(line.substr(line.find("= ")), rule);
+    // DD_DOGSTATSD_QUEUE_SIZE: 8192 datagrams in every mode.
+    EXPECT_EQ(c.metrics.dogstatsd_queue_size, 8192);
   }
   // 0 is the rule too; the variable is listed, not marked as used.
   const FinalConfig zero = finalize({{"DD_DOGSTATSD_SO_RCVBUF", "0"}});

@@ -1,7 +1,7 @@
 // UdpReceiver over real sockets bound to port 0 on 127.0.0.1 (and a unix datagram socket): the
-// receive thread, MSG_TRUNC handling through to the parser, queue-full counting, the receive
-// buffer asked and granted, sync(), drain_now(), clean stop. The test thread plays the loop
-// thread: it runs the tasks the receiver posts.
+// receive thread, MSG_TRUNC handling through to the parser, queue-full counting, the memory budget
+// charge, the receive buffer asked and granted, sync(), drain_now(), clean stop. The test thread
+// plays the loop thread: it runs the tasks the receiver posts.
 #include "net/udp_receiver.h"
 
 #include <arpa/inet.h>
@@ -18,6 +18,7 @@
 #include <deque>
 #include <filesystem>
 
+#include "core/memory_budget.h"
 #include "core/mutex.h"
 #include "core/proc_reader.h"
 #include "fakes/fake_clock.h"
@@ -622,6 +623,73 @@ TEST_F(UdpReceiverTest, UnsetAsksForRmemMaxAndKeepsTheGrant) {
   ASSERT_TRUE(actual) << actual.error().message;
   EXPECT_EQ((*actual)->udp_receive_buffer(),
             2 * std::min<std::int64_t>(UdpReceiver::kMaxDefaultRcvbuf, real));
+}
+
+// Bytes of `n` datagrams of `size` bytes as the queue charges them, in `chunks` chunks.
+std::size_t queue_charge(std::size_t n, std::size_t size, std::size_t chunks) {
+  return n * (size + sizeof(ReceivedDatagram)) + chunks * 2 * MemoryBudget::kAllocOverhead;
+}
+
+// lambda-agent.md §6.4 / §8.2: the queued datagrams' bytes are charged to the memory budget while
+// they wait for the loop, and released once handed over (by the loop's task or by stop()).
+TEST_F(UdpReceiverTest, QueuedDatagramsAreChargedToTheMemoryBudgetUntilHandled) {
+  MemoryBudget budget(1 << 20);
+  auto rx = create();
+  ASSERT_TRUE(rx) << rx.error().message;
+  (*rx)->charge_to(budget);
+  (*rx)->start();
+  Sender tx((*rx)->port());
+  for (int i = 0; i < 3; ++i) tx.send(std::string(1000, static_cast<char>('a' + i)));
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while ((*rx)->datagrams_received() < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ((*rx)->datagrams_received(), 3u);
+  // The "loop" has not run: all three wait, in one to three chunks.
+  EXPECT_GE(budget.used(ValueClass::kMetrics), queue_charge(3, 1000, 1));
+  EXPECT_LE(budget.used(ValueClass::kMetrics), queue_charge(3, 1000, 3));
+  EXPECT_EQ(budget.used(ValueClass::kLogs) + budget.used(ValueClass::kTraces), 0u);
+  loop.run_all();
+  ASSERT_EQ(got.data.size(), 3u);
+  EXPECT_EQ(budget.used(), 0u);
+  // Handed over by stop() instead: released there, and not again by the tasks.
+  tx.send(std::string(500, 'z'));
+  while ((*rx)->datagrams_received() < 4 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ((*rx)->datagrams_received(), 4u);
+  EXPECT_EQ(budget.used(), queue_charge(1, 500, 1));
+  (*rx)->stop();
+  EXPECT_EQ(got.data.size(), 4u);
+  EXPECT_EQ(budget.used(), 0u);
+  loop.run_all();
+  EXPECT_EQ(budget.used(), 0u);
+  EXPECT_EQ(budget.refusals(), 0u);
+  EXPECT_EQ(self.dropped_total(), 0u);
+}
+
+// Over the budget the newest datagrams are dropped and counted memory_budget (not queue_full);
+// what was kept is delivered and its charge released.
+TEST_F(UdpReceiverTest, DatagramsTheMemoryBudgetRefusesAreDroppedAndCounted) {
+  // Two 1000-byte datagrams fit however they are chunked; a third never does.
+  MemoryBudget budget(queue_charge(2, 1000, 2) + 400);
+  auto rx = create();
+  ASSERT_TRUE(rx) << rx.error().message;
+  (*rx)->charge_to(budget);
+  (*rx)->start();
+  Sender tx((*rx)->port());
+  for (int i = 0; i < 5; ++i) tx.send(std::string(1000, static_cast<char>('a' + i)));
+  (*rx)->stop();  // takes whatever is still in the socket; nothing has run on the "loop" yet
+  EXPECT_EQ((*rx)->datagrams_received(), 5u);
+  EXPECT_EQ(self.dropped_count("dogstatsd", "memory_budget"), 3u);
+  EXPECT_EQ(self.dropped_count("dogstatsd", "queue_full"), 0u);
+  EXPECT_EQ(budget.refusals(ValueClass::kMetrics), 3u);
+  ASSERT_EQ(got.data.size(), 2u);
+  EXPECT_EQ(got.data[0], std::string(1000, 'a'));
+  EXPECT_EQ(got.data[1], std::string(1000, 'b'));
+  EXPECT_EQ(budget.used(), 0u);
+  loop.run_all();
+  EXPECT_EQ(budget.used(), 0u);
 }
 
 }  // namespace
