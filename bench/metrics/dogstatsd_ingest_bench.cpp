@@ -28,7 +28,8 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr int kRcvBuf = 8 << 20;
+// What the receiver asks by default when net.core.rmem_max is not given (the kernel caps both).
+constexpr int kRcvBuf = lc::net::UdpReceiver::kMaxDefaultRcvbuf;
 
 struct Result {
   double seconds = 0;
@@ -164,8 +165,7 @@ Result run_real(const std::vector<std::string>& payloads, std::uint64_t n, doubl
   config.max_histogram_samples = 1u << 30;
   lc::metrics::DogStatsdServer server({}, config, self, clock);
   std::atomic<std::uint64_t> handled{0};
-  lc::net::UdpReceiver::Options o;
-  o.so_rcvbuf = kRcvBuf;
+  lc::net::UdpReceiver::Options o;  // the default receive buffer: kRcvBuf asked, never forced
   auto rx = lc::net::UdpReceiver::create(
       o, self, [&](std::function<void()> task) { loop.post(std::move(task)); },
       [&](std::span<const lc::net::ReceivedDatagram> batch) {

@@ -87,7 +87,7 @@ Pipeline::~Pipeline() {
 }
 
 BoundReceivers BoundReceivers::bind(const FinalConfig& config, EventLoop& loop, SelfMetrics& self,
-                                    Listeners& listeners) {
+                                    Listeners& listeners, const ProcReader& proc) {
   const MetricsConfig& m = config.metrics;
   net::UdpReceiver::Options udp;
   udp.host = m.dogstatsd_host;
@@ -95,6 +95,7 @@ BoundReceivers BoundReceivers::bind(const FinalConfig& config, EventLoop& loop, 
   udp.unix_path = m.dogstatsd_socket;
   udp.buffer_size = static_cast<std::size_t>(m.dogstatsd_buffer_size);
   udp.so_rcvbuf = m.dogstatsd_so_rcvbuf;
+  udp.rmem_max = net::read_rmem_max(proc);  // for the rule (unset) and the start line
   udp.queue_datagrams = static_cast<std::size_t>(m.dogstatsd_queue_size);
   BoundReceivers bound;
   bound.target_ = std::make_shared<metrics::DogStatsdServer*>(nullptr);
@@ -114,12 +115,14 @@ BoundReceivers BoundReceivers::bind(const FinalConfig& config, EventLoop& loop, 
   return bound;
 }
 
-void Pipeline::bind_receivers(Listeners& listeners) {
-  adopt_receivers(BoundReceivers::bind(config_, loop_, self_, listeners));
+void Pipeline::bind_receivers(Listeners& listeners, const ProcReader& proc) {
+  adopt_receivers(BoundReceivers::bind(config_, loop_, self_, listeners, proc));
 }
 
 void Pipeline::adopt_receivers(BoundReceivers bound) {
   if (!bound.dogstatsd_) return;
+  // Not started yet: the queue's datagrams are charged from the first one read.
+  bound.dogstatsd_->charge_to(budget_);
   *bound.target_ = dogstatsd_.get();
   receiver_ = std::move(bound.dogstatsd_);
 }

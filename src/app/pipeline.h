@@ -22,6 +22,7 @@
 #include "core/event_loop.h"
 #include "core/memory_budget.h"
 #include "core/metric_sink.h"
+#include "core/proc_reader.h"
 #include "core/self_metrics.h"
 #include "core/tag_sets.h"
 #include "forward/forward_stage.h"
@@ -41,9 +42,10 @@ class BoundReceivers {
  public:
   // Binds the sockets of config.metrics and adds "dogstatsd" to `listeners` (call before
   // announce()). A socket that cannot be bound is logged naming the port; the mode runs without
-  // it. The loop and the self-metrics must outlive the receivers.
+  // it. `proc` gives net.core.rmem_max (the default receive buffer, lambda-agent.md §8.2). The
+  // loop and the self-metrics must outlive the receivers.
   static BoundReceivers bind(const FinalConfig& config, EventLoop& loop, SelfMetrics& self,
-                             Listeners& listeners);
+                             Listeners& listeners, const ProcReader& proc);
 
  private:
   friend class Pipeline;
@@ -65,8 +67,9 @@ class Pipeline {
 
   // Binds the DogStatsD sockets and adds "dogstatsd" to `listeners` (call before announce()). A
   // socket that cannot be bound is logged naming the port; the mode runs without it.
-  void bind_receivers(Listeners& listeners);
-  // Takes sockets bound before this pipeline was built (the same config, loop and self-metrics).
+  void bind_receivers(Listeners& listeners, const ProcReader& proc);
+  // Takes sockets bound before this pipeline was built (the same config, loop and self-metrics);
+  // their queued datagrams are charged to this pipeline's memory budget. Before start_receivers().
   void adopt_receivers(BoundReceivers bound);
   // Starts receiving (after the announcement).
   void start_receivers();

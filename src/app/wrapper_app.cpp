@@ -83,7 +83,8 @@ class WrapperApp {
     // Step 2 (serverless-init.md §2): bind every receiver, announce the ports. Only the sockets:
     // the pipeline that reads them is built after the spawn, so the child never waits for it.
     listeners_.self_metrics = &self_;
-    BoundReceivers bound = BoundReceivers::bind(config_, loop_, self_, listeners_);
+    BoundReceivers bound =
+        BoundReceivers::bind(config_, loop_, self_, listeners_, SystemProcReader());
     listeners_.bind_local_api(loop_, config_);
     lifecycle_ = MicrovmLifecycle::bind(config_, env_, loop_, self_, listeners_);
     listeners_.announce();

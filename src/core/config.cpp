@@ -558,6 +558,13 @@ void finalize_metrics(Finalizer& f, FinalConfig& out, const std::string& bind_ho
   c.dogstatsd_buffer_size = as_int(f.get(var::kDdDogstatsdBufferSize));
   c.dogstatsd_queue_size = as_int(f.get(var::kDdDogstatsdQueueSize));
   c.dogstatsd_so_rcvbuf = as_int(f.get(var::kDdDogstatsdSoRcvbuf));
+  if (c.dogstatsd_so_rcvbuf == 0) {
+    // lambda-agent.md §8.2: no size of the user's is a rule, not a number: the kernel's limit is
+    // read when the socket is bound (net/udp_receiver.h), and the size granted is logged there.
+    f.derive(var::kDdDogstatsdSoRcvbuf, std::string(kSoRcvbufRule),
+             "lambda-agent.md §8.2: unset or 0: the largest receive buffer the kernel allows; the "
+             "size granted is in the debug start line");
+  }
   c.statsd_namespace = f.get(var::kDdStatsdMetricNamespace);
   if (!c.statsd_namespace.empty() && c.statsd_namespace.back() != '.') c.statsd_namespace += '.';
   c.statsd_namespace_blacklist = f.get(var::kDdStatsdMetricNamespaceBlacklist);

@@ -5,9 +5,14 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lc {
+
+// DD_DOGSTATSD_SO_RCVBUF unset or 0, as --check-config shows it: the receiver asks for the largest
+// receive buffer the kernel allows, at most 8 MiB (net::UdpReceiver::kMaxDefaultRcvbuf).
+inline constexpr std::string_view kSoRcvbufRule = "net.core.rmem_max, at most 8 MiB";
 
 struct MetricsConfig {
   bool use_v2_series{};
@@ -24,7 +29,7 @@ struct MetricsConfig {
   std::string dogstatsd_socket;
   int dogstatsd_buffer_size{};
   int dogstatsd_queue_size{};
-  int dogstatsd_so_rcvbuf{};     // 0 = OS default
+  int dogstatsd_so_rcvbuf{};     // 0 = kSoRcvbufRule (lambda-agent.md §8.2)
   std::string statsd_namespace;  // with trailing '.' when set
   std::vector<std::string> statsd_namespace_blacklist;
   std::vector<std::string> histogram_aggregates;

@@ -17,8 +17,11 @@
 #include <deque>
 #include <vector>
 
+#include "core/assert.h"
 #include "core/logger.h"
 #include "core/mutex.h"
+#include "core/proc_reader.h"
+#include "core/strings.h"
 
 namespace lc::net {
 
@@ -45,12 +48,27 @@ std::int64_t rxq_ovfl_count(const msghdr& message) {
   return -1;
 }
 
+ReceiveBufferRequest receive_buffer_request(int configured, std::int64_t rmem_max) {
+  if (configured > 0) return {configured, true};
+  if (rmem_max <= 0) return {UdpReceiver::kMaxDefaultRcvbuf, false};
+  return {static_cast<int>(std::min<std::int64_t>(rmem_max, UdpReceiver::kMaxDefaultRcvbuf)),
+          false};
+}
+
+std::int64_t read_rmem_max(const ProcReader& proc) {
+  const auto text = proc.read_file("sys/net/core/rmem_max", 64);
+  if (!text) return -1;
+  const auto v = parse_int(trim(*text));
+  return v && *v > 0 ? *v : -1;
+}
+
 // Datagrams copied compactly out of a Batch and queued for the loop thread. Recycled.
 struct UdpReceiver::Chunk {
   std::string data;
   std::vector<ReceivedDatagram> views;
   std::size_t count = 0;
-  std::size_t charged = 0;        // bytes counted against the in-flight budget
+  std::size_t bytes = 0;          // datagram bytes, counted against the queue's byte cap
+  std::size_t charged = 0;        // charged to the memory budget
   std::shared_ptr<Shared> owner;  // set while queued: keeps the pool alive for the task
   bool consumed = false;          // handled (by its task or by stop()); guarded by Shared::mu
 };
@@ -58,8 +76,9 @@ struct UdpReceiver::Chunk {
 struct UdpReceiver::Shared {
   Poster poster;
   Handler handler;
-  std::size_t queue_cap = 0;          // datagrams
-  std::size_t byte_budget = 0;        // bytes held by queued chunks
+  std::size_t queue_cap = 0;    // datagrams
+  std::size_t byte_budget = 0;  // bytes held by queued chunks
+  MemoryBudget* budget = &MemoryBudget::unlimited();
   std::atomic<bool> detached{false};  // the receiver is gone: its handler may be gone too
   std::atomic<std::size_t> inflight{0};
   std::atomic<std::size_t> inflight_bytes{0};
@@ -92,6 +111,19 @@ struct UdpReceiver::Shared {
     return c;
   }
 
+  // What a chunk of `datagrams` holding `bytes` is charged to the memory budget: its bytes and
+  // views, and the two allocations holding them.
+  static std::size_t charge_of(std::size_t bytes, std::size_t datagrams) {
+    return bytes + datagrams * sizeof(ReceivedDatagram) + 2 * MemoryBudget::kAllocOverhead;
+  }
+
+  // A chunk leaves the queue (handed to the handler): room again, and its charge released.
+  void dequeued(const Chunk& c) {
+    inflight.fetch_sub(c.count);
+    inflight_bytes.fetch_sub(c.bytes);
+    budget->release(ValueClass::kMetrics, c.charged);
+  }
+
   void release(Chunk* c) {
     MutexLock lock(mu);
     if (free_list.size() >= kMaxPooled) {
@@ -105,6 +137,7 @@ struct UdpReceiver::Shared {
 UdpReceiver::UdpReceiver(Options options, SelfMetrics& self)
     : options_(std::move(options)),
       queue_full_(self.drop_counter(kDropKind, "queue_full")),
+      memory_budget_(self.drop_counter(kDropKind, MemoryBudget::kDropReason)),
       kernel_buffer_(self.drop_counter(kDropKind, "kernel_buffer")),
       shared_(std::make_shared<Shared>()) {}
 
@@ -143,9 +176,40 @@ Expected<std::unique_ptr<UdpReceiver>> UdpReceiver::create(Options options, Self
   return r;
 }
 
+void UdpReceiver::charge_to(MemoryBudget& budget) {
+  LC_ASSERT(!started_, "charge_to() after start()");  // the receive thread reads it unlocked
+  shared_->budget = &budget;
+}
+
 namespace {
 Error os_error(std::string_view what, int err = errno) {
   return make_error(ErrorCode::kIo, fmt::format("dogstatsd: {}: {}", what, std::strerror(err)));
+}
+
+// Asks for the receive buffer `request` names and returns what the kernel granted (getsockopt:
+// twice what it set, for its bookkeeping), 0 when it cannot be read. A grant below what was asked
+// (the kernel capped it at net.core.rmem_max) is logged once, at info: the wrapper's default level
+// hides it, the debug start line (describe()) always shows it.
+int apply_receive_buffer(int fd, const ReceiveBufferRequest& request, std::int64_t rmem_max,
+                         std::string_view socket) {
+  const int v = request.bytes;
+  const bool forced =
+      request.force && ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) == 0;
+  if (!forced && ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v) != 0) {
+    LC_WARN("dogstatsd: {} SO_RCVBUF={} not applied: {}", socket, v, std::strerror(errno));
+  }
+  int granted = 0;
+  socklen_t len = sizeof granted;
+  if (::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &len) != 0 || granted < 0) granted = 0;
+  if (static_cast<std::int64_t>(granted) < 2 * static_cast<std::int64_t>(v)) {
+    LC_INFO(
+        "dogstatsd: {}receive buffer {} bytes (asked {}, which the kernel counts as {}; "
+        "net.core.rmem_max {})",
+        socket == "UDP" ? "" : fmt::format("{} ", socket), granted, v,
+        2 * static_cast<std::int64_t>(v),
+        rmem_max > 0 ? std::to_string(rmem_max) : std::string("unknown"));
+  }
+  return granted;
 }
 }  // namespace
 
@@ -154,6 +218,7 @@ Expected<void> UdpReceiver::open() {
   if (wake_fd_ < 0) return os_error("eventfd");
   sync_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (sync_fd_ < 0) return os_error("eventfd");
+  rcvbuf_ = receive_buffer_request(options_.so_rcvbuf, options_.rmem_max);
 
   if (!options_.host.empty() && options_.port >= 0) {
     addrinfo hints{};
@@ -173,12 +238,7 @@ Expected<void> UdpReceiver::open() {
       ::freeaddrinfo(res);
       return os_error("socket");
     }
-    if (options_.so_rcvbuf > 0) {
-      const int v = options_.so_rcvbuf;
-      if (::setsockopt(udp_fd_, SOL_SOCKET, SO_RCVBUF, &v, sizeof v) != 0) {
-        LC_WARN("dogstatsd: SO_RCVBUF={} not applied: {}", v, std::strerror(errno));
-      }
-    }
+    udp_rcvbuf_ = apply_receive_buffer(udp_fd_, rcvbuf_, options_.rmem_max, "UDP");
     // Each datagram then carries the kernel's count of datagrams it dropped on this socket.
     const int on = 1;
     if (::setsockopt(udp_fd_, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) != 0) {
@@ -214,10 +274,7 @@ Expected<void> UdpReceiver::open() {
     }
     unix_fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (unix_fd_ < 0) return os_error("unix socket");
-    if (options_.so_rcvbuf > 0) {
-      const int v = options_.so_rcvbuf;
-      (void)::setsockopt(unix_fd_, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
-    }
+    unix_rcvbuf_ = apply_receive_buffer(unix_fd_, rcvbuf_, options_.rmem_max, "unix socket");
     if (::bind(unix_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       const int err = errno;
       return os_error(fmt::format("bind {}", options_.unix_path), err);
@@ -298,8 +355,7 @@ std::size_t UdpReceiver::hand_over_queued() {
   for (Chunk* c : taken) {
     // No longer waiting for the loop: room in the queue again, though the chunk's own task still
     // holds it until it recycles it.
-    s.inflight.fetch_sub(c->count);
-    s.inflight_bytes.fetch_sub(c->charged);
+    s.dequeued(*c);
     s.handler(std::span<const ReceivedDatagram>(c->views.data(), c->count));
     handed += c->count;
   }
@@ -316,11 +372,8 @@ std::size_t UdpReceiver::take_everything() {
   std::size_t handed = 0;
   for (const int fd : {udp_fd_, unix_fd_}) {
     if (fd < 0) continue;
-    int rcvbuf = 0;
-    socklen_t len = sizeof rcvbuf;
-    if (::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len) != 0 || rcvbuf <= 0) {
-      rcvbuf = 4 << 20;
-    }
+    int rcvbuf = fd == udp_fd_ ? udp_rcvbuf_ : unix_rcvbuf_;
+    if (rcvbuf <= 0) rcvbuf = 4 << 20;
     const std::size_t limit =
         std::max<std::size_t>(static_cast<std::size_t>(rcvbuf) / 256, options_.batch_size);
     std::size_t read = 0;
@@ -363,9 +416,11 @@ std::uint64_t UdpReceiver::datagrams_received() const { return shared_->received
 std::string UdpReceiver::describe() const {
   return fmt::format(
       "{{\"component\":\"dogstatsd_receiver\",\"udp\":\"{}:{}\",\"unix\":\"{}\",\"buffer_size\":{},"
-      "\"queue_datagrams\":{},\"batch_size\":{},\"so_rcvbuf\":{}}}",
+      "\"queue_datagrams\":{},\"batch_size\":{},\"so_rcvbuf\":{},\"so_rcvbuf_forced\":{},"
+      "\"rmem_max\":{},\"udp_rcvbuf_granted\":{},\"unix_rcvbuf_granted\":{}}}",
       udp_fd_ >= 0 || port_ != 0 ? options_.host : std::string(), port_, options_.unix_path,
-      options_.buffer_size, options_.queue_datagrams, options_.batch_size, options_.so_rcvbuf);
+      options_.buffer_size, options_.queue_datagrams, options_.batch_size, rcvbuf_.bytes,
+      rcvbuf_.force, options_.rmem_max, udp_rcvbuf_, unix_rcvbuf_);
 }
 
 void UdpReceiver::run() {
@@ -435,20 +490,35 @@ std::size_t UdpReceiver::read_batch(int fd) {
     if (dropped >= 0) count_kernel_drops(fd, static_cast<std::uint32_t>(dropped));
   }
 
-  // Drop newest when the queue is full: by datagram count, then by queued bytes.
+  // Drop newest when the queue is full — by datagram count, then by queued bytes (queue_full) —
+  // or when the memory budget refuses the bytes (memory_budget, lambda-agent.md §6.4).
   const std::size_t inflight = s.inflight.load();
-  std::size_t keep = std::min(received, inflight >= s.queue_cap ? 0 : s.queue_cap - inflight);
+  const std::size_t room = std::min(received, inflight >= s.queue_cap ? 0 : s.queue_cap - inflight);
+  std::size_t keep = room;
   std::size_t bytes = 0;
+  bool refused = false;
   const std::size_t bytes_inflight = s.inflight_bytes.load();
+  const std::size_t headroom = s.budget->headroom(ValueClass::kMetrics);  // read once per batch
   for (std::size_t i = 0; i < keep; ++i) {
     const std::size_t len = std::min<std::size_t>(b.hdrs[i].msg_len, options_.buffer_size);
     if (bytes_inflight + bytes + len > s.byte_budget) {
       keep = i;
       break;
     }
+    if (Shared::charge_of(bytes + len, i + 1) > headroom) {
+      keep = i;
+      refused = true;
+      break;
+    }
     bytes += len;
   }
-  if (keep < received) queue_full_.add(received - keep);
+  if (refused) {
+    memory_budget_.add(room - keep);
+    s.budget->note_refused(ValueClass::kMetrics, room - keep);
+    if (room < received) queue_full_.add(received - room);
+  } else if (keep < received) {
+    queue_full_.add(received - keep);
+  }
   if (keep > 0) {
     Chunk* c = s.acquire(bytes, keep);
     for (std::size_t i = 0; i < keep; ++i) {
@@ -463,11 +533,13 @@ std::size_t UdpReceiver::read_batch(int fd) {
       off += len;
     }
     c->count = keep;
-    c->charged = bytes;
+    c->bytes = bytes;
+    c->charged = Shared::charge_of(bytes, keep);
     c->owner = shared_;
     c->consumed = false;
     s.inflight.fetch_add(keep);
     s.inflight_bytes.fetch_add(bytes);
+    s.budget->charge(ValueClass::kMetrics, c->charged);
     {
       MutexLock lock(s.mu);
       s.queued.push_back(c);
@@ -486,8 +558,7 @@ std::size_t UdpReceiver::read_batch(int fd) {
         }
       }
       if (mine) {  // otherwise stop() or drain_now() handed it over and uncounted it
-        sp->inflight.fetch_sub(c->count);
-        sp->inflight_bytes.fetch_sub(c->charged);
+        sp->dequeued(*c);
         if (!sp->detached.load()) {
           sp->handler(std::span<const ReceivedDatagram>(c->views.data(), c->count));
         }

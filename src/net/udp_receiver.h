@@ -2,10 +2,12 @@
 // construction, read by one dedicated thread with recvmmsg in batches (datadog-wire.md §1.1).
 // Received datagrams are copied compactly into pooled chunks and handed to the loop thread through
 // a caller-supplied post(), within a bounded queue (datagram count and bytes; full → newest
-// dropped, counted `queue_full`). Datagrams the kernel dropped because the socket's receive buffer
-// was full are counted `kernel_buffer` from the SO_RXQ_OVFL count each datagram carries (and, at
-// drain_now() and stop(), from SO_MEMINFO). sync() and drain_now() give a flush everything sent
-// before them. Created by app/, whose handler runs on the loop thread.
+// dropped, counted `queue_full`) whose bytes are charged to the memory budget (refused → newest
+// dropped, counted `memory_budget`). Datagrams the kernel dropped because the socket's receive
+// buffer was full are counted `kernel_buffer` from the SO_RXQ_OVFL count each datagram carries
+// (and, at drain_now() and stop(), from SO_MEMINFO). The receive buffer is the largest the kernel
+// allows unless the user names one (lambda-agent.md §8.2). sync() and drain_now() give a flush
+// everything sent before them. Created by app/, whose handler runs on the loop thread.
 #pragma once
 
 #include <atomic>
@@ -18,12 +20,34 @@
 #include <thread>
 
 #include "core/expected.h"
+#include "core/memory_budget.h"
 #include "core/mutex.h"
 #include "core/self_metrics.h"
 
 struct msghdr;
 
+namespace lc {
+class ProcReader;
+}  // namespace lc
+
 namespace lc::net {
+
+// The receive buffer asked of the kernel for DD_DOGSTATSD_SO_RCVBUF (lambda-agent.md §8.2).
+struct ReceiveBufferRequest {
+  int bytes = 0;       // SO_RCVBUF asked for; the kernel reports twice what it sets (bookkeeping)
+  bool force = false;  // SO_RCVBUFFORCE first (needs CAP_NET_ADMIN), SO_RCVBUF when refused
+};
+
+// The rule: a size the user set (configured > 0) is asked as given, and forced, so that with
+// CAP_NET_ADMIN it may exceed net.core.rmem_max — the user named it. Unset (0): the largest the
+// kernel allows, min(rmem_max, kMaxDefaultRcvbuf), never forced (a privileged process does not
+// take more than the administrator's limit unasked). rmem_max < 0 (unreadable):
+// kMaxDefaultRcvbuf, which the kernel itself caps at its limit.
+ReceiveBufferRequest receive_buffer_request(int configured, std::int64_t rmem_max);
+
+// net.core.rmem_max through the /proc seam (sys/net/core/rmem_max); -1 when it cannot be read or
+// is not a positive number.
+std::int64_t read_rmem_max(const ProcReader& proc);
 
 // The kernel's running count of datagrams it dropped on one socket (SO_RXQ_OVFL, a u32 that
 // wraps), turned into increments: observe() returns how many drops are new since the last count
@@ -53,12 +77,13 @@ struct ReceivedDatagram {
 class UdpReceiver {
  public:
   struct Options {
-    std::string host = "127.0.0.1";      // UDP bind address; empty host and port < 0 disable UDP
-    int port = 0;                        // 0 = ephemeral, read back with port()
-    std::string unix_path;               // unix datagram socket path, empty = none
-    std::size_t buffer_size = 8192;      // bytes per datagram (DD_DOGSTATSD_BUFFER_SIZE)
-    int so_rcvbuf = 0;                   // SO_RCVBUF, 0 = OS default
-    std::size_t queue_datagrams = 1024;  // received but not yet handled (DD_DOGSTATSD_QUEUE_SIZE)
+    std::string host = "127.0.0.1";  // UDP bind address; empty host and port < 0 disable UDP
+    int port = 0;                    // 0 = ephemeral, read back with port()
+    std::string unix_path;           // unix datagram socket path, empty = none
+    std::size_t buffer_size = 8192;  // bytes per datagram (DD_DOGSTATSD_BUFFER_SIZE)
+    int so_rcvbuf = 0;               // DD_DOGSTATSD_SO_RCVBUF, 0 = receive_buffer_request()'s rule
+    std::int64_t rmem_max = -1;      // net.core.rmem_max (read_rmem_max()), -1 = unknown
+    std::size_t queue_datagrams = 8192;  // received but not yet handled (DD_DOGSTATSD_QUEUE_SIZE)
     std::size_t batch_size = 32;         // datagrams per recvmmsg call (fewer for big buffers)
     std::size_t max_queued_bytes = 16u << 20;  // datagram bytes waiting for the loop thread
   };
@@ -69,6 +94,8 @@ class UdpReceiver {
 
   static constexpr std::string_view kDropKind = "dogstatsd";
   static constexpr std::size_t kMaxArenaBytes = 1u << 20;
+  // The default receive buffer's ceiling (lambda-agent.md §8.2; core/metrics_config.h shows it).
+  static constexpr int kMaxDefaultRcvbuf = 8 << 20;
 
   static Expected<std::unique_ptr<UdpReceiver>> create(Options options, SelfMetrics& self,
                                                        Poster poster, Handler handler);
@@ -79,6 +106,16 @@ class UdpReceiver {
 
   std::uint16_t port() const { return port_; }  // bound UDP port, 0 when UDP is off
   const std::string& unix_path() const { return options_.unix_path; }
+  // SO_RCVBUF as the kernel granted it (read back with getsockopt: twice the size it set), 0 when
+  // the socket is off. A grant below twice the ask is also logged once at info level.
+  int udp_receive_buffer() const { return udp_rcvbuf_; }
+  int unix_receive_buffer() const { return unix_rcvbuf_; }
+  const ReceiveBufferRequest& receive_buffer_asked() const { return rcvbuf_; }
+
+  // Charges the queued datagrams to `budget` (class metrics; lambda-agent.md §6.4): a datagram
+  // the budget refuses is dropped, newest first, and counted `memory_budget`. Without a call:
+  // MemoryBudget::unlimited(). Call before start(); `budget` outlives the receiver.
+  void charge_to(MemoryBudget& budget);
 
   // Starts the receive thread. Call once.
   void start();
@@ -131,6 +168,7 @@ class UdpReceiver {
 
   Options options_;
   SelfMetrics::Counter queue_full_;
+  SelfMetrics::Counter memory_budget_;
   SelfMetrics::Counter kernel_buffer_;
   // Held around each recvmmsg batch (read + queue): by the receive thread, and by drain_now() and
   // stop() on the loop thread, so a batch is never half-read when the loop takes the queue.
@@ -144,6 +182,9 @@ class UdpReceiver {
   int sync_fd_ = -1;  // sync() asks the receive thread for a drain + barrier
   bool unix_bound_ = false;
   std::uint16_t port_ = 0;
+  ReceiveBufferRequest rcvbuf_;
+  int udp_rcvbuf_ = 0;
+  int unix_rcvbuf_ = 0;
   std::thread thread_;
   bool started_ = false;
   bool stopped_ = false;

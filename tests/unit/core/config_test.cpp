@@ -354,14 +354,22 @@ TEST(ConfigRegistry, EveryRowDefaultIsWhatCheckConfigReportsAndTheCodeReads) {
         std::string why;
         EXPECT_TRUE(default_parses(spec, expected, why)) << why;
       }
+      EXPECT_EQ(e->area, spec.area);
+      EXPECT_TRUE(e->read || spec.later_work) << "no finalize_<area>() reads this row";
+      if (spec.name == "DD_DOGSTATSD_SO_RCVBUF") {
+        // No value but a rule (lambda-agent.md §8.2): shown derived, CheckConfigShowsTheReceive-
+        // BufferRule below.
+        EXPECT_TRUE(expected.empty());
+        EXPECT_EQ(e->display, kSoRcvbufRule);
+        EXPECT_FALSE(e->derived.empty());
+        continue;
+      }
       if (expected.empty()) expected = "(unset)";
       EXPECT_EQ(e->display, expected);
       EXPECT_EQ(e->source, "default");
       ASSERT_EQ(e->layers.size(), 1u);
       EXPECT_TRUE(e->layers[0].winner);
       EXPECT_EQ(e->layers[0].source, ConfigSource::kDefault);
-      EXPECT_EQ(e->area, spec.area);
-      EXPECT_TRUE(e->read || spec.later_work) << "no finalize_<area>() reads this row";
       EXPECT_NE(text.find(std::string(spec.name)), std::string::npos);
       const size_t line = text.find("\n" + std::string(spec.name) + " ");
       ASSERT_NE(line, std::string::npos);
@@ -510,6 +518,45 @@ TEST(ConfigRegistry, CheckConfigShowsTheV1SeriesCodecAsDerived) {
   const FinalConfig v2 = finalize({});
   EXPECT_TRUE(entry(v2, "DD_SERIALIZER_COMPRESSOR_KIND")->derived.empty());
   EXPECT_EQ(entry(v2, "DD_SERIALIZER_COMPRESSOR_KIND")->display, "zstd");
+}
+
+// lambda-agent.md §8.2: DD_DOGSTATSD_SO_RCVBUF unset (or 0) is a rule, not a number: the largest
+// receive buffer the kernel allows, at most 8 MiB. --check-config shows the rule, derived (the
+// kernel's limit is read when the socket is bound); a size the user set is shown as any value.
+TEST(ConfigRegistry, CheckConfigShowsTheReceiveBufferRule) {
+  const std::string rule =
+      "= net.core.rmem_max, at most 8 MiB  [default (unset); *derived: lambda-agent.md §8.2: "
+      "unset or 0: the largest receive buffer the kernel allows; the size granted is in the debug "
+      "start line]";
+  for (const Mode mode : kAllModes) {
+    SCOPED_TRACE(std::string(mode_name(mode)));
+    const FinalConfig c = finalize({}, mode);
+    EXPECT_EQ(c.metrics.dogstatsd_so_rcvbuf, 0);
+    const auto* e = entry(c, "DD_DOGSTATSD_SO_RCVBUF");
+    ASSERT_NE(e, nullptr);
+    ASSERT_EQ(e->layers.size(), 1u);
+    EXPECT_FALSE(e->layers[0].winner);
+    EXPECT_EQ(e->source, "derived (" + e->derived + ")");
+    const std::string line = check_config_line(c, "DD_DOGSTATSD_SO_RCVBUF");
+    EXPECT_EQ(line.substr(line.find("= ")), rule);
+    // DD_DOGSTATSD_QUEUE_SIZE: 8192 datagrams in every mode.
+    EXPECT_EQ(c.metrics.dogstatsd_queue_size, 8192);
+  }
+  // 0 is the rule too; the variable is listed, not marked as used.
+  const FinalConfig zero = finalize({{"DD_DOGSTATSD_SO_RCVBUF", "0"}});
+  EXPECT_EQ(zero.metrics.dogstatsd_so_rcvbuf, 0);
+  const std::string zero_line = check_config_line(zero, "DD_DOGSTATSD_SO_RCVBUF");
+  EXPECT_EQ(zero_line.substr(zero_line.find("= ")),
+            "= net.core.rmem_max, at most 8 MiB  [default (unset) < DD_DOGSTATSD_SO_RCVBUF 0; "
+            "*derived: lambda-agent.md §8.2: unset or 0: the largest receive buffer the kernel "
+            "allows; the size granted is in the debug start line]");
+  // The user's size is used as given.
+  const FinalConfig set = finalize({{"DD_DOGSTATSD_SO_RCVBUF", "33554432"}});
+  EXPECT_EQ(set.metrics.dogstatsd_so_rcvbuf, 33554432);
+  EXPECT_TRUE(entry(set, "DD_DOGSTATSD_SO_RCVBUF")->derived.empty());
+  const std::string set_line = check_config_line(set, "DD_DOGSTATSD_SO_RCVBUF");
+  EXPECT_EQ(set_line.substr(set_line.find("= ")),
+            "= 33554432  [default (unset) < *DD_DOGSTATSD_SO_RCVBUF]");
 }
 
 // Extension mode with DD_SERVERLESS_LOGS_ENABLED set: DD_LOGS_ENABLED's line shows the value

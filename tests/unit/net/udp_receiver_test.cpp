@@ -1,7 +1,7 @@
 // UdpReceiver over real sockets bound to port 0 on 127.0.0.1 (and a unix datagram socket): the
-// receive thread, MSG_TRUNC handling through to the parser, queue-full counting, sync(),
-// drain_now(), clean stop. The test thread plays the loop thread: it runs the tasks the receiver
-// posts.
+// receive thread, MSG_TRUNC handling through to the parser, queue-full counting, the memory budget
+// charge, the receive buffer asked and granted, sync(), drain_now(), clean stop. The test thread
+// plays the loop thread: it runs the tasks the receiver posts.
 #include "net/udp_receiver.h"
 
 #include <arpa/inet.h>
@@ -18,8 +18,11 @@
 #include <deque>
 #include <filesystem>
 
+#include "core/memory_budget.h"
 #include "core/mutex.h"
+#include "core/proc_reader.h"
 #include "fakes/fake_clock.h"
+#include "fakes/fake_proc_reader.h"
 #include "metrics/dogstatsd_server.h"
 #include "unit/metrics/metrics_test_util.h"
 
@@ -363,6 +366,8 @@ TEST_F(UdpReceiverTest, UnixDatagramSocket) {
   ::close(fd);
   ASSERT_TRUE(loop.run_until([&] { return got.data.size() == 1; }));
   EXPECT_EQ(got.data[0], msg);
+  EXPECT_GT((*rx)->unix_receive_buffer(), 0);
+  EXPECT_EQ((*rx)->udp_receive_buffer(), 0);  // UDP is off
   (*rx)->stop();
   loop.run_all();
   EXPECT_FALSE(std::filesystem::exists(path));
@@ -526,6 +531,165 @@ TEST_F(UdpReceiverTest, KernelDropsAfterTheLastDatagramAreCountedAtStop) {
   const std::uint64_t dropped = self.dropped_count("dogstatsd", "kernel_buffer");
   EXPECT_GT(dropped, 0u);
   EXPECT_EQ(dropped + got.data.size(), static_cast<std::uint64_t>(kBurst));
+}
+
+// lambda-agent.md §8.2: DD_DOGSTATSD_SO_RCVBUF unset asks for the largest buffer the kernel
+// allows (net.core.rmem_max), at most 8 MiB, never forced; a size the user set is asked as given
+// and forced (it may exceed rmem_max where the process may).
+TEST(ReceiveBufferRuleTest, UnsetAsksForRmemMaxAtMost8MiBAndTheUsersSizeAsGiven) {
+  constexpr int k8MiB = 8 << 20;
+  static_assert(UdpReceiver::kMaxDefaultRcvbuf == k8MiB);
+  struct Row {
+    int configured;
+    std::int64_t rmem_max;
+    int bytes;
+    bool force;
+  };
+  for (const Row& r : {
+           Row{0, 212992, 212992, false},                 // rmem_max smaller than 8 MiB: all of it
+           Row{0, k8MiB, k8MiB, false},                   // exactly the ceiling
+           Row{0, std::int64_t{16} << 20, k8MiB, false},  // larger: 8 MiB
+           Row{0, std::int64_t{1} << 40, k8MiB, false},   // far beyond an int
+           Row{0, -1, k8MiB, false},                      // unreadable: 8 MiB, the kernel caps it
+           Row{65536, 212992, 65536, true},               // the user's size, below rmem_max
+           Row{64 << 20, 212992, 64 << 20, true},         // and above it: forced where permitted
+           Row{1, -1, 1, true},
+       }) {
+    SCOPED_TRACE(std::to_string(r.configured) + " / " + std::to_string(r.rmem_max));
+    const ReceiveBufferRequest q = receive_buffer_request(r.configured, r.rmem_max);
+    EXPECT_EQ(q.bytes, r.bytes);
+    EXPECT_EQ(q.force, r.force);
+  }
+}
+
+TEST(ReceiveBufferRuleTest, ReadsRmemMaxThroughTheProcSeam) {
+  fakes::FakeProcReader proc;
+  EXPECT_EQ(read_rmem_max(proc), -1);  // not there
+  proc.file("sys/net/core/rmem_max", "212992\n");
+  EXPECT_EQ(read_rmem_max(proc), 212992);
+  proc.file("sys/net/core/rmem_max", "16777216");
+  EXPECT_EQ(read_rmem_max(proc), 16777216);
+  for (const char* bad : {"", "\n", "0\n", "-5\n", "lots\n", "2129921 2\n"}) {
+    proc.file("sys/net/core/rmem_max", bad);
+    EXPECT_EQ(read_rmem_max(proc), -1) << bad;
+  }
+}
+
+// The kernel reports twice what it set (its bookkeeping) and never less than its minimum. The
+// real limit of this machine, for what the kernel grants without privileges.
+std::int64_t host_rmem_max() { return read_rmem_max(SystemProcReader()); }
+
+TEST_F(UdpReceiverTest, TheUsersSizeIsAskedAndTheGrantReadBack) {
+  UdpReceiver::Options o;
+  o.so_rcvbuf = 4096;  // below any rmem_max: granted as asked, forced or not
+  o.rmem_max = 212992;
+  auto rx = create(o);
+  ASSERT_TRUE(rx) << rx.error().message;
+  EXPECT_EQ((*rx)->receive_buffer_asked().bytes, 4096);
+  EXPECT_TRUE((*rx)->receive_buffer_asked().force);
+  EXPECT_EQ((*rx)->udp_receive_buffer(), 8192);
+  EXPECT_EQ((*rx)->unix_receive_buffer(), 0);  // no unix socket
+  const std::string d = (*rx)->describe();
+  EXPECT_NE(d.find("\"so_rcvbuf\":4096,\"so_rcvbuf_forced\":true,\"rmem_max\":212992,"
+                   "\"udp_rcvbuf_granted\":8192,"),
+            std::string::npos)
+      << d;
+}
+
+TEST_F(UdpReceiverTest, UnsetAsksForRmemMaxAndKeepsTheGrant) {
+  const std::int64_t real = host_rmem_max();
+  ASSERT_GT(real, 0) << "/proc/sys/net/core/rmem_max";
+  // A limit below the real one stands for a small rmem_max: that much is asked, not 8 MiB.
+  UdpReceiver::Options o;
+  o.rmem_max = 65536;
+  auto rx = create(o);
+  ASSERT_TRUE(rx) << rx.error().message;
+  EXPECT_EQ((*rx)->receive_buffer_asked().bytes, 65536);
+  EXPECT_FALSE((*rx)->receive_buffer_asked().force);
+  EXPECT_EQ((*rx)->udp_receive_buffer(), 2 * std::min<std::int64_t>(65536, real));
+  EXPECT_NE((*rx)->describe().find("\"udp_rcvbuf_granted\":" +
+                                   std::to_string((*rx)->udp_receive_buffer())),
+            std::string::npos);
+  // rmem_max unknown: 8 MiB asked, unforced, so the kernel grants its own limit at most.
+  auto unknown = create();
+  ASSERT_TRUE(unknown) << unknown.error().message;
+  EXPECT_EQ((*unknown)->receive_buffer_asked().bytes, UdpReceiver::kMaxDefaultRcvbuf);
+  EXPECT_EQ((*unknown)->udp_receive_buffer(),
+            2 * std::min<std::int64_t>(UdpReceiver::kMaxDefaultRcvbuf, real));
+  // The real limit: all of it, up to 8 MiB.
+  UdpReceiver::Options r;
+  r.rmem_max = real;
+  auto actual = create(r);
+  ASSERT_TRUE(actual) << actual.error().message;
+  EXPECT_EQ((*actual)->udp_receive_buffer(),
+            2 * std::min<std::int64_t>(UdpReceiver::kMaxDefaultRcvbuf, real));
+}
+
+// Bytes of `n` datagrams of `size` bytes as the queue charges them, in `chunks` chunks.
+std::size_t queue_charge(std::size_t n, std::size_t size, std::size_t chunks) {
+  return n * (size + sizeof(ReceivedDatagram)) + chunks * 2 * MemoryBudget::kAllocOverhead;
+}
+
+// lambda-agent.md §6.4 / §8.2: the queued datagrams' bytes are charged to the memory budget while
+// they wait for the loop, and released once handed over (by the loop's task or by stop()).
+TEST_F(UdpReceiverTest, QueuedDatagramsAreChargedToTheMemoryBudgetUntilHandled) {
+  MemoryBudget budget(1 << 20);
+  auto rx = create();
+  ASSERT_TRUE(rx) << rx.error().message;
+  (*rx)->charge_to(budget);
+  (*rx)->start();
+  Sender tx((*rx)->port());
+  for (int i = 0; i < 3; ++i) tx.send(std::string(1000, static_cast<char>('a' + i)));
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while ((*rx)->datagrams_received() < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ((*rx)->datagrams_received(), 3u);
+  // The "loop" has not run: all three wait, in one to three chunks.
+  EXPECT_GE(budget.used(ValueClass::kMetrics), queue_charge(3, 1000, 1));
+  EXPECT_LE(budget.used(ValueClass::kMetrics), queue_charge(3, 1000, 3));
+  EXPECT_EQ(budget.used(ValueClass::kLogs) + budget.used(ValueClass::kTraces), 0u);
+  loop.run_all();
+  ASSERT_EQ(got.data.size(), 3u);
+  EXPECT_EQ(budget.used(), 0u);
+  // Handed over by stop() instead: released there, and not again by the tasks.
+  tx.send(std::string(500, 'z'));
+  while ((*rx)->datagrams_received() < 4 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ((*rx)->datagrams_received(), 4u);
+  EXPECT_EQ(budget.used(), queue_charge(1, 500, 1));
+  (*rx)->stop();
+  EXPECT_EQ(got.data.size(), 4u);
+  EXPECT_EQ(budget.used(), 0u);
+  loop.run_all();
+  EXPECT_EQ(budget.used(), 0u);
+  EXPECT_EQ(budget.refusals(), 0u);
+  EXPECT_EQ(self.dropped_total(), 0u);
+}
+
+// Over the budget the newest datagrams are dropped and counted memory_budget (not queue_full);
+// what was kept is delivered and its charge released.
+TEST_F(UdpReceiverTest, DatagramsTheMemoryBudgetRefusesAreDroppedAndCounted) {
+  // Two 1000-byte datagrams fit however they are chunked; a third never does.
+  MemoryBudget budget(queue_charge(2, 1000, 2) + 400);
+  auto rx = create();
+  ASSERT_TRUE(rx) << rx.error().message;
+  (*rx)->charge_to(budget);
+  (*rx)->start();
+  Sender tx((*rx)->port());
+  for (int i = 0; i < 5; ++i) tx.send(std::string(1000, static_cast<char>('a' + i)));
+  (*rx)->stop();  // takes whatever is still in the socket; nothing has run on the "loop" yet
+  EXPECT_EQ((*rx)->datagrams_received(), 5u);
+  EXPECT_EQ(self.dropped_count("dogstatsd", "memory_budget"), 3u);
+  EXPECT_EQ(self.dropped_count("dogstatsd", "queue_full"), 0u);
+  EXPECT_EQ(budget.refusals(ValueClass::kMetrics), 3u);
+  ASSERT_EQ(got.data.size(), 2u);
+  EXPECT_EQ(got.data[0], std::string(1000, 'a'));
+  EXPECT_EQ(got.data[1], std::string(1000, 'b'));
+  EXPECT_EQ(budget.used(), 0u);
+  loop.run_all();
+  EXPECT_EQ(budget.used(), 0u);
 }
 
 }  // namespace
