@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """A user app behind lastcall's microVM lifecycle server (serverless-init.md §7), for the tests.
 
-Serves the six hooks on 127.0.0.1:<port>: writes one stdout line per hook first (a log entry
+usage: microvm_app.py PORT [TERMINATE_BODY_BYTES]
+
+Serves the six hooks on 127.0.0.1:PORT: writes one stdout line per hook first (a log entry
 through lastcall's capture), then answers 200 with {"hook": name} as application/json and an
-X-App header that must not reach the platform. /terminate answers after 200 ms.
+X-App header that must not reach the platform. /terminate answers after 200 ms; with
+TERMINATE_BODY_BYTES its body is that many bytes "t" (application/octet-stream) instead.
 """
 import http.server
 import json
@@ -21,8 +24,12 @@ class Hooks(http.server.BaseHTTPRequestHandler):
         if hook == "terminate":
             time.sleep(0.2)
         out = json.dumps({"hook": hook}).encode()
+        content_type = "application/json"
+        if hook == "terminate" and BIG_TERMINATE > 0:
+            out = b"t" * BIG_TERMINATE
+            content_type = "application/octet-stream"
         self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(out)))
         self.send_header("X-App", "1")
         self.end_headers()
@@ -32,6 +39,7 @@ class Hooks(http.server.BaseHTTPRequestHandler):
         pass
 
 
+BIG_TERMINATE = int(sys.argv[2]) if len(sys.argv) > 2 else 0
 server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Hooks)
 print("app: listening", flush=True)
 server.serve_forever()

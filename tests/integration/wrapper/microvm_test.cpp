@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -183,6 +185,80 @@ TEST(WrapperMicrovm, SixHooksForwardedToTheAppInOrderWithEveryFlushAtTheIntake) 
   // The platform owns termination: lastcall sent the app nothing; SIGTERM ends both.
   w->signal(SIGTERM);
   EXPECT_EQ(w->wait_exit(20s), 128 + SIGTERM) << w->stderr_bytes();
+}
+
+// The wrapper with the Python app on a free port, /terminate forwarded, and the given extra
+// environment; nullptr (and a test failure) when it did not come up.
+std::unique_ptr<WrapperProcess> start_with_app(const FakeIntakeProcess& intake,
+                                               std::map<std::string, std::string> env,
+                                               std::vector<std::string> app_args = {}) {
+  const int app_port = free_port();
+  EXPECT_GT(app_port, 0);
+  std::vector<std::string> command = {
+      "python3", std::string(LC_TEST_SOURCE_DIR) + "/tests/integration/wrapper/microvm_app.py",
+      std::to_string(app_port)};
+  command.insert(command.end(), app_args.begin(), app_args.end());
+  env.emplace("AWS_LAMBDA_MICROVM_IMAGE_ARN", kArn);
+  env.emplace("DD_AWS_MICROVM_LIFECYCLE_PORT", "0");
+  env.emplace("DD_AWS_MICROVM_USER_APP_PORT", std::to_string(app_port));
+  env.emplace("DD_AWS_MICROVM_ENABLE_TERMINATE", "true");
+  auto w = WrapperProcess::start("http://127.0.0.1:" + std::to_string(intake.port()),
+                                 wrapped(std::move(command), std::move(env)));
+  if (!w || !w->started() || w->microvm() <= 0 || !w->wait_for_stdout("app: listening", 20s)) {
+    ADD_FAILURE() << "the wrapper or its app did not come up:\n" << (w ? w->stderr_bytes() : "");
+    return nullptr;
+  }
+  return w;
+}
+
+TEST(WrapperMicrovm, ABigAppAnswerIsMirroredWholeWhileASlowerFlushRuns) {
+  // §7.6: the app's body is read completely before the sequential flush starts, so a flush that
+  // outlasts the forward timeout (1 s; the intake answers after 1.5 s) cannot cut it.
+  std::string error;
+  auto intake = FakeIntakeProcess::start({}, &error);
+  ASSERT_NE(intake, nullptr) << error;
+  auto w = start_with_app(*intake,
+                          {{"DD_AWS_MICROVM_FORWARD_TIMEOUT_MS", "1000"},
+                           {"LASTCALL_MICROVM_FLUSH_TIMEOUT_MS", "4000"}},
+                          {"262144"});
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(intake->client().set_fault(R"({"endpoint":"*","delay_ms":1500})"));
+  const auto t = std::chrono::steady_clock::now();
+  auto r = hook(w->microvm(), "terminate");
+  const auto took = std::chrono::steady_clock::now() - t;
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body.size(), 262144u);
+  EXPECT_EQ(r->body.find_first_not_of('t'), std::string::npos);
+  EXPECT_EQ(r->header("Content-Type").value_or(""), "application/octet-stream");
+  // The answer waited for the flush, whose requests each took 1.5 s.
+  EXPECT_GE(took, 1500ms) << w->stderr_bytes();
+  ASSERT_TRUE(intake->client().clear_faults());
+  EXPECT_TRUE(hook_log(intake->client(), "terminate")) << w->stderr_bytes();
+  w->signal(SIGTERM);
+  EXPECT_EQ(w->wait_exit(20s), 128 + SIGTERM) << w->stderr_bytes();
+}
+
+TEST(WrapperMicrovm, AStuckIntakeBoundsTheTerminateAtItsFlushDeadline) {
+  // §7.6/§7.7: the intake never answers; /terminate's flush ends at
+  // LASTCALL_MICROVM_FLUSH_TIMEOUT_MS (1 s here, 5 s by default) and the platform still gets the
+  // app's answer.
+  std::string error;
+  auto intake = FakeIntakeProcess::start({}, &error);
+  ASSERT_NE(intake, nullptr) << error;
+  auto w = start_with_app(*intake, {{"LASTCALL_MICROVM_FLUSH_TIMEOUT_MS", "1000"}});
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(intake->client().set_fault(R"({"endpoint":"*","hang":true})"));
+  const auto t = std::chrono::steady_clock::now();
+  auto r = hook(w->microvm(), "terminate");
+  const auto took = std::chrono::steady_clock::now() - t;
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, R"({"hook": "terminate"})");
+  EXPECT_GE(took, 1000ms) << w->stderr_bytes();
+  EXPECT_LT(took, 5000ms) << w->stderr_bytes();
+  w->signal(SIGTERM);
+  EXPECT_TRUE(w->wait_exit(30s).has_value()) << w->stderr_bytes();
 }
 
 TEST(WrapperMicrovm, ReadyIsBuiltInWhenNotForwardedAndOtherMethodsAndPathsAreRefused) {
