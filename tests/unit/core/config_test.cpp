@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <type_traits>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include "core/strings.h"
@@ -116,6 +117,72 @@ TEST(Config, BadValueWarnsOnceNamingVariableAndDefault) {
     port |= w.find("DD_DOGSTATSD_PORT=\"eighty\"") != std::string::npos;
   EXPECT_TRUE(port);
   EXPECT_NE(entry(c, "DD_DOGSTATSD_PORT")->source.find("rejected"), std::string::npos);
+}
+
+// The warnings that mention `needle`.
+std::size_t warnings_naming(const FinalConfig& c, std::string_view needle) {
+  return static_cast<std::size_t>(
+      std::count_if(c.warnings.begin(), c.warnings.end(),
+                    [&](const std::string& w) { return w.find(needle) != std::string::npos; }));
+}
+
+TEST(Config, MicrovmBadValuesFallBackAloneEachWithOneWarning) {
+  // serverless-init.md §11.34: a bad forward timeout keeps the ephemeral lifecycle port and the
+  // valid app port; only that variable falls back (Go discards the whole configuration).
+  auto c = finalize({{"DD_AWS_MICROVM_FORWARD_TIMEOUT_MS", "abc"},
+                     {"DD_AWS_MICROVM_LIFECYCLE_PORT", "0"},
+                     {"DD_AWS_MICROVM_USER_APP_PORT", "8080"},
+                     {"DD_AWS_MICROVM_ENABLE_RUN", "yes-please"},
+                     {"DD_AWS_MICROVM_ENABLE_TERMINATE", "true"},
+                     {"DD_API_KEY", "k"}},
+                    Mode::kWrapper);
+  EXPECT_EQ(c.microvm.forward_timeout_ms, 1000);
+  EXPECT_EQ(c.microvm.lifecycle_port, 0);
+  EXPECT_EQ(c.microvm.user_app_port, 8080);
+  EXPECT_FALSE(c.microvm.forwarded(MicrovmHook::kRun));  // an unparsable toggle is false alone
+  EXPECT_TRUE(c.microvm.forwarded(MicrovmHook::kTerminate));
+  EXPECT_EQ(warnings_naming(c, "DD_AWS_MICROVM_FORWARD_TIMEOUT_MS=\"abc\""), 1u);
+  EXPECT_EQ(warnings_naming(c, "DD_AWS_MICROVM_ENABLE_RUN"), 1u);
+  EXPECT_TRUE(c.rejected_values);
+}
+
+TEST(Config, MicrovmAppPortEqualToTheLifecyclePortForwardsNothing) {
+  auto c = finalize({{"DD_AWS_MICROVM_LIFECYCLE_PORT", "9000"},
+                     {"DD_AWS_MICROVM_USER_APP_PORT", "9000"},
+                     {"DD_AWS_MICROVM_ENABLE_TERMINATE", "true"},
+                     {"DD_API_KEY", "k"}},
+                    Mode::kWrapper);
+  EXPECT_EQ(c.microvm.user_app_port, 0);
+  EXPECT_FALSE(c.microvm.forwarded(MicrovmHook::kTerminate));
+  EXPECT_EQ(warnings_naming(c, "equals the lifecycle port"), 1u);
+}
+
+TEST(Config, MicrovmDeprecatedServerlessNamesAreReadAndWarnOnce) {
+  // §7.3: the earlier DD_SERVERLESS_MICROVM_* prefix is an alias with a deprecation warning; the
+  // DD_AWS_MICROVM_* name wins when both are set.
+  auto old_only = finalize({{"DD_SERVERLESS_MICROVM_LIFECYCLE_PORT", "9100"},
+                            {"DD_SERVERLESS_MICROVM_ENABLE_SUSPEND", "true"},
+                            {"DD_SERVERLESS_MICROVM_USER_APP_PORT", "8081"},
+                            {"DD_API_KEY", "k"}},
+                           Mode::kWrapper);
+  EXPECT_EQ(old_only.microvm.lifecycle_port, 9100);
+  EXPECT_EQ(old_only.microvm.user_app_port, 8081);
+  EXPECT_TRUE(old_only.microvm.forwarded(MicrovmHook::kSuspend));
+  EXPECT_EQ(warnings_naming(old_only, "DD_SERVERLESS_MICROVM_LIFECYCLE_PORT is deprecated"), 1u);
+  EXPECT_EQ(warnings_naming(old_only, "is deprecated"), 3u);
+
+  auto both = finalize({{"DD_SERVERLESS_MICROVM_LIFECYCLE_PORT", "9100"},
+                        {"DD_AWS_MICROVM_LIFECYCLE_PORT", "9200"},
+                        {"DD_API_KEY", "k"}},
+                       Mode::kWrapper);
+  EXPECT_EQ(both.microvm.lifecycle_port, 9200);
+
+  auto defaults = finalize({{"DD_API_KEY", "k"}}, Mode::kWrapper);
+  EXPECT_EQ(defaults.microvm.lifecycle_port, 9000);
+  EXPECT_EQ(defaults.microvm.user_app_port, 0);
+  EXPECT_EQ(defaults.microvm.flush_timeout_ms, 5000);
+  EXPECT_EQ(defaults.microvm.heartbeat_ms, 300000);
+  EXPECT_TRUE(defaults.warnings.empty());
 }
 
 TEST(Config, RejectedValuesAndMissingKeyAreToldApart) {
