@@ -30,7 +30,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-constexpr const char* kArn = "arn:aws:lambda:us-east-1:123456789012:microvm-image/test";
+constexpr const char* kArn = "arn:aws:lambda:us-east-1:123456789012:microvm-image:test";
 constexpr const char* kHookPrefix = "/aws/lambda-microvms/runtime/v1/";
 
 // A loopback port free right now (the app binds it right after; lastcall must know it at start).
@@ -163,6 +163,11 @@ TEST(WrapperMicrovm, SixHooksForwardedToTheAppInOrderWithEveryFlushAtTheIntake) 
   ASSERT_TRUE(terminate) << w->stderr_bytes();
   EXPECT_NE(ddtags_of(*terminate).find("lambda_microvm_id:vm-1"), std::string::npos)
       << ddtags_of(*terminate);
+  // The platform tags from the image ARN (§5.3).
+  for (const char* tag :
+       {"origin:lambdamicrovm", "region:us-east-1", "account_id:123456789012", "image_name:test"}) {
+    EXPECT_NE(ddtags_of(*terminate).find(tag), std::string::npos) << ddtags_of(*terminate);
+  }
   for (const char* name : {"validate", "run", "resume", "suspend"}) {
     EXPECT_TRUE(hook_log(client, name)) << name;
   }
