@@ -244,6 +244,41 @@ TEST(WrapperMicrovm, ABigAppAnswerIsMirroredWholeWhileASlowerFlushRuns) {
   EXPECT_EQ(w->wait_exit(20s), 128 + SIGTERM) << w->stderr_bytes();
 }
 
+TEST(WrapperMicrovm, SuspendFlushesDuringTheForwardTerminateOnlyAfterTheAppAnswered) {
+  // §7.6 from the app's side (§11.27, §11.29): the intake answers each request after 0.5 s. The
+  // app answers /suspend after 1 s and, right before, finds the suspend metric at the intake: the
+  // flush ran in parallel with the forward. Right before answering /terminate it does not find
+  // the terminate metric: that flush starts only after the app answered, and the platform's
+  // answer waits for it.
+  std::string error;
+  auto intake = FakeIntakeProcess::start({}, &error);
+  ASSERT_NE(intake, nullptr) << error;
+  auto w = start_with_app(*intake, {{"DD_AWS_MICROVM_ENABLE_SUSPEND", "true"},
+                                    {"DD_AWS_MICROVM_FORWARD_TIMEOUT_MS", "4000"},
+                                    {"APP_SUSPEND_DELAY_MS", "1000"},
+                                    {"APP_INTAKE_PORT", std::to_string(intake->port())}});
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(intake->client().set_fault(R"({"endpoint":"*","delay_ms":500})"));
+  const auto t = std::chrono::steady_clock::now();
+  auto suspend = hook(w->microvm(), "suspend");
+  ASSERT_TRUE(suspend.has_value()) << suspend.error().message;
+  EXPECT_EQ(suspend->status, 200);
+  EXPECT_GE(std::chrono::steady_clock::now() - t, 1000ms);
+  EXPECT_TRUE(w->wait_for_stdout("before answering suspend the intake had its metric: yes", 5s))
+      << w->stdout_bytes();
+
+  auto terminate = hook(w->microvm(), "terminate");
+  ASSERT_TRUE(terminate.has_value()) << terminate.error().message;
+  EXPECT_EQ(terminate->status, 200);
+  EXPECT_TRUE(w->wait_for_stdout("before answering terminate the intake had its metric: no", 5s))
+      << w->stdout_bytes();
+  // ... and the platform's answer came after the flush that delivered it.
+  EXPECT_TRUE(any_has(metric_now(intake->client(), "aws.lambda.enhanced.microvm.terminate"),
+                      "origin:lambdamicrovm"));
+  w->signal(SIGTERM);
+  EXPECT_EQ(w->wait_exit(20s), 128 + SIGTERM) << w->stderr_bytes();
+}
+
 TEST(WrapperMicrovm, AStuckIntakeBoundsTheTerminateAtItsFlushDeadline) {
   // §7.6/§7.7: the intake never answers; /terminate's flush ends at
   // LASTCALL_MICROVM_FLUSH_TIMEOUT_MS (1 s here, 5 s by default) and the platform still gets the
