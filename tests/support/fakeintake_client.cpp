@@ -164,6 +164,27 @@ void expect_lambda_flush(int port) {
   EXPECT_EQ(r->body, "{}");
 }
 
+std::vector<std::vector<std::string>> point_tags(const boost::json::value& metric) {
+  std::vector<std::vector<std::string>> out;
+  const auto* o = metric.if_object();
+  if (o == nullptr) return out;
+  for (const char* key : {"points", "contexts"}) {
+    const auto* arr = o->if_contains(key);
+    if (arr == nullptr || !arr->is_array()) continue;
+    for (const auto& p : arr->get_array()) {
+      std::vector<std::string> tags;
+      const auto* t = p.is_object() ? p.get_object().if_contains("tags") : nullptr;
+      if (t != nullptr && t->is_array()) {
+        for (const auto& tag : t->get_array()) {
+          if (tag.is_string()) tags.emplace_back(tag.get_string());
+        }
+      }
+      out.push_back(std::move(tags));
+    }
+  }
+  return out;
+}
+
 std::vector<boost::json::object> json_object_lines(std::string_view text) {
   std::vector<boost::json::object> out;
   while (!text.empty()) {

@@ -44,6 +44,10 @@ void expect_lambda_flush(int port);
 // A query-string value: unreserved characters (and those in `keep`) as they are, the rest %XX.
 std::string query_escape(std::string_view s, std::string_view keep = {});
 
+// The tags of every point (series) or context (sketch) of a /fakeintake/metrics answer, points
+// first; empty for an answer without any.
+std::vector<std::vector<std::string>> point_tags(const boost::json::value& metric);
+
 // Every line of `text` that parses as a JSON object (JSON-lines answers: /timeline,
 // /api/v1/export).
 std::vector<boost::json::object> json_object_lines(std::string_view text);

@@ -1,10 +1,7 @@
 #include "support/lambda_rig.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -22,46 +19,10 @@ using sandbox::testing::SandboxHarness;
 using sandbox::testing::SandboxSetup;
 using sandbox::testing::str;
 
-std::uint16_t pick_free_port(int socket_type) {
-  const int fd = ::socket(AF_INET, socket_type, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  std::uint16_t port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
 double json_number(const json::value& v, std::string_view key) {
   const auto* o = v.if_object();
   const auto* m = o != nullptr ? o->if_contains(key) : nullptr;
   return m != nullptr && m->is_number() ? m->to_number<double>() : std::nan("");
-}
-
-std::vector<std::vector<std::string>> point_tags(const json::value& metric) {
-  std::vector<std::vector<std::string>> out;
-  const auto* o = metric.if_object();
-  if (o == nullptr) return out;
-  for (const char* key : {"points", "contexts"}) {
-    const auto* arr = o->if_contains(key);
-    if (arr == nullptr || !arr->is_array()) continue;
-    for (const auto& p : arr->get_array()) {
-      std::vector<std::string> tags;
-      const auto* t = p.is_object() ? p.get_object().if_contains("tags") : nullptr;
-      if (t != nullptr && t->is_array()) {
-        for (const auto& tag : t->get_array()) tags.push_back(str(tag));
-      }
-      out.push_back(std::move(tags));
-    }
-  }
-  return out;
 }
 
 LambdaRig::LambdaRig(LambdaRigOptions options) : options_(std::move(options)) {

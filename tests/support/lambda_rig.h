@@ -145,14 +145,8 @@ class LambdaRig {
   bool started_ = false;
 };
 
-// A port that was free a moment ago: bind 127.0.0.1:0 (SOCK_DGRAM or SOCK_STREAM), read, close.
-// 0 when the kernel refused. See the race note above.
-std::uint16_t pick_free_port(int socket_type);
-
 // A numeric member of a JSON object; NaN when absent or not a number.
 double json_number(const boost::json::value& v, std::string_view key);
-// The tags of every point (series) or context (sketch) of a /fakeintake/metrics answer.
-std::vector<std::vector<std::string>> point_tags(const boost::json::value& metric);
 
 // ---- lastcall's enhanced metrics at the fake intake (distributions → merged sketch contexts)
 inline constexpr std::string_view kEnhancedPrefix = "aws.lambda.enhanced.";

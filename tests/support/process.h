@@ -73,6 +73,11 @@ class ChildProcess {
 // "listening: dogstatsd=8125 traces=8126" → {"dogstatsd":8125,"traces":8126}
 std::map<std::string, int> parse_listening_line(std::string_view line);
 
+// A port that was free a moment ago: bind 127.0.0.1:0 (SOCK_DGRAM or SOCK_STREAM), read, close;
+// 0 when the kernel refused. Racy by nature: only for a port a process must be told before it
+// starts (an environment variable), where binding port 0 itself is not possible.
+std::uint16_t pick_free_port(int socket_type);
+
 // Path of a built executable: $LASTCALL_BINARY_DIR/bin/<name>.
 std::string built_binary(std::string_view name);
 

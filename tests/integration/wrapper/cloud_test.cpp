@@ -95,23 +95,9 @@ class FakeMetadataServer {
 };
 
 // The tags of a metric's first series point, or of its first sketch context (distributions).
-std::vector<std::string> point_tags(const json::value& answer) {
-  std::vector<std::string> out;
-  const auto* o = answer.if_object();
-  if (o == nullptr) return out;
-  const json::value* tags = nullptr;
-  for (const char* member : {"points", "contexts"}) {
-    const auto* list = o->if_contains(member);
-    if (tags == nullptr && list != nullptr && list->is_array() && !list->as_array().empty() &&
-        list->as_array().front().is_object()) {
-      tags = list->as_array().front().as_object().if_contains("tags");
-    }
-  }
-  if (tags == nullptr || !tags->is_array()) return out;
-  for (const auto& t : tags->as_array()) {
-    if (t.is_string()) out.emplace_back(t.as_string());
-  }
-  return out;
+std::vector<std::string> first_point_tags(const json::value& answer) {
+  auto all = point_tags(answer);
+  return all.empty() ? std::vector<std::string>() : std::move(all.front());
 }
 
 bool has(const std::vector<std::string>& v, std::string_view s) {
@@ -171,7 +157,7 @@ TEST(WrapperCloud, CloudRunServiceTagsAndColdStart) {
   EXPECT_EQ(r.wrapper->wait_exit(20s), 0) << r.wrapper->stderr_bytes();
   const auto client = r.intake->client();
   const json::value cold = client.metrics("gcp.run.container.enhanced.cold_start");
-  const auto tags = point_tags(cold);
+  const auto tags = first_point_tags(cold);
   EXPECT_TRUE(has(tags, "service_name:web")) << json::serialize(cold);
   EXPECT_TRUE(has(tags, "revision_name:web-00042-abc")) << json::serialize(cold);
   EXPECT_TRUE(has(tags, "location:us-central1")) << json::serialize(cold);
@@ -179,12 +165,13 @@ TEST(WrapperCloud, CloudRunServiceTagsAndColdStart) {
   EXPECT_TRUE(has(tags, "origin:cloudrun")) << json::serialize(cold);
   EXPECT_FALSE(has_key(tags, "container_id")) << json::serialize(cold);
   const json::value legacy = client.metrics("gcp.run.enhanced.cold_start");
-  EXPECT_TRUE(
-      has(point_tags(legacy), "gcr.resource_name:projects/p/locations/us-central1/services/web"))
+  EXPECT_TRUE(has(first_point_tags(legacy),
+                  "gcr.resource_name:projects/p/locations/us-central1/services/web"))
       << json::serialize(legacy);
-  EXPECT_TRUE(has(point_tags(legacy), "container_id:container-abc")) << json::serialize(legacy);
+  EXPECT_TRUE(has(first_point_tags(legacy), "container_id:container-abc"))
+      << json::serialize(legacy);
   const json::value shutdown = client.metrics("gcp.run.container.enhanced.shutdown");
-  EXPECT_FALSE(point_tags(shutdown).empty()) << json::serialize(shutdown);
+  EXPECT_FALSE(first_point_tags(shutdown).empty()) << json::serialize(shutdown);
   const auto logs = wait_for_flat_logs(client, 1);
   ASSERT_EQ(logs.size(), 1u);
   const auto lt = log_tags(logs[0]);
@@ -206,7 +193,7 @@ TEST(WrapperCloud, CustomMetricsCarryNoContainerId) {
   auto hits = client.wait_for_metric(
       "app.hits", [](const json::value& v) { return v.at("count").to_number<double>() >= 1; }, 10s);
   ASSERT_TRUE(hits);
-  const auto tags = point_tags(*hits);
+  const auto tags = first_point_tags(*hits);
   EXPECT_TRUE(has(tags, "route:a")) << json::serialize(*hits);
   EXPECT_TRUE(has(tags, "service_name:web")) << json::serialize(*hits);
   EXPECT_FALSE(has_key(tags, "container_id")) << json::serialize(*hits);
@@ -248,9 +235,9 @@ TEST(WrapperCloud, CloudRunJobTaskMetrics) {
   EXPECT_EQ(r.wrapper->wait_exit(20s), 1);
   const auto client = r.intake->client();
   const json::value started = client.metrics("gcp.run.job.enhanced.task.started");
-  EXPECT_FALSE(point_tags(started).empty()) << json::serialize(started);
+  EXPECT_FALSE(first_point_tags(started).empty()) << json::serialize(started);
   const json::value ended = client.metrics("gcp.run.job.enhanced.task.ended");
-  const auto et = point_tags(ended);
+  const auto et = first_point_tags(ended);
   EXPECT_TRUE(has(et, "succeeded:false")) << json::serialize(ended);
   EXPECT_TRUE(has(et, "exit_code:1")) << json::serialize(ended);
   const json::value duration = client.metrics("gcp.run.job.enhanced.task.duration");

@@ -2,11 +2,8 @@
 // with a small Python app that implements the hooks (microvm_app.py), driven through the six hooks
 // in order, and as a sidecar with the built-in handling; every answer and every piece of telemetry
 // is checked at the platform's side and in the real lastcall-fakeintake.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <boost/json/serialize.hpp>
 
@@ -33,22 +30,6 @@ namespace json = boost::json;
 constexpr const char* kArn = "arn:aws:lambda:us-east-1:123456789012:microvm-image:test";
 constexpr const char* kHookPrefix = "/aws/lambda-microvms/runtime/v1/";
 
-// A loopback port free right now (the app binds it right after; lastcall must know it at start).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
 Expected<BlockingResponse> hook(int port, const std::string& name, std::string body = {},
                                 std::string method = "POST") {
   net::Headers headers;
@@ -58,30 +39,8 @@ Expected<BlockingResponse> hook(int port, const std::string& name, std::string b
                       15s);
 }
 
-// The tags of every point (series) or context (sketches) of a metric answer.
-std::vector<std::vector<std::string>> tag_sets(const json::value& answer) {
-  std::vector<std::vector<std::string>> out;
-  const auto* o = answer.if_object();
-  if (o == nullptr) return out;
-  for (const char* member : {"points", "contexts"}) {
-    const auto* list = o->if_contains(member);
-    if (list == nullptr || !list->is_array()) continue;
-    for (const auto& p : list->as_array()) {
-      std::vector<std::string> tags;
-      if (const auto* t = p.is_object() ? p.as_object().if_contains("tags") : nullptr;
-          t != nullptr && t->is_array()) {
-        for (const auto& s : t->as_array()) {
-          if (s.is_string()) tags.emplace_back(s.as_string());
-        }
-      }
-      out.push_back(std::move(tags));
-    }
-  }
-  return out;
-}
-
 bool any_has(const json::value& answer, std::string_view tag) {
-  const auto sets = tag_sets(answer);
+  const auto sets = point_tags(answer);
   return std::any_of(sets.begin(), sets.end(), [&](const std::vector<std::string>& tags) {
     return std::find(tags.begin(), tags.end(), tag) != tags.end();
   });
@@ -92,7 +51,7 @@ json::value metric_now(const FakeIntakeClient& client, std::string_view name) {
   return client.metrics(name);
 }
 
-bool has_points(const json::value& answer) { return !tag_sets(answer).empty(); }
+bool has_points(const json::value& answer) { return !point_tags(answer).empty(); }
 
 std::string ddtags_of(const json::object& entry) {
   const auto* t = entry.if_contains("ddtags");
@@ -112,7 +71,7 @@ TEST(WrapperMicrovm, SixHooksForwardedToTheAppInOrderWithEveryFlushAtTheIntake) 
   std::string error;
   auto intake = FakeIntakeProcess::start({}, &error);
   ASSERT_NE(intake, nullptr) << error;
-  const int app_port = free_port();
+  const int app_port = pick_free_port(SOCK_STREAM);
   ASSERT_GT(app_port, 0);
   WrapperOptions o = wrapped(
       {"python3", std::string(LC_TEST_SOURCE_DIR) + "/tests/integration/wrapper/microvm_app.py",
@@ -197,7 +156,7 @@ TEST(WrapperMicrovm, SixHooksForwardedToTheAppInOrderWithEveryFlushAtTheIntake) 
 std::unique_ptr<WrapperProcess> start_with_app(const FakeIntakeProcess& intake,
                                                std::map<std::string, std::string> env,
                                                std::vector<std::string> app_args = {}) {
-  const int app_port = free_port();
+  const int app_port = pick_free_port(SOCK_STREAM);
   EXPECT_GT(app_port, 0);
   std::vector<std::string> command = {
       "python3", std::string(LC_TEST_SOURCE_DIR) + "/tests/integration/wrapper/microvm_app.py",
