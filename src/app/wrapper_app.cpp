@@ -5,7 +5,6 @@
 
 #include <csignal>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -41,9 +40,9 @@ constexpr Millis kReapAfterKill{500};
 // §1.3: a shell-form ENTRYPOINT runs lastcall under `sh -c`, where `docker stop` signals the shell.
 void warn_if_under_shell() {
   if (::getpid() == 1) return;
-  std::ifstream comm("/proc/" + std::to_string(::getppid()) + "/comm");
-  std::string parent;
-  if (!std::getline(comm, parent)) return;
+  const auto comm = SystemProcReader().read_file(std::to_string(::getppid()) + "/comm", 64);
+  if (!comm) return;
+  const std::string parent(trim(*comm));
   if (parent == "sh" || parent == "bash" || parent == "dash" || parent == "ash") {
     LC_WARN(
         "lastcall runs under a shell ({}) and is not PID 1: SIGTERM from the platform may reach "
