@@ -6,11 +6,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -34,7 +37,31 @@ constexpr int kRcvBuf = lc::net::UdpReceiver::kMaxDefaultRcvbuf;
 struct Result {
   double seconds = 0;
   std::uint64_t sent = 0, handled = 0, queue_full = 0;
+  double cpu = 0;  // CPU seconds of the receiving side (every thread but the sender's)
 };
+
+double process_cpu() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+double thread_cpu() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// Measures the CPU the receiving threads spend while `send_and_wait` runs on this thread (the
+// sender and the idle wait are this thread's, subtracted).
+template <typename F>
+double receiving_cpu(F&& send_and_wait) {
+  const double p0 = process_cpu(), t0 = thread_cpu();
+  send_and_wait();
+  const double p1 = process_cpu(), t1 = thread_cpu();
+  return (p1 - p0) - (t1 - t0);
+}
 
 std::string single_line(int i) {
   return "app.request.duration.ms:" + std::to_string(100 + i % 900) +
@@ -70,10 +97,11 @@ std::uint64_t blast(std::uint16_t port, const std::vector<std::string>& payloads
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  constexpr unsigned kBatch = 32;
-  std::vector<mmsghdr> msgs(kBatch);
-  std::vector<iovec> iov(kBatch);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
+  // Paced: bursts of ~50 µs worth of datagrams, closer to an application than 32 at a time.
+  const unsigned batch = rate > 0 ? static_cast<unsigned>(std::clamp(rate * 50e-6, 1.0, 32.0)) : 32;
+  std::vector<mmsghdr> msgs(batch);
+  std::vector<iovec> iov(batch);
   std::uint64_t sent = 0;
   const auto start = Clock::now();
   while (sent < n) {
@@ -81,7 +109,7 @@ std::uint64_t blast(std::uint16_t port, const std::vector<std::string>& payloads
       std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(
                                                 std::chrono::duration<double>(sent / rate)));
     }
-    const unsigned count = static_cast<unsigned>(std::min<std::uint64_t>(kBatch, n - sent));
+    const unsigned count = static_cast<unsigned>(std::min<std::uint64_t>(batch, n - sent));
     for (unsigned i = 0; i < count; ++i) {
       const std::string& p = payloads[(sent + i) % payloads.size()];
       iov[i] = {const_cast<char*>(p.data()), p.size()};
@@ -114,13 +142,13 @@ void wait_idle(const std::atomic<std::uint64_t>& counter, std::uint64_t target,
   if (counter.load() >= target) last_change = Clock::now();
 }
 
-Result run_floor(const std::vector<std::string>& payloads, std::uint64_t n) {
+Result run_floor(const std::vector<std::string>& payloads, std::uint64_t n, double rate = 0) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
   ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kRcvBuf, sizeof kRcvBuf);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
   socklen_t len = sizeof addr;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   std::atomic<std::uint64_t> received{0};
@@ -145,9 +173,11 @@ Result run_floor(const std::vector<std::string>& payloads, std::uint64_t n) {
   });
   Result res;
   const auto t0 = Clock::now();
-  res.sent = blast(ntohs(addr.sin_port), payloads, n);
   Clock::time_point end;
-  wait_idle(received, n, end);
+  res.cpu = receiving_cpu([&] {
+    res.sent = blast(ntohs(addr.sin_port), payloads, n, rate);
+    wait_idle(received, n, end);
+  });
   stop = true;
   rx.join();
   ::close(fd);
@@ -180,9 +210,11 @@ Result run_real(const std::vector<std::string>& payloads, std::uint64_t n, doubl
   (*rx)->start();
   Result res;
   const auto t0 = Clock::now();
-  res.sent = blast((*rx)->port(), payloads, n, rate);
   Clock::time_point end;
-  wait_idle(handled, n, end);
+  res.cpu = receiving_cpu([&] {
+    res.sent = blast((*rx)->port(), payloads, n, rate);
+    wait_idle(handled, n, end);
+  });
   res.seconds = std::chrono::duration<double>(end - t0).count();
   res.handled = handled.load();
   res.queue_full = self.dropped_count("dogstatsd", "queue_full");
@@ -202,6 +234,9 @@ void report(const char* name, std::size_t size, const Result& r, double floor_ra
       static_cast<unsigned long long>(r.handled), loss,
       static_cast<unsigned long long>(r.queue_full), rate);
   if (floor_rate > 0) std::printf("  ratio %.2f", rate / floor_rate);
+  if (r.handled > 0) {
+    std::printf("  cpu %.2f s/M", r.cpu * 1e6 / static_cast<double>(r.handled));
+  }
   std::printf("\n");
 }
 
@@ -210,6 +245,21 @@ void report(const char* name, std::size_t size, const Result& r, double floor_ra
 int main(int argc, char** argv) {
   const std::uint64_t n_single = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
   const std::uint64_t n_packed = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 20000;
+  // CPU per million lines at fixed rates, single-metric datagrams: the receiving side's CPU
+  // (receive thread + loop thread) against the floor's drain thread at the same rate.
+  {
+    const auto payloads = make_payloads(false);
+    for (const double rate : {50000.0, 150000.0, 250000.0}) {
+      const auto n = static_cast<std::uint64_t>(rate * 2);  // two seconds
+      const Result floor = run_floor(payloads, n, rate);
+      const Result real = run_real(payloads, n, rate);
+      char name[64];
+      std::snprintf(name, sizeof name, "floor @ %.0fk/s", rate / 1000);
+      report(name, payloads[0].size(), floor, 0);
+      std::snprintf(name, sizeof name, "lastcall @ %.0fk/s", rate / 1000);
+      report(name, payloads[0].size(), real, 0);
+    }
+  }
   for (const bool packed : {false, true}) {
     const auto payloads = make_payloads(packed);
     const std::uint64_t n = packed ? n_packed : n_single;

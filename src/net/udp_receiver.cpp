@@ -14,7 +14,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <deque>
+#include <ctime>
+#include <limits>
 #include <vector>
 
 #include "core/assert.h"
@@ -67,12 +68,14 @@ struct UdpReceiver::Chunk {
   std::string data;
   std::vector<ReceivedDatagram> views;
   std::size_t count = 0;
-  std::size_t bytes = 0;          // datagram bytes, counted against the queue's byte cap
-  std::size_t charged = 0;        // charged to the memory budget
-  std::shared_ptr<Shared> owner;  // set while queued: keeps the pool alive for the task
-  bool consumed = false;          // handled (by its task or by stop()); guarded by Shared::mu
+  std::size_t bytes = 0;    // datagram bytes, counted against the queue's byte cap
+  std::size_t charged = 0;  // charged to the memory budget
 };
 
+// What the receive thread and the loop thread share. The loop learns of queued chunks through one
+// hand-off task at a time: the receive thread posts a task only when none is waiting, and the task
+// takes everything queued when it runs, so a busy socket costs one post (and one loop wake-up) per
+// turn of the loop, not one per recvmmsg batch.
 struct UdpReceiver::Shared {
   Poster poster;
   Handler handler;
@@ -88,8 +91,11 @@ struct UdpReceiver::Shared {
   Mutex mu;
   std::vector<std::unique_ptr<Chunk>> all LC_GUARDED_BY(mu);  // every chunk ever made
   std::vector<Chunk*> free_list LC_GUARDED_BY(mu);
-  std::deque<Chunk*> queued LC_GUARDED_BY(mu);  // posted, not yet handled, in order
+  std::vector<Chunk*> queued LC_GUARDED_BY(mu);  // received, not yet handled, in order
+  // A hand-off task is posted and has not yet taken the queue: chunks queued now are in its take.
+  bool task_waiting LC_GUARDED_BY(mu) = false;
   std::vector<std::function<void()>> barriers LC_GUARDED_BY(mu);  // sync() waiting for a drain
+  std::vector<Chunk*> handing;  // the loop thread's take of `queued`, reused (loop thread only)
 
   Chunk* acquire(std::size_t bytes, std::size_t datagrams) {
     Chunk* c = nullptr;
@@ -117,20 +123,48 @@ struct UdpReceiver::Shared {
     return bytes + datagrams * sizeof(ReceivedDatagram) + 2 * MemoryBudget::kAllocOverhead;
   }
 
-  // A chunk leaves the queue (handed to the handler): room again, and its charge released.
-  void dequeued(const Chunk& c) {
-    inflight.fetch_sub(c.count);
-    inflight_bytes.fetch_sub(c.bytes);
-    budget->release(ValueClass::kMetrics, c.charged);
+  // Queues a filled chunk (receive thread, or the loop thread in drain_now()); true when the
+  // caller must post a hand-off task.
+  bool enqueue(Chunk* c) {
+    MutexLock lock(mu);
+    queued.push_back(c);
+    if (task_waiting) return false;
+    task_waiting = true;
+    return true;
   }
 
-  void release(Chunk* c) {
-    MutexLock lock(mu);
-    if (free_list.size() >= kMaxPooled) {
-      std::string().swap(c->data);  // beyond the pool: give the memory back, keep the object
-      std::vector<ReceivedDatagram>().swap(c->views);
+  // On the loop thread: takes every queued chunk and hands it to the handler, in order, then
+  // recycles them. `from_task`: called by the hand-off task, whose take this is. Returns the
+  // datagrams handed over.
+  std::size_t hand_over(bool from_task) {
+    {
+      MutexLock lock(mu);
+      handing.swap(queued);
+      if (from_task) task_waiting = false;
     }
-    free_list.push_back(c);
+    std::size_t handed = 0;
+    for (Chunk* c : handing) {
+      // Room in the queue again, and the charge released, before the handler runs.
+      inflight.fetch_sub(c->count);
+      inflight_bytes.fetch_sub(c->bytes);
+      budget->release(ValueClass::kMetrics, c->charged);
+      if (!detached.load()) {
+        handler(std::span<const ReceivedDatagram>(c->views.data(), c->count));
+      }
+      handed += c->count;
+    }
+    if (!handing.empty()) {
+      MutexLock lock(mu);
+      for (Chunk* c : handing) {
+        if (free_list.size() >= kMaxPooled) {
+          std::string().swap(c->data);  // beyond the pool: give the memory back, keep the object
+          std::vector<ReceivedDatagram>().swap(c->views);
+        }
+        free_list.push_back(c);
+      }
+    }
+    handing.clear();
+    return handed;
   }
 };
 
@@ -340,27 +374,7 @@ std::size_t UdpReceiver::drain_now() {
   return take_everything();
 }
 
-std::size_t UdpReceiver::hand_over_queued() {
-  Shared& s = *shared_;
-  std::vector<Chunk*> taken;
-  {
-    MutexLock lock(s.mu);
-    for (Chunk* c : s.queued) {
-      c->consumed = true;
-      taken.push_back(c);
-    }
-    s.queued.clear();
-  }
-  std::size_t handed = 0;
-  for (Chunk* c : taken) {
-    // No longer waiting for the loop: room in the queue again, though the chunk's own task still
-    // holds it until it recycles it.
-    s.dequeued(*c);
-    s.handler(std::span<const ReceivedDatagram>(c->views.data(), c->count));
-    handed += c->count;
-  }
-  return handed;
-}
+std::size_t UdpReceiver::hand_over_queued() { return shared_->hand_over(false); }
 
 // Nothing is handed over before the first batch is read, so the queue bound applies to it as to
 // any batch of the receive thread; after that reads and hand-overs alternate, so a long backlog
@@ -417,11 +431,19 @@ std::string UdpReceiver::describe() const {
   return fmt::format(
       "{{\"component\":\"dogstatsd_receiver\",\"udp\":\"{}:{}\",\"unix\":\"{}\",\"buffer_size\":{},"
       "\"queue_datagrams\":{},\"batch_size\":{},\"so_rcvbuf\":{},\"so_rcvbuf_forced\":{},"
-      "\"rmem_max\":{},\"udp_rcvbuf_granted\":{},\"unix_rcvbuf_granted\":{}}}",
+      "\"rmem_max\":{},\"udp_rcvbuf_granted\":{},\"unix_rcvbuf_granted\":{},\"linger_us\":{}}}",
       udp_fd_ >= 0 || port_ != 0 ? options_.host : std::string(), port_, options_.unix_path,
       options_.buffer_size, options_.queue_datagrams, options_.batch_size, rcvbuf_.bytes,
-      rcvbuf_.force, options_.rmem_max, udp_rcvbuf_, unix_rcvbuf_);
+      rcvbuf_.force, options_.rmem_max, udp_rcvbuf_, unix_rcvbuf_, options_.linger.count());
 }
+
+namespace {
+std::int64_t monotonic_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+}  // namespace
 
 void UdpReceiver::run() {
   pollfd fds[4];
@@ -430,6 +452,8 @@ void UdpReceiver::run() {
   fds[n++] = {sync_fd_, POLLIN, 0};
   if (udp_fd_ >= 0) fds[n++] = {udp_fd_, POLLIN, 0};
   if (unix_fd_ >= 0) fds[n++] = {unix_fd_, POLLIN, 0};
+  const std::int64_t linger_ns = static_cast<std::int64_t>(options_.linger.count()) * 1000;
+  std::int64_t last_data_ns = std::numeric_limits<std::int64_t>::min() / 2;
   for (;;) {
     const int rc = ::poll(fds, n, -1);
     if (rc < 0) {
@@ -443,11 +467,25 @@ void UdpReceiver::run() {
       std::uint64_t requests = 0;
       [[maybe_unused]] const auto r = ::read(sync_fd_, &requests, sizeof requests);
     }
+    std::size_t got = 0;
     for (nfds_t i = 2; i < n; ++i) {
       // A sync drains every socket: a datagram sent before it may sit in one poll did not report.
-      if (sync || (fds[i].revents & (POLLIN | POLLERR))) drain(fds[i].fd);
+      if (sync || (fds[i].revents & (POLLIN | POLLERR))) got += drain(fds[i].fd);
     }
     if (sync) release_barriers();
+    if (got == 0 || linger_ns <= 0) continue;
+    // Datagrams arriving closer together than the linger: let them gather in the socket's receive
+    // buffer for one linger instead of waking for each (a wake-up here and one on the loop thread
+    // cost more than the parse). stop() and sync() end the wait at once; drain_now() does not
+    // need it. Sparse datagrams are read as they come.
+    const std::int64_t now = monotonic_ns();
+    const bool dense = now - last_data_ns < 2 * linger_ns;
+    last_data_ns = now;
+    if (!dense) continue;
+    pollfd control[2] = {fds[0], fds[1]};
+    const timespec linger{static_cast<time_t>(linger_ns / 1'000'000'000),
+                          static_cast<long>(linger_ns % 1'000'000'000)};
+    if (::ppoll(control, 2, &linger, nullptr) > 0 && control[0].revents != 0) return;
   }
 }
 
@@ -456,10 +494,13 @@ void UdpReceiver::count_kernel_drops(int fd, std::uint32_t cumulative) {
   if (fresh > 0) kernel_buffer_.add(fresh);
 }
 
-void UdpReceiver::drain(int fd) {
+std::size_t UdpReceiver::drain(int fd) {
+  std::size_t total = 0;
   for (;;) {
     MutexLock lock(read_mu_);
-    if (read_batch(fd) < options_.batch_size) return;  // socket drained
+    const std::size_t got = read_batch(fd);
+    total += got;
+    if (got < options_.batch_size) return total;  // socket drained
   }
 }
 
@@ -535,37 +576,13 @@ std::size_t UdpReceiver::read_batch(int fd) {
     c->count = keep;
     c->bytes = bytes;
     c->charged = Shared::charge_of(bytes, keep);
-    c->owner = shared_;
-    c->consumed = false;
     s.inflight.fetch_add(keep);
     s.inflight_bytes.fetch_add(bytes);
     s.budget->charge(ValueClass::kMetrics, c->charged);
-    {
-      MutexLock lock(s.mu);
-      s.queued.push_back(c);
+    if (s.enqueue(c)) {
+      // The task keeps the shared state alive: it may run after the receiver is gone.
+      s.poster([owner = shared_] { owner->hand_over(true); });
     }
-    Shared* sp = &s;
-    // Two raw pointers: the task fits std::function's inline storage (no allocation here).
-    s.poster([sp, c] {
-      bool mine = false;
-      {
-        MutexLock lock(sp->mu);
-        if (!c->consumed) {
-          c->consumed = mine = true;
-          // Tasks run in posting order, so this chunk is at the front.
-          auto it = std::find(sp->queued.begin(), sp->queued.end(), c);
-          if (it != sp->queued.end()) sp->queued.erase(it);
-        }
-      }
-      if (mine) {  // otherwise stop() or drain_now() handed it over and uncounted it
-        sp->dequeued(*c);
-        if (!sp->detached.load()) {
-          sp->handler(std::span<const ReceivedDatagram>(c->views.data(), c->count));
-        }
-      }
-      std::shared_ptr<Shared> keep_alive = std::move(c->owner);
-      sp->release(c);
-    });
   }
   // Counted last, so a reader that sees the count also sees the drops and posts above.
   s.received.fetch_add(received);

@@ -1,16 +1,19 @@
 // net/udp_receiver.h — the DogStatsD datagram sockets (UDP and optional unix datagram), bound at
 // construction, read by one dedicated thread with recvmmsg in batches (datadog-wire.md §1.1).
-// Received datagrams are copied compactly into pooled chunks and handed to the loop thread through
-// a caller-supplied post(), within a bounded queue (datagram count and bytes; full → newest
-// dropped, counted `queue_full`) whose bytes are charged to the memory budget (refused → newest
-// dropped, counted `memory_budget`). Datagrams the kernel dropped because the socket's receive
-// buffer was full are counted `kernel_buffer` from the SO_RXQ_OVFL count each datagram carries
-// (and, at drain_now() and stop(), from SO_MEMINFO). The receive buffer is the largest the kernel
-// allows unless the user names one (lambda-agent.md §8.2). sync() and drain_now() give a flush
-// everything sent before them. Created by app/, whose handler runs on the loop thread.
+// Received datagrams are copied compactly into pooled chunks and handed to the loop thread by one
+// task at a time through a caller-supplied post() (the task takes everything queued when it runs;
+// a busy socket is read every `linger`, not at every datagram), within a bounded queue (datagram
+// count and bytes; full → newest dropped, counted `queue_full`) whose bytes are charged to the
+// memory budget (refused → newest dropped, counted `memory_budget`). Datagrams the kernel dropped
+// because the socket's receive buffer was full are counted `kernel_buffer` from the SO_RXQ_OVFL
+// count each datagram carries (and, at drain_now() and stop(), from SO_MEMINFO). The receive buffer
+// is the largest the kernel allows unless the user names one (lambda-agent.md §8.2). sync() and
+// drain_now() give a flush everything sent before them. Created by app/, whose handler runs on the
+// loop thread.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -86,6 +89,10 @@ class UdpReceiver {
     std::size_t queue_datagrams = 8192;  // received but not yet handled (DD_DOGSTATSD_QUEUE_SIZE)
     std::size_t batch_size = 32;         // datagrams per recvmmsg call (fewer for big buffers)
     std::size_t max_queued_bytes = 16u << 20;  // datagram bytes waiting for the loop thread
+    // When datagrams come closer together than this, the receive thread waits this long between
+    // reads and the loop thread is woken once per wait (0 = read each as it comes). Bounded by
+    // what the receive buffer holds meanwhile: ~0.5 ms of a flood is far below it.
+    std::chrono::microseconds linger{500};
   };
   // Runs on the loop thread with the datagrams of one batch; views valid during the call only.
   using Handler = std::function<void(std::span<const ReceivedDatagram>)>;
@@ -121,8 +128,8 @@ class UdpReceiver {
   void start();
   // Wakes and joins the receive thread, closes the sockets, and hands every datagram already
   // received to the handler before returning (so a final flush right after stop() holds them).
-  // Idempotent. Call on the loop thread (or with the loop stopped). Tasks still queued on the loop
-  // only recycle buffers; after the receiver is destroyed they never call the handler.
+  // Idempotent. Call on the loop thread (or with the loop stopped). A hand-off task still queued on
+  // the loop then finds nothing left; after the receiver is destroyed it never calls the handler.
   void stop();
 
   // A barrier for flushes that must hold "everything sent before now" (lambda-agent.md §7.1: a
@@ -145,7 +152,7 @@ class UdpReceiver {
   //                 recvmmsg batch of the receive thread) and runs the handler before returning;
   //                 the flush can start on the next line. Bounded: it reads at most what the
   //                 socket buffers can hold, so a flood cannot keep the loop in it. The tasks
-  //                 already posted for what it handed over only recycle buffers.
+  //                 already posted then find nothing left to hand over.
   std::size_t drain_now();
 
   std::uint64_t datagrams_received() const;
@@ -159,7 +166,7 @@ class UdpReceiver {
   UdpReceiver(Options options, SelfMetrics& self);
   Expected<void> open();
   void run();
-  void drain(int fd);
+  std::size_t drain(int fd);
   std::size_t read_batch(int fd) LC_REQUIRES(read_mu_);
   std::size_t hand_over_queued();
   std::size_t take_everything();

@@ -344,6 +344,95 @@ TEST_F(UdpReceiverTest, QueueFullDropsNewestAndCounts) {
   loop.run_all();
 }
 
+// One hand-off task at a time: however many recvmmsg batches the receive thread queues while the
+// loop is busy, the loop is woken once, and that one task hands everything over, in order.
+TEST_F(UdpReceiverTest, BatchesQueuedWhileTheLoopIsBusyAreHandedOverByOneTask) {
+  UdpReceiver::Options o;
+  o.batch_size = 2;  // 50 datagrams are at least 25 batches
+  auto rx = create(o);
+  ASSERT_TRUE(rx) << rx.error().message;
+  (*rx)->start();
+  Sender tx((*rx)->port());
+  for (int i = 0; i < 50; ++i) tx.send("m" + std::to_string(i) + ":1|c");
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while ((*rx)->datagrams_received() < 50 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ((*rx)->datagrams_received(), 50u);
+  EXPECT_EQ(loop.pending(), 1u);
+  loop.run_all();
+  ASSERT_EQ(got.data.size(), 50u);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(got.data[i], "m" + std::to_string(i) + ":1|c");
+  // The task took the queue: what comes next gets a task of its own.
+  tx.send("next:1|c");
+  ASSERT_TRUE(loop.run_until([&] { return got.data.size() == 51; }));
+  EXPECT_EQ(got.data[50], "next:1|c");
+  (*rx)->stop();
+  loop.run_all();
+  EXPECT_EQ(got.data.size(), 51u);
+  EXPECT_EQ(self.dropped_total(), 0u);
+}
+
+// A chunk queued after the waiting task took the queue, but before a sync() barrier, is handed
+// over before the barrier runs: the receive thread posts a new task for it first.
+TEST_F(UdpReceiverTest, ABarrierNeverOvertakesDatagramsQueuedAfterTheTaskTookTheQueue) {
+  auto rx = create();
+  ASSERT_TRUE(rx) << rx.error().message;
+  (*rx)->start();
+  Sender tx((*rx)->port());
+  for (int round = 0; round < 100; ++round) {
+    tx.send("a" + std::to_string(round) + ":1|c");
+    // The loop runs tasks while the receive thread may be queueing; then one more, then a barrier.
+    loop.run_all();
+    tx.send("b" + std::to_string(round) + ":1|c");
+    bool ran = false;
+    std::string last_at_barrier;
+    (*rx)->sync([&] {
+      ran = true;
+      last_at_barrier = got.data.empty() ? "" : got.data.back();
+    });
+    ASSERT_TRUE(loop.run_until([&] { return ran; })) << "round " << round;
+    ASSERT_EQ(last_at_barrier, "b" + std::to_string(round) + ":1|c") << "round " << round;
+  }
+  ASSERT_EQ(got.data.size(), 200u);
+  (*rx)->stop();
+  loop.run_all();
+}
+
+// The linger (datagrams closer together than it are read once per linger) never holds back a
+// barrier or a stop: with a linger of minutes, sync() and stop() still complete at once.
+TEST_F(UdpReceiverTest, ALingeringReceiveThreadStillAnswersSyncAndStopAtOnce) {
+  UdpReceiver::Options o;
+  o.linger = std::chrono::minutes(10);
+  auto rx = create(o);
+  ASSERT_TRUE(rx) << rx.error().message;
+  (*rx)->start();
+  Sender tx((*rx)->port());
+  // Two reads close together: the second puts the receive thread into its linger.
+  tx.send("one:1|c");
+  ASSERT_TRUE(loop.run_until([&] { return got.data.size() == 1; }));
+  tx.send("two:1|c");
+  ASSERT_TRUE(loop.run_until([&] { return got.data.size() == 2; }));
+  for (int i = 0; i < 3; ++i) {
+    tx.send("held" + std::to_string(i) + ":1|c");
+    bool ran = false;
+    std::size_t seen = 0;
+    (*rx)->sync([&] {
+      ran = true;
+      seen = got.data.size();
+    });
+    ASSERT_TRUE(loop.run_until([&] { return ran; }, 30s));
+    EXPECT_EQ(seen, 3u + i);
+  }
+  tx.send("at_stop:1|c");
+  const auto t0 = std::chrono::steady_clock::now();
+  (*rx)->stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s);
+  loop.run_all();
+  ASSERT_EQ(got.data.size(), 6u);
+  EXPECT_EQ(got.data.back(), "at_stop:1|c");
+}
+
 TEST_F(UdpReceiverTest, UnixDatagramSocket) {
   const auto path = std::filesystem::temp_directory_path() /
                     ("lastcall-dsd-" + std::to_string(::getpid()) + ".sock");
