@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -37,7 +38,8 @@ constexpr int kRcvBuf = lc::net::UdpReceiver::kMaxDefaultRcvbuf;
 struct Result {
   double seconds = 0;
   std::uint64_t sent = 0, handled = 0, queue_full = 0;
-  double cpu = 0;  // CPU seconds of the receiving side (every thread but the sender's)
+  std::uint64_t wakes = 0;  // hand-off tasks posted to the loop thread (its wake-ups)
+  double cpu = 0;           // CPU seconds of the receiving side (every thread but the sender's)
 };
 
 double process_cpu() {
@@ -195,9 +197,14 @@ Result run_real(const std::vector<std::string>& payloads, std::uint64_t n, doubl
   config.max_histogram_samples = 1u << 30;
   lc::metrics::DogStatsdServer server({}, config, self, clock);
   std::atomic<std::uint64_t> handled{0};
+  std::atomic<std::uint64_t> posts{0};
   lc::net::UdpReceiver::Options o;  // the default receive buffer: kRcvBuf asked, never forced
   auto rx = lc::net::UdpReceiver::create(
-      o, self, [&](std::function<void()> task) { loop.post(std::move(task)); },
+      o, self,
+      [&](std::function<void()> task) {
+        posts.fetch_add(1, std::memory_order_relaxed);
+        loop.post(std::move(task));
+      },
       [&](std::span<const lc::net::ReceivedDatagram> batch) {
         for (const auto& d : batch) server.handle_datagram(d.data, d.truncated);
         handled.fetch_add(batch.size(), std::memory_order_relaxed);
@@ -206,7 +213,10 @@ Result run_real(const std::vector<std::string>& payloads, std::uint64_t n, doubl
     std::fprintf(stderr, "receiver: %s\n", rx.error().message.c_str());
     std::exit(1);
   }
-  std::thread loop_thread([&] { loop.run(); });
+  std::thread loop_thread([&] {
+    ::pthread_setname_np(::pthread_self(), "lc-loop");
+    loop.run();
+  });
   (*rx)->start();
   Result res;
   const auto t0 = Clock::now();
@@ -218,6 +228,7 @@ Result run_real(const std::vector<std::string>& payloads, std::uint64_t n, doubl
   res.seconds = std::chrono::duration<double>(end - t0).count();
   res.handled = handled.load();
   res.queue_full = self.dropped_count("dogstatsd", "queue_full");
+  res.wakes = posts.load();
   loop.post([&] { (*rx)->stop(); });
   loop.post([&] { guard.reset(); });
   loop_thread.join();
@@ -237,6 +248,10 @@ void report(const char* name, std::size_t size, const Result& r, double floor_ra
   if (r.handled > 0) {
     std::printf("  cpu %.2f s/M", r.cpu * 1e6 / static_cast<double>(r.handled));
   }
+  if (r.wakes > 0) {
+    std::printf("  %.1f dgram/hand-off",
+                static_cast<double>(r.handled) / static_cast<double>(r.wakes));
+  }
   std::printf("\n");
 }
 
@@ -245,6 +260,15 @@ void report(const char* name, std::size_t size, const Result& r, double floor_ra
 int main(int argc, char** argv) {
   const std::uint64_t n_single = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
   const std::uint64_t n_packed = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 20000;
+  // `dogstatsd_ingest_bench 0 0 RATE`: only lastcall, single datagrams at RATE/s for 5 s (for
+  // perf).
+  if (argc > 3) {
+    const double rate = std::strtod(argv[3], nullptr);
+    const auto payloads = make_payloads(false);
+    report("lastcall (paced)", payloads[0].size(),
+           run_real(payloads, static_cast<std::uint64_t>(rate * 5), rate), 0);
+    return 0;
+  }
   // CPU per million lines at fixed rates, single-metric datagrams: the receiving side's CPU
   // (receive thread + loop thread) against the floor's drain thread at the same rate.
   {

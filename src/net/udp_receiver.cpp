@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -31,23 +32,7 @@ struct UdpReceiver::Batch {
   std::unique_ptr<char[]> arena;
   std::vector<mmsghdr> hdrs;
   std::vector<iovec> iov;
-  std::unique_ptr<char[]> control;  // one SO_RXQ_OVFL control message per datagram
-  std::size_t control_size = 0;     // bytes per datagram
 };
-
-std::int64_t rxq_ovfl_count(const msghdr& message) {
-  if (message.msg_control == nullptr || message.msg_controllen < sizeof(cmsghdr)) return -1;
-  for (const cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr;
-       c = CMSG_NXTHDR(const_cast<msghdr*>(&message), const_cast<cmsghdr*>(c))) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL &&
-        c->cmsg_len >= CMSG_LEN(sizeof(std::uint32_t))) {
-      std::uint32_t v = 0;
-      std::memcpy(&v, CMSG_DATA(c), sizeof v);
-      return v;
-    }
-  }
-  return -1;
-}
 
 ReceiveBufferRequest receive_buffer_request(int configured, std::int64_t rmem_max) {
   if (configured > 0) return {configured, true};
@@ -203,8 +188,6 @@ Expected<std::unique_ptr<UdpReceiver>> UdpReceiver::create(Options options, Self
       b.iov[i].iov_base = b.arena.get() + i * size;
       b.iov[i].iov_len = size;
     }
-    b.control_size = CMSG_SPACE(sizeof(std::uint32_t));
-    b.control = std::make_unique_for_overwrite<char[]>(bs * b.control_size);
   }
   if (auto ok = r->open(); !ok) return ok.error();
   return r;
@@ -273,12 +256,6 @@ Expected<void> UdpReceiver::open() {
       return os_error("socket");
     }
     udp_rcvbuf_ = apply_receive_buffer(udp_fd_, rcvbuf_, options_.rmem_max, "UDP");
-    // Each datagram then carries the kernel's count of datagrams it dropped on this socket.
-    const int on = 1;
-    if (::setsockopt(udp_fd_, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) != 0) {
-      LC_DEBUG("dogstatsd: SO_RXQ_OVFL not available ({}); kernel drops are not counted",
-               std::strerror(errno));
-    }
     const int rc = ::bind(udp_fd_, res->ai_addr, res->ai_addrlen);
     const int err = errno;
     ::freeaddrinfo(res);
@@ -402,15 +379,10 @@ std::size_t UdpReceiver::take_everything() {
       if (got < options_.batch_size || read >= limit) break;
     }
   }
-  // Drops after the last datagram read carry no control message: ask the socket.
+  // Drops after the last datagram read: ask the socket once more.
   if (udp_fd_ >= 0) {
-    std::uint32_t info[SK_MEMINFO_VARS] = {};
-    socklen_t len = sizeof info;
-    if (::getsockopt(udp_fd_, SOL_SOCKET, SO_MEMINFO, info, &len) == 0 &&
-        len > SK_MEMINFO_DROPS * sizeof(std::uint32_t)) {
-      MutexLock lock(read_mu_);
-      count_kernel_drops(udp_fd_, info[SK_MEMINFO_DROPS]);
-    }
+    MutexLock lock(read_mu_);
+    count_kernel_drops();
   }
   return handed;
 }
@@ -446,6 +418,7 @@ std::int64_t monotonic_ns() {
 }  // namespace
 
 void UdpReceiver::run() {
+  ::pthread_setname_np(::pthread_self(), "lc-dogstatsd");  // as `top -H` and perf show it
   pollfd fds[4];
   nfds_t n = 0;
   fds[n++] = {wake_fd_, POLLIN, 0};
@@ -489,8 +462,17 @@ void UdpReceiver::run() {
   }
 }
 
-void UdpReceiver::count_kernel_drops(int fd, std::uint32_t cumulative) {
-  const std::uint32_t fresh = (fd == udp_fd_ ? udp_drops_ : unix_drops_).observe(cumulative);
+// The kernel's count of datagrams it dropped on the UDP socket (sk_drops: receive buffer full),
+// read with SO_MEMINFO — one getsockopt per recvmmsg batch instead of an SO_RXQ_OVFL control
+// message on every datagram. Unix datagram sockets do not drop: their senders wait or fail.
+void UdpReceiver::count_kernel_drops() {
+  std::uint32_t info[SK_MEMINFO_VARS] = {};
+  socklen_t len = sizeof info;
+  if (::getsockopt(udp_fd_, SOL_SOCKET, SO_MEMINFO, info, &len) != 0 ||
+      len <= SK_MEMINFO_DROPS * sizeof(std::uint32_t)) {
+    return;
+  }
+  const std::uint32_t fresh = udp_drops_.observe(info[SK_MEMINFO_DROPS]);
   if (fresh > 0) kernel_buffer_.add(fresh);
 }
 
@@ -514,8 +496,6 @@ std::size_t UdpReceiver::read_batch(int fd) {
     std::memset(&b.hdrs[i], 0, sizeof(mmsghdr));
     b.hdrs[i].msg_hdr.msg_iov = &b.iov[i];
     b.hdrs[i].msg_hdr.msg_iovlen = 1;
-    b.hdrs[i].msg_hdr.msg_control = b.control.get() + i * b.control_size;
-    b.hdrs[i].msg_hdr.msg_controllen = b.control_size;
   }
   const int got =
       ::recvmmsg(fd, b.hdrs.data(), static_cast<unsigned>(batch_size), MSG_DONTWAIT, nullptr);
@@ -526,10 +506,8 @@ std::size_t UdpReceiver::read_batch(int fd) {
     return 0;
   }
   const auto received = static_cast<std::size_t>(got);
-  for (std::size_t i = 0; i < received; ++i) {
-    const std::int64_t dropped = rxq_ovfl_count(b.hdrs[i].msg_hdr);
-    if (dropped >= 0) count_kernel_drops(fd, static_cast<std::uint32_t>(dropped));
-  }
+  // Before these datagrams are handed over: whoever sees them also sees the drops before them.
+  if (fd == udp_fd_) count_kernel_drops();
 
   // Drop newest when the queue is full — by datagram count, then by queued bytes (queue_full) —
   // or when the memory budget refuses the bytes (memory_budget, lambda-agent.md §6.4).

@@ -5,8 +5,8 @@
 // a busy socket is read every `linger`, not at every datagram), within a bounded queue (datagram
 // count and bytes; full → newest dropped, counted `queue_full`) whose bytes are charged to the
 // memory budget (refused → newest dropped, counted `memory_budget`). Datagrams the kernel dropped
-// because the socket's receive buffer was full are counted `kernel_buffer` from the SO_RXQ_OVFL
-// count each datagram carries (and, at drain_now() and stop(), from SO_MEMINFO). The receive buffer
+// because the socket's receive buffer was full are counted `kernel_buffer` from the socket's own
+// count (SO_MEMINFO), read at every recvmmsg batch, drain_now() and stop(). The receive buffer
 // is the largest the kernel allows unless the user names one (lambda-agent.md §8.2). sync() and
 // drain_now() give a flush everything sent before them. Created by app/, whose handler runs on the
 // loop thread.
@@ -26,8 +26,6 @@
 #include "core/memory_budget.h"
 #include "core/mutex.h"
 #include "core/self_metrics.h"
-
-struct msghdr;
 
 namespace lc {
 class ProcReader;
@@ -52,9 +50,9 @@ ReceiveBufferRequest receive_buffer_request(int configured, std::int64_t rmem_ma
 // is not a positive number.
 std::int64_t read_rmem_max(const ProcReader& proc);
 
-// The kernel's running count of datagrams it dropped on one socket (SO_RXQ_OVFL, a u32 that
-// wraps), turned into increments: observe() returns how many drops are new since the last count
-// seen. A new socket starts at 0. Used by one thread.
+// The kernel's running count of datagrams it dropped on one socket (SO_MEMINFO's drops, a u32
+// that wraps), turned into increments: observe() returns how many drops are new since the last
+// count seen. A new socket starts at 0. Used by one thread.
 class KernelDropCounter {
  public:
   std::uint32_t observe(std::uint32_t cumulative) {
@@ -68,9 +66,6 @@ class KernelDropCounter {
  private:
   std::uint32_t last_ = 0;
 };
-
-// The SO_RXQ_OVFL count in a received message's control data, or -1 when there is none.
-std::int64_t rxq_ovfl_count(const msghdr& message);
 
 struct ReceivedDatagram {
   std::string_view data;
@@ -171,7 +166,7 @@ class UdpReceiver {
   std::size_t hand_over_queued();
   std::size_t take_everything();
   void release_barriers();
-  void count_kernel_drops(int fd, std::uint32_t cumulative) LC_REQUIRES(read_mu_);
+  void count_kernel_drops() LC_REQUIRES(read_mu_);
 
   Options options_;
   SelfMetrics::Counter queue_full_;
@@ -180,7 +175,7 @@ class UdpReceiver {
   // Held around each recvmmsg batch (read + queue): by the receive thread, and by drain_now() and
   // stop() on the loop thread, so a batch is never half-read when the loop takes the queue.
   Mutex read_mu_;
-  KernelDropCounter udp_drops_ LC_GUARDED_BY(read_mu_), unix_drops_ LC_GUARDED_BY(read_mu_);
+  KernelDropCounter udp_drops_ LC_GUARDED_BY(read_mu_);
   std::shared_ptr<Shared> shared_;
   std::unique_ptr<Batch> batch_ LC_PT_GUARDED_BY(read_mu_);  // the recvmmsg buffers
   int udp_fd_ = -1;
