@@ -260,11 +260,10 @@ void report(const char* name, std::size_t size, const Result& r, double floor_ra
 int main(int argc, char** argv) {
   const std::uint64_t n_single = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
   const std::uint64_t n_packed = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 20000;
-  // `dogstatsd_ingest_bench 0 0 RATE`: only lastcall, single datagrams at RATE/s for 5 s (for
-  // perf).
+  // `dogstatsd_ingest_bench 0 0 RATE [packed]`: only lastcall, datagrams at RATE/s for 5 s (perf).
   if (argc > 3) {
     const double rate = std::strtod(argv[3], nullptr);
-    const auto payloads = make_payloads(false);
+    const auto payloads = make_payloads(argc > 4 && std::string(argv[4]) == "packed");
     report("lastcall (paced)", payloads[0].size(),
            run_real(payloads, static_cast<std::uint64_t>(rate * 5), rate), 0);
     return 0;
