@@ -41,6 +41,23 @@ ReceiveBufferRequest receive_buffer_request(int configured, std::int64_t rmem_ma
           false};
 }
 
+std::chrono::nanoseconds linger_before_next_read(std::chrono::nanoseconds linger,
+                                                 std::size_t capacity, std::size_t datagrams,
+                                                 std::size_t bytes,
+                                                 std::chrono::nanoseconds elapsed) {
+  if (linger < kMinLinger || datagrams == 0) return std::chrono::nanoseconds{0};
+  if (capacity > 0 && elapsed.count() > 0) {
+    // Kernel bytes per ns at the rate just seen; a quarter of the buffer at that rate.
+    const double cost = static_cast<double>(bytes + datagrams * kDatagramOverhead);
+    const double fill_ns =
+        static_cast<double>(capacity) / 4 * static_cast<double>(elapsed.count()) / cost;
+    if (fill_ns < static_cast<double>(linger.count())) {
+      linger = std::chrono::nanoseconds{static_cast<std::int64_t>(fill_ns)};
+    }
+  }
+  return linger < kMinLinger ? std::chrono::nanoseconds{0} : linger;
+}
+
 std::int64_t read_rmem_max(const ProcReader& proc) {
   const auto text = proc.read_file("sys/net/core/rmem_max", 64);
   if (!text) return -1;
@@ -425,7 +442,15 @@ void UdpReceiver::run() {
   fds[n++] = {sync_fd_, POLLIN, 0};
   if (udp_fd_ >= 0) fds[n++] = {udp_fd_, POLLIN, 0};
   if (unix_fd_ >= 0) fds[n++] = {unix_fd_, POLLIN, 0};
-  const std::int64_t linger_ns = static_cast<std::int64_t>(options_.linger.count()) * 1000;
+  const std::int64_t linger_ns = std::chrono::nanoseconds(options_.linger).count();
+  // The buffer the linger must not overfill: the smaller of the two sockets' (as the kernel
+  // counts).
+  std::size_t capacity = 0;
+  for (const int granted : {udp_rcvbuf_, unix_rcvbuf_}) {
+    if (granted > 0 && (capacity == 0 || static_cast<std::size_t>(granted) < capacity)) {
+      capacity = static_cast<std::size_t>(granted);
+    }
+  }
   std::int64_t last_data_ns = std::numeric_limits<std::int64_t>::min() / 2;
   for (;;) {
     const int rc = ::poll(fds, n, -1);
@@ -440,10 +465,10 @@ void UdpReceiver::run() {
       std::uint64_t requests = 0;
       [[maybe_unused]] const auto r = ::read(sync_fd_, &requests, sizeof requests);
     }
-    std::size_t got = 0;
+    std::size_t got = 0, bytes = 0;
     for (nfds_t i = 2; i < n; ++i) {
       // A sync drains every socket: a datagram sent before it may sit in one poll did not report.
-      if (sync || (fds[i].revents & (POLLIN | POLLERR))) got += drain(fds[i].fd);
+      if (sync || (fds[i].revents & (POLLIN | POLLERR))) got += drain(fds[i].fd, bytes);
     }
     if (sync) release_barriers();
     if (got == 0 || linger_ns <= 0) continue;
@@ -452,19 +477,19 @@ void UdpReceiver::run() {
     // cost more than the parse). stop() and sync() end the wait at once; drain_now() does not
     // need it. Sparse datagrams are read as they come.
     const std::int64_t now = monotonic_ns();
-    const bool dense = now - last_data_ns < 2 * linger_ns;
+    const std::int64_t elapsed = now - last_data_ns;
     last_data_ns = now;
-    if (!dense) continue;
+    if (elapsed >= 2 * linger_ns) continue;
+    const auto linger = linger_before_next_read(std::chrono::nanoseconds{linger_ns}, capacity, got,
+                                                bytes, std::chrono::nanoseconds{elapsed});
+    if (linger.count() == 0) continue;
     pollfd control[2] = {fds[0], fds[1]};
-    const timespec linger{static_cast<time_t>(linger_ns / 1'000'000'000),
-                          static_cast<long>(linger_ns % 1'000'000'000)};
-    if (::ppoll(control, 2, &linger, nullptr) > 0 && control[0].revents != 0) return;
+    const timespec wait{static_cast<time_t>(linger.count() / 1'000'000'000),
+                        static_cast<long>(linger.count() % 1'000'000'000)};
+    if (::ppoll(control, 2, &wait, nullptr) > 0 && control[0].revents != 0) return;
   }
 }
 
-// The kernel's count of datagrams it dropped on the UDP socket (sk_drops: receive buffer full),
-// read with SO_MEMINFO — one getsockopt per recvmmsg batch instead of an SO_RXQ_OVFL control
-// message on every datagram. Unix datagram sockets do not drop: their senders wait or fail.
 void UdpReceiver::count_kernel_drops() {
   std::uint32_t info[SK_MEMINFO_VARS] = {};
   socklen_t len = sizeof info;
@@ -476,11 +501,11 @@ void UdpReceiver::count_kernel_drops() {
   if (fresh > 0) kernel_buffer_.add(fresh);
 }
 
-std::size_t UdpReceiver::drain(int fd) {
+std::size_t UdpReceiver::drain(int fd, std::size_t& bytes) {
   std::size_t total = 0;
   for (;;) {
     MutexLock lock(read_mu_);
-    const std::size_t got = read_batch(fd);
+    const std::size_t got = read_batch(fd, &bytes);
     total += got;
     if (got < options_.batch_size) return total;  // socket drained
   }
@@ -488,7 +513,7 @@ std::size_t UdpReceiver::drain(int fd) {
 
 // One recvmmsg call: counts kernel drops, copies what the queue has room for into a chunk, queues
 // it and posts its task. Returns how many datagrams the socket gave.
-std::size_t UdpReceiver::read_batch(int fd) {
+std::size_t UdpReceiver::read_batch(int fd, std::size_t* bytes_read) {
   Shared& s = *shared_;
   Batch& b = *batch_;
   const std::size_t batch_size = options_.batch_size;
@@ -506,6 +531,9 @@ std::size_t UdpReceiver::read_batch(int fd) {
     return 0;
   }
   const auto received = static_cast<std::size_t>(got);
+  if (bytes_read != nullptr) {
+    for (std::size_t i = 0; i < received; ++i) *bytes_read += b.hdrs[i].msg_len;
+  }
   // Before these datagrams are handed over: whoever sees them also sees the drops before them.
   if (fd == udp_fd_) count_kernel_drops();
 

@@ -67,6 +67,18 @@ class KernelDropCounter {
   std::uint32_t last_ = 0;
 };
 
+// How long the receive thread lets datagrams gather before its next read, having just read
+// `datagrams` (`bytes` of payload) that arrived over `elapsed`: the configured `linger`, but never
+// more than the time this arrival rate takes to fill a quarter of the receive buffer (`capacity`,
+// as the kernel counts it: each datagram also costs ~kDatagramOverhead of bookkeeping), so a small
+// buffer or a fast sender shortens it; zero when under kMinLinger (then it reads as data comes).
+inline constexpr std::size_t kDatagramOverhead = 1024;
+inline constexpr std::chrono::nanoseconds kMinLinger{20'000};
+std::chrono::nanoseconds linger_before_next_read(std::chrono::nanoseconds linger,
+                                                 std::size_t capacity, std::size_t datagrams,
+                                                 std::size_t bytes,
+                                                 std::chrono::nanoseconds elapsed);
+
 struct ReceivedDatagram {
   std::string_view data;
   bool truncated = false;  // larger than the buffer: MSG_TRUNC was set, `data` is cut
@@ -84,9 +96,9 @@ class UdpReceiver {
     std::size_t queue_datagrams = 8192;  // received but not yet handled (DD_DOGSTATSD_QUEUE_SIZE)
     std::size_t batch_size = 32;         // datagrams per recvmmsg call (fewer for big buffers)
     std::size_t max_queued_bytes = 16u << 20;  // datagram bytes waiting for the loop thread
-    // When datagrams come closer together than this, the receive thread waits this long between
-    // reads and the loop thread is woken once per wait (0 = read each as it comes). Bounded by
-    // what the receive buffer holds meanwhile: ~0.5 ms of a flood is far below it.
+    // When datagrams come closer together than this, the receive thread waits up to this long
+    // between reads and the loop thread is woken once per wait (0 = read each as it comes);
+    // shortened to what the receive buffer holds meanwhile (linger_before_next_read()).
     std::chrono::microseconds linger{500};
   };
   // Runs on the loop thread with the datagrams of one batch; views valid during the call only.
@@ -161,8 +173,8 @@ class UdpReceiver {
   UdpReceiver(Options options, SelfMetrics& self);
   Expected<void> open();
   void run();
-  std::size_t drain(int fd);
-  std::size_t read_batch(int fd) LC_REQUIRES(read_mu_);
+  std::size_t drain(int fd, std::size_t& bytes);
+  std::size_t read_batch(int fd, std::size_t* bytes = nullptr) LC_REQUIRES(read_mu_);
   std::size_t hand_over_queued();
   std::size_t take_everything();
   void release_barriers();

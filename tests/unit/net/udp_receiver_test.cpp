@@ -399,6 +399,28 @@ TEST_F(UdpReceiverTest, ABarrierNeverOvertakesDatagramsQueuedAfterTheTaskTookThe
   loop.run_all();
 }
 
+// The linger never lets the receive buffer fill beyond a quarter at the rate just seen.
+TEST(LingerTest, IsTheConfiguredWaitUnlessTheBufferWouldFillFirst) {
+  using std::chrono::nanoseconds;
+  constexpr nanoseconds kHalfMs{500'000};
+  // 8 MiB (as the kernel counts it), 100 datagrams of 100 B in 1 ms: a quarter of the buffer takes
+  // far longer than the linger.
+  EXPECT_EQ(linger_before_next_read(kHalfMs, 8u << 20, 100, 10'000, 1ms), kHalfMs);
+  // ~416 KiB (Lambda's default), 1000 datagrams of 100 B in 0.5 ms (2 M/s): 104 000 bytes of a
+  // quarter buffer at 1 124 000 bytes per 0.5 ms → ~46 µs.
+  const nanoseconds fast = linger_before_next_read(kHalfMs, 425'984, 1000, 100'000, 500us);
+  EXPECT_GT(fast, 40us);
+  EXPECT_LT(fast, 50us);
+  // Faster still: under the minimum worth sleeping for, read as data comes.
+  EXPECT_EQ(linger_before_next_read(kHalfMs, 425'984, 10'000, 1'000'000, 500us), 0ns);
+  // Nothing read, no linger configured, or a linger under the minimum: no wait.
+  EXPECT_EQ(linger_before_next_read(kHalfMs, 8u << 20, 0, 0, 1ms), 0ns);
+  EXPECT_EQ(linger_before_next_read(0ns, 8u << 20, 10, 1000, 1ms), 0ns);
+  EXPECT_EQ(linger_before_next_read(kMinLinger - 1ns, 8u << 20, 10, 1000, 1ms), 0ns);
+  // The buffer size unknown (0): the configured wait.
+  EXPECT_EQ(linger_before_next_read(kHalfMs, 0, 10, 1000, 1ms), kHalfMs);
+}
+
 // The linger (datagrams closer together than it are read once per linger) never holds back a
 // barrier or a stop: with a linger of minutes, sync() and stop() still complete at once.
 TEST_F(UdpReceiverTest, ALingeringReceiveThreadStillAnswersSyncAndStopAtOnce) {
