@@ -615,9 +615,12 @@ def print_table(kind, rows, servers_by_name, ref, seconds, reps, first):
         if not p:
             continue
         parts = []
-        if lc["own"] is not None and p["own"]:
+        if lc["own"] is not None and p["own"] is not None and p["own"] > 0:
             parts.append(f"own CPU per line {lc['own'] / p['own']:.2f}× ({lc['own']:.3f} vs "
                          f"{p['own']:.3f} s per M lines)")
+        elif lc["own"] is not None and p["own"] is not None:
+            parts.append(f"own CPU per line {lc['own']:.3f} vs {p['own']:.3f} s per M lines "
+                         f"({peer} costs what the floor costs, within noise: no ratio)")
         if p["zero_loss"]:
             parts.append(f"zero-loss rate {(lc['zero_loss'] or 0) / p['zero_loss']:.2f}×")
         else:
