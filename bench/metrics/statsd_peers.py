@@ -593,7 +593,7 @@ def print_table(kind, rows, servers_by_name, ref, seconds, reps, first):
             f"({first['lines_per_datagram']} lines)")
     print(f"\n== {desc}, {first['line_bytes']} B lines, counters over 1000 contexts × 3 tags; "
           f"{seconds:g} s runs × {reps}; CPU and RSS at {fmt_rate(ref)} lines/s, medians")
-    print(f"{'server':10} {'zero-loss up to':>27} {'CPU s/M lines':>14} {'own (−floor)':>13} "
+    print(f"{'server':17} {'zero-loss up to':>27} {'CPU s/M lines':>14} {'own (−floor)':>13} "
           f"{'peak RSS @ref (all)':>20}  CPU s/M lines per repetition")
     for name, row in rows.items():
         cpu = "-" if row["cpu_per_m"] is None else f"{row['cpu_per_m']:.3f}"
@@ -602,7 +602,7 @@ def print_table(kind, rows, servers_by_name, ref, seconds, reps, first):
         zero = (fmt_rate(row["zero_loss"]) + "/s" if row["zero_loss"] else "none") + \
             row["zero_note"]
         rss = f"{row['hwm_ref'] / MiB:.1f} ({row['hwm_all'] / MiB:.1f}) MiB"
-        print(f"{name:10} {zero:>27} {cpu:>14} {own:>13} {rss:>20}  {row['cpu_runs']}{lossy}")
+        print(f"{name:17} {zero:>27} {cpu:>14} {own:>13} {rss:>20}  {row['cpu_runs']}{lossy}")
     print("  settings (receive buffers as the kernel counts them, ss's rb: twice a SO_RCVBUF "
           "ask):")
     for name, row in rows.items():
