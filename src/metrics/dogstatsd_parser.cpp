@@ -293,6 +293,7 @@ DogStatsdParser::DogStatsdParser(ParserOptions options, SelfMetrics& self)
     : options_(std::move(options)), self_(self) {
   values_.reserve(64);
   tags_.reserve(options_.max_tags + 1);
+  field_tags_.reserve(options_.max_tags + 1);
   name_buf_.reserve(256);
 }
 
@@ -531,13 +532,24 @@ void DogStatsdParser::parse_metric(std::string_view line, DogStatsdVisitor& visi
     drop("bad_timestamp", line);
     return;
   }
-  tags_.clear();
-  if (has_tags) split_tags(tags_field, &sample.host, &sample.has_host);
-  if (tags_.size() > options_.max_tags) {
+  if (has_tags) {
+    // Lines of one client mostly repeat a tag field: split and sort it only when it changes.
+    if (!field_cached_ || tags_field != field_text_) {
+      field_text_.assign(tags_field.data(), tags_field.size());
+      field_host_ = {};
+      field_has_host_ = false;
+      split_tags(field_text_, &field_host_, &field_has_host_);
+      field_tags_.swap(tags_);
+      field_cached_ = true;
+    }
+    sample.tags = field_tags_;
+    sample.host = field_host_;
+    sample.has_host = field_has_host_;
+  }
+  if (sample.tags.size() > options_.max_tags) {
     drop("too_many_tags", line);
     return;
   }
-  sample.tags = tags_;
 
   if (options_.lambda_mode && starts_with(name, kReservedPrefix)) {
     drop("reserved_name", line);

@@ -85,6 +85,12 @@ class DogStatsdParser {
   SelfMetrics& self_;
   std::vector<double> values_;
   std::vector<std::string_view> tags_;
+  // The last metric line's tag field, owned, and what split_tags() made of it (views into it).
+  std::string field_text_;
+  std::vector<std::string_view> field_tags_;
+  std::string_view field_host_;
+  bool field_has_host_ = false;
+  bool field_cached_ = false;
   std::string name_buf_;
   std::string title_buf_, text_buf_;
   std::uint64_t lines_dropped_ = 0;

@@ -126,6 +126,39 @@ TEST_F(ParserTest, Tags) {
   EXPECT_THAT(expect_ok("x:1|c|# A:B ").tags, ElementsAre(" A:B "));
 }
 
+// A tag field repeated from the previous line is not split again: its tags (and host:) come from
+// the parser's own copy, so they stay right after the packet they came from is gone, and a line
+// without tags, an event or a service check between two lines does not disturb them.
+TEST_F(ParserTest, ARepeatedTagFieldGivesTheSameTagsFromTheParsersOwnCopy) {
+  DogStatsdParser parser({}, self_);
+  CollectingVisitor v;
+  std::string packet = "a:1|c|#b:2,host:h1,a:1";
+  parser.parse_packet(packet, false, v);
+  packet.assign("bb:22|c|#b:2,host:h1,a:1");  // same field, elsewhere in the same buffer
+  parser.parse_packet(packet, false, v);
+  packet.assign("c:3|c\n_e{1,1}:t|x|#ev:1\n_sc|s|0|#sc:1\nd:4|c|#b:2,host:h1,a:1");
+  parser.parse_packet(packet, false, v);
+  packet.assign("e:5|c|#b:2,host:h2,a:1\nf:6|c|#b:2,host:h1,a:1,a:1");
+  parser.parse_packet(packet, false, v);
+  std::fill(packet.begin(), packet.end(), 'z');
+  ASSERT_EQ(v.samples.size(), 6u);
+  for (const std::size_t i : {0, 1, 3}) {
+    EXPECT_THAT(v.samples[i].tags, ElementsAre("a:1", "b:2")) << i;
+    EXPECT_TRUE(v.samples[i].has_host) << i;
+    EXPECT_EQ(v.samples[i].host, "h1") << i;
+  }
+  EXPECT_THAT(v.samples[2].tags, IsEmpty());
+  EXPECT_FALSE(v.samples[2].has_host);
+  EXPECT_EQ(v.samples[4].host, "h2");
+  EXPECT_THAT(v.samples[5].tags, ElementsAre("a:1", "b:2"));
+  EXPECT_EQ(v.samples[5].host, "h1");
+  ASSERT_EQ(v.events.size(), 1u);
+  EXPECT_THAT(v.events[0].tags, ElementsAre("ev:1"));
+  ASSERT_EQ(v.checks.size(), 1u);
+  EXPECT_THAT(v.checks[0].tags, ElementsAre("sc:1"));
+  EXPECT_EQ(self_.dropped_total(), 0u);
+}
+
 TEST_F(ParserTest, FieldsInAnyOrderLastRepeatWins) {
   auto s = expect_ok("x:1|c|#a:1|@0.5|T1700000000|#b:2|@0.25|T1700000010");
   EXPECT_THAT(s.tags, ElementsAre("b:2"));
