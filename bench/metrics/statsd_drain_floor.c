@@ -4,9 +4,14 @@
  * forced; lambda-agent.md §8.2), and drains it with poll + recvmmsg, 32 datagrams of up to
  * 8192 B per call (lastcall's batch and DD_DOGSTATSD_BUFFER_SIZE). It only counts what it read.
  *
+ * With --linger-us N it sleeps N µs after each read that found datagrams before it polls again,
+ * as lastcall's receive thread does under load (net/udp_receiver.h, `linger`): the floor for
+ * reading the same datagrams in the same batches.
+ *
  * Prints {"port":P,"rcvbuf":GRANTED} when bound; on SIGTERM or SIGINT prints
  * {"datagrams":N,"bytes":B} and exits 0.
- * usage: statsd_drain_floor [--port P] [--rcvbuf BYTES]   (--rcvbuf 0: the kernel's default) */
+ * usage: statsd_drain_floor [--port P] [--rcvbuf BYTES] [--linger-us N]
+ *        (--rcvbuf 0: the kernel's default) */
 #define _GNU_SOURCE /* recvmmsg */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { kBatch = 32, kBufferSize = 8192, kMaxDefaultRcvbuf = 8 << 20 };
@@ -42,14 +48,16 @@ static int default_rcvbuf(void) {
 }
 
 int main(int argc, char** argv) {
-  int port = 0, rcvbuf = default_rcvbuf();
+  int port = 0, rcvbuf = default_rcvbuf(), linger_us = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--port") == 0) {
       port = atoi(argv[i + 1]);
     } else if (strcmp(argv[i], "--rcvbuf") == 0) {
       rcvbuf = atoi(argv[i + 1]);
+    } else if (strcmp(argv[i], "--linger-us") == 0) {
+      linger_us = atoi(argv[i + 1]);
     } else {
-      fprintf(stderr, "usage: statsd_drain_floor [--port P] [--rcvbuf BYTES]\n");
+      fprintf(stderr, "usage: statsd_drain_floor [--port P] [--rcvbuf BYTES] [--linger-us N]\n");
       return 2;
     }
   }
@@ -89,6 +97,7 @@ int main(int argc, char** argv) {
   while (!stop_requested) {
     struct pollfd p = {fd, POLLIN, 0};
     if (poll(&p, 1, -1) <= 0) continue;
+    uint64_t before = datagrams;
     for (;;) {
       for (int i = 0; i < kBatch; ++i) {
         iov[i].iov_base = arena[i];
@@ -102,6 +111,10 @@ int main(int argc, char** argv) {
       datagrams += (uint64_t)r;
       for (int i = 0; i < r; ++i) bytes += msgs[i].msg_len;
       if (r < kBatch) break;
+    }
+    if (linger_us > 0 && datagrams != before) {
+      const struct timespec ts = {linger_us / 1000000, (long)(linger_us % 1000000) * 1000};
+      nanosleep(&ts, NULL);
     }
   }
   printf("{\"datagrams\":%llu,\"bytes\":%llu}\n", (unsigned long long)datagrams,

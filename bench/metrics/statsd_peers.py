@@ -179,16 +179,21 @@ class Server:
 class Floor(Server):
     name = "floor"
 
-    def __init__(self, binary):
+    def __init__(self, binary, linger_us=0, label="floor"):
         self.binary = binary
+        self.linger_us = linger_us
+        self.name = label
 
     def settings(self, rcvbuf):
+        linger = (f"; sleeps {self.linger_us} µs after each read that found datagrams, like "
+                  f"lastcall's receive thread under load" if self.linger_us else "")
         return (f"poll + recvmmsg, 32 × 8 KiB per call, counts datagrams only; SO_RCVBUF "
-                f"min(rmem_max, 8 MiB) asked like lastcall's default ({kib(rcvbuf)} granted)")
+                f"min(rmem_max, 8 MiB) asked like lastcall's default ({kib(rcvbuf)} granted)"
+                f"{linger}")
 
     def start(self):
-        self.proc = subprocess.Popen([self.binary, "--port", "0"], stdout=subprocess.PIPE,
-                                     text=True)
+        self.proc = subprocess.Popen([self.binary, "--port", "0", "--linger-us",
+                                      str(self.linger_us)], stdout=subprocess.PIPE, text=True)
         self.port = json.loads(self.proc.stdout.readline())["port"]
         return self.proc.pid, self.port
 
@@ -626,6 +631,11 @@ def print_table(kind, rows, servers_by_name, ref, seconds, reps, first):
         else:
             parts.append(f"zero-loss rate: {peer} lost at every step")
         print(f"  lastcall vs {peer}: " + "; ".join(parts))
+    fl = rows.get("floor-linger")
+    if fl and fl["cpu_per_m"] is not None and lc["cpu_per_m"] is not None:
+        print(f"  lastcall over floor-linger (the same reads in the same batches): "
+              f"{lc['cpu_per_m'] - fl['cpu_per_m']:+.3f} s per M lines (parse, aggregate, "
+              f"hand-off, flushes)")
     f = rows.get("floor")
     if f and f["zero_loss"]:
         bound = "at least " if f["zero_note"] else ""
@@ -641,8 +651,9 @@ def main():
     ap.add_argument("--bin", required=True, help="folder with statsd_gen and statsd_drain_floor")
     ap.add_argument("--lastcall", required=True)
     ap.add_argument("--fakeintake", required=True)
-    ap.add_argument("--servers", default="floor,lastcall,netdata,collectd",
-                    help="among floor, lastcall, lastcall-rcvbuf8m, netdata, collectd")
+    ap.add_argument("--servers", default="floor,floor-linger,lastcall,netdata,collectd",
+                    help="among floor, floor-linger, lastcall, lastcall-rcvbuf8m, netdata, "
+                         "collectd")
     ap.add_argument("--kinds", default="single,packed")
     ap.add_argument("--single-steps", default=",".join(map(str, DEFAULT_SINGLE_STEPS)))
     ap.add_argument("--packed-steps", default=",".join(map(str, DEFAULT_PACKED_STEPS)))
@@ -659,6 +670,9 @@ def main():
     intake_port = json.loads(intake.stdout.readline())["port"]
     makers = {
         "floor": lambda: Floor(os.path.join(args.bin, "statsd_drain_floor")),
+        # The same drain, reading in lastcall's batches: what reading alone costs lastcall.
+        "floor-linger": lambda: Floor(os.path.join(args.bin, "statsd_drain_floor"), 500,
+                                      "floor-linger"),
         "lastcall": lambda: Lastcall(args.lastcall, intake_port),
         # The receive buffer of the earlier README table (forced when running as root).
         "lastcall-rcvbuf8m": lambda: Lastcall(args.lastcall, intake_port,
