@@ -87,6 +87,8 @@ struct UdpReceiver::Shared {
   std::atomic<bool> detached{false};  // the receiver is gone: its handler may be gone too
   std::atomic<std::size_t> inflight{0};
   std::atomic<std::size_t> inflight_bytes{0};
+  std::atomic<std::size_t> inflight_charged{0};  // charged to the budget by queued chunks
+  std::size_t always_admitted = 0;               // Options::always_admitted_bytes
   std::atomic<std::uint64_t> received{0};
 
   static constexpr std::size_t kMaxPooled = 32;
@@ -149,6 +151,7 @@ struct UdpReceiver::Shared {
       // Room in the queue again, and the charge released, before the handler runs.
       inflight.fetch_sub(c->count);
       inflight_bytes.fetch_sub(c->bytes);
+      inflight_charged.fetch_sub(c->charged);
       budget->release(ValueClass::kMetrics, c->charged);
       if (!detached.load()) {
         handler(std::span<const ReceivedDatagram>(c->views.data(), c->count));
@@ -193,6 +196,7 @@ Expected<std::unique_ptr<UdpReceiver>> UdpReceiver::create(Options options, Self
   s.queue_cap = r->options_.queue_datagrams;
   s.byte_budget =
       std::min(r->options_.queue_datagrams * r->options_.buffer_size, r->options_.max_queued_bytes);
+  s.always_admitted = r->options_.always_admitted_bytes;
   {
     MutexLock lock(r->read_mu_);  // uncontended: no thread yet; for the analysis
     r->batch_ = std::make_unique<Batch>();
@@ -545,7 +549,12 @@ std::size_t UdpReceiver::read_batch(int fd, std::size_t* bytes_read) {
   std::size_t bytes = 0;
   bool refused = false;
   const std::size_t bytes_inflight = s.inflight_bytes.load();
-  const std::size_t headroom = s.budget->headroom(ValueClass::kMetrics);  // read once per batch
+  // Read once per batch. The first always_admitted bytes of the queue need no headroom: a budget
+  // the aggregators' state filled must not stop the datagrams that only update it in place.
+  const std::size_t queued_charge = s.inflight_charged.load();
+  const std::size_t headroom =
+      std::max(s.budget->headroom(ValueClass::kMetrics),
+               s.always_admitted > queued_charge ? s.always_admitted - queued_charge : 0);
   for (std::size_t i = 0; i < keep; ++i) {
     const std::size_t len = std::min<std::size_t>(b.hdrs[i].msg_len, options_.buffer_size);
     if (bytes_inflight + bytes + len > s.byte_budget) {
@@ -584,6 +593,7 @@ std::size_t UdpReceiver::read_batch(int fd, std::size_t* bytes_read) {
     c->charged = Shared::charge_of(bytes, keep);
     s.inflight.fetch_add(keep);
     s.inflight_bytes.fetch_add(bytes);
+    s.inflight_charged.fetch_add(c->charged);
     s.budget->charge(ValueClass::kMetrics, c->charged);
     if (s.enqueue(c)) {
       // The task keeps the shared state alive: it may run after the receiver is gone.

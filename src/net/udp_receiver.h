@@ -96,6 +96,10 @@ class UdpReceiver {
     std::size_t queue_datagrams = 8192;  // received but not yet handled (DD_DOGSTATSD_QUEUE_SIZE)
     std::size_t batch_size = 32;         // datagrams per recvmmsg call (fewer for big buffers)
     std::size_t max_queued_bytes = 16u << 20;  // datagram bytes waiting for the loop thread
+    // Queued bytes (as charged) admitted even when the memory budget has no headroom left, so
+    // that a budget filled by the aggregators' state still lets through the datagrams that only
+    // update existing contexts in place (lambda-agent.md §6.4); part of the fixed overhead.
+    std::size_t always_admitted_bytes = 1u << 20;
     // When datagrams come closer together than this, the receive thread waits up to this long
     // between reads and the loop thread is woken once per wait (0 = read each as it comes);
     // shortened to what the receive buffer holds meanwhile (linger_before_next_read()).
@@ -126,8 +130,9 @@ class UdpReceiver {
   int unix_receive_buffer() const { return unix_rcvbuf_; }
   const ReceiveBufferRequest& receive_buffer_asked() const { return rcvbuf_; }
 
-  // Charges the queued datagrams to `budget` (class metrics; lambda-agent.md §6.4): a datagram
-  // the budget refuses is dropped, newest first, and counted `memory_budget`. Without a call:
+  // Charges the queued datagrams to `budget` (class metrics; lambda-agent.md §6.4): beyond
+  // Options::always_admitted_bytes, a datagram the budget refuses is dropped, newest first, and
+  // counted `memory_budget`. Without a call:
   // MemoryBudget::unlimited(). Call before start(); `budget` outlives the receiver.
   void charge_to(MemoryBudget& budget);
 

@@ -767,7 +767,9 @@ TEST_F(UdpReceiverTest, QueuedDatagramsAreChargedToTheMemoryBudgetUntilHandled) 
 TEST_F(UdpReceiverTest, DatagramsTheMemoryBudgetRefusesAreDroppedAndCounted) {
   // Two 1000-byte datagrams fit however they are chunked; a third never does.
   MemoryBudget budget(queue_charge(2, 1000, 2) + 400);
-  auto rx = create();
+  UdpReceiver::Options o;
+  o.always_admitted_bytes = 0;
+  auto rx = create(o);
   ASSERT_TRUE(rx) << rx.error().message;
   (*rx)->charge_to(budget);
   (*rx)->start();
@@ -784,6 +786,28 @@ TEST_F(UdpReceiverTest, DatagramsTheMemoryBudgetRefusesAreDroppedAndCounted) {
   EXPECT_EQ(budget.used(), 0u);
   loop.run_all();
   EXPECT_EQ(budget.used(), 0u);
+}
+
+// A budget the aggregators' state has filled: the queue still holds up to always_admitted_bytes
+// (datagrams that only update contexts in place must get through), and refuses beyond it.
+TEST_F(UdpReceiverTest, AFullBudgetStillAdmitsTheQueuesOwnShare) {
+  MemoryBudget budget(1 << 20);
+  budget.charge(ValueClass::kMetrics, 1 << 20);  // someone else holds all of it
+  UdpReceiver::Options o;
+  o.always_admitted_bytes = queue_charge(3, 1000, 3) + 100;  // three, however they are chunked
+  auto rx = create(o);
+  ASSERT_TRUE(rx) << rx.error().message;
+  (*rx)->charge_to(budget);
+  (*rx)->start();
+  Sender tx((*rx)->port());
+  for (int i = 0; i < 5; ++i) tx.send(std::string(1000, static_cast<char>('a' + i)));
+  (*rx)->stop();  // nothing has run on the "loop" yet: all five met the queue at once
+  EXPECT_EQ(self.dropped_count("dogstatsd", "memory_budget"), 2u);
+  ASSERT_EQ(got.data.size(), 3u);
+  EXPECT_EQ(got.data[2], std::string(1000, 'c'));
+  EXPECT_EQ(budget.used(), std::size_t{1} << 20);  // the queue's charge released again
+  loop.run_all();
+  budget.release(ValueClass::kMetrics, 1 << 20);
 }
 
 }  // namespace
