@@ -4,6 +4,7 @@ timeline, and percentiles. Every process started here is in its own process grou
 pid when the benchmark ends (also on errors)."""
 import json
 import os
+import sys
 import shutil
 import signal
 import socket
@@ -13,18 +14,13 @@ import time
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from benchutil import free_port  # noqa: E402
+
 
 def percentile(values, p):
     v = sorted(values)
     return v[min(len(v) - 1, int(p * (len(v) - 1) + 0.5))]
-
-
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only

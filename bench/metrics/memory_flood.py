@@ -24,34 +24,10 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from benchutil import free_port, vm_hwm  # noqa: E402
+
 MiB = 1024 * 1024
-
-
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def free_tcp_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def vm_hwm(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
 
 
 # ---- the floods: each yields datagrams (bytes) -------------------------------------------------
@@ -132,7 +108,7 @@ FLOODS = [
 
 
 def run_one(name, datagrams, lastcall, fakeintake_port, budget):
-    dsd_port = free_udp_port()
+    dsd_port = free_port(socket.SOCK_DGRAM)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "DD_API_KEY": "flood-bench",
@@ -140,7 +116,7 @@ def run_one(name, datagrams, lastcall, fakeintake_port, budget):
         "DD_DOGSTATSD_PORT": str(dsd_port),
         "DD_DOGSTATSD_BUFFER_SIZE": "65536",  # the long tag lists are 15 KB lines
         "DD_DOGSTATSD_SO_RCVBUF": str(8 * MiB),
-        "LASTCALL_LOCAL_API_PORT": str(free_tcp_port()),
+        "LASTCALL_LOCAL_API_PORT": str(free_port()),
         "LASTCALL_MEMORY_BUDGET_BYTES": str(budget),
         "LASTCALL_SELF_METRICS": "true",
     }

@@ -47,6 +47,9 @@ import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from benchutil import free_port, vm_hwm  # noqa: E402
+
 MiB = 1024 * 1024
 TICK = os.sysconf("SC_CLK_TCK")
 PREFIX = "peers.bench."
@@ -65,17 +68,6 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def vm_hwm(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 def udp_socket_state(port):
@@ -106,14 +98,6 @@ def granted_rcvbuf(port):
         return 0
     m = re.search(r"\brb(\d+)", out)
     return int(m.group(1)) if m else 0
-
-
-def free_port(kind=socket.SOCK_DGRAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_until(pred, timeout, what):
@@ -318,7 +302,7 @@ class Netdata(Server):
             os.mkdir(os.path.join(d, sub))
         # No anonymous statistics script at start or exit.
         open(os.path.join(d, "etc", ".opt-out-from-anonymous-statistics"), "w").close()
-        self.port = free_port()
+        self.port = free_port(socket.SOCK_DGRAM)
         user = pwd.getpwuid(os.getuid()).pw_name  # no privilege drop: it stays who started it
         conf = f"""[global]
 \trun as user = {user}
@@ -414,7 +398,7 @@ class Collectd(Server):
 
     def start(self):
         self.dir = tempfile.mkdtemp(prefix="peers-collectd-")
-        self.port = free_port()
+        self.port = free_port(socket.SOCK_DGRAM)
         conf = f"""Hostname "peers-bench"
 FQDNLookup false
 BaseDir "{self.dir}"
@@ -511,7 +495,7 @@ def run_one(server, gen, kind, rate, seconds, warmup_rate=20_000, warmup_s=0.5):
         idle = wait_idle(pid, port, timeout=30 + seconds)
         cpu1 = cpu_seconds(pid)
         rx, drops1 = udp_socket_state(port)
-        hwm = vm_hwm(pid)
+        hwm = vm_hwm(pid) or 0
         rcvbuf = granted_rcvbuf(port)
         run_drops = drops1 - drops0
         sent = {

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <optional>
 
 #include "core/memory_budget.h"
 #include "core/mutex.h"
@@ -117,6 +118,26 @@ class UdpReceiverTest : public ::testing::Test {
     return UdpReceiver::create(
         std::move(o), self, [this](auto t) { loop.post(std::move(t)); }, collect_into(got));
   }
+  // Asks a sync() barrier and runs the "loop" until it ran; how many datagrams the handler had
+  // seen when it ran (nullopt when it never did).
+  std::optional<std::size_t> seen_at_barrier(UdpReceiver& rx) {
+    bool ran = false;
+    std::size_t seen = 0;
+    rx.sync([&] {
+      ran = true;
+      seen = got.data.size();
+    });
+    if (!loop.run_until([&] { return ran; }, 30s)) return std::nullopt;
+    return seen;
+  }
+  // Waits (the "loop" not running) until the receive thread has read `n` datagrams.
+  static void wait_received(const UdpReceiver& rx, std::uint64_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (rx.datagrams_received() < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    ASSERT_EQ(rx.datagrams_received(), n);
+  }
 
   SelfMetrics self;
   TaskQueue loop;
@@ -156,14 +177,7 @@ TEST_F(UdpReceiverTest, SyncRunsAfterEveryDatagramSentBeforeItWasHandled) {
   for (int round = 0; round < 50; ++round) {
     const std::size_t before = got.data.size();
     for (int i = 0; i < 20; ++i) tx.send("m:" + std::to_string(round * 20 + i) + "|c");
-    std::size_t seen_at_barrier = 0;
-    bool ran = false;
-    (*rx)->sync([&] {
-      ran = true;
-      seen_at_barrier = got.data.size();
-    });
-    ASSERT_TRUE(loop.run_until([&] { return ran; })) << "round " << round;
-    ASSERT_EQ(seen_at_barrier, before + 20) << "round " << round;
+    ASSERT_EQ(seen_at_barrier(**rx), before + 20) << "round " << round;
   }
   EXPECT_EQ(got.data.back(), "m:999|c");
   // A barrier asked before stop() still runs, after the datagrams stop() hands over.
@@ -326,11 +340,7 @@ TEST_F(UdpReceiverTest, QueueFullDropsNewestAndCounts) {
   Sender tx((*rx)->port());
   // The "loop" does not run while we send: the receiver can queue 4 and must drop the rest.
   for (int i = 0; i < 10; ++i) tx.send("m" + std::to_string(i) + ":1|c");
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while ((*rx)->datagrams_received() < 10 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::yield();
-  }
-  ASSERT_EQ((*rx)->datagrams_received(), 10u);
+  wait_received(**rx, 10);
   EXPECT_EQ(self.dropped_count("dogstatsd", "queue_full"), 6u);
   loop.run_all();
   ASSERT_EQ(got.data.size(), 4u);
@@ -354,11 +364,7 @@ TEST_F(UdpReceiverTest, BatchesQueuedWhileTheLoopIsBusyAreHandedOverByOneTask) {
   (*rx)->start();
   Sender tx((*rx)->port());
   for (int i = 0; i < 50; ++i) tx.send("m" + std::to_string(i) + ":1|c");
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while ((*rx)->datagrams_received() < 50 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::yield();
-  }
-  ASSERT_EQ((*rx)->datagrams_received(), 50u);
+  wait_received(**rx, 50);
   EXPECT_EQ(loop.pending(), 1u);
   loop.run_all();
   ASSERT_EQ(got.data.size(), 50u);
@@ -385,14 +391,9 @@ TEST_F(UdpReceiverTest, ABarrierNeverOvertakesDatagramsQueuedAfterTheTaskTookThe
     // The loop runs tasks while the receive thread may be queueing; then one more, then a barrier.
     loop.run_all();
     tx.send("b" + std::to_string(round) + ":1|c");
-    bool ran = false;
-    std::string last_at_barrier;
-    (*rx)->sync([&] {
-      ran = true;
-      last_at_barrier = got.data.empty() ? "" : got.data.back();
-    });
-    ASSERT_TRUE(loop.run_until([&] { return ran; })) << "round " << round;
-    ASSERT_EQ(last_at_barrier, "b" + std::to_string(round) + ":1|c") << "round " << round;
+    const auto seen = seen_at_barrier(**rx);
+    ASSERT_EQ(seen, 2u * round + 2) << "round " << round;
+    ASSERT_EQ(got.data[*seen - 1], "b" + std::to_string(round) + ":1|c") << "round " << round;
   }
   ASSERT_EQ(got.data.size(), 200u);
   (*rx)->stop();
@@ -437,14 +438,7 @@ TEST_F(UdpReceiverTest, ALingeringReceiveThreadStillAnswersSyncAndStopAtOnce) {
   ASSERT_TRUE(loop.run_until([&] { return got.data.size() == 2; }));
   for (int i = 0; i < 3; ++i) {
     tx.send("held" + std::to_string(i) + ":1|c");
-    bool ran = false;
-    std::size_t seen = 0;
-    (*rx)->sync([&] {
-      ran = true;
-      seen = got.data.size();
-    });
-    ASSERT_TRUE(loop.run_until([&] { return ran; }, 30s));
-    EXPECT_EQ(seen, 3u + i);
+    EXPECT_EQ(seen_at_barrier(**rx), 3u + i);
   }
   tx.send("at_stop:1|c");
   const auto t0 = std::chrono::steady_clock::now();
@@ -734,11 +728,7 @@ TEST_F(UdpReceiverTest, QueuedDatagramsAreChargedToTheMemoryBudgetUntilHandled) 
   (*rx)->start();
   Sender tx((*rx)->port());
   for (int i = 0; i < 3; ++i) tx.send(std::string(1000, static_cast<char>('a' + i)));
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while ((*rx)->datagrams_received() < 3 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::yield();
-  }
-  ASSERT_EQ((*rx)->datagrams_received(), 3u);
+  wait_received(**rx, 3);
   // The "loop" has not run: all three wait, in one to three chunks.
   EXPECT_GE(budget.used(ValueClass::kMetrics), queue_charge(3, 1000, 1));
   EXPECT_LE(budget.used(ValueClass::kMetrics), queue_charge(3, 1000, 3));
@@ -748,10 +738,7 @@ TEST_F(UdpReceiverTest, QueuedDatagramsAreChargedToTheMemoryBudgetUntilHandled) 
   EXPECT_EQ(budget.used(), 0u);
   // Handed over by stop() instead: released there, and not again by the tasks.
   tx.send(std::string(500, 'z'));
-  while ((*rx)->datagrams_received() < 4 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::yield();
-  }
-  ASSERT_EQ((*rx)->datagrams_received(), 4u);
+  wait_received(**rx, 4);
   EXPECT_EQ(budget.used(), queue_charge(1, 500, 1));
   (*rx)->stop();
   EXPECT_EQ(got.data.size(), 4u);
