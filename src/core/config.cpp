@@ -1,6 +1,7 @@
 #include "core/config.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <set>
 
@@ -19,6 +20,21 @@ constexpr const char* kKnownSites[] = {
 template <VarType T>
 using Handle = Var<LastcallVars, T>;
 
+constexpr std::size_t kRowCount = std::size(LastcallVars::kRows);
+
+// The rows some other row takes its default from (default_from): only their final text is kept
+// when the sources are not recorded.
+constexpr auto kIsDefaultSource = [] {
+  std::array<bool, kRowCount> out{};
+  for (const auto& row : LastcallVars::kRows) {
+    if (row.default_from.empty()) continue;
+    for (std::size_t i = 0; i < kRowCount; ++i) {
+      if (LastcallVars::kRows[i].name == row.default_from) out[i] = true;
+    }
+  }
+  return out;
+}();
+
 // Reads the registry through typed handles, turning raw text into typed values and recording, per
 // variable, the value used and every source that set it. Every default comes from the row.
 class Finalizer {
@@ -28,27 +44,37 @@ class Finalizer {
         mode_(mode),
         sources_(detail == ConfigDetail::kSources),
         out_(out),
-        state_(all_variables().size()) {}
+        state_(kRowCount) {
+    // The winning source of each row, found once (the raw values are few; the rows are many).
+    for (const auto& [name, layers] : raw.values) {
+      const VarSpec* spec = find_variable(name);
+      if (spec == nullptr || layers.empty()) continue;
+      state_[static_cast<std::size_t>(spec - all_variables().data())].raw = &layers.back();
+    }
+  }
 
   Mode mode() const { return mode_; }
 
   // The typed value: the winning source's when it parses, else the row's default for this mode
-  // (a rejected value is reported once, naming the variable and the default used).
+  // (a rejected value is reported once, naming the variable and the default used). The default
+  // is parsed only when it is used: a set value that parses needs none.
   template <VarType T>
   typename VarValue<T>::type get(Handle<T> v) {
     const VarSpec& spec = v.spec();
-    const std::string fallback_text = default_text(spec);
+    const std::optional<std::string> t = text(v);
+    std::string why;
+    if (t) {
+      if (auto value = parse_var_value<T>(spec, *t, &why)) {
+        // The text of the value is only kept where it is shown or is another row's default.
+        record(v, keeps_text(v.index) ? format_var_value<T>(*value) : std::string(), true);
+        return std::move(*value);
+      }
+    }
+    const std::string_view fallback_text = default_text(spec);
+    if (t) bad(v, *t, why, fallback_text);
     typename VarValue<T>::type fallback{};
     if (!fallback_text.empty()) {
       if (auto d = parse_var_value<T>(spec, fallback_text, nullptr)) fallback = std::move(*d);
-    }
-    if (auto t = text(v)) {
-      std::string why;
-      if (auto value = parse_var_value<T>(spec, *t, &why)) {
-        record(v, format_var_value<T>(*value), true);
-        return std::move(*value);
-      }
-      bad(v, *t, why, fallback_text);
     }
     record(v, fallback_text, false);
     return fallback;
@@ -57,12 +83,12 @@ class Finalizer {
   // The winning raw text (trimmed) if set and non-empty; marks the variable read.
   template <VarType T>
   std::optional<std::string> text(Handle<T> v) {
-    state_[v.index].read = true;
-    const RawValue* raw = raw_.find(v.name());
-    if (raw == nullptr) return std::nullopt;
-    std::string t(trim(raw->value));
+    State& st = state_[v.index];
+    st.read = true;
+    if (st.raw == nullptr) return std::nullopt;
+    const std::string_view t = trim(st.raw->value);
     if (t.empty()) return std::nullopt;
-    return t;
+    return std::string(t);
   }
 
   template <VarType T>
@@ -95,7 +121,7 @@ class Finalizer {
 
   // The value used, as --check-config shows it (the first record of a variable counts).
   template <VarType T>
-  void record(Handle<T> v, const std::string& display, bool from_raw) {
+  void record(Handle<T> v, std::string_view display, bool from_raw) {
     record_spec(v.index, display, from_raw);
   }
 
@@ -128,7 +154,7 @@ class Finalizer {
 
   template <VarType T>
   std::string from(Handle<T> v) const {
-    const RawValue* raw = raw_.find(v.name());
+    const RawValue* raw = state_[v.index].raw;
     return raw ? raw->from : std::string(v.name());
   }
 
@@ -138,13 +164,13 @@ class Finalizer {
     for (std::size_t i = 0; i < specs.size(); ++i) {
       const VarSpec& spec = specs[i];
       if (state_[i].recorded) continue;
-      const RawValue* raw = raw_.find(spec.name);
+      const RawValue* raw = state_[i].raw;
       const bool set = raw != nullptr && !trim(raw->value).empty();
       if (set && spec.later_work) {
         out_.warnings.push_back(
             fmt::format("config: {} is set but not supported yet; it is ignored", raw->from));
       }
-      if (sources_) record_spec(i, set ? std::string(trim(raw->value)) : default_text(spec), set);
+      if (sources_) record_spec(i, set ? trim(raw->value) : default_text(spec), set);
     }
     if (!sources_) return;
     std::sort(out_.entries.begin(), out_.entries.end(),
@@ -153,33 +179,37 @@ class Finalizer {
 
  private:
   struct State {
+    const RawValue* raw = nullptr;  // the winning source, if any
     bool read = false;
     bool recorded = false;
     bool rejected = false;
-    std::string value;          // unmasked final text, for default_from
+    std::string value;          // unmasked final text, for default_from (see keeps_text())
     std::string overridden_by;  // set, but this other variable is used instead
   };
 
-  // The row's default text in this mode, or the final text of the variable it defaults from.
-  std::string default_text(const VarSpec& spec) const {
+  // Whether a row's final text is kept: for --check-config, or as another row's default.
+  bool keeps_text(std::size_t index) const { return sources_ || kIsDefaultSource[index]; }
+
+  // The row's default text in this mode, or the final text of the variable it defaults from
+  // (valid until that variable's state changes: use it at once).
+  std::string_view default_text(const VarSpec& spec) const {
     if (!spec.default_from.empty()) {
-      const auto specs = all_variables();
-      for (std::size_t i = 0; i < specs.size(); ++i) {
-        if (specs[i].name != spec.default_from) continue;
-        return state_[i].recorded ? state_[i].value : default_text(specs[i]);
+      if (const VarSpec* from = find_variable(spec.default_from)) {
+        const State& st = state_[static_cast<std::size_t>(from - all_variables().data())];
+        return st.recorded ? std::string_view(st.value) : default_text(*from);
       }
     }
-    return std::string(spec.defaults[mode_]);
+    return spec.defaults[mode_];
   }
 
-  void record_spec(std::size_t index, const std::string& display, bool from_raw) {
+  void record_spec(std::size_t index, std::string_view display, bool from_raw) {
     State& st = state_[index];
     if (st.recorded) return;
     st.recorded = true;
     const VarSpec& spec = all_variables()[index];
     const bool winner_raw = from_raw && !st.rejected;
     const bool used = st.overridden_by.empty();
-    st.value = display;
+    if (keeps_text(index)) st.value = display;
     if (!sources_) return;  // the typed values are complete; nobody will print the sources
     const auto masked = [&](std::string_view text) { return mask_value(spec, text); };
 
@@ -190,7 +220,7 @@ class Finalizer {
     e.display = !used             ? "(not used: " + st.overridden_by + " is)"
                 : display.empty() ? "(unset)"
                                   : masked(display);
-    const std::string def = default_text(spec);
+    const std::string def(default_text(spec));
     e.layers.push_back(
         {ConfigSource::kDefault,
          spec.default_from.empty() ? "default" : "default (" + std::string(spec.default_from) + ")",
@@ -203,7 +233,7 @@ class Finalizer {
                           value.empty() ? "(empty)" : masked(value), top && winner_raw,
                           top && st.rejected});
     }
-    const RawValue* raw = raw_.find(spec.name);
+    const RawValue* raw = st.raw;
     e.source = "default";
     if (!used) {
       e.source = "not used (" + st.overridden_by + " is)";
