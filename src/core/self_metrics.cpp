@@ -45,14 +45,17 @@ void cut_tag(std::string& tag, std::size_t max) {
 
 }  // namespace
 
-SelfMetrics::SelfMetrics()
-    : slots_(new Slot[kMaxSlots]), buckets_(new std::atomic<Slot*>[kBuckets]) {
+SelfMetrics::SelfMetrics() : buckets_(new std::atomic<Slot*>[kBuckets]) {
   for (std::size_t i = 0; i < kBuckets; ++i) buckets_[i].store(nullptr, std::memory_order_relaxed);
   folded_ = &slot_for(kFolded, {}, Type::kCounter)->value;
   for (const auto& [kind, reason] : kKnownDrops) (void)drop_counter(kind, reason);
 }
 
 SelfMetrics::~SelfMetrics() = default;
+
+SelfMetrics::Slot& SelfMetrics::slot(std::size_t index) const {
+  return chunks_[index / kChunkSlots][index % kChunkSlots];
+}
 
 std::uint64_t SelfMetrics::hash_of(std::string_view name, std::span<const Piece> tags) {
   // FNV-1a over name '\0' (tag '\0')*: the same bytes whether a tag comes whole or in pieces.
@@ -96,7 +99,9 @@ SelfMetrics::Slot* SelfMetrics::add_locked(std::uint64_t hash, std::string_view 
                                            std::vector<std::string> tags, Type type) {
   const std::size_t index = size_.load(std::memory_order_relaxed);
   if (index >= kMaxSlots) return nullptr;
-  Slot& s = slots_[index];
+  auto& chunk = chunks_[index / kChunkSlots];
+  if (!chunk) chunk = std::make_unique<Slot[]>(kChunkSlots);
+  Slot& s = slot(index);
   s.hash = hash;
   s.type = type;
   s.name = std::string(name);
@@ -211,7 +216,8 @@ std::uint64_t SelfMetrics::dropped_total() const {
   std::uint64_t total = 0;
   const std::size_t n = size_.load(std::memory_order_acquire);
   for (std::size_t i = 0; i < n; ++i) {
-    if (slots_[i].name == kDropped) total += slots_[i].value.load(std::memory_order_relaxed);
+    const Slot& s = slot(i);
+    if (s.name == kDropped) total += s.value.load(std::memory_order_relaxed);
   }
   return total;
 }
@@ -221,7 +227,7 @@ std::vector<SelfMetrics::Entry> SelfMetrics::snapshot() const {
   const std::size_t n = size_.load(std::memory_order_acquire);
   out.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
-    const Slot& s = slots_[i];
+    const Slot& s = slot(i);
     out.push_back({{s.name, s.tags}, s.type, s.value.load(std::memory_order_relaxed)});
   }
   std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.key < b.key; });
@@ -233,7 +239,7 @@ std::vector<SelfMetrics::Entry> SelfMetrics::take_delta(Cursor& cursor) const {
   const std::size_t n = size_.load(std::memory_order_acquire);
   if (cursor.seen_.size() < n) cursor.seen_.resize(n, 0);
   for (std::size_t i = 0; i < n; ++i) {
-    const Slot& s = slots_[i];
+    const Slot& s = slot(i);
     const std::uint64_t v = s.value.load(std::memory_order_relaxed);
     if (s.type == Type::kGauge) {
       out.push_back({{s.name, s.tags}, s.type, v});
