@@ -57,6 +57,17 @@ endif()
 add_library(lc_deps_yaml INTERFACE)
 target_link_libraries(lc_deps_yaml INTERFACE ${YAML_CPP_LIBRARY})
 
+# A statically linked OpenSSL runs its CPU probe from the .init section at every process start;
+# lc_defer_openssl_cpu_probe(target) makes it run at the first use of OpenSSL instead
+# (src/app/openssl_cpu_probe.cpp). x86_64 only: on other CPUs the probe is a constructor inside
+# OpenSSL's own object, which a wrap does not reach (and the wrap would be harmless there).
+function(lc_defer_openssl_cpu_probe target)
+  if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
+    target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/src/app/openssl_cpu_probe.cpp)
+    target_link_options(${target} PRIVATE -Wl,--wrap=OPENSSL_cpuid_setup)
+  endif()
+endfunction()
+
 # Log processing rules (lambda-agent.md §5.5): user patterns run in linear time.
 add_library(lc_deps_re2 INTERFACE)
 target_include_directories(lc_deps_re2 SYSTEM INTERFACE ${RE2_INCLUDE_DIR})
