@@ -139,7 +139,7 @@ class WrapperApp {
     }
     init::SpawnRequest request;
     request.argv = std::move(prepared.argv);
-    request.env = init::child_environment(env_.all());
+    request.env = init::child_environment(env_);
     // An ephemeral DogStatsD port (DD_DOGSTATSD_PORT=0) is only known now: the child's client
     // reads the variable, so it gets the port actually bound.
     for (const auto& [name, port] : listeners_.bound) {
