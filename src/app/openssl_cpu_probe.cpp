@@ -16,9 +16,7 @@ namespace {
 bool constructors_started = false;
 
 // The first constructor: .init runs before every entry of .init_array.
-__attribute__((constructor(101))) void mark_constructors_started() {
-  constructors_started = true;
-}
+__attribute__((constructor(101))) void mark_constructors_started() { constructors_started = true; }
 
 }  // namespace
 
