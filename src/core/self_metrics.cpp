@@ -45,10 +45,20 @@ void cut_tag(std::string& tag, std::size_t max) {
 
 }  // namespace
 
-SelfMetrics::SelfMetrics() : buckets_(new std::atomic<Slot*>[kBuckets]) {
-  for (std::size_t i = 0; i < kBuckets; ++i) buckets_[i].store(nullptr, std::memory_order_relaxed);
+SelfMetrics::SelfMetrics() : buckets_(new std::atomic<std::uint32_t>[kBuckets]) {
+  for (std::size_t i = 0; i < kBuckets; ++i) buckets_[i].store(0, std::memory_order_relaxed);
   folded_ = &slot_for(kFolded, {}, Type::kCounter)->value;
-  for (const auto& [kind, reason] : kKnownDrops) (void)drop_counter(kind, reason);
+  // The known drops' keys are canonical as written ("kind:" < "reason:", short values): added
+  // directly, without the general path's sorting and cutting.
+  MutexLock lock(mu_);
+  for (const auto& [kind, reason] : kKnownDrops) {
+    const Piece pieces[] = {{kKindPrefix, kind}, {kReasonPrefix, reason}};
+    const std::uint64_t hash = hash_of(kDropped, pieces);
+    if (find(hash, kDropped, pieces) != nullptr) continue;
+    add_locked(hash, kDropped,
+               {std::string(kKindPrefix).append(kind), std::string(kReasonPrefix).append(reason)},
+               Type::kCounter);
+  }
 }
 
 SelfMetrics::~SelfMetrics() = default;
@@ -80,8 +90,10 @@ std::uint64_t SelfMetrics::hash_of(std::string_view name, std::span<const Piece>
 SelfMetrics::Slot* SelfMetrics::find(std::uint64_t hash, std::string_view name,
                                      std::span<const Piece> tags) const {
   for (std::size_t i = 0; i < kBuckets; ++i) {
-    Slot* s = buckets_[(hash + i) & (kBuckets - 1)].load(std::memory_order_acquire);
-    if (s == nullptr) return nullptr;
+    const std::uint32_t index =
+        buckets_[(hash + i) & (kBuckets - 1)].load(std::memory_order_acquire);
+    if (index == 0) return nullptr;
+    Slot* s = &slot(index - 1);
     if (s->hash != hash || s->name != name || s->tags.size() != tags.size()) continue;
     bool same = true;
     for (std::size_t t = 0; t < tags.size() && same; ++t) {
@@ -108,8 +120,9 @@ SelfMetrics::Slot* SelfMetrics::add_locked(std::uint64_t hash, std::string_view 
   s.tags = std::move(tags);
   for (std::size_t i = 0; i < kBuckets; ++i) {
     auto& b = buckets_[(hash + i) & (kBuckets - 1)];
-    if (b.load(std::memory_order_relaxed) == nullptr) {
-      b.store(&s, std::memory_order_release);  // publishes the slot's key to lock-free readers
+    if (b.load(std::memory_order_relaxed) == 0) {
+      // Publishes the slot's key (and its chunk) to lock-free readers.
+      b.store(static_cast<std::uint32_t>(index + 1), std::memory_order_release);
       break;
     }
   }
