@@ -10,6 +10,7 @@
 
 #include <cmath>
 
+#include "core/deferred_init.h"
 #include "core/json.h"
 #include "core/strings.h"
 #include "core/tags.h"
@@ -162,6 +163,7 @@ std::string_view config_source_name(ConfigSource source) {
 }
 
 Expected<std::map<std::string, std::string>> flatten_yaml(std::string_view text) {
+  run_deferred_yaml_cpp_initializers();
   try {
     const YAML::Node root = YAML::Load(std::string(text));
     std::map<std::string, std::string> out;
