@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "core/json.h"
@@ -131,8 +132,7 @@ class Finalizer {
   void derive(Handle<T> v, const std::string& display, std::string why) {
     text(v);
     record(v, display, false);
-    State& st = state_[v.index];
-    st.value = display;
+    texts_[v.index] = display;
     for (auto& e : out_.entries) {
       if (e.name != v.name()) continue;
       e.display = display.empty() ? "(unset)" : mask_value(v.spec(), display);
@@ -148,7 +148,7 @@ class Finalizer {
   template <VarType T, VarType U>
   void overridden(Handle<T> v, Handle<U> by) {
     if (!text(v)) return;
-    state_[v.index].overridden_by = std::string(by.name());
+    overridden_by_[v.index] = std::string(by.name());
     record(v, "", false);
   }
 
@@ -183,8 +183,6 @@ class Finalizer {
     bool read = false;
     bool recorded = false;
     bool rejected = false;
-    std::string value;          // unmasked final text, for default_from (see keeps_text())
-    std::string overridden_by;  // set, but this other variable is used instead
   };
 
   // Whether a row's final text is kept: for --check-config, or as another row's default.
@@ -195,8 +193,10 @@ class Finalizer {
   std::string_view default_text(const VarSpec& spec) const {
     if (!spec.default_from.empty()) {
       if (const VarSpec* from = find_variable(spec.default_from)) {
-        const State& st = state_[static_cast<std::size_t>(from - all_variables().data())];
-        return st.recorded ? std::string_view(st.value) : default_text(*from);
+        const auto index = static_cast<std::size_t>(from - all_variables().data());
+        if (!state_[index].recorded) return default_text(*from);
+        const auto it = texts_.find(index);
+        return it == texts_.end() ? std::string_view() : std::string_view(it->second);
       }
     }
     return spec.defaults[mode_];
@@ -208,8 +208,9 @@ class Finalizer {
     st.recorded = true;
     const VarSpec& spec = all_variables()[index];
     const bool winner_raw = from_raw && !st.rejected;
-    const bool used = st.overridden_by.empty();
-    if (keeps_text(index)) st.value = display;
+    const auto overridden = overridden_by_.find(index);
+    const bool used = overridden == overridden_by_.end();
+    if (keeps_text(index)) texts_[index] = display;
     if (!sources_) return;  // the typed values are complete; nobody will print the sources
     const auto masked = [&](std::string_view text) { return mask_value(spec, text); };
 
@@ -217,7 +218,7 @@ class Finalizer {
     e.name = std::string(spec.name);
     e.area = spec.area;
     e.read = st.read;
-    e.display = !used             ? "(not used: " + st.overridden_by + " is)"
+    e.display = !used             ? "(not used: " + overridden->second + " is)"
                 : display.empty() ? "(unset)"
                                   : masked(display);
     const std::string def(default_text(spec));
@@ -236,7 +237,7 @@ class Finalizer {
     const RawValue* raw = st.raw;
     e.source = "default";
     if (!used) {
-      e.source = "not used (" + st.overridden_by + " is)";
+      e.source = "not used (" + overridden->second + " is)";
     } else if (winner_raw && raw != nullptr) {
       e.source = raw->source == ConfigSource::kYaml ? raw->from : "env " + raw->from;
     } else if (raw != nullptr && st.rejected) {
@@ -249,7 +250,11 @@ class Finalizer {
   Mode mode_;
   bool sources_;  // build FinalConfig::entries
   FinalConfig& out_;
-  std::vector<State> state_;
+  std::vector<State> state_;  // per row, small: most rows are only looked at once
+  // By row: the unmasked final text, for default_from (see keeps_text()); the variable used
+  // instead of a set one.
+  std::map<std::size_t, std::string> texts_;
+  std::map<std::size_t, std::string> overridden_by_;
 };
 
 std::optional<ProxyConfig> parse_proxy_url(std::string_view url) {
