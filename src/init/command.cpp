@@ -21,6 +21,7 @@ constexpr std::string_view kWhitespace = " \t\n\v\f\r";
 
 // Go serverless-init's values (cmd/serverless-init tracer set-up), so the tracers behave as they
 // do under /datadog-init.
+constexpr std::string_view kTracerRoot = "/dd_tracer/";
 constexpr std::string_view kNodeDir = "/dd_tracer/node/";
 constexpr std::string_view kJavaDir = "/dd_tracer/java/";
 constexpr std::string_view kDotnetDir = "/dd_tracer/dotnet/";
@@ -148,6 +149,13 @@ bool is_directory(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+// The real filesystem's answer for the tracer directories. They all live under /dd_tracer/: where
+// it is not a directory (most images), one stat() answers for the four.
+PathPredicate tracer_directories() {
+  const bool root = is_directory(std::string(kTracerRoot));
+  return [root](const std::string& path) { return root && is_directory(path); };
+}
+
 }  // namespace
 
 PreparedCommand prepare_command(std::vector<std::string> argv, const PathPredicate& file_exists) {
@@ -188,11 +196,12 @@ std::vector<std::string> child_environment(
 
 std::vector<std::string> child_environment(
     const std::vector<std::pair<std::string, std::string>>& parent) {
-  return child_environment(parent, is_directory);
+  return child_environment(parent, tracer_directories());
 }
 
 std::vector<std::string> child_environment(const Environment& parent) {
-  return build_environment([&parent](const auto& visit) { parent.for_each(visit); }, is_directory);
+  return build_environment([&parent](const auto& visit) { parent.for_each(visit); },
+                           tracer_directories());
 }
 
 int exit_status_of(int wait_status) {
