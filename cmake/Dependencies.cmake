@@ -11,8 +11,36 @@ find_package(OpenSSL REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+
+# lc_defer_static_initializers(target archive section): an INTERFACE target linking a copy of the
+# static library `archive` whose objects keep their static initializers in `section` instead of
+# .init_array, so the C runtime does not run them at process start; src/core/deferred_init.cpp
+# runs them at the library's first use instead.
+function(lc_defer_static_initializers target archive section)
+  get_filename_component(name ${archive} NAME_WE)
+  set(copy ${CMAKE_BINARY_DIR}/deps/${name}-deferred-init.a)
+  add_custom_command(OUTPUT ${copy}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/deps
+    COMMAND ${CMAKE_OBJCOPY} --rename-section .init_array=${section} ${archive} ${copy}
+    DEPENDS ${archive} VERBATIM)
+  add_custom_target(${target}_archive DEPENDS ${copy})
+  add_library(${target} INTERFACE)
+  target_link_libraries(${target} INTERFACE ${copy})
+  add_dependencies(${target} ${target}_archive)
+endfunction()
+
+# yaml-cpp's objects include <iostream>: their initializers build the standard streams and the
+# classic locale. Only datadog.yaml (extension mode) needs yaml-cpp, so the static binary runs them
+# at its first use (lc_yaml_cpp_deferred), not at every start.
+find_library(YAML_CPP_ARCHIVE NAMES libyaml-cpp.a)
+if(YAML_CPP_ARCHIVE)
+  lc_defer_static_initializers(lc_yaml_cpp_deferred ${YAML_CPP_ARCHIVE} lc_deferred_init_yaml_cpp)
+endif()
 if(LASTCALL_STATIC)
-  find_library(YAML_CPP_LIBRARY NAMES libyaml-cpp.a REQUIRED)
+  if(NOT YAML_CPP_ARCHIVE)
+    message(FATAL_ERROR "libyaml-cpp.a not found (libyaml-cpp-dev)")
+  endif()
+  set(YAML_CPP_LIBRARY lc_yaml_cpp_deferred)
   find_library(ZSTD_STATIC_LIBRARY NAMES libzstd.a REQUIRED)
 else()
   find_package(yaml-cpp REQUIRED)
@@ -56,6 +84,17 @@ endif()
 
 add_library(lc_deps_yaml INTERFACE)
 target_link_libraries(lc_deps_yaml INTERFACE ${YAML_CPP_LIBRARY})
+
+# A statically linked OpenSSL runs its CPU probe from the .init section at every process start;
+# lc_defer_openssl_cpu_probe(target) makes it run at the first use of OpenSSL instead
+# (src/app/openssl_cpu_probe.cpp). x86_64 only: on other CPUs the probe is a constructor inside
+# OpenSSL's own object, which a wrap does not reach (and the wrap would be harmless there).
+function(lc_defer_openssl_cpu_probe target)
+  if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
+    target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/src/app/openssl_cpu_probe.cpp)
+    target_link_options(${target} PRIVATE -Wl,--wrap=OPENSSL_cpuid_setup)
+  endif()
+endfunction()
 
 # Log processing rules (lambda-agent.md §5.5): user patterns run in linear time.
 add_library(lc_deps_re2 INTERFACE)

@@ -17,24 +17,50 @@ std::unique_ptr<net::HttpServer> bind_http(EventLoop& loop, const std::string& n
 
 std::unique_ptr<net::HttpServer> bind_http(EventLoop& loop, net::HttpServerOptions options,
                                            Listeners& listeners) {
+  auto reserved = reserve_http(std::move(options), listeners);
+  return reserved ? serve_http(loop, std::move(*reserved)) : nullptr;
+}
+
+std::optional<ReservedHttp> reserve_http(net::HttpServerOptions options, Listeners& listeners) {
   if (options.self_metrics == nullptr) options.self_metrics = listeners.self_metrics;
-  const std::string name = options.name;
-  const std::string host = options.host;
-  const int port = options.port;
-  auto server =
-      net::HttpServer::create(loop.io(), SystemClock::instance(), loop, std::move(options));
+  auto socket = net::ListeningSocket::open(options.name, options.host, options.port);
+  if (!socket) {
+    LC_ERROR("cannot listen for {} on {}:{}: {}; running without it", options.name, options.host,
+             options.port, socket.error().message);
+    return std::nullopt;
+  }
+  listeners.add(options.name, socket->port());
+  return ReservedHttp{std::move(options), std::move(socket).value()};
+}
+
+std::unique_ptr<net::HttpServer> serve_http(EventLoop& loop, ReservedHttp reserved) {
+  const std::string name = reserved.options.name;
+  auto server = net::HttpServer::create(loop.io(), SystemClock::instance(), loop,
+                                        std::move(reserved.options), std::move(reserved.socket));
   if (!server) {
-    LC_ERROR("cannot listen for {} on {}:{}: {}; running without it", name, host, port,
-             server.error().message);
+    LC_ERROR("cannot serve {}: {}; running without it", name, server.error().message);
     return nullptr;
   }
-  listeners.add(name, (*server)->port());
   return std::move(server).value();
 }
 
 void Listeners::bind_local_api(EventLoop& loop, const FinalConfig& config) {
-  local_api = bind_http(loop, "local_api", config.common.local_api_host,
-                        config.common.local_api_port, *this);
+  reserve_local_api(config);
+  serve_local_api(loop);
+}
+
+void Listeners::reserve_local_api(const FinalConfig& config) {
+  net::HttpServerOptions options;
+  options.host = config.common.local_api_host;
+  options.port = static_cast<std::uint16_t>(config.common.local_api_port);
+  options.name = "local_api";
+  local_api_socket = reserve_http(std::move(options), *this);
+}
+
+void Listeners::serve_local_api(EventLoop& loop) {
+  if (!local_api_socket) return;
+  local_api = serve_http(loop, std::move(*local_api_socket));
+  local_api_socket.reset();
 }
 
 void Listeners::announce() const {

@@ -12,21 +12,25 @@ bool MicrovmLifecycle::on_microvm(const Environment& env) {
 }
 
 std::unique_ptr<MicrovmLifecycle> MicrovmLifecycle::bind(const FinalConfig& config,
-                                                         const Environment& env, EventLoop& loop,
-                                                         SelfMetrics& self, Listeners& listeners) {
+                                                         const Environment& env, SelfMetrics& self,
+                                                         Listeners& listeners) {
   if (!on_microvm(env)) return nullptr;
   for (const auto& w : microvm::startup_warnings(config.microvm)) LC_WARN("{}", w);
-  auto http = bind_http(loop, microvm::http_options(config.microvm, &self), listeners);
-  if (!http) return nullptr;  // logged; the child runs without hooks (§7.2)
-  return std::unique_ptr<MicrovmLifecycle>(
-      new MicrovmLifecycle(config, loop, self, std::move(http)));
+  auto socket = reserve_http(microvm::http_options(config.microvm, &self), listeners);
+  if (!socket) return nullptr;  // logged; the child runs without hooks (§7.2)
+  return std::unique_ptr<MicrovmLifecycle>(new MicrovmLifecycle(config, self, std::move(*socket)));
 }
 
-MicrovmLifecycle::MicrovmLifecycle(const FinalConfig& config, EventLoop& loop, SelfMetrics& self,
-                                   std::unique_ptr<net::HttpServer> http)
-    : config_(config), loop_(loop), self_(self), http_(std::move(http)) {}
+MicrovmLifecycle::MicrovmLifecycle(const FinalConfig& config, SelfMetrics& self,
+                                   ReservedHttp socket)
+    : config_(config), self_(self), socket_(std::move(socket)) {}
 
-void MicrovmLifecycle::start(Pipeline& pipeline, const Clock& clock, ModeHooks hooks) {
+void MicrovmLifecycle::start(EventLoop& loop, Pipeline& pipeline, const Clock& clock,
+                             ModeHooks hooks) {
+  if (!socket_) return;
+  http_ = serve_http(loop, std::move(*socket_));
+  socket_.reset();
+  if (!http_) return;  // logged; the mode runs without hooks (§7.2)
   const MicrovmConfig& m = config_.microvm;
   bool any_forwarded = false;
   for (std::size_t i = 0; i < kMicrovmHookCount; ++i) {
@@ -34,7 +38,7 @@ void MicrovmLifecycle::start(Pipeline& pipeline, const Clock& clock, ModeHooks h
   }
   if (any_forwarded) {
     forwarder_ =
-        std::make_unique<microvm::HookForwarder>(loop_.io(), clock, loop_, m.user_app_port, self_);
+        std::make_unique<microvm::HookForwarder>(loop.io(), clock, loop, m.user_app_port, self_);
   }
   std::function<void(Deadline, std::function<void()>)> run_flush = std::move(hooks.flush);
   if (!run_flush) {
@@ -57,7 +61,7 @@ void MicrovmLifecycle::start(Pipeline& pipeline, const Clock& clock, ModeHooks h
   h.snapshot_resumed = [&pipeline] { pipeline.snapshot_resumed(); };
   MetricSink& sink = config_.metrics.enhanced_metrics ? pipeline.enhanced_metrics()
                                                       : static_cast<MetricSink&>(discard_);
-  server_ = std::make_unique<microvm::LifecycleServer>(*http_, loop_, clock, m, forwarder_.get(),
+  server_ = std::make_unique<microvm::LifecycleServer>(*http_, loop, clock, m, forwarder_.get(),
                                                        sink, pipeline.tags(), self_, std::move(h));
   server_->start();
 }

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "app/listeners.h"
@@ -31,13 +32,13 @@ class MicrovmLifecycle {
   // §5.1: AWS_LAMBDA_MICROVM_IMAGE_ARN present in the environment, even empty.
   static bool on_microvm(const Environment& env);
 
-  // On a microVM: binds the lifecycle listener (microvm::http_options) and adds "microvm" to
-  // `listeners` (call before announce()), and logs the start-up warnings of §7.3/§7.7. nullptr
-  // elsewhere, or when the port cannot be bound (logged at error; the mode runs without hooks,
-  // §7.2). The config, loop and self-metrics must outlive the result.
+  // On a microVM: binds the lifecycle listener's socket (microvm::http_options) and adds
+  // "microvm" to `listeners` (call before announce()), and logs the start-up warnings of
+  // §7.3/§7.7. No event loop is needed yet: the kernel queues the platform's connections until
+  // start(). nullptr elsewhere, or when the port cannot be bound (logged at error; the mode runs
+  // without hooks, §7.2). The config and self-metrics must outlive the result.
   static std::unique_ptr<MicrovmLifecycle> bind(const FinalConfig& config, const Environment& env,
-                                                EventLoop& loop, SelfMetrics& self,
-                                                Listeners& listeners);
+                                                SelfMetrics& self, Listeners& listeners);
 
   // What the mode provides (both may be empty in sidecar mode: /ready answers 200 once the
   // receivers are bound, and there is no child to signal).
@@ -49,23 +50,23 @@ class MicrovmLifecycle {
     std::function<void(Deadline deadline, std::function<void()> done)> flush;
   };
 
-  // Once the pipeline exists: the forwarder (when any hook is forwarded), the server's routes
-  // and hooks; starts accepting. `pipeline` must outlive this object.
-  void start(Pipeline& pipeline, const Clock& clock, ModeHooks hooks);
+  // Once the pipeline exists: the server on the bound socket, the forwarder (when any hook is
+  // forwarded), the server's routes and hooks; starts accepting. The loop and `pipeline` must
+  // outlive this object.
+  void start(EventLoop& loop, Pipeline& pipeline, const Clock& clock, ModeHooks hooks);
   // Shutdown (§7.10): the heartbeat stops; hooks in progress keep their answer.
   void stop_heartbeat();
 
   std::string describe() const;
 
  private:
-  MicrovmLifecycle(const FinalConfig& config, EventLoop& loop, SelfMetrics& self,
-                   std::unique_ptr<net::HttpServer> http);
+  MicrovmLifecycle(const FinalConfig& config, SelfMetrics& self, ReservedHttp socket);
 
   const FinalConfig& config_;
-  EventLoop& loop_;
   SelfMetrics& self_;
   DiscardMetricSink discard_;
-  std::unique_ptr<net::HttpServer> http_;
+  std::optional<ReservedHttp> socket_;                 // until start()
+  std::unique_ptr<net::HttpServer> http_;              // from start()
   std::unique_ptr<microvm::HookForwarder> forwarder_;  // null: nothing forwarded
   std::unique_ptr<microvm::LifecycleServer> server_;   // after http_ and forwarder_
 };

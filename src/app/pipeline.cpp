@@ -86,8 +86,9 @@ Pipeline::~Pipeline() {
   receiver_.reset();
 }
 
-BoundReceivers BoundReceivers::bind(const FinalConfig& config, EventLoop& loop, SelfMetrics& self,
-                                    Listeners& listeners, const ProcReader& proc) {
+BoundReceivers BoundReceivers::bind(const FinalConfig& config, net::UdpReceiver::Poster post,
+                                    SelfMetrics& self, Listeners& listeners,
+                                    const ProcReader& proc) {
   const MetricsConfig& m = config.metrics;
   net::UdpReceiver::Options udp;
   udp.host = m.dogstatsd_host;
@@ -100,7 +101,7 @@ BoundReceivers BoundReceivers::bind(const FinalConfig& config, EventLoop& loop, 
   BoundReceivers bound;
   bound.target_ = std::make_shared<metrics::DogStatsdServer*>(nullptr);
   auto created = net::UdpReceiver::create(
-      udp, self, [&loop](std::function<void()> task) { loop.post(std::move(task)); },
+      udp, self, std::move(post),
       [target = bound.target_](std::span<const net::ReceivedDatagram> batch) {
         metrics::DogStatsdServer* server = *target;
         for (const auto& d : batch) server->handle_datagram(d.data, d.truncated);
@@ -116,7 +117,9 @@ BoundReceivers BoundReceivers::bind(const FinalConfig& config, EventLoop& loop, 
 }
 
 void Pipeline::bind_receivers(Listeners& listeners, const ProcReader& proc) {
-  adopt_receivers(BoundReceivers::bind(config_, loop_, self_, listeners, proc));
+  adopt_receivers(BoundReceivers::bind(
+      config_, [&loop = loop_](std::function<void()> task) { loop.post(std::move(task)); }, self_,
+      listeners, proc));
 }
 
 void Pipeline::adopt_receivers(BoundReceivers bound) {

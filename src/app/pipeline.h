@@ -43,9 +43,11 @@ class BoundReceivers {
   // Binds the sockets of config.metrics and adds "dogstatsd" to `listeners` (call before
   // announce()). A socket that cannot be bound is logged naming the port; the mode runs without
   // it. `proc` gives net.core.rmem_max (the default receive buffer, lambda-agent.md §8.2). The
-  // loop and the self-metrics must outlive the receivers.
-  static BoundReceivers bind(const FinalConfig& config, EventLoop& loop, SelfMetrics& self,
-                             Listeners& listeners, const ProcReader& proc);
+  // self-metrics must outlive the receivers.
+  // `post` hands the receiver's batches to the loop thread (EventLoop::post); it is called only
+  // once the receiver started, so the loop may be built after this call.
+  static BoundReceivers bind(const FinalConfig& config, net::UdpReceiver::Poster post,
+                             SelfMetrics& self, Listeners& listeners, const ProcReader& proc);
 
  private:
   friend class Pipeline;

@@ -40,7 +40,7 @@ int run_sidecar(const Environment& env) {
   listeners.bind_local_api(loop, config);
   // serverless-init.md §7: on a microVM the sidecar serves the hooks too (/ready: 200 once the
   // receivers are bound; nothing to signal).
-  auto lifecycle = MicrovmLifecycle::bind(config, env, loop, self, listeners);
+  auto lifecycle = MicrovmLifecycle::bind(config, env, self, listeners);
   listeners.announce();
 
   std::unique_ptr<lambda::LocalApi> local_api;
@@ -51,7 +51,7 @@ int run_sidecar(const Environment& env) {
   }
   listeners.start_all();
   pipeline.start_receivers();
-  if (lifecycle) lifecycle->start(pipeline, clock, {});
+  if (lifecycle) lifecycle->start(loop, pipeline, clock, {});
   pipeline.scheduler().start();
   LC_DEBUG("lastcall {} sidecar: {}; microvm={}", kVersion, pipeline.describe(),
            lifecycle ? lifecycle->describe() : std::string("null"));

@@ -80,19 +80,23 @@ class WrapperApp {
 
   int run(const std::vector<std::string>& command) {
     // Step 2 (serverless-init.md §2): bind every receiver, announce the ports. Only the sockets:
-    // the pipeline that reads them is built after the spawn, so the child never waits for it.
+    // the event loop, the servers and the pipeline that read them are built after the spawn, so
+    // the child never waits for them; the kernel queues what it sends meanwhile.
     listeners_.self_metrics = &self_;
-    BoundReceivers bound =
-        BoundReceivers::bind(config_, loop_, self_, listeners_, SystemProcReader());
-    listeners_.bind_local_api(loop_, config_);
-    lifecycle_ = MicrovmLifecycle::bind(config_, env_, loop_, self_, listeners_);
+    BoundReceivers bound = BoundReceivers::bind(
+        config_, [this](std::function<void()> task) { loop_->post(std::move(task)); }, self_,
+        listeners_, SystemProcReader());
+    listeners_.reserve_local_api(config_);
+    lifecycle_ = MicrovmLifecycle::bind(config_, env_, self_, listeners_);
     listeners_.announce();
 
     // Step 3: the pipes (logs on only, §4.1), then the child.
     if (!spawn(command)) return exit_code_;
 
-    // The rest of the agent, while the child starts; the kernel holds what it sends meanwhile.
-    pipeline_ = std::make_unique<Pipeline>(config_, loop_, clock_, self_);
+    // The rest of the agent, while the child starts.
+    loop_ = std::make_unique<EventLoop>();
+    listeners_.serve_local_api(*loop_);
+    pipeline_ = std::make_unique<Pipeline>(config_, *loop_, clock_, self_);
     pipeline_->adopt_receivers(std::move(bound));
     if (capture_) {
       capture_->start(*pipeline_->logs());
@@ -102,7 +106,7 @@ class WrapperApp {
     }
 
     // Step 4: signals that arrived during steps 1–3 are delivered now (the mask held them).
-    supervisor_ = std::make_unique<init::Supervisor>(loop_, clock_, self_, child_pid_,
+    supervisor_ = std::make_unique<init::Supervisor>(*loop_, clock_, self_, child_pid_,
                                                      config_.init.signal_target);
     supervisor_->on_signal([this](int sig) { on_signal(sig); });
     supervisor_->on_child_exit([this](const init::ChildExit& e) { on_child_exit(e); });
@@ -111,7 +115,7 @@ class WrapperApp {
     // Step 5: the loop serves the receivers, the local API and the pipes.
     if (listeners_.local_api) {
       local_api_ = std::make_unique<lambda::LocalApi>(
-          *listeners_.local_api, loop_, self_,
+          *listeners_.local_api, *loop_, self_,
           [this](std::function<void()> done) { forced_flush(std::move(done)); });
     }
     listeners_.start_all();
@@ -127,7 +131,7 @@ class WrapperApp {
              pipeline_->describe(), lifecycle_ ? lifecycle_->describe() : std::string("null"));
     warn_if_under_shell();
 
-    loop_.run();
+    loop_->run();
     return exit_code_;
   }
 
@@ -139,7 +143,7 @@ class WrapperApp {
     }
     init::SpawnRequest request;
     request.argv = std::move(prepared.argv);
-    request.env = init::child_environment(env_.all());
+    request.env = init::child_environment(env_);
     // An ephemeral DogStatsD port (DD_DOGSTATSD_PORT=0) is only known now: the child's client
     // reads the variable, so it gets the port actually bound.
     for (const auto& [name, port] : listeners_.bound) {
@@ -155,7 +159,7 @@ class WrapperApp {
       o.line_max_bytes = static_cast<std::size_t>(config_.init.log_line_max_bytes);
       o.buffer_bytes = static_cast<std::size_t>(config_.init.log_buffer_bytes);
       capture_ = std::make_unique<init::OutputCapture>(
-          o, [this](std::function<void()> f) { loop_.post(std::move(f)); }, self_, clock_);
+          o, [this](std::function<void()> f) { loop_->post(std::move(f)); }, self_, clock_);
       auto fds = capture_->open_pipes();
       if (!fds) {
         // Capture is an extra; the app runs regardless, writing to lastcall's own fds.
@@ -192,7 +196,7 @@ class WrapperApp {
         pipeline_->request_lifecycle(deadline, std::move(done));
       });
     };
-    lifecycle_->start(*pipeline_, clock_, std::move(hooks));
+    lifecycle_->start(*loop_, *pipeline_, clock_, std::move(hooks));
   }
 
   // §5: platform and tags from the environment; metadata (Cloud Run) asynchronously. Encoders
@@ -223,9 +227,9 @@ class WrapperApp {
       net::HttpClientOptions o;
       o.keep_alive = false;
       o.max_response_body = 4096;
-      metadata_http_ = net::make_http_client(loop_.io(), clock_, loop_, o);
+      metadata_http_ = net::make_http_client(loop_->io(), clock_, *loop_, o);
       metadata_ = std::make_unique<init::MetadataFetcher>(init::MetadataOptions::from(config_.init),
-                                                          *metadata_http_, clock_, loop_);
+                                                          *metadata_http_, clock_, *loop_);
       metadata_->start([this](const init::GcpMetadata& m) {
         const auto tags = init::metadata_tags(identity_.platform, config_.init.cloud, m);
         init::apply_tags(tags, pipeline_->tags());
@@ -252,7 +256,7 @@ class WrapperApp {
   }
 
   void arm_cpu_sampler() {
-    cpu_timer_ = loop_.schedule_after(Millis(config_.init.cpu_sample_ms), [this] {
+    cpu_timer_ = loop_->schedule_after(Millis(config_.init.cpu_sample_ms), [this] {
       cpu_->sample(clock_.steady_now());
       arm_cpu_sampler();
     });
@@ -279,13 +283,13 @@ class WrapperApp {
     pipeline_->scheduler().request(FlushKind::kEarly,
                                    Deadline::after(clock_, pipeline_->flush_timeout()));
     const Millis reserve(std::min(config_.init.kill_reserve_ms, config_.init.shutdown_grace_ms));
-    final_timer_ = loop_.schedule_after(grace - reserve, [this] {
+    final_timer_ = loop_->schedule_after(grace - reserve, [this] {
       if (final_started_) return;
       LC_INFO("the child is still running {} ms after SIGTERM: final flush",
               config_.init.shutdown_grace_ms - config_.init.kill_reserve_ms);
       start_final_flush();
     });
-    kill_timer_ = loop_.schedule_after(grace, [this] { end_of_grace(); });
+    kill_timer_ = loop_->schedule_after(grace, [this] { end_of_grace(); });
   }
 
   // §3.5 third row: SIGKILL the group at t_term + G, then exit 137.
@@ -295,7 +299,7 @@ class WrapperApp {
             config_.init.shutdown_grace_ms);
     killed_at_grace_ = true;
     supervisor_->kill_group();
-    reap_timer_ = loop_.schedule_after(kReapAfterKill, [this] { maybe_finish(); });
+    reap_timer_ = loop_->schedule_after(kReapAfterKill, [this] { maybe_finish(); });
   }
 
   void on_child_exit(const init::ChildExit& e) {
@@ -351,7 +355,7 @@ class WrapperApp {
     const std::string all = self_.summary();
     if (!all.empty()) LC_DEBUG("self-metrics at exit: {}", all);
     exit_code_ = child_exit_ ? child_exit_->exit_code : 128 + SIGKILL;
-    loop_.stop();
+    loop_->stop();
   }
 
   const FinalConfig& config_;
@@ -360,7 +364,7 @@ class WrapperApp {
   const SteadyTime t0_;
   const std::int64_t t0_wall_ms_;
 
-  EventLoop loop_;
+  std::unique_ptr<EventLoop> loop_;  // built right after the spawn (step 3)
   SelfMetrics self_;
   Listeners listeners_;
   std::unique_ptr<Pipeline> pipeline_;

@@ -1,7 +1,9 @@
 #include "core/config.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "core/json.h"
@@ -19,6 +21,21 @@ constexpr const char* kKnownSites[] = {
 template <VarType T>
 using Handle = Var<LastcallVars, T>;
 
+constexpr std::size_t kRowCount = std::size(LastcallVars::kRows);
+
+// The rows some other row takes its default from (default_from): only their final text is kept
+// when the sources are not recorded.
+constexpr auto kIsDefaultSource = [] {
+  std::array<bool, kRowCount> out{};
+  for (const auto& row : LastcallVars::kRows) {
+    if (row.default_from.empty()) continue;
+    for (std::size_t i = 0; i < kRowCount; ++i) {
+      if (LastcallVars::kRows[i].name == row.default_from) out[i] = true;
+    }
+  }
+  return out;
+}();
+
 // Reads the registry through typed handles, turning raw text into typed values and recording, per
 // variable, the value used and every source that set it. Every default comes from the row.
 class Finalizer {
@@ -28,27 +45,37 @@ class Finalizer {
         mode_(mode),
         sources_(detail == ConfigDetail::kSources),
         out_(out),
-        state_(all_variables().size()) {}
+        state_(kRowCount) {
+    // The winning source of each row, found once (the raw values are few; the rows are many).
+    for (const auto& [name, layers] : raw.values) {
+      const VarSpec* spec = find_variable(name);
+      if (spec == nullptr || layers.empty()) continue;
+      state_[static_cast<std::size_t>(spec - all_variables().data())].raw = &layers.back();
+    }
+  }
 
   Mode mode() const { return mode_; }
 
   // The typed value: the winning source's when it parses, else the row's default for this mode
-  // (a rejected value is reported once, naming the variable and the default used).
+  // (a rejected value is reported once, naming the variable and the default used). The default
+  // is parsed only when it is used: a set value that parses needs none.
   template <VarType T>
   typename VarValue<T>::type get(Handle<T> v) {
     const VarSpec& spec = v.spec();
-    const std::string fallback_text = default_text(spec);
+    const std::optional<std::string> t = text(v);
+    std::string why;
+    if (t) {
+      if (auto value = parse_var_value<T>(spec, *t, &why)) {
+        // The text of the value is only kept where it is shown or is another row's default.
+        record(v, keeps_text(v.index) ? format_var_value<T>(*value) : std::string(), true);
+        return std::move(*value);
+      }
+    }
+    const std::string_view fallback_text = default_text(spec);
+    if (t) bad(v, *t, why, fallback_text);
     typename VarValue<T>::type fallback{};
     if (!fallback_text.empty()) {
       if (auto d = parse_var_value<T>(spec, fallback_text, nullptr)) fallback = std::move(*d);
-    }
-    if (auto t = text(v)) {
-      std::string why;
-      if (auto value = parse_var_value<T>(spec, *t, &why)) {
-        record(v, format_var_value<T>(*value), true);
-        return std::move(*value);
-      }
-      bad(v, *t, why, fallback_text);
     }
     record(v, fallback_text, false);
     return fallback;
@@ -57,12 +84,12 @@ class Finalizer {
   // The winning raw text (trimmed) if set and non-empty; marks the variable read.
   template <VarType T>
   std::optional<std::string> text(Handle<T> v) {
-    state_[v.index].read = true;
-    const RawValue* raw = raw_.find(v.name());
-    if (raw == nullptr) return std::nullopt;
-    std::string t(trim(raw->value));
+    State& st = state_[v.index];
+    st.read = true;
+    if (st.raw == nullptr) return std::nullopt;
+    const std::string_view t = trim(st.raw->value);
     if (t.empty()) return std::nullopt;
-    return t;
+    return std::string(t);
   }
 
   template <VarType T>
@@ -95,7 +122,7 @@ class Finalizer {
 
   // The value used, as --check-config shows it (the first record of a variable counts).
   template <VarType T>
-  void record(Handle<T> v, const std::string& display, bool from_raw) {
+  void record(Handle<T> v, std::string_view display, bool from_raw) {
     record_spec(v.index, display, from_raw);
   }
 
@@ -105,8 +132,7 @@ class Finalizer {
   void derive(Handle<T> v, const std::string& display, std::string why) {
     text(v);
     record(v, display, false);
-    State& st = state_[v.index];
-    st.value = display;
+    texts_[v.index] = display;
     for (auto& e : out_.entries) {
       if (e.name != v.name()) continue;
       e.display = display.empty() ? "(unset)" : mask_value(v.spec(), display);
@@ -122,13 +148,13 @@ class Finalizer {
   template <VarType T, VarType U>
   void overridden(Handle<T> v, Handle<U> by) {
     if (!text(v)) return;
-    state_[v.index].overridden_by = std::string(by.name());
+    overridden_by_[v.index] = std::string(by.name());
     record(v, "", false);
   }
 
   template <VarType T>
   std::string from(Handle<T> v) const {
-    const RawValue* raw = raw_.find(v.name());
+    const RawValue* raw = state_[v.index].raw;
     return raw ? raw->from : std::string(v.name());
   }
 
@@ -138,13 +164,13 @@ class Finalizer {
     for (std::size_t i = 0; i < specs.size(); ++i) {
       const VarSpec& spec = specs[i];
       if (state_[i].recorded) continue;
-      const RawValue* raw = raw_.find(spec.name);
+      const RawValue* raw = state_[i].raw;
       const bool set = raw != nullptr && !trim(raw->value).empty();
       if (set && spec.later_work) {
         out_.warnings.push_back(
             fmt::format("config: {} is set but not supported yet; it is ignored", raw->from));
       }
-      if (sources_) record_spec(i, set ? std::string(trim(raw->value)) : default_text(spec), set);
+      if (sources_) record_spec(i, set ? trim(raw->value) : default_text(spec), set);
     }
     if (!sources_) return;
     std::sort(out_.entries.begin(), out_.entries.end(),
@@ -153,33 +179,38 @@ class Finalizer {
 
  private:
   struct State {
+    const RawValue* raw = nullptr;  // the winning source, if any
     bool read = false;
     bool recorded = false;
     bool rejected = false;
-    std::string value;          // unmasked final text, for default_from
-    std::string overridden_by;  // set, but this other variable is used instead
   };
 
-  // The row's default text in this mode, or the final text of the variable it defaults from.
-  std::string default_text(const VarSpec& spec) const {
+  // Whether a row's final text is kept: for --check-config, or as another row's default.
+  bool keeps_text(std::size_t index) const { return sources_ || kIsDefaultSource[index]; }
+
+  // The row's default text in this mode, or the final text of the variable it defaults from
+  // (valid until that variable's state changes: use it at once).
+  std::string_view default_text(const VarSpec& spec) const {
     if (!spec.default_from.empty()) {
-      const auto specs = all_variables();
-      for (std::size_t i = 0; i < specs.size(); ++i) {
-        if (specs[i].name != spec.default_from) continue;
-        return state_[i].recorded ? state_[i].value : default_text(specs[i]);
+      if (const VarSpec* from = find_variable(spec.default_from)) {
+        const auto index = static_cast<std::size_t>(from - all_variables().data());
+        if (!state_[index].recorded) return default_text(*from);
+        const auto it = texts_.find(index);
+        return it == texts_.end() ? std::string_view() : std::string_view(it->second);
       }
     }
-    return std::string(spec.defaults[mode_]);
+    return spec.defaults[mode_];
   }
 
-  void record_spec(std::size_t index, const std::string& display, bool from_raw) {
+  void record_spec(std::size_t index, std::string_view display, bool from_raw) {
     State& st = state_[index];
     if (st.recorded) return;
     st.recorded = true;
     const VarSpec& spec = all_variables()[index];
     const bool winner_raw = from_raw && !st.rejected;
-    const bool used = st.overridden_by.empty();
-    st.value = display;
+    const auto overridden = overridden_by_.find(index);
+    const bool used = overridden == overridden_by_.end();
+    if (keeps_text(index)) texts_[index] = display;
     if (!sources_) return;  // the typed values are complete; nobody will print the sources
     const auto masked = [&](std::string_view text) { return mask_value(spec, text); };
 
@@ -187,10 +218,10 @@ class Finalizer {
     e.name = std::string(spec.name);
     e.area = spec.area;
     e.read = st.read;
-    e.display = !used             ? "(not used: " + st.overridden_by + " is)"
+    e.display = !used             ? "(not used: " + overridden->second + " is)"
                 : display.empty() ? "(unset)"
                                   : masked(display);
-    const std::string def = default_text(spec);
+    const std::string def(default_text(spec));
     e.layers.push_back(
         {ConfigSource::kDefault,
          spec.default_from.empty() ? "default" : "default (" + std::string(spec.default_from) + ")",
@@ -203,10 +234,10 @@ class Finalizer {
                           value.empty() ? "(empty)" : masked(value), top && winner_raw,
                           top && st.rejected});
     }
-    const RawValue* raw = raw_.find(spec.name);
+    const RawValue* raw = st.raw;
     e.source = "default";
     if (!used) {
-      e.source = "not used (" + st.overridden_by + " is)";
+      e.source = "not used (" + overridden->second + " is)";
     } else if (winner_raw && raw != nullptr) {
       e.source = raw->source == ConfigSource::kYaml ? raw->from : "env " + raw->from;
     } else if (raw != nullptr && st.rejected) {
@@ -219,7 +250,11 @@ class Finalizer {
   Mode mode_;
   bool sources_;  // build FinalConfig::entries
   FinalConfig& out_;
-  std::vector<State> state_;
+  std::vector<State> state_;  // per row, small: most rows are only looked at once
+  // By row: the unmasked final text, for default_from (see keeps_text()); the variable used
+  // instead of a set one.
+  std::map<std::size_t, std::string> texts_;
+  std::map<std::size_t, std::string> overridden_by_;
 };
 
 std::optional<ProxyConfig> parse_proxy_url(std::string_view url) {

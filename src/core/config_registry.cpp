@@ -3,12 +3,14 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include <cmath>
 
+#include "core/deferred_init.h"
 #include "core/json.h"
 #include "core/strings.h"
 #include "core/tags.h"
@@ -24,6 +26,32 @@ std::optional<std::string> yaml_to_env_key_value(const std::map<std::string, std
   if (it == yaml.end()) return std::nullopt;
   return it->second;
 }
+
+constexpr std::string_view kDatadogPrefix = "DATADOG_";
+constexpr std::size_t kRowCount = std::size(LastcallVars::kRows);
+
+// The rows' indices in the order of their names, sorted at compile time, so that a name is found
+// by binary search without building anything at start.
+constexpr auto kRowsByName = [] {
+  std::array<std::uint16_t, kRowCount> order{};
+  for (std::size_t i = 0; i < kRowCount; ++i) order[i] = static_cast<std::uint16_t>(i);
+  std::sort(order.begin(), order.end(), [](std::uint16_t a, std::uint16_t b) {
+    return LastcallVars::kRows[a].name < LastcallVars::kRows[b].name;
+  });
+  return order;
+}();
+
+constexpr bool names_are_unique_and_not_aliases() {
+  for (std::size_t i = 0; i < kRowCount; ++i) {
+    const std::string_view name = LastcallVars::kRows[kRowsByName[i]].name;
+    // DATADOG_X is how DD_X is also read; a row of that name would be read twice.
+    if (name.starts_with(kDatadogPrefix)) return false;
+    if (i > 0 && LastcallVars::kRows[kRowsByName[i - 1]].name == name) return false;
+  }
+  return true;
+}
+static_assert(names_are_unique_and_not_aliases(),
+              "a variable is declared twice, or a row is named DATADOG_*");
 
 void flatten_node(const YAML::Node& node, const std::string& prefix,
                   std::map<std::string, std::string>& out) {
@@ -63,10 +91,16 @@ void flatten_node(const YAML::Node& node, const std::string& prefix,
 std::span<const VarSpec> all_variables() { return LastcallVars::kRows; }
 
 const VarSpec* find_variable(std::string_view name) {
-  for (const auto& v : LastcallVars::kRows) {
-    if (v.name == name) return &v;
-  }
-  return nullptr;
+  const auto* it = std::lower_bound(
+      kRowsByName.begin(), kRowsByName.end(), name,
+      [](std::uint16_t row, std::string_view n) { return LastcallVars::kRows[row].name < n; });
+  if (it == kRowsByName.end() || LastcallVars::kRows[*it].name != name) return nullptr;
+  return &LastcallVars::kRows[*it];
+}
+
+void Environment::for_each(
+    const std::function<void(std::string_view name, std::string_view value)>& visit) const {
+  for (const auto& [name, value] : all()) visit(name, value);
 }
 
 std::optional<std::string> ProcessEnvironment::lookup(std::string_view name) const {
@@ -87,6 +121,16 @@ std::vector<std::pair<std::string, std::string>> ProcessEnvironment::all() const
   return out;
 }
 
+void ProcessEnvironment::for_each(
+    const std::function<void(std::string_view, std::string_view)>& visit) const {
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    const size_t eq = entry.find('=');
+    if (eq == std::string_view::npos) continue;
+    visit(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+}
+
 std::optional<std::string> MapEnvironment::lookup(std::string_view name) const {
   auto it = vars_.find(name);
   if (it == vars_.end()) return std::nullopt;
@@ -95,6 +139,11 @@ std::optional<std::string> MapEnvironment::lookup(std::string_view name) const {
 
 std::vector<std::pair<std::string, std::string>> MapEnvironment::all() const {
   return {vars_.begin(), vars_.end()};
+}
+
+void MapEnvironment::for_each(
+    const std::function<void(std::string_view, std::string_view)>& visit) const {
+  for (const auto& [name, value] : vars_) visit(name, value);
 }
 
 std::string_view config_source_name(ConfigSource source) {
@@ -114,6 +163,7 @@ std::string_view config_source_name(ConfigSource source) {
 }
 
 Expected<std::map<std::string, std::string>> flatten_yaml(std::string_view text) {
+  run_deferred_yaml_cpp_initializers();
   try {
     const YAML::Node root = YAML::Load(std::string(text));
     std::map<std::string, std::string> out;
@@ -145,34 +195,41 @@ RawConfig load_raw_config(const Environment& env, std::optional<std::string> yam
       }
     }
   }
-  // One pass over the environment, then a binary search per name: a getenv() per name and alias
-  // would scan the whole environment a few hundred times at start.
-  auto env_vars = env.all();
-  std::stable_sort(env_vars.begin(), env_vars.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  const auto read = [&env_vars](std::string_view name) -> const std::string* {
-    auto it = std::lower_bound(env_vars.begin(), env_vars.end(), name,
-                               [](const auto& e, std::string_view n) { return e.first < n; });
-    return it != env_vars.end() && it->first == name ? &it->second : nullptr;
-  };
-  std::string alt;
-  for (const auto& spec : LastcallVars::kRows) {
-    const std::string_view name = spec.name;
-    std::vector<RawValue> layers;  // lowest precedence first
-    if (!spec.yaml_key.empty()) {
+  if (!yaml.empty()) {
+    for (const auto& spec : LastcallVars::kRows) {
+      if (spec.yaml_key.empty()) continue;
       if (auto v = yaml_to_env_key_value(yaml, spec.yaml_key)) {
-        layers.push_back({*v, ConfigSource::kYaml, "datadog.yaml:" + std::string(spec.yaml_key)});
+        raw.values[std::string(spec.name)].push_back(
+            {*v, ConfigSource::kYaml, "datadog.yaml:" + std::string(spec.yaml_key)});
       }
     }
-    const bool dd = starts_with(name, "DD_");
-    if (dd) {
-      alt.assign("DATADOG_").append(name.substr(3));
-      if (const std::string* v = read(alt)) layers.push_back({*v, ConfigSource::kEnvDatadog, alt});
+  }
+  // One pass over the environment, each name looked up among the sorted rows: only the values of
+  // declared variables are copied (a getenv() per name and alias would scan the whole
+  // environment a few hundred times at start, and a sorted copy of it costs more than the rest).
+  std::string dd_name;
+  env.for_each([&raw, &dd_name](std::string_view name, std::string_view value) {
+    const VarSpec* spec = nullptr;
+    ConfigSource source = ConfigSource::kEnv;
+    if (name.starts_with(kDatadogPrefix)) {
+      dd_name.assign("DD_").append(name.substr(kDatadogPrefix.size()));
+      spec = find_variable(dd_name);
+      source = ConfigSource::kEnvDatadog;
+    } else {
+      spec = find_variable(name);
+      if (starts_with(name, "DD_")) source = ConfigSource::kEnvDd;
     }
-    if (const std::string* v = read(name)) {
-      layers.push_back({*v, dd ? ConfigSource::kEnvDd : ConfigSource::kEnv, std::string(name)});
+    if (spec == nullptr) return;
+    auto& layers = raw.values[std::string(spec->name)];
+    for (const auto& layer : layers) {
+      if (layer.source == source) return;  // a name set twice: the first one counts, as in getenv
     }
-    if (!layers.empty()) raw.values[std::string(name)] = std::move(layers);
+    layers.push_back({std::string(value), source, std::string(name)});
+  });
+  // Lowest precedence first (the environment's order is any): datadog.yaml < DATADOG_* < DD_*.
+  for (auto& [name, layers] : raw.values) {
+    std::stable_sort(layers.begin(), layers.end(),
+                     [](const RawValue& a, const RawValue& b) { return a.source < b.source; });
   }
   return raw;
 }

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -131,6 +132,8 @@ template <VarType T>
 inline constexpr bool kIsLastcallVar<Var<LastcallVars, T>> = true;
 
 std::span<const VarSpec> all_variables();
+// The row of a declared name (a binary search over the names, sorted at compile time); nullptr
+// for any other name.
 const VarSpec* find_variable(std::string_view name);
 
 // Parses text as a value of the row's type (bounds and choices checked); nullopt with *why set
@@ -161,9 +164,13 @@ class Environment {
   std::optional<std::string> get(Var<Table, T> v) const {
     return lookup(v.name());
   }
-  // Every NAME=value pair, in environment order (the config loader reads them in one pass; the
-  // sandbox passes them on to its children).
+  // Every NAME=value pair, in environment order (the sandbox passes them on to its children).
   virtual std::vector<std::pair<std::string, std::string>> all() const = 0;
+  // The same pairs, in the same order, as views valid during the call only: the config loader and
+  // the child's environment read the environment once without copying it (serverless-init.md §2
+  // step 1 is on the child's critical path).
+  virtual void for_each(
+      const std::function<void(std::string_view name, std::string_view value)>& visit) const;
 
  protected:
   virtual std::optional<std::string> lookup(std::string_view name) const = 0;
@@ -184,6 +191,8 @@ typename VarValue<T>::type env_value(const Environment& env, Var<Table, T> v,
 class ProcessEnvironment final : public Environment {
  public:
   std::vector<std::pair<std::string, std::string>> all() const override;
+  void for_each(
+      const std::function<void(std::string_view, std::string_view)>& visit) const override;
 
  protected:
   std::optional<std::string> lookup(std::string_view name) const override;
@@ -196,6 +205,8 @@ class MapEnvironment final : public Environment {
       : vars_(vars.begin(), vars.end()) {}
   void set(std::string name, std::string value) { vars_[std::move(name)] = std::move(value); }
   std::vector<std::pair<std::string, std::string>> all() const override;
+  void for_each(
+      const std::function<void(std::string_view, std::string_view)>& visit) const override;
 
  protected:
   std::optional<std::string> lookup(std::string_view name) const override;
@@ -234,7 +245,8 @@ struct RawConfig {
 };
 
 // Reads every registry variable from YAML (if yaml_path is given and exists), DATADOG_X and DD_X
-// (or the plain name), never getenv directly.
+// (or the plain name), never getenv directly. When a name appears twice in the environment, the
+// first one counts (as for getenv).
 RawConfig load_raw_config(const Environment& env, std::optional<std::string> yaml_path);
 
 // Parses YAML text into flattened dotted keys ("logs_config.logs_dd_url"); sequences of scalars are

@@ -45,14 +45,27 @@ void cut_tag(std::string& tag, std::size_t max) {
 
 }  // namespace
 
-SelfMetrics::SelfMetrics()
-    : slots_(new Slot[kMaxSlots]), buckets_(new std::atomic<Slot*>[kBuckets]) {
-  for (std::size_t i = 0; i < kBuckets; ++i) buckets_[i].store(nullptr, std::memory_order_relaxed);
+SelfMetrics::SelfMetrics() : buckets_(new std::atomic<std::uint32_t>[kBuckets]) {
+  for (std::size_t i = 0; i < kBuckets; ++i) buckets_[i].store(0, std::memory_order_relaxed);
   folded_ = &slot_for(kFolded, {}, Type::kCounter)->value;
-  for (const auto& [kind, reason] : kKnownDrops) (void)drop_counter(kind, reason);
+  // The known drops' keys are canonical as written ("kind:" < "reason:", short values): added
+  // directly, without the general path's sorting and cutting.
+  MutexLock lock(mu_);
+  for (const auto& [kind, reason] : kKnownDrops) {
+    const Piece pieces[] = {{kKindPrefix, kind}, {kReasonPrefix, reason}};
+    const std::uint64_t hash = hash_of(kDropped, pieces);
+    if (find(hash, kDropped, pieces) != nullptr) continue;
+    add_locked(hash, kDropped,
+               {std::string(kKindPrefix).append(kind), std::string(kReasonPrefix).append(reason)},
+               Type::kCounter);
+  }
 }
 
 SelfMetrics::~SelfMetrics() = default;
+
+SelfMetrics::Slot& SelfMetrics::slot(std::size_t index) const {
+  return chunks_[index / kChunkSlots][index % kChunkSlots];
+}
 
 std::uint64_t SelfMetrics::hash_of(std::string_view name, std::span<const Piece> tags) {
   // FNV-1a over name '\0' (tag '\0')*: the same bytes whether a tag comes whole or in pieces.
@@ -77,8 +90,10 @@ std::uint64_t SelfMetrics::hash_of(std::string_view name, std::span<const Piece>
 SelfMetrics::Slot* SelfMetrics::find(std::uint64_t hash, std::string_view name,
                                      std::span<const Piece> tags) const {
   for (std::size_t i = 0; i < kBuckets; ++i) {
-    Slot* s = buckets_[(hash + i) & (kBuckets - 1)].load(std::memory_order_acquire);
-    if (s == nullptr) return nullptr;
+    const std::uint32_t index =
+        buckets_[(hash + i) & (kBuckets - 1)].load(std::memory_order_acquire);
+    if (index == 0) return nullptr;
+    Slot* s = &slot(index - 1);
     if (s->hash != hash || s->name != name || s->tags.size() != tags.size()) continue;
     bool same = true;
     for (std::size_t t = 0; t < tags.size() && same; ++t) {
@@ -96,15 +111,18 @@ SelfMetrics::Slot* SelfMetrics::add_locked(std::uint64_t hash, std::string_view 
                                            std::vector<std::string> tags, Type type) {
   const std::size_t index = size_.load(std::memory_order_relaxed);
   if (index >= kMaxSlots) return nullptr;
-  Slot& s = slots_[index];
+  auto& chunk = chunks_[index / kChunkSlots];
+  if (!chunk) chunk = std::make_unique<Slot[]>(kChunkSlots);
+  Slot& s = slot(index);
   s.hash = hash;
   s.type = type;
   s.name = std::string(name);
   s.tags = std::move(tags);
   for (std::size_t i = 0; i < kBuckets; ++i) {
     auto& b = buckets_[(hash + i) & (kBuckets - 1)];
-    if (b.load(std::memory_order_relaxed) == nullptr) {
-      b.store(&s, std::memory_order_release);  // publishes the slot's key to lock-free readers
+    if (b.load(std::memory_order_relaxed) == 0) {
+      // Publishes the slot's key (and its chunk) to lock-free readers.
+      b.store(static_cast<std::uint32_t>(index + 1), std::memory_order_release);
       break;
     }
   }
@@ -211,7 +229,8 @@ std::uint64_t SelfMetrics::dropped_total() const {
   std::uint64_t total = 0;
   const std::size_t n = size_.load(std::memory_order_acquire);
   for (std::size_t i = 0; i < n; ++i) {
-    if (slots_[i].name == kDropped) total += slots_[i].value.load(std::memory_order_relaxed);
+    const Slot& s = slot(i);
+    if (s.name == kDropped) total += s.value.load(std::memory_order_relaxed);
   }
   return total;
 }
@@ -221,7 +240,7 @@ std::vector<SelfMetrics::Entry> SelfMetrics::snapshot() const {
   const std::size_t n = size_.load(std::memory_order_acquire);
   out.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
-    const Slot& s = slots_[i];
+    const Slot& s = slot(i);
     out.push_back({{s.name, s.tags}, s.type, s.value.load(std::memory_order_relaxed)});
   }
   std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.key < b.key; });
@@ -233,7 +252,7 @@ std::vector<SelfMetrics::Entry> SelfMetrics::take_delta(Cursor& cursor) const {
   const std::size_t n = size_.load(std::memory_order_acquire);
   if (cursor.seen_.size() < n) cursor.seen_.resize(n, 0);
   for (std::size_t i = 0; i < n; ++i) {
-    const Slot& s = slots_[i];
+    const Slot& s = slot(i);
     const std::uint64_t v = s.value.load(std::memory_order_relaxed);
     if (s.type == Type::kGauge) {
       out.push_back({{s.name, s.tags}, s.type, v});

@@ -136,6 +136,11 @@ class SelfMetrics {
   };
   static constexpr std::size_t kMaxSlots = kMaxKeys + kFoldReserve;
   static constexpr std::size_t kBuckets = 2048;  // power of two, at most a third full
+  // Slots are allocated a chunk at a time, when the first key of a chunk is added: a process
+  // counts a few dozen keys, and every mode builds its SelfMetrics before it can do anything
+  // (the wrapper's child waits for it, serverless-init.md §2).
+  static constexpr std::size_t kChunkSlots = 32;
+  static constexpr std::size_t kChunks = (kMaxSlots + kChunkSlots - 1) / kChunkSlots;
 
   static std::uint64_t hash_of(std::string_view name, std::span<const Piece> tags);
   // Lock-free: the slot of (name, tags) if it exists.
@@ -147,9 +152,13 @@ class SelfMetrics {
   Slot* add_locked(std::uint64_t hash, std::string_view name, std::vector<std::string> tags,
                    Type type) LC_REQUIRES(mu_);
   Slot* slot_for(std::string_view name, std::vector<std::string> tags, Type type);
+  // Slot `index` < size_ (its chunk exists).
+  Slot& slot(std::size_t index) const;
 
-  std::unique_ptr<Slot[]> slots_;                  // [0, size_) published
-  std::unique_ptr<std::atomic<Slot*>[]> buckets_;  // kBuckets, open addressing
+  // Slots [0, size_) are published; a chunk is allocated under mu_ before size_ reaches it.
+  std::unique_ptr<Slot[]> chunks_[kChunks];
+  // kBuckets, open addressing: a slot's index + 1 (0 = empty); half the size of pointers.
+  std::unique_ptr<std::atomic<std::uint32_t>[]> buckets_;
   std::atomic<std::size_t> size_{0};
   Mutex mu_;  // serialises adding keys; never taken to count
   std::atomic<std::uint64_t>* folded_ = nullptr;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -20,6 +21,7 @@ constexpr std::string_view kWhitespace = " \t\n\v\f\r";
 
 // Go serverless-init's values (cmd/serverless-init tracer set-up), so the tracers behave as they
 // do under /datadog-init.
+constexpr std::string_view kTracerRoot = "/dd_tracer/";
 constexpr std::string_view kNodeDir = "/dd_tracer/node/";
 constexpr std::string_view kJavaDir = "/dd_tracer/java/";
 constexpr std::string_view kDotnetDir = "/dd_tracer/dotnet/";
@@ -37,75 +39,121 @@ constexpr std::array<Default, 4> kDefaults = {{
     {"DD_TRACE_ENABLED", "true"},
 }};
 
-// The environment while it is being built: order kept, lookup by name.
-class EnvBuilder {
- public:
-  explicit EnvBuilder(const std::vector<std::pair<std::string, std::string>>& parent)
-      : vars_(parent) {}
-
-  std::pair<std::string, std::string>* find(std::string_view name) {
-    auto it =
-        std::find_if(vars_.begin(), vars_.end(), [&](const auto& kv) { return kv.first == name; });
-    return it == vars_.end() ? nullptr : &*it;
-  }
-  void set_if_unset(std::string_view name, std::string_view value) {
-    if (find(name) == nullptr) vars_.emplace_back(std::string(name), std::string(value));
-  }
-  // Appends `token` after `separator` (or sets it when unset or empty): never replaces.
-  void append(std::string_view name, std::string_view separator, std::string_view token) {
-    auto* kv = find(name);
-    if (kv == nullptr) {
-      vars_.emplace_back(std::string(name), std::string(token));
-    } else if (kv->second.empty()) {
-      kv->second = std::string(token);
-    } else {
-      kv->second.append(separator).append(token);
-    }
-  }
-  void prepend(std::string_view name, std::string_view separator, std::string_view token) {
-    auto* kv = find(name);
-    if (kv == nullptr) {
-      vars_.emplace_back(std::string(name), std::string(token));
-    } else if (kv->second.empty()) {
-      kv->second = std::string(token);
-    } else {
-      std::string joined(token);
-      joined.append(separator).append(kv->second);
-      kv->second = std::move(joined);
-    }
-  }
-  std::vector<std::string> strings() const {
-    std::vector<std::string> out;
-    out.reserve(vars_.size());
-    for (const auto& [name, value] : vars_) {
-      std::string& line = out.emplace_back();
-      line.reserve(name.size() + 1 + value.size());
-      line.append(name).append(1, '=').append(value);
-    }
-    return out;
-  }
-
- private:
-  std::vector<std::pair<std::string, std::string>> vars_;
+// One change §3.1 makes to the parent's environment; they apply in the order they are made.
+struct Edit {
+  enum class Op { kAppend, kPrepend, kSetIfUnset };
+  std::string_view name;
+  Op op;
+  std::string_view separator;
+  std::string_view token;
 };
 
-void instrument_tracer(EnvBuilder& env, const PathPredicate& dir_exists) {
+// The value of `name` after every edit of it, from `value` (nullopt: unset). Append and prepend
+// extend a value with `separator` (an unset or empty one is set to the token: never replaced);
+// set-if-unset writes only an absent variable (an empty one is the user's choice).
+std::optional<std::string> edited(const std::vector<Edit>& edits, std::string_view name,
+                                  std::optional<std::string_view> value) {
+  std::optional<std::string> v;
+  if (value) v.emplace(*value);
+  for (const auto& e : edits) {
+    if (e.name != name) continue;
+    switch (e.op) {
+      case Edit::Op::kAppend:
+        if (!v || v->empty()) {
+          v.emplace(e.token);
+        } else {
+          v->append(e.separator).append(e.token);
+        }
+        break;
+      case Edit::Op::kPrepend:
+        if (!v || v->empty()) {
+          v.emplace(e.token);
+        } else {
+          std::string joined(e.token);
+          joined.append(e.separator).append(*v);
+          v = std::move(joined);
+        }
+        break;
+      case Edit::Op::kSetIfUnset:
+        if (!v) v.emplace(e.token);
+        break;
+    }
+  }
+  return v;
+}
+
+std::vector<Edit> tracer_edits(const PathPredicate& dir_exists) {
+  using Op = Edit::Op;
   // §3.1: only the first tracer directory that exists is used.
   if (dir_exists(std::string(kNodeDir))) {
-    env.append("NODE_PATH", ":", kNodeDir);
-    env.append("NODE_PATH", ":", "/dd_tracer/node/node_modules");
-    env.append("NODE_OPTIONS", " ", "--require dd-trace/init");
-  } else if (dir_exists(std::string(kJavaDir))) {
-    env.append("JAVA_TOOL_OPTIONS", " ", "-javaagent:/dd_tracer/java/dd-java-agent.jar");
-  } else if (dir_exists(std::string(kDotnetDir))) {
-    env.set_if_unset("CORECLR_ENABLE_PROFILING", "1");
-    env.set_if_unset("CORECLR_PROFILER", "{846F5F1C-F9AE-4B07-969E-05C26BC060D8}");
-    env.set_if_unset("CORECLR_PROFILER_PATH",
-                     "/dd_tracer/dotnet/Datadog.Trace.ClrProfiler.Native.so");
-    env.set_if_unset("DD_DOTNET_TRACER_HOME", kDotnetDir);
-  } else if (dir_exists(std::string(kPythonDir))) {
-    env.prepend("PYTHONPATH", ":", kPythonDir);
+    return {{"NODE_PATH", Op::kAppend, ":", kNodeDir},
+            {"NODE_PATH", Op::kAppend, ":", "/dd_tracer/node/node_modules"},
+            {"NODE_OPTIONS", Op::kAppend, " ", "--require dd-trace/init"}};
   }
+  if (dir_exists(std::string(kJavaDir))) {
+    return {
+        {"JAVA_TOOL_OPTIONS", Op::kAppend, " ", "-javaagent:/dd_tracer/java/dd-java-agent.jar"}};
+  }
+  if (dir_exists(std::string(kDotnetDir))) {
+    return {{"CORECLR_ENABLE_PROFILING", Op::kSetIfUnset, "", "1"},
+            {"CORECLR_PROFILER", Op::kSetIfUnset, "", "{846F5F1C-F9AE-4B07-969E-05C26BC060D8}"},
+            {"CORECLR_PROFILER_PATH", Op::kSetIfUnset, "",
+             "/dd_tracer/dotnet/Datadog.Trace.ClrProfiler.Native.so"},
+            {"DD_DOTNET_TRACER_HOME", Op::kSetIfUnset, "", kDotnetDir}};
+  }
+  if (dir_exists(std::string(kPythonDir))) {
+    return {{"PYTHONPATH", Op::kPrepend, ":", kPythonDir}};
+  }
+  return {};
+}
+
+std::string entry(std::string_view name, std::string_view value) {
+  std::string line;
+  line.reserve(name.size() + 1 + value.size());
+  line.append(name).append(1, '=').append(value);
+  return line;
+}
+
+// The parent's variables in their order, the first occurrence of an edited one changed in place,
+// then the edited ones the parent lacks, in the order of their first edit. `for_each_parent`
+// calls its argument with every (name, value) of the parent.
+template <class ForEachParent>
+std::vector<std::string> build_environment(const ForEachParent& for_each_parent,
+                                           const PathPredicate& dir_exists) {
+  std::vector<Edit> edits = tracer_edits(dir_exists);
+  for (const auto& d : kDefaults) edits.push_back({d.name, Edit::Op::kSetIfUnset, "", d.value});
+  std::vector<std::string_view> names;  // edited, in the order of their first edit
+  for (const auto& e : edits) {
+    if (std::find(names.begin(), names.end(), e.name) == names.end()) names.push_back(e.name);
+  }
+  std::vector<bool> seen(names.size(), false);
+  std::vector<std::string> out;
+  for_each_parent([&](std::string_view name, std::string_view value) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (seen[i] || names[i] != name) continue;
+      seen[i] = true;
+      out.push_back(entry(name, *edited(edits, name, value)));
+      return;
+    }
+    out.push_back(entry(name, value));
+  });
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (seen[i]) continue;
+    if (auto v = edited(edits, names[i], std::nullopt)) out.push_back(entry(names[i], *v));
+  }
+  return out;
+}
+
+bool is_directory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The real filesystem's answer for the tracer directories. They all live under /dd_tracer/: where
+// it is not a directory (most images), one stat() answers for the four.
+PathPredicate tracer_directories() {
+  const bool root = is_directory(std::string(kTracerRoot));
+  return [root](const std::string& path) { return root && is_directory(path); };
 }
 
 }  // namespace
@@ -139,18 +187,21 @@ PreparedCommand prepare_command(std::vector<std::string> argv) {
 std::vector<std::string> child_environment(
     const std::vector<std::pair<std::string, std::string>>& parent,
     const PathPredicate& dir_exists) {
-  EnvBuilder env(parent);
-  instrument_tracer(env, dir_exists);
-  for (const auto& d : kDefaults) env.set_if_unset(d.name, d.value);
-  return env.strings();
+  return build_environment(
+      [&parent](const auto& visit) {
+        for (const auto& [name, value] : parent) visit(name, value);
+      },
+      dir_exists);
 }
 
 std::vector<std::string> child_environment(
     const std::vector<std::pair<std::string, std::string>>& parent) {
-  return child_environment(parent, [](const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-  });
+  return child_environment(parent, tracer_directories());
+}
+
+std::vector<std::string> child_environment(const Environment& parent) {
+  return build_environment([&parent](const auto& visit) { parent.for_each(visit); },
+                           tracer_directories());
 }
 
 int exit_status_of(int wait_status) {

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/config_registry.h"
+
 namespace lc::init {
 
 using PathPredicate = std::function<bool(const std::string& path)>;
@@ -36,6 +38,9 @@ std::vector<std::string> child_environment(
 // The same, asking the real filesystem whether the tracer directories exist.
 std::vector<std::string> child_environment(
     const std::vector<std::pair<std::string, std::string>>& parent);
+// The same from lastcall's environment, read in one pass without a copy of it (the wrapper builds
+// it right before the spawn, serverless-init.md §2 step 3).
+std::vector<std::string> child_environment(const Environment& parent);
 
 // §3.4: exited with n → n; killed by signal s → 128 + s. Anything else (a stopped or continued
 // status, which waitpid without WUNTRACED never returns) → 255.

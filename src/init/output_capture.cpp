@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <utility>
 #include <vector>
 
 #include "core/logger.h"
@@ -103,11 +104,7 @@ struct OutputCapture::Stream {
 
 OutputCapture::OutputCapture(CaptureOptions options, Poster post, SelfMetrics& self,
                              const Clock& clock)
-    : options_(options),
-      clock_(clock),
-      split_counter_(self.counter("lastcall.logs.split")),
-      buffer_full_(self.drop_counter("logs", "buffer_full")),
-      shared_(std::make_shared<Shared>()) {
+    : options_(options), clock_(clock), self_(self), shared_(std::make_shared<Shared>()) {
   options_.line_max_bytes = std::max<std::size_t>(options_.line_max_bytes, 4);
   shared_->post = std::move(post);
   shared_->cap = options_.buffer_bytes;
@@ -126,6 +123,10 @@ OutputCapture::~OutputCapture() {
     for (auto& s : streams_) {
       if (s && s->fd >= 0) ::close(s->fd);
     }
+  }
+  for (int& fd : read_ends_) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
   }
   for (int& fd : write_ends_) {
     if (fd >= 0) ::close(fd);
@@ -154,33 +155,8 @@ Expected<std::pair<int, int>> OutputCapture::open_pipes() {
   }
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) return fail("eventfd");
-
-  MutexLock lock(read_mu_);
-  buffer_ = std::make_unique_for_overwrite<char[]>(kReadBuffer);
   for (int i = 0; i < 2; ++i) {
-    auto s = std::make_unique<Stream>(options_.line_max_bytes);
-    s->index = i;
-    s->fd = fds[i][0];
-    s->pass_fd = i == 0 ? options_.stdout_passthrough_fd : options_.stderr_passthrough_fd;
-    s->status = i == 0 ? LogStatus::kInfo : LogStatus::kError;
-    s->source = i == 0 ? "stdout" : "stderr";
-    const int size = ::fcntl(s->fd, F_GETPIPE_SZ);
-    if (size > 0)
-      s->pipe_size = std::min<std::size_t>(static_cast<std::size_t>(size), kMaxPipeSize);
-    Stream* raw = s.get();
-    s->emit = [this, raw](std::string&& text, std::int64_t ts_ms, bool split) {
-      if (split) {
-        split_counter_.add();
-        shared_->splits.fetch_add(1, std::memory_order_relaxed);
-      }
-      LogRecord r;
-      r.message = std::move(text);
-      r.timestamp_ms = ts_ms;
-      r.status = raw->status;
-      r.source = std::string(raw->source);
-      raw->batch.push_back(std::move(r));
-    };
-    streams_[i] = std::move(s);
+    read_ends_[i] = fds[i][0];
     write_ends_[i] = fds[i][1];
   }
   return std::pair<int, int>(write_ends_[0], write_ends_[1]);
@@ -188,6 +164,37 @@ Expected<std::pair<int, int>> OutputCapture::open_pipes() {
 
 void OutputCapture::start(LogSink& sink) {
   if (started_ || wake_fd_ < 0) return;
+  split_counter_ = self_.counter("lastcall.logs.split");
+  buffer_full_ = self_.drop_counter("logs", "buffer_full");
+  {
+    MutexLock lock(read_mu_);
+    buffer_ = std::make_unique_for_overwrite<char[]>(kReadBuffer);
+    for (int i = 0; i < 2; ++i) {
+      auto s = std::make_unique<Stream>(options_.line_max_bytes);
+      s->index = i;
+      s->fd = std::exchange(read_ends_[i], -1);
+      s->pass_fd = i == 0 ? options_.stdout_passthrough_fd : options_.stderr_passthrough_fd;
+      s->status = i == 0 ? LogStatus::kInfo : LogStatus::kError;
+      s->source = i == 0 ? "stdout" : "stderr";
+      const int size = ::fcntl(s->fd, F_GETPIPE_SZ);
+      if (size > 0)
+        s->pipe_size = std::min<std::size_t>(static_cast<std::size_t>(size), kMaxPipeSize);
+      Stream* raw = s.get();
+      s->emit = [this, raw](std::string&& text, std::int64_t ts_ms, bool split) {
+        if (split) {
+          split_counter_.add();
+          shared_->splits.fetch_add(1, std::memory_order_relaxed);
+        }
+        LogRecord r;
+        r.message = std::move(text);
+        r.timestamp_ms = ts_ms;
+        r.status = raw->status;
+        r.source = std::string(raw->source);
+        raw->batch.push_back(std::move(r));
+      };
+      streams_[i] = std::move(s);
+    }
+  }
   shared_->sink = &sink;  // before the thread exists: it happens-before every hand-over
   started_ = true;
   // The child holds its own copies now: ours would keep the pipes open past its exit.

@@ -69,11 +69,15 @@ class OutputCapture {
   OutputCapture& operator=(const OutputCapture&) = delete;
 
   // Creates the two pipes, every end O_CLOEXEC (the spawn dup2()s the write ends onto the child's
-  // fd 1 and 2, which clears the flag there). Returns the write ends {stdout, stderr}. Call once.
+  // fd 1 and 2, which clears the flag there), and the reader's wake fd: only what the spawn needs
+  // and what can fail, so a failure still leaves the child lastcall's own fds. Returns the write
+  // ends {stdout, stderr}. Call once.
   Expected<std::pair<int, int>> open_pipes();
-  // After the spawn: closes lastcall's copies of the write ends (so the child's exit means EOF)
-  // and starts the reader thread. Records reach `sink` (which must outlive the capture) on the
-  // loop thread; it may be built after the child was spawned, so the child never waits for it.
+  // After the spawn: sets up the reading (buffer, line splitters, counters: the child does not
+  // wait for them, serverless-init.md §2 step 3), closes lastcall's copies of the write ends (so
+  // the child's exit means EOF) and starts the reader thread. Records reach `sink` (which must
+  // outlive the capture) on the loop thread; it may be built after the child was spawned, so the
+  // child never waits for it.
   void start(LogSink& sink);
   // The child exited (§3.5): read until EOF on both pipes, or until `quiet` passes without data
   // (a grandchild holding a pipe open), or `deadline`; then emit partial lines as ended. `done`
@@ -114,8 +118,9 @@ class OutputCapture {
 
   CaptureOptions options_;
   const Clock& clock_;
-  SelfMetrics::Counter split_counter_;
-  SelfMetrics::Counter buffer_full_;
+  SelfMetrics& self_;
+  SelfMetrics::Counter split_counter_;  // set by start()
+  SelfMetrics::Counter buffer_full_;    // set by start()
   std::shared_ptr<Shared> shared_;
 
   // Held around each read + passthrough + split step: by the reader thread and by drain_now().
@@ -135,6 +140,7 @@ class OutputCapture {
 
   // Per stream ([0] stdout, [1] stderr): passthrough still on (off after EPIPE/EBADF, §4.2).
   std::atomic<bool> passthrough_on_[2] = {true, true};
+  int read_ends_[2] = {-1, -1};  // from open_pipes() until start() gives them to the streams
   int write_ends_[2] = {-1, -1};
   int wake_fd_ = -1;  // eventfd: drain request or stop
   std::atomic<bool> stopping_{false};

@@ -5,8 +5,8 @@
 // terminal's foreground group (posix_spawn_file_actions_addtcsetpgrp_np, glibc 2.35; its child
 // runs with every signal blocked, so SIGTTOU cannot stop it) before exec. The PATH walk is ours:
 // §1.2 wants the child's PATH (after the §3.1 additions), posix_spawnp() would read lastcall's.
-// A candidate that does not exist is skipped without a spawn; the others are tried with execvp's
-// rules.
+// Of several candidates, one that does not exist is skipped without a spawn; the others are tried
+// with execvp's rules.
 #include "init/supervisor.h"
 
 #include <fcntl.h>
@@ -196,9 +196,11 @@ Expected<pid_t, SpawnFailure> spawn_child(const SpawnRequest& request) {
   const SpawnPlan plan(request);
   bool saw_eacces = false;
   int last = ENOENT;
-  for (const auto& path : exec_candidates(command, request.env)) {
-    // Most PATH entries do not hold the command: find that out without a spawn.
-    if (::access(path.c_str(), F_OK) != 0) {
+  const std::vector<std::string> candidates = exec_candidates(command, request.env);
+  for (const auto& path : candidates) {
+    // Most PATH entries do not hold the command: find that out without a spawn. A single
+    // candidate (a path with '/') is spawned at once: the spawn reports a missing file itself.
+    if (candidates.size() > 1 && ::access(path.c_str(), F_OK) != 0) {
       const int missing = errno;
       if (missing != EACCES && try_next_candidate(missing)) {
         last = missing;

@@ -3,6 +3,10 @@
 // runs on the caller's io_context thread; no exception leaves this file (error_code overloads).
 #include "net/http_server.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <ostream>  // boost/core/detail/string_view.hpp needs it complete
 
 #include <boost/asio/ip/tcp.hpp>
@@ -17,6 +21,8 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <system_error>
+#include <utility>
 #include <vector>
 
 #include "core/logger.h"
@@ -712,36 +718,89 @@ Expected<HttpRequest> parse_request(std::string_view bytes, std::size_t max_head
   return request;
 }
 
+Expected<ListeningSocket> ListeningSocket::open(const std::string& name, const std::string& host,
+                                                std::uint16_t port) {
+  error_code ec;
+  const std::string h = host == "localhost" ? "127.0.0.1" : host;
+  const auto address = asio::ip::make_address(h, ec);
+  if (ec) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("{}: bad listen address '{}'", name, host));
+  }
+  const tcp::endpoint endpoint(address, port);
+  const auto fail = [&](std::string_view what) -> Error {
+    return make_error(ErrorCode::kIo, fmt::format("{}: {} {}:{}: {}", name, what, h, port,
+                                                  std::system_category().message(errno)));
+  };
+  // Plain system calls, not an acceptor: no io_context is needed yet, and the descriptor is
+  // close-on-exec from the start.
+  ListeningSocket s;
+  s.ipv6_ = address.is_v6();
+  s.fd_ = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (s.fd_ < 0) return fail("cannot open socket for");
+  const int on = 1;
+  if (::setsockopt(s.fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) {
+    return fail("cannot set SO_REUSEADDR on");
+  }
+  if (::bind(s.fd_, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0) {
+    return fail("cannot bind");
+  }
+  if (::listen(s.fd_, SOMAXCONN) != 0) return fail("cannot listen on");
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  if (::getsockname(s.fd_, reinterpret_cast<sockaddr*>(&bound), &len) != 0) {
+    return fail("cannot read the bound port of");
+  }
+  s.port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                              : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  return s;
+}
+
+ListeningSocket::~ListeningSocket() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+ListeningSocket::ListeningSocket(ListeningSocket&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), port_(other.port_), ipv6_(other.ipv6_) {}
+
+ListeningSocket& ListeningSocket::operator=(ListeningSocket&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    port_ = other.port_;
+    ipv6_ = other.ipv6_;
+  }
+  return *this;
+}
+
+int ListeningSocket::release() { return std::exchange(fd_, -1); }
+
 Expected<std::unique_ptr<HttpServer>> HttpServer::create(boost::asio::io_context& io,
                                                          const Clock& clock, TimerService& timers,
                                                          HttpServerOptions options) {
-  error_code ec;
-  std::string host = options.host == "localhost" ? "127.0.0.1" : options.host;
-  const auto address = asio::ip::make_address(host, ec);
-  if (ec) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("{}: bad listen address '{}'", options.name, options.host));
-  }
+  auto socket = ListeningSocket::open(options.name, options.host, options.port);
+  if (!socket) return socket.error();
+  return create(io, clock, timers, std::move(options), std::move(socket).value());
+}
+
+Expected<std::unique_ptr<HttpServer>> HttpServer::create(boost::asio::io_context& io,
+                                                         const Clock& clock, TimerService& timers,
+                                                         HttpServerOptions options,
+                                                         ListeningSocket socket) {
   const std::string name = options.name;
+  const std::uint16_t port = socket.port();
+  const bool ipv6 = socket.ipv6();
   auto state = std::make_shared<ServerState>(io, clock, timers, std::move(options));
-  const tcp::endpoint endpoint(address, state->options.port);
-  auto& acceptor = state->acceptor;
-  const auto fail = [&](std::string_view what) -> Error {
-    return make_error(ErrorCode::kIo, fmt::format("{}: {} {}:{}: {}", name, what, host,
-                                                  state->options.port, ec.message()));
-  };
-  acceptor.open(endpoint.protocol(), ec);
-  if (ec) return fail("cannot open socket for");
-  acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (ec) return fail("cannot set SO_REUSEADDR on");
-  acceptor.bind(endpoint, ec);
-  if (ec) return fail("cannot bind");
-  acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return fail("cannot listen on");
-  const auto local = acceptor.local_endpoint(ec);
-  if (ec) return fail("cannot read the bound port of");
+  error_code ec;
+  const int fd = socket.release();
+  state->acceptor.assign(ipv6 ? tcp::v6() : tcp::v4(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    return make_error(ErrorCode::kIo,
+                      fmt::format("{}: cannot serve port {}: {}", name, port, ec.message()));
+  }
   auto server = std::make_unique<HttpServerImpl>(std::move(state));
-  server->set_port(local.port());
+  server->set_port(port);
   return std::unique_ptr<HttpServer>(std::move(server));
 }
 

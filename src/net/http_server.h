@@ -75,6 +75,37 @@ struct HttpServerOptions {
   SelfMetrics* self_metrics = nullptr;
 };
 
+// A TCP socket bound and listening that no server accepts on yet: the kernel queues connections
+// until an HttpServer takes it. Lets a mode bind before its event loop exists (the init wrapper
+// binds, spawns its child, and only then builds the loop, serverless-init.md §2). Owns the
+// descriptor, which is close-on-exec (§3.1: no lastcall fd reaches the child). Move-only.
+class ListeningSocket {
+ public:
+  // Binds host:port (0 = ephemeral; "localhost" is 127.0.0.1) with SO_REUSEADDR and listens. The
+  // error names `name`, the address and the reason.
+  static Expected<ListeningSocket> open(const std::string& name, const std::string& host,
+                                        std::uint16_t port);
+
+  ListeningSocket() = default;
+  ~ListeningSocket();
+  ListeningSocket(ListeningSocket&& other) noexcept;
+  ListeningSocket& operator=(ListeningSocket&& other) noexcept;
+  ListeningSocket(const ListeningSocket&) = delete;
+  ListeningSocket& operator=(const ListeningSocket&) = delete;
+
+  bool valid() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  std::uint16_t port() const { return port_; }  // the port bound
+  bool ipv6() const { return ipv6_; }
+  // Gives the descriptor up (the caller closes it).
+  int release();
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  bool ipv6_ = false;
+};
+
 class HttpServer {
  public:
   // Binds and listens synchronously (so the port is known and the kernel queues connections before
@@ -84,6 +115,11 @@ class HttpServer {
   static Expected<std::unique_ptr<HttpServer>> create(boost::asio::io_context& io,
                                                       const Clock& clock, TimerService& timers,
                                                       HttpServerOptions options);
+  // The same on a socket bound earlier (options.host and options.port are not used).
+  static Expected<std::unique_ptr<HttpServer>> create(boost::asio::io_context& io,
+                                                      const Clock& clock, TimerService& timers,
+                                                      HttpServerOptions options,
+                                                      ListeningSocket socket);
   virtual ~HttpServer() = default;
 
   // method "" matches any method. path is exact, or a prefix when it ends with '*'.

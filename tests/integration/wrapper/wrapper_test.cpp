@@ -168,6 +168,17 @@ TEST(Wrapper, LogsOffMeansTheChildWritesToLastcallsOwnFds) {
   EXPECT_TRUE(intake_flat_logs(r.client()).empty());
 }
 
+TEST(Wrapper, NoSocketOfLastcallReachesTheChild) {
+  // §3.1: every lastcall-internal fd is close-on-exec; the child sees its stdio only (`ls` adds
+  // the directory it lists). The receivers are bound before the spawn: none may leak into it.
+  auto r = Rig::start(wrapped({"ls", "-l", "/proc/self/fd"}, {{"DD_LOGS_ENABLED", "false"}}));
+  ASSERT_TRUE(r.wrapper);
+  EXPECT_EQ(r.wrapper->wait_exit(20s), 0);
+  const std::string out = r.wrapper->stdout_bytes();
+  EXPECT_NE(out.find("/stdout"), std::string::npos) << out;
+  EXPECT_EQ(out.find("socket:"), std::string::npos) << out;
+}
+
 TEST(Wrapper, EveryLineAccountedForAtFullSpeed) {
   // 100 000 small lines as fast as `seq` writes them: each is at the intake or counted dropped.
   constexpr int kLines = 100000;

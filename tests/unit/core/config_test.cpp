@@ -76,6 +76,61 @@ TEST(Config, PrecedenceDefaultsYamlDatadogDd) {
   std::filesystem::remove(yaml);
 }
 
+// An environment in a given order, duplicates allowed (environ can hold both).
+class OrderedEnvironment final : public Environment {
+ public:
+  explicit OrderedEnvironment(std::vector<std::pair<std::string, std::string>> vars)
+      : vars_(std::move(vars)) {}
+  std::vector<std::pair<std::string, std::string>> all() const override { return vars_; }
+
+ protected:
+  std::optional<std::string> lookup(std::string_view name) const override {
+    for (const auto& [n, v] : vars_) {
+      if (n == name) return v;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> vars_;
+};
+
+TEST(Config, RawSourcesInPrecedenceOrderWhateverTheEnvironmentOrderAndFirstOfTwoWins) {
+  const OrderedEnvironment env({{"DD_SITE", "first.example"},
+                                {"PATH", "/bin"},
+                                {"DATADOG_SITE", "datadog.example"},
+                                {"DD_SITE", "second.example"},
+                                {"DATADOG_NOT_A_VARIABLE", "x"}});
+  const RawConfig raw = load_raw_config(env, std::nullopt);
+  const auto layers = raw.layers("DD_SITE");
+  ASSERT_EQ(layers.size(), 2u);
+  EXPECT_EQ(layers[0].source, ConfigSource::kEnvDatadog);
+  EXPECT_EQ(layers[0].value, "datadog.example");
+  EXPECT_EQ(layers[0].from, "DATADOG_SITE");
+  EXPECT_EQ(layers[1].source, ConfigSource::kEnvDd);
+  EXPECT_EQ(layers[1].value, "first.example");  // as getenv("DD_SITE") answers
+  EXPECT_EQ(raw.values.size(), 1u);             // PATH and DATADOG_NOT_A_VARIABLE are not rows
+}
+
+TEST(Config, EnvironmentSeamVisitsWhatAllReturns) {
+  const MapEnvironment map(std::map<std::string, std::string>{{"A", "1"}, {"B", ""}});
+  const ProcessEnvironment process;
+  for (const Environment* env :
+       {static_cast<const Environment*>(&map), static_cast<const Environment*>(&process)}) {
+    std::vector<std::pair<std::string, std::string>> seen;
+    env->for_each([&seen](std::string_view name, std::string_view value) {
+      seen.emplace_back(std::string(name), std::string(value));
+    });
+    EXPECT_EQ(seen, env->all());
+  }
+}
+
+TEST(Config, FindVariableFindsEveryRowByName) {
+  for (const auto& spec : all_variables()) EXPECT_EQ(find_variable(spec.name), &spec);
+  EXPECT_EQ(find_variable("DD_NOT_A_VARIABLE"), nullptr);
+  EXPECT_EQ(find_variable(""), nullptr);
+}
+
 TEST(Config, LoadConfigReadsDatadogYamlInExtensionModeOnly) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("lastcall-task-root-" + std::to_string(::getpid()));

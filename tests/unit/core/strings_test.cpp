@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <charconv>
+#include <cstring>
+#include <random>
+#include <string>
+
 #include "core/tags.h"
 
 namespace lc {
@@ -22,6 +27,37 @@ TEST(Strings, ParseNumbers) {
   EXPECT_EQ(parse_double("2.5"), 2.5);
   EXPECT_FALSE(parse_double("nan").has_value());
   EXPECT_FALSE(parse_double("1e999").has_value());
+}
+
+TEST(Strings, ParseDoubleEqualsFromCharsForPlainDecimalsAndTheRest) {
+  // Plain decimals take a shortcut; every value must be the one std::from_chars gives.
+  const auto from_chars = [](const std::string& text) {
+    double v = 0;
+    std::from_chars(text.data(), text.data() + text.size(), v);
+    return v;
+  };
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 200000; ++i) {
+    std::string text = (rng() % 4 == 0) ? "-" : "";
+    const int integer = 1 + static_cast<int>(rng() % 9);
+    for (int d = 0; d < integer; ++d) text += static_cast<char>('0' + rng() % 10);
+    if (rng() % 3 != 0) {
+      text += '.';
+      const int fraction = 1 + static_cast<int>(rng() % 24);
+      for (int d = 0; d < fraction; ++d) text += static_cast<char>('0' + rng() % 10);
+    }
+    const auto parsed = parse_double(text);
+    ASSERT_TRUE(parsed.has_value()) << text;
+    const double want = from_chars(text);
+    ASSERT_EQ(std::memcmp(&*parsed, &want, sizeof want), 0) << text;  // -0.0 included
+  }
+  EXPECT_EQ(parse_double("0.95"), 0.95);
+  EXPECT_EQ(parse_double(" 3 "), 3.0);
+  EXPECT_EQ(parse_double("1e3"), 1000.0);
+  EXPECT_EQ(parse_double("0.0000166667"), 0.0000166667);
+  EXPECT_EQ(parse_double("123456789012345678"), 123456789012345678.0);
+  EXPECT_FALSE(parse_double("-").has_value());
+  EXPECT_FALSE(parse_double("1.2.3").has_value());
 }
 
 TEST(Strings, JsonEscape) { EXPECT_EQ(json_quote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\""); }

@@ -12,6 +12,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -213,6 +214,22 @@ TEST(ChildEnvironment, OnlyTheFirstExistingTracerIsUsed) {
   EXPECT_THAT(
       tracer_vars(child_environment({}, only({"/dd_tracer/dotnet/", "/dd_tracer/python/"}))),
       ::testing::Not(::testing::Contains("PYTHONPATH=/dd_tracer/python/")));
+}
+
+TEST(ChildEnvironment, FromTheEnvironmentSeamAsFromItsPairs) {
+  // The wrapper reads its environment through the seam, without a copy; the result is the same.
+  const MapEnvironment parent(std::map<std::string, std::string>{
+      {"DD_TRACE_ENABLED", "false"}, {"HOME", "/root"}, {"NODE_OPTIONS", "--x"}});
+  EXPECT_EQ(child_environment(parent), child_environment(parent.all()));
+  EXPECT_THAT(child_environment(parent), ::testing::Contains("DD_TRACE_ENABLED=false"));
+}
+
+TEST(ChildEnvironment, OnlyTheFirstOfTwoEntriesOfANameIsExtended) {
+  const auto env =
+      child_environment({{"NODE_OPTIONS", "a"}, {"NODE_OPTIONS", "b"}}, only({"/dd_tracer/node/"}));
+  EXPECT_THAT(tracer_vars(env),
+              ElementsAre("NODE_OPTIONS=a --require dd-trace/init", "NODE_OPTIONS=b",
+                          "NODE_PATH=/dd_tracer/node/:/dd_tracer/node/node_modules"));
 }
 
 TEST(ChildEnvironment, DefaultsStillAddedWithATracer) {

@@ -421,6 +421,31 @@ TEST_F(OutputCaptureTest, BrokenPassthroughStopsPassthroughNotCapture) {
   ::sigaction(SIGPIPE, &old, nullptr);
 }
 
+// Counts lastcall's open file descriptors.
+std::size_t open_fds() {
+  std::size_t n = 0;
+  for (int fd = 0; fd < 4096; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1) ++n;
+  }
+  return n;
+}
+
+// The spawn failed (§1.2): the pipes were opened, the capture never started. Nothing leaks, and
+// a drain still answers.
+TEST_F(OutputCaptureTest, OpenedButNeverStarted) {
+  const std::size_t before = open_fds();
+  capture_ = std::make_unique<OutputCapture>(CaptureOptions{}, loop_.poster(), self_, clock_);
+  ASSERT_TRUE(capture_->open_pipes().has_value());
+  EXPECT_EQ(open_fds(), before + 5);  // two pipes and the wake fd
+  bool done = false;
+  capture_->drain(10ms, Deadline::none(), [&done] { done = true; });
+  ASSERT_TRUE(loop_.run_until([&done] { return done; }));
+  capture_->drain_now();
+  EXPECT_EQ(sink_.size(), 0u);
+  capture_.reset();
+  EXPECT_EQ(open_fds(), before);
+}
+
 TEST_F(OutputCaptureTest, PassthroughOnlyMakesNoRecords) {
   CaptureOptions options;
   options.capture_logs = false;

@@ -1,5 +1,6 @@
 #include "net/http_server.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -82,6 +83,39 @@ TEST_F(HttpServerTest, BadListenAddressIsAnError) {
   auto created = HttpServer::create(loop_.io(), clock_, clock_, o);
   ASSERT_FALSE(created);
   EXPECT_EQ(created.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(HttpServerTest, ListeningSocketIsCloseOnExecAndNamesWhatFailed) {
+  auto socket = ListeningSocket::open("api", "127.0.0.1", 0);
+  ASSERT_TRUE(socket) << socket.error().message;
+  EXPECT_NE(socket->port(), 0);
+  EXPECT_NE(::fcntl(socket->fd(), F_GETFD) & FD_CLOEXEC, 0);  // never reaches a spawned child
+  auto taken = ListeningSocket::open("api", "127.0.0.1", socket->port());
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.error().message, "api: cannot bind 127.0.0.1:" + std::to_string(socket->port()) +
+                                       ": Address already in use");
+  EXPECT_EQ(ListeningSocket::open("api", "not an address", 0).error().code,
+            ErrorCode::kInvalidArgument);
+}
+
+TEST_F(HttpServerTest, ConnectionsMadeBeforeTheServerExistsAreServed) {
+  // The wrapper binds, spawns its child, then builds the loop and the server: a client that
+  // connected in between is queued by the kernel and answered.
+  auto socket = ListeningSocket::open("api", "127.0.0.1", 0);
+  ASSERT_TRUE(socket) << socket.error().message;
+  const std::uint16_t bound = socket->port();
+  auto early = raw_connect(bound);
+  ASSERT_TRUE(early.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto created = HttpServer::create(loop_.io(), clock_, clock_, {}, std::move(socket).value());
+  ASSERT_TRUE(created) << created.error().message;
+  server_ = std::move(created).value();
+  EXPECT_EQ(port(), bound);
+  server_->route("GET", "/hello", reply("hi"));
+  run();
+  auto answer = early.read_response();
+  ASSERT_TRUE(answer) << answer.error().message;
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(answer->body, "hi");
 }
 
 TEST_F(HttpServerTest, RoutingExactBeatsPrefixAndLongerPrefixWins) {
