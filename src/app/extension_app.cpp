@@ -131,7 +131,7 @@ class ExtensionApp {
                                              std::move(hooks));
     telemetry_server_ = bind_http(loop_, "telemetry", config_.lambda.telemetry_host,
                                   config_.lambda.telemetry_port, listeners_);
-    pipeline_->bind_receivers(listeners_, proc_);
+    pipeline_->bind_receivers(listeners_);
     listeners_.bind_local_api(loop_, config_);
     listeners_.announce();
     LC_DEBUG("pipeline: {} invocations: {}", pipeline_->describe(), invocations_->describe());

@@ -87,8 +87,7 @@ Pipeline::~Pipeline() {
 }
 
 BoundReceivers BoundReceivers::bind(const FinalConfig& config, net::UdpReceiver::Poster post,
-                                    SelfMetrics& self, Listeners& listeners,
-                                    const ProcReader& proc) {
+                                    SelfMetrics& self, Listeners& listeners) {
   const MetricsConfig& m = config.metrics;
   net::UdpReceiver::Options udp;
   udp.host = m.dogstatsd_host;
@@ -96,7 +95,6 @@ BoundReceivers BoundReceivers::bind(const FinalConfig& config, net::UdpReceiver:
   udp.unix_path = m.dogstatsd_socket;
   udp.buffer_size = static_cast<std::size_t>(m.dogstatsd_buffer_size);
   udp.so_rcvbuf = m.dogstatsd_so_rcvbuf;
-  udp.rmem_max = net::read_rmem_max(proc);  // for the rule (unset) and the start line
   udp.queue_datagrams = static_cast<std::size_t>(m.dogstatsd_queue_size);
   BoundReceivers bound;
   bound.target_ = std::make_shared<metrics::DogStatsdServer*>(nullptr);
@@ -116,10 +114,10 @@ BoundReceivers BoundReceivers::bind(const FinalConfig& config, net::UdpReceiver:
   return bound;
 }
 
-void Pipeline::bind_receivers(Listeners& listeners, const ProcReader& proc) {
+void Pipeline::bind_receivers(Listeners& listeners) {
   adopt_receivers(BoundReceivers::bind(
       config_, [&loop = loop_](std::function<void()> task) { loop.post(std::move(task)); }, self_,
-      listeners, proc));
+      listeners));
 }
 
 void Pipeline::adopt_receivers(BoundReceivers bound) {

@@ -22,7 +22,6 @@
 #include "core/event_loop.h"
 #include "core/memory_budget.h"
 #include "core/metric_sink.h"
-#include "core/proc_reader.h"
 #include "core/self_metrics.h"
 #include "core/tag_sets.h"
 #include "forward/forward_stage.h"
@@ -42,12 +41,11 @@ class BoundReceivers {
  public:
   // Binds the sockets of config.metrics and adds "dogstatsd" to `listeners` (call before
   // announce()). A socket that cannot be bound is logged naming the port; the mode runs without
-  // it. `proc` gives net.core.rmem_max (the default receive buffer, lambda-agent.md §8.2). The
-  // self-metrics must outlive the receivers.
+  // it. The self-metrics must outlive the receivers.
   // `post` hands the receiver's batches to the loop thread (EventLoop::post); it is called only
   // once the receiver started, so the loop may be built after this call.
   static BoundReceivers bind(const FinalConfig& config, net::UdpReceiver::Poster post,
-                             SelfMetrics& self, Listeners& listeners, const ProcReader& proc);
+                             SelfMetrics& self, Listeners& listeners);
 
  private:
   friend class Pipeline;
@@ -69,7 +67,7 @@ class Pipeline {
 
   // Binds the DogStatsD sockets and adds "dogstatsd" to `listeners` (call before announce()). A
   // socket that cannot be bound is logged naming the port; the mode runs without it.
-  void bind_receivers(Listeners& listeners, const ProcReader& proc);
+  void bind_receivers(Listeners& listeners);
   // Takes sockets bound before this pipeline was built (the same config, loop and self-metrics);
   // their queued datagrams are charged to this pipeline's memory budget. Before start_receivers().
   void adopt_receivers(BoundReceivers bound);

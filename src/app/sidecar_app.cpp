@@ -11,7 +11,6 @@
 #include "app/startup.h"
 #include "core/config.h"
 #include "core/logger.h"
-#include "core/proc_reader.h"
 #include "core/self_metrics.h"
 #include "core/version.h"
 #include "lambda/local_api.h"
@@ -36,7 +35,7 @@ int run_sidecar(const Environment& env) {
 
   // Receivers first: bind, then announce the ports (serverless-init.md §2, §9).
   Pipeline pipeline(config, loop, clock, self);
-  pipeline.bind_receivers(listeners, SystemProcReader());
+  pipeline.bind_receivers(listeners);
   listeners.bind_local_api(loop, config);
   // serverless-init.md §7: on a microVM the sidecar serves the hooks too (/ready: 200 once the
   // receivers are bound; nothing to signal).

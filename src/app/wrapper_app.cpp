@@ -85,7 +85,7 @@ class WrapperApp {
     listeners_.self_metrics = &self_;
     BoundReceivers bound = BoundReceivers::bind(
         config_, [this](std::function<void()> task) { loop_->post(std::move(task)); }, self_,
-        listeners_, SystemProcReader());
+        listeners_);
     listeners_.reserve_local_api(config_);
     lifecycle_ = MicrovmLifecycle::bind(config_, env_, self_, listeners_);
     listeners_.announce();

@@ -22,7 +22,6 @@
 #include "core/assert.h"
 #include "core/logger.h"
 #include "core/mutex.h"
-#include "core/proc_reader.h"
 #include "core/strings.h"
 
 namespace lc::net {
@@ -34,11 +33,9 @@ struct UdpReceiver::Batch {
   std::vector<iovec> iov;
 };
 
-ReceiveBufferRequest receive_buffer_request(int configured, std::int64_t rmem_max) {
+ReceiveBufferRequest receive_buffer_request(int configured) {
   if (configured > 0) return {configured, true};
-  if (rmem_max <= 0) return {UdpReceiver::kMaxDefaultRcvbuf, false};
-  return {static_cast<int>(std::min<std::int64_t>(rmem_max, UdpReceiver::kMaxDefaultRcvbuf)),
-          false};
+  return {UdpReceiver::kMaxDefaultRcvbuf, false};
 }
 
 std::chrono::nanoseconds linger_before_next_read(std::chrono::nanoseconds linger,
@@ -56,13 +53,6 @@ std::chrono::nanoseconds linger_before_next_read(std::chrono::nanoseconds linger
     }
   }
   return linger < kMinLinger ? std::chrono::nanoseconds{0} : linger;
-}
-
-std::int64_t read_rmem_max(const ProcReader& proc) {
-  const auto text = proc.read_file("sys/net/core/rmem_max", 64);
-  if (!text) return -1;
-  const auto v = parse_int(trim(*text));
-  return v && *v > 0 ? *v : -1;
 }
 
 // Datagrams copied compactly out of a Batch and queued for the loop thread. Recycled.
@@ -197,19 +187,6 @@ Expected<std::unique_ptr<UdpReceiver>> UdpReceiver::create(Options options, Self
   s.byte_budget =
       std::min(r->options_.queue_datagrams * r->options_.buffer_size, r->options_.max_queued_bytes);
   s.always_admitted = r->options_.always_admitted_bytes;
-  {
-    MutexLock lock(r->read_mu_);  // uncontended: no thread yet; for the analysis
-    r->batch_ = std::make_unique<Batch>();
-    auto& b = *r->batch_;
-    const std::size_t bs = r->options_.batch_size, size = r->options_.buffer_size;
-    b.arena = std::make_unique_for_overwrite<char[]>(bs * size);  // touched by recvmmsg only
-    b.hdrs.resize(bs);
-    b.iov.resize(bs);
-    for (std::size_t i = 0; i < bs; ++i) {
-      b.iov[i].iov_base = b.arena.get() + i * size;
-      b.iov[i].iov_len = size;
-    }
-  }
   if (auto ok = r->open(); !ok) return ok.error();
   return r;
 }
@@ -226,10 +203,9 @@ Error os_error(std::string_view what, int err = errno) {
 
 // Asks for the receive buffer `request` names and returns what the kernel granted (getsockopt:
 // twice what it set, for its bookkeeping), 0 when it cannot be read. A grant below what was asked
-// (the kernel capped it at net.core.rmem_max) is logged once, at info: the wrapper's default level
-// hides it, the debug start line (describe()) always shows it.
-int apply_receive_buffer(int fd, const ReceiveBufferRequest& request, std::int64_t rmem_max,
-                         std::string_view socket) {
+// (the kernel capped it at net.core.rmem_max, which it then names: half the grant) is logged once,
+// at info: the wrapper's default level hides it, the debug start line (describe()) always shows it.
+int apply_receive_buffer(int fd, const ReceiveBufferRequest& request, std::string_view socket) {
   const int v = request.bytes;
   const bool forced =
       request.force && ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) == 0;
@@ -244,19 +220,14 @@ int apply_receive_buffer(int fd, const ReceiveBufferRequest& request, std::int64
         "dogstatsd: {}receive buffer {} bytes (asked {}, which the kernel counts as {}; "
         "net.core.rmem_max {})",
         socket == "UDP" ? "" : fmt::format("{} ", socket), granted, v,
-        2 * static_cast<std::int64_t>(v),
-        rmem_max > 0 ? std::to_string(rmem_max) : std::string("unknown"));
+        2 * static_cast<std::int64_t>(v), granted / 2);
   }
   return granted;
 }
 }  // namespace
 
 Expected<void> UdpReceiver::open() {
-  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake_fd_ < 0) return os_error("eventfd");
-  sync_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (sync_fd_ < 0) return os_error("eventfd");
-  rcvbuf_ = receive_buffer_request(options_.so_rcvbuf, options_.rmem_max);
+  rcvbuf_ = receive_buffer_request(options_.so_rcvbuf);
 
   if (!options_.host.empty() && options_.port >= 0) {
     addrinfo hints{};
@@ -276,7 +247,7 @@ Expected<void> UdpReceiver::open() {
       ::freeaddrinfo(res);
       return os_error("socket");
     }
-    udp_rcvbuf_ = apply_receive_buffer(udp_fd_, rcvbuf_, options_.rmem_max, "UDP");
+    udp_rcvbuf_ = apply_receive_buffer(udp_fd_, rcvbuf_, "UDP");
     const int rc = ::bind(udp_fd_, res->ai_addr, res->ai_addrlen);
     const int err = errno;
     ::freeaddrinfo(res);
@@ -306,7 +277,7 @@ Expected<void> UdpReceiver::open() {
     }
     unix_fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (unix_fd_ < 0) return os_error("unix socket");
-    unix_rcvbuf_ = apply_receive_buffer(unix_fd_, rcvbuf_, options_.rmem_max, "unix socket");
+    unix_rcvbuf_ = apply_receive_buffer(unix_fd_, rcvbuf_, "unix socket");
     if (::bind(unix_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       const int err = errno;
       return os_error(fmt::format("bind {}", options_.unix_path), err);
@@ -326,8 +297,29 @@ UdpReceiver::~UdpReceiver() {
   if (sync_fd_ >= 0) ::close(sync_fd_);
 }
 
+// What only reading needs — the recvmmsg buffers, the thread's two eventfds — is made here, not
+// at create(): the init wrapper binds before it spawns its child and starts after.
 void UdpReceiver::start() {
   if (started_ || stopped_) return;
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  sync_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0 || sync_fd_ < 0) {
+    LC_ERROR("dogstatsd: eventfd: {}; not reading the DogStatsD sockets", std::strerror(errno));
+    return;
+  }
+  {
+    MutexLock lock(read_mu_);  // uncontended: no thread yet; for the analysis
+    batch_ = std::make_unique<Batch>();
+    auto& b = *batch_;
+    const std::size_t bs = options_.batch_size, size = options_.buffer_size;
+    b.arena = std::make_unique_for_overwrite<char[]>(bs * size);  // touched by recvmmsg only
+    b.hdrs.resize(bs);
+    b.iov.resize(bs);
+    for (std::size_t i = 0; i < bs; ++i) {
+      b.iov[i].iov_base = b.arena.get() + i * size;
+      b.iov[i].iov_len = size;
+    }
+  }
   started_ = true;
   thread_ = std::thread([this] { run(); });
 }
@@ -424,10 +416,10 @@ std::string UdpReceiver::describe() const {
   return fmt::format(
       "{{\"component\":\"dogstatsd_receiver\",\"udp\":\"{}:{}\",\"unix\":\"{}\",\"buffer_size\":{},"
       "\"queue_datagrams\":{},\"batch_size\":{},\"so_rcvbuf\":{},\"so_rcvbuf_forced\":{},"
-      "\"rmem_max\":{},\"udp_rcvbuf_granted\":{},\"unix_rcvbuf_granted\":{},\"linger_us\":{}}}",
+      "\"udp_rcvbuf_granted\":{},\"unix_rcvbuf_granted\":{},\"linger_us\":{}}}",
       udp_fd_ >= 0 || port_ != 0 ? options_.host : std::string(), port_, options_.unix_path,
       options_.buffer_size, options_.queue_datagrams, options_.batch_size, rcvbuf_.bytes,
-      rcvbuf_.force, options_.rmem_max, udp_rcvbuf_, unix_rcvbuf_, options_.linger.count());
+      rcvbuf_.force, udp_rcvbuf_, unix_rcvbuf_, options_.linger.count());
 }
 
 namespace {

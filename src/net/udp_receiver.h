@@ -27,10 +27,6 @@
 #include "core/mutex.h"
 #include "core/self_metrics.h"
 
-namespace lc {
-class ProcReader;
-}  // namespace lc
-
 namespace lc::net {
 
 // The receive buffer asked of the kernel for DD_DOGSTATSD_SO_RCVBUF (lambda-agent.md §8.2).
@@ -40,15 +36,11 @@ struct ReceiveBufferRequest {
 };
 
 // The rule: a size the user set (configured > 0) is asked as given, and forced, so that with
-// CAP_NET_ADMIN it may exceed net.core.rmem_max — the user named it. Unset (0): the largest the
-// kernel allows, min(rmem_max, kMaxDefaultRcvbuf), never forced (a privileged process does not
-// take more than the administrator's limit unasked). rmem_max < 0 (unreadable):
-// kMaxDefaultRcvbuf, which the kernel itself caps at its limit.
-ReceiveBufferRequest receive_buffer_request(int configured, std::int64_t rmem_max);
-
-// net.core.rmem_max through the /proc seam (sys/net/core/rmem_max); -1 when it cannot be read or
-// is not a positive number.
-std::int64_t read_rmem_max(const ProcReader& proc);
+// CAP_NET_ADMIN it may exceed net.core.rmem_max — the user named it. Unset (0): kMaxDefaultRcvbuf,
+// never forced, which the kernel grants up to its own limit: min(rmem_max, 8 MiB), the largest it
+// allows (a privileged process does not take more than the administrator's limit unasked). The
+// limit need not be read first: a grant below the ask names it (twice rmem_max).
+ReceiveBufferRequest receive_buffer_request(int configured);
 
 // The kernel's running count of datagrams it dropped on one socket (SO_MEMINFO's drops, a u32
 // that wraps), turned into increments: observe() returns how many drops are new since the last
@@ -92,7 +84,6 @@ class UdpReceiver {
     std::string unix_path;           // unix datagram socket path, empty = none
     std::size_t buffer_size = 8192;  // bytes per datagram (DD_DOGSTATSD_BUFFER_SIZE)
     int so_rcvbuf = 0;               // DD_DOGSTATSD_SO_RCVBUF, 0 = receive_buffer_request()'s rule
-    std::int64_t rmem_max = -1;      // net.core.rmem_max (read_rmem_max()), -1 = unknown
     std::size_t queue_datagrams = 8192;  // received but not yet handled (DD_DOGSTATSD_QUEUE_SIZE)
     std::size_t batch_size = 32;         // datagrams per recvmmsg call (fewer for big buffers)
     std::size_t max_queued_bytes = 16u << 20;  // datagram bytes waiting for the loop thread

@@ -23,7 +23,6 @@
 #include "core/mutex.h"
 #include "core/proc_reader.h"
 #include "fakes/fake_clock.h"
-#include "fakes/fake_proc_reader.h"
 #include "metrics/dogstatsd_server.h"
 #include "unit/metrics/metrics_test_util.h"
 
@@ -621,56 +620,31 @@ TEST_F(UdpReceiverTest, KernelDropsAfterTheLastDatagramAreCountedAtStop) {
   EXPECT_EQ(dropped + got.data.size(), static_cast<std::uint64_t>(kBurst));
 }
 
-// lambda-agent.md §8.2: DD_DOGSTATSD_SO_RCVBUF unset asks for the largest buffer the kernel
-// allows (net.core.rmem_max), at most 8 MiB, never forced; a size the user set is asked as given
-// and forced (it may exceed rmem_max where the process may).
-TEST(ReceiveBufferRuleTest, UnsetAsksForRmemMaxAtMost8MiBAndTheUsersSizeAsGiven) {
-  constexpr int k8MiB = 8 << 20;
-  static_assert(UdpReceiver::kMaxDefaultRcvbuf == k8MiB);
-  struct Row {
-    int configured;
-    std::int64_t rmem_max;
-    int bytes;
-    bool force;
-  };
-  for (const Row& r : {
-           Row{0, 212992, 212992, false},                 // rmem_max smaller than 8 MiB: all of it
-           Row{0, k8MiB, k8MiB, false},                   // exactly the ceiling
-           Row{0, std::int64_t{16} << 20, k8MiB, false},  // larger: 8 MiB
-           Row{0, std::int64_t{1} << 40, k8MiB, false},   // far beyond an int
-           Row{0, -1, k8MiB, false},                      // unreadable: 8 MiB, the kernel caps it
-           Row{65536, 212992, 65536, true},               // the user's size, below rmem_max
-           Row{64 << 20, 212992, 64 << 20, true},         // and above it: forced where permitted
-           Row{1, -1, 1, true},
-       }) {
-    SCOPED_TRACE(std::to_string(r.configured) + " / " + std::to_string(r.rmem_max));
-    const ReceiveBufferRequest q = receive_buffer_request(r.configured, r.rmem_max);
-    EXPECT_EQ(q.bytes, r.bytes);
-    EXPECT_EQ(q.force, r.force);
-  }
+// lambda-agent.md §8.2: DD_DOGSTATSD_SO_RCVBUF unset asks for 8 MiB unforced, which the kernel
+// grants up to net.core.rmem_max (the largest it allows, at most 8 MiB); a size the user set is
+// asked as given and forced (it may exceed rmem_max where the process may).
+TEST(ReceiveBufferRuleTest, UnsetAsks8MiBUnforcedAndTheUsersSizeForced) {
+  static_assert(UdpReceiver::kMaxDefaultRcvbuf == 8 << 20);
+  EXPECT_EQ(receive_buffer_request(0).bytes, UdpReceiver::kMaxDefaultRcvbuf);
+  EXPECT_FALSE(receive_buffer_request(0).force);
+  EXPECT_EQ(receive_buffer_request(-5).bytes, UdpReceiver::kMaxDefaultRcvbuf);
+  EXPECT_EQ(receive_buffer_request(65536).bytes, 65536);
+  EXPECT_TRUE(receive_buffer_request(65536).force);
+  EXPECT_EQ(receive_buffer_request(64 << 20).bytes, 64 << 20);
+  EXPECT_TRUE(receive_buffer_request(1).force);
 }
 
-TEST(ReceiveBufferRuleTest, ReadsRmemMaxThroughTheProcSeam) {
-  fakes::FakeProcReader proc;
-  EXPECT_EQ(read_rmem_max(proc), -1);  // not there
-  proc.file("sys/net/core/rmem_max", "212992\n");
-  EXPECT_EQ(read_rmem_max(proc), 212992);
-  proc.file("sys/net/core/rmem_max", "16777216");
-  EXPECT_EQ(read_rmem_max(proc), 16777216);
-  for (const char* bad : {"", "\n", "0\n", "-5\n", "lots\n", "2129921 2\n"}) {
-    proc.file("sys/net/core/rmem_max", bad);
-    EXPECT_EQ(read_rmem_max(proc), -1) << bad;
-  }
+// The real limit of this machine, for what the kernel grants without privileges (test code reads
+// it; lastcall does not need to).
+std::int64_t host_rmem_max() {
+  const auto text = SystemProcReader().read_file("sys/net/core/rmem_max", 64);
+  return text ? std::strtoll(text->c_str(), nullptr, 10) : -1;
 }
 
-// The kernel reports twice what it set (its bookkeeping) and never less than its minimum. The
-// real limit of this machine, for what the kernel grants without privileges.
-std::int64_t host_rmem_max() { return read_rmem_max(SystemProcReader()); }
-
+// The kernel reports twice what it set (its bookkeeping) and never less than its minimum.
 TEST_F(UdpReceiverTest, TheUsersSizeIsAskedAndTheGrantReadBack) {
   UdpReceiver::Options o;
   o.so_rcvbuf = 4096;  // below any rmem_max: granted as asked, forced or not
-  o.rmem_max = 212992;
   auto rx = create(o);
   ASSERT_TRUE(rx) << rx.error().message;
   EXPECT_EQ((*rx)->receive_buffer_asked().bytes, 4096);
@@ -678,39 +652,23 @@ TEST_F(UdpReceiverTest, TheUsersSizeIsAskedAndTheGrantReadBack) {
   EXPECT_EQ((*rx)->udp_receive_buffer(), 8192);
   EXPECT_EQ((*rx)->unix_receive_buffer(), 0);  // no unix socket
   const std::string d = (*rx)->describe();
-  EXPECT_NE(d.find("\"so_rcvbuf\":4096,\"so_rcvbuf_forced\":true,\"rmem_max\":212992,"
-                   "\"udp_rcvbuf_granted\":8192,"),
+  EXPECT_NE(d.find("\"so_rcvbuf\":4096,\"so_rcvbuf_forced\":true,\"udp_rcvbuf_granted\":8192,"),
             std::string::npos)
       << d;
 }
 
-TEST_F(UdpReceiverTest, UnsetAsksForRmemMaxAndKeepsTheGrant) {
+TEST_F(UdpReceiverTest, UnsetGetsTheKernelsLimitAtMost8MiB) {
   const std::int64_t real = host_rmem_max();
   ASSERT_GT(real, 0) << "/proc/sys/net/core/rmem_max";
-  // A limit below the real one stands for a small rmem_max: that much is asked, not 8 MiB.
-  UdpReceiver::Options o;
-  o.rmem_max = 65536;
-  auto rx = create(o);
+  auto rx = create();
   ASSERT_TRUE(rx) << rx.error().message;
-  EXPECT_EQ((*rx)->receive_buffer_asked().bytes, 65536);
+  EXPECT_EQ((*rx)->receive_buffer_asked().bytes, UdpReceiver::kMaxDefaultRcvbuf);
   EXPECT_FALSE((*rx)->receive_buffer_asked().force);
-  EXPECT_EQ((*rx)->udp_receive_buffer(), 2 * std::min<std::int64_t>(65536, real));
+  EXPECT_EQ((*rx)->udp_receive_buffer(),
+            2 * std::min<std::int64_t>(UdpReceiver::kMaxDefaultRcvbuf, real));
   EXPECT_NE((*rx)->describe().find("\"udp_rcvbuf_granted\":" +
                                    std::to_string((*rx)->udp_receive_buffer())),
             std::string::npos);
-  // rmem_max unknown: 8 MiB asked, unforced, so the kernel grants its own limit at most.
-  auto unknown = create();
-  ASSERT_TRUE(unknown) << unknown.error().message;
-  EXPECT_EQ((*unknown)->receive_buffer_asked().bytes, UdpReceiver::kMaxDefaultRcvbuf);
-  EXPECT_EQ((*unknown)->udp_receive_buffer(),
-            2 * std::min<std::int64_t>(UdpReceiver::kMaxDefaultRcvbuf, real));
-  // The real limit: all of it, up to 8 MiB.
-  UdpReceiver::Options r;
-  r.rmem_max = real;
-  auto actual = create(r);
-  ASSERT_TRUE(actual) << actual.error().message;
-  EXPECT_EQ((*actual)->udp_receive_buffer(),
-            2 * std::min<std::int64_t>(UdpReceiver::kMaxDefaultRcvbuf, real));
 }
 
 // Bytes of `n` datagrams of `size` bytes as the queue charges them, in `chunks` chunks.
