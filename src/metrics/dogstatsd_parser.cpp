@@ -533,14 +533,14 @@ void DogStatsdParser::parse_metric(std::string_view line, DogStatsdVisitor& visi
     return;
   }
   if (has_tags) {
-    // Lines of one client mostly repeat a tag field: split and sort it only when it changes.
-    if (!field_cached_ || tags_field != field_text_) {
+    // Lines of one client mostly repeat a tag field: split and sort it only when it changes. (At
+    // first the copy is empty, and so is what an empty field splits into.)
+    if (tags_field != field_text_) {
       field_text_.assign(tags_field.data(), tags_field.size());
       field_host_ = {};
       field_has_host_ = false;
       split_tags(field_text_, &field_host_, &field_has_host_);
       field_tags_.swap(tags_);
-      field_cached_ = true;
     }
     sample.tags = field_tags_;
     sample.host = field_host_;

@@ -90,7 +90,6 @@ class DogStatsdParser {
   std::vector<std::string_view> field_tags_;
   std::string_view field_host_;
   bool field_has_host_ = false;
-  bool field_cached_ = false;
   std::string name_buf_;
   std::string title_buf_, text_buf_;
   std::uint64_t lines_dropped_ = 0;

@@ -16,13 +16,11 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <limits>
 #include <vector>
 
 #include "core/assert.h"
 #include "core/logger.h"
 #include "core/mutex.h"
-#include "core/strings.h"
 
 namespace lc::net {
 
@@ -422,14 +420,6 @@ std::string UdpReceiver::describe() const {
       rcvbuf_.force, udp_rcvbuf_, unix_rcvbuf_, options_.linger.count());
 }
 
-namespace {
-std::int64_t monotonic_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-}  // namespace
-
 void UdpReceiver::run() {
   ::pthread_setname_np(::pthread_self(), "lc-dogstatsd");  // as `top -H` and perf show it
   pollfd fds[4];
@@ -438,7 +428,8 @@ void UdpReceiver::run() {
   fds[n++] = {sync_fd_, POLLIN, 0};
   if (udp_fd_ >= 0) fds[n++] = {udp_fd_, POLLIN, 0};
   if (unix_fd_ >= 0) fds[n++] = {unix_fd_, POLLIN, 0};
-  const std::int64_t linger_ns = std::chrono::nanoseconds(options_.linger).count();
+  using Steady = std::chrono::steady_clock;
+  const std::chrono::nanoseconds max_linger = options_.linger;
   // The buffer the linger must not overfill: the smaller of the two sockets' (as the kernel
   // counts).
   std::size_t capacity = 0;
@@ -447,7 +438,7 @@ void UdpReceiver::run() {
       capacity = static_cast<std::size_t>(granted);
     }
   }
-  std::int64_t last_data_ns = std::numeric_limits<std::int64_t>::min() / 2;
+  Steady::time_point last_data = Steady::now() - 2 * max_linger;  // the first read is not dense
   for (;;) {
     const int rc = ::poll(fds, n, -1);
     if (rc < 0) {
@@ -467,21 +458,21 @@ void UdpReceiver::run() {
       if (sync || (fds[i].revents & (POLLIN | POLLERR))) got += drain(fds[i].fd, bytes);
     }
     if (sync) release_barriers();
-    if (got == 0 || linger_ns <= 0) continue;
+    if (got == 0 || max_linger.count() <= 0) continue;
     // Datagrams arriving closer together than the linger: let them gather in the socket's receive
     // buffer for one linger instead of waking for each (a wake-up here and one on the loop thread
     // cost more than the parse). stop() and sync() end the wait at once; drain_now() does not
     // need it. Sparse datagrams are read as they come.
-    const std::int64_t now = monotonic_ns();
-    const std::int64_t elapsed = now - last_data_ns;
-    last_data_ns = now;
-    if (elapsed >= 2 * linger_ns) continue;
-    const auto linger = linger_before_next_read(std::chrono::nanoseconds{linger_ns}, capacity, got,
-                                                bytes, std::chrono::nanoseconds{elapsed});
+    const Steady::time_point now = Steady::now();
+    const std::chrono::nanoseconds elapsed = now - last_data;
+    last_data = now;
+    if (elapsed >= 2 * max_linger) continue;
+    const auto linger = linger_before_next_read(max_linger, capacity, got, bytes, elapsed);
     if (linger.count() == 0) continue;
     pollfd control[2] = {fds[0], fds[1]};
-    const timespec wait{static_cast<time_t>(linger.count() / 1'000'000'000),
-                        static_cast<long>(linger.count() % 1'000'000'000)};
+    const auto whole = std::chrono::duration_cast<std::chrono::seconds>(linger);
+    const timespec wait{static_cast<time_t>(whole.count()),
+                        static_cast<long>((linger - whole).count())};
     if (::ppoll(control, 2, &wait, nullptr) > 0 && control[0].revents != 0) return;
   }
 }

@@ -123,8 +123,8 @@ class UdpReceiver {
 
   // Charges the queued datagrams to `budget` (class metrics; lambda-agent.md §6.4): beyond
   // Options::always_admitted_bytes, a datagram the budget refuses is dropped, newest first, and
-  // counted `memory_budget`. Without a call:
-  // MemoryBudget::unlimited(). Call before start(); `budget` outlives the receiver.
+  // counted `memory_budget`. Without a call: MemoryBudget::unlimited(). Call before start();
+  // `budget` outlives the receiver.
   void charge_to(MemoryBudget& budget);
 
   // Starts the receive thread. Call once.
