@@ -594,8 +594,9 @@ void finalize_metrics(Finalizer& f, FinalConfig& out, const std::string& bind_ho
   c.dogstatsd_queue_size = as_int(f.get(var::kDdDogstatsdQueueSize));
   c.dogstatsd_so_rcvbuf = as_int(f.get(var::kDdDogstatsdSoRcvbuf));
   if (c.dogstatsd_so_rcvbuf == 0) {
-    // lambda-agent.md §8.2: no size of the user's is a rule, not a number: the kernel's limit is
-    // read when the socket is bound (net/udp_receiver.h), and the size granted is logged there.
+    // lambda-agent.md §8.2: no size of the user's is a rule, not a number: the socket asks for
+    // 8 MiB and the kernel caps it at its limit when it is bound (net/udp_receiver.h), which logs
+    // the size granted.
     f.derive(var::kDdDogstatsdSoRcvbuf, std::string(kSoRcvbufRule),
              "lambda-agent.md §8.2: unset or 0: the largest receive buffer the kernel allows; the "
              "size granted is in the debug start line");

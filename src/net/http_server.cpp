@@ -28,6 +28,7 @@
 #include "core/logger.h"
 #include "core/self_metrics.h"
 #include "core/strings.h"
+#include "net/bound_port.h"
 #include "net/http_wire.h"
 
 namespace lc::net {
@@ -746,13 +747,9 @@ Expected<ListeningSocket> ListeningSocket::open(const std::string& name, const s
     return fail("cannot bind");
   }
   if (::listen(s.fd_, SOMAXCONN) != 0) return fail("cannot listen on");
-  sockaddr_storage bound{};
-  socklen_t len = sizeof bound;
-  if (::getsockname(s.fd_, reinterpret_cast<sockaddr*>(&bound), &len) != 0) {
-    return fail("cannot read the bound port of");
-  }
-  s.port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                              : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  const auto bound = bound_port(s.fd_);
+  if (!bound) return fail("cannot read the bound port of");
+  s.port_ = *bound;
   return s;
 }
 

@@ -21,6 +21,7 @@
 #include "core/assert.h"
 #include "core/logger.h"
 #include "core/mutex.h"
+#include "net/bound_port.h"
 
 namespace lc::net {
 
@@ -252,13 +253,9 @@ Expected<void> UdpReceiver::open() {
     if (rc != 0) {
       return os_error(fmt::format("bind UDP {}:{}", options_.host, options_.port), err);
     }
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    if (::getsockname(udp_fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-      return os_error("getsockname");
-    }
-    port_ = ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
-                                     : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+    const auto port = bound_port(udp_fd_);
+    if (!port) return os_error("getsockname");
+    port_ = *port;
   }
 
   if (!options_.unix_path.empty()) {
