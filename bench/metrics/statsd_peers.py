@@ -100,6 +100,16 @@ def granted_rcvbuf(port):
     return int(m.group(1)) if m else 0
 
 
+def program_version(argv, pattern):
+    """The version a peer prints for `argv`: the first group of `pattern`, or "" if none."""
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    m = re.search(pattern, out)
+    return m.group(1) if m else ""
+
+
 def wait_until(pred, timeout, what):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -282,12 +292,7 @@ class Netdata(Server):
     def __init__(self, binary="netdata"):
         self.binary = binary
         self.dir = None
-        self.version = ""
-        try:
-            self.version = subprocess.run([binary, "-v"], capture_output=True, text=True,
-                                          timeout=10).stdout.strip().replace("netdata ", "")
-        except (OSError, subprocess.TimeoutExpired):
-            pass
+        self.version = program_version([binary, "-v"], r"netdata (\S+)")
 
     def settings(self, rcvbuf):
         return (f"{self.version}: statsd only (web server, health, registry and every collector "
@@ -381,14 +386,7 @@ class Collectd(Server):
         self.binary = binary
         self.dir = None
         self.log = None
-        self.version = ""
-        try:
-            out = subprocess.run([binary, "-h"], capture_output=True, text=True,
-                                 timeout=10).stdout
-            m = re.search(r"collectd (\S+),", out)
-            self.version = m.group(1).replace(".git", "") if m else ""
-        except (OSError, subprocess.TimeoutExpired):
-            pass
+        self.version = program_version([binary, "-h"], r"collectd (\S+),").replace(".git", "")
 
     def settings(self, rcvbuf):
         return (f"{self.version}: the statsd plugin only, Interval 10; statsd lines (it rejects "
